@@ -1,0 +1,62 @@
+//! The event stream: every state change, alert and incident update is appended here, and a
+//! NOTIFY tells live readers (SSE, the incident engine, the outbox) to look.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{PgPool, StoreError};
+
+/// The channel name used with LISTEN/NOTIFY; the payload is the new event's id.
+pub const NOTIFY_CHANNEL: &str = "vigil_events";
+
+#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Event {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub subject: String,
+    pub payload: serde_json::Value,
+}
+
+/// Appends an event and notifies listeners in the same transaction, so a listener never hears of
+/// an event it cannot yet read.
+pub async fn append(
+    pool: &PgPool,
+    kind: &str,
+    subject: &str,
+    payload: serde_json::Value,
+) -> Result<Event, StoreError> {
+    let mut tx = pool.begin().await?;
+    let event: Event = sqlx::query_as(
+        "INSERT INTO events (kind, subject, payload) VALUES ($1, $2, $3) \
+         RETURNING id, at, kind, subject, payload",
+    )
+    .bind(kind)
+    .bind(subject)
+    .bind(&payload)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(NOTIFY_CHANNEL)
+        .bind(event.id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(event)
+}
+
+/// Events in `[from, to)`, oldest first.
+pub async fn in_window(
+    pool: &PgPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Event>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, at, kind, subject, payload FROM events \
+         WHERE at >= $1 AND at < $2 ORDER BY at, id",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?)
+}

@@ -1,0 +1,23 @@
+//! The only place SQL lives. Grouped by aggregate; every function takes the pool or a transaction.
+
+pub mod events;
+pub mod health;
+
+pub use sqlx::PgPool;
+
+/// The schema, embedded at compile time so a single `vigil` binary can migrate any database.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// Errors from the storage layer. Callers map these to their own layer's error type.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}

@@ -1,0 +1,375 @@
+//! Vigil's configuration: one TOML file plus environment overrides, loaded once into one typed
+//! struct and validated before anything starts.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use serde::Deserialize;
+
+/// Everything Vigil can be told. Unknown keys are errors, so a typo never silently does nothing.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub status_page: StatusPageConfig,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address the HTTP server listens on.
+    pub addr: SocketAddr,
+    /// Folder holding the compiled site (`pkg/vigil.js`, `pkg/vigil_bg.wasm`, `pkg/vigil.css`),
+    /// as written by cargo-leptos.
+    pub site_root: PathBuf,
+    /// How long in-flight requests may take to finish after a shutdown signal.
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// A PostgreSQL URL. When absent, Vigil runs its own private cluster under `data_dir`.
+    pub url: Option<String>,
+    /// Where the embedded cluster keeps its files.
+    pub data_dir: PathBuf,
+    /// The unprivileged account that runs the embedded cluster when Vigil runs as root
+    /// (PostgreSQL refuses to run as root).
+    pub run_as: String,
+    pub max_connections: u32,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StatusPageConfig {
+    pub title: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
+            status_page: StatusPageConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            site_root: PathBuf::from("target/site"),
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: None,
+            data_dir: PathBuf::from(".vigil/pg"),
+            run_as: "postgres".to_string(),
+            max_connections: 10,
+        }
+    }
+}
+
+impl Default for StatusPageConfig {
+    fn default() -> Self {
+        StatusPageConfig {
+            title: "Vigil".to_string(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {problem}\n  fix the value{key_hint} and start again")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        /// Dotted path of the offending key, when the problem is a value rather than the syntax.
+        key: Option<String>,
+        key_hint: String,
+        problem: String,
+    },
+    #[error("environment variable {var}: {problem}")]
+    Env { var: String, problem: String },
+    #[error("{origin}: key `{key}`: {problem}")]
+    Invalid {
+        origin: String,
+        key: String,
+        problem: String,
+    },
+}
+
+/// Prefix of environment overrides: `VIGIL_SERVER__ADDR=0.0.0.0:8080` sets `server.addr`.
+pub const ENV_PREFIX: &str = "VIGIL_";
+
+impl Config {
+    /// Loads `path` (or the defaults when `None`), applies environment overrides, validates.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_with_env(path, &env)
+    }
+
+    /// As [`Config::load`], with the environment passed in so tests need not mutate the process.
+    pub fn load_with_env(
+        path: Option<&Path>,
+        env: &[(String, String)],
+    ) -> Result<Config, ConfigError> {
+        let (text, origin) = match path {
+            Some(p) => (
+                std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.to_path_buf(),
+                    source,
+                })?,
+                p.display().to_string(),
+            ),
+            None => (String::new(), "built-in defaults".to_string()),
+        };
+        // First pass on the text itself, so errors point at a line of the file.
+        let _: Config = parse_located(&text, path.unwrap_or(Path::new("<defaults>")))?;
+        let mut table: toml::Table =
+            toml::from_str(&text).expect("text already parsed once as a Config");
+        apply_env(&mut table, env)?;
+        let config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+                let key = e.path().to_string();
+                ConfigError::Env {
+                    var: env_var_for(&key),
+                    problem: e.into_inner().message().to_string(),
+                }
+            })?;
+        config.validate(&origin)?;
+        Ok(config)
+    }
+
+    fn validate(&self, origin: &str) -> Result<(), ConfigError> {
+        let invalid = |key: &str, problem: &str| ConfigError::Invalid {
+            origin: origin.to_string(),
+            key: key.to_string(),
+            problem: problem.to_string(),
+        };
+        if self.database.max_connections == 0 {
+            return Err(invalid("database.max_connections", "must be at least 1"));
+        }
+        if let Some(url) = &self.database.url {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(invalid(
+                    "database.url",
+                    "must start with postgres:// or postgresql://",
+                ));
+            }
+        }
+        if self.database.url.is_none() && self.database.run_as.trim().is_empty() {
+            return Err(invalid(
+                "database.run_as",
+                "must name an unprivileged account for the embedded PostgreSQL",
+            ));
+        }
+        if self.status_page.title.trim().is_empty() {
+            return Err(invalid("status_page.title", "must not be empty"));
+        }
+        Ok(())
+    }
+}
+
+fn parse_located(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    let de = toml::Deserializer::new(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = e.path().to_string();
+        let inner = e.into_inner();
+        let (line, column) = inner
+            .span()
+            .map(|span| line_and_column(text, span.start))
+            .unwrap_or((1, 1));
+        let key = (key != "." && !key.is_empty()).then_some(key);
+        ConfigError::Parse {
+            path: path.to_path_buf(),
+            line,
+            column,
+            key_hint: key
+                .as_ref()
+                .map(|k| format!(" of `{k}`"))
+                .unwrap_or_default(),
+            problem: match &key {
+                Some(k) => format!("key `{k}`: {}", inner.message()),
+                None => inner.message().to_string(),
+            },
+            key,
+        }
+    })
+}
+
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1)
+        + 1;
+    (line, column)
+}
+
+/// Applies `VIGIL_A__B=value` as `a.b = value`, plus the customary `DATABASE_URL`. Values are read
+/// as TOML when they parse (numbers, booleans, arrays), otherwise as plain strings.
+fn apply_env(table: &mut toml::Table, env: &[(String, String)]) -> Result<(), ConfigError> {
+    for (var, value) in env {
+        let key_path: Vec<String> = if var == "DATABASE_URL" {
+            if value.is_empty() {
+                continue;
+            }
+            vec!["database".into(), "url".into()]
+        } else if var == "LEPTOS_SITE_ROOT" {
+            vec!["server".into(), "site_root".into()]
+        } else if let Some(rest) = var.strip_prefix(ENV_PREFIX) {
+            if rest == "CONFIG" || rest == "LOG" {
+                continue; // handled by the command line, not the config
+            }
+            rest.split("__").map(|s| s.to_ascii_lowercase()).collect()
+        } else {
+            continue;
+        };
+        let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(value.clone()));
+        let (last, parents) = key_path.split_last().expect("at least one segment");
+        let mut cursor = &mut *table;
+        for part in parents {
+            let entry = cursor
+                .entry(part.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            cursor = entry.as_table_mut().ok_or_else(|| ConfigError::Env {
+                var: var.clone(),
+                problem: format!("`{part}` is not a section"),
+            })?;
+        }
+        cursor.insert(last.clone(), parsed);
+    }
+    Ok(())
+}
+
+fn env_var_for(key: &str) -> String {
+    if key == "database.url" {
+        return "DATABASE_URL".into();
+    }
+    format!(
+        "{ENV_PREFIX}{}",
+        key.to_ascii_uppercase().replace('.', "__")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn write(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    #[test]
+    fn defaults_are_valid_without_a_file() {
+        let c = Config::load_with_env(None, &[]).unwrap();
+        assert_eq!(c.server.addr.port(), 3000);
+        assert!(c.database.url.is_none());
+    }
+
+    #[test]
+    fn a_wrong_type_names_file_line_and_key() {
+        let f = write(
+            "[server]\naddr = \"127.0.0.1:3000\"\n\n[database]\nmax_connections = \"many\"\n",
+        );
+        let err = Config::load_with_env(Some(f.path()), &[]).unwrap_err();
+        let msg = err.to_string();
+        let expected_prefix = format!("{}:5:", f.path().display());
+        assert!(msg.starts_with(&expected_prefix), "{msg}");
+        assert!(msg.contains("database.max_connections"), "{msg}");
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_line() {
+        let f = write("[server]\naddr = \"127.0.0.1:3000\n");
+        let msg = Config::load_with_env(Some(f.path()), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.starts_with(&format!("{}:2:", f.path().display())),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_by_name() {
+        let f = write("[server]\nadress = \"127.0.0.1:3000\"\n");
+        let msg = Config::load_with_env(Some(f.path()), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains(":2:"), "{msg}");
+        assert!(msg.contains("adress"), "{msg}");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let f = write("[server]\naddr = \"127.0.0.1:3000\"\n");
+        let env = vec![
+            (
+                "VIGIL_SERVER__ADDR".to_string(),
+                "127.0.0.1:4000".to_string(),
+            ),
+            (
+                "DATABASE_URL".to_string(),
+                "postgres://x@localhost/y".to_string(),
+            ),
+            (
+                "VIGIL_DATABASE__MAX_CONNECTIONS".to_string(),
+                "3".to_string(),
+            ),
+        ];
+        let c = Config::load_with_env(Some(f.path()), &env).unwrap();
+        assert_eq!(c.server.addr.port(), 4000);
+        assert_eq!(c.database.url.as_deref(), Some("postgres://x@localhost/y"));
+        assert_eq!(c.database.max_connections, 3);
+    }
+
+    #[test]
+    fn a_bad_environment_value_names_the_variable() {
+        let env = vec![("VIGIL_SERVER__ADDR".to_string(), "nowhere".to_string())];
+        let msg = Config::load_with_env(None, &env).unwrap_err().to_string();
+        assert!(
+            msg.starts_with("environment variable VIGIL_SERVER__ADDR"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn semantic_checks_name_the_key() {
+        let f = write("[database]\nmax_connections = 0\n");
+        let msg = Config::load_with_env(Some(f.path()), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("database.max_connections"), "{msg}");
+        assert!(msg.contains("at least 1"), "{msg}");
+    }
+
+    #[test]
+    fn line_and_column_count_from_one() {
+        assert_eq!(line_and_column("ab\ncd", 4), (2, 2));
+        assert_eq!(line_and_column("ab", 0), (1, 1));
+    }
+}

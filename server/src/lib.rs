@@ -1,0 +1,10 @@
+//! The `vigil` server: configuration, database, HTTP and the background workers.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod live;
+pub mod pg_embedded;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,37 @@
+//! The live feed: one task checks the database every second and publishes the result; every open
+//! page follows it over server-sent events. One check per second, however many pages are open.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use sqlx::PgPool;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use vigil_core::{model::live::LiveStatus, store::health};
+
+pub const TICK: Duration = Duration::from_secs(1);
+
+/// Starts the ticker. The feed ends (and every SSE stream with it) when `shutdown` is cancelled,
+/// so open pages never hold a graceful shutdown hostage.
+pub fn spawn(pool: PgPool, shutdown: CancellationToken) -> watch::Receiver<LiveStatus> {
+    let (tx, rx) = watch::channel(LiveStatus::starting(Utc::now()));
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(TICK);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut seq = 0u64;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = interval.tick() => {}
+            }
+            let db = health::ping(&pool, TICK - Duration::from_millis(100)).await;
+            seq += 1;
+            tx.send_replace(LiveStatus {
+                server_time: Utc::now(),
+                db,
+                seq,
+            });
+        }
+    });
+    rx
+}

@@ -1,0 +1,135 @@
+//! Building the application from a config, and running it until a shutdown signal.
+
+use std::{future::Future, net::SocketAddr, time::Duration};
+
+use leptos::config::LeptosOptions;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    config::Config,
+    db::{Database, DbError},
+    http::{self, AppState},
+    live,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("cannot listen on {addr}: {source}\n  is another Vigil (or anything else) using that port? set server.addr or VIGIL_SERVER__ADDR")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the HTTP server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// A bound, migrated, ready-to-run Vigil.
+pub struct Application {
+    listener: TcpListener,
+    addr: SocketAddr,
+    db: Database,
+    state: AppState,
+    shutdown: CancellationToken,
+    grace: Duration,
+}
+
+impl Application {
+    pub async fn build(config: &Config) -> Result<Application, StartupError> {
+        crate::http::metrics::handle();
+        let db = Database::open(&config.database).await?;
+        db.migrate().await?;
+        let listener = TcpListener::bind(config.server.addr)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: config.server.addr,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: config.server.addr,
+            source,
+        })?;
+        let shutdown = CancellationToken::new();
+        let leptos_options = LeptosOptions::builder()
+            .output_name("vigil")
+            .site_root(config.server.site_root.display().to_string())
+            .site_pkg_dir("pkg")
+            .site_addr(addr)
+            .build();
+        let state = AppState {
+            leptos_options,
+            pool: db.pool.clone(),
+            live: live::spawn(db.pool.clone(), shutdown.clone()),
+        };
+        Ok(Application {
+            listener,
+            addr,
+            db,
+            state,
+            shutdown,
+            grace: Duration::from_secs(config.server.shutdown_grace_secs),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn pool(&self) -> &sqlx::PgPool {
+        &self.db.pool
+    }
+
+    /// Serves until `signal` completes, then lets in-flight requests finish (up to the grace
+    /// period), closes the pool and stops the embedded database if this process started it.
+    pub async fn run_until(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
+        let Application {
+            listener,
+            addr,
+            db,
+            state,
+            shutdown,
+            grace,
+        } = self;
+        tracing::info!(%addr, "Vigil is listening on http://{addr}");
+        let app = http::router(state);
+        let on_signal = {
+            let shutdown = shutdown.clone();
+            async move {
+                signal.await;
+                tracing::info!("shutting down: finishing in-flight requests");
+                shutdown.cancel();
+            }
+        };
+        let server = axum::serve(listener, app).with_graceful_shutdown(on_signal);
+        let served = tokio::select! {
+            r = server => r.map_err(StartupError::Serve),
+            _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!(grace_secs = grace.as_secs(), "requests still open after the grace period; closing them");
+                Ok(())
+            }
+        };
+        db.close().await?;
+        tracing::info!("stopped");
+        served
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed by this call, not when the
+/// future is first polled, so a signal that arrives while Vigil is still starting is not lost (nor
+/// does it kill the process outright, leaving the embedded database running).
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
+}

@@ -1,0 +1,129 @@
+//! `spawn_app`: a real Vigil on a free port, against a fresh PostgreSQL database of its own.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::{postgres::PgConnectOptions, ConnectOptions, Connection, Executor, PgPool};
+use tokio::{sync::oneshot, task::JoinHandle};
+use vigil_server::{config::Config, startup::Application};
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub pool: PgPool,
+    pub db_name: String,
+    admin_url: String,
+    stop: Option<oneshot::Sender<()>>,
+    pub handle: Option<JoinHandle<Result<(), vigil_server::startup::StartupError>>>,
+}
+
+/// The server every test database is created on: `DATABASE_URL`, which the README's test command
+/// points at a freshly created embedded cluster.
+pub fn admin_url() -> String {
+    std::env::var("DATABASE_URL").expect(
+        "integration tests need DATABASE_URL; run them through ./scripts/test, \
+         which starts a private PostgreSQL and sets it",
+    )
+}
+
+/// Creates an empty database and returns its URL.
+pub async fn fresh_database() -> (String, String) {
+    let admin = admin_url();
+    let name = format!("vigil_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = PgConnectOptions::from_str(&admin)
+        .expect("DATABASE_URL parses")
+        .database("postgres")
+        .connect()
+        .await
+        .expect("connect to the test server");
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create test database");
+    conn.close().await.ok();
+    let mut url = reqwest::Url::parse(&admin).expect("DATABASE_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    (name, url.to_string())
+}
+
+pub fn test_config(db_url: &str) -> Config {
+    let mut config = Config::load_with_env(None, &[]).expect("defaults are valid");
+    config.server.addr = "127.0.0.1:0".parse().unwrap();
+    config.server.shutdown_grace_secs = 30;
+    config.database.url = Some(db_url.to_string());
+    config.database.max_connections = 5;
+    config
+}
+
+pub async fn spawn_app() -> TestApp {
+    let (db_name, url) = fresh_database().await;
+    spawn_with(test_config(&url), db_name).await
+}
+
+pub async fn spawn_with(config: Config, db_name: String) -> TestApp {
+    let app = Application::build(&config).await.expect("app builds");
+    let base = format!("http://{}", app.addr());
+    let pool = app.pool().clone();
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(app.run_until(async move {
+        let _ = rx.await;
+    }));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    TestApp {
+        base,
+        client,
+        pool,
+        db_name,
+        admin_url: admin_url(),
+        stop: Some(tx),
+        handle: Some(handle),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Sends the shutdown signal and waits for the server to return.
+    pub async fn shutdown(&mut self) -> Result<(), vigil_server::startup::StartupError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.handle
+            .take()
+            .expect("not shut down twice")
+            .await
+            .expect("server task panicked")
+    }
+
+    /// Makes the database refuse this app: new connections are refused and open ones are ended.
+    pub async fn cut_database(&self) {
+        let mut admin = PgConnectOptions::from_str(&self.admin_url)
+            .unwrap()
+            .database("postgres")
+            .connect()
+            .await
+            .unwrap();
+        admin
+            .execute(format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", self.db_name).as_str())
+            .await
+            .unwrap();
+        sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+            .bind(&self.db_name)
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
+}
