@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    StaticSegment,
+    SsrMode, StaticSegment,
 };
 
 /// The HTML document around the app: the server renders it once per request.
@@ -41,7 +41,9 @@ pub fn App() -> impl IntoView {
         <Title text="Vigil status"/>
         <Router>
             <Routes fallback=pages::not_found::NotFound>
-                <Route path=StaticSegment("") view=pages::status::StatusPage/>
+                // Async: the server waits for the data and sends one complete document, so the page
+                // is whole for readers without JavaScript (streamed chunks need a script to land).
+                <Route path=StaticSegment("") view=pages::status::StatusPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -9,7 +9,7 @@ use std::{
 use serde::Deserialize;
 
 /// Everything Vigil can be told. Unknown keys are errors, so a typo never silently does nothing.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -46,16 +46,6 @@ pub struct DatabaseConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct StatusPageConfig {
     pub title: String,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server: ServerConfig::default(),
-            database: DatabaseConfig::default(),
-            status_page: StatusPageConfig::default(),
-        }
-    }
 }
 
 impl Default for ServerConfig {
