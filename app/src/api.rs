@@ -1,14 +1,78 @@
-//! Server functions: thin wrappers that read what the server provides as context.
+//! Server functions: thin wrappers that authorize, call `vigil_core::store`, and map errors.
 
 use leptos::prelude::*;
-use vigil_core::model::live::LiveStatus;
+use vigil_core::model::{audit::AuditEntry, live::LiveStatus};
+
+/// Who is signed in, as the ops header shows it.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Me {
+    pub name: String,
+    pub role: String,
+}
 
 /// The latest tick of the live feed. Rendered into the first HTML so the page is complete without
-/// JavaScript; after hydration the page follows the SSE stream instead.
+/// JavaScript; after hydration the page follows the SSE stream instead. Public.
 #[server]
 pub async fn get_live_status() -> Result<LiveStatus, ServerFnError> {
     let feed = use_context::<tokio::sync::watch::Receiver<LiveStatus>>()
         .ok_or_else(|| ServerFnError::new("the live feed is not running"))?;
     let status = feed.borrow().clone();
     Ok(status)
+}
+
+#[server]
+pub async fn whoami() -> Result<Me, ServerFnError> {
+    use vigil_core::model::auth::{Principal, Scope};
+    let p = guard::require(Scope::Read).await?;
+    Ok(match p {
+        Principal::User { name, role, .. } => Me {
+            name,
+            role: role.to_string(),
+        },
+        Principal::Token { name, .. } => Me {
+            name,
+            role: "token".into(),
+        },
+    })
+}
+
+/// The newest 200 audit entries. Admins only.
+#[server]
+pub async fn audit_entries() -> Result<Vec<AuditEntry>, ServerFnError> {
+    use vigil_core::model::auth::Scope;
+    guard::require(Scope::Admin).await?;
+    let pool = guard::pool()?;
+    vigil_core::store::audit::recent(&pool, 200)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
+/// The server side of every server function's authorization: the same `Auth::require` the HTTP
+/// routes use, on the `Auth` the server resolved for this request.
+#[cfg(feature = "ssr")]
+pub mod guard {
+    use leptos::prelude::*;
+    use vigil_core::model::auth::{Auth, Denied, Principal, Scope};
+
+    pub async fn require(scope: Scope) -> Result<Principal, ServerFnError> {
+        // A request that did not pass the server's resolver (there is none) counts as anonymous.
+        let auth = leptos_axum::extract::<axum::Extension<Auth>>()
+            .await
+            .map(|axum::Extension(a)| a)
+            .unwrap_or_default();
+        auth.require(scope).cloned().map_err(|denied| {
+            if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+                resp.set_status(match denied {
+                    Denied::Unauthenticated => http::StatusCode::UNAUTHORIZED,
+                    Denied::Forbidden(_) => http::StatusCode::FORBIDDEN,
+                });
+            }
+            ServerFnError::new(denied.to_string())
+        })
+    }
+
+    pub fn pool() -> Result<vigil_core::store::PgPool, ServerFnError> {
+        use_context::<vigil_core::store::PgPool>()
+            .ok_or_else(|| ServerFnError::new("no database pool"))
+    }
 }

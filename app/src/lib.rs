@@ -8,7 +8,7 @@ pub mod pages;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
-    components::{Route, Router, Routes},
+    components::{ParentRoute, Route, Router, Routes},
     SsrMode, StaticSegment,
 };
 
@@ -44,6 +44,11 @@ pub fn App() -> impl IntoView {
                 // Async: the server waits for the data and sends one complete document, so the page
                 // is whole for readers without JavaScript (streamed chunks need a script to land).
                 <Route path=StaticSegment("") view=pages::status::StatusPage ssr=SsrMode::Async/>
+                <Route path=StaticSegment("login") view=pages::login::LoginPage ssr=SsrMode::Async/>
+                <ParentRoute path=StaticSegment("ops") view=pages::ops::OpsLayout ssr=SsrMode::Async>
+                    <Route path=StaticSegment("") view=pages::ops::OpsOverview/>
+                    <Route path=StaticSegment("audit") view=pages::ops::AuditPage/>
+                </ParentRoute>
             </Routes>
         </Router>
     }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use vigil_core::model::auth::{Role, Scope};
 
 /// Vigil: a self-hosted status page and incident dashboard.
 ///
@@ -38,6 +39,57 @@ pub enum Command {
         #[command(subcommand)]
         action: DbAction,
     },
+    /// Manage the people who can sign in to the ops dashboard.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Manage API tokens for machines (probe agents, CI, scripts).
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Create a user. The password is read from standard input when that is not a terminal (the
+    /// first line), otherwise asked for twice. At least 10 characters.
+    ///
+    /// Roles: viewer (reads the ops dashboard), editor (also manages incidents and
+    /// post-mortems), admin (also users, tokens, settings and the audit log).
+    Add {
+        name: String,
+        #[arg(long, default_value = "viewer")]
+        role: Role,
+    },
+    /// List users with their roles and whether they are disabled.
+    List,
+    /// Change a user's role.
+    SetRole { name: String, role: Role },
+    /// Stop a user from signing in; their open sessions end at their next request.
+    Disable { name: String },
+    /// Let a disabled user sign in again.
+    Enable { name: String },
+    /// Set a new password (read as for `add`).
+    Passwd { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Create a token and print it, alone, on standard output. It is shown only this once.
+    ///
+    /// Scopes: read, incidents:write, postmortems:write, agent, admin (admin implies all).
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long = "scope", required = true, value_name = "SCOPE")]
+        scopes: Vec<Scope>,
+    },
+    /// List tokens (never the secrets): id, name, scopes, last use, revoked or not.
+    List,
+    /// Revoke a token by id; requests using it are refused from then on.
+    Revoke { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]

@@ -14,6 +14,7 @@ use serde::Deserialize;
 pub struct Config {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
+    pub auth: AuthConfig,
     pub status_page: StatusPageConfig,
 }
 
@@ -40,6 +41,27 @@ pub struct DatabaseConfig {
     /// (PostgreSQL refuses to run as root).
     pub run_as: String,
     pub max_connections: u32,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Mark the session cookie `Secure`. Turn on whenever Vigil is reached over https.
+    pub secure_cookies: bool,
+    /// A session ends after this long without a request.
+    pub session_idle_minutes: u64,
+    /// A session ends this long after signing in, however active.
+    pub session_absolute_hours: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            secure_cookies: false,
+            session_idle_minutes: 12 * 60,
+            session_absolute_hours: 7 * 24,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -168,6 +190,12 @@ impl Config {
                 "database.run_as",
                 "must name an unprivileged account for the embedded PostgreSQL",
             ));
+        }
+        if self.auth.session_idle_minutes == 0 {
+            return Err(invalid("auth.session_idle_minutes", "must be at least 1"));
+        }
+        if self.auth.session_absolute_hours == 0 {
+            return Err(invalid("auth.session_absolute_hours", "must be at least 1"));
         }
         if self.status_page.title.trim().is_empty() {
             return Err(invalid("status_page.title", "must not be empty"));

@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use vigil_server::{
+    admin,
     cli::{Cli, Command, DbAction},
     config::Config,
     db::Database,
@@ -45,6 +46,20 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::CheckConfig => {
             println!("{config:#?}");
+        }
+        Command::User { action } => {
+            let db = Database::open(&config.database).await?;
+            db.migrate().await?;
+            let result = admin::user(&db.pool, action).await;
+            db.close().await?;
+            result?;
+        }
+        Command::Token { action } => {
+            let db = Database::open(&config.database).await?;
+            db.migrate().await?;
+            let result = admin::token(&db.pool, action).await;
+            db.close().await?;
+            result?;
         }
         Command::Db { action } => {
             if config.database.url.is_some() {

@@ -5,6 +5,8 @@ use std::{future::Future, net::SocketAddr, time::Duration};
 use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tower_sessions::ExpiredDeletion;
+use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::{
     config::Config,
@@ -24,6 +26,8 @@ pub enum StartupError {
     },
     #[error("the HTTP server failed: {0}")]
     Serve(std::io::Error),
+    #[error("cannot prepare the session store: {0}")]
+    Sessions(sqlx::Error),
 }
 
 /// A bound, migrated, ready-to-run Vigil.
@@ -32,6 +36,7 @@ pub struct Application {
     addr: SocketAddr,
     db: Database,
     state: AppState,
+    sessions: PostgresStore,
     shutdown: CancellationToken,
     grace: Duration,
 }
@@ -41,6 +46,8 @@ impl Application {
         crate::http::metrics::handle();
         let db = Database::open(&config.database).await?;
         db.migrate().await?;
+        let sessions = PostgresStore::new(db.pool.clone());
+        sessions.migrate().await.map_err(StartupError::Sessions)?;
         let listener = TcpListener::bind(config.server.addr)
             .await
             .map_err(|source| StartupError::Bind {
@@ -62,12 +69,15 @@ impl Application {
             leptos_options,
             pool: db.pool.clone(),
             live: live::spawn(db.pool.clone(), shutdown.clone()),
+            auth: config.auth.clone(),
         };
+        spawn_session_cleanup(sessions.clone(), shutdown.clone());
         Ok(Application {
             listener,
             addr,
             db,
             state,
+            sessions,
             shutdown,
             grace: Duration::from_secs(config.server.shutdown_grace_secs),
         })
@@ -92,11 +102,12 @@ impl Application {
             addr,
             db,
             state,
+            sessions,
             shutdown,
             grace,
         } = self;
         tracing::info!(%addr, "Vigil is listening on http://{addr}");
-        let app = http::router(state);
+        let app = http::router(state, sessions).into_make_service_with_connect_info::<SocketAddr>();
         let on_signal = {
             let shutdown = shutdown.clone();
             async move {
@@ -117,6 +128,23 @@ impl Application {
         tracing::info!("stopped");
         served
     }
+}
+
+/// Deletes expired sessions hourly until shutdown.
+fn spawn_session_cleanup(store: PostgresStore, shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = every.tick() => {
+                    if let Err(e) = store.delete_expired().await {
+                        tracing::warn!(error = %e, "could not delete expired sessions");
+                    }
+                }
+            }
+        }
+    });
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed by this call, not when the

@@ -1,2 +1,4 @@
+pub mod login;
 pub mod not_found;
+pub mod ops;
 pub mod status;

@@ -1,1 +1,4 @@
+pub mod audit;
+pub mod auth;
 pub mod live;
+pub mod throttle;

@@ -1,7 +1,11 @@
 //! The only place SQL lives. Grouped by aggregate; every function takes the pool or a transaction.
 
+pub mod audit;
 pub mod events;
 pub mod health;
+pub mod throttle;
+pub mod tokens;
+pub mod users;
 
 pub use sqlx::PgPool;
 

@@ -1,17 +1,28 @@
-//! The HTTP surface: the Leptos app, health and metrics endpoints, and the live event stream.
+//! The HTTP surface: the Leptos app, health and metrics endpoints, the live event stream, sign-in,
+//! and the JSON API.
 
+pub mod api_v1;
 pub mod health;
 pub mod live;
 pub mod metrics;
+pub mod ops_guard;
 
-use axum::{extract::FromRef, middleware, routing::get, Router};
+use axum::{
+    extract::FromRef,
+    middleware,
+    routing::{get, post},
+    Router,
+};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::PgPool;
 use tokio::sync::watch;
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
+use tower_sessions_sqlx_store::PostgresStore;
 use vigil_app::{shell, App};
 use vigil_core::model::live::LiveStatus;
+
+use crate::{auth, config::AuthConfig};
 
 /// What every handler may need; cheap to clone.
 #[derive(Clone, FromRef)]
@@ -19,9 +30,10 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
     pub live: watch::Receiver<LiveStatus>,
+    pub auth: AuthConfig,
 }
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, sessions: PostgresStore) -> Router {
     let routes = generate_route_list(App);
     let context = {
         let live = state.live.clone();
@@ -43,10 +55,21 @@ pub fn router(state: AppState) -> Router {
             vigil_app::components::live_panel::LIVE_EVENTS_PATH,
             get(live::events),
         )
+        .route("/login", post(auth::login::login))
+        .route("/logout", post(auth::login::logout))
+        .route("/api/v1/me", get(api_v1::me))
         .leptos_routes_with_context(&state, routes, context, render)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        // Order matters: metrics see the route the request matched; compression skips
-        // text/event-stream by default, so live events are never held back in a buffer.
+        // Outermost last. A request meets: tracing, compression (never for text/event-stream),
+        // metrics (which see the matched route), cross-site protection, the session, the
+        // resolver that turns credentials into `Auth`, then the /ops guard.
+        .layer(middleware::from_fn(ops_guard::guard))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::resolve::resolve,
+        ))
+        .layer(auth::session::layer(sessions, &state.auth))
+        .layer(middleware::from_fn(auth::csrf::protect))
         .layer(middleware::from_fn(metrics::track))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())

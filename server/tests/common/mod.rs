@@ -127,3 +127,65 @@ impl TestApp {
             .unwrap();
     }
 }
+
+pub mod access {
+    use super::TestApp;
+    use vigil_core::{
+        model::auth::{Role, Scope},
+        store::{tokens, users},
+    };
+    use vigil_server::auth::{password, token};
+
+    pub const PASSWORD: &str = "correct horse battery staple";
+
+    pub async fn create_user(app: &TestApp, name: &str, role: Role) {
+        let hash = password::hash(PASSWORD).unwrap();
+        users::create(&app.pool, name, &hash, role).await.unwrap();
+    }
+
+    pub async fn create_token(app: &TestApp, scopes: &[Scope]) -> (i64, String) {
+        let new = token::generate();
+        let t = tokens::create(
+            &app.pool,
+            "test",
+            &new.hash,
+            &new.display_prefix,
+            scopes,
+            "test",
+        )
+        .await
+        .unwrap();
+        (t.id, new.secret)
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects, says where it comes from.
+    pub fn browser(app: &TestApp) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("origin", app.base.parse().unwrap());
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap()
+    }
+
+    /// Posts the login form; returns the redirect target.
+    pub async fn login(app: &TestApp, client: &reqwest::Client, name: &str, pw: &str) -> String {
+        let resp = client
+            .post(app.url("/login"))
+            .form(&[("username", name), ("password", pw), ("next", "/ops")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 303, "login answers with a redirect");
+        resp.headers()["location"].to_str().unwrap().to_string()
+    }
+
+    pub async fn signed_in(app: &TestApp, name: &str, role: Role) -> reqwest::Client {
+        create_user(app, name, role).await;
+        let client = browser(app);
+        assert_eq!(login(app, &client, name, PASSWORD).await, "/ops");
+        client
+    }
+}

@@ -1,0 +1,264 @@
+//! Who may do what. Users have a role, machines have a token with scopes; both are checked the
+//! same way: does this principal hold the scope the action needs?
+
+use serde::{Deserialize, Serialize};
+use std::{fmt, str::FromStr};
+
+/// A person's role. Ordered: each role can do everything the ones before it can.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Editor,
+    Admin,
+}
+
+/// What a credential allows. Tokens carry a set; a user's role implies one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Scope {
+    /// Read the internal dashboard and the `/api/v1` read endpoints.
+    #[serde(rename = "read")]
+    Read,
+    #[serde(rename = "incidents:write")]
+    IncidentsWrite,
+    #[serde(rename = "postmortems:write")]
+    PostmortemsWrite,
+    /// Probe agents pushing results and heartbeats.
+    #[serde(rename = "agent")]
+    Agent,
+    /// Everything, including users, tokens, settings and the audit log.
+    #[serde(rename = "admin")]
+    Admin,
+}
+
+pub const ALL_SCOPES: [Scope; 5] = [
+    Scope::Read,
+    Scope::IncidentsWrite,
+    Scope::PostmortemsWrite,
+    Scope::Agent,
+    Scope::Admin,
+];
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::IncidentsWrite => "incidents:write",
+            Scope::PostmortemsWrite => "postmortems:write",
+            Scope::Agent => "agent",
+            Scope::Admin => "admin",
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} `{given}`; expected one of: {expected}")]
+pub struct ParseError {
+    what: &'static str,
+    given: String,
+    expected: String,
+}
+
+impl FromStr for Scope {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ALL_SCOPES
+            .into_iter()
+            .find(|scope| scope.as_str() == s)
+            .ok_or_else(|| ParseError {
+                what: "scope",
+                given: s.to_string(),
+                expected: ALL_SCOPES.map(Scope::as_str).join(", "),
+            })
+    }
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Editor => "editor",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The scopes a role implies.
+    pub fn scopes(self) -> &'static [Scope] {
+        match self {
+            Role::Viewer => &[Scope::Read],
+            Role::Editor => &[Scope::Read, Scope::IncidentsWrite, Scope::PostmortemsWrite],
+            Role::Admin => &ALL_SCOPES,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "viewer" => Ok(Role::Viewer),
+            "editor" => Ok(Role::Editor),
+            "admin" => Ok(Role::Admin),
+            _ => Err(ParseError {
+                what: "role",
+                given: s.to_string(),
+                expected: "viewer, editor, admin".to_string(),
+            }),
+        }
+    }
+}
+
+/// Someone (or something) the server has authenticated.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Principal {
+    User {
+        id: i64,
+        name: String,
+        role: Role,
+    },
+    Token {
+        id: i64,
+        name: String,
+        scopes: Vec<Scope>,
+    },
+}
+
+impl Principal {
+    /// The scopes this principal holds; `admin` holds them all.
+    pub fn scopes(&self) -> Vec<Scope> {
+        match self {
+            Principal::User { role, .. } => role.scopes().to_vec(),
+            Principal::Token { scopes, .. } if scopes.contains(&Scope::Admin) => {
+                ALL_SCOPES.to_vec()
+            }
+            Principal::Token { scopes, .. } => scopes.clone(),
+        }
+    }
+
+    pub fn allows(&self, scope: Scope) -> bool {
+        self.scopes().contains(&scope)
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Principal::User { name, .. } | Principal::Token { name, .. } => name,
+        }
+    }
+
+    /// How the audit log names the actor: `user:alice`, `token:ci-deploy`.
+    pub fn audit_name(&self) -> String {
+        match self {
+            Principal::User { name, .. } => format!("user:{name}"),
+            Principal::Token { name, .. } => format!("token:{name}"),
+        }
+    }
+}
+
+/// Why a request was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum Denied {
+    /// No (valid) credentials: sign in or send a token. HTTP 401.
+    #[error("sign in, or send an API token, to do this")]
+    Unauthenticated,
+    /// Valid credentials without the needed scope. HTTP 403.
+    #[error("this needs the `{0}` permission, which you do not have")]
+    Forbidden(Scope),
+}
+
+/// The request's authentication outcome, as the server resolved it before any handler ran.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Auth(pub Option<Principal>);
+
+impl Auth {
+    /// The one authorization check every route and server function goes through.
+    pub fn require(&self, scope: Scope) -> Result<&Principal, Denied> {
+        match &self.0 {
+            None => Err(Denied::Unauthenticated),
+            Some(p) if p.allows(scope) => Ok(p),
+            Some(_) => Err(Denied::Forbidden(scope)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(role: Role) -> Auth {
+        Auth(Some(Principal::User {
+            id: 1,
+            name: "joe".into(),
+            role,
+        }))
+    }
+
+    #[test]
+    fn roles_are_ordered_and_imply_growing_scopes() {
+        assert!(Role::Viewer < Role::Editor && Role::Editor < Role::Admin);
+        assert!(user(Role::Viewer).require(Scope::Read).is_ok());
+        assert_eq!(
+            user(Role::Viewer).require(Scope::IncidentsWrite),
+            Err(Denied::Forbidden(Scope::IncidentsWrite))
+        );
+        assert!(user(Role::Editor).require(Scope::PostmortemsWrite).is_ok());
+        assert_eq!(
+            user(Role::Editor).require(Scope::Admin),
+            Err(Denied::Forbidden(Scope::Admin))
+        );
+        assert!(user(Role::Admin).require(Scope::Agent).is_ok());
+    }
+
+    #[test]
+    fn anonymous_is_unauthenticated_not_forbidden() {
+        assert_eq!(
+            Auth(None).require(Scope::Read),
+            Err(Denied::Unauthenticated)
+        );
+    }
+
+    #[test]
+    fn token_scopes_are_exact_except_admin() {
+        let t = |scopes: Vec<Scope>| {
+            Auth(Some(Principal::Token {
+                id: 1,
+                name: "ci".into(),
+                scopes,
+            }))
+        };
+        assert!(t(vec![Scope::Agent]).require(Scope::Read).is_err());
+        assert!(t(vec![Scope::IncidentsWrite])
+            .require(Scope::IncidentsWrite)
+            .is_ok());
+        assert!(t(vec![Scope::Admin])
+            .require(Scope::PostmortemsWrite)
+            .is_ok());
+    }
+
+    #[test]
+    fn names_parse_both_ways_with_helpful_errors() {
+        for s in ALL_SCOPES {
+            assert_eq!(s.as_str().parse::<Scope>(), Ok(s));
+        }
+        let err = "incidents".parse::<Scope>().unwrap_err().to_string();
+        assert!(err.contains("incidents:write"), "{err}");
+        assert_eq!("editor".parse::<Role>(), Ok(Role::Editor));
+        assert!("root"
+            .parse::<Role>()
+            .unwrap_err()
+            .to_string()
+            .contains("viewer, editor, admin"));
+    }
+}

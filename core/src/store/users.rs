@@ -1,0 +1,128 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::auth::Role;
+
+use super::{PgPool, StoreError};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A user with the password hash, for sign-in only.
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    username: String,
+    role: String,
+    disabled: bool,
+    created_at: DateTime<Utc>,
+    password_hash: String,
+}
+
+impl Row {
+    fn into_credentials(self) -> Credentials {
+        Credentials {
+            user: User {
+                id: self.id,
+                username: self.username,
+                // The CHECK constraint admits only the three names Role parses.
+                role: self.role.parse().unwrap_or(Role::Viewer),
+                disabled: self.disabled,
+                created_at: self.created_at,
+            },
+            password_hash: self.password_hash,
+        }
+    }
+}
+
+const COLUMNS: &str = "id, username, role, disabled, created_at, password_hash";
+
+pub async fn create(
+    pool: &PgPool,
+    username: &str,
+    password_hash: &str,
+    role: Role,
+) -> Result<User, StoreError> {
+    let row: Row = sqlx::query_as(&format!(
+        "INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3) RETURNING {COLUMNS}"
+    ))
+    .bind(username)
+    .bind(password_hash)
+    .bind(role.as_str())
+    .fetch_one(pool)
+    .await?;
+    Ok(row.into_credentials().user)
+}
+
+pub async fn by_name(pool: &PgPool, username: &str) -> Result<Option<Credentials>, StoreError> {
+    let row: Option<Row> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE username = $1"))
+            .bind(username)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(Row::into_credentials))
+}
+
+pub async fn by_id(pool: &PgPool, id: i64) -> Result<Option<User>, StoreError> {
+    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(|r| r.into_credentials().user))
+}
+
+pub async fn list(pool: &PgPool) -> Result<Vec<User>, StoreError> {
+    let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM users ORDER BY username"))
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| r.into_credentials().user)
+        .collect())
+}
+
+/// Returns false when no such user exists.
+pub async fn set_role(pool: &PgPool, username: &str, role: Role) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE users SET role = $2, updated_at = now() WHERE username = $1")
+        .bind(username)
+        .bind(role.as_str())
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Returns false when no such user exists.
+pub async fn set_disabled(
+    pool: &PgPool,
+    username: &str,
+    disabled: bool,
+) -> Result<bool, StoreError> {
+    let done =
+        sqlx::query("UPDATE users SET disabled = $2, updated_at = now() WHERE username = $1")
+            .bind(username)
+            .bind(disabled)
+            .execute(pool)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_password(pool: &PgPool, username: &str, hash: &str) -> Result<bool, StoreError> {
+    let done =
+        sqlx::query("UPDATE users SET password_hash = $2, updated_at = now() WHERE username = $1")
+            .bind(username)
+            .bind(hash)
+            .execute(pool)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}

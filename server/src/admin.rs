@@ -1,0 +1,245 @@
+//! The `vigil user …` and `vigil token …` commands. Each opens the same database `vigil serve`
+//! uses, applies pending migrations, acts, records the change in the audit log, and closes.
+
+use std::io::{BufRead, IsTerminal};
+
+use vigil_core::store::{audit, tokens, users, PgPool};
+
+use crate::{
+    auth::{password, token},
+    cli::{TokenAction, UserAction},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("no user named `{0}`; `vigil user list` shows who exists")]
+    NoSuchUser(String),
+    #[error("a user named `{0}` already exists")]
+    UserExists(String),
+    #[error("`{0}` is not a valid username: use letters, digits and . _ @ - (at most 64, starting with a letter or digit)")]
+    BadUsername(String),
+    #[error("no live token with id {0}; `vigil token list` shows them")]
+    NoSuchToken(i64),
+    #[error("the two passwords differ")]
+    Mismatch,
+    #[error("no password given on standard input")]
+    NoPassword,
+    #[error(transparent)]
+    Password(#[from] password::PasswordError),
+    #[error("cannot read the password: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Store(#[from] vigil_core::store::StoreError),
+}
+
+/// Who ran the command, for the audit log.
+fn actor() -> String {
+    let name = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| nix::unistd::getuid().to_string());
+    format!("cli:{name}")
+}
+
+fn valid_username(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() <= 64
+        && chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.@-".contains(c))
+}
+
+fn read_password() -> Result<String, AdminError> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let second = rpassword::prompt_password("Again: ")?;
+        if first != second {
+            return Err(AdminError::Mismatch);
+        }
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        let pw = line.trim_end_matches(['\r', '\n']).to_string();
+        if pw.is_empty() {
+            return Err(AdminError::NoPassword);
+        }
+        Ok(pw)
+    }
+}
+
+pub async fn user(pool: &PgPool, action: UserAction) -> Result<(), AdminError> {
+    let actor = actor();
+    match action {
+        UserAction::Add { name, role } => {
+            if !valid_username(&name) {
+                return Err(AdminError::BadUsername(name));
+            }
+            if users::by_name(pool, &name).await?.is_some() {
+                return Err(AdminError::UserExists(name));
+            }
+            let hash = password::hash(&read_password()?)?;
+            users::create(pool, &name, &hash, role).await?;
+            audit::record(
+                pool,
+                &actor,
+                "user.add",
+                &format!("user:{name}"),
+                serde_json::json!({ "role": role }),
+            )
+            .await?;
+            eprintln!("created {role} `{name}`");
+        }
+        UserAction::List => {
+            println!("{:<24} {:<8} {:<9} created", "name", "role", "state");
+            for u in users::list(pool).await? {
+                let state = if u.disabled { "disabled" } else { "active" };
+                println!(
+                    "{:<24} {:<8} {:<9} {}",
+                    u.username,
+                    u.role,
+                    state,
+                    u.created_at.format("%Y-%m-%d")
+                );
+            }
+        }
+        UserAction::SetRole { name, role } => {
+            if !users::set_role(pool, &name, role).await? {
+                return Err(AdminError::NoSuchUser(name));
+            }
+            audit::record(
+                pool,
+                &actor,
+                "user.set_role",
+                &format!("user:{name}"),
+                serde_json::json!({ "role": role }),
+            )
+            .await?;
+            eprintln!("`{name}` is now {role}");
+        }
+        UserAction::Disable { name } => {
+            if !users::set_disabled(pool, &name, true).await? {
+                return Err(AdminError::NoSuchUser(name));
+            }
+            audit::record(
+                pool,
+                &actor,
+                "user.disable",
+                &format!("user:{name}"),
+                serde_json::json!({}),
+            )
+            .await?;
+            eprintln!("`{name}` can no longer sign in");
+        }
+        UserAction::Enable { name } => {
+            if !users::set_disabled(pool, &name, false).await? {
+                return Err(AdminError::NoSuchUser(name));
+            }
+            audit::record(
+                pool,
+                &actor,
+                "user.enable",
+                &format!("user:{name}"),
+                serde_json::json!({}),
+            )
+            .await?;
+            eprintln!("`{name}` can sign in again");
+        }
+        UserAction::Passwd { name } => {
+            if users::by_name(pool, &name).await?.is_none() {
+                return Err(AdminError::NoSuchUser(name));
+            }
+            let hash = password::hash(&read_password()?)?;
+            users::set_password(pool, &name, &hash).await?;
+            audit::record(
+                pool,
+                &actor,
+                "user.passwd",
+                &format!("user:{name}"),
+                serde_json::json!({}),
+            )
+            .await?;
+            eprintln!("password changed for `{name}`");
+        }
+    }
+    Ok(())
+}
+
+pub async fn token(pool: &PgPool, action: TokenAction) -> Result<(), AdminError> {
+    let actor = actor();
+    match action {
+        TokenAction::Create { name, scopes } => {
+            let new = token::generate();
+            let t = tokens::create(pool, &name, &new.hash, &new.display_prefix, &scopes, &actor)
+                .await?;
+            audit::record(
+                pool,
+                &actor,
+                "token.create",
+                &format!("token:{}", t.id),
+                serde_json::json!({ "name": name, "scopes": scopes }),
+            )
+            .await?;
+            // The secret alone on stdout, so `TOKEN=$(vigil token create …)` works.
+            println!("{}", new.secret);
+            eprintln!(
+                "token {} `{name}` created; it is shown only this once",
+                t.id
+            );
+        }
+        TokenAction::List => {
+            println!(
+                "{:<5} {:<20} {:<12} {:<40} {:<17} state",
+                "id", "name", "prefix", "scopes", "last used"
+            );
+            for t in tokens::list(pool).await? {
+                let scopes: Vec<&str> = t.scopes.iter().map(|s| s.as_str()).collect();
+                let used = t
+                    .last_used_at
+                    .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_else(|| "never".into());
+                let state = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "live"
+                };
+                println!(
+                    "{:<5} {:<20} {:<12} {:<40} {:<17} {state}",
+                    t.id,
+                    t.name,
+                    t.prefix,
+                    scopes.join(","),
+                    used
+                );
+            }
+        }
+        TokenAction::Revoke { id } => {
+            let t = tokens::revoke(pool, id)
+                .await?
+                .ok_or(AdminError::NoSuchToken(id))?;
+            audit::record(
+                pool,
+                &actor,
+                "token.revoke",
+                &format!("token:{id}"),
+                serde_json::json!({ "name": t.name }),
+            )
+            .await?;
+            eprintln!("token {id} `{}` revoked", t.name);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_username;
+
+    #[test]
+    fn usernames_match_the_database_rule() {
+        assert!(valid_username("joe"));
+        assert!(valid_username("joe.banks@example.org"));
+        assert!(!valid_username(""));
+        assert!(!valid_username("-joe"));
+        assert!(!valid_username("joe banks"));
+        assert!(!valid_username(&"x".repeat(65)));
+    }
+}

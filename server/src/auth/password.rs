@@ -1,0 +1,66 @@
+//! Password hashing with Argon2id (the `argon2` crate's defaults: 19 MiB, 2 passes).
+
+use argon2::{
+    password_hash::{rand_core::OsRng, SaltString},
+    Argon2, PasswordHash, PasswordHasher, PasswordVerifier,
+};
+
+pub const MIN_LENGTH: usize = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    #[error("the password is too short: use at least {MIN_LENGTH} characters")]
+    TooShort,
+    #[error("could not hash the password: {0}")]
+    Hash(String),
+}
+
+pub fn hash(password: &str) -> Result<String, PasswordError> {
+    if password.chars().count() < MIN_LENGTH {
+        return Err(PasswordError::TooShort);
+    }
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| PasswordError::Hash(e.to_string()))
+}
+
+pub fn verify(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Spends the time a real verification would, so "no such user" and "wrong password" cannot be
+/// told apart by how long the answer takes.
+pub fn verify_nothing(password: &str) {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let dummy = DUMMY.get_or_init(|| hash("not-a-real-password").expect("hashes"));
+    let _ = verify(password, dummy);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_argon2id_salted_and_verify() {
+        let a = hash("correct horse battery").unwrap();
+        let b = hash("correct horse battery").unwrap();
+        assert!(a.starts_with("$argon2id$"), "{a}");
+        assert_ne!(a, b, "salted");
+        assert!(verify("correct horse battery", &a));
+        assert!(!verify("correct horse battery!", &a));
+        assert!(!verify("anything", "not a hash"));
+    }
+
+    #[test]
+    fn short_passwords_are_refused() {
+        assert!(matches!(hash("short"), Err(PasswordError::TooShort)));
+    }
+}

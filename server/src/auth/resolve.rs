@@ -1,0 +1,86 @@
+//! Turns the request's credentials into an `Auth` before any handler runs.
+
+use axum::{
+    extract::{Request, State},
+    http::header,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use tower_sessions::Session;
+use vigil_core::{
+    model::auth::{Auth, Denied, Principal},
+    store::{tokens, users},
+};
+
+use super::{session, token, Refusal};
+use crate::http::AppState;
+
+pub async fn resolve(
+    State(state): State<AppState>,
+    session: Session,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let auth = match bearer(&req) {
+        Bearer::None => Auth(from_session(&state, &session).await),
+        Bearer::Malformed => return Refusal(Denied::Unauthenticated).into_response(),
+        Bearer::Token(secret) => {
+            match tokens::use_by_hash(&state.pool, &token::hash(&secret)).await {
+                Ok(Some(t)) => Auth(Some(Principal::Token {
+                    id: t.id,
+                    name: t.name,
+                    scopes: t.scopes,
+                })),
+                // A wrong token is refused outright rather than treated as anonymous, so a script
+                // with a revoked token fails loudly even on public endpoints.
+                Ok(None) => return Refusal(Denied::Unauthenticated).into_response(),
+                Err(e) => {
+                    tracing::error!(error = %e, "token lookup failed");
+                    return (
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        "database unavailable",
+                    )
+                        .into_response();
+                }
+            }
+        }
+    };
+    req.extensions_mut().insert(auth);
+    next.run(req).await
+}
+
+enum Bearer {
+    None,
+    Malformed,
+    Token(String),
+}
+
+fn bearer(req: &Request) -> Bearer {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Bearer::None;
+    };
+    match value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")) {
+        Some(t) if !t.trim().is_empty() => Bearer::Token(t.trim().to_string()),
+        _ => Bearer::Malformed,
+    }
+}
+
+async fn from_session(state: &AppState, session: &Session) -> Option<Principal> {
+    let id = session::user_id(session, state.auth.session_absolute_hours).await?;
+    match users::by_id(&state.pool, id).await {
+        Ok(Some(u)) if !u.disabled => Some(Principal::User {
+            id: u.id,
+            name: u.username,
+            role: u.role,
+        }),
+        Ok(_) => {
+            // Disabled or deleted since signing in: the session ends now.
+            session::end(session).await;
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "session user lookup failed");
+            None
+        }
+    }
+}

@@ -1,0 +1,447 @@
+//! The access model, from outside: who is refused where, sessions, throttling, cross-site
+//! protection and tokens.
+
+mod common;
+
+use common::{
+    access::{browser, create_token, create_user, login, signed_in, PASSWORD},
+    spawn_app,
+};
+use vigil_core::{
+    model::auth::{Role, Scope},
+    store::{tokens, users},
+};
+
+fn location(resp: &reqwest::Response) -> String {
+    resp.headers()["location"].to_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn ops_sends_anonymous_visitors_to_login() {
+    let app = spawn_app().await;
+    for path in ["/ops", "/ops/audit", "/ops/anything"] {
+        let resp = app.get(path).await;
+        assert_eq!(resp.status(), 303, "{path}");
+        assert_eq!(location(&resp), format!("/login?next={path}"), "{path}");
+    }
+    // The public side stays public.
+    assert_eq!(app.get("/").await.status(), 200);
+    assert_eq!(app.get("/login").await.status(), 200);
+}
+
+#[tokio::test]
+async fn roles_decide_what_a_signed_in_person_sees() {
+    let app = spawn_app().await;
+    let viewer = signed_in(&app, "vera", Role::Viewer).await;
+    let resp = viewer.get(app.url("/ops")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.text().await.unwrap().contains("vera (viewer)"));
+    let resp = viewer.get(app.url("/ops/audit")).send().await.unwrap();
+    assert_eq!(resp.status(), 403, "the audit log is for admins");
+
+    let admin = signed_in(&app, "ada", Role::Admin).await;
+    let resp = admin.get(app.url("/ops/audit")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("data-testid=\"audit-table\""), "{html}");
+    assert!(html.contains("user:vera"), "sign-ins are audited: {html}");
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_get_the_same_answer() {
+    let app = spawn_app().await;
+    create_user(&app, "joe", Role::Editor).await;
+    let client = browser(&app);
+    let wrong = login(&app, &client, "joe", "not the password").await;
+    let unknown = login(&app, &client, "nobody", "not the password").await;
+    assert_eq!(wrong, "/login?error=invalid&next=/ops");
+    assert_eq!(wrong, unknown);
+    // And a disabled account answers the same, even with the right password.
+    users::set_disabled(&app.pool, "joe", true).await.unwrap();
+    assert_eq!(login(&app, &client, "joe", PASSWORD).await, wrong);
+}
+
+#[tokio::test]
+async fn repeated_failures_slow_down_further_attempts() {
+    let app = spawn_app().await;
+    create_user(&app, "joe", Role::Viewer).await;
+    let client = browser(&app);
+    for _ in 0..vigil_core::model::throttle::FREE_FAILURES {
+        assert!(login(&app, &client, "joe", "guess")
+            .await
+            .contains("error=invalid"));
+    }
+    // The fifth failure starts the delay; within it even the right password is not checked.
+    assert!(login(&app, &client, "joe", "guess")
+        .await
+        .contains("error=invalid"));
+    let throttled = login(&app, &client, "joe", PASSWORD).await;
+    assert!(throttled.contains("error=throttled"), "{throttled}");
+    assert!(throttled.contains("&wait="), "{throttled}");
+    // The page turns that into words.
+    let page = client
+        .get(app.url(&throttled))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Too many failed sign-in attempts. Try again in"),
+        "{page}"
+    );
+    // Another account from the same address is held back too (per-address counting).
+    create_user(&app, "ann", Role::Viewer).await;
+    assert!(login(&app, &client, "ann", PASSWORD)
+        .await
+        .contains("error=throttled"));
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_http_only_same_site_and_renewed_at_login() {
+    let app = spawn_app().await;
+    create_user(&app, "joe", Role::Viewer).await;
+    let client = browser(&app);
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let resp = client
+            .post(app.url("/login"))
+            .form(&[("username", "joe"), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
+        assert!(cookie.starts_with("vigil_session="), "{cookie}");
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+        assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+        assert!(cookie.contains("Path=/"), "{cookie}");
+        assert!(!cookie.contains("Secure"), "plain http in tests: {cookie}");
+        ids.push(cookie.split(';').next().unwrap().to_string());
+    }
+    assert_ne!(ids[0], ids[1], "a new session id at every sign-in");
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_and_disabling_ends_it_too() {
+    let app = spawn_app().await;
+    let client = signed_in(&app, "joe", Role::Viewer).await;
+    assert_eq!(
+        client.get(app.url("/ops")).send().await.unwrap().status(),
+        200
+    );
+    let resp = client.post(app.url("/logout")).send().await.unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        client.get(app.url("/ops")).send().await.unwrap().status(),
+        303
+    );
+
+    let client = signed_in(&app, "kim", Role::Viewer).await;
+    assert_eq!(
+        client.get(app.url("/ops")).send().await.unwrap().status(),
+        200
+    );
+    users::set_disabled(&app.pool, "kim", true).await.unwrap();
+    assert_eq!(
+        client.get(app.url("/ops")).send().await.unwrap().status(),
+        303
+    );
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused() {
+    let app = spawn_app().await;
+    create_user(&app, "joe", Role::Viewer).await;
+    let form = [("username", "joe"), ("password", PASSWORD)];
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cases: [(&str, Option<(&str, &str)>); 4] = [
+        ("no origin", None),
+        ("other origin", Some(("origin", "http://evil.example"))),
+        ("cross-site fetch", Some(("sec-fetch-site", "cross-site"))),
+        (
+            "other referer",
+            Some(("referer", "http://evil.example/page")),
+        ),
+    ];
+    for (what, header) in cases {
+        let mut req = plain.post(app.url("/login")).form(&form);
+        if let Some((k, v)) = header {
+            req = req.header(k, v);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 403, "{what}");
+        assert!(resp
+            .text()
+            .await
+            .unwrap()
+            .contains("cross-site request refused"));
+    }
+    // Same-site requests from the page itself pass.
+    let resp = plain
+        .post(app.url("/login"))
+        .header("sec-fetch-site", "same-origin")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(location(&resp), "/ops");
+    // Logging out is state-changing too.
+    assert_eq!(
+        plain
+            .post(app.url("/logout"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    // And GET never changes state: there is no GET /logout.
+    assert_ne!(
+        plain.get(app.url("/logout")).send().await.unwrap().status(),
+        303
+    );
+}
+
+#[tokio::test]
+async fn api_tokens_identify_machines_and_can_be_revoked() {
+    let app = spawn_app().await;
+    let resp = app.get("/api/v1/me").await;
+    assert_eq!(resp.status(), 401);
+    assert!(resp.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer"));
+
+    let (id, secret) = create_token(&app, &[Scope::Read, Scope::Agent]).await;
+    let resp = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let me: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(me["kind"], "token");
+    assert_eq!(me["scopes"], serde_json::json!(["read", "agent"]));
+
+    for bad in [format!("{secret}x"), "vgl_".to_string()] {
+        let resp = app
+            .client
+            .get(app.url("/api/v1/me"))
+            .bearer_auth(bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401);
+    }
+    let resp = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .header("authorization", "Basic Zm9vOmJhcg==")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401, "only bearer tokens are accepted");
+
+    tokens::revoke(&app.pool, id).await.unwrap().unwrap();
+    let resp = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401, "revoked");
+
+    // A signed-in person is identified the same way.
+    let client = signed_in(&app, "joe", Role::Editor).await;
+    let me: serde_json::Value = client
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["kind"], "user");
+    assert_eq!(me["role"], "editor");
+    assert_eq!(
+        me["scopes"],
+        serde_json::json!(["read", "incidents:write", "postmortems:write"])
+    );
+}
+
+/// The scope each server function needs; `None` marks the public ones. A server function missing
+/// from this table fails the test, so none is ever added without a decision about who may call it.
+const SERVER_FN_ACCESS: &[(&str, Option<Scope>)] = &[
+    ("get_live_status", None),
+    ("whoami", Some(Scope::Read)),
+    ("audit_entries", Some(Scope::Admin)),
+];
+
+#[tokio::test]
+async fn every_server_function_refuses_callers_without_its_scope() {
+    let app = spawn_app().await;
+    let viewer = signed_in(&app, "vera", Role::Viewer).await;
+    let admin = signed_in(&app, "ada", Role::Admin).await;
+    let anonymous = browser(&app);
+    let (_, agent_token) = create_token(&app, &[Scope::Agent]).await;
+
+    let paths: Vec<String> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path.to_string())
+        .collect();
+    assert!(!paths.is_empty());
+    for path in &paths {
+        let (name, need) = SERVER_FN_ACCESS
+            .iter()
+            .find(|(name, _)| path.rsplit('/').next().unwrap().starts_with(name))
+            .unwrap_or_else(|| panic!("{path} has no entry in SERVER_FN_ACCESS"));
+        let call = |c: &reqwest::Client| c.post(app.url(path)).form(&[("", "")]).send();
+        let anon = call(&anonymous).await.unwrap().status();
+        let as_admin = call(&admin).await.unwrap().status();
+        assert_eq!(as_admin, 200, "{name}: an admin may call it");
+        match need {
+            None => assert_eq!(anon, 200, "{name} is public"),
+            Some(scope) => {
+                assert_eq!(anon, 401, "{name}: anonymous");
+                let token = app
+                    .client
+                    .post(app.url(path))
+                    .bearer_auth(&agent_token)
+                    .form(&[("", "")])
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                assert_eq!(token, 403, "{name}: an agent token lacks {scope}");
+                let as_viewer = call(&viewer).await.unwrap().status();
+                let expect = if Role::Viewer.scopes().contains(scope) {
+                    200
+                } else {
+                    403
+                };
+                assert_eq!(as_viewer, expect, "{name} as viewer");
+            }
+        }
+    }
+}
+
+/// The README's first steps: create the first admin and a token from the command line, against
+/// the same database the server uses, then use both.
+#[tokio::test]
+async fn the_cli_creates_an_admin_and_a_token_that_the_server_accepts() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    let (db_name, url) = common::fresh_database().await;
+    let vigil = |args: &[&str], stdin: Option<&str>| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .env_remove("VIGIL_CONFIG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            input.write_all(text.as_bytes()).unwrap();
+        }
+        drop(input);
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    let (code, _, err) = vigil(
+        &["user", "add", "joe", "--role", "admin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = vigil(&["user", "add", "joe"], Some(&format!("{PASSWORD}\n")));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("already exists"), "{err}");
+    let (code, _, err) = vigil(&["user", "add", "kim"], Some("short\n"));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("at least 10 characters"), "{err}");
+    let (code, _, err) = vigil(&["user", "set-role", "nobody", "editor"], None);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no user named `nobody`"), "{err}");
+    let (code, _, err) = vigil(
+        &["token", "create", "--name", "ci", "--scope", "root"],
+        None,
+    );
+    assert_ne!(code, Some(0));
+    assert!(
+        err.contains("incidents:write"),
+        "names the valid scopes: {err}"
+    );
+
+    let (code, token, err) = vigil(
+        &[
+            "token",
+            "create",
+            "--name",
+            "ci",
+            "--scope",
+            "read",
+            "--scope",
+            "incidents:write",
+        ],
+        None,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let token = token.trim_end_matches('\n');
+    assert!(
+        token.starts_with("vgl_") && !token.contains(char::is_whitespace),
+        "the token alone: {token:?}"
+    );
+
+    let (_, list, _) = vigil(&["token", "list"], None);
+    assert!(
+        list.contains("ci") && list.contains("read,incidents:write"),
+        "{list}"
+    );
+    assert!(!list.contains(token), "secrets are never listed");
+    let (_, users_out, _) = vigil(&["user", "list"], None);
+    assert!(
+        users_out.contains("joe") && users_out.contains("admin"),
+        "{users_out}"
+    );
+
+    let app = common::spawn_with(common::test_config(&url), db_name).await;
+    let me: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["name"], "ci");
+    let client = browser(&app);
+    assert_eq!(login(&app, &client, "joe", PASSWORD).await, "/ops");
+    let audit = client
+        .get(app.url("/ops/audit"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for action in ["user.add", "token.create", "login"] {
+        assert!(audit.contains(action), "{action} audited: {audit}");
+    }
+}
