@@ -2,7 +2,7 @@ import { defineConfig } from "@playwright/test";
 
 // The server is started by ../scripts/test (it needs the freshly built binary and a database);
 // these tests only need its address.
-const baseURL = process.env.VIGIL_E2E_URL ?? "http://127.0.0.1:3999";
+const baseURL = process.env.E2E_URL ?? "http://127.0.0.1:3999";
 
 export default defineConfig({
   testDir: "./tests",

@@ -1,7 +1,7 @@
 import { test, expect } from "@playwright/test";
 
-const user = process.env.VIGIL_E2E_USER ?? "";
-const password = process.env.VIGIL_E2E_PASSWORD ?? "";
+const user = process.env.E2E_USER ?? "";
+const password = process.env.E2E_PASSWORD ?? "";
 
 test("sign in, reach the ops dashboard, sign out", async ({ page }) => {
   expect(user, "scripts/test creates the e2e account").not.toBe("");

@@ -253,8 +253,9 @@ fn apply_env(table: &mut toml::Table, env: &[(String, String)]) -> Result<(), Co
         } else if var == "LEPTOS_SITE_ROOT" {
             vec!["server".into(), "site_root".into()]
         } else if let Some(rest) = var.strip_prefix(ENV_PREFIX) {
-            if rest == "CONFIG" || rest == "LOG" {
-                continue; // handled by the command line, not the config
+            // Only SECTION__KEY names are config; VIGIL_CONFIG, VIGIL_LOG and the like are not.
+            if !rest.contains("__") {
+                continue;
             }
             rest.split("__").map(|s| s.to_ascii_lowercase()).collect()
         } else {
@@ -363,6 +364,21 @@ mod tests {
         assert_eq!(c.server.addr.port(), 4000);
         assert_eq!(c.database.url.as_deref(), Some("postgres://x@localhost/y"));
         assert_eq!(c.database.max_connections, 3);
+    }
+
+    #[test]
+    fn only_section_key_variables_are_config() {
+        let env = vec![
+            ("VIGIL_LOG".to_string(), "debug".to_string()),
+            ("VIGIL_TOOLS_DIR".to_string(), "/opt".to_string()),
+        ];
+        assert!(Config::load_with_env(None, &env).is_ok());
+        let env = vec![("VIGIL_SERVER__ADRES".to_string(), "x".to_string())];
+        let msg = Config::load_with_env(None, &env).unwrap_err().to_string();
+        assert!(
+            msg.contains("VIGIL_SERVER__ADRES") && msg.contains("adres"),
+            "{msg}"
+        );
     }
 
     #[test]
