@@ -3,6 +3,65 @@
 use leptos::prelude::*;
 use vigil_core::model::{audit::AuditEntry, live::LiveStatus};
 
+/// The public status: components, uptime, latency. Public.
+#[server]
+pub async fn get_status_summary() -> Result<vigil_core::model::status::StatusSummary, ServerFnError>
+{
+    use vigil_core::{model::status::PageTitle, store::status::StatusCache};
+    let cache = use_context::<std::sync::Arc<StatusCache>>()
+        .ok_or_else(|| ServerFnError::new("status is not available"))?;
+    let title = use_context::<PageTitle>()
+        .map(|t| t.0)
+        .unwrap_or_else(|| "Vigil".into());
+    let version = use_context::<tokio::sync::watch::Receiver<LiveStatus>>()
+        .map(|l| l.borrow().status_version)
+        .unwrap_or_default();
+    let pool = guard::pool()?;
+    let summary = cache
+        .get(&pool, &title, version)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    Ok((*summary).clone())
+}
+
+/// Pauses or resumes a monitor. Admins only; audited.
+#[server]
+pub async fn set_monitor_paused(name: String, paused: bool) -> Result<(), ServerFnError> {
+    use vigil_core::{
+        model::{auth::Scope, monitor::PauseRequest},
+        store::{audit, monitors},
+    };
+    let who = guard::require(Scope::Admin).await?;
+    let pool = guard::pool()?;
+    let Some(id) = monitors::set_paused(&pool, &name, paused)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?
+    else {
+        return Err(ServerFnError::new(format!("no monitor named `{name}`")));
+    };
+    let action = if paused {
+        "monitor.pause"
+    } else {
+        "monitor.resume"
+    };
+    audit::record(
+        &pool,
+        &who.audit_name(),
+        action,
+        &format!("monitor:{name}"),
+        serde_json::json!({}),
+    )
+    .await
+    .map_err(|e| ServerFnError::new(e.to_string()))?;
+    if let Some(tx) = use_context::<tokio::sync::mpsc::UnboundedSender<PauseRequest>>() {
+        let _ = tx.send(PauseRequest {
+            monitor_id: id,
+            paused,
+        });
+    }
+    Ok(())
+}
+
 /// Who is signed in, as the ops header shows it.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Me {

@@ -7,6 +7,9 @@ use std::{
 };
 
 use serde::Deserialize;
+use vigil_core::model::monitor::MonitorSpec;
+
+pub mod monitors;
 
 /// Everything Vigil can be told. Unknown keys are errors, so a typo never silently does nothing.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -16,6 +19,14 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
     pub status_page: StatusPageConfig,
+    pub probes: monitors::ProbesConfig,
+    #[serde(rename = "component")]
+    pub components: Vec<monitors::ComponentConfig>,
+    #[serde(rename = "monitor")]
+    pub monitors: Vec<monitors::MonitorConfig>,
+    /// The monitors, validated: filled in by `load`, not read from the file.
+    #[serde(skip)]
+    pub monitor_specs: Vec<MonitorSpec>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -28,6 +39,8 @@ pub struct ServerConfig {
     pub site_root: PathBuf,
     /// How long in-flight requests may take to finish after a shutdown signal.
     pub shutdown_grace_secs: u64,
+    /// The address people reach Vigil at, for links in JSON and feeds.
+    pub public_url: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -76,6 +89,7 @@ impl Default for ServerConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
             site_root: PathBuf::from("target/site"),
             shutdown_grace_secs: 10,
+            public_url: "http://127.0.0.1:3000".to_string(),
         }
     }
 }
@@ -156,8 +170,8 @@ impl Config {
         let mut table: toml::Table =
             toml::from_str(&text).expect("text already parsed once as a Config");
         apply_env(&mut table, env)?;
-        let config: Config =
-            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+        let mut config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| {
                 let key = e.path().to_string();
                 ConfigError::Env {
                     var: env_var_for(&key),
@@ -165,6 +179,20 @@ impl Config {
                 }
             })?;
         config.validate(&origin)?;
+        config.monitor_specs = monitors::validate(
+            &monitors::name_lines(&text),
+            &config.components,
+            &config.monitors,
+            &config.probes,
+        )
+        .map_err(|p| ConfigError::Invalid {
+            origin: match p.line {
+                Some(line) => format!("{origin}:{line}"),
+                None => origin.clone(),
+            },
+            key: p.key,
+            problem: p.message,
+        })?;
         Ok(config)
     }
 

@@ -8,5 +8,6 @@ pub mod db;
 pub mod http;
 pub mod live;
 pub mod pg_embedded;
+pub mod probes;
 pub mod startup;
 pub mod telemetry;

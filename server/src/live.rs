@@ -7,7 +7,10 @@ use chrono::Utc;
 use sqlx::PgPool;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-use vigil_core::{model::live::LiveStatus, store::health};
+use vigil_core::{
+    model::live::LiveStatus,
+    store::{events, health},
+};
 
 pub const TICK: Duration = Duration::from_secs(1);
 
@@ -19,17 +22,22 @@ pub fn spawn(pool: PgPool, shutdown: CancellationToken) -> watch::Receiver<LiveS
         let mut interval = tokio::time::interval(TICK);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut seq = 0u64;
+        let mut status_version = 0i64;
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = interval.tick() => {}
             }
             let db = health::ping(&pool, TICK - Duration::from_millis(100)).await;
+            if db.is_connected() {
+                status_version = events::latest_id(&pool).await.unwrap_or(status_version);
+            }
             seq += 1;
             tx.send_replace(LiveStatus {
                 server_time: Utc::now(),
                 db,
                 seq,
+                status_version,
             });
         }
     });

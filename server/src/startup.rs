@@ -70,6 +70,12 @@ impl Application {
             pool: db.pool.clone(),
             live: live::spawn(db.pool.clone(), shutdown.clone()),
             auth: config.auth.clone(),
+            probes: crate::probes::registry::start(db.pool.clone(), config, shutdown.clone())
+                .await
+                .map_err(DbError::from)?,
+            status: Default::default(),
+            title: config.status_page.title.clone(),
+            public_url: config.server.public_url.clone(),
         };
         spawn_session_cleanup(sessions.clone(), shutdown.clone());
         Ok(Application {

@@ -101,8 +101,9 @@ async fn unknown_pages_are_404_with_a_way_back() {
 #[tokio::test]
 async fn pages_are_compressed_for_clients_that_ask() {
     let app = spawn_app().await;
-    let resp = app
-        .client
+    // A client that does not decompress by itself, to see what travels on the wire.
+    let raw = reqwest::Client::builder().no_gzip().build().unwrap();
+    let resp = raw
         .get(app.url("/"))
         .header("accept-encoding", "gzip")
         .send()

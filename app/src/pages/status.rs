@@ -1,25 +1,118 @@
-//! The public status page: the first thing people open during an outage.
+//! The public status page: the first thing people open during an outage. Complete without
+//! JavaScript; once hydrated it refreshes itself whenever the server reports a change.
 
 use leptos::prelude::*;
+use vigil_core::model::status::{ComponentSummary, StatusSummary};
 
-use crate::components::live_panel::LivePanel;
+use crate::{
+    api::get_status_summary,
+    components::{
+        latency_chart::LatencyChart, live_feed::provide_live_feed, live_panel::LivePanel,
+        uptime_bar::UptimeBar,
+    },
+};
 
 #[component]
 pub fn StatusPage() -> impl IntoView {
+    let feed = provide_live_feed();
+    // Refetch when the event stream moves; the first push after hydration only confirms.
+    let version = Memo::new(move |_| feed.latest.get().map(|l| l.status_version));
+    let summary = Resource::new(move || version.get(), |_| get_status_summary());
+
     view! {
         <header class="site-header">
             <a class="brand" href="/">"Vigil"</a>
             <span class="tagline">"Service status"</span>
+            <a class="signin" href="/login">"Sign in"</a>
         </header>
         <main class="page">
-            <section class="banner banner-unknown" role="status" data-testid="banner">
-                <strong>"No monitors configured yet"</strong>
-                <span>" — add monitors to the configuration file to publish their status here."</span>
-            </section>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || summary.get().map(|r| match r {
+                    Ok(s) => view! { <Status summary=s/> }.into_any(),
+                    Err(_) => view! {
+                        <section class="banner banner-unknown" role="status" data-testid="banner">
+                            <strong>"Status temporarily unavailable"</strong>
+                            <span>" — Vigil cannot read its database right now."</span>
+                        </section>
+                    }.into_any(),
+                })}
+            </Transition>
             <LivePanel/>
         </main>
         <footer class="site-footer">
-            <span>"Powered by Vigil"</span>
+            <a href="/api/v2/summary.json">"JSON API"</a>
+            <span>" · Powered by Vigil"</span>
         </footer>
+    }
+}
+
+#[component]
+fn Status(summary: StatusSummary) -> impl IntoView {
+    let banner_class = format!("banner banner-{}", summary.indicator.as_str());
+    if summary.components.is_empty() {
+        return view! {
+            <section class="banner banner-unknown" role="status" data-testid="banner">
+                <strong>"No monitors configured yet"</strong>
+                <span>" — add [[component]] and [[monitor]] entries to the configuration file to publish their status here."</span>
+            </section>
+        }
+        .into_any();
+    }
+    let mut groups: Vec<(Option<String>, Vec<ComponentSummary>)> = Vec::new();
+    for c in summary.components.iter().cloned() {
+        match groups.iter_mut().find(|(g, _)| *g == c.group) {
+            Some((_, members)) => members.push(c),
+            None => groups.push((c.group.clone(), vec![c])),
+        }
+    }
+    let series: Vec<_> = summary
+        .components
+        .iter()
+        .filter(|c| !c.latency_24h.is_empty())
+        .map(|c| (c.name.clone(), c.latency_24h.clone()))
+        .collect();
+    view! {
+        <section class=banner_class role="status" aria-live="polite" data-testid="banner">
+            <strong>{summary.description.clone()}</strong>
+            <span class="checked">
+                " Updated "
+                <time datetime=summary.generated_at.to_rfc3339()>{summary.generated_at.format("%H:%M:%S UTC").to_string()}</time>
+            </span>
+        </section>
+        <section class="panel" aria-labelledby="incidents-heading">
+            <h2 id="incidents-heading">"Active incidents"</h2>
+            <p class="muted" data-testid="no-incidents">"No incidents reported."</p>
+        </section>
+        {groups.into_iter().map(|(group, members)| {
+            let label = group.clone().unwrap_or_else(|| "Components".into());
+            view! {
+            <section class="panel group" aria-label=label>
+                {group.map(|g| view! { <h2>{g}</h2> })}
+                <ul class="components">
+                    {members.into_iter().map(|c| view! { <Component c=c/> }).collect_view()}
+                </ul>
+            </section>
+            }
+        }).collect_view()}
+        <section class="panel" aria-labelledby="latency-heading">
+            <h2 id="latency-heading">"Response time, last 24 hours"</h2>
+            <LatencyChart series=series now=summary.generated_at/>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn Component(c: ComponentSummary) -> impl IntoView {
+    let class = c.class();
+    view! {
+        <li class="component" data-testid=format!("component-{}", c.id) data-status=class>
+            <div class="component-head">
+                <span class="component-name">{c.name.clone()}</span>
+                {c.description.clone().map(|d| view! { <span class="muted description">{d}</span> })}
+                <span class=format!("state state-{class}") data-testid="component-state">{c.label()}</span>
+            </div>
+            <UptimeBar days=c.days.clone() uptime=c.uptime_90d/>
+        </li>
     }
 }

@@ -37,6 +37,8 @@ pub struct LiveStatus {
     pub db: DbState,
     /// Increments with every tick, so a client can tell a fresh value from a repeated one.
     pub seq: u64,
+    /// The newest event id: when it moves, something on the status page changed.
+    pub status_version: i64,
 }
 
 impl LiveStatus {
@@ -45,6 +47,7 @@ impl LiveStatus {
             server_time: now,
             db: DbState::Unknown,
             seq: 0,
+            status_version: 0,
         }
     }
 }

@@ -27,6 +27,19 @@ pub async fn append(
     payload: serde_json::Value,
 ) -> Result<Event, StoreError> {
     let mut tx = pool.begin().await?;
+    let event = append_in(&mut tx, kind, subject, payload).await?;
+    tx.commit().await?;
+    Ok(event)
+}
+
+/// As [`append`], inside the caller's transaction: the event exists exactly when the change it
+/// describes does.
+pub async fn append_in(
+    conn: &mut sqlx::PgConnection,
+    kind: &str,
+    subject: &str,
+    payload: serde_json::Value,
+) -> Result<Event, StoreError> {
     let event: Event = sqlx::query_as(
         "INSERT INTO events (kind, subject, payload) VALUES ($1, $2, $3) \
          RETURNING id, at, kind, subject, payload",
@@ -34,15 +47,23 @@ pub async fn append(
     .bind(kind)
     .bind(subject)
     .bind(&payload)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?;
     sqlx::query("SELECT pg_notify($1, $2)")
         .bind(NOTIFY_CHANNEL)
         .bind(event.id.to_string())
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-    tx.commit().await?;
     Ok(event)
+}
+
+/// The newest event id, or 0: a cheap "has anything changed?" for live pages.
+pub async fn latest_id(pool: &PgPool) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM events")
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
 /// Events in `[from, to)`, oldest first.

@@ -1,8 +1,11 @@
 //! The only place SQL lives. Grouped by aggregate; every function takes the pool or a transaction.
 
 pub mod audit;
+pub mod checks;
 pub mod events;
 pub mod health;
+pub mod monitors;
+pub mod status;
 pub mod throttle;
 pub mod tokens;
 pub mod users;

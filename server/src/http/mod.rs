@@ -6,6 +6,7 @@ pub mod health;
 pub mod live;
 pub mod metrics;
 pub mod ops_guard;
+pub mod public;
 
 use axum::{
     extract::FromRef,
@@ -20,9 +21,12 @@ use tokio::sync::watch;
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 use vigil_app::{shell, App};
-use vigil_core::model::live::LiveStatus;
+use vigil_core::{
+    model::{live::LiveStatus, status::PageTitle},
+    store::status::StatusCache,
+};
 
-use crate::{auth, config::AuthConfig};
+use crate::{auth, config::AuthConfig, probes::registry::ProbeHandle};
 
 /// What every handler may need; cheap to clone.
 #[derive(Clone, FromRef)]
@@ -30,7 +34,16 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
     pub live: watch::Receiver<LiveStatus>,
+    #[from_ref(skip)]
     pub auth: AuthConfig,
+    #[from_ref(skip)]
+    pub probes: ProbeHandle,
+    #[from_ref(skip)]
+    pub status: std::sync::Arc<StatusCache>,
+    #[from_ref(skip)]
+    pub title: String,
+    #[from_ref(skip)]
+    pub public_url: String,
 }
 
 pub fn router(state: AppState, sessions: PostgresStore) -> Router {
@@ -38,9 +51,15 @@ pub fn router(state: AppState, sessions: PostgresStore) -> Router {
     let context = {
         let live = state.live.clone();
         let pool = state.pool.clone();
+        let status = state.status.clone();
+        let title = PageTitle(state.title.clone());
+        let pauses = state.probes.pause_requests();
         move || {
             provide_context(live.clone());
             provide_context(pool.clone());
+            provide_context(status.clone());
+            provide_context(title.clone());
+            provide_context(pauses.clone());
         }
     };
     let render = {
@@ -52,12 +71,21 @@ pub fn router(state: AppState, sessions: PostgresStore) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
         .route(
-            vigil_app::components::live_panel::LIVE_EVENTS_PATH,
+            vigil_app::components::live_feed::LIVE_EVENTS_PATH,
             get(live::events),
         )
         .route("/login", post(auth::login::login))
         .route("/logout", post(auth::login::logout))
         .route("/api/v1/me", get(api_v1::me))
+        .route("/api/v1/monitors", get(public::monitors))
+        .route("/api/v2/summary.json", get(public::summary_json))
+        .route("/api/v2/status.json", get(public::status_json_handler))
+        .route(
+            "/api/v2/components.json",
+            get(public::components_json_handler),
+        )
+        .route("/badge/{file}", get(public::badge))
+        .route("/heartbeat/{secret}", post(public::heartbeat))
         .leptos_routes_with_context(&state, routes, context, render)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         // Outermost last. A request meets: tracing, compression (never for text/event-stream),

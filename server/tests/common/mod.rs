@@ -189,3 +189,77 @@ pub mod access {
         client
     }
 }
+
+/// A config read from TOML text (as an operator would write it), pointed at `db_url`.
+pub fn config_from_toml(text: &str, db_url: &str) -> Config {
+    use std::io::Write;
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    let mut config = Config::load_with_env(Some(f.path()), &[]).expect("test config is valid");
+    config.server.addr = "127.0.0.1:0".parse().unwrap();
+    config.server.shutdown_grace_secs = 30;
+    config.database.url = Some(db_url.to_string());
+    config.database.max_connections = 5;
+    config
+}
+
+pub async fn spawn_app_with_toml(text: &str) -> TestApp {
+    let (db_name, url) = fresh_database().await;
+    spawn_with(config_from_toml(text, &url), db_name).await
+}
+
+/// A target whose health the test switches: `/` answers 200 while healthy, 503 otherwise.
+pub struct Target {
+    pub addr: std::net::SocketAddr,
+    healthy: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Target {
+    pub async fn start() -> Target {
+        use axum::{extract::State, http::StatusCode, routing::get, Router};
+        use std::sync::{
+            atomic::{AtomicBool, Ordering},
+            Arc,
+        };
+        let healthy = Arc::new(AtomicBool::new(true));
+        let app = Router::new()
+            .route(
+                "/",
+                get(|State(h): State<Arc<AtomicBool>>| async move {
+                    if h.load(Ordering::SeqCst) {
+                        (StatusCode::OK, "ok")
+                    } else {
+                        (StatusCode::SERVICE_UNAVAILABLE, "down")
+                    }
+                }),
+            )
+            .with_state(healthy.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Target { addr, healthy }
+    }
+
+    pub fn set_healthy(&self, up: bool) {
+        self.healthy.store(up, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Polls `f` until it returns Some, or panics after `secs`.
+pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

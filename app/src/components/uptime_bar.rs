@@ -1,0 +1,47 @@
+//! Ninety days in one row: a cell a day, coloured by how that day went, with the numbers in words
+//! on hover and keyboard focus.
+
+use leptos::prelude::*;
+use vigil_core::model::status::DaySummary;
+
+#[component]
+pub fn UptimeBar(days: Vec<DaySummary>, uptime: Option<f64>) -> impl IntoView {
+    let summary = match uptime {
+        Some(u) => format!("{} uptime over 90 days", percent(u)),
+        None => "No data for the last 90 days".to_string(),
+    };
+    view! {
+        <div class="uptime">
+            <ol class="uptime-bar" aria-label=summary.clone()>
+                {days.into_iter().map(|d| {
+                    let class = d.status.map(|s| s.as_str()).unwrap_or("unknown");
+                    let words = d.status.map(|s| s.label()).unwrap_or("No data");
+                    let tip = match d.uptime {
+                        Some(u) => format!("{}: {} ({} uptime)", d.date.format("%b %-d, %Y"), words, percent(u)),
+                        None => format!("{}: no data", d.date.format("%b %-d, %Y")),
+                    };
+                    let label = tip.clone();
+                    view! {
+                        <li class=format!("day day-{class}") tabindex="0" aria-label=label>
+                            <span class="tip" aria-hidden="true">{tip}</span>
+                        </li>
+                    }
+                }).collect_view()}
+            </ol>
+            <div class="uptime-legend">
+                <span>"90 days ago"</span>
+                <span data-testid="uptime">{summary}</span>
+                <span>"Today"</span>
+            </div>
+        </div>
+    }
+}
+
+pub fn percent(u: f64) -> String {
+    let p = u * 100.0;
+    if p >= 99.995 {
+        "100%".into()
+    } else {
+        format!("{p:.2}%")
+    }
+}

@@ -1,0 +1,474 @@
+//! Monitors: what Vigil checks, and the rule that turns a stream of check results into UP/DOWN
+//! without flapping on a single lost packet.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The state a monitor is in, as people see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MonitorStatus {
+    /// No verdict yet (fewer results than the thresholds need).
+    Unknown,
+    Up,
+    /// Answering, but slower than allowed or with a certificate about to expire.
+    Degraded,
+    Down,
+    /// Paused by an admin: not checked, not counted.
+    Paused,
+}
+
+impl MonitorStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MonitorStatus::Unknown => "unknown",
+            MonitorStatus::Up => "up",
+            MonitorStatus::Degraded => "degraded",
+            MonitorStatus::Down => "down",
+            MonitorStatus::Paused => "paused",
+        }
+    }
+
+    pub fn parse(s: &str) -> MonitorStatus {
+        match s {
+            "up" => MonitorStatus::Up,
+            "degraded" => MonitorStatus::Degraded,
+            "down" => MonitorStatus::Down,
+            "paused" => MonitorStatus::Paused,
+            _ => MonitorStatus::Unknown,
+        }
+    }
+}
+
+/// How a check went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Ok,
+    /// It answered correctly but breached a soft limit (latency, certificate lifetime).
+    Degraded,
+    Failed,
+}
+
+/// Why a check failed, coarse enough to group on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    Timeout,
+    Connect,
+    Tls,
+    Dns,
+    Status,
+    Body,
+    Slow,
+    Certificate,
+    Protocol,
+    Missed,
+}
+
+impl ErrorClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::Timeout => "timeout",
+            ErrorClass::Connect => "connect",
+            ErrorClass::Tls => "tls",
+            ErrorClass::Dns => "dns",
+            ErrorClass::Status => "status",
+            ErrorClass::Body => "body",
+            ErrorClass::Slow => "slow",
+            ErrorClass::Certificate => "certificate",
+            ErrorClass::Protocol => "protocol",
+            ErrorClass::Missed => "missed",
+        }
+    }
+}
+
+/// One check's result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub at: DateTime<Utc>,
+    pub outcome: Outcome,
+    pub latency: Duration,
+    pub error: Option<(ErrorClass, String)>,
+}
+
+impl CheckResult {
+    pub fn ok(at: DateTime<Utc>, latency: Duration) -> Self {
+        CheckResult {
+            at,
+            outcome: Outcome::Ok,
+            latency,
+            error: None,
+        }
+    }
+
+    pub fn failed(
+        at: DateTime<Utc>,
+        latency: Duration,
+        class: ErrorClass,
+        message: impl Into<String>,
+    ) -> Self {
+        CheckResult {
+            at,
+            outcome: Outcome::Failed,
+            latency,
+            error: Some((class, message.into())),
+        }
+    }
+
+    pub fn degraded(
+        at: DateTime<Utc>,
+        latency: Duration,
+        class: ErrorClass,
+        message: impl Into<String>,
+    ) -> Self {
+        CheckResult {
+            at,
+            outcome: Outcome::Degraded,
+            latency,
+            error: Some((class, message.into())),
+        }
+    }
+}
+
+/// How many results in a row it takes to change state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// Consecutive failures before DOWN.
+    pub down_after: u32,
+    /// Consecutive successes before UP again.
+    pub up_after: u32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            down_after: 3,
+            up_after: 2,
+        }
+    }
+}
+
+/// A monitor's running state: what it is, and the streak that may change it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MonitorState {
+    pub status: MonitorStatus,
+    pub since: DateTime<Utc>,
+    pub failures_in_a_row: u32,
+    pub successes_in_a_row: u32,
+    pub degraded_in_a_row: u32,
+}
+
+/// A change of state, with the result that caused it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Transition {
+    pub from: MonitorStatus,
+    pub to: MonitorStatus,
+    pub at: DateTime<Utc>,
+    pub cause: String,
+}
+
+impl MonitorState {
+    pub fn new(now: DateTime<Utc>) -> Self {
+        MonitorState {
+            status: MonitorStatus::Unknown,
+            since: now,
+            failures_in_a_row: 0,
+            successes_in_a_row: 0,
+            degraded_in_a_row: 0,
+        }
+    }
+
+    /// Folds one result in. Returns the transition when the state changes.
+    ///
+    /// A first verdict needs no streak when it is good (a healthy service shows green at once) but
+    /// a bad one still needs `down_after` in a row: one lost packet at start-up is no outage.
+    pub fn apply(&mut self, r: &CheckResult, t: Thresholds) -> Option<Transition> {
+        if self.status == MonitorStatus::Paused {
+            return None;
+        }
+        match r.outcome {
+            Outcome::Failed => {
+                self.failures_in_a_row += 1;
+                self.successes_in_a_row = 0;
+                self.degraded_in_a_row = 0;
+            }
+            Outcome::Degraded => {
+                self.degraded_in_a_row += 1;
+                self.successes_in_a_row += 1;
+                self.failures_in_a_row = 0;
+            }
+            Outcome::Ok => {
+                self.successes_in_a_row += 1;
+                self.failures_in_a_row = 0;
+                self.degraded_in_a_row = 0;
+            }
+        }
+        let next = match self.status {
+            _ if self.failures_in_a_row >= t.down_after.max(1) => MonitorStatus::Down,
+            MonitorStatus::Down if self.successes_in_a_row < t.up_after.max(1) => {
+                MonitorStatus::Down
+            }
+            MonitorStatus::Unknown if self.failures_in_a_row > 0 => MonitorStatus::Unknown,
+            _ if self.failures_in_a_row > 0 => self.status,
+            _ if self.degraded_in_a_row >= t.down_after.max(1) => MonitorStatus::Degraded,
+            MonitorStatus::Degraded if self.degraded_in_a_row > 0 => MonitorStatus::Degraded,
+            MonitorStatus::Degraded if self.successes_in_a_row < t.up_after.max(1) => {
+                MonitorStatus::Degraded
+            }
+            _ => MonitorStatus::Up,
+        };
+        self.change_to(next, r.at, cause_of(r))
+    }
+
+    pub fn pause(&mut self, now: DateTime<Utc>) -> Option<Transition> {
+        self.failures_in_a_row = 0;
+        self.successes_in_a_row = 0;
+        self.degraded_in_a_row = 0;
+        self.change_to(MonitorStatus::Paused, now, "paused".into())
+    }
+
+    pub fn resume(&mut self, now: DateTime<Utc>) -> Option<Transition> {
+        if self.status != MonitorStatus::Paused {
+            return None;
+        }
+        self.change_to(MonitorStatus::Unknown, now, "resumed".into())
+    }
+
+    fn change_to(
+        &mut self,
+        next: MonitorStatus,
+        at: DateTime<Utc>,
+        cause: String,
+    ) -> Option<Transition> {
+        if next == self.status {
+            return None;
+        }
+        let t = Transition {
+            from: self.status,
+            to: next,
+            at,
+            cause,
+        };
+        self.status = next;
+        self.since = at;
+        Some(t)
+    }
+}
+
+fn cause_of(r: &CheckResult) -> String {
+    match &r.error {
+        Some((class, msg)) => format!("{}: {msg}", class.as_str()),
+        None => format!("ok in {} ms", r.latency.as_millis()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_612_017_000, 0).unwrap()
+    }
+
+    fn run(state: &mut MonitorState, outcomes: &str) -> Vec<MonitorStatus> {
+        let t = Thresholds {
+            down_after: 3,
+            up_after: 2,
+        };
+        outcomes
+            .chars()
+            .enumerate()
+            .map(|(i, c)| {
+                let at = t0() + chrono::Duration::seconds(i as i64 * 30);
+                let r = match c {
+                    '+' => CheckResult::ok(at, Duration::from_millis(20)),
+                    '~' => CheckResult::degraded(
+                        at,
+                        Duration::from_millis(900),
+                        ErrorClass::Slow,
+                        "slow",
+                    ),
+                    _ => CheckResult::failed(
+                        at,
+                        Duration::from_millis(3000),
+                        ErrorClass::Timeout,
+                        "no answer",
+                    ),
+                };
+                state.apply(&r, t);
+                state.status
+            })
+            .collect()
+    }
+
+    use MonitorStatus::*;
+
+    #[test]
+    fn a_healthy_first_check_is_up_at_once() {
+        let mut s = MonitorState::new(t0());
+        assert_eq!(run(&mut s, "+"), vec![Up]);
+    }
+
+    #[test]
+    fn down_needs_n_failures_in_a_row_and_up_needs_m_successes() {
+        let mut s = MonitorState::new(t0());
+        assert_eq!(
+            run(&mut s, "+--+---++"),
+            vec![Up, Up, Up, Up, Up, Up, Down, Down, Up]
+        );
+    }
+
+    #[test]
+    fn flapping_checks_do_not_flap_the_state() {
+        let mut s = MonitorState::new(t0());
+        let states = run(&mut s, "+-+-+-+-+-");
+        assert!(states.iter().all(|s| *s == Up), "{states:?}");
+        let mut s = MonitorState::new(t0());
+        let states = run(&mut s, "---+-+-+-+");
+        assert!(
+            states[2..].iter().all(|s| *s == Down),
+            "one success between failures does not recover: {states:?}"
+        );
+    }
+
+    #[test]
+    fn failures_at_start_stay_unknown_until_the_threshold() {
+        let mut s = MonitorState::new(t0());
+        assert_eq!(run(&mut s, "---"), vec![Unknown, Unknown, Down]);
+    }
+
+    #[test]
+    fn slowness_degrades_after_the_same_streak() {
+        let mut s = MonitorState::new(t0());
+        assert_eq!(
+            run(&mut s, "+~~~+++"),
+            vec![Up, Up, Up, Degraded, Degraded, Up, Up]
+        );
+    }
+
+    #[test]
+    fn transitions_carry_their_cause_and_time() {
+        let mut s = MonitorState::new(t0());
+        let th = Thresholds::default();
+        let at = t0();
+        assert!(s
+            .apply(&CheckResult::ok(at, Duration::from_millis(5)), th)
+            .is_some());
+        for i in 1..=2 {
+            let r = CheckResult::failed(
+                at + chrono::Duration::seconds(i),
+                Duration::ZERO,
+                ErrorClass::Connect,
+                "refused",
+            );
+            assert!(s.apply(&r, th).is_none());
+        }
+        let r = CheckResult::failed(
+            at + chrono::Duration::seconds(3),
+            Duration::ZERO,
+            ErrorClass::Connect,
+            "refused",
+        );
+        let tr = s.apply(&r, th).expect("third failure");
+        assert_eq!((tr.from, tr.to), (Up, Down));
+        assert_eq!(tr.cause, "connect: refused");
+        assert_eq!(s.since, at + chrono::Duration::seconds(3));
+    }
+
+    #[test]
+    fn paused_monitors_ignore_results_until_resumed() {
+        let mut s = MonitorState::new(t0());
+        run(&mut s, "+");
+        s.pause(t0());
+        assert_eq!(run(&mut s, "----"), vec![Paused; 4]);
+        assert!(s.resume(t0()).is_some());
+        assert_eq!(run(&mut s, "+"), vec![Up]);
+    }
+}
+
+/// An admin's request to pause or resume a monitor, sent to the running probes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PauseRequest {
+    pub monitor_id: i64,
+    pub paused: bool,
+}
+
+/// A monitor as configured and validated: what to check, how often, for which component.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MonitorSpec {
+    pub name: String,
+    pub component: String,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub check: Check,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Check {
+    Http(HttpCheck),
+    Tcp {
+        host: String,
+        port: u16,
+    },
+    Dns {
+        name: String,
+        record_type: String,
+        /// A value one of the answers must contain (an address, a host name).
+        expect: Option<String>,
+        /// `ip:port` of the resolver to ask; the system's when absent.
+        resolver: Option<std::net::SocketAddr>,
+    },
+    /// The watched job calls `/heartbeat/{secret}`; down when no call arrives within `window`.
+    Heartbeat {
+        secret: String,
+        window: Duration,
+    },
+    /// Prometheus answers `/-/healthy`, and every series of `up_query` is 1.
+    Prometheus {
+        base_url: String,
+        up_query: Option<String>,
+    },
+}
+
+impl Check {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Check::Http(_) => "http",
+            Check::Tcp { .. } => "tcp",
+            Check::Dns { .. } => "dns",
+            Check::Heartbeat { .. } => "heartbeat",
+            Check::Prometheus { .. } => "prometheus",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HttpCheck {
+    pub url: String,
+    pub method: String,
+    pub headers: Vec<(String, String)>,
+    /// Accepted status codes; empty means 200–299.
+    pub expect_status: Vec<u16>,
+    pub body_contains: Option<String>,
+    pub body_not_contains: Option<String>,
+    pub body_regex: Option<String>,
+    /// Slower answers count as degraded.
+    pub max_response: Option<Duration>,
+    pub follow_redirects: bool,
+    /// The certificate must stay valid at least this many more days (else degraded).
+    pub cert_min_days: Option<u32>,
+}
+
+impl HttpCheck {
+    pub fn status_accepted(&self, code: u16) -> bool {
+        if self.expect_status.is_empty() {
+            (200..300).contains(&code)
+        } else {
+            self.expect_status.contains(&code)
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Components and monitors as the config declares them, plus each monitor's running state.
+
+use chrono::{DateTime, Utc};
+
+use crate::model::monitor::{MonitorSpec, MonitorState, MonitorStatus};
+
+use super::{PgPool, StoreError};
+
+/// A component as declared, in display order.
+#[derive(Clone, Debug)]
+pub struct ComponentDecl {
+    pub id: String,
+    pub name: String,
+    pub group: Option<String>,
+    pub description: Option<String>,
+}
+
+/// Makes the tables match the config: upserts what is declared, retires what is gone (its history
+/// stays). Returns each spec with its database id, in the order given.
+pub async fn sync(
+    pool: &PgPool,
+    components: &[ComponentDecl],
+    specs: &[MonitorSpec],
+) -> Result<Vec<(i64, MonitorSpec)>, StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("UPDATE components SET retired = true")
+        .execute(&mut *tx)
+        .await?;
+    for (pos, c) in components.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO components (id, name, group_name, description, position) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (id) DO UPDATE SET name = $2, group_name = $3, description = $4, position = $5, \
+             retired = false, updated_at = now()",
+        )
+        .bind(&c.id)
+        .bind(&c.name)
+        .bind(&c.group)
+        .bind(&c.description)
+        .bind(pos as i32)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("UPDATE monitors SET retired = true")
+        .execute(&mut *tx)
+        .await?;
+    let mut out = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let json = serde_json::to_value(spec).expect("specs serialise");
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO monitors (name, component_id, kind, spec, interval_secs) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (name) DO UPDATE SET component_id = $2, kind = $3, spec = $4, interval_secs = $5, \
+             retired = false, updated_at = now() RETURNING id",
+        )
+        .bind(&spec.name)
+        .bind(&spec.component)
+        .bind(spec.check.kind())
+        .bind(json)
+        .bind(spec.interval.as_secs() as i32)
+        .fetch_one(&mut *tx)
+        .await?;
+        out.push((id, spec.clone()));
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// The stored state of every live monitor, and whether it is paused.
+pub async fn states(pool: &PgPool) -> Result<Vec<(i64, bool, Option<StoredState>)>, StoreError> {
+    let rows: Vec<(
+        i64,
+        bool,
+        Option<String>,
+        Option<DateTime<Utc>>,
+        Option<i32>,
+        Option<i32>,
+        Option<i32>,
+        Option<DateTime<Utc>>,
+    )> = sqlx::query_as(
+        "SELECT m.id, m.paused, s.status, s.since, s.failures_in_a_row, s.successes_in_a_row, \
+             s.degraded_in_a_row, s.last_ok_at \
+             FROM monitors m LEFT JOIN monitor_state s ON s.monitor_id = m.id WHERE NOT m.retired",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, paused, status, since, f, s, d, last_ok)| {
+            let stored = status.zip(since).map(|(status, since)| StoredState {
+                state: MonitorState {
+                    status: MonitorStatus::parse(&status),
+                    since,
+                    failures_in_a_row: f.unwrap_or(0) as u32,
+                    successes_in_a_row: s.unwrap_or(0) as u32,
+                    degraded_in_a_row: d.unwrap_or(0) as u32,
+                },
+                last_ok_at: last_ok,
+            });
+            (id, paused, stored)
+        })
+        .collect())
+}
+
+pub struct StoredState {
+    pub state: MonitorState,
+    pub last_ok_at: Option<DateTime<Utc>>,
+}
+
+/// Sets the paused flag; returns the monitor id, or None when no live monitor has that name.
+pub async fn set_paused(
+    pool: &PgPool,
+    name: &str,
+    paused: bool,
+) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "UPDATE monitors SET paused = $2, updated_at = now() WHERE name = $1 AND NOT retired RETURNING id",
+    )
+    .bind(name)
+    .bind(paused)
+    .fetch_optional(pool)
+    .await?)
+}

@@ -1,0 +1,205 @@
+//! The public status, read for the page and the JSON alike, so the two can never disagree.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use crate::model::{
+    monitor::MonitorStatus,
+    status::{
+        component_status, day_status, page_status, ComponentSummary, DaySummary, MonitorSummary,
+        StatusSummary,
+    },
+};
+
+use super::{PgPool, StoreError};
+
+/// The summary, recomputed when the event stream moves (or after a few seconds, for the latency
+/// chart), so a burst of readers costs one set of queries.
+#[derive(Default)]
+pub struct StatusCache(
+    tokio::sync::Mutex<Option<(i64, std::time::Instant, std::sync::Arc<StatusSummary>)>>,
+);
+
+const MAX_AGE_SECS: u64 = 5;
+
+impl StatusCache {
+    /// `version` is the newest event id the caller knows of.
+    pub async fn get(
+        &self,
+        pool: &PgPool,
+        title: &str,
+        version: i64,
+    ) -> Result<std::sync::Arc<StatusSummary>, StoreError> {
+        let mut slot = self.0.lock().await;
+        if let Some((v, at, s)) = slot.as_ref() {
+            if *v == version && at.elapsed().as_secs() < MAX_AGE_SECS {
+                return Ok(s.clone());
+            }
+        }
+        let summary = std::sync::Arc::new(summary(pool, title).await?);
+        *slot = Some((version, std::time::Instant::now(), summary.clone()));
+        Ok(summary)
+    }
+}
+
+pub const DAYS: i64 = 90;
+
+type ComponentRow = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    i32,
+    DateTime<Utc>,
+    DateTime<Utc>,
+);
+type MonitorRow = (
+    i64,
+    String,
+    String,
+    String,
+    i32,
+    bool,
+    Option<String>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Option<f32>,
+    Option<String>,
+);
+
+pub async fn summary(pool: &PgPool, title: &str) -> Result<StatusSummary, StoreError> {
+    let now = Utc::now();
+    let components: Vec<ComponentRow> = sqlx::query_as(
+        "SELECT id, name, group_name, description, position, created_at, updated_at \
+         FROM components WHERE NOT retired ORDER BY position",
+    )
+    .fetch_all(pool)
+    .await?;
+    let monitors: Vec<MonitorRow> = sqlx::query_as(
+        "SELECT m.id, m.name, m.kind, m.component_id, m.interval_secs, m.paused, s.status, s.since, \
+         s.last_check_at, s.last_latency_ms, s.last_error \
+         FROM monitors m LEFT JOIN monitor_state s ON s.monitor_id = m.id \
+         WHERE NOT m.retired ORDER BY m.name",
+    )
+    .fetch_all(pool)
+    .await?;
+    let first_day = (now - Duration::days(DAYS - 1)).date_naive();
+    let days: Vec<(String, DateTime<Utc>, i64, i64)> = sqlx::query_as(
+        "SELECT m.component_id, r.bucket, sum(r.checks)::int8, sum(r.failures)::int8 \
+         FROM check_rollups r JOIN monitors m ON m.id = r.monitor_id \
+         WHERE r.resolution = 'd' AND r.bucket >= $1 AND NOT m.retired GROUP BY 1, 2",
+    )
+    .bind(first_day.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
+    .fetch_all(pool)
+    .await?;
+    let latency: Vec<(String, DateTime<Utc>, f64)> = sqlx::query_as(
+        "SELECT m.component_id, date_bin('10 minutes', r.bucket, 'epoch'::timestamptz) AS b, \
+         sum(r.latency_sum) / greatest(sum(r.checks), 1) \
+         FROM check_rollups r JOIN monitors m ON m.id = r.monitor_id \
+         WHERE r.resolution = 'm' AND r.bucket >= $1 AND NOT m.retired GROUP BY 1, 2 ORDER BY 2",
+    )
+    .bind(now - Duration::hours(24))
+    .fetch_all(pool)
+    .await?;
+
+    let mut day_map: HashMap<(String, NaiveDate), (i64, i64)> = HashMap::new();
+    for (c, bucket, checks, failures) in days {
+        day_map.insert((c, bucket.date_naive()), (checks, failures));
+    }
+    let mut latency_map: HashMap<String, Vec<(DateTime<Utc>, f64)>> = HashMap::new();
+    for (c, b, ms) in latency {
+        latency_map.entry(c).or_default().push((b, ms));
+    }
+    let mut by_component: HashMap<String, Vec<MonitorSummary>> = HashMap::new();
+    let mut updated_at = components.iter().map(|c| c.6).max().unwrap_or(now);
+    for (
+        id,
+        name,
+        kind,
+        component,
+        interval_secs,
+        paused,
+        status,
+        since,
+        last_check_at,
+        latency_ms,
+        last_error,
+    ) in monitors
+    {
+        if let Some(s) = since {
+            updated_at = updated_at.max(s);
+        }
+        let status = if paused {
+            MonitorStatus::Paused
+        } else {
+            status
+                .as_deref()
+                .map(MonitorStatus::parse)
+                .unwrap_or(MonitorStatus::Unknown)
+        };
+        by_component
+            .entry(component)
+            .or_default()
+            .push(MonitorSummary {
+                id,
+                name,
+                kind,
+                status,
+                since,
+                last_check_at,
+                latency_ms,
+                last_error,
+                interval_secs,
+                paused,
+            });
+    }
+
+    let mut out = Vec::with_capacity(components.len());
+    for (id, name, group, description, position, created_at, comp_updated) in components {
+        let monitors = by_component.remove(&id).unwrap_or_default();
+        let statuses: Vec<MonitorStatus> = monitors.iter().map(|m| m.status).collect();
+        let status = component_status(&statuses, false);
+        let since = monitors.iter().filter_map(|m| m.since).max();
+        let (mut checks_total, mut failures_total) = (0i64, 0i64);
+        let days: Vec<DaySummary> = (0..DAYS)
+            .map(|i| {
+                let date = first_day + Duration::days(i);
+                let (checks, failures) =
+                    day_map.get(&(id.clone(), date)).copied().unwrap_or((0, 0));
+                checks_total += checks;
+                failures_total += failures;
+                DaySummary {
+                    date,
+                    status: day_status(checks, failures),
+                    uptime: (checks > 0).then(|| 1.0 - failures as f64 / checks as f64),
+                }
+            })
+            .collect();
+        out.push(ComponentSummary {
+            latency_24h: latency_map.remove(&id).unwrap_or_default(),
+            id,
+            name,
+            group,
+            description,
+            position,
+            status,
+            created_at,
+            updated_at: since.map_or(comp_updated, |s| s.max(comp_updated)),
+            uptime_90d: (checks_total > 0)
+                .then(|| 1.0 - failures_total as f64 / checks_total as f64),
+            days,
+            monitors,
+        });
+    }
+    let counted: Vec<_> = out.iter().filter_map(|c| c.status).collect();
+    let (indicator, description) = page_status(&counted);
+    Ok(StatusSummary {
+        title: title.to_string(),
+        generated_at: now,
+        updated_at,
+        indicator,
+        description: description.to_string(),
+        components: out,
+    })
+}

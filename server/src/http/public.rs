@@ -1,0 +1,317 @@
+//! The public, unauthenticated read side: Statuspage-compatible JSON, badges and heartbeats.
+//! Every response carries an ETag and Last-Modified and answers conditional requests with 304.
+
+use std::sync::Arc;
+
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Extension, Json,
+};
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use vigil_core::model::{
+    auth::{Auth, Scope},
+    status::{ComponentStatus, ComponentSummary, StatusSummary},
+};
+
+use super::AppState;
+use crate::auth::Refusal;
+
+async fn read(state: &AppState) -> Result<Arc<StatusSummary>, Response> {
+    let version = state.live.borrow().status_version;
+    state
+        .status
+        .get(&state.pool, &state.title, version)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "status summary failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "status temporarily unavailable\n",
+            )
+                .into_response()
+        })
+}
+
+/// A body with validators; 304 when the client already has it.
+fn conditional(
+    headers: &HeaderMap,
+    content_type: &'static str,
+    body: Vec<u8>,
+    modified: DateTime<Utc>,
+) -> Response {
+    let digest = Sha256::digest(&body);
+    let etag = format!("\"{}\"", hex::encode(&digest[..12]));
+    let last_modified = modified.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let fresh = match headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(inm) => inm.split(',').any(|t| t.trim() == etag || t.trim() == "*"),
+        None => headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
+            .is_some_and(|since| modified.timestamp() <= since.timestamp()),
+    };
+    let mut resp = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, content_type)], Bytes::from(body)).into_response()
+    };
+    let h = resp.headers_mut();
+    h.insert(
+        header::ETAG,
+        HeaderValue::from_str(&etag).expect("hex is a valid header"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&last_modified) {
+        h.insert(header::LAST_MODIFIED, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=5"),
+    );
+    resp
+}
+
+fn json_response(headers: &HeaderMap, value: &Value, modified: DateTime<Utc>) -> Response {
+    let body = serde_json::to_vec(value).expect("JSON values serialise");
+    conditional(headers, "application/json", body, modified)
+}
+
+fn statuspage_status(c: &ComponentSummary) -> &'static str {
+    // Statuspage has no "unknown"; a component without data is not shown as operational.
+    c.status
+        .unwrap_or(ComponentStatus::DegradedPerformance)
+        .as_str()
+}
+
+fn group_id(name: &str) -> String {
+    let slug: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("group-{slug}")
+}
+
+fn page_json(s: &StatusSummary, url: &str) -> Value {
+    json!({
+        "id": "vigil",
+        "name": s.title,
+        "url": url,
+        "time_zone": "Etc/UTC",
+        "updated_at": s.updated_at.to_rfc3339(),
+    })
+}
+
+fn components_json(s: &StatusSummary) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut groups: Vec<(String, Vec<&ComponentSummary>)> = Vec::new();
+    for c in &s.components {
+        if let Some(g) = &c.group {
+            match groups.iter_mut().find(|(name, _)| name == g) {
+                Some((_, members)) => members.push(c),
+                None => groups.push((g.clone(), vec![c])),
+            }
+        }
+    }
+    for (i, (name, members)) in groups.iter().enumerate() {
+        let worst = members
+            .iter()
+            .map(|c| c.status.unwrap_or(ComponentStatus::DegradedPerformance))
+            .fold(ComponentStatus::Operational, ComponentStatus::worst);
+        out.push(json!({
+            "id": group_id(name),
+            "name": name,
+            "status": worst.as_str(),
+            "created_at": members.iter().map(|c| c.created_at).min().map(|d| d.to_rfc3339()),
+            "updated_at": members.iter().map(|c| c.updated_at).max().map(|d| d.to_rfc3339()),
+            "position": i,
+            "description": null,
+            "showcase": false,
+            "start_date": null,
+            "group_id": null,
+            "page_id": "vigil",
+            "group": true,
+            "only_show_if_degraded": false,
+            "components": members.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+        }));
+    }
+    for c in &s.components {
+        out.push(json!({
+            "id": c.id,
+            "name": c.name,
+            "status": statuspage_status(c),
+            "created_at": c.created_at.to_rfc3339(),
+            "updated_at": c.updated_at.to_rfc3339(),
+            "position": c.position,
+            "description": c.description,
+            "showcase": true,
+            "start_date": c.created_at.date_naive().to_string(),
+            "group_id": c.group.as_deref().map(group_id),
+            "page_id": "vigil",
+            "group": false,
+            "only_show_if_degraded": false,
+            "vigil_status": c.status.map(|s| s.as_str()).unwrap_or("no_data"),
+            "uptime_90d": c.uptime_90d,
+        }));
+    }
+    out
+}
+
+fn status_json(s: &StatusSummary) -> Value {
+    json!({ "indicator": s.indicator.as_str(), "description": s.description })
+}
+
+pub async fn summary_json(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let s = match read(&state).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let v = json!({
+        "page": page_json(&s, &state.public_url),
+        "status": status_json(&s),
+        "components": components_json(&s),
+        "incidents": [],
+        "scheduled_maintenances": [],
+    });
+    json_response(&headers, &v, s.updated_at)
+}
+
+pub async fn status_json_handler(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let s = match read(&state).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let v = json!({ "page": page_json(&s, &state.public_url), "status": status_json(&s) });
+    json_response(&headers, &v, s.updated_at)
+}
+
+pub async fn components_json_handler(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Response {
+    let s = match read(&state).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let v = json!({ "page": page_json(&s, &state.public_url), "components": components_json(&s) });
+    json_response(&headers, &v, s.updated_at)
+}
+
+/// `GET /badge/{component}.svg`: the component's state as a small SVG, in words and colour.
+pub async fn badge(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(id) = file.strip_suffix(".svg") else {
+        return (StatusCode::NOT_FOUND, "badges end in .svg\n").into_response();
+    };
+    let s = match read(&state).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(c) = s.components.iter().find(|c| c.id == id) else {
+        return (StatusCode::NOT_FOUND, format!("no component `{id}`\n")).into_response();
+    };
+    let svg = badge_svg(&c.name, c.label(), colour(c.status));
+    conditional(&headers, "image/svg+xml", svg.into_bytes(), c.updated_at)
+}
+
+pub fn colour(s: Option<ComponentStatus>) -> &'static str {
+    match s {
+        Some(ComponentStatus::Operational) => "#2f9e44",
+        Some(ComponentStatus::DegradedPerformance) => "#f59f00",
+        Some(ComponentStatus::PartialOutage) => "#e8590c",
+        Some(ComponentStatus::MajorOutage) => "#e03131",
+        Some(ComponentStatus::UnderMaintenance) => "#1971c2",
+        None => "#868e96",
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn badge_svg(label: &str, value: &str, colour: &str) -> String {
+    // Verdana 11px averages ~6.5 px a character: good enough for a badge.
+    let lw = 10 + label.chars().count() * 7;
+    let vw = 10 + value.chars().count() * 7;
+    let (label, value) = (escape(label), escape(value));
+    format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="20" role="img" aria-label="{label}: {value}"><title>{label}: {value}</title><rect width="{lw}" height="20" fill="#555"/><rect x="{lw}" width="{vw}" height="20" fill="{colour}"/><g fill="#fff" font-family="Verdana,DejaVu Sans,sans-serif" font-size="11" text-anchor="middle"><text x="{lx}" y="14">{label}</text><text x="{vx}" y="14">{value}</text></g></svg>"##,
+        w = lw + vw,
+        lx = lw / 2,
+        vx = lw + vw / 2,
+    )
+}
+
+/// `POST /heartbeat/{secret}`: the watched job checks in.
+pub async fn heartbeat(State(state): State<AppState>, Path(secret): Path<String>) -> Response {
+    if state.probes.heartbeat(&secret).await {
+        (StatusCode::OK, "ok\n").into_response()
+    } else {
+        (StatusCode::NOT_FOUND, "no heartbeat monitor has this URL\n").into_response()
+    }
+}
+
+/// `GET /api/v1/monitors` (scope `read`): every monitor with its component, kind and state.
+pub async fn monitors(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+) -> Result<Json<Value>, Refusal> {
+    auth.require(Scope::Read)?;
+    let s = match read(&state).await {
+        Ok(s) => s,
+        Err(_) => return Ok(Json(json!({ "error": "status temporarily unavailable" }))),
+    };
+    let list: Vec<Value> = s
+        .components
+        .iter()
+        .flat_map(|c| {
+            c.monitors.iter().map(move |m| {
+                json!({
+                    "name": m.name,
+                    "component": c.id,
+                    "kind": m.kind,
+                    "state": m.status.as_str(),
+                    "since": m.since,
+                    "last_check_at": m.last_check_at,
+                    "latency_ms": m.latency_ms,
+                    "last_error": m.last_error,
+                    "interval_secs": m.interval_secs,
+                    "paused": m.paused,
+                })
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "monitors": list })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn badges_escape_names_and_say_the_state_in_words() {
+        let svg = badge_svg("<site>", "Major outage", "#e03131");
+        assert!(svg.contains("&lt;site&gt;"));
+        assert!(!svg.contains("<site>"));
+        assert!(svg.contains(">Major outage<"));
+        assert!(svg.contains("aria-label=\"&lt;site&gt;: Major outage\""));
+    }
+}

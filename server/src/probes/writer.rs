@@ -1,0 +1,176 @@
+//! Collects check results, folds each into its monitor's state, and writes them in batches: raw
+//! results, rollups, states and state-change events in one transaction.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use chrono::Utc;
+use sqlx::PgPool;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use vigil_core::{
+    model::monitor::{CheckResult, MonitorSpec, MonitorState, Outcome, Thresholds},
+    store::checks::{self, Change, StateUpdate},
+};
+
+/// Requests the writer serves besides results, so only it ever changes a monitor's state.
+pub enum Command {
+    Pause(i64, bool),
+}
+
+pub struct Writer {
+    pub pool: PgPool,
+    pub specs: HashMap<i64, Arc<MonitorSpec>>,
+    pub states: HashMap<i64, (MonitorState, Option<chrono::DateTime<Utc>>)>,
+    pub thresholds: Thresholds,
+    pub batch_max: usize,
+    pub flush_every: Duration,
+}
+
+impl Writer {
+    pub async fn run(
+        mut self,
+        mut results: mpsc::Receiver<(i64, CheckResult)>,
+        mut commands: mpsc::Receiver<Command>,
+        shutdown: CancellationToken,
+    ) {
+        let mut batch: Vec<(i64, CheckResult)> = Vec::new();
+        let mut pending_changes: Vec<Change> = Vec::new();
+        let mut touched: HashMap<i64, CheckResult> = HashMap::new();
+        let mut tick = tokio::time::interval(self.flush_every);
+        loop {
+            let flush = tokio::select! {
+                r = results.recv() => match r {
+                    Some((id, result)) => {
+                        self.fold(id, &result, &mut pending_changes);
+                        touched.insert(id, result.clone());
+                        batch.push((id, result));
+                        batch.len() >= self.batch_max
+                    }
+                    None => true,
+                },
+                Some(Command::Pause(id, paused)) = commands.recv() => {
+                    self.pause(id, paused, &mut pending_changes);
+                    true
+                }
+                _ = tick.tick() => true,
+                _ = shutdown.cancelled() => {
+                    // Whatever arrived is written before stopping.
+                    while let Ok((id, result)) = results.try_recv() {
+                        self.fold(id, &result, &mut pending_changes);
+                        touched.insert(id, result.clone());
+                        batch.push((id, result));
+                    }
+                    self.flush(&mut batch, &mut touched, &mut pending_changes).await;
+                    return;
+                }
+            };
+            if flush {
+                self.flush(&mut batch, &mut touched, &mut pending_changes)
+                    .await;
+            }
+        }
+    }
+
+    fn fold(&mut self, id: i64, result: &CheckResult, changes: &mut Vec<Change>) {
+        let Some(spec) = self.specs.get(&id) else {
+            return;
+        };
+        let (state, last_ok) = self
+            .states
+            .entry(id)
+            .or_insert_with(|| (MonitorState::new(result.at), None));
+        if result.outcome != Outcome::Failed {
+            *last_ok = Some(result.at);
+        }
+        if let Some(t) = state.apply(result, self.thresholds) {
+            tracing::info!(monitor = %spec.name, from = ?t.from, to = ?t.to, cause = %t.cause, "monitor state changed");
+            changes.push(Change {
+                monitor_id: id,
+                monitor: spec.name.clone(),
+                component: spec.component.clone(),
+                transition: t,
+            });
+        }
+    }
+
+    fn pause(&mut self, id: i64, paused: bool, changes: &mut Vec<Change>) {
+        let Some(spec) = self.specs.get(&id) else {
+            return;
+        };
+        let now = Utc::now();
+        let (state, _) = self
+            .states
+            .entry(id)
+            .or_insert_with(|| (MonitorState::new(now), None));
+        let t = if paused {
+            state.pause(now)
+        } else {
+            state.resume(now)
+        };
+        if let Some(t) = t {
+            changes.push(Change {
+                monitor_id: id,
+                monitor: spec.name.clone(),
+                component: spec.component.clone(),
+                transition: t,
+            });
+        }
+    }
+
+    async fn flush(
+        &mut self,
+        batch: &mut Vec<(i64, CheckResult)>,
+        touched: &mut HashMap<i64, CheckResult>,
+        changes: &mut Vec<Change>,
+    ) {
+        if batch.is_empty() && changes.is_empty() {
+            return;
+        }
+        let mut updates: Vec<StateUpdate> = touched
+            .drain()
+            .filter_map(|(id, last)| {
+                self.states.get(&id).map(|(state, last_ok)| StateUpdate {
+                    monitor_id: id,
+                    state: state.clone(),
+                    last,
+                    last_ok_at: *last_ok,
+                })
+            })
+            .collect();
+        // Paused/resumed monitors with no new result still need their state stored.
+        for c in changes.iter() {
+            if !updates.iter().any(|u| u.monitor_id == c.monitor_id) {
+                if let Some((state, last_ok)) = self.states.get(&c.monitor_id) {
+                    updates.push(StateUpdate {
+                        monitor_id: c.monitor_id,
+                        state: state.clone(),
+                        last: CheckResult::ok(c.transition.at, Duration::ZERO),
+                        last_ok_at: *last_ok,
+                    });
+                }
+            }
+        }
+        let started = std::time::Instant::now();
+        match checks::write_batch(&self.pool, batch, &updates, changes).await {
+            Ok(()) => {
+                metrics::counter!("probe_results_written_total").increment(batch.len() as u64);
+                metrics::histogram!("probe_batch_write_seconds")
+                    .record(started.elapsed().as_secs_f64());
+                batch.clear();
+                changes.clear();
+            }
+            Err(e) => {
+                // Keep them and try again at the next flush; a short outage loses nothing. A long
+                // one would grow without bound, so past a limit the oldest raw results go.
+                tracing::error!(error = %e, pending = batch.len(), "could not store check results; will retry");
+                if batch.len() > 100_000 {
+                    let excess = batch.len() - 100_000;
+                    batch.drain(..excess);
+                }
+                for u in updates {
+                    touched.insert(u.monitor_id, u.last);
+                }
+            }
+        }
+    }
+}

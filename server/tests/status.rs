@@ -1,0 +1,374 @@
+//! Probes end to end: configured monitors run against a target, turn DOWN and UP with the
+//! configured streaks, record events, roll up, and show in the Statuspage-compatible JSON.
+
+mod common;
+
+use common::{
+    access::{browser, create_token, signed_in},
+    eventually, spawn_app_with_toml, Target, TestApp,
+};
+use vigil_core::model::auth::{Role, Scope};
+
+fn config(target: &Target, heartbeat_secret: &str) -> String {
+    format!(
+        r#"
+[status_page]
+title = "Example status"
+
+[probes]
+min_interval_secs = 1
+down_after = 2
+up_after = 2
+
+[[component]]
+id = "site"
+name = "Website"
+group = "Public"
+
+[[component]]
+id = "backup"
+name = "Nightly backup"
+
+[[monitor]]
+name = "site-home"
+component = "site"
+kind = "http"
+url = "http://{addr}/"
+interval_secs = 1
+timeout_ms = 500
+
+[[monitor]]
+name = "site-port"
+component = "site"
+kind = "tcp"
+host = "127.0.0.1"
+port = {port}
+interval_secs = 1
+timeout_ms = 500
+
+[[monitor]]
+name = "backup-job"
+component = "backup"
+kind = "heartbeat"
+secret = "{heartbeat_secret}"
+interval_secs = 1
+window_secs = 3600
+"#,
+        addr = target.addr,
+        port = target.addr.port()
+    )
+}
+
+async fn summary(app: &TestApp) -> serde_json::Value {
+    app.get("/api/v2/summary.json").await.json().await.unwrap()
+}
+
+fn component<'a>(s: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    s["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_failing_target_turns_its_component_from_operational_to_outage_and_back() {
+    let target = Target::start().await;
+    let app = spawn_app_with_toml(&config(&target, "backup-secret-0123456789")).await;
+
+    eventually(15, "site operational", || async {
+        let s = summary(&app).await;
+        (component(&s, "site")["status"] == "operational").then_some(())
+    })
+    .await;
+    // No heartbeat yet: the backup component has no verdict, and says so rather than "green".
+    let s = summary(&app).await;
+    assert_eq!(component(&s, "backup")["vigil_status"], "no_data");
+    assert_ne!(component(&s, "backup")["status"], "operational");
+
+    // HTTP fails but the port stays open: one of two monitors down is a partial outage.
+    target.set_healthy(false);
+    let s = eventually(15, "site partial outage", || async {
+        let s = summary(&app).await;
+        (component(&s, "site")["status"] == "partial_outage").then_some(s)
+    })
+    .await;
+    assert_eq!(s["status"]["indicator"], "major");
+    assert_eq!(s["status"]["description"], "Partial System Outage");
+    let group = component(&s, "group-public");
+    assert_eq!(group["group"], true);
+    assert_eq!(group["components"], serde_json::json!(["site"]));
+    assert_eq!(component(&s, "site")["group_id"], "group-public");
+
+    // The change is an event with its cause.
+    let (from, to, cause): (String, String, String) = sqlx::query_as(
+        "SELECT payload->>'from', payload->>'to', payload->>'cause' FROM events \
+         WHERE kind = 'monitor.state' AND subject = 'monitor:site-home' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((from.as_str(), to.as_str()), ("up", "down"));
+    assert_eq!(cause, "status: HTTP 503");
+
+    target.set_healthy(true);
+    eventually(15, "site operational again", || async {
+        let s = summary(&app).await;
+        (component(&s, "site")["status"] == "operational").then_some(())
+    })
+    .await;
+
+    // Rollups agree with the raw results they were built from.
+    let (raw_checks, raw_failures): (i64, i64) =
+        sqlx::query_as("SELECT count(*), count(*) FILTER (WHERE outcome = 2) FROM check_results")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    for res in ["m", "h", "d"] {
+        let (checks, failures): (i64, i64) = sqlx::query_as(
+            "SELECT sum(checks)::int8, sum(failures)::int8 FROM check_rollups WHERE resolution = $1::\"char\"",
+        )
+        .bind(res)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            (checks, failures),
+            (raw_checks, raw_failures),
+            "resolution {res}"
+        );
+    }
+    assert!(raw_failures >= 2);
+    let s = summary(&app).await;
+    let uptime = component(&s, "site")["uptime_90d"].as_f64().unwrap();
+    assert!(uptime < 1.0 && uptime > 0.0, "{uptime}");
+}
+
+#[tokio::test]
+async fn heartbeats_keep_a_job_up() {
+    let target = Target::start().await;
+    let secret = "backup-secret-0123456789";
+    let app = spawn_app_with_toml(&config(&target, secret)).await;
+    let resp = app
+        .client
+        .post(app.url(&format!("/heartbeat/{secret}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = app
+        .client
+        .post(app.url("/heartbeat/not-a-known-secret-at-all"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    eventually(10, "backup operational", || async {
+        let s = summary(&app).await;
+        (component(&s, "backup")["status"] == "operational").then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn public_json_answers_conditional_requests_and_badges_say_the_state() {
+    let target = Target::start().await;
+    let app = spawn_app_with_toml(&config(&target, "backup-secret-0123456789")).await;
+    eventually(15, "site operational", || async {
+        let s = summary(&app).await;
+        (component(&s, "site")["status"] == "operational").then_some(())
+    })
+    .await;
+    for path in [
+        "/api/v2/summary.json",
+        "/api/v2/status.json",
+        "/api/v2/components.json",
+        "/badge/site.svg",
+    ] {
+        let first = app.get(path).await;
+        assert_eq!(first.status(), 200, "{path}");
+        let etag = first.headers()["etag"].to_str().unwrap().to_string();
+        assert!(first.headers().contains_key("last-modified"), "{path}");
+        let body = first.bytes().await.unwrap();
+        let again = app
+            .client
+            .get(app.url(path))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        // The status may move between the two requests; then a fresh 200 is right too.
+        if again.status() == 304 {
+            assert!(again.bytes().await.unwrap().is_empty());
+        } else {
+            assert_ne!(again.headers()["etag"].to_str().unwrap(), etag, "{path}");
+        }
+        if path.ends_with(".svg") {
+            let svg = String::from_utf8(body.to_vec()).unwrap();
+            assert!(svg.contains(">Operational<"), "{svg}");
+        }
+    }
+    let status: serde_json::Value = app.get("/api/v2/status.json").await.json().await.unwrap();
+    assert_eq!(status["page"]["name"], "Example status");
+    assert_eq!(status["status"]["indicator"], "none");
+    assert_eq!(status["status"]["description"], "All Systems Operational");
+    let components: serde_json::Value = app
+        .get("/api/v2/components.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let site = component(&components, "site");
+    for key in [
+        "id",
+        "name",
+        "status",
+        "created_at",
+        "updated_at",
+        "position",
+        "description",
+        "showcase",
+        "start_date",
+        "group_id",
+        "page_id",
+        "group",
+        "only_show_if_degraded",
+    ] {
+        assert!(site.get(key).is_some(), "component field {key}");
+    }
+    assert_eq!(app.get("/badge/nope.svg").await.status(), 404);
+
+    // The page shows the same thing in words, without JavaScript.
+    let html = app.get("/").await.text().await.unwrap();
+    assert!(html.contains("All Systems Operational"), "{html}");
+    assert!(
+        html.contains("data-testid=\"component-site\" data-status=\"operational\""),
+        "{html}"
+    );
+    assert!(html.contains("uptime over 90 days"), "{html}");
+}
+
+#[tokio::test]
+async fn monitors_are_listed_for_readers_and_paused_by_admins() {
+    let target = Target::start().await;
+    let app = spawn_app_with_toml(&config(&target, "backup-secret-0123456789")).await;
+    assert_eq!(app.get("/api/v1/monitors").await.status(), 401);
+    let (_, agent) = create_token(&app, &[Scope::Agent]).await;
+    let resp = app
+        .client
+        .get(app.url("/api/v1/monitors"))
+        .bearer_auth(&agent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let (_, reader) = create_token(&app, &[Scope::Read]).await;
+    let list: serde_json::Value = eventually(15, "site-home up", || async {
+        let v: serde_json::Value = app
+            .client
+            .get(app.url("/api/v1/monitors"))
+            .bearer_auth(&reader)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let up = v["monitors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["name"] == "site-home" && m["state"] == "up");
+        up.then_some(v)
+    })
+    .await;
+    let home = list["monitors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "site-home")
+        .unwrap();
+    assert_eq!(home["component"], "site");
+    assert_eq!(home["kind"], "http");
+    assert!(home["latency_ms"].as_f64().is_some());
+    assert!(home["last_check_at"].is_string());
+
+    let path = leptos::server_fn::axum::server_fn_paths()
+        .map(|(p, _)| p.to_string())
+        .find(|p| {
+            p.rsplit('/')
+                .next()
+                .unwrap()
+                .starts_with("set_monitor_paused")
+        })
+        .unwrap();
+    let editor = signed_in(&app, "ed", Role::Editor).await;
+    let resp = editor
+        .post(app.url(&path))
+        .form(&[("name", "site-home"), ("paused", "true")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403, "editors cannot pause");
+    let admin = signed_in(&app, "ada", Role::Admin).await;
+    let resp = admin
+        .post(app.url(&path))
+        .form(&[("name", "site-home"), ("paused", "true")])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        resp.status().is_success() || resp.status().is_redirection(),
+        "{}",
+        resp.status()
+    );
+    eventually(10, "site-home paused", || async {
+        let v: serde_json::Value = app
+            .client
+            .get(app.url("/api/v1/monitors"))
+            .bearer_auth(&reader)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["monitors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["name"] == "site-home" && m["state"] == "paused" && m["paused"] == true)
+            .then_some(())
+    })
+    .await;
+    // Paused means not checked: no new results arrive.
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM check_results r JOIN monitors m ON m.id = r.monitor_id WHERE m.name = 'site-home'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let before = count().await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(count().await, before, "a paused monitor is not checked");
+    let audit: (String,) =
+        sqlx::query_as("SELECT actor FROM audit_log WHERE action = 'monitor.pause'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(audit.0, "user:ada");
+    let resp = admin
+        .post(app.url(&path))
+        .form(&[("name", "site-home"), ("paused", "false")])
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success() || resp.status().is_redirection());
+    eventually(10, "site-home checked again", || async {
+        (count().await > before).then_some(())
+    })
+    .await;
+    let _ = browser(&app);
+}
