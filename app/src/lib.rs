@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Vigil's user interface. The same components render on the server (feature `ssr`) and hydrate in
 //! the browser (feature `hydrate`); server functions in `api` are the only way pages read data.
 

@@ -74,6 +74,7 @@ impl Application {
                 .await
                 .map_err(DbError::from)?,
             status: Default::default(),
+            page: Default::default(),
             title: config.status_page.title.clone(),
             public_url: config.server.public_url.clone(),
         };

@@ -162,3 +162,31 @@ async fn shutdown_closes_live_streams_and_returns() {
     .await;
     assert!(rest.is_ok(), "the event stream ended");
 }
+
+#[tokio::test]
+async fn the_status_page_carries_an_etag_and_answers_304() {
+    let app = spawn_app().await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let mut saw_304 = false;
+    // The page changes every live tick (once a second), so try a few times to land within one.
+    for _ in 0..5 {
+        let first = app.get("/").await;
+        assert_eq!(first.status(), 200);
+        let etag = first.headers()["etag"].to_str().unwrap().to_string();
+        let again = app
+            .client
+            .get(app.url("/"))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        if again.status() == 304 {
+            assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
+            saw_304 = true;
+            break;
+        }
+        assert_eq!(again.status(), 200);
+        assert_ne!(again.headers()["etag"].to_str().unwrap(), etag);
+    }
+    assert!(saw_304, "an unchanged page answers 304 Not Modified");
+}

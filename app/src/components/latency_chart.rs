@@ -10,12 +10,12 @@ const PAD_L: f64 = 44.0;
 const PAD_B: f64 = 18.0;
 const PAD_T: f64 = 6.0;
 
-/// Series of (time, milliseconds); one line each, with a legend.
+/// A named line: (time, milliseconds) points, oldest first.
+pub type Series = (String, Vec<(DateTime<Utc>, f64)>);
+
+/// One line per series, with a legend.
 #[component]
-pub fn LatencyChart(
-    series: Vec<(String, Vec<(DateTime<Utc>, f64)>)>,
-    now: DateTime<Utc>,
-) -> impl IntoView {
+pub fn LatencyChart(series: Vec<Series>, now: DateTime<Utc>) -> impl IntoView {
     let start = now - Duration::hours(24);
     let max = series
         .iter()

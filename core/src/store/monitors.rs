@@ -64,38 +64,41 @@ pub async fn sync(
     Ok(out)
 }
 
+#[derive(sqlx::FromRow)]
+struct StateRow {
+    id: i64,
+    paused: bool,
+    status: Option<String>,
+    since: Option<DateTime<Utc>>,
+    failures_in_a_row: Option<i32>,
+    successes_in_a_row: Option<i32>,
+    degraded_in_a_row: Option<i32>,
+    last_ok_at: Option<DateTime<Utc>>,
+}
+
 /// The stored state of every live monitor, and whether it is paused.
 pub async fn states(pool: &PgPool) -> Result<Vec<(i64, bool, Option<StoredState>)>, StoreError> {
-    let rows: Vec<(
-        i64,
-        bool,
-        Option<String>,
-        Option<DateTime<Utc>>,
-        Option<i32>,
-        Option<i32>,
-        Option<i32>,
-        Option<DateTime<Utc>>,
-    )> = sqlx::query_as(
+    let rows: Vec<StateRow> = sqlx::query_as(
         "SELECT m.id, m.paused, s.status, s.since, s.failures_in_a_row, s.successes_in_a_row, \
-             s.degraded_in_a_row, s.last_ok_at \
-             FROM monitors m LEFT JOIN monitor_state s ON s.monitor_id = m.id WHERE NOT m.retired",
+         s.degraded_in_a_row, s.last_ok_at \
+         FROM monitors m LEFT JOIN monitor_state s ON s.monitor_id = m.id WHERE NOT m.retired",
     )
     .fetch_all(pool)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, paused, status, since, f, s, d, last_ok)| {
-            let stored = status.zip(since).map(|(status, since)| StoredState {
+        .map(|r| {
+            let stored = r.status.zip(r.since).map(|(status, since)| StoredState {
                 state: MonitorState {
                     status: MonitorStatus::parse(&status),
                     since,
-                    failures_in_a_row: f.unwrap_or(0) as u32,
-                    successes_in_a_row: s.unwrap_or(0) as u32,
-                    degraded_in_a_row: d.unwrap_or(0) as u32,
+                    failures_in_a_row: r.failures_in_a_row.unwrap_or(0) as u32,
+                    successes_in_a_row: r.successes_in_a_row.unwrap_or(0) as u32,
+                    degraded_in_a_row: r.degraded_in_a_row.unwrap_or(0) as u32,
                 },
-                last_ok_at: last_ok,
+                last_ok_at: r.last_ok_at,
             });
-            (id, paused, stored)
+            (r.id, r.paused, stored)
         })
         .collect())
 }

@@ -6,6 +6,7 @@ pub mod health;
 pub mod live;
 pub mod metrics;
 pub mod ops_guard;
+pub mod page_cache;
 pub mod public;
 
 use axum::{
@@ -40,6 +41,8 @@ pub struct AppState {
     pub probes: ProbeHandle,
     #[from_ref(skip)]
     pub status: std::sync::Arc<StatusCache>,
+    #[from_ref(skip)]
+    pub page: std::sync::Arc<page_cache::PageCache>,
     #[from_ref(skip)]
     pub title: String,
     #[from_ref(skip)]
@@ -92,6 +95,10 @@ pub fn router(state: AppState, sessions: PostgresStore) -> Router {
         // metrics (which see the matched route), cross-site protection, the session, the
         // resolver that turns credentials into `Auth`, then the /ops guard.
         .layer(middleware::from_fn(ops_guard::guard))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            page_cache::serve,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::resolve::resolve,

@@ -1,0 +1,291 @@
+//! `vigil-bench`: runs a release `vigil` against targets on 127.0.0.1 and prints a table of
+//! figures and ratios. Run it through `./scripts/bench`, which builds everything and provides
+//! PostgreSQL, nginx and wrk.
+
+mod measure;
+
+use std::{
+    fmt::Write as _,
+    net::SocketAddr,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use measure::{Proc, Wrk};
+
+#[derive(Parser)]
+#[command(about = "Measures Vigil and prints a table; see ./scripts/bench")]
+struct Args {
+    /// The release `vigil` binary.
+    #[arg(long)]
+    vigil: PathBuf,
+    /// A PostgreSQL server URL; each scenario gets a fresh database on it.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: String,
+    /// The compiled site (for `/pkg/...`).
+    #[arg(long, default_value = "target/site")]
+    site_root: PathBuf,
+    /// Monitors in the capacity run.
+    #[arg(long, default_value_t = 10_000)]
+    monitors: usize,
+    /// Seconds each measuring window lasts.
+    #[arg(long, default_value_t = 60)]
+    window: u64,
+    /// Seconds each wrk run lasts.
+    #[arg(long, default_value_t = 10)]
+    wrk_secs: u64,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    let target = start_target().await?;
+    let mut rows: Vec<[String; 4]> = Vec::new();
+
+    eprintln!(
+        "== probe capacity: {} HTTP monitors every 30 s",
+        args.monitors
+    );
+    capacity(&args, target, &mut rows).await?;
+    eprintln!("== status page under load, beside nginx serving the same bytes");
+    page_load(&args, target, &mut rows).await?;
+    eprintln!("== idle: 20 monitors every 20 s");
+    idle(&args, target, &mut rows).await?;
+
+    let mut out = String::new();
+    writeln!(out, "| measure | Vigil | reference | ratio / target |")?;
+    writeln!(out, "|---|---|---|---|")?;
+    for r in rows {
+        writeln!(out, "| {} | {} | {} | {} |", r[0], r[1], r[2], r[3])?;
+    }
+    println!("{out}");
+    Ok(())
+}
+
+/// The monitored services: every path answers 200 "ok".
+async fn start_target() -> Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = axum::Router::new().fallback(|| async { "ok" });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(addr)
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn config(target: SocketAddr, monitors: usize, interval: u64) -> String {
+    let mut s = String::from("[probes]\nmin_interval_secs = 1\nmax_concurrency = 512\n\n");
+    let components = 10.min(monitors).max(1);
+    for c in 0..components {
+        let _ = writeln!(
+            s,
+            "[[component]]\nid = \"svc-{c}\"\nname = \"Service {c}\"\ngroup = \"Group {}\"\n",
+            c % 3
+        );
+    }
+    for m in 0..monitors {
+        let _ = writeln!(
+            s,
+            "[[monitor]]\nname = \"m{m}\"\ncomponent = \"svc-{}\"\nkind = \"http\"\nurl = \"http://{target}/m/{m}\"\ninterval_secs = {interval}\ntimeout_ms = 5000\n",
+            m % components
+        );
+    }
+    s
+}
+
+struct Vigil {
+    child: Child,
+    base: String,
+    _dir: PathBuf,
+}
+
+impl Drop for Vigil {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_vigil(args: &Args, name: &str, config_text: &str) -> Result<Vigil> {
+    let dir = std::env::temp_dir().join(format!("vigil-bench-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let config_path = dir.join("vigil.toml");
+    std::fs::write(&config_path, config_text)?;
+    let port = free_port()?;
+    let mut url = reqwest::Url::parse(&args.database_url)?;
+    url.set_path(&format!("/bench_{name}_{}", std::process::id()));
+    let child = Command::new(&args.vigil)
+        .arg("--config")
+        .arg(&config_path)
+        .arg("serve")
+        .env("DATABASE_URL", url.as_str())
+        .env("VIGIL_SERVER__ADDR", format!("127.0.0.1:{port}"))
+        .env("VIGIL_SERVER__SITE_ROOT", &args.site_root)
+        .env("VIGIL_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .context("starting vigil")?;
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Ok(r) = reqwest::get(format!("{base}/readyz")).await {
+            if r.status().is_success() {
+                break;
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("vigil did not become ready");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(Vigil {
+        child,
+        base,
+        _dir: dir,
+    })
+}
+
+async fn capacity(args: &Args, target: SocketAddr, rows: &mut Vec<[String; 4]>) -> Result<()> {
+    let vigil = start_vigil(args, "capacity", &config(target, args.monitors, 30)).await?;
+    // One whole interval first, so every monitor runs and the pools are warm.
+    tokio::time::sleep(Duration::from_secs(35)).await;
+    let proc = Proc::new(vigil.child.id());
+    let m0 = measure::scrape(&vigil.base).await?;
+    let c0 = proc.cpu_secs()?;
+    let t0 = Instant::now();
+    tokio::time::sleep(Duration::from_secs(args.window)).await;
+    let m1 = measure::scrape(&vigil.base).await?;
+    let cpu = (proc.cpu_secs()? - c0) / t0.elapsed().as_secs_f64();
+    let secs = t0.elapsed().as_secs_f64();
+    let checks = (m1.counter("probe_checks_total") - m0.counter("probe_checks_total")) / secs;
+    let lag = m1.histogram_delta(&m0, "probe_schedule_lag_seconds");
+    let (p50, p99) = (measure::quantile(&lag, 0.5), measure::quantile(&lag, 0.99));
+    let expected = args.monitors as f64 / 30.0;
+    rows.push([
+        "probe checks/s (10k monitors / 30 s)".into(),
+        format!("{checks:.0}"),
+        format!("{expected:.0} due"),
+        format!("{:.2} of due", checks / expected),
+    ]);
+    rows.push([
+        "probe scheduling lag p50 / p99".into(),
+        format!("{} / {}", ms(p50), ms(p99)),
+        "—".into(),
+        format!("p99 < 250 ms: {}", yes(p99 < 0.25)),
+    ]);
+    rows.push([
+        "vigil CPU while probing".into(),
+        format!("{:.0} % of a core", cpu * 100.0),
+        "—".into(),
+        format!("< 100 %: {}", yes(cpu < 1.0)),
+    ]);
+    rows.push([
+        "vigil RSS while probing".into(),
+        format!("{:.1} MB", proc.rss_mb()?),
+        "—".into(),
+        String::new(),
+    ]);
+    Ok(())
+}
+
+async fn page_load(args: &Args, target: SocketAddr, rows: &mut Vec<[String; 4]>) -> Result<()> {
+    let vigil = start_vigil(args, "page", &config(target, 20, 5)).await?;
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let root = std::env::temp_dir().join(format!("vigil-bench-nginx-{}", std::process::id()));
+    std::fs::create_dir_all(&root)?;
+    let page = reqwest::get(format!("{}/", vigil.base))
+        .await?
+        .bytes()
+        .await?;
+    let summary = reqwest::get(format!("{}/api/v2/summary.json", vigil.base))
+        .await?
+        .bytes()
+        .await?;
+    std::fs::write(root.join("index.html"), &page)?;
+    std::fs::write(root.join("summary.json"), &summary)?;
+    let nginx = measure::Nginx::start(&root, free_port()?)?;
+    let d = args.wrk_secs;
+    let vigil_page = Wrk::run(&format!("{}/", vigil.base), d)?;
+    let nginx_page = Wrk::run(&format!("{}/index.html", nginx.base), d)?;
+    let vigil_json = Wrk::run(&format!("{}/api/v2/summary.json", vigil.base), d)?;
+    let nginx_json = Wrk::run(&format!("{}/summary.json", nginx.base), d)?;
+    let ratio = vigil_page.rps / nginx_page.rps;
+    rows.push([
+        format!("`/` ({} KB) req/s", page.len() / 1024),
+        format!("{:.0}", vigil_page.rps),
+        format!("nginx {:.0}", nginx_page.rps),
+        format!("{ratio:.2} (target ≥ 0.5)"),
+    ]);
+    rows.push([
+        "`/` latency p50 / p99".into(),
+        format!("{} / {}", ms(vigil_page.p50), ms(vigil_page.p99)),
+        format!("nginx {} / {}", ms(nginx_page.p50), ms(nginx_page.p99)),
+        format!("p99 ≤ 5 ms: {}", yes(vigil_page.p99 <= 0.005)),
+    ]);
+    rows.push([
+        format!("summary.json ({} KB) req/s", summary.len() / 1024),
+        format!("{:.0}", vigil_json.rps),
+        format!("nginx {:.0}", nginx_json.rps),
+        format!(
+            "{:.2}; faster than `/`: {}",
+            vigil_json.rps / nginx_json.rps,
+            yes(vigil_json.rps > vigil_page.rps)
+        ),
+    ]);
+    rows.push([
+        "summary.json latency p50 / p99".into(),
+        format!("{} / {}", ms(vigil_json.p50), ms(vigil_json.p99)),
+        format!("nginx {} / {}", ms(nginx_json.p50), ms(nginx_json.p99)),
+        String::new(),
+    ]);
+    Ok(())
+}
+
+async fn idle(args: &Args, target: SocketAddr, rows: &mut Vec<[String; 4]>) -> Result<()> {
+    let vigil = start_vigil(args, "idle", &config(target, 20, 20)).await?;
+    tokio::time::sleep(Duration::from_secs(25)).await;
+    let proc = Proc::new(vigil.child.id());
+    let c0 = proc.cpu_secs()?;
+    let t0 = Instant::now();
+    tokio::time::sleep(Duration::from_secs(args.window)).await;
+    let cpu = (proc.cpu_secs()? - c0) / t0.elapsed().as_secs_f64();
+    let rss = proc.rss_mb()?;
+    rows.push([
+        "idle RSS (20 monitors / 20 s)".into(),
+        format!("{rss:.1} MB"),
+        "—".into(),
+        format!("≤ 16 MB: {}", yes(rss <= 16.0)),
+    ]);
+    rows.push([
+        "idle CPU (20 monitors / 20 s)".into(),
+        format!("{:.2} % of a core", cpu * 100.0),
+        "—".into(),
+        format!("≤ 0.1 %: {}", yes(cpu <= 0.001)),
+    ]);
+    Ok(())
+}
+
+fn ms(secs: f64) -> String {
+    if secs < 0.001 {
+        format!("{:.0} µs", secs * 1e6)
+    } else {
+        format!("{:.1} ms", secs * 1e3)
+    }
+}
+
+fn yes(b: bool) -> &'static str {
+    if b {
+        "met"
+    } else {
+        "NOT met"
+    }
+}

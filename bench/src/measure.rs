@@ -1,0 +1,241 @@
+//! Reading figures: /proc for CPU and memory, /metrics for counters and histograms, wrk's report.
+
+use std::{
+    collections::BTreeMap,
+    path::Path,
+    process::{Child, Command, Stdio},
+};
+
+use anyhow::{bail, Context, Result};
+
+pub struct Proc(u32);
+
+impl Proc {
+    pub fn new(pid: u32) -> Self {
+        Proc(pid)
+    }
+
+    /// User + system CPU seconds used so far.
+    pub fn cpu_secs(&self) -> Result<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.0))?;
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        let rest = stat.rsplit_once(')').context("odd /proc stat")?.1;
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: f64 = f[11].parse::<f64>()? + f[12].parse::<f64>()?;
+        Ok(ticks / 100.0) // USER_HZ is 100 on Linux
+    }
+
+    pub fn rss_mb(&self) -> Result<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.0))?;
+        let kb: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .context("no VmRSS")?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()?;
+        Ok(kb / 1024.0)
+    }
+}
+
+/// One scrape of /metrics: every sample line, by its full series name.
+pub struct Metrics(BTreeMap<String, f64>);
+
+pub async fn scrape(base: &str) -> Result<Metrics> {
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await?
+        .text()
+        .await?;
+    let mut map = BTreeMap::new();
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        if let Some((name, value)) = line.rsplit_once(' ') {
+            if let Ok(v) = value.parse::<f64>() {
+                map.insert(name.to_string(), v);
+            }
+        }
+    }
+    Ok(Metrics(map))
+}
+
+impl Metrics {
+    /// Sum over every label set of a counter.
+    pub fn counter(&self, name: &str) -> f64 {
+        self.0
+            .iter()
+            .filter(|(k, _)| *k == name || k.starts_with(&format!("{name}{{")))
+            .map(|(_, v)| v)
+            .sum()
+    }
+
+    /// (upper bound, observations in the window) per bucket, cumulative, from two scrapes.
+    pub fn histogram_delta(&self, before: &Metrics, name: &str) -> Vec<(f64, f64)> {
+        let prefix = format!("{name}_bucket{{le=\"");
+        let mut out: Vec<(f64, f64)> = self
+            .0
+            .iter()
+            .filter_map(|(k, v)| {
+                let le = k.strip_prefix(&prefix)?.strip_suffix("\"}")?;
+                let le = if le == "+Inf" {
+                    f64::INFINITY
+                } else {
+                    le.parse().ok()?
+                };
+                Some((le, v - before.0.get(k).copied().unwrap_or(0.0)))
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.total_cmp(&b.0));
+        out
+    }
+}
+
+/// The q-quantile from cumulative buckets, interpolating linearly inside the bucket.
+pub fn quantile(buckets: &[(f64, f64)], q: f64) -> f64 {
+    let total = buckets.last().map(|b| b.1).unwrap_or(0.0);
+    if total <= 0.0 {
+        return f64::NAN;
+    }
+    let rank = q * total;
+    let mut prev = (0.0, 0.0);
+    for &(le, count) in buckets {
+        if count >= rank {
+            if le.is_infinite() {
+                return prev.0;
+            }
+            let span = count - prev.1;
+            let frac = if span > 0.0 {
+                (rank - prev.1) / span
+            } else {
+                1.0
+            };
+            return prev.0 + (le - prev.0) * frac;
+        }
+        prev = (le, count);
+    }
+    prev.0
+}
+
+pub struct Wrk {
+    pub rps: f64,
+    pub p50: f64,
+    pub p99: f64,
+}
+
+impl Wrk {
+    /// 32 connections, 2 threads, from a second process on 127.0.0.1.
+    pub fn run(url: &str, secs: u64) -> Result<Wrk> {
+        let out = Command::new("wrk")
+            .args(["-t2", "-c32", &format!("-d{secs}s"), "--latency", url])
+            .output()
+            .context("running wrk (apt-get install wrk)")?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() || text.contains("Non-2xx") {
+            bail!("wrk against {url} failed or saw errors:\n{text}");
+        }
+        let rps = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
+            .context("no Requests/sec in wrk output")?
+            .trim()
+            .parse()?;
+        let pct = |p: &str| -> Result<f64> {
+            let v = text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix(p))
+                .with_context(|| format!("no {p} line"))?
+                .trim();
+            duration(v)
+        };
+        Ok(Wrk {
+            rps,
+            p50: pct("50%")?,
+            p99: pct("99%")?,
+        })
+    }
+}
+
+fn duration(s: &str) -> Result<f64> {
+    let split = s
+        .find(|c: char| c.is_ascii_alphabetic())
+        .context("no unit")?;
+    let (n, unit) = s.split_at(split);
+    let n: f64 = n.parse()?;
+    Ok(match unit {
+        "us" => n / 1e6,
+        "ms" => n / 1e3,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => bail!("unknown unit {unit}"),
+    })
+}
+
+/// nginx serving a folder on a port, for the same bytes as Vigil's page.
+pub struct Nginx {
+    child: Child,
+    pub base: String,
+}
+
+impl Nginx {
+    pub fn start(root: &Path, port: u16) -> Result<Nginx> {
+        let conf = root.join("nginx.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "daemon off;\nmaster_process off;\nworker_processes 1;\nerror_log {root}/error.log;\npid {root}/nginx.pid;\n\
+                 events {{ worker_connections 1024; }}\n\
+                 http {{ access_log off; types {{ text/html html; application/json json; }}\n\
+                 client_body_temp_path {root}; proxy_temp_path {root}; fastcgi_temp_path {root}; uwsgi_temp_path {root}; scgi_temp_path {root};\n\
+                 server {{ listen 127.0.0.1:{port}; root {root}; }} }}\n",
+                root = root.display()
+            ),
+        )?;
+        let child = Command::new("nginx")
+            .arg("-c")
+            .arg(&conf)
+            .arg("-p")
+            .arg(root)
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting nginx (apt-get install nginx)")?;
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        Ok(Nginx {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        })
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_interpolate_within_buckets() {
+        let b = [
+            (0.001, 50.0),
+            (0.01, 90.0),
+            (0.1, 100.0),
+            (f64::INFINITY, 100.0),
+        ];
+        assert!((quantile(&b, 0.5) - 0.001).abs() < 1e-9);
+        assert!((quantile(&b, 0.7) - 0.0055).abs() < 1e-9);
+        assert!(quantile(&[], 0.5).is_nan());
+    }
+
+    #[test]
+    fn wrk_durations_have_units() {
+        assert_eq!(duration("250.00us").unwrap(), 0.00025);
+        assert_eq!(duration("1.50ms").unwrap(), 0.0015);
+        assert_eq!(duration("2.00s").unwrap(), 2.0);
+    }
+}

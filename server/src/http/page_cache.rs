@@ -1,0 +1,94 @@
+//! The public page as a cached document: rendered at most once per live tick (once a second) or
+//! status change, then served from memory with an ETag, so a crowd opening the status page during
+//! an outage costs what a static file would.
+
+use std::sync::Arc;
+
+use axum::{
+    body::{to_bytes, Body, Bytes},
+    extract::{Request, State},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use sha2::{Digest, Sha256};
+use tokio::sync::Mutex;
+
+use super::AppState;
+
+/// The newest rendering of `/`: which tick it belongs to, its validators and its bytes.
+#[derive(Default)]
+pub struct PageCache(Mutex<Option<Cached>>);
+
+struct Cached {
+    key: (u64, i64),
+    etag: HeaderValue,
+    content_type: HeaderValue,
+    body: Bytes,
+}
+
+/// Largest page worth caching; anything bigger is passed through untouched.
+const MAX_PAGE: usize = 4 << 20;
+
+/// Middleware for `GET /`: answers from the cache when the live feed has not moved since the last
+/// rendering, otherwise renders (holding the lock, so a burst renders once) and keeps the result.
+pub async fn serve(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.uri().path() != "/" || req.method() != Method::GET || req.uri().query().is_some() {
+        return next.run(req).await;
+    }
+    let key = {
+        let live = state.live.borrow();
+        (live.seq, live.status_version)
+    };
+    let headers = req.headers().clone();
+    let cache: Arc<PageCache> = state.page.clone();
+    let mut slot = cache.0.lock().await;
+    if let Some(c) = slot.as_ref().filter(|c| c.key == key) {
+        return respond(&headers, c);
+    }
+    let resp = next.run(req).await;
+    if resp.status() != StatusCode::OK {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let body = match to_bytes(body, MAX_PAGE).await {
+        Ok(b) => b,
+        Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "page too large\n").into_response(),
+    };
+    let digest = Sha256::digest(&body);
+    let cached = Cached {
+        key,
+        etag: HeaderValue::from_str(&format!("\"{}\"", hex::encode(&digest[..12]))).expect("hex"),
+        content_type: parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .cloned()
+            .unwrap_or_else(|| HeaderValue::from_static("text/html; charset=utf-8")),
+        body,
+    };
+    let resp = respond(&headers, &cached);
+    *slot = Some(cached);
+    resp
+}
+
+fn respond(headers: &HeaderMap, c: &Cached) -> Response {
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|inm| {
+            inm.split(',')
+                .any(|t| t.trim().as_bytes() == c.etag.as_bytes())
+        });
+    let mut resp = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        Response::new(Body::from(c.body.clone()))
+    };
+    let h = resp.headers_mut();
+    h.insert(header::ETAG, c.etag.clone());
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if !fresh {
+        h.insert(header::CONTENT_TYPE, c.content_type.clone());
+    }
+    resp
+}
