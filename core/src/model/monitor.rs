@@ -189,36 +189,39 @@ impl MonitorState {
         if self.status == MonitorStatus::Paused {
             return None;
         }
-        match r.outcome {
-            Outcome::Failed => {
-                self.failures_in_a_row += 1;
-                self.successes_in_a_row = 0;
-                self.degraded_in_a_row = 0;
+        // Each counter is a streak of one kind of result; any other result breaks it.
+        self.failures_in_a_row = if r.outcome == Outcome::Failed {
+            self.failures_in_a_row + 1
+        } else {
+            0
+        };
+        self.degraded_in_a_row = if r.outcome == Outcome::Degraded {
+            self.degraded_in_a_row + 1
+        } else {
+            0
+        };
+        self.successes_in_a_row = if r.outcome == Outcome::Ok {
+            self.successes_in_a_row + 1
+        } else {
+            0
+        };
+        let (down_after, up_after) = (t.down_after.max(1), t.up_after.max(1));
+        let next = if self.failures_in_a_row >= down_after {
+            MonitorStatus::Down
+        } else {
+            match self.status {
+                MonitorStatus::Down if self.successes_in_a_row >= up_after => MonitorStatus::Up,
+                // Answering again, but slowly.
+                MonitorStatus::Down if self.degraded_in_a_row >= up_after => {
+                    MonitorStatus::Degraded
+                }
+                MonitorStatus::Down => MonitorStatus::Down,
+                MonitorStatus::Unknown if self.failures_in_a_row > 0 => MonitorStatus::Unknown,
+                MonitorStatus::Degraded if self.successes_in_a_row >= up_after => MonitorStatus::Up,
+                MonitorStatus::Degraded => MonitorStatus::Degraded,
+                _ if self.degraded_in_a_row >= down_after => MonitorStatus::Degraded,
+                _ => MonitorStatus::Up,
             }
-            Outcome::Degraded => {
-                self.degraded_in_a_row += 1;
-                self.successes_in_a_row += 1;
-                self.failures_in_a_row = 0;
-            }
-            Outcome::Ok => {
-                self.successes_in_a_row += 1;
-                self.failures_in_a_row = 0;
-                self.degraded_in_a_row = 0;
-            }
-        }
-        let next = match self.status {
-            _ if self.failures_in_a_row >= t.down_after.max(1) => MonitorStatus::Down,
-            MonitorStatus::Down if self.successes_in_a_row < t.up_after.max(1) => {
-                MonitorStatus::Down
-            }
-            MonitorStatus::Unknown if self.failures_in_a_row > 0 => MonitorStatus::Unknown,
-            _ if self.failures_in_a_row > 0 => self.status,
-            _ if self.degraded_in_a_row >= t.down_after.max(1) => MonitorStatus::Degraded,
-            MonitorStatus::Degraded if self.degraded_in_a_row > 0 => MonitorStatus::Degraded,
-            MonitorStatus::Degraded if self.successes_in_a_row < t.up_after.max(1) => {
-                MonitorStatus::Degraded
-            }
-            _ => MonitorStatus::Up,
         };
         self.change_to(next, r.at, cause_of(r))
     }
