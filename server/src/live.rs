@@ -28,10 +28,11 @@ pub fn spawn(pool: PgPool, shutdown: CancellationToken) -> watch::Receiver<LiveS
                 _ = shutdown.cancelled() => break,
                 _ = interval.tick() => {}
             }
-            let db = health::ping(&pool, TICK - Duration::from_millis(100)).await;
-            if db.is_connected() {
-                status_version = events::latest_id(&pool).await.unwrap_or(status_version);
-            }
+            // One round trip a tick: reading the newest event id doubles as the health check.
+            let (db, latest) =
+                health::ping_with(TICK - Duration::from_millis(100), events::latest_id(&pool))
+                    .await;
+            status_version = latest.unwrap_or(status_version);
             seq += 1;
             tx.send_replace(LiveStatus {
                 server_time: Utc::now(),

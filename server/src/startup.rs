@@ -75,6 +75,7 @@ impl Application {
                 .map_err(DbError::from)?,
             status: Default::default(),
             page: Default::default(),
+            rendered: Default::default(),
             title: config.status_page.title.clone(),
             public_url: config.server.public_url.clone(),
         };

@@ -396,3 +396,23 @@ async fn heartbeats_are_judged_by_their_window() {
     beats.beat(7, chrono::Utc::now());
     assert_eq!(p.check(7, &spec(hb, 1000)).await.outcome, Outcome::Ok);
 }
+
+#[tokio::test]
+async fn a_target_that_answers_garbage_fails_cleanly() {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let _ = s
+                .write_all(b"\x00\x01garbage that is not HTTP\r\n\r\n")
+                .await;
+            let _ = s.shutdown().await;
+        }
+    });
+    let r = probers()
+        .check(1, &spec(Check::Http(http(format!("http://{addr}/"))), 2000))
+        .await;
+    let (class, message) = r.error.expect("garbage is a failure");
+    assert_eq!(class, ErrorClass::Protocol, "{message}");
+}

@@ -59,6 +59,15 @@ window_secs = 3600
     )
 }
 
+/// Waits until the site component reports `status` in summary.json, and returns that summary.
+async fn site_becomes(app: &TestApp, status: &str) -> serde_json::Value {
+    eventually(15, &format!("site {status}"), || async {
+        let s = summary(app).await;
+        (component(&s, "site")["status"] == status).then_some(s)
+    })
+    .await
+}
+
 async fn summary(app: &TestApp) -> serde_json::Value {
     app.get("/api/v2/summary.json").await.json().await.unwrap()
 }
@@ -77,11 +86,7 @@ async fn a_failing_target_turns_its_component_from_operational_to_outage_and_bac
     let target = Target::start().await;
     let app = spawn_app_with_toml(&config(&target, "backup-secret-0123456789")).await;
 
-    eventually(15, "site operational", || async {
-        let s = summary(&app).await;
-        (component(&s, "site")["status"] == "operational").then_some(())
-    })
-    .await;
+    site_becomes(&app, "operational").await;
     // No heartbeat yet: the backup component has no verdict, and says so rather than "green".
     let s = summary(&app).await;
     assert_eq!(component(&s, "backup")["vigil_status"], "no_data");
@@ -89,11 +94,7 @@ async fn a_failing_target_turns_its_component_from_operational_to_outage_and_bac
 
     // HTTP fails but the port stays open: one of two monitors down is a partial outage.
     target.set_healthy(false);
-    let s = eventually(15, "site partial outage", || async {
-        let s = summary(&app).await;
-        (component(&s, "site")["status"] == "partial_outage").then_some(s)
-    })
-    .await;
+    let s = site_becomes(&app, "partial_outage").await;
     assert_eq!(s["status"]["indicator"], "major");
     assert_eq!(s["status"]["description"], "Partial System Outage");
     let group = component(&s, "group-public");
@@ -113,11 +114,7 @@ async fn a_failing_target_turns_its_component_from_operational_to_outage_and_bac
     assert_eq!(cause, "status: HTTP 503");
 
     target.set_healthy(true);
-    eventually(15, "site operational again", || async {
-        let s = summary(&app).await;
-        (component(&s, "site")["status"] == "operational").then_some(())
-    })
-    .await;
+    site_becomes(&app, "operational").await;
 
     // Rollups agree with the raw results they were built from.
     let (raw_checks, raw_failures): (i64, i64) =
@@ -175,11 +172,7 @@ async fn heartbeats_keep_a_job_up() {
 async fn public_json_answers_conditional_requests_and_badges_say_the_state() {
     let target = Target::start().await;
     let app = spawn_app_with_toml(&config(&target, "backup-secret-0123456789")).await;
-    eventually(15, "site operational", || async {
-        let s = summary(&app).await;
-        (component(&s, "site")["status"] == "operational").then_some(())
-    })
-    .await;
+    site_becomes(&app, "operational").await;
     for path in [
         "/api/v2/summary.json",
         "/api/v2/status.json",

@@ -32,8 +32,14 @@ pub fn LatencyChart(series: Vec<Series>, now: DateTime<Utc>) -> impl IntoView {
         .map(|(i, (name, pts))| {
             let mut d = String::new();
             let mut prev: Option<DateTime<Utc>> = None;
+            let mut run = 0;
             for (t, ms) in pts.iter().filter(|(t, _)| *t >= start) {
                 let gap = prev.is_none_or(|p| *t - p > step + step);
+                if gap && run == 1 {
+                    // A lone point between gaps: a short stroke, drawn as a dot by the round cap.
+                    d.push_str("l0.01,0 ");
+                }
+                run = if gap { 1 } else { run + 1 };
                 d.push_str(&format!(
                     "{}{:.1},{:.1} ",
                     if gap { "M" } else { "L" },
@@ -42,14 +48,18 @@ pub fn LatencyChart(series: Vec<Series>, now: DateTime<Utc>) -> impl IntoView {
                 ));
                 prev = Some(*t);
             }
+            if run == 1 {
+                d.push_str("l0.01,0 ");
+            }
             (name.clone(), d, i % 6)
         })
         .collect();
     let empty = paths.iter().all(|(_, d, _)| d.is_empty());
-    let ticks: Vec<(f64, String)> = (0..=4)
+    let ticks: Vec<(f64, String, &str)> = (0..=4)
         .map(|i| {
             let t = start + Duration::hours(i * 6);
-            (x(t), t.format("%H:%M").to_string())
+            let anchor = if i == 4 { "end" } else { "middle" };
+            (x(t), t.format("%H:%M").to_string(), anchor)
         })
         .collect();
     view! {
@@ -58,11 +68,11 @@ pub fn LatencyChart(series: Vec<Series>, now: DateTime<Utc>) -> impl IntoView {
                 <line class="axis" x1=PAD_L y1=H - PAD_B x2=W y2=H - PAD_B/>
                 <text class="tick" x=PAD_L - 4.0 y=PAD_T + 8.0 text-anchor="end">{format!("{:.0} ms", max)}</text>
                 <text class="tick" x=PAD_L - 4.0 y=H - PAD_B text-anchor="end">"0"</text>
-                {ticks.into_iter().map(|(tx, label)| view! {
-                    <text class="tick" x=tx y=H - 4.0 text-anchor="middle">{label}</text>
+                {ticks.into_iter().map(|(tx, label, anchor)| view! {
+                    <text class="tick" x=tx y=H - 4.0 text-anchor=anchor>{label}</text>
                 }).collect_view()}
                 {paths.iter().map(|(_, d, i)| view! {
-                    <path class=format!("line line-{i}") d=d.clone() fill="none"/>
+                    <path class=format!("line line-{i}") d=d.clone() fill="none" stroke-linecap="round" stroke-linejoin="round"/>
                 }).collect_view()}
                 {empty.then(|| view! {
                     <text class="tick" x=W / 2.0 y=H / 2.0 text-anchor="middle">"No measurements yet"</text>

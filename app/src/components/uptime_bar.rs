@@ -20,12 +20,8 @@ pub fn UptimeBar(days: Vec<DaySummary>, uptime: Option<f64>) -> impl IntoView {
                         Some(u) => format!("{}: {} ({} uptime)", d.date.format("%b %-d, %Y"), words, percent(u)),
                         None => format!("{}: no data", d.date.format("%b %-d, %Y")),
                     };
-                    let label = tip.clone();
-                    view! {
-                        <li class=format!("day day-{class}") tabindex="0" aria-label=label>
-                            <span class="tip" aria-hidden="true">{tip}</span>
-                        </li>
-                    }
+                    // The tooltip is drawn by CSS from the label, so the text is sent once.
+                    view! { <li class=format!("day day-{class}") tabindex="0" aria-label=tip></li> }
                 }).collect_view()}
             </ol>
             <div class="uptime-legend">

@@ -16,14 +16,31 @@ use super::{PgPool, StoreError};
 
 /// The summary, recomputed when the event stream moves (or after a few seconds, for the latency
 /// chart), so a burst of readers costs one set of queries.
-#[derive(Default)]
-pub struct StatusCache(
-    tokio::sync::Mutex<Option<(i64, std::time::Instant, std::sync::Arc<StatusSummary>)>>,
-);
+pub struct StatusCache {
+    /// Readers take this (briefly) and clone the Arc; only a refresh writes it.
+    current: std::sync::RwLock<Option<CacheEntry>>,
+    /// Serialises refreshes, so a burst of readers after a change runs the queries once.
+    refresh: tokio::sync::Mutex<()>,
+}
+
+#[derive(Clone)]
+struct CacheEntry {
+    version: i64,
+    at: std::time::Instant,
+    summary: std::sync::Arc<StatusSummary>,
+}
 
 const MAX_AGE_SECS: u64 = 5;
 
 impl StatusCache {
+    fn fresh(&self, version: i64) -> Option<std::sync::Arc<StatusSummary>> {
+        let guard = self.current.read().expect("status cache poisoned");
+        guard
+            .as_ref()
+            .filter(|e| e.version == version && e.at.elapsed().as_secs() < MAX_AGE_SECS)
+            .map(|e| e.summary.clone())
+    }
+
     /// `version` is the newest event id the caller knows of.
     pub async fn get(
         &self,
@@ -31,15 +48,30 @@ impl StatusCache {
         title: &str,
         version: i64,
     ) -> Result<std::sync::Arc<StatusSummary>, StoreError> {
-        let mut slot = self.0.lock().await;
-        if let Some((v, at, s)) = slot.as_ref() {
-            if *v == version && at.elapsed().as_secs() < MAX_AGE_SECS {
-                return Ok(s.clone());
-            }
+        if let Some(s) = self.fresh(version) {
+            return Ok(s);
+        }
+        let _refreshing = self.refresh.lock().await;
+        // Someone else may have refreshed while this reader waited.
+        if let Some(s) = self.fresh(version) {
+            return Ok(s);
         }
         let summary = std::sync::Arc::new(summary(pool, title).await?);
-        *slot = Some((version, std::time::Instant::now(), summary.clone()));
+        *self.current.write().expect("status cache poisoned") = Some(CacheEntry {
+            version,
+            at: std::time::Instant::now(),
+            summary: summary.clone(),
+        });
         Ok(summary)
+    }
+}
+
+impl Default for StatusCache {
+    fn default() -> Self {
+        StatusCache {
+            current: std::sync::RwLock::new(None),
+            refresh: tokio::sync::Mutex::new(()),
+        }
     }
 }
 

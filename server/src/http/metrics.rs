@@ -27,6 +27,16 @@ pub fn handle() -> PrometheusHandle {
                     LATENCY_BUCKETS,
                 )
                 .expect("bucket list is not empty")
+                .set_buckets_for_metric(
+                    Matcher::Full("probe_schedule_lag_seconds".into()),
+                    LATENCY_BUCKETS,
+                )
+                .expect("bucket list is not empty")
+                .set_buckets_for_metric(
+                    Matcher::Full("probe_batch_write_seconds".into()),
+                    LATENCY_BUCKETS,
+                )
+                .expect("bucket list is not empty")
                 .install_recorder()
                 .expect("no other metrics recorder is installed")
         })

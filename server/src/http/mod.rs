@@ -44,6 +44,8 @@ pub struct AppState {
     #[from_ref(skip)]
     pub page: std::sync::Arc<page_cache::PageCache>,
     #[from_ref(skip)]
+    pub rendered: std::sync::Arc<public::Rendered>,
+    #[from_ref(skip)]
     pub title: String,
     #[from_ref(skip)]
     pub public_url: String,

@@ -11,7 +11,6 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
 use super::AppState;
@@ -55,10 +54,9 @@ pub async fn serve(State(state): State<AppState>, req: Request, next: Next) -> R
         Ok(b) => b,
         Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "page too large\n").into_response(),
     };
-    let digest = Sha256::digest(&body);
     let cached = Cached {
         key,
-        etag: HeaderValue::from_str(&format!("\"{}\"", hex::encode(&digest[..12]))).expect("hex"),
+        etag: super::public::etag_of(&body),
         content_type: parts
             .headers
             .get(header::CONTENT_TYPE)

@@ -37,21 +37,72 @@ async fn read(state: &AppState) -> Result<Arc<StatusSummary>, Response> {
         })
 }
 
+/// Rendered bodies of the public endpoints, each kept until the summary it came from changes:
+/// under load, each request is a lookup and a copy of shared bytes.
+#[derive(Default)]
+pub struct Rendered(std::sync::RwLock<std::collections::HashMap<String, RenderedBody>>);
+
+#[derive(Clone)]
+struct RenderedBody {
+    /// Which summary (by address of its shared allocation) this was rendered from.
+    source: usize,
+    body: Bytes,
+    etag: HeaderValue,
+}
+
+impl Rendered {
+    fn get_or_render(
+        &self,
+        key: &str,
+        summary: &Arc<StatusSummary>,
+        render: impl FnOnce() -> Vec<u8>,
+    ) -> RenderedBody {
+        let source = Arc::as_ptr(summary) as usize;
+        if let Some(r) = self
+            .0
+            .read()
+            .expect("render cache poisoned")
+            .get(key)
+            .filter(|r| r.source == source)
+        {
+            return r.clone();
+        }
+        let body = Bytes::from(render());
+        let r = RenderedBody {
+            source,
+            etag: etag_of(&body),
+            body,
+        };
+        self.0
+            .write()
+            .expect("render cache poisoned")
+            .insert(key.to_string(), r.clone());
+        r
+    }
+}
+
+pub fn etag_of(body: &[u8]) -> HeaderValue {
+    let digest = Sha256::digest(body);
+    HeaderValue::from_str(&format!("\"{}\"", hex::encode(&digest[..12])))
+        .expect("hex is a valid header")
+}
+
 /// A body with validators; 304 when the client already has it.
 fn conditional(
     headers: &HeaderMap,
     content_type: &'static str,
-    body: Vec<u8>,
+    r: RenderedBody,
     modified: DateTime<Utc>,
 ) -> Response {
-    let digest = Sha256::digest(&body);
-    let etag = format!("\"{}\"", hex::encode(&digest[..12]));
+    let etag = r.etag;
     let last_modified = modified.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
     let fresh = match headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
     {
-        Some(inm) => inm.split(',').any(|t| t.trim() == etag || t.trim() == "*"),
+        Some(inm) => inm
+            .split(',')
+            .any(|t| t.trim().as_bytes() == etag.as_bytes() || t.trim() == "*"),
         None => headers
             .get(header::IF_MODIFIED_SINCE)
             .and_then(|v| v.to_str().ok())
@@ -61,13 +112,10 @@ fn conditional(
     let mut resp = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        ([(header::CONTENT_TYPE, content_type)], Bytes::from(body)).into_response()
+        ([(header::CONTENT_TYPE, content_type)], r.body).into_response()
     };
     let h = resp.headers_mut();
-    h.insert(
-        header::ETAG,
-        HeaderValue::from_str(&etag).expect("hex is a valid header"),
-    );
+    h.insert(header::ETAG, etag);
     if let Ok(v) = HeaderValue::from_str(&last_modified) {
         h.insert(header::LAST_MODIFIED, v);
     }
@@ -78,9 +126,21 @@ fn conditional(
     resp
 }
 
-fn json_response(headers: &HeaderMap, value: &Value, modified: DateTime<Utc>) -> Response {
-    let body = serde_json::to_vec(value).expect("JSON values serialise");
-    conditional(headers, "application/json", body, modified)
+/// Serves one of the JSON documents built from the summary.
+async fn json_endpoint(
+    state: &AppState,
+    headers: &HeaderMap,
+    key: &'static str,
+    build: fn(&StatusSummary, &str) -> Value,
+) -> Response {
+    let s = match read(state).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let r = state.rendered.get_or_render(key, &s, || {
+        serde_json::to_vec(&build(&s, &state.public_url)).expect("JSON values serialise")
+    });
+    conditional(headers, "application/json", r, s.updated_at)
 }
 
 fn statuspage_status(c: &ComponentSummary) -> &'static str {
@@ -174,39 +234,39 @@ fn status_json(s: &StatusSummary) -> Value {
 }
 
 pub async fn summary_json(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let s = match read(&state).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let v = json!({
-        "page": page_json(&s, &state.public_url),
-        "status": status_json(&s),
-        "components": components_json(&s),
-        "incidents": [],
-        "scheduled_maintenances": [],
-    });
-    json_response(&headers, &v, s.updated_at)
+    json_endpoint(&state, &headers, "summary", |s, url| {
+        json!({
+            "page": page_json(s, url),
+            "status": status_json(s),
+            "components": components_json(s),
+            "incidents": [],
+            "scheduled_maintenances": [],
+        })
+    })
+    .await
 }
 
 pub async fn status_json_handler(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let s = match read(&state).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let v = json!({ "page": page_json(&s, &state.public_url), "status": status_json(&s) });
-    json_response(&headers, &v, s.updated_at)
+    json_endpoint(
+        &state,
+        &headers,
+        "status",
+        |s, url| json!({ "page": page_json(s, url), "status": status_json(s) }),
+    )
+    .await
 }
 
 pub async fn components_json_handler(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Response {
-    let s = match read(&state).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let v = json!({ "page": page_json(&s, &state.public_url), "components": components_json(&s) });
-    json_response(&headers, &v, s.updated_at)
+    json_endpoint(
+        &state,
+        &headers,
+        "components",
+        |s, url| json!({ "page": page_json(s, url), "components": components_json(s) }),
+    )
+    .await
 }
 
 /// `GET /badge/{component}.svg`: the component's state as a small SVG, in words and colour.
@@ -225,8 +285,12 @@ pub async fn badge(
     let Some(c) = s.components.iter().find(|c| c.id == id) else {
         return (StatusCode::NOT_FOUND, format!("no component `{id}`\n")).into_response();
     };
-    let svg = badge_svg(&c.name, c.label(), colour(c.status));
-    conditional(&headers, "image/svg+xml", svg.into_bytes(), c.updated_at)
+    let r = state
+        .rendered
+        .get_or_render(&format!("badge:{id}"), &s, || {
+            badge_svg(&c.name, c.label(), colour(c.status)).into_bytes()
+        });
+    conditional(&headers, "image/svg+xml", r, c.updated_at)
 }
 
 pub fn colour(s: Option<ComponentStatus>) -> &'static str {
