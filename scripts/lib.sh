@@ -8,6 +8,17 @@ cd "$ROOT"
 # One build cache for every checkout on this machine: dependencies compile once.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vigil/target}"
 TOOLS_DIR="${VIGIL_TOOLS_DIR:-$HOME/.cache/vigil/tools}"
+
+# Every fresh checkout (CI clones anew each run) leaves its own copy of the workspace's test
+# binaries in the shared directory; past a limit, start the debug build over rather than fill
+# the disk.
+if [ -d "$CARGO_TARGET_DIR/debug" ]; then
+  used_gb=$(du -s --block-size=1G "$CARGO_TARGET_DIR/debug" 2>/dev/null | cut -f1)
+  if [ "${used_gb:-0}" -gt "${VIGIL_TARGET_MAX_GB:-25}" ]; then
+    printf '==> %s GB of debug builds in %s: clearing them\n' "$used_gb" "$CARGO_TARGET_DIR" >&2
+    rm -rf "$CARGO_TARGET_DIR/debug"
+  fi
+fi
 export PATH="$HOME/.cargo/bin:$TOOLS_DIR/node_modules/.bin:$PATH"
 
 CARGO_LEPTOS_VERSION="0.3.10"
