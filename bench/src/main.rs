@@ -37,6 +37,15 @@ struct Args {
     /// Seconds each wrk run lasts.
     #[arg(long, default_value_t = 10)]
     wrk_secs: u64,
+    /// Run only these scenarios (capacity, page, idle); all when not given.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+}
+
+impl Args {
+    fn runs(&self, scenario: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|s| s == scenario)
+    }
 }
 
 #[tokio::main]
@@ -45,15 +54,21 @@ async fn main() -> Result<()> {
     let target = start_target().await?;
     let mut rows: Vec<[String; 4]> = Vec::new();
 
-    eprintln!(
-        "== probe capacity: {} HTTP monitors every 30 s",
-        args.monitors
-    );
-    capacity(&args, target, &mut rows).await?;
-    eprintln!("== status page under load, beside nginx serving the same bytes");
-    page_load(&args, target, &mut rows).await?;
-    eprintln!("== idle: 20 monitors every 20 s");
-    idle(&args, target, &mut rows).await?;
+    if args.runs("capacity") {
+        eprintln!(
+            "== probe capacity: {} HTTP monitors every 30 s",
+            args.monitors
+        );
+        capacity(&args, target, &mut rows).await?;
+    }
+    if args.runs("page") {
+        eprintln!("== status page under load, beside nginx serving the same bytes");
+        page_load(&args, target, &mut rows).await?;
+    }
+    if args.runs("idle") {
+        eprintln!("== idle: 20 monitors every 20 s");
+        idle(&args, target, &mut rows).await?;
+    }
 
     let mut out = String::new();
     writeln!(out, "| measure | Vigil | reference | ratio / target |")?;
