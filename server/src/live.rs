@@ -34,7 +34,7 @@ pub fn spawn(pool: PgPool, shutdown: CancellationToken) -> watch::Receiver<LiveS
                     .await;
             status_version = latest.unwrap_or(status_version);
             seq += 1;
-            if seq % 30 == 0 {
+            if seq.is_multiple_of(30) {
                 // Hand freed heap back to the system now and then: the idle footprint is what an
                 // operator sees in `top` on the small machine a status page runs on.
                 // SAFETY: malloc_trim only releases free memory; it is safe at any time.
