@@ -1,0 +1,3 @@
+//! Linode API v4: what Vigil reads about NodeBalancers and their backends.
+
+pub mod client;
