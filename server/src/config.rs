@@ -20,6 +20,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub status_page: StatusPageConfig,
     pub probes: monitors::ProbesConfig,
+    pub linode: LinodeConfig,
     #[serde(rename = "component")]
     pub components: Vec<monitors::ComponentConfig>,
     #[serde(rename = "monitor")]
@@ -74,6 +75,65 @@ impl Default for AuthConfig {
             session_idle_minutes: 12 * 60,
             session_absolute_hours: 7 * 24,
         }
+    }
+}
+
+/// Polling Linode NodeBalancers. The token comes from the environment or a file, never the config.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinodeConfig {
+    pub enabled: bool,
+    pub api_url: String,
+    /// Environment variable holding the API token (scope nodebalancers:read_only is enough).
+    pub token_env: String,
+    /// Or a file holding it (first line).
+    pub token_file: Option<PathBuf>,
+    pub poll_secs: u64,
+    /// NodeBalancer ids to watch; all the token can see when empty.
+    pub nodebalancers: Vec<u64>,
+    /// A backend changing status this many times within `flap_window_secs` is flapping.
+    pub flap_changes: usize,
+    pub flap_window_secs: u64,
+    pub timeout_ms: u64,
+}
+
+impl Default for LinodeConfig {
+    fn default() -> Self {
+        LinodeConfig {
+            enabled: false,
+            api_url: "https://api.linode.com/v4".into(),
+            token_env: "LINODE_TOKEN".into(),
+            token_file: None,
+            poll_secs: 15,
+            nodebalancers: Vec::new(),
+            flap_changes: 4,
+            flap_window_secs: 600,
+            timeout_ms: 10_000,
+        }
+    }
+}
+
+impl LinodeConfig {
+    /// The token, from the file when one is named, else from the environment variable.
+    pub fn token(&self) -> Result<String, String> {
+        if let Some(path) = &self.token_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read linode.token_file {}: {e}", path.display()))?;
+            let token = text.lines().next().unwrap_or_default().trim().to_string();
+            if token.is_empty() {
+                return Err(format!("linode.token_file {} is empty", path.display()));
+            }
+            return Ok(token);
+        }
+        std::env::var(&self.token_env)
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+            .ok_or_else(|| {
+                format!(
+                    "linode.enabled is true but ${} is not set (or set linode.token_file)",
+                    self.token_env
+                )
+            })
     }
 }
 
@@ -224,6 +284,18 @@ impl Config {
         }
         if self.auth.session_absolute_hours == 0 {
             return Err(invalid("auth.session_absolute_hours", "must be at least 1"));
+        }
+        if self.linode.enabled {
+            self.linode.token().map_err(|e| invalid("linode", &e))?;
+            if self.linode.poll_secs < 5 {
+                return Err(invalid(
+                    "linode.poll_secs",
+                    "must be at least 5 (the API is rate limited)",
+                ));
+            }
+            if self.linode.flap_changes < 2 {
+                return Err(invalid("linode.flap_changes", "must be at least 2"));
+            }
         }
         if self.status_page.title.trim().is_empty() {
             return Err(invalid("status_page.title", "must not be empty"));

@@ -80,6 +80,9 @@ impl Application {
             public_url: config.server.public_url.clone(),
         };
         spawn_session_cleanup(sessions.clone(), shutdown.clone());
+        if config.linode.enabled {
+            spawn_linode_poller(config, db.pool.clone(), shutdown.clone());
+        }
         Ok(Application {
             listener,
             addr,
@@ -136,6 +139,26 @@ impl Application {
         tracing::info!("stopped");
         served
     }
+}
+
+fn spawn_linode_poller(config: &Config, pool: sqlx::PgPool, shutdown: CancellationToken) {
+    use crate::linode::{client::LinodeClient, poller::Poller};
+    let l = &config.linode;
+    // Validated at start-up: the token is there.
+    let token = l.token().unwrap_or_default();
+    let client = LinodeClient::new(&l.api_url, &token, Duration::from_millis(l.timeout_ms));
+    let rule = vigil_core::model::backend::FlapRule {
+        changes: l.flap_changes,
+        window: chrono::Duration::seconds(l.flap_window_secs as i64),
+    };
+    let poller = Poller::new(
+        client,
+        pool,
+        rule,
+        Duration::from_secs(l.poll_secs),
+        l.nodebalancers.clone(),
+    );
+    tokio::spawn(poller.run(shutdown));
 }
 
 /// Deletes expired sessions hourly until shutdown.

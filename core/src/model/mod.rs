@@ -1,5 +1,6 @@
 pub mod audit;
 pub mod auth;
+pub mod backend;
 pub mod live;
 pub mod monitor;
 pub mod status;

@@ -1,6 +1,7 @@
 //! The only place SQL lives. Grouped by aggregate; every function takes the pool or a transaction.
 
 pub mod audit;
+pub mod backends;
 pub mod checks;
 pub mod events;
 pub mod health;

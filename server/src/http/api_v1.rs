@@ -37,3 +37,54 @@ pub async fn me(Extension(auth): Extension<Auth>) -> Result<Json<Me>, Refusal> {
         },
     }))
 }
+
+/// `GET /api/v1/nodebalancers` (scope `read`): NodeBalancers → configs by port → backends.
+pub async fn nodebalancers(
+    axum::extract::State(pool): axum::extract::State<sqlx::PgPool>,
+    Extension(auth): Extension<Auth>,
+) -> Result<Json<serde_json::Value>, axum::response::Response> {
+    use axum::response::IntoResponse;
+    use serde_json::json;
+    auth.require(Scope::Read)
+        .map_err(|d| Refusal(d).into_response())?;
+    let rows = vigil_core::store::backends::all(&pool).await.map_err(|e| {
+        tracing::error!(error = %e, "reading backends failed");
+        (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "database unavailable\n",
+        )
+            .into_response()
+    })?;
+    let mut out: Vec<serde_json::Value> = Vec::new();
+    for b in rows {
+        let backend = json!({
+            "id": b.node_id, "label": b.label, "address": b.address, "status": b.status,
+            "mode": b.mode, "weight": b.weight, "flapping": b.flapping, "since": b.since, "seen_at": b.seen_at,
+        });
+        let nb = match out.iter_mut().find(|n| n["id"] == b.nodebalancer_id) {
+            Some(n) => n,
+            None => {
+                out.push(json!({ "id": b.nodebalancer_id, "label": b.nodebalancer_label, "configs": [] }));
+                out.last_mut().expect("just pushed")
+            }
+        };
+        let configs = nb["configs"].as_array_mut().expect("configs is an array");
+        let cfg = match configs.iter_mut().position(|c| c["id"] == b.config_id) {
+            Some(i) => &mut configs[i],
+            None => {
+                configs.push(
+                    json!({ "id": b.config_id, "port": b.port, "protocol": b.protocol,
+                    "nodes_status": { "up": 0, "down": 0 }, "backends": [] }),
+                );
+                configs.last_mut().expect("just pushed")
+            }
+        };
+        let key = if b.status == "up" { "up" } else { "down" };
+        cfg["nodes_status"][key] = json!(cfg["nodes_status"][key].as_i64().unwrap_or(0) + 1);
+        cfg["backends"]
+            .as_array_mut()
+            .expect("backends is an array")
+            .push(backend);
+    }
+    Ok(Json(json!({ "nodebalancers": out })))
+}

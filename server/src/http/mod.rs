@@ -83,6 +83,7 @@ pub fn router(state: AppState, sessions: PostgresStore) -> Router {
         .route("/logout", post(auth::login::logout))
         .route("/api/v1/me", get(api_v1::me))
         .route("/api/v1/monitors", get(public::monitors))
+        .route("/api/v1/nodebalancers", get(api_v1::nodebalancers))
         .route("/api/v2/summary.json", get(public::summary_json))
         .route("/api/v2/status.json", get(public::status_json_handler))
         .route(

@@ -1,0 +1,198 @@
+//! Load-balancer backends: what the balancer's health checks say of each node, and when a node
+//! that keeps changing its mind counts as flapping — the signal that explained the seed incident.
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendStatus {
+    Up,
+    Down,
+    Unknown,
+}
+
+impl BackendStatus {
+    /// Linode's spelling: "UP", "DOWN", "unknown".
+    pub fn from_linode(s: &str) -> BackendStatus {
+        match s {
+            "UP" => BackendStatus::Up,
+            "DOWN" => BackendStatus::Down,
+            _ => BackendStatus::Unknown,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendStatus::Up => "up",
+            BackendStatus::Down => "down",
+            BackendStatus::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> BackendStatus {
+        match s {
+            "up" => BackendStatus::Up,
+            "down" => BackendStatus::Down,
+            _ => BackendStatus::Unknown,
+        }
+    }
+}
+
+/// A backend is flapping when its status changed at least `changes` times within `window`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlapRule {
+    pub changes: usize,
+    pub window: Duration,
+}
+
+impl Default for FlapRule {
+    fn default() -> Self {
+        FlapRule {
+            changes: 4,
+            window: Duration::minutes(10),
+        }
+    }
+}
+
+/// What one observation changed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Observed {
+    /// The status changed: (from, to).
+    pub changed: Option<(BackendStatus, BackendStatus)>,
+    /// Flapping started (true) or stopped (false).
+    pub flapping_changed: Option<bool>,
+}
+
+/// One backend's recent history, enough to judge flapping.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BackendHistory {
+    pub status: BackendStatus,
+    pub since: DateTime<Utc>,
+    pub flapping: bool,
+    changes: VecDeque<DateTime<Utc>>,
+}
+
+impl BackendHistory {
+    pub fn new(status: BackendStatus, at: DateTime<Utc>) -> Self {
+        BackendHistory {
+            status,
+            since: at,
+            flapping: false,
+            changes: VecDeque::new(),
+        }
+    }
+
+    /// Restores a history from stored change times.
+    pub fn restore(
+        status: BackendStatus,
+        since: DateTime<Utc>,
+        flapping: bool,
+        changes: Vec<DateTime<Utc>>,
+    ) -> Self {
+        BackendHistory {
+            status,
+            since,
+            flapping,
+            changes: changes.into(),
+        }
+    }
+
+    pub fn observe(
+        &mut self,
+        status: BackendStatus,
+        at: DateTime<Utc>,
+        rule: FlapRule,
+    ) -> Observed {
+        let mut out = Observed::default();
+        if status != self.status {
+            out.changed = Some((self.status, status));
+            self.status = status;
+            self.since = at;
+            self.changes.push_back(at);
+        }
+        while self.changes.front().is_some_and(|t| at - *t > rule.window) {
+            self.changes.pop_front();
+        }
+        let flapping = self.changes.len() >= rule.changes.max(1);
+        if flapping != self.flapping {
+            self.flapping = flapping;
+            out.flapping_changed = Some(flapping);
+        }
+        out
+    }
+}
+
+/// A port's traffic cannot get in when every backend is down or flapping.
+pub fn ingress_broken(backends: &[(BackendStatus, bool)]) -> bool {
+    !backends.is_empty()
+        && backends
+            .iter()
+            .all(|(s, flapping)| *s == BackendStatus::Down || *flapping)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use BackendStatus::*;
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_612_017_000 + secs, 0).unwrap()
+    }
+
+    #[test]
+    fn k_changes_within_the_window_is_flapping() {
+        let rule = FlapRule {
+            changes: 4,
+            window: Duration::seconds(60),
+        };
+        let mut h = BackendHistory::new(Up, t(0));
+        let seq = [Down, Up, Down];
+        for (i, s) in seq.iter().enumerate() {
+            let o = h.observe(*s, t(10 * (i as i64 + 1)), rule);
+            assert!(o.changed.is_some());
+            assert_eq!(
+                o.flapping_changed, None,
+                "three changes are not yet flapping"
+            );
+        }
+        let o = h.observe(Up, t(40), rule);
+        assert_eq!(o.changed, Some((Down, Up)));
+        assert_eq!(o.flapping_changed, Some(true));
+        assert!(h.flapping);
+        // Quiet for longer than the window: no longer flapping.
+        let o = h.observe(Up, t(105), rule);
+        assert_eq!(o.changed, None);
+        assert_eq!(o.flapping_changed, Some(false));
+    }
+
+    #[test]
+    fn slow_changes_are_not_flapping() {
+        let rule = FlapRule {
+            changes: 3,
+            window: Duration::seconds(60),
+        };
+        let mut h = BackendHistory::new(Up, t(0));
+        for (i, s) in [Down, Up, Down, Up].iter().enumerate() {
+            h.observe(*s, t(45 * (i as i64 + 1)), rule);
+            assert!(!h.flapping);
+        }
+    }
+
+    #[test]
+    fn ingress_breaks_when_no_backend_is_steadily_up() {
+        assert!(!ingress_broken(&[(Up, false), (Down, false)]));
+        assert!(ingress_broken(&[(Down, false), (Down, false)]));
+        assert!(ingress_broken(&[(Up, true), (Down, false)]));
+        assert!(!ingress_broken(&[]));
+    }
+
+    #[test]
+    fn linode_spellings_map() {
+        assert_eq!(BackendStatus::from_linode("UP"), Up);
+        assert_eq!(BackendStatus::from_linode("DOWN"), Down);
+        assert_eq!(BackendStatus::from_linode("unknown"), Unknown);
+    }
+}

@@ -1,0 +1,114 @@
+//! Load-balancer backends: the latest view of each, and the history of their status changes.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{events, PgPool, StoreError};
+
+/// One backend as observed in one poll.
+#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Backend {
+    pub nodebalancer_id: i64,
+    pub nodebalancer_label: String,
+    pub config_id: i64,
+    pub port: i32,
+    pub protocol: String,
+    pub node_id: i64,
+    pub label: String,
+    pub address: String,
+    pub status: String,
+    pub mode: String,
+    pub weight: i32,
+    pub flapping: bool,
+    pub since: DateTime<Utc>,
+    pub seen_at: DateTime<Utc>,
+}
+
+/// A status change to keep in the history.
+pub struct Change {
+    pub config_id: i64,
+    pub node_id: i64,
+    pub at: DateTime<Utc>,
+    pub from: String,
+    pub to: String,
+}
+
+/// An event to append with the poll's writes.
+pub struct NewEvent {
+    pub kind: &'static str,
+    pub subject: String,
+    pub payload: serde_json::Value,
+}
+
+pub async fn all(pool: &PgPool) -> Result<Vec<Backend>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT nodebalancer_id, nodebalancer_label, config_id, port, protocol, node_id, label, address, \
+         status, mode, weight, flapping, since, seen_at FROM lb_backends \
+         ORDER BY nodebalancer_label, port, label",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Change times per backend since `from`, oldest first: what flap detection resumes from.
+pub async fn changes_since(
+    pool: &PgPool,
+    from: DateTime<Utc>,
+) -> Result<Vec<(i64, i64, DateTime<Utc>)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT config_id, node_id, at FROM lb_backend_changes WHERE at >= $1 ORDER BY at",
+    )
+    .bind(from)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Writes one poll: every backend's latest state, its changes, and the events, together.
+pub async fn record(
+    pool: &PgPool,
+    backends: &[Backend],
+    changes: &[Change],
+    new_events: Vec<NewEvent>,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    for b in backends {
+        sqlx::query(
+            "INSERT INTO lb_backends (nodebalancer_id, nodebalancer_label, config_id, port, protocol, node_id, label, \
+               address, status, mode, weight, flapping, since, seen_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             ON CONFLICT (config_id, node_id) DO UPDATE SET nodebalancer_label = $2, port = $4, protocol = $5, \
+               label = $7, address = $8, status = $9, mode = $10, weight = $11, flapping = $12, since = $13, seen_at = $14",
+        )
+        .bind(b.nodebalancer_id)
+        .bind(&b.nodebalancer_label)
+        .bind(b.config_id)
+        .bind(b.port)
+        .bind(&b.protocol)
+        .bind(b.node_id)
+        .bind(&b.label)
+        .bind(&b.address)
+        .bind(&b.status)
+        .bind(&b.mode)
+        .bind(b.weight)
+        .bind(b.flapping)
+        .bind(b.since)
+        .bind(b.seen_at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for c in changes {
+        sqlx::query("INSERT INTO lb_backend_changes (config_id, node_id, at, from_status, to_status) VALUES ($1, $2, $3, $4, $5)")
+            .bind(c.config_id)
+            .bind(c.node_id)
+            .bind(c.at)
+            .bind(&c.from)
+            .bind(&c.to)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for e in new_events {
+        events::append_in(&mut tx, e.kind, &e.subject, e.payload).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

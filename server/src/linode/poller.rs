@@ -1,0 +1,188 @@
+//! Polls the configured NodeBalancers, folds each backend's status into its history (flap
+//! detection), and writes states, changes and events: `lb.backend` for every change, `lb.flapping`
+//! when a backend starts or stops flapping, `lb.ingress` when a port has no steady backend left.
+
+use std::{collections::HashMap, time::Duration};
+
+use chrono::Utc;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use vigil_core::{
+    model::backend::{ingress_broken, BackendHistory, BackendStatus, FlapRule},
+    store::backends::{self, Backend, Change, NewEvent},
+};
+
+use super::client::{LinodeClient, LinodeError};
+
+pub struct Poller {
+    pub client: LinodeClient,
+    pub pool: PgPool,
+    pub rule: FlapRule,
+    pub interval: Duration,
+    /// Only these NodeBalancers; all when empty.
+    pub only: Vec<u64>,
+    histories: HashMap<(i64, i64), BackendHistory>,
+    broken: HashMap<i64, bool>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error(transparent)]
+    Linode(#[from] LinodeError),
+    #[error(transparent)]
+    Store(#[from] vigil_core::store::StoreError),
+}
+
+impl Poller {
+    pub fn new(
+        client: LinodeClient,
+        pool: PgPool,
+        rule: FlapRule,
+        interval: Duration,
+        only: Vec<u64>,
+    ) -> Self {
+        Poller {
+            client,
+            pool,
+            rule,
+            interval,
+            only,
+            histories: HashMap::new(),
+            broken: HashMap::new(),
+        }
+    }
+
+    /// Restores histories from the database so a restart does not forget recent flapping.
+    pub async fn restore(&mut self) -> Result<(), PollError> {
+        let mut changes: HashMap<(i64, i64), Vec<chrono::DateTime<Utc>>> = HashMap::new();
+        for (config, node, at) in
+            backends::changes_since(&self.pool, Utc::now() - self.rule.window).await?
+        {
+            changes.entry((config, node)).or_default().push(at);
+        }
+        let mut ports: HashMap<i64, Vec<(BackendStatus, bool)>> = HashMap::new();
+        for b in backends::all(&self.pool).await? {
+            let key = (b.config_id, b.node_id);
+            ports
+                .entry(b.config_id)
+                .or_default()
+                .push((BackendStatus::parse(&b.status), b.flapping));
+            let history = BackendHistory::restore(
+                BackendStatus::parse(&b.status),
+                b.since,
+                b.flapping,
+                changes.remove(&key).unwrap_or_default(),
+            );
+            self.histories.insert(key, history);
+        }
+        // An alert raised before the restart is cleared by the next poll that finds a steady backend.
+        for (config, view) in ports {
+            self.broken.insert(config, ingress_broken(&view));
+        }
+        Ok(())
+    }
+
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        if let Err(e) = self.restore().await {
+            tracing::warn!(error = %e, "could not restore load-balancer history");
+        }
+        let mut every = tokio::time::interval(self.interval);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = every.tick() => {}
+            }
+            match self.poll_once().await {
+                Ok(n) => metrics::gauge!("lb_backends").set(n as f64),
+                Err(e) => {
+                    metrics::counter!("lb_poll_errors_total").increment(1);
+                    tracing::warn!(error = %e, "NodeBalancer poll failed");
+                }
+            }
+        }
+    }
+
+    /// One poll of every NodeBalancer; returns how many backends were seen.
+    pub async fn poll_once(&mut self) -> Result<usize, PollError> {
+        let now = Utc::now();
+        let mut rows = Vec::new();
+        let mut changes = Vec::new();
+        let mut new_events = Vec::new();
+        for nb in self.client.nodebalancers().await? {
+            if !self.only.is_empty() && !self.only.contains(&nb.id) {
+                continue;
+            }
+            for cfg in self.client.configs(nb.id).await? {
+                let mut port_view = Vec::new();
+                for node in self.client.nodes(nb.id, cfg.id).await? {
+                    let status = BackendStatus::from_linode(&node.status);
+                    let key = (cfg.id as i64, node.id as i64);
+                    let subject = format!("lb:{}:{}:{}", nb.label, cfg.port, node.label);
+                    let history = self
+                        .histories
+                        .entry(key)
+                        .or_insert_with(|| BackendHistory::new(status, now));
+                    let seen = history.observe(status, now, self.rule);
+                    if let Some((from, to)) = seen.changed {
+                        changes.push(Change {
+                            config_id: key.0,
+                            node_id: key.1,
+                            at: now,
+                            from: from.as_str().into(),
+                            to: to.as_str().into(),
+                        });
+                        new_events.push(NewEvent {
+                            kind: "lb.backend",
+                            subject: subject.clone(),
+                            payload: serde_json::json!({
+                                "nodebalancer": nb.label, "port": cfg.port, "backend": node.label,
+                                "address": node.address, "from": from, "to": to,
+                            }),
+                        });
+                    }
+                    if let Some(flapping) = seen.flapping_changed {
+                        new_events.push(NewEvent {
+                            kind: "lb.flapping",
+                            subject: subject.clone(),
+                            payload: serde_json::json!({
+                                "nodebalancer": nb.label, "port": cfg.port, "backend": node.label, "flapping": flapping,
+                            }),
+                        });
+                    }
+                    port_view.push((history.status, history.flapping));
+                    rows.push(Backend {
+                        nodebalancer_id: nb.id as i64,
+                        nodebalancer_label: nb.label.clone(),
+                        config_id: key.0,
+                        port: i32::from(cfg.port),
+                        protocol: cfg.protocol.clone(),
+                        node_id: key.1,
+                        label: node.label.clone(),
+                        address: node.address.clone(),
+                        status: history.status.as_str().into(),
+                        mode: node.mode.clone(),
+                        weight: i32::from(node.weight),
+                        flapping: history.flapping,
+                        since: history.since,
+                        seen_at: now,
+                    });
+                }
+                let broken = ingress_broken(&port_view);
+                let was = self.broken.insert(cfg.id as i64, broken).unwrap_or(false);
+                if broken != was {
+                    new_events.push(NewEvent {
+                        kind: "lb.ingress",
+                        subject: format!("lb:{}:{}", nb.label, cfg.port),
+                        payload: serde_json::json!({
+                            "nodebalancer": nb.label, "port": cfg.port, "broken": broken,
+                            "message": if broken { "no backend is steadily up: traffic cannot get in" } else { "a backend is steadily up again" },
+                        }),
+                    });
+                }
+            }
+        }
+        backends::record(&self.pool, &rows, &changes, new_events).await?;
+        Ok(rows.len())
+    }
+}

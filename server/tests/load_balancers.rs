@@ -1,0 +1,182 @@
+//! NodeBalancer polling against the simulator: backends stored, flapping detected on scripted
+//! flips, the ingress alert raised and cleared, and the JSON API.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{access::create_token, eventually, spawn_app, spawn_app_with_toml};
+use vigil_core::model::{auth::Scope, backend::FlapRule};
+use vigil_server::linode::{client::LinodeClient, poller::Poller};
+use vigil_sim::linode::{seed_balancer, LinodeSim};
+
+const TOKEN: &str = "sim-token-0123456789";
+
+async fn event_count(pool: &sqlx::PgPool, kind: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM events WHERE kind = $1")
+        .bind(kind)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn flips_become_changes_then_flapping_then_an_ingress_alert() {
+    let app = spawn_app().await;
+    let sim = LinodeSim::new(TOKEN, vec![seed_balancer()]);
+    let (_, base) = sim.serve().await.unwrap();
+    let rule = FlapRule {
+        changes: 4,
+        window: chrono::Duration::minutes(10),
+    };
+    let client = || LinodeClient::new(&base, TOKEN, Duration::from_secs(2));
+    let mut poller = Poller::new(
+        client(),
+        app.pool.clone(),
+        rule,
+        Duration::from_secs(15),
+        vec![],
+    );
+
+    assert_eq!(
+        poller.poll_once().await.unwrap(),
+        4,
+        "2 nodes × ports 80 and 443"
+    );
+    assert_eq!(
+        event_count(&app.pool, "lb.backend").await,
+        0,
+        "first sight is not a change"
+    );
+
+    // Node b on port 443 flaps: DOWN, UP, DOWN, UP.
+    for status in ["DOWN", "UP", "DOWN", "UP"] {
+        sim.set_node_status(4432, status);
+        poller.poll_once().await.unwrap();
+    }
+    assert_eq!(event_count(&app.pool, "lb.backend").await, 4);
+    let flapping: (bool, String) =
+        sqlx::query_as("SELECT flapping, status FROM lb_backends WHERE node_id = 4432")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(flapping, (true, "up".to_string()));
+    let started: serde_json::Value =
+        sqlx::query_scalar("SELECT payload FROM events WHERE kind = 'lb.flapping'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(started["flapping"], true);
+    assert_eq!(started["backend"], "lke-node-b");
+    // One node flapping and the other up: port 443 still has a steady backend.
+    assert_eq!(event_count(&app.pool, "lb.ingress").await, 0);
+
+    // Node a goes down too: nothing steady is left on 443.
+    sim.set_node_status(4431, "DOWN");
+    poller.poll_once().await.unwrap();
+    let alert: serde_json::Value = sqlx::query_scalar(
+        "SELECT payload FROM events WHERE kind = 'lb.ingress' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (alert["port"].as_i64(), alert["broken"].as_bool()),
+        (Some(443), Some(true))
+    );
+
+    // A restarted poller remembers the flapping from the stored history.
+    let mut again = Poller::new(
+        client(),
+        app.pool.clone(),
+        rule,
+        Duration::from_secs(15),
+        vec![],
+    );
+    again.restore().await.unwrap();
+    sim.set_node_status(4431, "UP");
+    again.poll_once().await.unwrap();
+    let flapping: bool =
+        sqlx::query_scalar("SELECT flapping FROM lb_backends WHERE node_id = 4432")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(flapping, "still flapping after a restart");
+    let cleared: serde_json::Value = sqlx::query_scalar(
+        "SELECT payload FROM events WHERE kind = 'lb.ingress' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        cleared["broken"], false,
+        "node a steady again clears the alert"
+    );
+}
+
+#[tokio::test]
+async fn the_server_polls_when_configured_and_serves_the_tree() {
+    let sim = LinodeSim::new(TOKEN, vec![seed_balancer()]);
+    let (_, base) = sim.serve().await.unwrap();
+    sim.set_node_status(8002, "DOWN");
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("linode-token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    let app = spawn_app_with_toml(&format!(
+        "[linode]\nenabled = true\napi_url = \"{base}\"\ntoken_file = \"{}\"\npoll_secs = 5\n",
+        token_file.display()
+    ))
+    .await;
+    assert_eq!(app.get("/api/v1/nodebalancers").await.status(), 401);
+    let (_, reader) = create_token(&app, &[Scope::Read]).await;
+    let tree: serde_json::Value = eventually(15, "backends polled", || async {
+        let v: serde_json::Value = app
+            .client
+            .get(app.url("/api/v1/nodebalancers"))
+            .bearer_auth(&reader)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (!v["nodebalancers"].as_array().unwrap().is_empty()).then_some(v)
+    })
+    .await;
+    let nb = &tree["nodebalancers"][0];
+    assert_eq!(nb["label"], "lke-ingress");
+    let port80 = nb["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["port"] == 80)
+        .unwrap();
+    assert_eq!(
+        port80["nodes_status"],
+        serde_json::json!({"up": 1, "down": 1})
+    );
+    let b = port80["backends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["label"] == "lke-node-b")
+        .unwrap();
+    assert_eq!(b["status"], "down");
+    assert_eq!(b["flapping"], false);
+    assert_eq!(b["address"], "192.168.200.12:31080");
+}
+
+#[test]
+fn linode_enabled_without_a_token_is_refused_at_start_up() {
+    use std::io::Write;
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(b"[linode]\nenabled = true\ntoken_env = \"VIGIL_TEST_NO_SUCH_TOKEN\"\n")
+        .unwrap();
+    let err = vigil_server::config::Config::load_with_env(Some(f.path()), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("$VIGIL_TEST_NO_SUCH_TOKEN is not set"),
+        "{err}"
+    );
+}
