@@ -62,6 +62,21 @@ pub async fn set_monitor_paused(name: String, paused: bool) -> Result<(), Server
     Ok(())
 }
 
+/// Load-balancer backends with their UP/DOWN history over the last `hours`. Viewers and up.
+#[server]
+pub async fn get_load_balancers(
+    hours: i64,
+) -> Result<Vec<vigil_core::model::backend::BackendView>, ServerFnError> {
+    use vigil_core::model::auth::Scope;
+    guard::require(Scope::Read).await?;
+    let pool = guard::pool()?;
+    let hours = hours.clamp(1, 24 * 7);
+    let end = chrono::Utc::now();
+    vigil_core::store::backends::views(&pool, end - chrono::Duration::hours(hours), end)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
 /// Who is signed in, as the ops header shows it.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Me {

@@ -50,6 +50,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=pages::ops::OpsOverview/>
                     <Route path=StaticSegment("audit") view=pages::ops::AuditPage/>
                     <Route path=StaticSegment("monitors") view=pages::ops::MonitorsPage/>
+                    <Route path=StaticSegment("load-balancers") view=pages::ops::LoadBalancersPage/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -289,6 +289,7 @@ const SERVER_FN_ACCESS: &[FnAccess] = &[
     ("get_status_summary", None, &[]),
     ("whoami", Some(Scope::Read), &[]),
     ("audit_entries", Some(Scope::Admin), &[]),
+    ("get_load_balancers", Some(Scope::Read), &[("hours", "6")]),
     (
         "set_monitor_paused",
         Some(Scope::Admin),

@@ -166,6 +166,62 @@ async fn the_server_polls_when_configured_and_serves_the_tree() {
     assert_eq!(b["address"], "192.168.200.12:31080");
 }
 
+#[tokio::test]
+async fn the_ops_page_shows_flapping_backends_with_their_history() {
+    use common::access::signed_in;
+    use vigil_core::model::auth::Role;
+    let app = spawn_app().await;
+    let sim = LinodeSim::new(TOKEN, vec![seed_balancer()]);
+    let (_, base) = sim.serve().await.unwrap();
+    let rule = FlapRule {
+        changes: 4,
+        window: chrono::Duration::minutes(10),
+    };
+    let mut poller = Poller::new(
+        LinodeClient::new(&base, TOKEN, Duration::from_secs(2)),
+        app.pool.clone(),
+        rule,
+        Duration::from_secs(15),
+        vec![],
+    );
+    poller.poll_once().await.unwrap();
+    for status in ["DOWN", "UP", "DOWN", "UP", "DOWN"] {
+        sim.set_node_status(8001, status);
+        poller.poll_once().await.unwrap();
+    }
+    assert_eq!(
+        app.get("/ops/load-balancers").await.status(),
+        303,
+        "anonymous: to /login"
+    );
+    let viewer = signed_in(&app, "vera", Role::Viewer).await;
+    let html = viewer
+        .get(app.url("/ops/load-balancers?range=1h"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("data-testid=\"backend-80-lke-node-a\" data-flapping=\"true\""),
+        "{html}"
+    );
+    assert!(html.contains("down, flapping"), "{html}");
+    assert!(
+        html.contains("data-testid=\"backend-443-lke-node-b\" data-flapping=\"false\""),
+        "{html}"
+    );
+    assert!(
+        html.contains("5 changes in range"),
+        "the strip has a stretch per change: {html}"
+    );
+    assert!(
+        html.contains("seg seg-down") && html.contains("seg seg-up"),
+        "{html}"
+    );
+}
+
 #[test]
 fn linode_enabled_without_a_token_is_refused_at_start_up() {
     use std::io::Write;

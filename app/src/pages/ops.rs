@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::components::Outlet;
 
-use crate::api::{audit_entries, get_status_summary, whoami, SetMonitorPaused};
+use crate::api::{audit_entries, get_load_balancers, get_status_summary, whoami, SetMonitorPaused};
 
 /// The frame around every `/ops` page: navigation, who is signed in, sign out.
 #[component]
@@ -26,6 +26,7 @@ pub fn OpsLayout() -> impl IntoView {
             <nav class="ops-nav" aria-label="Ops">
                 <a href="/ops">"Overview"</a>
                 <a href="/ops/monitors">"Monitors"</a>
+                <a href="/ops/load-balancers">"Load balancers"</a>
                 <a href="/ops/audit">"Audit log"</a>
                 <a href="/">"Public page"</a>
             </nav>
@@ -126,4 +127,92 @@ pub fn MonitorsPage() -> impl IntoView {
             })}
         </Transition>
     }
+}
+
+const RANGES: [(&str, i64); 4] = [("1h", 1), ("6h", 6), ("24h", 24), ("7d", 168)];
+
+/// Each NodeBalancer's backends by port, with their current status and an UP/DOWN strip.
+#[component]
+pub fn LoadBalancersPage() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    let hours = move || {
+        let r = query.read().get("range").unwrap_or_else(|| "6h".into());
+        RANGES
+            .iter()
+            .find(|(name, _)| *name == r)
+            .map(|(_, h)| *h)
+            .unwrap_or(6)
+    };
+    let data = Resource::new(hours, get_load_balancers);
+    view! {
+        <h1>"Load balancers"</h1>
+        <nav class="ranges" aria-label="Time range">
+            {RANGES.iter().map(|(name, h)| {
+                let current = move || hours() == *h;
+                view! {
+                    <a href=format!("?range={name}") aria-current=move || current().then_some("page")>{*name}</a>
+                }
+            }).collect_view()}
+        </nav>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || data.get().map(|r| match r {
+                Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
+                Ok(list) if list.is_empty() => view! {
+                    <p class="muted">"No backends yet. Enable [linode] in the configuration to poll your NodeBalancers."</p>
+                }.into_any(),
+                Ok(list) => view! {
+                    <table class="table" data-testid="lb-table">
+                        <thead><tr>
+                            <th>"NodeBalancer"</th><th>"Port"</th><th>"Backend"</th><th>"Address"</th>
+                            <th>"Status"</th><th>"Since"</th><th>"History"</th>
+                        </tr></thead>
+                        <tbody>
+                            {list.into_iter().map(|b| {
+                                let status = b.status.as_str();
+                                let word = if b.flapping { format!("{status}, flapping") } else { status.to_string() };
+                                let class = if b.flapping { "state state-degraded".to_string() } else { format!("state state-{status}") };
+                                let testid = format!("backend-{}-{}", b.port, b.label);
+                                view! {
+                                    <tr data-testid=testid data-flapping=b.flapping.to_string()>
+                                        <td>{b.nodebalancer.clone()}</td>
+                                        <td>{format!("{} ({})", b.port, b.protocol)}</td>
+                                        <td>{b.label.clone()}</td>
+                                        <td>{b.address.clone()}</td>
+                                        <td><span class=class>{word}</span></td>
+                                        <td>{b.since.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
+                                        <td><Strip history=b.history.clone()/></td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Strip(history: Vec<vigil_core::model::backend::Segment>) -> impl IntoView {
+    let (Some(first), Some(last)) = (history.first(), history.last()) else {
+        return ().into_any();
+    };
+    let (start, end) = (first.from, last.to);
+    let span = (end - start).num_milliseconds().max(1) as f64;
+    let label = format!("{} changes in range", history.len() - 1);
+    view! {
+        <svg class="strip" viewBox="0 0 300 12" preserveAspectRatio="none" role="img" aria-label=label>
+            {history.into_iter().map(|s| {
+                let x = (s.from - start).num_milliseconds() as f64 / span * 300.0;
+                let w = ((s.to - s.from).num_milliseconds() as f64 / span * 300.0).max(0.5);
+                let title = format!("{}: {} – {}", s.status.as_str(), s.from.format("%H:%M:%S"), s.to.format("%H:%M:%S"));
+                view! {
+                    <rect class=format!("seg seg-{}", s.status.as_str()) x=x y="0" width=w height="12">
+                        <title>{title}</title>
+                    </rect>
+                }
+            }).collect_view()}
+        </svg>
+    }
+    .into_any()
 }

@@ -196,3 +196,80 @@ mod tests {
         assert_eq!(BackendStatus::from_linode("unknown"), Unknown);
     }
 }
+
+/// One stretch of a backend's history at one status, for the UP/DOWN strip.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Segment {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub status: BackendStatus,
+}
+
+/// Cuts `[start, end)` into stretches from the changes (time, from, to) in it, oldest first, given
+/// the status at `end`. Before the first change the backend was in that change's `from` status.
+pub fn segments(
+    current: BackendStatus,
+    changes: &[(DateTime<Utc>, BackendStatus, BackendStatus)],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Vec<Segment> {
+    let mut out = Vec::new();
+    let mut cursor = start;
+    let mut status = changes.first().map(|c| c.1).unwrap_or(current);
+    for (at, _, to) in changes.iter().filter(|c| c.0 > start && c.0 < end) {
+        out.push(Segment {
+            from: cursor,
+            to: *at,
+            status,
+        });
+        cursor = *at;
+        status = *to;
+    }
+    out.push(Segment {
+        from: cursor,
+        to: end,
+        status,
+    });
+    out
+}
+
+/// A backend as the ops dashboard shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BackendView {
+    pub nodebalancer: String,
+    pub port: i32,
+    pub protocol: String,
+    pub label: String,
+    pub address: String,
+    pub status: BackendStatus,
+    pub flapping: bool,
+    pub since: DateTime<Utc>,
+    pub seen_at: DateTime<Utc>,
+    pub history: Vec<Segment>,
+}
+
+#[cfg(test)]
+mod segment_tests {
+    use super::*;
+    use BackendStatus::*;
+
+    #[test]
+    fn changes_cut_the_range_into_stretches() {
+        let t = |s: i64| DateTime::from_timestamp(1_612_017_000 + s, 0).unwrap();
+        let segs = segments(Up, &[(t(10), Up, Down), (t(20), Down, Up)], t(0), t(30));
+        assert_eq!(
+            segs.iter()
+                .map(|s| (s.status, (s.to - s.from).num_seconds()))
+                .collect::<Vec<_>>(),
+            vec![(Up, 10), (Down, 10), (Up, 10)]
+        );
+        assert_eq!(
+            segments(Down, &[], t(0), t(30)),
+            vec![Segment {
+                from: t(0),
+                to: t(30),
+                status: Down
+            }]
+        );
+    }
+}

@@ -112,3 +112,44 @@ pub async fn record(
     tx.commit().await?;
     Ok(())
 }
+
+/// Every backend with its history over `[start, end)`, for the ops dashboard.
+pub async fn views(
+    pool: &PgPool,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Vec<crate::model::backend::BackendView>, StoreError> {
+    use crate::model::backend::{segments, BackendStatus, BackendView};
+    let changes: Vec<(i64, i64, DateTime<Utc>, String, String)> = sqlx::query_as(
+        "SELECT config_id, node_id, at, from_status, to_status FROM lb_backend_changes \
+         WHERE at >= $1 AND at < $2 ORDER BY at",
+    )
+    .bind(start)
+    .bind(end)
+    .fetch_all(pool)
+    .await?;
+    Ok(all(pool)
+        .await?
+        .into_iter()
+        .map(|b| {
+            let mine: Vec<_> = changes
+                .iter()
+                .filter(|c| c.0 == b.config_id && c.1 == b.node_id)
+                .map(|c| (c.2, BackendStatus::parse(&c.3), BackendStatus::parse(&c.4)))
+                .collect();
+            let status = BackendStatus::parse(&b.status);
+            BackendView {
+                history: segments(status, &mine, start.max(b.since.min(start)), end),
+                nodebalancer: b.nodebalancer_label,
+                port: b.port,
+                protocol: b.protocol,
+                label: b.label,
+                address: b.address,
+                status,
+                flapping: b.flapping,
+                since: b.since,
+                seen_at: b.seen_at,
+            }
+        })
+        .collect())
+}
