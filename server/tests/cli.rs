@@ -201,3 +201,30 @@ fn serve_runs_its_own_postgres_stops_it_on_sigterm_and_reuses_the_data() {
     );
     assert!(db_status(dir.path()).starts_with("stopped"));
 }
+
+#[test]
+fn the_shipped_configuration_files_are_valid() {
+    let dir = scratch();
+    std::fs::create_dir_all(dir.path().join(".vigil")).unwrap();
+    std::fs::write(
+        dir.path().join(".vigil/sim-linode-token"),
+        "sim-linode-token\n",
+    )
+    .unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    for file in ["vigil.toml", "demo.toml", "end2end/vigil-e2e.toml"] {
+        let out = vigil(dir.path())
+            .arg("--config")
+            .arg(root.join(file))
+            .arg("check-config")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -2,3 +2,4 @@
 //! 127.0.0.1, so the demo and the tests run where there is no internet.
 
 pub mod linode;
+pub mod scenario;
