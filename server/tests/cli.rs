@@ -206,11 +206,9 @@ fn serve_runs_its_own_postgres_stops_it_on_sigterm_and_reuses_the_data() {
 fn the_shipped_configuration_files_are_valid() {
     let dir = scratch();
     std::fs::create_dir_all(dir.path().join(".vigil")).unwrap();
-    std::fs::write(
-        dir.path().join(".vigil/sim-linode-token"),
-        "sim-linode-token\n",
-    )
-    .unwrap();
+    for token in ["sim-linode-token", "e2e-linode-token"] {
+        std::fs::write(dir.path().join(".vigil").join(token), format!("{token}\n")).unwrap();
+    }
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap();
