@@ -436,16 +436,7 @@ async fn the_cli_creates_an_admin_and_a_token_that_the_server_accepts() {
     );
 
     let app = common::spawn_with(common::test_config(&url), db_name).await;
-    let me: serde_json::Value = app
-        .client
-        .get(app.url("/api/v1/me"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: serde_json::Value = app.get_json("/api/v1/me", token).await;
     assert_eq!(me["name"], "ci");
     let client = browser(&app);
     assert_eq!(login(&app, &client, "joe", PASSWORD).await, "/ops");

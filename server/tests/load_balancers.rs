@@ -130,16 +130,7 @@ async fn the_server_polls_when_configured_and_serves_the_tree() {
     assert_eq!(app.get("/api/v1/nodebalancers").await.status(), 401);
     let (_, reader) = create_token(&app, &[Scope::Read]).await;
     let tree: serde_json::Value = eventually(15, "backends polled", || async {
-        let v: serde_json::Value = app
-            .client
-            .get(app.url("/api/v1/nodebalancers"))
-            .bearer_auth(&reader)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v: serde_json::Value = app.get_json("/api/v1/nodebalancers", &reader).await;
         (!v["nodebalancers"].as_array().unwrap().is_empty()).then_some(v)
     })
     .await;

@@ -258,16 +258,7 @@ async fn monitors_are_listed_for_readers_and_paused_by_admins() {
     assert_eq!(resp.status(), 403);
     let (_, reader) = create_token(&app, &[Scope::Read]).await;
     let list: serde_json::Value = eventually(15, "site-home up", || async {
-        let v: serde_json::Value = app
-            .client
-            .get(app.url("/api/v1/monitors"))
-            .bearer_auth(&reader)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v: serde_json::Value = app.get_json("/api/v1/monitors", &reader).await;
         let up = v["monitors"]
             .as_array()
             .unwrap()
@@ -317,16 +308,7 @@ async fn monitors_are_listed_for_readers_and_paused_by_admins() {
         resp.status()
     );
     eventually(10, "site-home paused", || async {
-        let v: serde_json::Value = app
-            .client
-            .get(app.url("/api/v1/monitors"))
-            .bearer_auth(&reader)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v: serde_json::Value = app.get_json("/api/v1/monitors", &reader).await;
         v["monitors"]
             .as_array()
             .unwrap()

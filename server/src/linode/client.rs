@@ -145,6 +145,20 @@ impl LinodeClient {
         }
     }
 
+    fn transport_error(&self, path: &str, e: reqwest::Error) -> LinodeError {
+        if e.is_timeout() {
+            LinodeError::Timeout {
+                path: path.into(),
+                timeout_ms: self.timeout.as_millis(),
+            }
+        } else {
+            LinodeError::Transport {
+                path: path.into(),
+                detail: e.to_string(),
+            }
+        }
+    }
+
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, LinodeError> {
         let url = format!("{}{path}", self.base);
         let mut attempt = 0;
@@ -158,19 +172,7 @@ impl LinodeClient {
                 .timeout(self.timeout)
                 .send()
                 .await
-                .map_err(|e| {
-                    if e.is_timeout() {
-                        LinodeError::Timeout {
-                            path: path.into(),
-                            timeout_ms: self.timeout.as_millis(),
-                        }
-                    } else {
-                        LinodeError::Transport {
-                            path: path.into(),
-                            detail: e.to_string(),
-                        }
-                    }
-                })?;
+                .map_err(|e| self.transport_error(path, e))?;
             let status = resp.status();
             let retry_after = resp
                 .headers()
@@ -178,19 +180,10 @@ impl LinodeClient {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
-            let body = resp.bytes().await.map_err(|e| {
-                if e.is_timeout() {
-                    LinodeError::Timeout {
-                        path: path.into(),
-                        timeout_ms: self.timeout.as_millis(),
-                    }
-                } else {
-                    LinodeError::Transport {
-                        path: path.into(),
-                        detail: e.to_string(),
-                    }
-                }
-            })?;
+            let body = resp
+                .bytes()
+                .await
+                .map_err(|e| self.transport_error(path, e))?;
             let reason = || {
                 serde_json::from_slice::<Errors>(&body)
                     .ok()

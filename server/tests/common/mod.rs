@@ -96,6 +96,19 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// GET with an API token, parsed as JSON.
+    pub async fn get_json(&self, path: &str, token: &str) -> serde_json::Value {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
     /// Sends the shutdown signal and waits for the server to return.
     pub async fn shutdown(&mut self) -> Result<(), vigil_server::startup::StartupError> {
         if let Some(stop) = self.stop.take() {
