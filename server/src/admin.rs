@@ -116,31 +116,11 @@ pub async fn user(pool: &PgPool, action: UserAction) -> Result<(), AdminError> {
             eprintln!("`{name}` is now {role}");
         }
         UserAction::Disable { name } => {
-            if !users::set_disabled(pool, &name, true).await? {
-                return Err(AdminError::NoSuchUser(name));
-            }
-            audit::record(
-                pool,
-                &actor,
-                "user.disable",
-                &format!("user:{name}"),
-                serde_json::json!({}),
-            )
-            .await?;
+            set_disabled(pool, &actor, &name, true).await?;
             eprintln!("`{name}` can no longer sign in");
         }
         UserAction::Enable { name } => {
-            if !users::set_disabled(pool, &name, false).await? {
-                return Err(AdminError::NoSuchUser(name));
-            }
-            audit::record(
-                pool,
-                &actor,
-                "user.enable",
-                &format!("user:{name}"),
-                serde_json::json!({}),
-            )
-            .await?;
+            set_disabled(pool, &actor, &name, false).await?;
             eprintln!("`{name}` can sign in again");
         }
         UserAction::Passwd { name } => {
@@ -160,6 +140,31 @@ pub async fn user(pool: &PgPool, action: UserAction) -> Result<(), AdminError> {
             eprintln!("password changed for `{name}`");
         }
     }
+    Ok(())
+}
+
+async fn set_disabled(
+    pool: &PgPool,
+    actor: &str,
+    name: &str,
+    disabled: bool,
+) -> Result<(), AdminError> {
+    if !users::set_disabled(pool, name, disabled).await? {
+        return Err(AdminError::NoSuchUser(name.to_string()));
+    }
+    let action = if disabled {
+        "user.disable"
+    } else {
+        "user.enable"
+    };
+    audit::record(
+        pool,
+        actor,
+        action,
+        &format!("user:{name}"),
+        serde_json::json!({}),
+    )
+    .await?;
     Ok(())
 }
 

@@ -20,23 +20,34 @@ async fn event_count(pool: &sqlx::PgPool, kind: &str) -> i64 {
         .unwrap()
 }
 
-#[tokio::test]
-async fn flips_become_changes_then_flapping_then_an_ingress_alert() {
-    let app = spawn_app().await;
+/// The seed incident's NodeBalancer, served by the simulator; returns it and its API base URL.
+async fn seed_sim() -> (LinodeSim, String) {
     let sim = LinodeSim::new(TOKEN, vec![seed_balancer()]);
     let (_, base) = sim.serve().await.unwrap();
+    (sim, base)
+}
+
+/// A poller on `base` that calls four changes in ten minutes flapping.
+fn new_poller(app: &common::TestApp, base: &str) -> Poller {
     let rule = FlapRule {
         changes: 4,
         window: chrono::Duration::minutes(10),
     };
-    let client = || LinodeClient::new(&base, TOKEN, Duration::from_secs(2));
-    let mut poller = Poller::new(
-        client(),
+    let client = LinodeClient::new(base, TOKEN, Duration::from_secs(2));
+    Poller::new(
+        client,
         app.pool.clone(),
         rule,
         Duration::from_secs(15),
         vec![],
-    );
+    )
+}
+
+#[tokio::test]
+async fn flips_become_changes_then_flapping_then_an_ingress_alert() {
+    let app = spawn_app().await;
+    let (sim, base) = seed_sim().await;
+    let mut poller = new_poller(&app, &base);
 
     assert_eq!(
         poller.poll_once().await.unwrap(),
@@ -86,13 +97,7 @@ async fn flips_become_changes_then_flapping_then_an_ingress_alert() {
     );
 
     // A restarted poller remembers the flapping from the stored history.
-    let mut again = Poller::new(
-        client(),
-        app.pool.clone(),
-        rule,
-        Duration::from_secs(15),
-        vec![],
-    );
+    let mut again = new_poller(&app, &base);
     again.restore().await.unwrap();
     sim.set_node_status(4431, "UP");
     again.poll_once().await.unwrap();
@@ -162,19 +167,8 @@ async fn the_ops_page_shows_flapping_backends_with_their_history() {
     use common::access::signed_in;
     use vigil_core::model::auth::Role;
     let app = spawn_app().await;
-    let sim = LinodeSim::new(TOKEN, vec![seed_balancer()]);
-    let (_, base) = sim.serve().await.unwrap();
-    let rule = FlapRule {
-        changes: 4,
-        window: chrono::Duration::minutes(10),
-    };
-    let mut poller = Poller::new(
-        LinodeClient::new(&base, TOKEN, Duration::from_secs(2)),
-        app.pool.clone(),
-        rule,
-        Duration::from_secs(15),
-        vec![],
-    );
+    let (sim, base) = seed_sim().await;
+    let mut poller = new_poller(&app, &base);
     poller.poll_once().await.unwrap();
     for status in ["DOWN", "UP", "DOWN", "UP", "DOWN"] {
         sim.set_node_status(8001, status);

@@ -21,22 +21,17 @@ pub fn handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            PrometheusBuilder::new()
-                .set_buckets_for_metric(
-                    Matcher::Full("http_request_duration_seconds".into()),
-                    LATENCY_BUCKETS,
-                )
-                .expect("bucket list is not empty")
-                .set_buckets_for_metric(
-                    Matcher::Full("probe_schedule_lag_seconds".into()),
-                    LATENCY_BUCKETS,
-                )
-                .expect("bucket list is not empty")
-                .set_buckets_for_metric(
-                    Matcher::Full("probe_batch_write_seconds".into()),
-                    LATENCY_BUCKETS,
-                )
-                .expect("bucket list is not empty")
+            let mut builder = PrometheusBuilder::new();
+            for histogram in [
+                "http_request_duration_seconds",
+                "probe_schedule_lag_seconds",
+                "probe_batch_write_seconds",
+            ] {
+                builder = builder
+                    .set_buckets_for_metric(Matcher::Full(histogram.into()), LATENCY_BUCKETS)
+                    .expect("bucket list is not empty");
+            }
+            builder
                 .install_recorder()
                 .expect("no other metrics recorder is installed")
         })

@@ -70,13 +70,7 @@ pub async fn serve(State(state): State<AppState>, req: Request, next: Next) -> R
 }
 
 fn respond(headers: &HeaderMap, c: &Cached) -> Response {
-    let fresh = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|inm| {
-            inm.split(',')
-                .any(|t| t.trim().as_bytes() == c.etag.as_bytes())
-        });
+    let fresh = super::public::if_none_match(headers, &c.etag).unwrap_or(false);
     let mut resp = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
     } else {

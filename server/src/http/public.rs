@@ -87,6 +87,16 @@ pub fn etag_of(body: &[u8]) -> HeaderValue {
         .expect("hex is a valid header")
 }
 
+/// Whether `If-None-Match` names `etag` (or `*`); None when the request has no such header.
+pub fn if_none_match(headers: &HeaderMap, etag: &HeaderValue) -> Option<bool> {
+    let inm = headers.get(header::IF_NONE_MATCH)?.to_str().ok()?;
+    Some(
+        inm.split(',')
+            .map(str::trim)
+            .any(|t| t.as_bytes() == etag.as_bytes() || t == "*"),
+    )
+}
+
 /// A body with validators; 304 when the client already has it.
 fn conditional(
     headers: &HeaderMap,
@@ -96,13 +106,8 @@ fn conditional(
 ) -> Response {
     let etag = r.etag;
     let last_modified = modified.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
-    let fresh = match headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(inm) => inm
-            .split(',')
-            .any(|t| t.trim().as_bytes() == etag.as_bytes() || t.trim() == "*"),
+    let fresh = match if_none_match(headers, &etag) {
+        Some(matched) => matched,
         None => headers
             .get(header::IF_MODIFIED_SINCE)
             .and_then(|v| v.to_str().ok())
