@@ -10,6 +10,7 @@ use serde::Deserialize;
 use vigil_core::model::monitor::MonitorSpec;
 
 pub mod monitors;
+pub mod resources;
 
 /// Everything Vigil can be told. Unknown keys are errors, so a typo never silently does nothing.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -21,6 +22,11 @@ pub struct Config {
     pub status_page: StatusPageConfig,
     pub probes: monitors::ProbesConfig,
     pub linode: LinodeConfig,
+    pub resources: resources::ResourcesConfig,
+    #[serde(rename = "prometheus")]
+    pub prometheus: Vec<resources::PrometheusConfig>,
+    #[serde(rename = "node_exporter")]
+    pub node_exporters: Vec<resources::NodeExporterConfig>,
     #[serde(rename = "component")]
     pub components: Vec<monitors::ComponentConfig>,
     #[serde(rename = "monitor")]
@@ -95,6 +101,10 @@ pub struct LinodeConfig {
     pub flap_changes: usize,
     pub flap_window_secs: u64,
     pub timeout_ms: u64,
+    /// Connection counts from `/stats` (which Linode rate-limits harder) are fetched this often.
+    pub stats_secs: u64,
+    /// No successful poll for this long makes the Linode API a stale source.
+    pub stale_after_secs: Option<u64>,
 }
 
 impl Default for LinodeConfig {
@@ -109,6 +119,8 @@ impl Default for LinodeConfig {
             flap_changes: 4,
             flap_window_secs: 600,
             timeout_ms: 10_000,
+            stats_secs: 300,
+            stale_after_secs: None,
         }
     }
 }
@@ -297,6 +309,8 @@ impl Config {
                 return Err(invalid("linode.flap_changes", "must be at least 2"));
             }
         }
+        resources::validate(&self.resources, &self.prometheus, &self.node_exporters)
+            .map_err(|(key, problem)| invalid(&key, &problem))?;
         if self.status_page.title.trim().is_empty() {
             return Err(invalid("status_page.title", "must not be empty"));
         }

@@ -10,5 +10,6 @@ pub mod linode;
 pub mod live;
 pub mod pg_embedded;
 pub mod probes;
+pub mod resources;
 pub mod startup;
 pub mod telemetry;

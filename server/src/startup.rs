@@ -80,6 +80,9 @@ impl Application {
             public_url: config.server.public_url.clone(),
         };
         spawn_session_cleanup(sessions.clone(), shutdown.clone());
+        crate::resources::start(config, db.pool.clone(), shutdown.clone())
+            .await
+            .map_err(DbError::from)?;
         if config.linode.enabled {
             spawn_linode_poller(config, db.pool.clone(), shutdown.clone());
         }
@@ -151,13 +154,14 @@ fn spawn_linode_poller(config: &Config, pool: sqlx::PgPool, shutdown: Cancellati
         changes: l.flap_changes,
         window: chrono::Duration::seconds(l.flap_window_secs as i64),
     };
-    let poller = Poller::new(
+    let mut poller = Poller::new(
         client,
         pool,
         rule,
         Duration::from_secs(l.poll_secs),
         l.nodebalancers.clone(),
     );
+    poller.stats_every = Duration::from_secs(l.stats_secs);
     tokio::spawn(poller.run(shutdown));
 }
 

@@ -2,4 +2,6 @@
 //! 127.0.0.1, so the demo and the tests run where there is no internet.
 
 pub mod linode;
+pub mod nodes;
 pub mod scenario;
+pub mod webhooks;

@@ -108,6 +108,30 @@ impl LinodeSim {
         }
     }
 
+    /// Appends a connections sample to every NodeBalancer's `/stats`: a daily rhythm scaled by
+    /// the share of backends that are UP (traffic that cannot get in is not counted).
+    pub fn record_connections(&self, unix_secs: i64) {
+        let mut inner = self.inner.lock().expect("sim poisoned");
+        for nb in &mut inner.balancers {
+            let (up, all) = nb
+                .configs
+                .iter()
+                .flat_map(|c| &c.nodes)
+                .fold((0, 0), |(u, a), n| {
+                    (u + usize::from(n.status == "UP"), a + 1)
+                });
+            let share = if all == 0 {
+                0.0
+            } else {
+                up as f64 / all as f64
+            };
+            nb.connections
+                .push((unix_secs, (daily_connections(unix_secs) * share).round()));
+            let keep_from = unix_secs - 24 * 3600;
+            nb.connections.retain(|(t, _)| *t >= keep_from);
+        }
+    }
+
     /// Requests served so far (including refused ones).
     pub fn requests(&self) -> u64 {
         self.inner.lock().expect("sim poisoned").requests
@@ -368,6 +392,12 @@ async fn stats(State(sim): State<LinodeSim>, headers: HeaderMap, Path(id): Path<
     }
 }
 
+/// Connections a small site sees at a time of day: busier in the afternoon.
+fn daily_connections(unix_secs: i64) -> f64 {
+    let day = (unix_secs % 86_400) as f64 / 86_400.0;
+    60.0 + 35.0 * (std::f64::consts::TAU * (day - 0.35)).sin()
+}
+
 /// The seed incident's NodeBalancer: two Kubernetes nodes behind ports 80 and 443.
 pub fn seed_balancer() -> NodeBalancer {
     let node = |id: u64, label: &str, ip: &str, port: u16| Node {
@@ -402,6 +432,19 @@ pub fn seed_balancer() -> NodeBalancer {
                 ],
             },
         ],
-        connections: vec![],
+        // A day of 5-minute averages before the simulation started.
+        connections: {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
+            let start = now - now % 300 - 24 * 3600;
+            (0..288)
+                .map(|i| {
+                    let t = start + i * 300;
+                    (t, daily_connections(t).round())
+                })
+                .collect()
+        },
     }
 }

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::nodes::Load;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
@@ -27,6 +29,36 @@ pub struct Step {
     /// NodeBalancer node id → "UP", "DOWN" or "unknown".
     #[serde(default)]
     pub backends: BTreeMap<String, String>,
+    /// Kubernetes node name → its load and state; unset fields keep their value.
+    #[serde(default)]
+    pub nodes: BTreeMap<String, NodeStep>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeStep {
+    pub memory: Option<f64>,
+    pub cpu: Option<f64>,
+    pub memory_pressure: Option<f64>,
+    pub cpu_pressure: Option<f64>,
+    /// false: the node disappears (exporter down, Prometheus stops seeing it).
+    pub present: Option<bool>,
+    /// true: its exporter reports NaN.
+    pub nan: Option<bool>,
+    /// true: its exporter restarts, so every counter resets.
+    #[serde(default)]
+    pub restart_exporter: bool,
+}
+
+impl NodeStep {
+    /// This step's load on top of the node's current one.
+    pub fn apply(&self, mut load: Load) -> Load {
+        load.memory = self.memory.unwrap_or(load.memory);
+        load.cpu = self.cpu.unwrap_or(load.cpu);
+        load.memory_pressure = self.memory_pressure.unwrap_or(load.memory_pressure);
+        load.cpu_pressure = self.cpu_pressure.unwrap_or(load.cpu_pressure);
+        load
+    }
 }
 
 impl Scenario {
@@ -47,6 +79,15 @@ impl Scenario {
                 }
             }
         }
+        for st in &s.steps {
+            for (name, n) in &st.nodes {
+                for (what, v) in [("memory", n.memory), ("cpu", n.cpu)] {
+                    if v.is_some_and(|v| !(0.0..=1.0).contains(&v)) {
+                        return Err(format!("node {name}: {what} must be between 0 and 1"));
+                    }
+                }
+            }
+        }
         Ok(s)
     }
 }
@@ -61,6 +102,10 @@ mod tests {
         assert!(s.repeat);
         assert!(s.steps.len() >= 5);
         assert_eq!(s.steps[0].backends.len(), 4);
+        assert!(s
+            .steps
+            .iter()
+            .any(|st| st.nodes.get("lke-node-b").and_then(|n| n.memory) > Some(0.9)));
     }
 
     #[test]

@@ -153,3 +153,48 @@ pub async fn views(
         })
         .collect())
 }
+
+/// Stores connection counts from `/stats`; points already stored are skipped.
+pub async fn record_connections(
+    pool: &PgPool,
+    nodebalancer_id: i64,
+    points: &[(DateTime<Utc>, f64)],
+) -> Result<(), StoreError> {
+    let (ats, values): (Vec<DateTime<Utc>>, Vec<f64>) = points.iter().copied().unzip();
+    sqlx::query(
+        "INSERT INTO lb_connections (nodebalancer_id, at, connections) \
+         SELECT $1, * FROM UNNEST($2::timestamptz[], $3::float8[]) ON CONFLICT DO NOTHING",
+    )
+    .bind(nodebalancer_id)
+    .bind(&ats)
+    .bind(&values)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Connection counts per NodeBalancer label over `[from, to]`, oldest first.
+pub async fn connections(
+    pool: &PgPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(String, Vec<(DateTime<Utc>, f64)>)>, StoreError> {
+    let rows: Vec<(String, DateTime<Utc>, f64)> = sqlx::query_as(
+        "SELECT b.label, c.at, c.connections FROM lb_connections c \
+         JOIN (SELECT DISTINCT nodebalancer_id, nodebalancer_label AS label FROM lb_backends) b \
+           ON b.nodebalancer_id = c.nodebalancer_id \
+         WHERE c.at >= $1 AND c.at <= $2 ORDER BY b.label, c.at",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
+    let mut out: Vec<(String, Vec<(DateTime<Utc>, f64)>)> = Vec::new();
+    for (label, at, v) in rows {
+        if out.last().is_none_or(|(l, _)| *l != label) {
+            out.push((label.clone(), Vec::new()));
+        }
+        out.last_mut().expect("pushed").1.push((at, v));
+    }
+    Ok(out)
+}

@@ -81,3 +81,14 @@ pub async fn in_window(
     .fetch_all(pool)
     .await?)
 }
+
+/// The newest event of `kind` for each subject: the current state of alerts that raise and clear.
+pub async fn latest_per_subject(pool: &PgPool, kind: &str) -> Result<Vec<Event>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT DISTINCT ON (subject) id, at, kind, subject, payload FROM events \
+         WHERE kind = $1 ORDER BY subject, id DESC",
+    )
+    .bind(kind)
+    .fetch_all(pool)
+    .await?)
+}

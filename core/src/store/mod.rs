@@ -6,6 +6,8 @@ pub mod checks;
 pub mod events;
 pub mod health;
 pub mod monitors;
+pub mod resources;
+pub mod sources;
 pub mod status;
 pub mod throttle;
 pub mod tokens;

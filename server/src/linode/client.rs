@@ -57,6 +57,33 @@ pub struct Node {
     pub weight: u16,
 }
 
+/// `/nodebalancers/{id}/stats`: 5-minute averages over the last day.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Stats {
+    pub data: StatsData,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StatsData {
+    /// (timestamp, connections); the timestamp is in milliseconds (seconds are accepted too).
+    pub connections: Vec<(f64, f64)>,
+}
+
+impl Stats {
+    /// Connection counts with their times.
+    pub fn connections(&self) -> Vec<(chrono::DateTime<chrono::Utc>, f64)> {
+        self.data
+            .connections
+            .iter()
+            .filter(|(_, v)| v.is_finite())
+            .filter_map(|(t, v)| {
+                let ms = if *t > 1e11 { *t } else { t * 1000.0 };
+                Some((chrono::DateTime::from_timestamp_millis(ms as i64)?, *v))
+            })
+            .collect()
+    }
+}
+
 #[derive(Deserialize)]
 struct Page<T> {
     data: Vec<T>,
@@ -127,6 +154,11 @@ impl LinodeClient {
             "/nodebalancers/{nodebalancer}/configs/{config}/nodes"
         ))
         .await
+    }
+
+    pub async fn stats(&self, nodebalancer: u64) -> Result<Stats, LinodeError> {
+        self.get(&format!("/nodebalancers/{nodebalancer}/stats"))
+            .await
     }
 
     /// Every page of a list endpoint.

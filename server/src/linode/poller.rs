@@ -21,6 +21,9 @@ pub struct Poller {
     pub interval: Duration,
     /// Only these NodeBalancers; all when empty.
     pub only: Vec<u64>,
+    /// Connection stats are fetched this often (Linode limits `/stats` harder).
+    pub stats_every: Duration,
+    stats_at: Option<std::time::Instant>,
     histories: HashMap<(i64, i64), BackendHistory>,
     broken: HashMap<i64, bool>,
 }
@@ -47,6 +50,8 @@ impl Poller {
             rule,
             interval,
             only,
+            stats_every: Duration::from_secs(300),
+            stats_at: None,
             histories: HashMap::new(),
             broken: HashMap::new(),
         }
@@ -93,13 +98,23 @@ impl Poller {
                 _ = shutdown.cancelled() => return,
                 _ = every.tick() => {}
             }
-            match self.poll_once().await {
-                Ok(n) => metrics::gauge!("lb_backends").set(n as f64),
+            let outcome = match self.poll_once().await {
+                Ok(n) => {
+                    metrics::gauge!("lb_backends").set(n as f64);
+                    Ok(())
+                }
                 Err(e) => {
                     metrics::counter!("lb_poll_errors_total").increment(1);
                     tracing::warn!(error = %e, "NodeBalancer poll failed");
+                    Err(e.to_string())
                 }
-            }
+            };
+            crate::resources::sources::report(
+                &self.pool,
+                crate::resources::sources::LINODE,
+                outcome,
+            )
+            .await;
         }
     }
 
@@ -109,9 +124,30 @@ impl Poller {
         let mut rows = Vec::new();
         let mut changes = Vec::new();
         let mut new_events = Vec::new();
+        let stats_due = self
+            .stats_at
+            .is_none_or(|t| t.elapsed() >= self.stats_every);
         for nb in self.client.nodebalancers().await? {
             if !self.only.is_empty() && !self.only.contains(&nb.id) {
                 continue;
+            }
+            if stats_due {
+                // Stats are a nicety: their failure (often the stricter rate limit) does not
+                // fail the poll of backend states.
+                match self.client.stats(nb.id).await {
+                    Ok(stats) => {
+                        backends::record_connections(
+                            &self.pool,
+                            nb.id as i64,
+                            &stats.connections(),
+                        )
+                        .await?;
+                        self.stats_at = Some(std::time::Instant::now());
+                    }
+                    Err(e) => {
+                        tracing::warn!(nodebalancer = nb.id, error = %e, "NodeBalancer stats failed")
+                    }
+                }
             }
             for cfg in self.client.configs(nb.id).await? {
                 let mut port_view = Vec::new();

@@ -101,6 +101,7 @@ pub async fn start(
         thresholds: probes.thresholds(),
         batch_max: 2_000,
         flush_every: Duration::from_millis(250),
+        reported_at: None,
     };
     tokio::spawn(writer.run(results_rx, commands_rx, shutdown.clone()));
     let scheduler = Scheduler {

@@ -24,6 +24,8 @@ pub struct Writer {
     pub thresholds: Thresholds,
     pub batch_max: usize,
     pub flush_every: Duration,
+    /// When the scheduler's freshness was last recorded (at most every few seconds).
+    pub reported_at: Option<std::time::Instant>,
 }
 
 impl Writer {
@@ -153,6 +155,22 @@ impl Writer {
         let started = std::time::Instant::now();
         match checks::write_batch(&self.pool, batch, &updates, changes).await {
             Ok(()) => {
+                if !batch.is_empty()
+                    && self
+                        .reported_at
+                        .is_none_or(|t| t.elapsed() >= Duration::from_secs(5))
+                {
+                    self.reported_at = Some(std::time::Instant::now());
+                    let pool = self.pool.clone();
+                    tokio::spawn(async move {
+                        crate::resources::sources::report(
+                            &pool,
+                            crate::resources::sources::SCHEDULER,
+                            Ok(()),
+                        )
+                        .await
+                    });
+                }
                 metrics::counter!("probe_results_written_total").increment(batch.len() as u64);
                 metrics::histogram!("probe_batch_write_seconds")
                     .record(started.elapsed().as_secs_f64());

@@ -1,5 +1,6 @@
 //! `vigil-sim`: the outside world of the seed incident on 127.0.0.1 — a Linode API with one
-//! NodeBalancer, the public services and a Prometheus — stepping through a scenario file.
+//! NodeBalancer, the public services, a Prometheus, two nodes' node_exporters and a webhook
+//! receiver — stepping through a scenario file.
 
 use std::{
     collections::HashMap,
@@ -11,17 +12,25 @@ use std::{
     time::Duration,
 };
 
-use axum::{extract::State, http::StatusCode, routing::get, Json, Router};
+use axum::{extract::State, http::StatusCode, Router};
 use vigil_sim::{
     linode::{seed_balancer, LinodeSim},
+    nodes::{unix_now, NodesSim},
     scenario::Scenario,
+    webhooks::WebhookSim,
 };
 
 const USAGE: &str = "usage: vigil-sim [--scenario FILE] [--speed N] [--port BASE] [--token TOKEN]
 
-Serves on 127.0.0.1: the Linode API v4 at BASE (/v4/nodebalancers...), site at BASE+1, grafana at
-BASE+2, bitwarden at BASE+3, Prometheus at BASE+4. Defaults: the bundled seed scenario, speed 1,
-port 4100, token sim-linode-token.";
+Serves on 127.0.0.1:
+  BASE      Linode API v4 (/v4/nodebalancers...; Bearer TOKEN)
+  BASE+1..3 the public services: site, grafana, bitwarden (502 while down)
+  BASE+4    Prometheus (/api/v1/query, /api/v1/query_range, /-/healthy)
+  BASE+5    node_exporter of lke-node-a (/metrics)
+  BASE+6    node_exporter of lke-node-b (/metrics)
+  BASE+7    webhook receiver: Discord /api/webhooks/{id}/{token}, Slack /services/..., JSON
+            /hook/{name}; GET /_sim/messages lists what arrived, POST /_sim/faults misbehaves
+Defaults: the bundled seed scenario, speed 1, port 4100, token sim-linode-token.";
 
 #[tokio::main]
 async fn main() {
@@ -71,14 +80,38 @@ async fn main() {
         serve(port + 1 + i as u16, service(name, up.clone())).await;
         services.insert(name.to_string(), up);
     }
-    let prometheus_up = Arc::new(AtomicBool::new(true));
-    serve(port + 4, prometheus(prometheus_up.clone())).await;
+    let node_names = ["lke-node-a", "lke-node-b"];
+    // An hour of history, so graphs drawn from Prometheus have a past from the first minute.
+    let nodes = NodesSim::new(&node_names, 3600);
+    serve(port + 4, nodes.prometheus_router()).await;
+    for (i, name) in node_names.iter().enumerate() {
+        serve(port + 5 + i as u16, nodes.exporter_router(name)).await;
+    }
+    let webhooks = WebhookSim::new();
+    serve(port + 7, webhooks.router()).await;
     eprintln!(
-        "vigil-sim: Linode API http://127.0.0.1:{port}/v4, services on {}–{}, Prometheus on {}",
+        "vigil-sim: Linode API http://127.0.0.1:{port}/v4, services on {}–{}, Prometheus on {}, \
+         node_exporters on {} and {}, webhooks on {}",
         port + 1,
         port + 3,
-        port + 4
+        port + 4,
+        port + 5,
+        port + 6,
+        port + 7
     );
+    // Prometheus scrapes every 15 s; the NodeBalancer's stats are 5-minute averages, sampled
+    // here every 30 s so a sped-up scenario shows its dips.
+    nodes.spawn_recorder(Duration::from_secs(15));
+    {
+        let linode = linode.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(30));
+            loop {
+                tick.tick().await;
+                linode.record_connections(unix_now() as i64);
+            }
+        });
+    }
 
     loop {
         let start = tokio::time::Instant::now();
@@ -91,7 +124,21 @@ async fn main() {
                 }
             }
             if let Some(p) = &step.prometheus {
-                prometheus_up.store(p == "up", Ordering::SeqCst);
+                nodes.set_prometheus_down(p != "up");
+            }
+            for (name, n) in &step.nodes {
+                if let Some(load) = nodes.load(name) {
+                    nodes.set_load(name, n.apply(load));
+                }
+                if let Some(present) = n.present {
+                    nodes.set_present(name, present);
+                }
+                if let Some(nan) = n.nan {
+                    nodes.set_nan(name, nan);
+                }
+                if n.restart_exporter {
+                    nodes.restart_exporter(name);
+                }
             }
             for (id, status) in &step.backends {
                 linode.set_node_status(id.parse().expect("validated"), status);
@@ -131,33 +178,5 @@ fn service(name: &'static str, up: Arc<AtomicBool>) -> Router {
                 (StatusCode::BAD_GATEWAY, "502 Bad Gateway\n".to_string())
             }
         })
-        .with_state(up)
-}
-
-fn prometheus(up: Arc<AtomicBool>) -> Router {
-    Router::new()
-        .route(
-            "/-/healthy",
-            get(|State(up): State<Arc<AtomicBool>>| async move {
-                if up.load(Ordering::SeqCst) {
-                    (StatusCode::OK, "Prometheus Server is Healthy.\n")
-                } else {
-                    (StatusCode::SERVICE_UNAVAILABLE, "unavailable\n")
-                }
-            }),
-        )
-        .route(
-            "/api/v1/query",
-            get(|State(up): State<Arc<AtomicBool>>| async move {
-                let v = if up.load(Ordering::SeqCst) { "1" } else { "0" };
-                Json(serde_json::json!({
-                    "status": "success",
-                    "data": { "resultType": "vector", "result": [
-                        { "metric": { "__name__": "up", "job": "node", "instance": "lke-node-a:9100" }, "value": [0.0, v] },
-                        { "metric": { "__name__": "up", "job": "node", "instance": "lke-node-b:9100" }, "value": [0.0, v] }
-                    ]}
-                }))
-            }),
-        )
         .with_state(up)
 }

@@ -1,0 +1,233 @@
+//! Node resource samples: raw rows plus 1-minute and 1-hour rollups written in one statement per
+//! batch, graph series read from the resolution that suits the range, and retention.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::model::resource::{Metric, NodeSummary, Point, Resolution, Series};
+
+use super::{PgPool, StoreError};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sample {
+    pub node_id: i32,
+    pub metric: Metric,
+    pub at: DateTime<Utc>,
+    pub value: f64,
+}
+
+/// The id of a node by name, creating it on first sight.
+pub async fn node_id(pool: &PgPool, name: &str, source: &str) -> Result<i32, StoreError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO resource_nodes (name, source) VALUES ($1, $2) \
+         ON CONFLICT (name) DO UPDATE SET source = EXCLUDED.source RETURNING id",
+    )
+    .bind(name)
+    .bind(source)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// Writes samples and folds them into the rollups in one statement. Samples already stored
+/// (same node, metric and time) are skipped and not counted twice. Returns how many were new.
+/// NaN and infinities are not data: callers drop them, and they are refused here too.
+pub async fn write(pool: &PgPool, samples: &[Sample]) -> Result<u64, StoreError> {
+    let samples: Vec<&Sample> = samples.iter().filter(|s| s.value.is_finite()).collect();
+    if samples.is_empty() {
+        return Ok(0);
+    }
+    let n = samples.len();
+    let (mut nodes, mut metrics, mut ats, mut values) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for s in samples {
+        nodes.push(s.node_id);
+        metrics.push(s.metric.id());
+        ats.push(s.at);
+        values.push(s.value);
+    }
+    let inserted: i64 = sqlx::query_scalar(
+        "WITH ins AS ( \
+           INSERT INTO resource_samples (node_id, metric, at, value) \
+           SELECT * FROM UNNEST($1::int4[], $2::int2[], $3::timestamptz[], $4::float8[]) \
+           ON CONFLICT DO NOTHING RETURNING node_id, metric, at, value), \
+         m AS ( \
+           INSERT INTO resource_rollups_1m AS r (node_id, metric, bucket, n, sum, min, max) \
+           SELECT node_id, metric, date_trunc('minute', at), count(*), sum(value), min(value), max(value) \
+           FROM ins GROUP BY 1, 2, 3 \
+           ON CONFLICT (node_id, metric, bucket) DO UPDATE SET n = r.n + EXCLUDED.n, \
+             sum = r.sum + EXCLUDED.sum, min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max)), \
+         h AS ( \
+           INSERT INTO resource_rollups_1h AS r (node_id, metric, bucket, n, sum, min, max) \
+           SELECT node_id, metric, date_trunc('hour', at), count(*), sum(value), min(value), max(value) \
+           FROM ins GROUP BY 1, 2, 3 \
+           ON CONFLICT (node_id, metric, bucket) DO UPDATE SET n = r.n + EXCLUDED.n, \
+             sum = r.sum + EXCLUDED.sum, min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max)), \
+         seen AS ( \
+           UPDATE resource_nodes SET last_seen = GREATEST(last_seen, l.at) \
+           FROM (SELECT node_id, max(at) AS at FROM ins GROUP BY 1) l WHERE resource_nodes.id = l.node_id) \
+         SELECT count(*) FROM ins",
+    )
+    .bind(&nodes)
+    .bind(&metrics)
+    .bind(&ats)
+    .bind(&values)
+    .fetch_one(pool)
+    .await?;
+    Ok(inserted as u64)
+}
+
+/// The newest sample time of a node's metric: where a backfill resumes.
+pub async fn latest_at(
+    pool: &PgPool,
+    node_id: i32,
+    metric: Metric,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT max(at) FROM resource_samples WHERE node_id = $1 AND metric = $2",
+    )
+    .bind(node_id)
+    .bind(metric.id())
+    .fetch_one(pool)
+    .await?)
+}
+
+/// One metric of every node (or of one, by name) over `[from, to]`, from the resolution that
+/// suits the span: raw up to 6 h, 1-minute rollups up to 2 days, hourly beyond.
+pub async fn series(
+    pool: &PgPool,
+    node: Option<&str>,
+    metric: Metric,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    sample_secs: u64,
+) -> Result<Vec<Series>, StoreError> {
+    let resolution = Resolution::for_range(to - from);
+    let sql = match resolution {
+        Resolution::Raw => {
+            "SELECT n.name, s.at, s.value, s.value FROM resource_samples s JOIN resource_nodes n ON n.id = s.node_id \
+             WHERE ($1::text IS NULL OR n.name = $1) AND s.metric = $2 AND s.at >= $3 AND s.at <= $4 \
+             ORDER BY n.name, s.at"
+        }
+        Resolution::Minute => {
+            "SELECT n.name, r.bucket, r.sum / r.n, r.max::float8 FROM resource_rollups_1m r JOIN resource_nodes n ON n.id = r.node_id \
+             WHERE ($1::text IS NULL OR n.name = $1) AND r.metric = $2 AND r.bucket >= date_trunc('minute', $3::timestamptz) AND r.bucket <= $4 \
+             ORDER BY n.name, r.bucket"
+        }
+        Resolution::Hour => {
+            "SELECT n.name, r.bucket, r.sum / r.n, r.max::float8 FROM resource_rollups_1h r JOIN resource_nodes n ON n.id = r.node_id \
+             WHERE ($1::text IS NULL OR n.name = $1) AND r.metric = $2 AND r.bucket >= date_trunc('hour', $3::timestamptz) AND r.bucket <= $4 \
+             ORDER BY n.name, r.bucket"
+        }
+    };
+    let rows: Vec<(String, DateTime<Utc>, f64, f64)> = sqlx::query_as(sql)
+        .bind(node)
+        .bind(metric.id())
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?;
+    let gap_ms = resolution.gap_after(sample_secs).num_milliseconds();
+    let mut out: Vec<Series> = Vec::new();
+    for (name, at, v, max) in rows {
+        if out.last().is_none_or(|s| s.node != name) {
+            out.push(Series {
+                node: name.clone(),
+                metric,
+                resolution,
+                gap_ms,
+                points: Vec::new(),
+            });
+        }
+        out.last_mut().expect("pushed").points.push(Point {
+            t: at.timestamp_millis(),
+            v,
+            max,
+        });
+    }
+    Ok(out)
+}
+
+/// Every node with its newest memory, CPU and memory-pressure values. A node is stale when its
+/// newest sample is older than `stale_after` (e.g. it disappeared, or its source stopped).
+pub async fn nodes(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    stale_after: Duration,
+) -> Result<Vec<NodeSummary>, StoreError> {
+    let rows: Vec<(String, String, Option<DateTime<Utc>>, Option<i16>, Option<f64>)> =
+        sqlx::query_as(
+            "SELECT n.name, n.source, n.last_seen, m.metric, \
+               (SELECT value FROM resource_samples s WHERE s.node_id = n.id AND s.metric = m.metric \
+                ORDER BY at DESC LIMIT 1) \
+             FROM resource_nodes n CROSS JOIN unnest(ARRAY[1, 2, 3]::int2[]) AS m(metric) \
+             ORDER BY n.name",
+        )
+        .fetch_all(pool)
+        .await?;
+    let mut by_name: Vec<NodeSummary> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (name, source, last_seen, metric, value) in rows {
+        let i = *index.entry(name.clone()).or_insert_with(|| {
+            by_name.push(NodeSummary {
+                stale: last_seen.is_none_or(|at| now - at > stale_after),
+                name,
+                source,
+                memory: None,
+                cpu: None,
+                memory_pressure: None,
+                sampled_at: last_seen,
+            });
+            by_name.len() - 1
+        });
+        match metric.and_then(Metric::from_id) {
+            Some(Metric::Memory) => by_name[i].memory = value,
+            Some(Metric::Cpu) => by_name[i].cpu = value,
+            Some(Metric::MemoryPressure) => by_name[i].memory_pressure = value,
+            _ => {}
+        }
+    }
+    Ok(by_name)
+}
+
+/// Drops raw rows and rollups older than their retention.
+pub async fn expire(
+    pool: &PgPool,
+    raw_before: DateTime<Utc>,
+    minute_before: DateTime<Utc>,
+    hour_before: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let mut n = 0;
+    for (sql, before) in [
+        ("DELETE FROM resource_samples WHERE at < $1", raw_before),
+        (
+            "DELETE FROM resource_rollups_1m WHERE bucket < $1",
+            minute_before,
+        ),
+        (
+            "DELETE FROM resource_rollups_1h WHERE bucket < $1",
+            hour_before,
+        ),
+    ] {
+        n += sqlx::query(sql)
+            .bind(before)
+            .execute(pool)
+            .await?
+            .rows_affected();
+    }
+    Ok(n)
+}
+
+/// The newest sample time among the nodes a source feeds: where its backfill resumes.
+pub async fn newest_from(pool: &PgPool, source: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT max(last_seen) FROM resource_nodes WHERE source = $1")
+            .bind(source)
+            .fetch_one(pool)
+            .await?,
+    )
+}

@@ -1,0 +1,235 @@
+//! Where node resource graphs come from (`[[prometheus]]`, `[[node_exporter]]`), how long Vigil
+//! keeps them, and the alert rules on them (`[[resources.alert]]`).
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::Deserialize;
+use vigil_core::model::resource::{AlertRule, Metric};
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResourcesConfig {
+    /// Raw samples are kept this many days; graphs of longer ranges read rollups.
+    pub raw_retention_days: u32,
+    pub minute_retention_days: u32,
+    pub hour_retention_days: u32,
+    /// A node with no sample for this long is shown as "no data since …".
+    pub node_stale_secs: u64,
+    /// Threshold-for-a-duration rules; these replace the defaults when given.
+    #[serde(rename = "alert")]
+    pub alerts: Vec<AlertConfig>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertConfig {
+    /// memory, cpu, memory_pressure, cpu_pressure or load.
+    pub metric: String,
+    /// Raise when the value is above this (ratios are 0..1: 0.9 is 90 %).
+    pub above: f64,
+    /// ...for at least this long.
+    #[serde(default)]
+    pub for_secs: u64,
+}
+
+impl Default for ResourcesConfig {
+    fn default() -> Self {
+        ResourcesConfig {
+            raw_retention_days: 8,
+            minute_retention_days: 35,
+            hour_retention_days: 400,
+            node_stale_secs: 120,
+            // The rules the seed's team ran after the incident, as defaults.
+            alerts: vec![
+                AlertConfig {
+                    metric: "memory".into(),
+                    above: 0.9,
+                    for_secs: 300,
+                },
+                AlertConfig {
+                    metric: "cpu".into(),
+                    above: 0.8,
+                    for_secs: 300,
+                },
+            ],
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusConfig {
+    pub name: String,
+    /// e.g. http://prometheus:9090 (the API is under /api/v1).
+    pub url: String,
+    #[serde(default = "fifteen")]
+    pub interval_secs: u64,
+    #[serde(default = "five_thousand")]
+    pub timeout_ms: u64,
+    /// No answer for this long makes the source stale (default: 4 intervals, at least 60 s).
+    pub stale_after_secs: Option<u64>,
+    /// The label that names the node in query results; a `:port` suffix is dropped.
+    #[serde(default = "instance")]
+    pub node_label: String,
+    /// On start and after an outage, fetch up to this many hours Vigil missed with query_range.
+    #[serde(default = "six")]
+    pub backfill_hours: u64,
+    /// PromQL per metric, replacing the node_exporter defaults.
+    #[serde(default)]
+    pub queries: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeExporterConfig {
+    /// The node's name, as graphs and alerts show it.
+    pub node: String,
+    /// e.g. http://10.0.0.5:9100/metrics
+    pub url: String,
+    #[serde(default = "fifteen")]
+    pub interval_secs: u64,
+    #[serde(default = "five_thousand")]
+    pub timeout_ms: u64,
+    pub stale_after_secs: Option<u64>,
+}
+
+fn fifteen() -> u64 {
+    15
+}
+fn five_thousand() -> u64 {
+    5000
+}
+fn six() -> u64 {
+    6
+}
+fn instance() -> String {
+    "instance".into()
+}
+
+/// Default stale-after for a source polled every `interval` seconds.
+pub fn stale_after(configured: Option<u64>, interval: u64) -> u64 {
+    configured.unwrap_or((interval * 4).max(60))
+}
+
+impl PrometheusConfig {
+    /// The query for each metric: configured, else the default.
+    pub fn queries(&self) -> Vec<(Metric, String)> {
+        Metric::ALL
+            .into_iter()
+            .map(|m| {
+                let q = self
+                    .queries
+                    .get(m.name())
+                    .cloned()
+                    .unwrap_or_else(|| m.default_query().to_string());
+                (m, q)
+            })
+            .collect()
+    }
+
+    pub fn source_name(&self) -> String {
+        format!("prometheus:{}", self.name)
+    }
+}
+
+impl NodeExporterConfig {
+    pub fn source_name(&self) -> String {
+        format!("node_exporter:{}", self.node)
+    }
+}
+
+impl ResourcesConfig {
+    pub fn rules(&self) -> Vec<AlertRule> {
+        self.alerts
+            .iter()
+            .filter_map(|a| {
+                Some(AlertRule {
+                    metric: Metric::parse(&a.metric)?,
+                    above: a.above,
+                    for_secs: a.for_secs,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Checks the resource sections; Err is (key, problem).
+pub fn validate(
+    resources: &ResourcesConfig,
+    prometheus: &[PrometheusConfig],
+    exporters: &[NodeExporterConfig],
+) -> Result<(), (String, String)> {
+    let metric_names = || {
+        Metric::ALL
+            .iter()
+            .map(|m| m.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for (i, a) in resources.alerts.iter().enumerate() {
+        let key = format!("resources.alert[{i}]");
+        if Metric::parse(&a.metric).is_none() {
+            return Err((
+                format!("{key}.metric"),
+                format!("`{}` is not one of {}", a.metric, metric_names()),
+            ));
+        }
+        if !a.above.is_finite() {
+            return Err((format!("{key}.above"), "must be a number".into()));
+        }
+    }
+    if resources.raw_retention_days == 0 || resources.minute_retention_days == 0 {
+        return Err((
+            "resources.raw_retention_days".into(),
+            "retention must be at least 1 day".into(),
+        ));
+    }
+    let url_ok = |u: &str| u.starts_with("http://") || u.starts_with("https://");
+    let mut names = HashSet::new();
+    for (i, p) in prometheus.iter().enumerate() {
+        let key = format!("prometheus[{i}]");
+        if p.name.trim().is_empty() || !names.insert(p.name.clone()) {
+            return Err((
+                format!("{key}.name"),
+                format!("`{}` is empty or used twice", p.name),
+            ));
+        }
+        if !url_ok(&p.url) {
+            return Err((
+                format!("{key}.url"),
+                "must start with http:// or https://".into(),
+            ));
+        }
+        if p.interval_secs < 5 {
+            return Err((format!("{key}.interval_secs"), "must be at least 5".into()));
+        }
+        for m in p.queries.keys() {
+            if Metric::parse(m).is_none() {
+                return Err((
+                    format!("{key}.queries.{m}"),
+                    format!("not a metric; use one of {}", metric_names()),
+                ));
+            }
+        }
+    }
+    let mut nodes = HashSet::new();
+    for (i, e) in exporters.iter().enumerate() {
+        let key = format!("node_exporter[{i}]");
+        if e.node.trim().is_empty() || !nodes.insert(e.node.clone()) {
+            return Err((
+                format!("{key}.node"),
+                format!("`{}` is empty or used twice", e.node),
+            ));
+        }
+        if !url_ok(&e.url) {
+            return Err((
+                format!("{key}.url"),
+                "must start with http:// or https://".into(),
+            ));
+        }
+        if e.interval_secs < 1 {
+            return Err((format!("{key}.interval_secs"), "must be at least 1".into()));
+        }
+    }
+    Ok(())
+}

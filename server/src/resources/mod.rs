@@ -1,0 +1,77 @@
+//! Node resource graphs Vigil keeps itself: collectors for Prometheus and node_exporter, the
+//! sink that stores samples and evaluates alert rules, source freshness, and retention.
+
+pub mod alerts;
+pub mod node_exporter;
+pub mod prometheus;
+pub mod sink;
+pub mod sources;
+
+use std::{sync::Arc, time::Duration};
+
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{resources::stale_after, Config};
+
+/// Registers every source, then starts the collectors, the staleness watcher and retention.
+pub async fn start(
+    config: &Config,
+    pool: PgPool,
+    shutdown: CancellationToken,
+) -> Result<(), vigil_core::store::StoreError> {
+    let registered = sources::register_all(config, &pool).await?;
+    tracing::info!(sources = registered, "data sources registered");
+    let sink = Arc::new(sink::Sink::new(pool.clone(), config.resources.rules()).await?);
+    for p in &config.prometheus {
+        let collector = prometheus::Collector::new(p.clone(), sink.clone(), pool.clone());
+        tokio::spawn(collector.run(shutdown.clone()));
+    }
+    for e in &config.node_exporters {
+        let collector = node_exporter::Collector::new(e.clone(), sink.clone(), pool.clone());
+        tokio::spawn(collector.run(shutdown.clone()));
+    }
+    tokio::spawn(sources::watch(pool.clone(), shutdown.clone()));
+    spawn_retention(config, pool, shutdown);
+    Ok(())
+}
+
+fn spawn_retention(config: &Config, pool: PgPool, shutdown: CancellationToken) {
+    let r = config.resources.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = every.tick() => {}
+            }
+            let now = chrono::Utc::now();
+            let days = |d: u32| now - chrono::Duration::days(i64::from(d));
+            match vigil_core::store::resources::expire(
+                &pool,
+                days(r.raw_retention_days),
+                days(r.minute_retention_days),
+                days(r.hour_retention_days),
+            )
+            .await
+            {
+                Ok(n) if n > 0 => tracing::info!(rows = n, "expired old resource samples"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "resource retention failed"),
+            }
+        }
+    });
+}
+
+/// Interval, stale-after and timeout of one collector, from its config.
+pub(crate) fn timing(
+    interval_secs: u64,
+    stale: Option<u64>,
+    timeout_ms: u64,
+) -> (Duration, u64, Duration) {
+    (
+        Duration::from_secs(interval_secs),
+        stale_after(stale, interval_secs),
+        Duration::from_millis(timeout_ms),
+    )
+}
