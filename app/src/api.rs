@@ -77,6 +77,72 @@ pub async fn get_load_balancers(
         .map_err(|e| ServerFnError::new(e.to_string()))
 }
 
+/// Every signal over one window on one time axis: probes, backends, node graphs, events. The
+/// window is a named range (`1h` … `30d`) or explicit `from`/`to`. Viewers and up.
+#[server]
+pub async fn get_correlation(
+    range: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+) -> Result<vigil_core::model::stack::Stack, ServerFnError> {
+    use vigil_core::model::auth::Scope;
+    guard::require(Scope::Read).await?;
+    let pool = guard::pool()?;
+    let (from, to) = guard::window(range, from, to)?;
+    vigil_core::store::correlation::correlation(&pool, from, to, &guard::graphs())
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
+/// The node page: nodes with their newest values, every data source's freshness, and graphs of
+/// every resource metric over the range. Viewers and up.
+#[server]
+pub async fn get_nodes(range: Option<String>) -> Result<NodesPage, ServerFnError> {
+    use vigil_core::{
+        model::{
+            auth::Scope,
+            resource::Metric,
+            stack::{Section, Stack},
+        },
+        store::{correlation, resources, sources},
+    };
+    guard::require(Scope::Read).await?;
+    let pool = guard::pool()?;
+    let graphs = guard::graphs();
+    let (from, to) = guard::window(range, None, None)?;
+    let err = |e: vigil_core::store::StoreError| ServerFnError::new(e.to_string());
+    let nodes = resources::nodes(
+        &pool,
+        chrono::Utc::now(),
+        chrono::Duration::seconds(graphs.node_stale_secs as i64),
+    )
+    .await
+    .map_err(err)?;
+    let rows = correlation::metric_rows(&pool, from, to, &graphs, &Metric::ALL)
+        .await
+        .map_err(err)?;
+    Ok(NodesPage {
+        nodes,
+        sources: sources::all(&pool).await.map_err(err)?,
+        stack: Stack {
+            from,
+            to,
+            sections: vec![Section {
+                title: "Resources".into(),
+                rows,
+            }],
+            marks: Vec::new(),
+        },
+    })
+}
+
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct NodesPage {
+    pub nodes: Vec<vigil_core::model::resource::NodeSummary>,
+    pub sources: Vec<vigil_core::model::resource::SourceView>,
+    pub stack: vigil_core::model::stack::Stack,
+}
+
 /// Who is signed in, as the ops header shows it.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Me {
@@ -142,6 +208,33 @@ pub mod guard {
                 });
             }
             ServerFnError::new(denied.to_string())
+        })
+    }
+
+    /// The graph settings the server provided (defaults when it did not).
+    pub fn graphs() -> vigil_core::model::resource::GraphSettings {
+        use_context::<std::sync::Arc<vigil_core::model::resource::GraphSettings>>()
+            .map(|g| (*g).clone())
+            .unwrap_or_default()
+    }
+
+    /// A window from the page's query, or a 400 naming what to fix.
+    pub fn window(
+        range: Option<String>,
+        from: Option<String>,
+        to: Option<String>,
+    ) -> Result<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>), ServerFnError> {
+        vigil_core::model::window::resolve(
+            range.as_deref(),
+            from.as_deref(),
+            to.as_deref(),
+            chrono::Utc::now(),
+        )
+        .map_err(|e| {
+            if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+                resp.set_status(http::StatusCode::BAD_REQUEST);
+            }
+            ServerFnError::new(format!("{}: {}", e.field, e.message))
         })
     }
 

@@ -49,6 +49,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=StaticSegment("ops") view=pages::ops::OpsLayout ssr=SsrMode::Async>
                     <Route path=StaticSegment("") view=pages::ops::OpsOverview/>
                     <Route path=StaticSegment("audit") view=pages::ops::AuditPage/>
+                    <Route path=StaticSegment("nodes") view=pages::ops::NodesPage/>
                     <Route path=StaticSegment("monitors") view=pages::ops::MonitorsPage/>
                     <Route path=StaticSegment("load-balancers") view=pages::ops::LoadBalancersPage/>
                 </ParentRoute>

@@ -268,6 +268,22 @@ impl Config {
         Ok(config)
     }
 
+    /// What pages and the API need to know about resource collection.
+    pub fn graph_settings(&self) -> vigil_core::model::resource::GraphSettings {
+        let sample_secs = self
+            .prometheus
+            .iter()
+            .map(|p| p.interval_secs)
+            .chain(self.node_exporters.iter().map(|e| e.interval_secs))
+            .min()
+            .unwrap_or(15);
+        vigil_core::model::resource::GraphSettings {
+            node_stale_secs: self.resources.node_stale_secs,
+            sample_secs,
+            rules: self.resources.rules(),
+        }
+    }
+
     fn validate(&self, origin: &str) -> Result<(), ConfigError> {
         let invalid = |key: &str, problem: &str| ConfigError::Invalid {
             origin: origin.to_string(),

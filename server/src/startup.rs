@@ -78,6 +78,7 @@ impl Application {
             rendered: Default::default(),
             title: config.status_page.title.clone(),
             public_url: config.server.public_url.clone(),
+            graphs: std::sync::Arc::new(config.graph_settings()),
         };
         spawn_session_cleanup(sessions.clone(), shutdown.clone());
         crate::resources::start(config, db.pool.clone(), shutdown.clone())

@@ -724,4 +724,21 @@ mod tests {
         assert_eq!(sim.at(&inner, Metric::Memory, now).len(), 2);
         assert!(sim.at(&inner, Metric::Memory, now - 3600.0).is_empty());
     }
+    #[test]
+    fn a_new_load_is_what_the_next_query_sees() {
+        let sim = NodesSim::new(&["a", "b"], 600);
+        sim.set_load(
+            "b",
+            Load {
+                memory: 0.97,
+                cpu: 0.9,
+                memory_pressure: 0.5,
+                cpu_pressure: 0.1,
+            },
+        );
+        sim.record();
+        let inner = sim.lock();
+        let v = sim.at(&inner, Metric::Memory, unix_now());
+        assert!(v.iter().any(|(n, v)| n == "b" && *v > 0.9), "{v:?}");
+    }
 }

@@ -4,7 +4,13 @@
 use leptos::prelude::*;
 use leptos_router::components::Outlet;
 
-use crate::api::{audit_entries, get_load_balancers, get_status_summary, whoami, SetMonitorPaused};
+use crate::{
+    api::{
+        audit_entries, get_correlation, get_load_balancers, get_nodes, get_status_summary, whoami,
+        SetMonitorPaused,
+    },
+    components::time_stack::TimeStack,
+};
 
 /// The frame around every `/ops` page: navigation, who is signed in, sign out.
 #[component]
@@ -24,7 +30,8 @@ pub fn OpsLayout() -> impl IntoView {
                 </form>
             </header>
             <nav class="ops-nav" aria-label="Ops">
-                <a href="/ops">"Overview"</a>
+                <a href="/ops">"Correlation"</a>
+                <a href="/ops/nodes">"Nodes"</a>
                 <a href="/ops/monitors">"Monitors"</a>
                 <a href="/ops/load-balancers">"Load balancers"</a>
                 <a href="/ops/audit">"Audit log"</a>
@@ -37,11 +44,131 @@ pub fn OpsLayout() -> impl IntoView {
     }
 }
 
+/// The page's window from its query: `?range=6h`, or `?from=…&to=…` (links from incidents).
+fn window_query() -> (
+    Memo<Option<String>>,
+    Memo<Option<String>>,
+    Memo<Option<String>>,
+) {
+    let query = leptos_router::hooks::use_query_map();
+    (
+        Memo::new(move |_| query.read().get("range")),
+        Memo::new(move |_| query.read().get("from")),
+        Memo::new(move |_| query.read().get("to")),
+    )
+}
+
+/// Links to each named range; the current one is marked.
+#[component]
+fn RangeNav(current: Memo<Option<String>>, default: &'static str) -> impl IntoView {
+    view! {
+        <nav class="ranges" aria-label="Time range">
+            {vigil_core::model::window::RANGES.iter().map(|(name, _)| {
+                let is = move || current.get().as_deref().unwrap_or(default) == *name;
+                view! {
+                    <a href=format!("?range={name}") aria-current=move || is().then_some("page")>{*name}</a>
+                }
+            }).collect_view()}
+        </nav>
+    }
+}
+
+/// The main page of `/ops`: probes, NodeBalancer backends, node resources and events stacked on
+/// one time axis for the chosen window.
 #[component]
 pub fn OpsOverview() -> impl IntoView {
+    let (range, from, to) = window_query();
+    let data = Resource::new(
+        move || (range.get(), from.get(), to.get()),
+        |(r, f, t)| get_correlation(r.or_else(|| f.is_none().then(|| "1h".into())), f, t),
+    );
     view! {
-        <h1>"Overview"</h1>
-        <p>"Probes, load balancers and node resources will appear here on one time axis."</p>
+        <h1>"Correlation"</h1>
+        <p class="muted">"Probe states, load-balancer backends and node resources on one time axis: cause and effect side by side."</p>
+        <RangeNav current=range default="1h"/>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || data.get().map(|r| match r {
+                Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                Ok(stack) => view! { <TimeStack stack/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+/// Nodes with their newest values and graphs, and the freshness of every data source.
+#[component]
+pub fn NodesPage() -> impl IntoView {
+    let (range, _, _) = window_query();
+    let data = Resource::new(
+        move || range.get(),
+        |r| get_nodes(r.or_else(|| Some("6h".into()))),
+    );
+    let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_else(|| "never".into())
+    };
+    view! {
+        <h1>"Nodes"</h1>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || data.get().map(|r| match r {
+                Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                Ok(page) => view! {
+                    <h2>"Data sources"</h2>
+                    <table class="table" data-testid="sources-table">
+                        <thead><tr><th>"Source"</th><th>"Kind"</th><th>"State"</th><th>"Last success"</th><th>"Last error"</th></tr></thead>
+                        <tbody>
+                            {page.sources.into_iter().map(|s| {
+                                let state = s.state();
+                                let word = match state {
+                                    "stale" => format!("no data since {}", when(s.last_success)),
+                                    "never" => "not heard from yet".to_string(),
+                                    _ => "fresh".to_string(),
+                                };
+                                let class = match state { "fresh" => "state state-up", "stale" => "state state-down", _ => "state state-unknown" };
+                                let err = s.last_error.clone().map(|e| format!("{}: {e}", when(s.last_error_at))).unwrap_or_default();
+                                view! {
+                                    <tr data-testid=format!("source-{}", s.name) data-state=state>
+                                        <td>{s.name.clone()}</td>
+                                        <td>{s.kind.clone()}</td>
+                                        <td><span class=class>{word}</span></td>
+                                        <td>{when(s.last_success)}</td>
+                                        <td class="error-cell">{err}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                    <h2>"Nodes"</h2>
+                    {if page.nodes.is_empty() {
+                        view! { <p class="muted">"No node samples yet. Add a [[prometheus]] or [[node_exporter]] section to the configuration."</p> }.into_any()
+                    } else {
+                        view! {
+                            <table class="table" data-testid="nodes-table">
+                                <thead><tr><th>"Node"</th><th>"Memory"</th><th>"CPU"</th><th>"Memory pressure"</th><th>"Sampled"</th></tr></thead>
+                                <tbody>
+                                    {page.nodes.into_iter().map(|n| {
+                                        let pct = |v: Option<f64>| v.map(|v| format!("{:.1} %", v * 100.0)).unwrap_or_else(|| "—".into());
+                                        let sampled = if n.stale { format!("no data since {}", when(n.sampled_at)) } else { when(n.sampled_at) };
+                                        view! {
+                                            <tr data-testid=format!("node-{}", n.name) data-stale=n.stale.to_string()>
+                                                <td>{n.name.clone()}</td>
+                                                <td>{if n.stale { "—".into() } else { pct(n.memory) }}</td>
+                                                <td>{if n.stale { "—".into() } else { pct(n.cpu) }}</td>
+                                                <td>{if n.stale { "—".into() } else { n.memory_pressure.map(|v| format!("{v:.2} s/s")).unwrap_or_else(|| "—".into()) }}</td>
+                                                <td class=if n.stale { "state state-down" } else { "" }>{sampled}</td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any()
+                    }}
+                    <h2>"Graphs"</h2>
+                    <RangeNav current=range default="6h"/>
+                    <TimeStack stack=page.stack/>
+                }.into_any(),
+            })}
+        </Transition>
     }
 }
 

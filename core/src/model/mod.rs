@@ -4,5 +4,7 @@ pub mod backend;
 pub mod live;
 pub mod monitor;
 pub mod resource;
+pub mod stack;
 pub mod status;
 pub mod throttle;
+pub mod window;

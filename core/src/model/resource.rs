@@ -386,3 +386,24 @@ mod tests {
         );
     }
 }
+
+/// What the pages and the API need to know about resource collection.
+#[derive(Clone, Debug, Default)]
+pub struct GraphSettings {
+    /// A node with no sample for this long is stale.
+    pub node_stale_secs: u64,
+    /// The shortest collection interval: raw points further apart than a few of these are a gap.
+    pub sample_secs: u64,
+    pub rules: Vec<AlertRule>,
+}
+
+impl GraphSettings {
+    /// The threshold line to draw on a graph of `metric`, if a rule watches it.
+    pub fn threshold(&self, metric: Metric) -> Option<f64> {
+        self.rules
+            .iter()
+            .filter(|r| r.metric == metric)
+            .map(|r| r.above)
+            .reduce(f64::min)
+    }
+}

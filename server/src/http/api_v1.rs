@@ -38,23 +38,19 @@ pub async fn me(Extension(auth): Extension<Auth>) -> Result<Json<Me>, Refusal> {
     }))
 }
 
-/// `GET /api/v1/nodebalancers` (scope `read`): NodeBalancers → configs by port → backends.
+/// `GET /api/v1/nodebalancers` (scope `read`): NodeBalancers → configs by port → backends, with
+/// the latest connection count from the stats endpoint.
 pub async fn nodebalancers(
     axum::extract::State(pool): axum::extract::State<sqlx::PgPool>,
     Extension(auth): Extension<Auth>,
-) -> Result<Json<serde_json::Value>, axum::response::Response> {
-    use axum::response::IntoResponse;
+) -> Result<Json<serde_json::Value>, super::api_error::ApiError> {
     use serde_json::json;
-    auth.require(Scope::Read)
-        .map_err(|d| Refusal(d).into_response())?;
-    let rows = vigil_core::store::backends::all(&pool).await.map_err(|e| {
-        tracing::error!(error = %e, "reading backends failed");
-        (
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "database unavailable\n",
-        )
-            .into_response()
-    })?;
+    auth.require(Scope::Read)?;
+    let rows = vigil_core::store::backends::all(&pool).await?;
+    let now = chrono::Utc::now();
+    let connections =
+        vigil_core::store::backends::connections(&pool, now - chrono::Duration::hours(24), now)
+            .await?;
     let mut out: Vec<serde_json::Value> = Vec::new();
     for b in rows {
         let backend = json!({
@@ -64,7 +60,15 @@ pub async fn nodebalancers(
         let nb = match out.iter_mut().find(|n| n["id"] == b.nodebalancer_id) {
             Some(n) => n,
             None => {
-                out.push(json!({ "id": b.nodebalancer_id, "label": b.nodebalancer_label, "configs": [] }));
+                let latest = connections
+                    .iter()
+                    .find(|(label, _)| *label == b.nodebalancer_label)
+                    .and_then(|(_, points)| points.last())
+                    .map(|(at, v)| json!({ "at": at, "value": v }));
+                out.push(
+                    json!({ "id": b.nodebalancer_id, "label": b.nodebalancer_label,
+                    "connections": latest, "configs": [] }),
+                );
                 out.last_mut().expect("just pushed")
             }
         };

@@ -1,6 +1,8 @@
 //! The HTTP surface: the Leptos app, health and metrics endpoints, the live event stream, sign-in,
 //! and the JSON API.
 
+pub mod api_error;
+pub mod api_resources;
 pub mod api_v1;
 pub mod health;
 pub mod live;
@@ -49,6 +51,8 @@ pub struct AppState {
     pub title: String,
     #[from_ref(skip)]
     pub public_url: String,
+    #[from_ref(skip)]
+    pub graphs: std::sync::Arc<vigil_core::model::resource::GraphSettings>,
 }
 
 pub fn router(state: AppState, sessions: PostgresStore) -> Router {
@@ -59,7 +63,9 @@ pub fn router(state: AppState, sessions: PostgresStore) -> Router {
         let status = state.status.clone();
         let title = PageTitle(state.title.clone());
         let pauses = state.probes.pause_requests();
+        let graphs = state.graphs.clone();
         move || {
+            provide_context(graphs.clone());
             provide_context(live.clone());
             provide_context(pool.clone());
             provide_context(status.clone());
@@ -84,6 +90,12 @@ pub fn router(state: AppState, sessions: PostgresStore) -> Router {
         .route("/api/v1/me", get(api_v1::me))
         .route("/api/v1/monitors", get(public::monitors))
         .route("/api/v1/nodebalancers", get(api_v1::nodebalancers))
+        .route("/api/v1/sources", get(api_resources::list_sources))
+        .route("/api/v1/nodes", get(api_resources::list_nodes))
+        .route(
+            "/api/v1/nodes/{name}/series",
+            get(api_resources::node_series),
+        )
         .route("/api/v2/summary.json", get(public::summary_json))
         .route("/api/v2/status.json", get(public::status_json_handler))
         .route(

@@ -107,7 +107,12 @@ async fn firing_alerts(pool: &PgPool) -> Result<Vec<(String, Metric, DateTime<Ut
         .filter_map(|e| {
             let node = e.payload["node"].as_str()?.to_string();
             let metric = Metric::parse(e.payload["metric"].as_str()?)?;
-            Some((node, metric, e.at))
+            // The alert's own start: samples after it are judged, older ones (a backfill) not.
+            let since = e.payload["since"]
+                .as_str()
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map_or(e.at, |t| t.with_timezone(&Utc));
+            Some((node, metric, since))
         })
         .collect())
 }

@@ -1,0 +1,255 @@
+//! Builds the stacks the dashboard draws: every signal Vigil recorded over one window.
+
+use chrono::{DateTime, Utc};
+
+use crate::model::{
+    resource::{GraphSettings, Metric},
+    stack::{segments, thin, Line, Mark, Row, Section, Stack, StateSegment, Unit},
+};
+
+use super::{backends, events, resources, PgPool, StoreError};
+
+/// Points per line: about one per horizontal pixel of a wide screen.
+const MAX_POINTS: usize = 600;
+
+/// Event kinds marked on the time axis (backend changes are already visible in their strips).
+const MARKED: [&str; 8] = [
+    "monitor.state",
+    "lb.flapping",
+    "lb.ingress",
+    "resource.alert",
+    "source.stale",
+    "source.fresh",
+    "incident.opened",
+    "incident.resolved",
+];
+
+/// Probes per component, NodeBalancer backends, node memory/CPU/pressure, connections, events.
+pub async fn correlation(
+    pool: &PgPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    settings: &GraphSettings,
+) -> Result<Stack, StoreError> {
+    let start = from.timestamp_millis();
+    let mut sections = vec![Section {
+        title: "Probes".into(),
+        rows: probe_rows(pool, from, to).await?,
+    }];
+    let lb: Vec<Row> = backends::views(pool, from, to)
+        .await?
+        .into_iter()
+        .map(|b| Row::States {
+            label: format!("{} :{} {}", b.nodebalancer, b.port, b.label),
+            segments: b
+                .history
+                .iter()
+                .map(|h| StateSegment {
+                    from: h.from.timestamp_millis().max(start),
+                    to: h.to.timestamp_millis(),
+                    state: h.status.as_str().to_string(),
+                })
+                .collect(),
+        })
+        .collect();
+    let mut lb_rows = lb;
+    for (label, points) in backends::connections(pool, from, to).await? {
+        let pts: Vec<_> = points
+            .iter()
+            .map(|(t, v)| crate::model::resource::Point {
+                t: t.timestamp_millis(),
+                v: *v,
+                max: *v,
+            })
+            .collect();
+        let max = pts.iter().map(|p| p.v).fold(1.0, f64::max) * 1.1;
+        lb_rows.push(Row::Graph {
+            label: format!("{label} connections"),
+            unit: Unit::Number,
+            lines: vec![Line {
+                name: label,
+                gap_ms: 15 * 60 * 1000,
+                points: thin(&pts, MAX_POINTS),
+            }],
+            threshold: None,
+            max,
+        });
+    }
+    if !lb_rows.is_empty() {
+        sections.push(Section {
+            title: "Load balancer".into(),
+            rows: lb_rows,
+        });
+    }
+    let node_rows = metric_rows(
+        pool,
+        from,
+        to,
+        settings,
+        &[Metric::Memory, Metric::Cpu, Metric::MemoryPressure],
+    )
+    .await?;
+    if !node_rows.is_empty() {
+        sections.push(Section {
+            title: "Nodes".into(),
+            rows: node_rows,
+        });
+    }
+    let marks = events::in_window(pool, from, to)
+        .await?
+        .into_iter()
+        .filter(|e| MARKED.contains(&e.kind.as_str()))
+        .map(|e| mark(&e))
+        .collect();
+    Ok(Stack {
+        from,
+        to,
+        sections,
+        marks,
+    })
+}
+
+/// One graph per metric with a line per node.
+pub async fn metric_rows(
+    pool: &PgPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    settings: &GraphSettings,
+    metrics: &[Metric],
+) -> Result<Vec<Row>, StoreError> {
+    let mut rows = Vec::new();
+    for &metric in metrics {
+        let series =
+            resources::series(pool, None, metric, from, to, settings.sample_secs.max(1)).await?;
+        if series.is_empty() {
+            continue;
+        }
+        let threshold = settings.threshold(metric);
+        let max = if metric.is_ratio() {
+            1.0
+        } else {
+            series
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| p.max))
+                .chain(threshold)
+                .fold(0.1, f64::max)
+                * 1.1
+        };
+        rows.push(Row::Graph {
+            label: metric.label().into(),
+            unit: if metric.is_ratio() {
+                Unit::Ratio
+            } else {
+                Unit::Number
+            },
+            lines: series
+                .into_iter()
+                .map(|s| Line {
+                    name: s.node,
+                    gap_ms: s.gap_ms,
+                    points: thin(&s.points, MAX_POINTS),
+                })
+                .collect(),
+            threshold,
+            max,
+        });
+    }
+    Ok(rows)
+}
+
+async fn probe_rows(
+    pool: &PgPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Row>, StoreError> {
+    let monitors: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT m.name, c.name, s.status FROM monitors m JOIN components c ON c.id = m.component_id \
+         LEFT JOIN monitor_state s ON s.monitor_id = m.id WHERE NOT m.retired \
+         ORDER BY c.position, m.name",
+    )
+    .fetch_all(pool)
+    .await?;
+    let changes: Vec<(String, DateTime<Utc>, String, String)> = sqlx::query_as(
+        "SELECT payload->>'monitor', at, payload->>'from', payload->>'to' FROM events \
+         WHERE kind = 'monitor.state' AND at >= $1 AND at < $2 ORDER BY at, id",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
+    Ok(monitors
+        .into_iter()
+        .map(|(name, component, status)| {
+            let mine: Vec<(i64, String, String)> = changes
+                .iter()
+                .filter(|c| c.0 == name)
+                .map(|c| (c.1.timestamp_millis(), c.2.clone(), c.3.clone()))
+                .collect();
+            Row::States {
+                label: format!("{component} · {name}"),
+                segments: segments(
+                    status.as_deref().unwrap_or("unknown"),
+                    &mine,
+                    from.timestamp_millis(),
+                    to.timestamp_millis(),
+                ),
+            }
+        })
+        .collect())
+}
+
+fn mark(e: &events::Event) -> Mark {
+    let p = &e.payload;
+    let s = |k: &str| p[k].as_str().unwrap_or_default().to_string();
+    let (tone, message) = match e.kind.as_str() {
+        "monitor.state" => {
+            let to = s("to");
+            let tone = match to.as_str() {
+                "down" => "bad",
+                "up" => "good",
+                _ => "info",
+            };
+            (
+                tone,
+                format!("{} {} → {}: {}", s("monitor"), s("from"), to, s("cause")),
+            )
+        }
+        "lb.flapping" => {
+            let on = p["flapping"] == true;
+            (
+                if on { "bad" } else { "good" },
+                format!(
+                    "{} :{} {} {}",
+                    s("nodebalancer"),
+                    p["port"],
+                    s("backend"),
+                    if on {
+                        "started flapping"
+                    } else {
+                        "stopped flapping"
+                    }
+                ),
+            )
+        }
+        "lb.ingress" => (
+            if p["broken"] == true { "bad" } else { "good" },
+            format!("{} :{}: {}", s("nodebalancer"), p["port"], s("message")),
+        ),
+        "resource.alert" => (
+            if p["firing"] == true { "bad" } else { "good" },
+            s("message"),
+        ),
+        "source.stale" => ("bad", s("message")),
+        "source.fresh" => ("good", s("message")),
+        _ => (
+            "info",
+            p["message"].as_str().unwrap_or(&e.subject).to_string(),
+        ),
+    };
+    Mark {
+        t: e.at.timestamp_millis(),
+        kind: e.kind.clone(),
+        tone: tone.into(),
+        message,
+    }
+}
