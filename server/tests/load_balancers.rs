@@ -141,6 +141,22 @@ async fn the_server_polls_when_configured_and_serves_the_tree() {
     .await;
     let nb = &tree["nodebalancers"][0];
     assert_eq!(nb["label"], "lke-ingress");
+    // Connections from the stats endpoint: the simulator's day of 5-minute averages.
+    assert!(nb["connections"]["value"].as_f64().is_some(), "{nb}");
+    let conns: i64 = sqlx::query_scalar("SELECT count(*) FROM lb_connections")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(conns >= 280, "{conns}");
+    let sources = app.get_json("/api/v1/sources", &reader).await;
+    let linode = sources["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "linode:api")
+        .unwrap()
+        .clone();
+    assert_eq!(linode["state"], "fresh", "{linode}");
     let port80 = nb["configs"]
         .as_array()
         .unwrap()
