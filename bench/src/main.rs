@@ -3,6 +3,7 @@
 //! PostgreSQL, nginx and wrk.
 
 mod measure;
+mod resources;
 
 use std::{
     fmt::Write as _,
@@ -37,7 +38,7 @@ struct Args {
     /// Seconds each wrk run lasts.
     #[arg(long, default_value_t = 10)]
     wrk_secs: u64,
-    /// Run only these scenarios (capacity, page, idle); all when not given.
+    /// Run only these scenarios (capacity, page, idle, resources); all when not given.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -64,6 +65,10 @@ async fn main() -> Result<()> {
     if args.runs("page") {
         eprintln!("== status page under load, beside nginx serving the same bytes");
         page_load(&args, target, &mut rows).await?;
+    }
+    if args.runs("resources") {
+        eprintln!("== resource samples: ingest, then graph queries over 30 days × 50 nodes");
+        resources::run(&args.database_url, &mut rows).await?;
     }
     if args.runs("idle") {
         eprintln!("== idle: 20 monitors every 20 s");

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use vigil_core::model::monitor::MonitorSpec;
 
 pub mod monitors;
+pub mod notify;
 pub mod resources;
 
 /// Everything Vigil can be told. Unknown keys are errors, so a typo never silently does nothing.
@@ -27,6 +28,8 @@ pub struct Config {
     pub prometheus: Vec<resources::PrometheusConfig>,
     #[serde(rename = "node_exporter")]
     pub node_exporters: Vec<resources::NodeExporterConfig>,
+    #[serde(rename = "notify")]
+    pub notify: Vec<notify::NotifyConfig>,
     #[serde(rename = "component")]
     pub components: Vec<monitors::ComponentConfig>,
     #[serde(rename = "monitor")]
@@ -327,6 +330,7 @@ impl Config {
         }
         resources::validate(&self.resources, &self.prometheus, &self.node_exporters)
             .map_err(|(key, problem)| invalid(&key, &problem))?;
+        notify::validate(&self.notify).map_err(|(key, problem)| invalid(&key, &problem))?;
         if self.status_page.title.trim().is_empty() {
             return Err(invalid("status_page.title", "must not be empty"));
         }

@@ -8,6 +8,7 @@ pub mod db;
 pub mod http;
 pub mod linode;
 pub mod live;
+pub mod notify;
 pub mod pg_embedded;
 pub mod probes;
 pub mod resources;

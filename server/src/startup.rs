@@ -84,6 +84,9 @@ impl Application {
         crate::resources::start(config, db.pool.clone(), shutdown.clone())
             .await
             .map_err(DbError::from)?;
+        crate::notify::start(config, db.pool.clone(), shutdown.clone())
+            .await
+            .map_err(DbError::from)?;
         if config.linode.enabled {
             spawn_linode_poller(config, db.pool.clone(), shutdown.clone());
         }

@@ -1,6 +1,7 @@
 pub mod audit;
 pub mod auth;
 pub mod backend;
+pub mod incident;
 pub mod live;
 pub mod monitor;
 pub mod resource;

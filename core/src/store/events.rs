@@ -49,6 +49,16 @@ pub async fn append_in(
     .bind(&payload)
     .fetch_one(&mut *conn)
     .await?;
+    // The outbox: every channel that wants this kind of event gets its notification now, in
+    // this transaction — it commits with the event or not at all.
+    sqlx::query(
+        "INSERT INTO notifications (channel_id, event_id) \
+         SELECT id, $1 FROM notify_channels WHERE enabled AND $2 LIKE ANY (patterns)",
+    )
+    .bind(event.id)
+    .bind(&event.kind)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query("SELECT pg_notify($1, $2)")
         .bind(NOTIFY_CHANNEL)
         .bind(event.id.to_string())

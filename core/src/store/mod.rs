@@ -7,6 +7,7 @@ pub mod correlation;
 pub mod events;
 pub mod health;
 pub mod monitors;
+pub mod notifications;
 pub mod resources;
 pub mod sources;
 pub mod status;

@@ -1,0 +1,314 @@
+//! Incidents and maintenances with Statuspage's names, and the rules of automatic incidents: one
+//! outage is one incident, failures that start within the correlation window join it, recovery
+//! moves it to monitoring and a quiet period resolves it — unless a person has taken it over.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+macro_rules! names {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+            pub fn parse(s: &str) -> Option<$name> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+            /// "one of a, b, c" for error messages.
+            pub fn choices() -> String {
+                [$($text),+].join(", ")
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+names!(
+    /// An incident's progress, as Statuspage names it.
+    IncidentStatus {
+        Investigating => "investigating",
+        Identified => "identified",
+        Monitoring => "monitoring",
+        Resolved => "resolved",
+    }
+);
+
+names!(
+    /// A scheduled maintenance's progress.
+    MaintenanceStatus {
+        Scheduled => "scheduled",
+        InProgress => "in_progress",
+        Verifying => "verifying",
+        Completed => "completed",
+    }
+);
+
+names!(
+    Impact {
+        None => "none",
+        Minor => "minor",
+        Major => "major",
+        Critical => "critical",
+    }
+);
+
+impl IncidentStatus {
+    pub fn is_open(self) -> bool {
+        self != IncidentStatus::Resolved
+    }
+}
+
+/// Settings of the automatic incident engine.
+#[derive(Clone, Copy, Debug)]
+pub struct AutoRules {
+    /// Failures starting within this long of the incident's latest failure join it.
+    pub correlation_window: Duration,
+    /// After every monitor is back up, resolve when nothing failed for this long.
+    pub quiet_period: Duration,
+}
+
+/// What the engine knows about the open automatic incident.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpenAuto {
+    pub id: i64,
+    pub status: IncidentStatus,
+    /// A person changed it: the engine adds evidence but never moves or resolves it.
+    pub taken_over: bool,
+    pub last_failure_at: DateTime<Utc>,
+    /// Monitors of the incident still down.
+    pub failing: BTreeSet<String>,
+    /// When the last failing monitor came back.
+    pub recovered_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Signal {
+    Down {
+        monitor: String,
+        component: String,
+        at: DateTime<Utc>,
+    },
+    Up {
+        monitor: String,
+        component: String,
+        at: DateTime<Utc>,
+    },
+    /// Flapping backends, resource alerts, stale sources: attached to an open incident.
+    Evidence { at: DateTime<Utc> },
+    /// Time passing (the engine's tick).
+    Tick { now: DateTime<Utc> },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    Open {
+        monitor: String,
+        component: String,
+    },
+    Join {
+        monitor: String,
+        component: String,
+    },
+    /// The monitor recovered; the incident stays open while others fail.
+    Recovered {
+        component: String,
+    },
+    Monitoring,
+    /// A failure while monitoring: back to investigating.
+    Relapse,
+    Resolve,
+    Attach,
+}
+
+/// The engine's rule for one signal, given the open automatic incident (if any).
+pub fn decide(open: Option<&OpenAuto>, signal: &Signal, rules: AutoRules) -> Vec<Action> {
+    match (open, signal) {
+        (
+            None,
+            Signal::Down {
+                monitor, component, ..
+            },
+        ) => vec![Action::Open {
+            monitor: monitor.clone(),
+            component: component.clone(),
+        }],
+        (
+            Some(o),
+            Signal::Down {
+                monitor,
+                component,
+                at,
+            },
+        ) => {
+            let within =
+                *at - o.last_failure_at <= rules.correlation_window || !o.failing.is_empty();
+            if within || o.taken_over {
+                let mut out = vec![Action::Join {
+                    monitor: monitor.clone(),
+                    component: component.clone(),
+                }];
+                // A relapse while monitoring: back to investigating (unless a person holds it).
+                if o.status == IncidentStatus::Monitoring && !o.taken_over {
+                    out.push(Action::Relapse);
+                }
+                out
+            } else {
+                vec![Action::Open {
+                    monitor: monitor.clone(),
+                    component: component.clone(),
+                }]
+            }
+        }
+        (
+            Some(o),
+            Signal::Up {
+                monitor, component, ..
+            },
+        ) if o.failing.contains(monitor) => {
+            let mut out = vec![Action::Recovered {
+                component: component.clone(),
+            }];
+            if o.failing.len() == 1 && !o.taken_over && o.status != IncidentStatus::Monitoring {
+                out.push(Action::Monitoring);
+            }
+            out
+        }
+        (Some(o), Signal::Tick { now }) => {
+            let quiet = o.recovered_at.is_some_and(|r| {
+                *now - r >= rules.quiet_period && *now - o.last_failure_at >= rules.quiet_period
+            });
+            if o.failing.is_empty() && quiet && !o.taken_over {
+                vec![Action::Resolve]
+            } else {
+                vec![]
+            }
+        }
+        (Some(_), Signal::Evidence { .. }) => vec![Action::Attach],
+        _ => vec![],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + s, 0).unwrap()
+    }
+
+    fn rules() -> AutoRules {
+        AutoRules {
+            correlation_window: Duration::minutes(10),
+            quiet_period: Duration::minutes(5),
+        }
+    }
+
+    fn down(m: &str, s: i64) -> Signal {
+        Signal::Down {
+            monitor: m.into(),
+            component: m.into(),
+            at: t(s),
+        }
+    }
+
+    fn open(failing: &[&str], last: i64) -> OpenAuto {
+        OpenAuto {
+            id: 1,
+            status: IncidentStatus::Investigating,
+            taken_over: false,
+            last_failure_at: t(last),
+            failing: failing.iter().map(|s| s.to_string()).collect(),
+            recovered_at: None,
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in IncidentStatus::ALL {
+            assert_eq!(IncidentStatus::parse(s.as_str()), Some(*s));
+        }
+        assert_eq!(
+            MaintenanceStatus::parse("in_progress"),
+            Some(MaintenanceStatus::InProgress)
+        );
+        assert_eq!(Impact::parse("huge"), None);
+        assert_eq!(Impact::choices(), "none, minor, major, critical");
+    }
+
+    #[test]
+    fn simultaneous_failures_make_one_incident() {
+        assert!(matches!(
+            decide(None, &down("site", 0), rules())[..],
+            [Action::Open { .. }]
+        ));
+        let o = open(&["site"], 0);
+        assert!(matches!(
+            decide(Some(&o), &down("grafana", 20), rules())[..],
+            [Action::Join { .. }]
+        ));
+    }
+
+    #[test]
+    fn recovery_monitors_then_resolves_after_quiet() {
+        let mut o = open(&["site"], 0);
+        let up = Signal::Up {
+            monitor: "site".into(),
+            component: "site".into(),
+            at: t(100),
+        };
+        assert_eq!(
+            decide(Some(&o), &up, rules()),
+            vec![
+                Action::Recovered {
+                    component: "site".into()
+                },
+                Action::Monitoring
+            ]
+        );
+        o.failing.clear();
+        o.status = IncidentStatus::Monitoring;
+        o.recovered_at = Some(t(100));
+        assert!(decide(Some(&o), &Signal::Tick { now: t(200) }, rules()).is_empty());
+        assert_eq!(
+            decide(Some(&o), &Signal::Tick { now: t(400) }, rules()),
+            vec![Action::Resolve]
+        );
+        // A person who took it over decides when it is resolved.
+        o.taken_over = true;
+        assert!(decide(Some(&o), &Signal::Tick { now: t(4000) }, rules()).is_empty());
+    }
+
+    #[test]
+    fn a_failure_long_after_recovery_is_a_new_incident() {
+        let mut o = open(&[], 0);
+        o.status = IncidentStatus::Monitoring;
+        o.recovered_at = Some(t(60));
+        assert!(matches!(
+            decide(Some(&o), &down("site", 3000), rules())[..],
+            [Action::Open { .. }]
+        ));
+        assert_eq!(
+            decide(Some(&o), &down("site", 300), rules()),
+            vec![
+                Action::Join {
+                    monitor: "site".into(),
+                    component: "site".into()
+                },
+                Action::Relapse
+            ]
+        );
+    }
+}

@@ -1,0 +1,155 @@
+//! The notification outbox: channels synced from the configuration, the head of each channel's
+//! queue, and the outcome of each delivery attempt.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{events::Event, PgPool, StoreError};
+
+/// A channel as configured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChannelSpec {
+    pub name: String,
+    pub kind: String,
+    pub url: String,
+    /// LIKE patterns over event kinds.
+    pub patterns: Vec<String>,
+}
+
+/// Makes the stored channels match the configuration; channels no longer configured are
+/// disabled (their undelivered notifications stay, visible in the delivery log).
+pub async fn sync_channels(pool: &PgPool, channels: &[ChannelSpec]) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    for c in channels {
+        sqlx::query(
+            "INSERT INTO notify_channels (name, kind, url, patterns, enabled) VALUES ($1, $2, $3, $4, true) \
+             ON CONFLICT (name) DO UPDATE SET kind = $2, url = $3, patterns = $4, enabled = true",
+        )
+        .bind(&c.name)
+        .bind(&c.kind)
+        .bind(&c.url)
+        .bind(&c.patterns)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let names: Vec<&str> = channels.iter().map(|c| c.name.as_str()).collect();
+    sqlx::query("UPDATE notify_channels SET enabled = false WHERE NOT (name = ANY($1))")
+        .bind(&names)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The oldest undelivered notification of one channel, with its event.
+#[derive(Clone, Debug)]
+pub struct Due {
+    pub id: i64,
+    pub channel: String,
+    pub kind: String,
+    pub url: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub event: Event,
+}
+
+/// Each enabled channel's oldest pending notification. Only the head of a queue is ever sent,
+/// so a channel's messages arrive in order even when one of them has to wait (a 429).
+pub async fn heads(pool: &PgPool) -> Result<Vec<Due>, StoreError> {
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(i64, String, String, String, i32, DateTime<Utc>, DateTime<Utc>, i64, DateTime<Utc>, String, String, serde_json::Value)> =
+        sqlx::query_as(
+            "SELECT DISTINCT ON (n.channel_id) n.id, c.name, c.kind, c.url, n.attempts, n.next_attempt_at, \
+               n.created_at, e.id, e.at, e.kind, e.subject, e.payload \
+             FROM notifications n JOIN notify_channels c ON c.id = n.channel_id \
+             JOIN events e ON e.id = n.event_id \
+             WHERE n.state = 'pending' AND c.enabled ORDER BY n.channel_id, n.id",
+        )
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Due {
+            id: r.0,
+            channel: r.1,
+            kind: r.2,
+            url: r.3,
+            attempts: r.4,
+            next_attempt_at: r.5,
+            created_at: r.6,
+            event: Event {
+                id: r.7,
+                at: r.8,
+                kind: r.9,
+                subject: r.10,
+                payload: r.11,
+            },
+        })
+        .collect())
+}
+
+pub async fn delivered(pool: &PgPool, id: i64, status: u16) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE notifications SET state = 'delivered', attempts = attempts + 1, last_status = $2, \
+         last_error = NULL, delivered_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(i32::from(status))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Records a failed attempt: try again at `next`, or give up (`failed`, shown to admins).
+pub async fn attempt_failed(
+    pool: &PgPool,
+    id: i64,
+    status: Option<u16>,
+    error: &str,
+    next: DateTime<Utc>,
+    give_up: bool,
+    counts: bool,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE notifications SET attempts = attempts + $6::int, last_status = $2, last_error = $3, \
+         next_attempt_at = $4, state = CASE WHEN $5 THEN 'failed' ELSE state END WHERE id = $1",
+    )
+    .bind(id)
+    .bind(status.map(i32::from))
+    .bind(error)
+    .bind(next)
+    .bind(give_up)
+    .bind(i32::from(counts))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// A row of the admins' delivery log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Delivery {
+    pub id: i64,
+    pub channel: String,
+    pub event_kind: String,
+    pub subject: String,
+    pub state: String,
+    pub attempts: i32,
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+pub async fn recent(pool: &PgPool, limit: i64) -> Result<Vec<Delivery>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT n.id, c.name AS channel, e.kind AS event_kind, e.subject, n.state, n.attempts, \
+           n.last_status, n.last_error, n.created_at, n.next_attempt_at, n.delivered_at \
+         FROM notifications n JOIN notify_channels c ON c.id = n.channel_id \
+         JOIN events e ON e.id = n.event_id ORDER BY n.id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
