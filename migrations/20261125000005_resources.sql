@@ -31,6 +31,8 @@ CREATE TABLE resource_rollups_1m (
     PRIMARY KEY (node_id, metric, bucket)
 );
 
+-- 5-minute rollups serve day-long graphs of many nodes; hourly ones serve weeks and months.
+CREATE TABLE resource_rollups_5m (LIKE resource_rollups_1m INCLUDING ALL);
 CREATE TABLE resource_rollups_1h (LIKE resource_rollups_1m INCLUDING ALL);
 
 CREATE TABLE sources (

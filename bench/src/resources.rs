@@ -89,7 +89,7 @@ async fn measure(pool: &PgPool, rows: &mut Vec<[String; 4]>) -> Result<()> {
     let rate = total as f64 / secs;
     rows.push([
         format!(
-            "resource ingest ({} M samples, raw + 1 m + 1 h rollups)",
+            "resource ingest ({} M samples, raw + 1 m, 5 m, 1 h rollups)",
             total / 1_000_000
         ),
         format!("{rate:.0} samples/s"),
@@ -132,7 +132,7 @@ async fn measure(pool: &PgPool, rows: &mut Vec<[String; 4]>) -> Result<()> {
     .await?;
     push_latency(
         rows,
-        "graph query: 50 nodes × 24 h (1-minute rollups)",
+        "graph query: 50 nodes × 24 h (5-minute rollups)",
         &all,
     );
     let raw = latencies(100, || async {

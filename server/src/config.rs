@@ -24,6 +24,7 @@ pub struct Config {
     pub probes: monitors::ProbesConfig,
     pub linode: LinodeConfig,
     pub resources: resources::ResourcesConfig,
+    pub incidents: IncidentsConfig,
     #[serde(rename = "prometheus")]
     pub prometheus: Vec<resources::PrometheusConfig>,
     #[serde(rename = "node_exporter")]
@@ -149,6 +150,37 @@ impl LinodeConfig {
                     self.token_env
                 )
             })
+    }
+}
+
+/// Automatic incidents.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IncidentsConfig {
+    /// Open incidents when monitors go down.
+    pub automatic: bool,
+    /// Failures starting within this long of the open incident's latest one join it.
+    pub correlation_window_secs: u64,
+    /// Resolve an automatic incident after this long without failures.
+    pub quiet_period_secs: u64,
+}
+
+impl Default for IncidentsConfig {
+    fn default() -> Self {
+        IncidentsConfig {
+            automatic: true,
+            correlation_window_secs: 600,
+            quiet_period_secs: 600,
+        }
+    }
+}
+
+impl IncidentsConfig {
+    pub fn rules(&self) -> vigil_core::model::incident::AutoRules {
+        vigil_core::model::incident::AutoRules {
+            correlation_window: chrono::Duration::seconds(self.correlation_window_secs as i64),
+            quiet_period: chrono::Duration::seconds(self.quiet_period_secs as i64),
+        }
     }
 }
 

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod incidents;
 pub mod linode;
 pub mod live;
 pub mod notify;

@@ -87,6 +87,11 @@ impl Application {
         crate::notify::start(config, db.pool.clone(), shutdown.clone())
             .await
             .map_err(DbError::from)?;
+        if config.incidents.automatic {
+            let engine =
+                crate::incidents::engine::Engine::new(db.pool.clone(), config.incidents.rules());
+            tokio::spawn(engine.run(shutdown.clone()));
+        }
         if config.linode.enabled {
             spawn_linode_poller(config, db.pool.clone(), shutdown.clone());
         }

@@ -258,7 +258,7 @@ async fn rollups_agree_with_the_raw_rows_and_repeats_are_not_counted() {
             &app.pool,
             &format!(
                 "SELECT count(*) FROM {table} r FULL JOIN ( \
-                   SELECT node_id, metric, date_trunc('{unit}', at) AS bucket, count(*) AS n, \
+                   SELECT node_id, metric, {bucket} AS bucket, count(*) AS n, \
                      avg(value) AS mean, min(value) AS lo, max(value) AS hi \
                    FROM resource_samples GROUP BY 1, 2, 3) raw \
                  USING (node_id, metric, bucket) \

@@ -312,3 +312,105 @@ mod tests {
         );
     }
 }
+
+/// A component an incident affects, with the state the incident gives it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AffectedComponent {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UpdateView {
+    pub id: i64,
+    pub status: String,
+    pub body: String,
+    pub internal: bool,
+    pub author: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An event the engine attached to an incident as evidence.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceView {
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub subject: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IncidentView {
+    pub id: i64,
+    /// "incident" or "maintenance".
+    pub kind: String,
+    pub name: String,
+    pub status: String,
+    pub impact: String,
+    pub automatic: bool,
+    pub taken_over: bool,
+    pub started_at: DateTime<Utc>,
+    pub monitoring_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub scheduled_for: Option<DateTime<Utc>>,
+    pub scheduled_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub components: Vec<AffectedComponent>,
+    /// Newest first. Internal notes only where the reader may see them.
+    pub updates: Vec<UpdateView>,
+    pub evidence: Vec<EvidenceView>,
+}
+
+impl IncidentView {
+    pub fn is_maintenance(&self) -> bool {
+        self.kind == "maintenance"
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.resolved_at.is_none()
+    }
+
+    /// The window the correlation view shows for it: from a little before it started to a
+    /// little after it ended (or now).
+    pub fn window(&self, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+        let start = self.started_at - Duration::minutes(30);
+        let end = self
+            .resolved_at
+            .map_or(now, |r| (r + Duration::minutes(30)).min(now));
+        (start, end.max(start + Duration::minutes(5)))
+    }
+}
+
+/// The component state an incident of `impact` gives the components it names by default.
+pub fn component_status_for(impact: Impact) -> &'static str {
+    match impact {
+        Impact::None => "operational",
+        Impact::Minor => "degraded_performance",
+        Impact::Major => "partial_outage",
+        Impact::Critical => "major_outage",
+    }
+}
+
+/// Statuses valid for an incident or a maintenance, for messages.
+pub fn statuses_for(kind: &str) -> String {
+    if kind == "maintenance" {
+        MaintenanceStatus::choices()
+    } else {
+        IncidentStatus::choices()
+    }
+}
+
+/// Whether `status` ends an incident or maintenance.
+pub fn is_final(status: &str) -> bool {
+    matches!(status, "resolved" | "completed")
+}
+
+pub fn valid_status(kind: &str, status: &str) -> bool {
+    if kind == "maintenance" {
+        MaintenanceStatus::parse(status).is_some()
+    } else {
+        IncidentStatus::parse(status).is_some()
+    }
+}

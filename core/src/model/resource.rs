@@ -208,6 +208,7 @@ impl AlertTracker {
 pub enum Resolution {
     Raw,
     Minute,
+    FiveMinutes,
     Hour,
 }
 
@@ -216,8 +217,10 @@ impl Resolution {
     pub fn for_range(span: Duration) -> Resolution {
         if span <= Duration::hours(6) {
             Resolution::Raw
-        } else if span <= Duration::days(2) {
+        } else if span <= Duration::hours(12) {
             Resolution::Minute
+        } else if span <= Duration::days(3) {
+            Resolution::FiveMinutes
         } else {
             Resolution::Hour
         }
@@ -228,6 +231,7 @@ impl Resolution {
         match self {
             Resolution::Raw => Duration::seconds((sample_secs as i64 * 3).max(45)),
             Resolution::Minute => Duration::minutes(3),
+            Resolution::FiveMinutes => Duration::minutes(15),
             Resolution::Hour => Duration::hours(3),
         }
     }

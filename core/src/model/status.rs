@@ -48,6 +48,18 @@ impl ComponentStatus {
         }
     }
 
+    pub fn parse(s: &str) -> Option<ComponentStatus> {
+        [
+            ComponentStatus::Operational,
+            ComponentStatus::UnderMaintenance,
+            ComponentStatus::DegradedPerformance,
+            ComponentStatus::PartialOutage,
+            ComponentStatus::MajorOutage,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+
     pub fn worst(a: ComponentStatus, b: ComponentStatus) -> ComponentStatus {
         if b.severity() > a.severity() {
             b
@@ -237,6 +249,10 @@ pub struct StatusSummary {
     pub indicator: Indicator,
     pub description: String,
     pub components: Vec<ComponentSummary>,
+    /// Open incidents, newest first (public updates only).
+    pub incidents: Vec<super::incident::IncidentView>,
+    /// Maintenances upcoming or in progress.
+    pub maintenances: Vec<super::incident::IncidentView>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

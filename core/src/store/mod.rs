@@ -6,6 +6,8 @@ pub mod checks;
 pub mod correlation;
 pub mod events;
 pub mod health;
+pub mod incident_commands;
+pub mod incidents;
 pub mod monitors;
 pub mod notifications;
 pub mod resources;

@@ -61,6 +61,12 @@ pub async fn write(pool: &PgPool, samples: &[Sample]) -> Result<u64, StoreError>
            FROM ins GROUP BY 1, 2, 3 \
            ON CONFLICT (node_id, metric, bucket) DO UPDATE SET n = r.n + EXCLUDED.n, \
              sum = r.sum + EXCLUDED.sum, min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max)), \
+         f AS ( \
+           INSERT INTO resource_rollups_5m AS r (node_id, metric, bucket, n, sum, min, max) \
+           SELECT node_id, metric, date_bin('5 minutes', at, 'epoch'::timestamptz), count(*), sum(value), min(value), max(value) \
+           FROM ins GROUP BY 1, 2, 3 \
+           ON CONFLICT (node_id, metric, bucket) DO UPDATE SET n = r.n + EXCLUDED.n, \
+             sum = r.sum + EXCLUDED.sum, min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max)), \
          h AS ( \
            INSERT INTO resource_rollups_1h AS r (node_id, metric, bucket, n, sum, min, max) \
            SELECT node_id, metric, date_trunc('hour', at), count(*), sum(value), min(value), max(value) \
@@ -81,23 +87,9 @@ pub async fn write(pool: &PgPool, samples: &[Sample]) -> Result<u64, StoreError>
     Ok(inserted as u64)
 }
 
-/// The newest sample time of a node's metric: where a backfill resumes.
-pub async fn latest_at(
-    pool: &PgPool,
-    node_id: i32,
-    metric: Metric,
-) -> Result<Option<DateTime<Utc>>, StoreError> {
-    Ok(sqlx::query_scalar(
-        "SELECT max(at) FROM resource_samples WHERE node_id = $1 AND metric = $2",
-    )
-    .bind(node_id)
-    .bind(metric.id())
-    .fetch_one(pool)
-    .await?)
-}
-
 /// One metric of every node (or of one, by name) over `[from, to]`, from the resolution that
-/// suits the span: raw up to 6 h, 1-minute rollups up to 2 days, hourly beyond.
+/// suits the span: raw up to 6 h, 1-minute rollups up to 12 h, 5-minute up to 3 days, hourly
+/// beyond.
 pub async fn series(
     pool: &PgPool,
     node: Option<&str>,
@@ -107,30 +99,55 @@ pub async fn series(
     sample_secs: u64,
 ) -> Result<Vec<Series>, StoreError> {
     let resolution = Resolution::for_range(to - from);
-    let sql = match resolution {
-        Resolution::Raw => {
-            "SELECT n.name, s.at, s.value, s.value FROM resource_samples s JOIN resource_nodes n ON n.id = s.node_id \
-             WHERE ($1::text IS NULL OR n.name = $1) AND s.metric = $2 AND s.at >= $3 AND s.at <= $4 \
-             ORDER BY n.name, s.at"
-        }
-        Resolution::Minute => {
-            "SELECT n.name, r.bucket, r.sum / r.n, r.max::float8 FROM resource_rollups_1m r JOIN resource_nodes n ON n.id = r.node_id \
-             WHERE ($1::text IS NULL OR n.name = $1) AND r.metric = $2 AND r.bucket >= date_trunc('minute', $3::timestamptz) AND r.bucket <= $4 \
-             ORDER BY n.name, r.bucket"
-        }
-        Resolution::Hour => {
-            "SELECT n.name, r.bucket, r.sum / r.n, r.max::float8 FROM resource_rollups_1h r JOIN resource_nodes n ON n.id = r.node_id \
-             WHERE ($1::text IS NULL OR n.name = $1) AND r.metric = $2 AND r.bucket >= date_trunc('hour', $3::timestamptz) AND r.bucket <= $4 \
-             ORDER BY n.name, r.bucket"
-        }
+    // Ordered by node id and time, the primary key's order: no sort, names joined afterwards.
+    let (table, value, max, trunc) = match resolution {
+        Resolution::Raw => ("resource_samples", "value", "value", "$3::timestamptz"),
+        Resolution::Minute => (
+            "resource_rollups_1m",
+            "sum / n",
+            "max::float8",
+            "date_trunc('minute', $3::timestamptz)",
+        ),
+        Resolution::FiveMinutes => (
+            "resource_rollups_5m",
+            "sum / n",
+            "max::float8",
+            "date_bin('5 minutes', $3::timestamptz, 'epoch'::timestamptz)",
+        ),
+        Resolution::Hour => (
+            "resource_rollups_1h",
+            "sum / n",
+            "max::float8",
+            "date_trunc('hour', $3::timestamptz)",
+        ),
     };
-    let rows: Vec<(String, DateTime<Utc>, f64, f64)> = sqlx::query_as(sql)
-        .bind(node)
+    let at = if resolution == Resolution::Raw {
+        "at"
+    } else {
+        "bucket"
+    };
+    let names: Vec<(i32, String)> = sqlx::query_as(
+        "SELECT id, name FROM resource_nodes WHERE $1::text IS NULL OR name = $1 ORDER BY id",
+    )
+    .bind(node)
+    .fetch_all(pool)
+    .await?;
+    let ids: Vec<i32> = names.iter().map(|n| n.0).collect();
+    let sql = format!(
+        "SELECT node_id, {at}, {value}, {max} FROM {table} \
+         WHERE node_id = ANY($1) AND metric = $2 AND {at} >= {trunc} AND {at} <= $4 ORDER BY node_id, {at}"
+    );
+    let fetched: Vec<(i32, DateTime<Utc>, f64, f64)> = sqlx::query_as(&sql)
+        .bind(&ids)
         .bind(metric.id())
         .bind(from)
         .bind(to)
         .fetch_all(pool)
         .await?;
+    let name_of: HashMap<i32, &String> = names.iter().map(|(i, n)| (*i, n)).collect();
+    let rows = fetched
+        .into_iter()
+        .filter_map(|(id, at, v, m)| Some((name_of.get(&id)?.to_string(), at, v, m)));
     let gap_ms = resolution.gap_after(sample_secs).num_milliseconds();
     let mut out: Vec<Series> = Vec::new();
     for (name, at, v, max) in rows {
@@ -206,6 +223,10 @@ pub async fn expire(
         ("DELETE FROM resource_samples WHERE at < $1", raw_before),
         (
             "DELETE FROM resource_rollups_1m WHERE bucket < $1",
+            minute_before,
+        ),
+        (
+            "DELETE FROM resource_rollups_5m WHERE bucket < $1",
             minute_before,
         ),
         (

@@ -1,5 +1,6 @@
 //! The public status, read for the page and the JSON alike, so the two can never disagree.
 
+use crate::model::status::ComponentStatus;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -187,11 +188,27 @@ pub async fn summary(pool: &PgPool, title: &str) -> Result<StatusSummary, StoreE
             });
     }
 
+    // What open incidents and active maintenances declare: maintenance wins, otherwise the worse
+    // of what the monitors see and what people (or the engine) declared.
+    let declared = super::incidents::declared_component_states(pool).await?;
     let mut out = Vec::with_capacity(components.len());
     for (id, name, group, description, position, created_at, comp_updated) in components {
         let monitors = by_component.remove(&id).unwrap_or_default();
         let statuses: Vec<MonitorStatus> = monitors.iter().map(|m| m.status).collect();
-        let status = component_status(&statuses, false);
+        let mine: Vec<ComponentStatus> = declared
+            .iter()
+            .filter(|(c, _)| *c == id)
+            .filter_map(|(_, s)| ComponentStatus::parse(s))
+            .collect();
+        let in_maintenance = mine.contains(&ComponentStatus::UnderMaintenance);
+        let status = match component_status(&statuses, in_maintenance) {
+            Some(ComponentStatus::UnderMaintenance) => Some(ComponentStatus::UnderMaintenance),
+            monitored => mine
+                .iter()
+                .copied()
+                .chain(monitored)
+                .reduce(ComponentStatus::worst),
+        };
         let since = monitors.iter().filter_map(|m| m.since).max();
         let (mut checks_total, mut failures_total) = (0i64, 0i64);
         let days: Vec<DaySummary> = (0..DAYS)
@@ -233,5 +250,13 @@ pub async fn summary(pool: &PgPool, title: &str) -> Result<StatusSummary, StoreE
         indicator,
         description: description.to_string(),
         components: out,
+        incidents: super::incidents::list(pool, super::incidents::Filter::Unresolved, false)
+            .await?,
+        maintenances: super::incidents::list(
+            pool,
+            super::incidents::Filter::OpenMaintenances,
+            false,
+        )
+        .await?,
     })
 }

@@ -2,9 +2,11 @@
 //! and the JSON API.
 
 pub mod api_error;
+pub mod api_incidents;
 pub mod api_resources;
 pub mod api_v1;
 pub mod health;
+pub mod incidents_public;
 pub mod live;
 pub mod metrics;
 pub mod ops_guard;
@@ -91,12 +93,48 @@ pub fn router(state: AppState, sessions: PostgresStore) -> Router {
         .route("/api/v1/monitors", get(public::monitors))
         .route("/api/v1/nodebalancers", get(api_v1::nodebalancers))
         .route("/api/v1/sources", get(api_resources::list_sources))
+        .route(
+            "/api/v1/incidents",
+            get(api_incidents::list).post(api_incidents::create),
+        )
+        .route(
+            "/api/v1/incidents/{id}",
+            get(api_incidents::get_one).patch(api_incidents::patch),
+        )
+        .route(
+            "/api/v1/incidents/{id}/updates",
+            post(api_incidents::post_update),
+        )
+        .route(
+            "/api/v1/maintenances",
+            post(api_incidents::create_maintenance),
+        )
+        .route("/api/v1/openapi.json", get(api_incidents::openapi))
         .route("/api/v1/nodes", get(api_resources::list_nodes))
         .route(
             "/api/v1/nodes/{name}/series",
             get(api_resources::node_series),
         )
         .route("/api/v2/summary.json", get(public::summary_json))
+        .route("/api/v2/incidents.json", get(incidents_public::all))
+        .route(
+            "/api/v2/incidents/unresolved.json",
+            get(incidents_public::unresolved),
+        )
+        .route(
+            "/api/v2/scheduled-maintenances.json",
+            get(incidents_public::maintenances),
+        )
+        .route(
+            "/api/v2/scheduled-maintenances/upcoming.json",
+            get(incidents_public::maintenances_upcoming),
+        )
+        .route(
+            "/api/v2/scheduled-maintenances/active.json",
+            get(incidents_public::maintenances_active),
+        )
+        .route("/history.atom", get(incidents_public::atom))
+        .route("/history.rss", get(incidents_public::rss))
         .route("/api/v2/status.json", get(public::status_json_handler))
         .route(
             "/api/v2/components.json",

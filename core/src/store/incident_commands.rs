@@ -1,0 +1,268 @@
+//! Creating and changing incidents from people's input (forms, the JSON API): every field
+//! checked with a message naming it, then written through `incidents`, then audited.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::model::incident::{statuses_for, valid_status, Impact};
+
+use super::{audit, incidents, PgPool, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("no incident {0}")]
+    NotFound(i64),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> CommandError {
+    CommandError::Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+/// Statuspage's field names, as the API takes them.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentInput {
+    pub name: Option<String>,
+    pub status: Option<String>,
+    pub impact: Option<String>,
+    pub body: Option<String>,
+    pub component_ids: Option<Vec<String>>,
+    pub scheduled_for: Option<DateTime<Utc>>,
+    pub scheduled_until: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateInput {
+    pub body: String,
+    pub status: Option<String>,
+    #[serde(default)]
+    pub internal: bool,
+}
+
+const MAX_NAME: usize = 200;
+const MAX_BODY: usize = 20_000;
+
+fn name(n: Option<&str>) -> Result<Option<String>, CommandError> {
+    match n.map(str::trim) {
+        None => Ok(None),
+        Some("") => Err(invalid("name", "must not be empty")),
+        Some(n) if n.chars().count() > MAX_NAME => Err(invalid(
+            "name",
+            format!("must be at most {MAX_NAME} characters"),
+        )),
+        Some(n) => Ok(Some(n.to_string())),
+    }
+}
+
+fn body(b: &str) -> Result<String, CommandError> {
+    if b.chars().count() > MAX_BODY {
+        return Err(invalid(
+            "body",
+            format!("must be at most {MAX_BODY} characters"),
+        ));
+    }
+    Ok(b.trim().to_string())
+}
+
+fn impact(i: Option<&str>) -> Result<Option<Impact>, CommandError> {
+    i.map(|i| {
+        Impact::parse(i).ok_or_else(|| {
+            invalid(
+                "impact",
+                format!("`{i}` is not one of {}", Impact::choices()),
+            )
+        })
+    })
+    .transpose()
+}
+
+fn status(kind: &str, s: Option<&str>) -> Result<Option<String>, CommandError> {
+    s.map(|s| {
+        if valid_status(kind, s) {
+            Ok(s.to_string())
+        } else {
+            Err(invalid(
+                "status",
+                format!("`{s}` is not one of {}", statuses_for(kind)),
+            ))
+        }
+    })
+    .transpose()
+}
+
+async fn components(
+    pool: &PgPool,
+    ids: Option<&Vec<String>>,
+) -> Result<Option<Vec<String>>, CommandError> {
+    let Some(ids) = ids else { return Ok(None) };
+    let unknown = incidents::unknown_components(pool, ids).await?;
+    if !unknown.is_empty() {
+        return Err(invalid(
+            "component_ids",
+            format!(
+                "no component {}; GET /api/v2/components.json lists them",
+                unknown.join(", ")
+            ),
+        ));
+    }
+    let mut ids = ids.clone();
+    ids.dedup();
+    Ok(Some(ids))
+}
+
+/// Opens an incident (`kind` "incident") or schedules a maintenance. Returns its id.
+pub async fn create(
+    pool: &PgPool,
+    kind: &str,
+    input: &IncidentInput,
+    actor: &str,
+) -> Result<i64, CommandError> {
+    let name = name(input.name.as_deref())?.ok_or_else(|| invalid("name", "is required"))?;
+    let default_status = if kind == "maintenance" {
+        "scheduled"
+    } else {
+        "investigating"
+    };
+    let status = status(kind, input.status.as_deref())?.unwrap_or_else(|| default_status.into());
+    let impact = impact(input.impact.as_deref())?.unwrap_or(if kind == "maintenance" {
+        Impact::None
+    } else {
+        Impact::Minor
+    });
+    let body = body(input.body.as_deref().unwrap_or_default())?;
+    let components = components(pool, input.component_ids.as_ref())
+        .await?
+        .unwrap_or_default();
+    if kind == "maintenance" {
+        match (input.scheduled_for, input.scheduled_until) {
+            (Some(from), Some(until)) if from < until => {}
+            (Some(_), Some(_)) => {
+                return Err(invalid("scheduled_until", "must be after scheduled_for"))
+            }
+            _ => {
+                return Err(invalid(
+                    "scheduled_for",
+                    "a maintenance needs scheduled_for and scheduled_until",
+                ))
+            }
+        }
+    }
+    let id = incidents::create(
+        pool,
+        incidents::NewIncident {
+            kind: kind.into(),
+            name,
+            status,
+            impact,
+            body,
+            components,
+            automatic: false,
+            author: actor.into(),
+            scheduled_for: input.scheduled_for,
+            scheduled_until: input.scheduled_until,
+        },
+    )
+    .await?;
+    audit::record(
+        pool,
+        actor,
+        &format!("{kind}.create"),
+        &format!("incident:{id}"),
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(id)
+}
+
+async fn kind_of(pool: &PgPool, id: i64) -> Result<String, CommandError> {
+    sqlx::query_scalar("SELECT kind FROM incidents WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+        .map_err(StoreError::from)?
+        .ok_or(CommandError::NotFound(id))
+}
+
+/// Changes name, status, impact or components. A person's change takes over an automatic
+/// incident: the engine stops moving it.
+pub async fn patch(
+    pool: &PgPool,
+    id: i64,
+    input: &IncidentInput,
+    actor: &str,
+) -> Result<(), CommandError> {
+    let kind = kind_of(pool, id).await?;
+    let p = incidents::Patch {
+        name: name(input.name.as_deref())?,
+        status: status(&kind, input.status.as_deref())?,
+        impact: impact(input.impact.as_deref())?,
+        components: components(pool, input.component_ids.as_ref()).await?,
+    };
+    if input.body.is_some() {
+        return Err(invalid(
+            "body",
+            "post text as an update: POST /api/v1/incidents/{id}/updates",
+        ));
+    }
+    if !incidents::patch(pool, id, p, true).await? {
+        return Err(CommandError::NotFound(id));
+    }
+    audit::record(
+        pool,
+        actor,
+        &format!("{kind}.update"),
+        &format!("incident:{id}"),
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Posts an update (public) or an internal note, optionally changing the status.
+pub async fn post_update(
+    pool: &PgPool,
+    id: i64,
+    input: &UpdateInput,
+    actor: &str,
+) -> Result<(), CommandError> {
+    let kind = kind_of(pool, id).await?;
+    let text = body(&input.body)?;
+    if text.is_empty() {
+        return Err(invalid("body", "must not be empty"));
+    }
+    let status = status(&kind, input.status.as_deref())?;
+    if input.internal && status.is_some() {
+        return Err(invalid(
+            "status",
+            "an internal note cannot change the public status",
+        ));
+    }
+    if !incidents::add_update(pool, id, &text, status, input.internal, actor, true).await? {
+        return Err(CommandError::NotFound(id));
+    }
+    let action = if input.internal {
+        "incident.note"
+    } else {
+        "incident.post_update"
+    };
+    audit::record(
+        pool,
+        actor,
+        action,
+        &format!("incident:{id}"),
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,565 @@
+//! Incidents and maintenances: every change writes its row, its timeline entry and its event
+//! (which the outbox turns into notifications) in one transaction.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::model::incident::{
+    component_status_for, is_final, AffectedComponent, EvidenceView, Impact, IncidentView,
+    UpdateView,
+};
+
+use super::{events, PgPool, StoreError};
+
+pub struct NewIncident {
+    /// "incident" or "maintenance".
+    pub kind: String,
+    pub name: String,
+    pub status: String,
+    pub impact: Impact,
+    pub body: String,
+    pub components: Vec<String>,
+    pub automatic: bool,
+    pub author: String,
+    pub scheduled_for: Option<DateTime<Utc>>,
+    pub scheduled_until: Option<DateTime<Utc>>,
+}
+
+#[derive(Default)]
+pub struct Patch {
+    pub name: Option<String>,
+    pub status: Option<String>,
+    pub impact: Option<Impact>,
+    pub components: Option<Vec<String>>,
+}
+
+/// The ids among `ids` that name no component (for a clear 400 before writing anything).
+pub async fn unknown_components(pool: &PgPool, ids: &[String]) -> Result<Vec<String>, StoreError> {
+    let known: Vec<String> = sqlx::query_scalar("SELECT id FROM components WHERE id = ANY($1)")
+        .bind(ids)
+        .fetch_all(pool)
+        .await?;
+    Ok(ids.iter().filter(|i| !known.contains(i)).cloned().collect())
+}
+
+fn component_state(kind: &str, status: &str, impact: Impact) -> &'static str {
+    if kind == "maintenance" {
+        if matches!(status, "in_progress" | "verifying") {
+            "under_maintenance"
+        } else {
+            "operational"
+        }
+    } else {
+        component_status_for(impact)
+    }
+}
+
+/// The event kind a change of status writes.
+fn event_kind(kind: &str, status: &str, opened: bool) -> String {
+    match (kind, status, opened) {
+        ("maintenance", "scheduled", true) => "maintenance.scheduled".into(),
+        ("maintenance", "in_progress", _) => "maintenance.started".into(),
+        ("maintenance", "completed", _) => "maintenance.completed".into(),
+        ("maintenance", _, _) => "maintenance.updated".into(),
+        (_, "resolved", _) => "incident.resolved".into(),
+        (_, _, true) => "incident.opened".into(),
+        _ => "incident.updated".into(),
+    }
+}
+
+pub async fn create(pool: &PgPool, new: NewIncident) -> Result<i64, StoreError> {
+    let mut tx = pool.begin().await?;
+    let final_ = is_final(&new.status);
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO incidents (kind, name, status, impact, automatic, created_by, scheduled_for, scheduled_until, \
+           started_at, monitoring_at, resolved_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($7, now()), \
+           CASE WHEN $3 = 'monitoring' THEN now() END, CASE WHEN $9 THEN now() END) RETURNING id",
+    )
+    .bind(&new.kind)
+    .bind(&new.name)
+    .bind(&new.status)
+    .bind(new.impact.as_str())
+    .bind(new.automatic)
+    .bind(&new.author)
+    .bind(new.scheduled_for)
+    .bind(new.scheduled_until)
+    .bind(final_)
+    .fetch_one(&mut *tx)
+    .await?;
+    set_components(
+        &mut tx,
+        id,
+        &new.components,
+        component_state(&new.kind, &new.status, new.impact),
+    )
+    .await?;
+    sqlx::query(
+        "INSERT INTO incident_updates (incident_id, status, body, author) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(&new.status)
+    .bind(&new.body)
+    .bind(&new.author)
+    .execute(&mut *tx)
+    .await?;
+    emit(
+        &mut tx,
+        id,
+        &event_kind(&new.kind, &new.status, true),
+        &new.body,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+async fn set_components(
+    tx: &mut sqlx::PgConnection,
+    id: i64,
+    components: &[String],
+    state: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "DELETE FROM incident_components WHERE incident_id = $1 AND NOT (component_id = ANY($2))",
+    )
+    .bind(id)
+    .bind(components)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO incident_components (incident_id, component_id, status) SELECT $1, c, $3 FROM unnest($2::text[]) c \
+         ON CONFLICT (incident_id, component_id) DO UPDATE SET status = EXCLUDED.status",
+    )
+    .bind(id)
+    .bind(components)
+    .bind(state)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Appends the incident's event, with what a notification needs to say.
+async fn emit(
+    tx: &mut sqlx::PgConnection,
+    id: i64,
+    kind: &str,
+    body: &str,
+) -> Result<(), StoreError> {
+    let (name, status, impact, ikind): (String, String, String, String) =
+        sqlx::query_as("SELECT name, status, impact, kind FROM incidents WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let components: Vec<String> = sqlx::query_scalar(
+        "SELECT c.name FROM incident_components ic JOIN components c ON c.id = ic.component_id \
+         WHERE ic.incident_id = $1 ORDER BY c.position",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
+    events::append_in(
+        tx,
+        kind,
+        &format!("incident:{id}"),
+        json!({ "id": id, "kind": ikind, "name": name, "status": status, "impact": impact,
+                "body": body, "components": components }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Applies a change; `take_over` marks an automatic incident as a person's. Returns false when
+/// there is no such incident.
+pub async fn patch(pool: &PgPool, id: i64, p: Patch, take_over: bool) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
+    let changed = patch_in(&mut tx, id, &p, take_over).await?;
+    let Some((kind, status_changed)) = changed else {
+        return Ok(false);
+    };
+    let status: String = sqlx::query_scalar("SELECT status FROM incidents WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let event = if status_changed {
+        event_kind(&kind, &status, false)
+    } else {
+        format!("{kind}.updated")
+    };
+    emit(&mut tx, id, &event, "").await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Some((kind, status changed)) when the incident exists.
+async fn patch_in(
+    tx: &mut sqlx::PgConnection,
+    id: i64,
+    p: &Patch,
+    take_over: bool,
+) -> Result<Option<(String, bool)>, StoreError> {
+    let row: Option<(String, String, String)> =
+        sqlx::query_as("SELECT kind, status, impact FROM incidents WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((kind, old_status, old_impact)) = row else {
+        return Ok(None);
+    };
+    let status = p.status.clone().unwrap_or(old_status.clone());
+    let impact = p
+        .impact
+        .unwrap_or_else(|| Impact::parse(&old_impact).unwrap_or(Impact::None));
+    sqlx::query(
+        "UPDATE incidents SET name = COALESCE($2, name), status = $3, impact = $4, updated_at = now(), \
+           taken_over = taken_over OR $5, \
+           monitoring_at = CASE WHEN $3 IN ('monitoring', 'verifying') THEN COALESCE(monitoring_at, now()) ELSE monitoring_at END, \
+           resolved_at = CASE WHEN $3 IN ('resolved', 'completed') THEN COALESCE(resolved_at, now()) ELSE NULL END, \
+           started_at = CASE WHEN kind = 'maintenance' AND $3 = 'in_progress' AND status = 'scheduled' THEN now() ELSE started_at END \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(&p.name)
+    .bind(&status)
+    .bind(impact.as_str())
+    .bind(take_over)
+    .execute(&mut *tx)
+    .await?;
+    let state = component_state(&kind, &status, impact);
+    match &p.components {
+        Some(c) => set_components(tx, id, c, state).await?,
+        None => {
+            sqlx::query("UPDATE incident_components SET status = $2 WHERE incident_id = $1")
+                .bind(id)
+                .bind(state)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    Ok(Some((kind, status != old_status)))
+}
+
+/// Posts to the timeline, optionally changing the status. Internal notes change nothing public
+/// and notify nobody outside (their event kind, `note.added`, is not a public one).
+pub async fn add_update(
+    pool: &PgPool,
+    id: i64,
+    body: &str,
+    status: Option<String>,
+    internal: bool,
+    author: &str,
+    take_over: bool,
+) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
+    let patch = Patch {
+        status: if internal { None } else { status },
+        ..Default::default()
+    };
+    let Some((kind, status_changed)) = patch_in(&mut tx, id, &patch, take_over).await? else {
+        return Ok(false);
+    };
+    let current: String = sqlx::query_scalar("SELECT status FROM incidents WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO incident_updates (incident_id, status, body, internal, author) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(&current)
+    .bind(body)
+    .bind(internal)
+    .bind(author)
+    .execute(&mut *tx)
+    .await?;
+    if internal {
+        events::append_in(
+            &mut tx,
+            "note.added",
+            &format!("incident:{id}"),
+            json!({ "id": id, "author": author }),
+        )
+        .await?;
+    } else {
+        let event = if status_changed {
+            event_kind(&kind, &current, false)
+        } else {
+            format!("{kind}.updated")
+        };
+        emit(&mut tx, id, &event, body).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub async fn attach_evidence(pool: &PgPool, incident: i64, event: i64) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO incident_evidence (incident_id, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        .bind(incident)
+        .bind(event)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Which incidents a list shows.
+pub enum Filter {
+    /// Open incidents (not maintenances).
+    Unresolved,
+    /// The newest incidents, open or not.
+    Latest(i64),
+    /// Maintenances not completed: upcoming and active.
+    OpenMaintenances,
+    /// Maintenances, newest first.
+    Maintenances(i64),
+    /// Incidents that started in `[from, to)`.
+    Between(DateTime<Utc>, DateTime<Utc>),
+    /// Everything, newest first (the ops list).
+    Everything(i64),
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    kind: String,
+    name: String,
+    status: String,
+    impact: String,
+    automatic: bool,
+    taken_over: bool,
+    started_at: DateTime<Utc>,
+    monitoring_at: Option<DateTime<Utc>>,
+    resolved_at: Option<DateTime<Utc>>,
+    scheduled_for: Option<DateTime<Utc>>,
+    scheduled_until: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str =
+    "id, kind, name, status, impact, automatic, taken_over, started_at, monitoring_at, \
+    resolved_at, scheduled_for, scheduled_until, created_at, updated_at";
+
+/// Lists incidents; `internal` includes internal notes (ops readers only).
+pub async fn list(
+    pool: &PgPool,
+    filter: Filter,
+    internal: bool,
+) -> Result<Vec<IncidentView>, StoreError> {
+    let q =
+        |cond: &str, limit: &str| format!("SELECT {COLUMNS} FROM incidents WHERE {cond} {limit}");
+    let rows: Vec<Row> = match filter {
+        Filter::Unresolved => {
+            sqlx::query_as(&q(
+                "kind = 'incident' AND resolved_at IS NULL",
+                "ORDER BY started_at DESC",
+            ))
+            .fetch_all(pool)
+            .await?
+        }
+        Filter::Latest(n) => {
+            sqlx::query_as(&q("kind = 'incident'", "ORDER BY started_at DESC LIMIT $1"))
+                .bind(n)
+                .fetch_all(pool)
+                .await?
+        }
+        Filter::OpenMaintenances => {
+            sqlx::query_as(&q(
+                "kind = 'maintenance' AND resolved_at IS NULL",
+                "ORDER BY scheduled_for",
+            ))
+            .fetch_all(pool)
+            .await?
+        }
+        Filter::Maintenances(n) => {
+            sqlx::query_as(&q(
+                "kind = 'maintenance'",
+                "ORDER BY scheduled_for DESC LIMIT $1",
+            ))
+            .bind(n)
+            .fetch_all(pool)
+            .await?
+        }
+        Filter::Between(from, to) => {
+            sqlx::query_as(&q(
+                "kind = 'incident' AND started_at >= $1 AND started_at < $2",
+                "ORDER BY started_at DESC",
+            ))
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await?
+        }
+        Filter::Everything(n) => {
+            sqlx::query_as(&q("true", "ORDER BY created_at DESC LIMIT $1"))
+                .bind(n)
+                .fetch_all(pool)
+                .await?
+        }
+    };
+    load(pool, rows, internal).await
+}
+
+pub async fn get(
+    pool: &PgPool,
+    id: i64,
+    internal: bool,
+) -> Result<Option<IncidentView>, StoreError> {
+    let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM incidents WHERE id = $1"))
+        .bind(id)
+        .fetch_all(pool)
+        .await?;
+    Ok(load(pool, rows, internal).await?.into_iter().next())
+}
+
+async fn load(
+    pool: &PgPool,
+    rows: Vec<Row>,
+    internal: bool,
+) -> Result<Vec<IncidentView>, StoreError> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let comps: Vec<(i64, String, String, String)> = sqlx::query_as(
+        "SELECT ic.incident_id, c.id, c.name, ic.status FROM incident_components ic \
+         JOIN components c ON c.id = ic.component_id WHERE ic.incident_id = ANY($1) ORDER BY c.position",
+    )
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?;
+    let updates: Vec<(i64, i64, String, String, bool, String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT incident_id, id, status, body, internal, author, created_at FROM incident_updates \
+         WHERE incident_id = ANY($1) AND (NOT internal OR $2) ORDER BY created_at DESC, id DESC",
+    )
+    .bind(&ids)
+    .bind(internal)
+    .fetch_all(pool)
+    .await?;
+    let evidence: Vec<(i64, DateTime<Utc>, String, String, serde_json::Value)> = if internal {
+        sqlx::query_as(
+            "SELECT ie.incident_id, e.at, e.kind, e.subject, e.payload FROM incident_evidence ie \
+             JOIN events e ON e.id = ie.event_id WHERE ie.incident_id = ANY($1) ORDER BY e.at",
+        )
+        .bind(&ids)
+        .fetch_all(pool)
+        .await?
+    } else {
+        Vec::new()
+    };
+    Ok(rows
+        .into_iter()
+        .map(|r| IncidentView {
+            components: comps
+                .iter()
+                .filter(|c| c.0 == r.id)
+                .map(|c| AffectedComponent {
+                    id: c.1.clone(),
+                    name: c.2.clone(),
+                    status: c.3.clone(),
+                })
+                .collect(),
+            updates: updates
+                .iter()
+                .filter(|u| u.0 == r.id)
+                .map(|u| UpdateView {
+                    id: u.1,
+                    status: u.2.clone(),
+                    body: u.3.clone(),
+                    internal: u.4,
+                    author: u.5.clone(),
+                    created_at: u.6,
+                })
+                .collect(),
+            evidence: evidence
+                .iter()
+                .filter(|e| e.0 == r.id)
+                .map(|e| EvidenceView {
+                    at: e.1,
+                    kind: e.2.clone(),
+                    subject: e.3.clone(),
+                    message: e.4["message"]
+                        .as_str()
+                        .map(str::to_string)
+                        .or_else(|| {
+                            e.4["monitor"].as_str().map(|m| {
+                                format!(
+                                    "{m} {} → {}",
+                                    e.4["from"].as_str().unwrap_or(""),
+                                    e.4["to"].as_str().unwrap_or("")
+                                )
+                            })
+                        })
+                        .unwrap_or_else(|| e.3.clone()),
+                })
+                .collect(),
+            id: r.id,
+            kind: r.kind,
+            name: r.name,
+            status: r.status,
+            impact: r.impact,
+            automatic: r.automatic,
+            taken_over: r.taken_over,
+            started_at: r.started_at,
+            monitoring_at: r.monitoring_at,
+            resolved_at: r.resolved_at,
+            scheduled_for: r.scheduled_for,
+            scheduled_until: r.scheduled_until,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+        .collect())
+}
+
+/// Components in a maintenance now: their monitors' alerts are held back.
+pub async fn components_in_maintenance(pool: &PgPool) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT ic.component_id FROM incident_components ic JOIN incidents i ON i.id = ic.incident_id \
+         WHERE i.kind = 'maintenance' AND i.status IN ('in_progress', 'verifying')",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Component states that open incidents and active maintenances declare: (component, status).
+pub async fn declared_component_states(pool: &PgPool) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT ic.component_id, ic.status FROM incident_components ic JOIN incidents i ON i.id = ic.incident_id \
+         WHERE i.resolved_at IS NULL AND (i.kind = 'incident' OR i.status IN ('in_progress', 'verifying'))",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The newest open automatic incident: (id, status, taken_over, updated_at).
+pub async fn open_automatic(
+    pool: &PgPool,
+) -> Result<Option<(i64, String, bool, DateTime<Utc>)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, status, taken_over, updated_at FROM incidents \
+         WHERE automatic AND kind = 'incident' AND resolved_at IS NULL ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Where the engine left off in the event stream.
+pub async fn cursor(pool: &PgPool, name: &str) -> Result<Option<i64>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT last_event_id FROM engine_cursors WHERE name = $1")
+            .bind(name)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+pub async fn set_cursor(pool: &PgPool, name: &str, id: i64) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO engine_cursors (name, last_event_id) VALUES ($1, $2) \
+         ON CONFLICT (name) DO UPDATE SET last_event_id = GREATEST(engine_cursors.last_event_id, $2)",
+    )
+    .bind(name)
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

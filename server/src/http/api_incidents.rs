@@ -1,0 +1,268 @@
+//! `/api/v1/incidents` and `/api/v1/maintenances`: create and change incidents from scripts with
+//! Statuspage's field names (scope `incidents:write`), read them with internal notes (scope
+//! `read`). `/api/v1/openapi.json` describes them, generated from these handlers.
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Extension, Json,
+};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::{OpenApi, ToSchema};
+use vigil_core::{
+    model::auth::{Auth, Scope},
+    store::{
+        incident_commands::{self, CommandError, IncidentInput, UpdateInput},
+        incidents::{self, Filter},
+    },
+};
+
+use super::{api_error::ApiError, incidents_public::incident_json, AppState};
+
+impl From<CommandError> for ApiError {
+    fn from(e: CommandError) -> Self {
+        match e {
+            CommandError::Invalid { field, message } => ApiError::invalid(field, message),
+            CommandError::NotFound(id) => ApiError::NotFound(format!("no incident {id}")),
+            CommandError::Store(s) => ApiError::Store(s),
+        }
+    }
+}
+
+/// A new incident.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewIncident {
+    /// What is affected, in a few words.
+    name: String,
+    /// investigating (default), identified, monitoring or resolved.
+    status: Option<String>,
+    /// none, minor (default), major or critical.
+    impact: Option<String>,
+    /// The first public update.
+    body: Option<String>,
+    /// Affected components (ids from /api/v2/components.json).
+    component_ids: Option<Vec<String>>,
+}
+
+/// A change to an incident or maintenance; every field optional.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentPatch {
+    name: Option<String>,
+    status: Option<String>,
+    impact: Option<String>,
+    component_ids: Option<Vec<String>>,
+}
+
+/// An update on the timeline.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUpdate {
+    body: String,
+    /// A new status with the update (not for internal notes).
+    status: Option<String>,
+    /// true: an internal note, never shown publicly.
+    #[serde(default)]
+    internal: bool,
+}
+
+/// A scheduled maintenance.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMaintenance {
+    name: String,
+    /// scheduled (default), in_progress, verifying or completed.
+    status: Option<String>,
+    body: Option<String>,
+    component_ids: Option<Vec<String>>,
+    scheduled_for: DateTime<Utc>,
+    scheduled_until: DateTime<Utc>,
+}
+
+/// Parses a JSON body, turning serde's complaint into a 400 that names the field.
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        ApiError::invalid(
+            if path == "." {
+                "body".to_string()
+            } else {
+                path
+            },
+            e.into_inner().to_string(),
+        )
+    })
+}
+
+async fn one(state: &AppState, id: i64) -> Result<Value, ApiError> {
+    let i = incidents::get(&state.pool, id, true)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no incident {id}")))?;
+    let mut v = incident_json(&i, &state.public_url);
+    v["id"] = json!(i.id);
+    v["kind"] = json!(i.kind);
+    v["automatic"] = json!(i.automatic);
+    v["taken_over"] = json!(i.taken_over);
+    v["incident_updates"] = json!(i
+        .updates
+        .iter()
+        .map(
+            |u| json!({ "id": u.id, "status": u.status, "body": u.body, "internal": u.internal,
+                          "author": u.author, "created_at": u.created_at })
+        )
+        .collect::<Vec<_>>());
+    Ok(v)
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents", request_body = NewIncident,
+    responses((status = 201, description = "the incident, with its `id`"), (status = 400, description = "a field is wrong; `field` names it"),
+              (status = 401), (status = 403)),
+    security(("token" = ["incidents:write"])))]
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let who = auth.require(Scope::IncidentsWrite)?.audit_name();
+    let n: NewIncident = parse(&body)?;
+    let input = IncidentInput {
+        name: Some(n.name),
+        status: n.status,
+        impact: n.impact,
+        body: n.body,
+        component_ids: n.component_ids,
+        ..Default::default()
+    };
+    let id = incident_commands::create(&state.pool, "incident", &input, &who).await?;
+    Ok((StatusCode::CREATED, Json(one(&state, id).await?)))
+}
+
+#[utoipa::path(post, path = "/api/v1/maintenances", request_body = NewMaintenance,
+    responses((status = 201, description = "the maintenance, with its `id`"), (status = 400), (status = 401), (status = 403)),
+    security(("token" = ["incidents:write"])))]
+pub async fn create_maintenance(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let who = auth.require(Scope::IncidentsWrite)?.audit_name();
+    let n: NewMaintenance = parse(&body)?;
+    let input = IncidentInput {
+        name: Some(n.name),
+        status: n.status,
+        impact: None,
+        body: n.body,
+        component_ids: n.component_ids,
+        scheduled_for: Some(n.scheduled_for),
+        scheduled_until: Some(n.scheduled_until),
+    };
+    let id = incident_commands::create(&state.pool, "maintenance", &input, &who).await?;
+    Ok((StatusCode::CREATED, Json(one(&state, id).await?)))
+}
+
+#[utoipa::path(patch, path = "/api/v1/incidents/{id}", request_body = IncidentPatch,
+    params(("id" = i64, Path, description = "incident or maintenance id")),
+    responses((status = 200, description = "the changed incident"), (status = 400), (status = 404)),
+    security(("token" = ["incidents:write"])))]
+pub async fn patch(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let who = auth.require(Scope::IncidentsWrite)?.audit_name();
+    let p: IncidentPatch = parse(&body)?;
+    let input = IncidentInput {
+        name: p.name,
+        status: p.status,
+        impact: p.impact,
+        component_ids: p.component_ids,
+        ..Default::default()
+    };
+    incident_commands::patch(&state.pool, id, &input, &who).await?;
+    Ok(Json(one(&state, id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/updates", request_body = NewUpdate,
+    params(("id" = i64, Path, description = "incident or maintenance id")),
+    responses((status = 201, description = "the incident with its new update"), (status = 400), (status = 404)),
+    security(("token" = ["incidents:write"])))]
+pub async fn post_update(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let who = auth.require(Scope::IncidentsWrite)?.audit_name();
+    let u: NewUpdate = parse(&body)?;
+    let input = UpdateInput {
+        body: u.body,
+        status: u.status,
+        internal: u.internal,
+    };
+    incident_commands::post_update(&state.pool, id, &input, &who).await?;
+    Ok((StatusCode::CREATED, Json(one(&state, id).await?)))
+}
+
+#[utoipa::path(get, path = "/api/v1/incidents",
+    responses((status = 200, description = "the 100 newest incidents and maintenances, with internal notes")),
+    security(("token" = ["read"])))]
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(Scope::Read)?;
+    let mut out = Vec::new();
+    for i in incidents::list(&state.pool, Filter::Everything(100), true).await? {
+        out.push(one(&state, i.id).await?);
+    }
+    Ok(Json(json!({ "incidents": out })))
+}
+
+#[utoipa::path(get, path = "/api/v1/incidents/{id}", params(("id" = i64, Path, description = "incident id")),
+    responses((status = 200, description = "the incident with internal notes"), (status = 404)),
+    security(("token" = ["read"])))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(Scope::Read)?;
+    Ok(Json(one(&state, id).await?))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Vigil API", description = "Incidents and maintenances for scripts. Authenticate with `Authorization: Bearer vgl_…` (create a token with `vigil token create`)."),
+    paths(create, create_maintenance, patch, post_update, list, get_one),
+    components(schemas(NewIncident, IncidentPatch, NewUpdate, NewMaintenance)),
+    modifiers(&Security)
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("vgl_…")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// `GET /api/v1/openapi.json`: public, like any API description.
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

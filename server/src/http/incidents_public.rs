@@ -1,0 +1,252 @@
+//! Incidents for the public: Statuspage v2 JSON (`incidents.json`, `incidents/unresolved.json`,
+//! `scheduled-maintenances*.json`) and the Atom and RSS feeds of `/history`. Internal notes and
+//! evidence never reach any of these: they read incidents without them.
+
+use axum::{
+    extract::State,
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde_json::{json, Value};
+use vigil_core::{
+    model::incident::IncidentView,
+    store::incidents::{self, Filter},
+};
+
+use super::AppState;
+
+/// One incident or maintenance in Statuspage's shape.
+pub fn incident_json(i: &IncidentView, url: &str) -> Value {
+    let link = format!("{}/incidents/{}", url.trim_end_matches('/'), i.id);
+    let mut v = json!({
+        "id": i.id.to_string(),
+        "name": i.name,
+        "status": i.status,
+        "impact": i.impact,
+        "created_at": i.created_at.to_rfc3339(),
+        "updated_at": i.updated_at.to_rfc3339(),
+        "started_at": i.started_at.to_rfc3339(),
+        "monitoring_at": i.monitoring_at.map(|t| t.to_rfc3339()),
+        "resolved_at": i.resolved_at.map(|t| t.to_rfc3339()),
+        "shortlink": link,
+        "page_id": "vigil",
+        "postmortem_body": null,
+        "incident_updates": i.updates.iter().filter(|u| !u.internal).map(|u| json!({
+            "id": u.id.to_string(),
+            "status": u.status,
+            "body": u.body,
+            "incident_id": i.id.to_string(),
+            "created_at": u.created_at.to_rfc3339(),
+            "updated_at": u.created_at.to_rfc3339(),
+            "display_at": u.created_at.to_rfc3339(),
+        })).collect::<Vec<_>>(),
+        "components": i.components.iter().map(|c| json!({
+            "id": c.id, "name": c.name, "status": c.status, "page_id": "vigil",
+        })).collect::<Vec<_>>(),
+    });
+    if i.is_maintenance() {
+        v["scheduled_for"] = json!(i.scheduled_for.map(|t| t.to_rfc3339()));
+        v["scheduled_until"] = json!(i.scheduled_until.map(|t| t.to_rfc3339()));
+    }
+    v
+}
+
+fn page(state: &AppState) -> Value {
+    json!({ "id": "vigil", "name": state.title, "url": state.public_url, "time_zone": "Etc/UTC" })
+}
+
+fn unavailable(e: vigil_core::store::StoreError) -> Response {
+    tracing::error!(error = %e, "reading incidents failed");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "incidents temporarily unavailable\n",
+    )
+        .into_response()
+}
+
+async fn listing(
+    state: &AppState,
+    filter: Filter,
+    key: &str,
+    keep: fn(&IncidentView) -> bool,
+) -> Response {
+    match incidents::list(&state.pool, filter, false).await {
+        Ok(list) => {
+            let items: Vec<Value> = list
+                .iter()
+                .filter(|i| keep(i))
+                .map(|i| incident_json(i, &state.public_url))
+                .collect();
+            let mut body = json!({ "page": page(state) });
+            body[key] = json!(items);
+            ([(header::CACHE_CONTROL, "public, max-age=10")], Json(body)).into_response()
+        }
+        Err(e) => unavailable(e),
+    }
+}
+
+/// `/api/v2/incidents.json`: the 50 newest incidents.
+pub async fn all(State(state): State<AppState>) -> Response {
+    listing(&state, Filter::Latest(50), "incidents", |_| true).await
+}
+
+pub async fn unresolved(State(state): State<AppState>) -> Response {
+    listing(&state, Filter::Unresolved, "incidents", |_| true).await
+}
+
+pub async fn maintenances(State(state): State<AppState>) -> Response {
+    listing(
+        &state,
+        Filter::Maintenances(50),
+        "scheduled_maintenances",
+        |_| true,
+    )
+    .await
+}
+
+pub async fn maintenances_upcoming(State(state): State<AppState>) -> Response {
+    listing(
+        &state,
+        Filter::OpenMaintenances,
+        "scheduled_maintenances",
+        |i| i.status == "scheduled",
+    )
+    .await
+}
+
+pub async fn maintenances_active(State(state): State<AppState>) -> Response {
+    listing(
+        &state,
+        Filter::OpenMaintenances,
+        "scheduled_maintenances",
+        |i| matches!(i.status.as_str(), "in_progress" | "verifying"),
+    )
+    .await
+}
+
+/// Title of a feed entry: "[Resolved] Website is unavailable".
+fn entry_title(i: &IncidentView) -> String {
+    let mut status = i.status.replace('_', " ");
+    if let Some(first) = status.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    format!("[{status}] {}", i.name)
+}
+
+/// The timeline as plain text paragraphs (the feed crates escape it).
+fn entry_text(i: &IncidentView) -> String {
+    i.updates
+        .iter()
+        .filter(|u| !u.internal)
+        .map(|u| {
+            format!(
+                "{} — {}: {}",
+                u.created_at.format("%Y-%m-%d %H:%M UTC"),
+                u.status,
+                u.body
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+async fn history(state: &AppState) -> Result<Vec<IncidentView>, Response> {
+    incidents::list(&state.pool, Filter::Latest(50), false)
+        .await
+        .map_err(unavailable)
+}
+
+/// `/history.atom`
+pub async fn atom(State(state): State<AppState>) -> Response {
+    use atom_syndication::{Content, Entry, Feed, Link, Text};
+    let list = match history(&state).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let base = state.public_url.trim_end_matches('/').to_string();
+    let updated = list
+        .iter()
+        .map(|i| i.updated_at)
+        .max()
+        .unwrap_or_else(chrono::Utc::now);
+    let entries: Vec<Entry> = list
+        .iter()
+        .map(|i| {
+            let link = format!("{base}/incidents/{}", i.id);
+            let mut e = Entry::default();
+            e.set_id(format!("{link}#{}", i.id));
+            e.set_title(Text::plain(entry_title(i)));
+            e.set_updated(i.updated_at.fixed_offset());
+            e.set_published(Some(i.started_at.fixed_offset()));
+            e.set_links(vec![Link {
+                href: link,
+                rel: "alternate".into(),
+                ..Default::default()
+            }]);
+            let mut c = Content::default();
+            c.set_content_type(Some("text".to_string()));
+            c.set_value(Some(entry_text(i)));
+            e.set_content(Some(c));
+            e
+        })
+        .collect();
+    let mut feed = Feed::default();
+    feed.set_id(format!("{base}/history"));
+    feed.set_title(Text::plain(format!("{} – incident history", state.title)));
+    feed.set_updated(updated.fixed_offset());
+    feed.set_links(vec![
+        Link {
+            href: format!("{base}/history"),
+            rel: "alternate".into(),
+            ..Default::default()
+        },
+        Link {
+            href: format!("{base}/history.atom"),
+            rel: "self".into(),
+            ..Default::default()
+        },
+    ]);
+    feed.set_entries(entries);
+    (
+        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+        feed.to_string(),
+    )
+        .into_response()
+}
+
+/// `/history.rss`
+pub async fn rss(State(state): State<AppState>) -> Response {
+    use rss::{ChannelBuilder, GuidBuilder, ItemBuilder};
+    let list = match history(&state).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let base = state.public_url.trim_end_matches('/').to_string();
+    let items: Vec<rss::Item> = list
+        .iter()
+        .map(|i| {
+            let link = format!("{base}/incidents/{}", i.id);
+            ItemBuilder::default()
+                .title(Some(entry_title(i)))
+                .link(Some(link.clone()))
+                .guid(Some(
+                    GuidBuilder::default().value(link).permalink(true).build(),
+                ))
+                .pub_date(Some(i.started_at.to_rfc2822()))
+                .description(Some(entry_text(i)))
+                .build()
+        })
+        .collect();
+    let channel = ChannelBuilder::default()
+        .title(format!("{} – incident history", state.title))
+        .link(format!("{base}/history"))
+        .description("Incidents and their updates")
+        .items(items)
+        .build();
+    (
+        [(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")],
+        channel.to_string(),
+    )
+        .into_response()
+}

@@ -1,0 +1,325 @@
+//! Follows the event stream (from a stored cursor, so a restart resumes where it stopped) and
+//! applies the rules in `vigil_core::model::incident`: monitors going down open an incident or
+//! join the open one, evidence (flapping backends, resource alerts, stale sources) is attached,
+//! recovery moves it to monitoring and a quiet period resolves it — unless a person took it over.
+//! Monitors of components under maintenance are held back.
+
+use std::{collections::BTreeSet, time::Duration};
+
+use chrono::Utc;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use vigil_core::{
+    model::incident::{decide, Action, AutoRules, Impact, IncidentStatus, OpenAuto, Signal},
+    store::{events::Event, incidents, StoreError},
+};
+
+const CURSOR: &str = "incident-engine";
+const AUTHOR: &str = "Vigil";
+
+pub struct Engine {
+    pool: PgPool,
+    rules: AutoRules,
+    open: Option<OpenAuto>,
+    cursor: i64,
+}
+
+/// What an event means to the engine, if anything.
+fn signal(e: &Event) -> Option<Signal> {
+    let p = &e.payload;
+    let s = |k: &str| p[k].as_str().unwrap_or_default().to_string();
+    match e.kind.as_str() {
+        "monitor.state" if s("to") == "down" => Some(Signal::Down {
+            monitor: s("monitor"),
+            component: s("component"),
+            at: e.at,
+        }),
+        "monitor.state" if s("from") == "down" && s("to") == "up" => Some(Signal::Up {
+            monitor: s("monitor"),
+            component: s("component"),
+            at: e.at,
+        }),
+        "lb.flapping" if p["flapping"] == true => Some(Signal::Evidence { at: e.at }),
+        "lb.ingress" if p["broken"] == true => Some(Signal::Evidence { at: e.at }),
+        "resource.alert" if p["firing"] == true => Some(Signal::Evidence { at: e.at }),
+        "source.stale" => Some(Signal::Evidence { at: e.at }),
+        _ => None,
+    }
+}
+
+impl Engine {
+    pub fn new(pool: PgPool, rules: AutoRules) -> Self {
+        Engine {
+            pool,
+            rules,
+            open: None,
+            cursor: 0,
+        }
+    }
+
+    /// Resumes: the stored cursor (or the stream's end on a first start: history is not
+    /// replayed into incidents), and the open automatic incident with the monitors still down.
+    pub async fn restore(&mut self) -> Result<(), StoreError> {
+        self.cursor = match incidents::cursor(&self.pool, CURSOR).await? {
+            Some(c) => c,
+            None => {
+                let latest = vigil_core::store::events::latest_id(&self.pool).await?;
+                incidents::set_cursor(&self.pool, CURSOR, latest).await?;
+                latest
+            }
+        };
+        self.refresh().await
+    }
+
+    /// Re-reads the open automatic incident: a person may have taken it over or resolved it.
+    async fn refresh(&mut self) -> Result<(), StoreError> {
+        let Some((id, status, taken_over, updated_at)) =
+            incidents::open_automatic(&self.pool).await?
+        else {
+            self.open = None;
+            return Ok(());
+        };
+        let status = IncidentStatus::parse(&status).unwrap_or(IncidentStatus::Investigating);
+        match &mut self.open {
+            Some(o) if o.id == id => {
+                o.status = status;
+                o.taken_over = taken_over;
+            }
+            _ => {
+                let failing: BTreeSet<String> = sqlx::query_scalar(
+                    "SELECT m.name FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id \
+                     JOIN incident_components ic ON ic.component_id = m.component_id AND ic.incident_id = $1 \
+                     WHERE s.status = 'down' AND NOT m.paused",
+                )
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .collect();
+                self.open = Some(OpenAuto {
+                    id,
+                    status,
+                    taken_over,
+                    last_failure_at: updated_at,
+                    recovered_at: failing.is_empty().then_some(updated_at),
+                    failing,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        if let Err(e) = self.restore().await {
+            tracing::error!(error = %e, "the incident engine cannot start; retrying each second");
+        }
+        let mut every = tokio::time::interval(Duration::from_secs(1));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = every.tick() => {}
+            }
+            if let Err(e) = self.step().await {
+                tracing::warn!(error = %e, "incident engine step failed; retrying");
+            }
+        }
+    }
+
+    /// Reads new events, applies them, then lets time pass. Public for tests.
+    pub async fn step(&mut self) -> Result<(), StoreError> {
+        if self.cursor == 0 && incidents::cursor(&self.pool, CURSOR).await?.is_none() {
+            self.restore().await?;
+        }
+        self.refresh().await?;
+        let batch: Vec<Event> = sqlx::query_as(
+            "SELECT id, at, kind, subject, payload FROM events WHERE id > $1 ORDER BY id LIMIT 500",
+        )
+        .bind(self.cursor)
+        .fetch_all(&self.pool)
+        .await?;
+        let held = incidents::components_in_maintenance(&self.pool).await?;
+        for e in &batch {
+            if let Some(sig) = signal(e) {
+                let held_back =
+                    matches!(&sig, Signal::Down { component, .. } if held.contains(component));
+                if !held_back {
+                    self.apply(&sig, Some(e)).await?;
+                }
+            }
+            self.cursor = e.id;
+        }
+        if let Some(last) = batch.last() {
+            incidents::set_cursor(&self.pool, CURSOR, last.id).await?;
+        }
+        self.apply(&Signal::Tick { now: Utc::now() }, None).await
+    }
+
+    async fn apply(&mut self, sig: &Signal, event: Option<&Event>) -> Result<(), StoreError> {
+        for action in decide(self.open.as_ref(), sig, self.rules) {
+            self.act(action, sig, event).await?;
+        }
+        Ok(())
+    }
+
+    async fn act(
+        &mut self,
+        action: Action,
+        sig: &Signal,
+        event: Option<&Event>,
+    ) -> Result<(), StoreError> {
+        let cause = event
+            .and_then(|e| e.payload["cause"].as_str())
+            .unwrap_or_default()
+            .to_string();
+        let at = match sig {
+            Signal::Down { at, .. } | Signal::Up { at, .. } | Signal::Evidence { at } => *at,
+            Signal::Tick { now } => *now,
+        };
+        match action {
+            Action::Open { monitor, component } => {
+                let name: String = sqlx::query_scalar("SELECT name FROM components WHERE id = $1")
+                    .bind(&component)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .unwrap_or_else(|| component.clone());
+                let id = incidents::create(
+                    &self.pool,
+                    incidents::NewIncident {
+                        kind: "incident".into(),
+                        name: format!("{name} is unavailable"),
+                        status: "investigating".into(),
+                        impact: Impact::Major,
+                        body: format!("Vigil's checks found {monitor} failing ({cause}). We are investigating."),
+                        components: vec![component],
+                        automatic: true,
+                        author: AUTHOR.into(),
+                        scheduled_for: None,
+                        scheduled_until: None,
+                    },
+                )
+                .await?;
+                if let Some(e) = event {
+                    incidents::attach_evidence(&self.pool, id, e.id).await?;
+                }
+                tracing::info!(incident = id, %monitor, "opened an incident");
+                self.open = Some(OpenAuto {
+                    id,
+                    status: IncidentStatus::Investigating,
+                    taken_over: false,
+                    last_failure_at: at,
+                    failing: BTreeSet::from([monitor]),
+                    recovered_at: None,
+                });
+            }
+            Action::Join { monitor, component } => {
+                let Some(o) = self.open.as_mut() else {
+                    return Ok(());
+                };
+                let id = o.id;
+                o.failing.insert(monitor.clone());
+                o.last_failure_at = at;
+                o.recovered_at = None;
+                let known: Vec<String> = sqlx::query_scalar(
+                    "SELECT component_id FROM incident_components WHERE incident_id = $1",
+                )
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+                if !known.contains(&component) {
+                    let mut all = known;
+                    all.push(component);
+                    incidents::patch(
+                        &self.pool,
+                        id,
+                        incidents::Patch {
+                            components: Some(all),
+                            ..Default::default()
+                        },
+                        false,
+                    )
+                    .await?;
+                }
+                if let Some(e) = event {
+                    incidents::attach_evidence(&self.pool, id, e.id).await?;
+                }
+            }
+            Action::Relapse => {
+                if let Some(o) = self.open.as_mut() {
+                    o.status = IncidentStatus::Investigating;
+                    let id = o.id;
+                    incidents::add_update(
+                        &self.pool,
+                        id,
+                        "Checks are failing again. We are investigating.",
+                        Some("investigating".into()),
+                        false,
+                        AUTHOR,
+                        false,
+                    )
+                    .await?;
+                }
+            }
+            Action::Recovered { .. } => {
+                let Some(o) = self.open.as_mut() else {
+                    return Ok(());
+                };
+                if let Signal::Up { monitor, .. } = sig {
+                    o.failing.remove(monitor);
+                }
+                if o.failing.is_empty() {
+                    o.recovered_at = Some(at);
+                }
+                let id = o.id;
+                if let Some(e) = event {
+                    incidents::attach_evidence(&self.pool, id, e.id).await?;
+                }
+            }
+            Action::Monitoring => {
+                let Some(o) = self.open.as_mut() else {
+                    return Ok(());
+                };
+                o.status = IncidentStatus::Monitoring;
+                let id = o.id;
+                incidents::add_update(
+                    &self.pool,
+                    id,
+                    "Every affected check is passing again. We are monitoring.",
+                    Some("monitoring".into()),
+                    false,
+                    AUTHOR,
+                    false,
+                )
+                .await?;
+            }
+            Action::Resolve => {
+                let Some(o) = self.open.take() else {
+                    return Ok(());
+                };
+                incidents::add_update(
+                    &self.pool,
+                    o.id,
+                    &format!(
+                        "No failures for {} minutes: resolved.",
+                        self.rules.quiet_period.num_minutes().max(1)
+                    ),
+                    Some("resolved".into()),
+                    false,
+                    AUTHOR,
+                    false,
+                )
+                .await?;
+                tracing::info!(
+                    incident = o.id,
+                    "resolved an incident after the quiet period"
+                );
+            }
+            Action::Attach => {
+                if let (Some(o), Some(e)) = (&self.open, event) {
+                    incidents::attach_evidence(&self.pool, o.id, e.id).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,3 @@
+//! The incident engine: follows the event stream and keeps one automatic incident per outage.
+
+pub mod engine;
