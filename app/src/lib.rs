@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
-    SsrMode, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
 };
 
 /// The HTML document around the app: the server renders it once per request.
@@ -46,10 +46,15 @@ pub fn App() -> impl IntoView {
                 // is whole for readers without JavaScript (streamed chunks need a script to land).
                 <Route path=StaticSegment("") view=pages::status::StatusPage ssr=SsrMode::Async/>
                 <Route path=StaticSegment("login") view=pages::login::LoginPage ssr=SsrMode::Async/>
+                <Route path=StaticSegment("history") view=pages::incidents::HistoryPage ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("incidents"), ParamSegment("id")) view=pages::incidents::IncidentPage ssr=SsrMode::Async/>
                 <ParentRoute path=StaticSegment("ops") view=pages::ops::OpsLayout ssr=SsrMode::Async>
                     <Route path=StaticSegment("") view=pages::ops::OpsOverview/>
                     <Route path=StaticSegment("audit") view=pages::ops::AuditPage/>
                     <Route path=StaticSegment("nodes") view=pages::ops::NodesPage/>
+                    <Route path=StaticSegment("incidents") view=pages::incidents::OpsIncidentsPage/>
+                    <Route path=(StaticSegment("incidents"), ParamSegment("id")) view=pages::incidents::OpsIncidentPage/>
+                    <Route path=StaticSegment("notifications") view=pages::incidents::DeliveriesPage/>
                     <Route path=StaticSegment("monitors") view=pages::ops::MonitorsPage/>
                     <Route path=StaticSegment("load-balancers") view=pages::ops::LoadBalancersPage/>
                 </ParentRoute>

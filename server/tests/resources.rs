@@ -250,9 +250,13 @@ async fn rollups_agree_with_the_raw_rows_and_repeats_are_not_counted() {
             .unwrap(),
         0
     );
-    for (table, unit) in [
-        ("resource_rollups_1m", "minute"),
-        ("resource_rollups_1h", "hour"),
+    for (table, bucket) in [
+        ("resource_rollups_1m", "date_trunc('minute', at)"),
+        (
+            "resource_rollups_5m",
+            "date_bin('5 minutes', at, 'epoch'::timestamptz)",
+        ),
+        ("resource_rollups_1h", "date_trunc('hour', at)"),
     ] {
         let mismatches = count(
             &app.pool,

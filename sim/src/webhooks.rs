@@ -232,7 +232,7 @@ fn discord_invalid(body: &Value) -> Option<(String, String)> {
             total += f.get("name").map(len).unwrap_or(0) + f.get("value").map(len).unwrap_or(0);
         }
         if let Some(c) = e.get("color") {
-            if !c.as_u64().is_some_and(|c| c <= 0xFF_FFFF) {
+            if c.as_u64().is_none_or(|c| c > 0xFF_FFFF) {
                 return Some((
                     format!("embeds.{i}.color"),
                     "Value is not a valid color.".into(),

@@ -1,3 +1,4 @@
+pub mod incidents;
 pub mod login;
 pub mod not_found;
 pub mod ops;

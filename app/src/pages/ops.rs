@@ -31,10 +31,12 @@ pub fn OpsLayout() -> impl IntoView {
             </header>
             <nav class="ops-nav" aria-label="Ops">
                 <a href="/ops">"Correlation"</a>
+                <a href="/ops/incidents">"Incidents"</a>
                 <a href="/ops/nodes">"Nodes"</a>
                 <a href="/ops/monitors">"Monitors"</a>
                 <a href="/ops/load-balancers">"Load balancers"</a>
                 <a href="/ops/audit">"Audit log"</a>
+                <a href="/ops/notifications">"Notifications"</a>
                 <a href="/">"Public page"</a>
             </nav>
             <main class="ops-main">
@@ -44,12 +46,15 @@ pub fn OpsLayout() -> impl IntoView {
     }
 }
 
+/// `range`, `from` and `to` from the query string.
+type WindowQuery = (
+    Memo<Option<String>>,
+    Memo<Option<String>>,
+    Memo<Option<String>>,
+);
+
 /// The page's window from its query: `?range=6h`, or `?from=…&to=…` (links from incidents).
-fn window_query() -> (
-    Memo<Option<String>>,
-    Memo<Option<String>>,
-    Memo<Option<String>>,
-) {
+fn window_query() -> WindowQuery {
     let query = leptos_router::hooks::use_query_map();
     (
         Memo::new(move |_| query.read().get("range")),

@@ -10,6 +10,7 @@ use crate::{
         latency_chart::LatencyChart, live_feed::provide_live_feed, live_panel::LivePanel,
         uptime_bar::UptimeBar,
     },
+    pages::incidents::IncidentCard,
 };
 
 #[component]
@@ -40,6 +41,8 @@ pub fn StatusPage() -> impl IntoView {
             <LivePanel/>
         </main>
         <footer class="site-footer">
+            <a href="/history">"Incident history"</a>
+            <span>" · "</span>
             <a href="/api/v2/summary.json">"JSON API"</a>
             <span>" · Powered by Vigil"</span>
         </footer>
@@ -79,10 +82,20 @@ fn Status(summary: StatusSummary) -> impl IntoView {
                 <time datetime=summary.generated_at.to_rfc3339()>{summary.generated_at.format("%H:%M:%S UTC").to_string()}</time>
             </span>
         </section>
-        <section class="panel" aria-labelledby="incidents-heading">
+        <section class="panel" aria-labelledby="incidents-heading" data-testid="active-incidents">
             <h2 id="incidents-heading">"Active incidents"</h2>
-            <p class="muted" data-testid="no-incidents">"No incidents reported."</p>
+            {if summary.incidents.is_empty() {
+                view! { <p class="muted" data-testid="no-incidents">"No incidents reported."</p> }.into_any()
+            } else {
+                summary.incidents.iter().cloned().map(|i| view! { <IncidentCard incident=i link=true/> }).collect_view().into_any()
+            }}
         </section>
+        {(!summary.maintenances.is_empty()).then(|| view! {
+            <section class="panel" aria-labelledby="maintenance-heading" data-testid="maintenances">
+                <h2 id="maintenance-heading">"Scheduled maintenance"</h2>
+                {summary.maintenances.iter().cloned().map(|i| view! { <IncidentCard incident=i link=true/> }).collect_view()}
+            </section>
+        })}
         {groups.into_iter().map(|(group, members)| {
             let label = group.clone().unwrap_or_else(|| "Components".into());
             view! {

@@ -4,6 +4,7 @@ pub mod backend;
 pub mod incident;
 pub mod live;
 pub mod monitor;
+pub mod notification;
 pub mod resource;
 pub mod stack;
 pub mod status;

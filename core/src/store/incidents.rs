@@ -49,6 +49,9 @@ fn component_state(kind: &str, status: &str, impact: Impact) -> &'static str {
         } else {
             "operational"
         }
+    } else if matches!(status, "monitoring" | "resolved") {
+        // The fix is in: the components are back, the incident stays open while it is watched.
+        "operational"
     } else {
         component_status_for(impact)
     }
@@ -562,4 +565,13 @@ pub async fn set_cursor(pool: &PgPool, name: &str, id: i64) -> Result<(), StoreE
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// Components a form can pick: (id, name) in page order.
+pub async fn component_choices(pool: &PgPool) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(
+        sqlx::query_as("SELECT id, name FROM components WHERE NOT retired ORDER BY position")
+            .fetch_all(pool)
+            .await?,
+    )
 }

@@ -2,7 +2,6 @@
 //! queue, and the outcome of each delivery attempt.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use super::{events::Event, PgPool, StoreError};
 
@@ -57,7 +56,6 @@ pub struct Due {
 /// Each enabled channel's oldest pending notification. Only the head of a queue is ever sent,
 /// so a channel's messages arrive in order even when one of them has to wait (a 429).
 pub async fn heads(pool: &PgPool) -> Result<Vec<Due>, StoreError> {
-    #[allow(clippy::type_complexity)]
     let rows: Vec<(i64, String, String, String, i32, DateTime<Utc>, DateTime<Utc>, i64, DateTime<Utc>, String, String, serde_json::Value)> =
         sqlx::query_as(
             "SELECT DISTINCT ON (n.channel_id) n.id, c.name, c.kind, c.url, n.attempts, n.next_attempt_at, \
@@ -126,21 +124,7 @@ pub async fn attempt_failed(
     Ok(())
 }
 
-/// A row of the admins' delivery log.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
-pub struct Delivery {
-    pub id: i64,
-    pub channel: String,
-    pub event_kind: String,
-    pub subject: String,
-    pub state: String,
-    pub attempts: i32,
-    pub last_status: Option<i32>,
-    pub last_error: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub next_attempt_at: DateTime<Utc>,
-    pub delivered_at: Option<DateTime<Utc>>,
-}
+pub use crate::model::notification::Delivery;
 
 pub async fn recent(pool: &PgPool, limit: i64) -> Result<Vec<Delivery>, StoreError> {
     Ok(sqlx::query_as(

@@ -1,0 +1,453 @@
+//! Incidents end to end: the API lifecycle with Statuspage's field names, public pages, JSON and
+//! feeds that never show internal notes, maintenances, clear errors, and automatic incidents
+//! that group simultaneous failures into one and notify through the outbox.
+
+mod common;
+
+use std::str::FromStr;
+
+use common::{access::create_token, eventually, spawn_app_with_toml, Target, TestApp};
+use serde_json::{json, Value};
+use vigil_core::model::auth::Scope;
+use vigil_sim::webhooks::WebhookSim;
+
+const COMPONENTS: &str = r#"
+[[component]]
+id = "site"
+name = "Website"
+
+[[component]]
+id = "grafana"
+name = "Grafana"
+"#;
+
+async fn send(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Value,
+) -> (u16, Value) {
+    let r = app
+        .client
+        .request(method, app.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn the_api_lifecycle_and_what_the_public_sees() {
+    let app = spawn_app_with_toml(&format!("{COMPONENTS}\n[incidents]\nautomatic = false\n")).await;
+    let (_, writer) = create_token(&app, &[Scope::IncidentsWrite, Scope::Read]).await;
+    let (_, reader) = create_token(&app, &[Scope::Read]).await;
+    use reqwest::Method;
+
+    let (status, created) = send(
+        &app,
+        Method::POST,
+        "/api/v1/incidents",
+        &writer,
+        json!({ "name": "Website <script>alert(1)</script> unreachable", "status": "investigating", "impact": "major",
+                "body": "The NodeBalancer reports both backends DOWN.", "component_ids": ["site"] }),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(created["status"], "investigating");
+    assert_eq!(created["components"][0]["status"], "partial_outage");
+
+    let summary: Value = app.get("/api/v2/summary.json").await.json().await.unwrap();
+    assert_eq!(summary["incidents"][0]["id"], id.to_string());
+    assert_eq!(
+        summary["incidents"][0]["incident_updates"][0]["body"],
+        "The NodeBalancer reports both backends DOWN."
+    );
+    let site = summary["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "site")
+        .unwrap();
+    assert_eq!(
+        site["status"], "partial_outage",
+        "the incident's declared state shows"
+    );
+
+    // An internal note: in the ops API, nowhere public.
+    let (status, _) = send(
+        &app,
+        Method::POST,
+        &format!("/api/v1/incidents/{id}/updates"),
+        &writer,
+        json!({ "body": "node b is swapping; drain it", "internal": true }),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, _) = send(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/incidents/{id}"),
+        &writer,
+        json!({ "status": "monitoring" }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, resolved) = send(
+        &app,
+        Method::POST,
+        &format!("/api/v1/incidents/{id}/updates"),
+        &writer,
+        json!({ "body": "Drained node b; sites are back.", "status": "resolved" }),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert!(resolved["resolved_at"].is_string());
+    assert!(resolved["monitoring_at"].is_string());
+    assert!(resolved["incident_updates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|u| u["internal"] == true));
+
+    let unresolved: Value = app
+        .get("/api/v2/incidents/unresolved.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unresolved["incidents"].as_array().unwrap().len(), 0);
+    let all: Value = app
+        .get("/api/v2/incidents.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let inc = &all["incidents"][0];
+    for key in [
+        "id",
+        "name",
+        "status",
+        "impact",
+        "created_at",
+        "updated_at",
+        "monitoring_at",
+        "resolved_at",
+        "shortlink",
+        "page_id",
+        "incident_updates",
+        "components",
+    ] {
+        assert!(inc.get(key).is_some(), "incidents.json lacks {key}");
+    }
+    assert_eq!(inc["status"], "resolved");
+    assert_eq!(
+        inc["incident_updates"].as_array().unwrap().len(),
+        2,
+        "no internal note: {inc}"
+    );
+
+    let page = app
+        .get(&format!("/incidents/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Drained node b"));
+    assert!(
+        !page.contains("swapping"),
+        "an internal note leaked onto the public page"
+    );
+    assert!(
+        page.contains("&lt;script&gt;") && !page.contains("<script>alert"),
+        "the title is escaped"
+    );
+    let history = app.get("/history").await.text().await.unwrap();
+    assert!(history.contains("Drained node b") && !history.contains("swapping"));
+
+    let atom = app.get("/history.atom").await.text().await.unwrap();
+    let feed = atom_syndication::Feed::from_str(&atom).expect("valid Atom");
+    assert_eq!(feed.entries().len(), 1);
+    assert!(feed.entries()[0]
+        .title()
+        .as_str()
+        .starts_with("[Resolved] Website"));
+    assert!(!atom.contains("swapping"));
+    let rss_text = app.get("/history.rss").await.text().await.unwrap();
+    let channel = rss::Channel::from_str(&rss_text).expect("valid RSS");
+    assert_eq!(channel.items().len(), 1);
+    assert!(!rss_text.contains("swapping"));
+
+    // Errors say which field and why; authorization is checked on every write.
+    for (body, field) in [
+        (json!({ "name": "x", "impact": "huge" }), "impact"),
+        (json!({ "name": "x", "status": "on fire" }), "status"),
+        (
+            json!({ "name": "x", "component_ids": ["nope"] }),
+            "component_ids",
+        ),
+        (json!({ "name": "  " }), "name"),
+        (json!({ "name": "x", "colour": "red" }), "colour"),
+    ] {
+        let (status, err) = send(
+            &app,
+            Method::POST,
+            "/api/v1/incidents",
+            &writer,
+            body.clone(),
+        )
+        .await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(err["field"], field, "{body}: {err}");
+    }
+    let (status, _) = send(
+        &app,
+        Method::POST,
+        "/api/v1/incidents",
+        &reader,
+        json!({ "name": "x" }),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let r = app
+        .client
+        .post(app.url("/api/v1/incidents"))
+        .json(&json!({ "name": "x" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let (status, _) = send(
+        &app,
+        Method::PATCH,
+        "/api/v1/incidents/999999",
+        &writer,
+        json!({ "status": "resolved" }),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    let openapi: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    for path in [
+        "/api/v1/incidents",
+        "/api/v1/incidents/{id}",
+        "/api/v1/incidents/{id}/updates",
+        "/api/v1/maintenances",
+    ] {
+        assert!(openapi["paths"].get(path).is_some(), "OpenAPI lacks {path}");
+    }
+    assert!(
+        openapi["components"]["schemas"]["NewIncident"]["properties"]["component_ids"].is_object()
+    );
+}
+
+#[tokio::test]
+async fn maintenances_are_upcoming_then_active_and_hold_components() {
+    let app = spawn_app_with_toml(&format!("{COMPONENTS}\n[incidents]\nautomatic = false\n")).await;
+    let (_, writer) = create_token(&app, &[Scope::IncidentsWrite]).await;
+    let now = chrono::Utc::now();
+    let (status, m) = send(&app, reqwest::Method::POST, "/api/v1/maintenances", &writer, json!({
+        "name": "Kubernetes upgrade", "component_ids": ["grafana"], "body": "Nodes restart one by one.",
+        "scheduled_for": now + chrono::Duration::hours(1), "scheduled_until": now + chrono::Duration::hours(2),
+    })).await;
+    assert_eq!(status, 201, "{m}");
+    let id = m["id"].as_i64().unwrap();
+    let upcoming: Value = app
+        .get("/api/v2/scheduled-maintenances/upcoming.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        upcoming["scheduled_maintenances"][0]["name"],
+        "Kubernetes upgrade"
+    );
+    assert!(upcoming["scheduled_maintenances"][0]["scheduled_for"].is_string());
+    let active: Value = app
+        .get("/api/v2/scheduled-maintenances/active.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        active["scheduled_maintenances"].as_array().unwrap().len(),
+        0
+    );
+
+    let (status, _) = send(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/incidents/{id}"),
+        &writer,
+        json!({ "status": "in_progress" }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let active: Value = app
+        .get("/api/v2/scheduled-maintenances/active.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        active["scheduled_maintenances"].as_array().unwrap().len(),
+        1
+    );
+    let summary: Value = app.get("/api/v2/summary.json").await.json().await.unwrap();
+    let grafana = summary["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "grafana")
+        .unwrap();
+    assert_eq!(grafana["status"], "under_maintenance");
+    assert_eq!(
+        summary["scheduled_maintenances"][0]["status"],
+        "in_progress"
+    );
+
+    let (status, err) = send(&app, reqwest::Method::POST, "/api/v1/maintenances", &writer, json!({
+        "name": "backwards", "scheduled_for": now + chrono::Duration::hours(2), "scheduled_until": now,
+    })).await;
+    assert_eq!(status, 400);
+    assert_eq!(err["field"], "scheduled_until");
+}
+
+#[tokio::test]
+async fn simultaneous_failures_become_one_incident_that_resolves_itself() {
+    // The seed: the site, Grafana and Bitwarden all behind one broken ingress.
+    let targets = [
+        Target::start().await,
+        Target::start().await,
+        Target::start().await,
+    ];
+    let webhooks = WebhookSim::new();
+    let hooks = webhooks.serve().await.unwrap();
+    let mut toml = String::from("[probes]\nmin_interval_secs = 1\ndown_after = 1\nup_after = 1\n\n[incidents]\ncorrelation_window_secs = 600\nquiet_period_secs = 3\n\n");
+    toml.push_str(&format!("[[notify]]\nname = \"discord\"\nkind = \"discord\"\nurl = \"{hooks}/api/webhooks/1/x\"\nevents = [\"incident.*\"]\n\n"));
+    for (name, t) in ["site", "grafana", "bitwarden"].iter().zip(&targets) {
+        toml.push_str(&format!(
+            "[[component]]\nid = \"{name}\"\nname = \"{name}\"\n\n[[monitor]]\nname = \"{name}-http\"\ncomponent = \"{name}\"\nkind = \"http\"\nurl = \"http://{}/\"\ninterval_secs = 1\ntimeout_ms = 800\n\n",
+            t.addr
+        ));
+    }
+    let app = spawn_app_with_toml(&toml).await;
+    let (_, reader) = create_token(&app, &[Scope::Read]).await;
+    // Let every monitor get a verdict first.
+    eventually(20, "all monitors up", || async {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM monitor_state WHERE status = 'up'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        (n == 3).then_some(())
+    })
+    .await;
+    for t in &targets {
+        t.set_healthy(false);
+    }
+    let incident: Value = eventually(30, "one incident with all three components", || async {
+        let list = app.get_json("/api/v1/incidents", &reader).await;
+        let items = list["incidents"].as_array()?.clone();
+        (items.len() == 1 && items[0]["components"].as_array()?.len() == 3)
+            .then(|| items[0].clone())
+    })
+    .await;
+    assert_eq!(incident["automatic"], true);
+    assert_eq!(incident["status"], "investigating");
+    let evidence: i64 = sqlx::query_scalar("SELECT count(*) FROM incident_evidence")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(evidence >= 3, "every failing probe attached: {evidence}");
+
+    for t in &targets {
+        t.set_healthy(true);
+    }
+    let id = incident["id"].as_i64().unwrap();
+    eventually(
+        30,
+        "monitoring, then resolved after the quiet period",
+        || async {
+            let v = app
+                .get_json(&format!("/api/v1/incidents/{id}"), &reader)
+                .await;
+            (v["status"] == "resolved").then_some(())
+        },
+    )
+    .await;
+    let statuses: Vec<String> = sqlx::query_scalar(
+        "SELECT status FROM incident_updates WHERE incident_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(statuses, vec!["investigating", "monitoring", "resolved"]);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM incidents")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 1, "one outage, one incident");
+
+    // Discord heard it open and resolve.
+    eventually(20, "the notifications", || async {
+        let titles: Vec<String> = webhooks
+            .received()
+            .iter()
+            .filter_map(|r| r.body["embeds"][0]["title"].as_str().map(str::to_string))
+            .collect();
+        (titles.iter().any(|t| t.starts_with("[investigating]"))
+            && titles.iter().any(|t| t.starts_with("[resolved]")))
+        .then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_person_who_takes_over_decides_when_it_is_resolved() {
+    let target = Target::start().await;
+    let app = spawn_app_with_toml(&format!(
+        "[probes]\nmin_interval_secs = 1\ndown_after = 1\nup_after = 1\n\n[incidents]\nquiet_period_secs = 2\n\n\
+         [[component]]\nid = \"site\"\nname = \"Website\"\n\n[[monitor]]\nname = \"site-http\"\ncomponent = \"site\"\n\
+         kind = \"http\"\nurl = \"http://{}/\"\ninterval_secs = 1\ntimeout_ms = 800\n",
+        target.addr
+    ))
+    .await;
+    let (_, writer) = create_token(&app, &[Scope::IncidentsWrite, Scope::Read]).await;
+    eventually(20, "the monitor up", || async {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM monitor_state WHERE status = 'up'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        (n == 1).then_some(())
+    })
+    .await;
+    target.set_healthy(false);
+    let id: i64 = eventually(20, "the automatic incident", || async {
+        sqlx::query_scalar("SELECT id FROM incidents WHERE automatic")
+            .fetch_optional(&app.pool)
+            .await
+            .unwrap()
+    })
+    .await;
+    let (status, _) = send(&app, reqwest::Method::POST, &format!("/api/v1/incidents/{id}/updates"), &writer,
+        json!({ "body": "We know: the ingress node is under memory pressure.", "status": "identified" })).await;
+    assert_eq!(status, 201);
+    target.set_healthy(true);
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    let (status, taken): (String, bool) =
+        sqlx::query_as("SELECT status, taken_over FROM incidents WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(taken);
+    assert_eq!(
+        status, "identified",
+        "the engine left a person's incident alone"
+    );
+}
