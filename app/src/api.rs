@@ -338,7 +338,8 @@ pub async fn create_incident(
     body: String,
     #[server(default)] components: Vec<String>,
 ) -> Result<i64, ServerFnError> {
-    use vigil_core::store::incident_commands::IncidentInput;
+    use vigil_core::{model::auth::Scope, store::incident_commands::IncidentInput};
+    let who = guard::require(Scope::IncidentsWrite).await?;
     let input = IncidentInput {
         name: Some(name),
         status: (!status.is_empty()).then_some(status),
@@ -347,7 +348,7 @@ pub async fn create_incident(
         component_ids: Some(components),
         ..Default::default()
     };
-    create_as_editor("incident", input).await
+    create_as(who, "incident", input).await
 }
 
 /// Schedules a maintenance; times are UTC from `<input type="datetime-local">`. Editors.
@@ -359,14 +360,19 @@ pub async fn schedule_maintenance(
     scheduled_for: String,
     scheduled_until: String,
 ) -> Result<i64, ServerFnError> {
-    use vigil_core::store::incident_commands::IncidentInput;
-    let when = |field: &str, s: &str| {
+    use vigil_core::{
+        model::auth::Scope,
+        store::incident_commands::{CommandError, IncidentInput},
+    };
+    let who = guard::require(Scope::IncidentsWrite).await?;
+    let when = |field: &'static str, s: &str| {
         chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M")
             .map(|t| Some(t.and_utc()))
             .map_err(|_| {
-                ServerFnError::new(format!(
-                    "{field}: `{s}` is not a date and time (YYYY-MM-DDTHH:MM, UTC)"
-                ))
+                command_error(CommandError::Invalid {
+                    field,
+                    message: format!("`{s}` is not a date and time (YYYY-MM-DDTHH:MM, UTC)"),
+                })
             })
     };
     let input = IncidentInput {
@@ -377,16 +383,15 @@ pub async fn schedule_maintenance(
         scheduled_until: when("scheduled_until", &scheduled_until)?,
         ..Default::default()
     };
-    create_as_editor("maintenance", input).await
+    create_as(who, "maintenance", input).await
 }
 
 #[cfg(feature = "ssr")]
-async fn create_as_editor(
+async fn create_as(
+    who: vigil_core::model::auth::Principal,
     kind: &str,
     input: vigil_core::store::incident_commands::IncidentInput,
 ) -> Result<i64, ServerFnError> {
-    use vigil_core::model::auth::Scope;
-    let who = guard::require(Scope::IncidentsWrite).await?;
     let pool = guard::pool()?;
     let id = vigil_core::store::incident_commands::create(&pool, kind, &input, &who.audit_name())
         .await

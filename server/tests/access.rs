@@ -295,6 +295,37 @@ const SERVER_FN_ACCESS: &[FnAccess] = &[
         Some(Scope::Admin),
         &[("name", "no-such-monitor"), ("paused", "true")],
     ),
+    ("get_correlation", Some(Scope::Read), &[("range", "1h")]),
+    ("get_nodes", Some(Scope::Read), &[("range", "1h")]),
+    ("get_history", None, &[]),
+    ("get_incident", None, &[("id", "1"), ("internal", "false")]),
+    ("get_ops_incidents", Some(Scope::Read), &[]),
+    ("get_deliveries", Some(Scope::Admin), &[]),
+    (
+        "create_incident",
+        Some(Scope::IncidentsWrite),
+        &[("name", ""), ("status", ""), ("impact", ""), ("body", "")],
+    ),
+    (
+        "schedule_maintenance",
+        Some(Scope::IncidentsWrite),
+        &[
+            ("name", ""),
+            ("body", ""),
+            ("scheduled_for", "x"),
+            ("scheduled_until", "x"),
+        ],
+    ),
+    (
+        "post_incident_update",
+        Some(Scope::IncidentsWrite),
+        &[("id", "999999"), ("body", "x")],
+    ),
+    (
+        "change_incident",
+        Some(Scope::IncidentsWrite),
+        &[("id", "999999"), ("name", "x"), ("impact", "")],
+    ),
 ];
 
 #[tokio::test]

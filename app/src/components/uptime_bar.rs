@@ -16,10 +16,13 @@ pub fn UptimeBar(days: Vec<DaySummary>, uptime: Option<f64>) -> impl IntoView {
                 {days.into_iter().map(|d| {
                     let class = d.status.map(|s| s.as_str()).unwrap_or("unknown");
                     let words = d.status.map(|s| s.label()).unwrap_or("No data");
-                    let tip = match d.uptime {
+                    let mut tip = match d.uptime {
                         Some(u) => format!("{}: {} ({} uptime)", d.date.format("%b %-d, %Y"), words, percent(u)),
                         None => format!("{}: no data", d.date.format("%b %-d, %Y")),
                     };
+                    if !d.incidents.is_empty() {
+                        tip.push_str(&format!(". Incidents: {}", d.incidents.join("; ")));
+                    }
                     // The tooltip is drawn by CSS from the label, so the text is sent once.
                     view! { <li class=format!("day day-{class}") tabindex="0" aria-label=tip></li> }
                 }).collect_view()}

@@ -372,8 +372,12 @@ mod tests {
     fn long_ranges_read_rollups() {
         assert_eq!(Resolution::for_range(Duration::hours(1)), Resolution::Raw);
         assert_eq!(
-            Resolution::for_range(Duration::hours(24)),
+            Resolution::for_range(Duration::hours(12)),
             Resolution::Minute
+        );
+        assert_eq!(
+            Resolution::for_range(Duration::hours(24)),
+            Resolution::FiveMinutes
         );
         assert_eq!(Resolution::for_range(Duration::days(30)), Resolution::Hour);
     }

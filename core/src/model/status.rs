@@ -280,6 +280,9 @@ pub struct DaySummary {
     pub date: chrono::NaiveDate,
     pub status: Option<ComponentStatus>,
     pub uptime: Option<f64>,
+    /// Names of the incidents that affected the component that day.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incidents: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

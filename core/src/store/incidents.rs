@@ -575,3 +575,22 @@ pub async fn component_choices(pool: &PgPool) -> Result<Vec<(String, String)>, S
             .await?,
     )
 }
+
+/// Sets the state one incident gives one component (the engine: a component whose checks pass
+/// again is operational while the incident goes on for others).
+pub async fn set_component_state(
+    pool: &PgPool,
+    incident: i64,
+    component: &str,
+    state: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE incident_components SET status = $3 WHERE incident_id = $1 AND component_id = $2",
+    )
+    .bind(incident)
+    .bind(component)
+    .bind(state)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

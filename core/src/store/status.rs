@@ -136,6 +136,22 @@ pub async fn summary(pool: &PgPool, title: &str) -> Result<StatusSummary, StoreE
     .fetch_all(pool)
     .await?;
 
+    // Incidents per component and day, for the 90-day bar's tooltips.
+    let day_incidents: Vec<(String, DateTime<Utc>, String)> = sqlx::query_as(
+        "SELECT ic.component_id, i.started_at, i.name FROM incidents i \
+         JOIN incident_components ic ON ic.incident_id = i.id \
+         WHERE i.kind = 'incident' AND i.started_at >= $1 ORDER BY i.started_at",
+    )
+    .bind(first_day.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
+    .fetch_all(pool)
+    .await?;
+    let mut incidents_by_day: HashMap<(String, NaiveDate), Vec<String>> = HashMap::new();
+    for (c, at, name) in day_incidents {
+        incidents_by_day
+            .entry((c, at.date_naive()))
+            .or_default()
+            .push(name);
+    }
     let mut day_map: HashMap<(String, NaiveDate), (i64, i64)> = HashMap::new();
     for (c, bucket, checks, failures) in days {
         day_map.insert((c, bucket.date_naive()), (checks, failures));
@@ -222,6 +238,9 @@ pub async fn summary(pool: &PgPool, title: &str) -> Result<StatusSummary, StoreE
                     date,
                     status: day_status(checks, failures),
                     uptime: (checks > 0).then(|| 1.0 - failures as f64 / checks as f64),
+                    incidents: incidents_by_day
+                        .remove(&(id.clone(), date))
+                        .unwrap_or_default(),
                 }
             })
             .collect();

@@ -122,6 +122,14 @@ impl Engine {
             }
             if let Err(e) = self.step().await {
                 tracing::warn!(error = %e, "incident engine step failed; retrying");
+                // What was half-applied is forgotten: the next step rebuilds the open incident
+                // from the database and replays the events after the stored cursor.
+                self.open = None;
+                self.cursor = incidents::cursor(&self.pool, CURSOR)
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or(self.cursor);
             }
         }
     }
@@ -226,7 +234,18 @@ impl Engine {
                 .bind(id)
                 .fetch_all(&self.pool)
                 .await?;
-                if !known.contains(&component) {
+                if known.contains(&component) {
+                    // Failing again after it had recovered.
+                    let impact: String =
+                        sqlx::query_scalar("SELECT impact FROM incidents WHERE id = $1")
+                            .bind(id)
+                            .fetch_one(&self.pool)
+                            .await?;
+                    let state = vigil_core::model::incident::component_status_for(
+                        Impact::parse(&impact).unwrap_or(Impact::Major),
+                    );
+                    incidents::set_component_state(&self.pool, id, &component, state).await?;
+                } else {
                     let mut all = known;
                     all.push(component);
                     incidents::patch(
@@ -260,7 +279,7 @@ impl Engine {
                     .await?;
                 }
             }
-            Action::Recovered { .. } => {
+            Action::Recovered { component } => {
                 let Some(o) = self.open.as_mut() else {
                     return Ok(());
                 };
@@ -271,6 +290,19 @@ impl Engine {
                     o.recovered_at = Some(at);
                 }
                 let id = o.id;
+                // The component is back once none of its monitors is down, even while the
+                // incident goes on for others.
+                let still_down: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id \
+                     WHERE m.component_id = $1 AND s.status = 'down' AND NOT m.paused AND NOT m.retired",
+                )
+                .bind(&component)
+                .fetch_one(&self.pool)
+                .await?;
+                if still_down == 0 {
+                    incidents::set_component_state(&self.pool, id, &component, "operational")
+                        .await?;
+                }
                 if let Some(e) = event {
                     incidents::attach_evidence(&self.pool, id, e.id).await?;
                 }

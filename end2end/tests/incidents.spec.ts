@@ -1,0 +1,69 @@
+import { test, expect } from "@playwright/test";
+
+const user = process.env.E2E_USER ?? "";
+const password = process.env.E2E_PASSWORD ?? "";
+
+// An editor runs an incident with plain HTML forms (JavaScript off): open it, leave an internal
+// note, resolve it. The public page shows the updates and never the note.
+test.describe("without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("an editor opens, annotates and resolves an incident with plain forms", async ({ page }) => {
+    await page.goto("/login?next=/ops/incidents");
+    await page.getByLabel("Username").fill(user);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page).toHaveURL(/\/ops\/incidents$/);
+
+    const title = `Ingress flapping ${Date.now()}`;
+    const form = page.getByTestId("new-incident");
+    await form.getByLabel("Title").fill(title);
+    await form.getByLabel("Impact").selectOption("major");
+    await form.getByLabel("Website").check();
+    await form.getByLabel("First update (public)").fill("Both NodeBalancer backends are flapping; we are looking.");
+    await form.getByRole("button", { name: "Open incident" }).click();
+    await expect(page).toHaveURL(/\/ops\/incidents\/\d+$/);
+    await expect(page.getByTestId("incident-title")).toHaveText(title);
+    const id = page.url().split("/").pop();
+
+    const post = page.getByTestId("post-update");
+    await post.getByLabel("Update").fill("secret: node b is swapping, drain it");
+    await post.getByLabel("Internal note (never public)").check();
+    await post.getByRole("button", { name: "Post" }).click();
+    await expect(page.getByTestId("timeline")).toContainText("Internal note");
+
+    await post.getByLabel("Update").fill("Node b drained; the sites are back.");
+    await post.getByLabel("New status").selectOption("resolved");
+    await post.getByRole("button", { name: "Post" }).click();
+    await expect(page.getByTestId("incident-status")).toHaveText("Resolved");
+
+    await page.goto(`/incidents/${id}`);
+    await expect(page.getByTestId("incident")).toContainText("Node b drained");
+    await expect(page.getByTestId("incident")).not.toContainText("swapping");
+    await page.goto("/history");
+    await expect(page.locator("main")).toContainText(title);
+  });
+});
+
+test("an open incident shows on the status page and the correlation link keeps its window", async ({ page }) => {
+  await page.goto("/login?next=/ops/incidents");
+  await page.getByLabel("Username").fill(user);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/ops\/incidents$/);
+  const title = `Grafana unreachable ${Date.now()}`;
+  const form = page.getByTestId("new-incident");
+  await form.getByLabel("Title").fill(title);
+  await form.getByLabel("Website").check();
+  await form.getByLabel("First update (public)").fill("Grafana sits behind the same ingress.");
+  await form.getByRole("button", { name: "Open incident" }).click();
+  await expect(page).toHaveURL(/\/ops\/incidents\/\d+$/);
+
+  await page.getByTestId("correlate").click();
+  await expect(page).toHaveURL(/\/ops\?from=.*&to=/);
+  await expect(page.getByTestId("time-stack")).toBeVisible();
+
+  await page.goto("/");
+  await expect(page.getByTestId("active-incidents")).toContainText(title);
+  await expect(page.getByTestId("active-incidents")).toContainText("Grafana sits behind the same ingress.");
+});
