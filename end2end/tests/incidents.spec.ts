@@ -58,6 +58,7 @@ test("an open incident shows on the status page and the correlation link keeps i
   await form.getByLabel("First update (public)").fill("Grafana sits behind the same ingress.");
   await form.getByRole("button", { name: "Open incident" }).click();
   await expect(page).toHaveURL(/\/ops\/incidents\/\d+$/);
+  const incidentUrl = page.url();
 
   await page.getByTestId("correlate").click();
   await expect(page).toHaveURL(/\/ops\?from=.*&to=/);
@@ -66,4 +67,14 @@ test("an open incident shows on the status page and the correlation link keeps i
   await page.goto("/");
   await expect(page.getByTestId("active-incidents")).toContainText(title);
   await expect(page.getByTestId("active-incidents")).toContainText("Grafana sits behind the same ingress.");
+
+  // Resolve it (with JavaScript this time) so the page is all clear for the other tests.
+  await page.goto(incidentUrl);
+  const post = page.getByTestId("post-update");
+  await post.getByLabel("Update").fill("Resolved.");
+  await post.getByLabel("New status").selectOption("resolved");
+  await post.getByRole("button", { name: "Post" }).click();
+  await expect(page.getByTestId("incident-status")).toHaveText("Resolved");
+  await page.goto("/");
+  await expect(page.getByTestId("active-incidents")).not.toContainText(title);
 });

@@ -15,3 +15,4 @@ pub mod probes;
 pub mod resources;
 pub mod startup;
 pub mod telemetry;
+pub mod workers;

@@ -50,40 +50,13 @@ pub async fn write(pool: &PgPool, samples: &[Sample]) -> Result<u64, StoreError>
         ats.push(s.at);
         values.push(s.value);
     }
-    let inserted: i64 = sqlx::query_scalar(
-        "WITH ins AS ( \
-           INSERT INTO resource_samples (node_id, metric, at, value) \
-           SELECT * FROM UNNEST($1::int4[], $2::int2[], $3::timestamptz[], $4::float8[]) \
-           ON CONFLICT DO NOTHING RETURNING node_id, metric, at, value), \
-         m AS ( \
-           INSERT INTO resource_rollups_1m AS r (node_id, metric, bucket, n, sum, min, max) \
-           SELECT node_id, metric, date_trunc('minute', at), count(*), sum(value), min(value), max(value) \
-           FROM ins GROUP BY 1, 2, 3 \
-           ON CONFLICT (node_id, metric, bucket) DO UPDATE SET n = r.n + EXCLUDED.n, \
-             sum = r.sum + EXCLUDED.sum, min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max)), \
-         f AS ( \
-           INSERT INTO resource_rollups_5m AS r (node_id, metric, bucket, n, sum, min, max) \
-           SELECT node_id, metric, date_bin('5 minutes', at, 'epoch'::timestamptz), count(*), sum(value), min(value), max(value) \
-           FROM ins GROUP BY 1, 2, 3 \
-           ON CONFLICT (node_id, metric, bucket) DO UPDATE SET n = r.n + EXCLUDED.n, \
-             sum = r.sum + EXCLUDED.sum, min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max)), \
-         h AS ( \
-           INSERT INTO resource_rollups_1h AS r (node_id, metric, bucket, n, sum, min, max) \
-           SELECT node_id, metric, date_trunc('hour', at), count(*), sum(value), min(value), max(value) \
-           FROM ins GROUP BY 1, 2, 3 \
-           ON CONFLICT (node_id, metric, bucket) DO UPDATE SET n = r.n + EXCLUDED.n, \
-             sum = r.sum + EXCLUDED.sum, min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max)), \
-         seen AS ( \
-           UPDATE resource_nodes SET last_seen = GREATEST(last_seen, l.at) \
-           FROM (SELECT node_id, max(at) AS at FROM ins GROUP BY 1) l WHERE resource_nodes.id = l.node_id) \
-         SELECT count(*) FROM ins",
-    )
-    .bind(&nodes)
-    .bind(&metrics)
-    .bind(&ats)
-    .bind(&values)
-    .fetch_one(pool)
-    .await?;
+    let inserted: i64 = sqlx::query_scalar(&WRITE_SQL)
+        .bind(&nodes)
+        .bind(&metrics)
+        .bind(&ats)
+        .bind(&values)
+        .fetch_one(pool)
+        .await?;
     Ok(inserted as u64)
 }
 
@@ -242,6 +215,44 @@ pub async fn expire(
     }
     Ok(n)
 }
+
+/// Each rollup table with the bucket expression that fills it.
+const ROLLUPS: [(&str, &str); 3] = [
+    ("resource_rollups_1m", "date_trunc('minute', at)"),
+    (
+        "resource_rollups_5m",
+        "date_bin('5 minutes', at, 'epoch'::timestamptz)",
+    ),
+    ("resource_rollups_1h", "date_trunc('hour', at)"),
+];
+
+/// One statement: the raw rows (skipping ones already stored), every rollup folded from exactly
+/// the rows inserted, and the nodes' last-seen times.
+static WRITE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let mut sql = String::from(
+        "WITH ins AS ( \
+           INSERT INTO resource_samples (node_id, metric, at, value) \
+           SELECT * FROM UNNEST($1::int4[], $2::int2[], $3::timestamptz[], $4::float8[]) \
+           ON CONFLICT DO NOTHING RETURNING node_id, metric, at, value)",
+    );
+    for (i, (table, bucket)) in ROLLUPS.iter().enumerate() {
+        sql.push_str(&format!(
+            ", r{i} AS ( \
+               INSERT INTO {table} AS r (node_id, metric, bucket, n, sum, min, max) \
+               SELECT node_id, metric, {bucket}, count(*), sum(value), min(value), max(value) \
+               FROM ins GROUP BY 1, 2, 3 \
+               ON CONFLICT (node_id, metric, bucket) DO UPDATE SET n = r.n + EXCLUDED.n, \
+                 sum = r.sum + EXCLUDED.sum, min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max))"
+        ));
+    }
+    sql.push_str(
+        ", seen AS ( \
+           UPDATE resource_nodes SET last_seen = GREATEST(last_seen, l.at) \
+           FROM (SELECT node_id, max(at) AS at FROM ins GROUP BY 1) l WHERE resource_nodes.id = l.node_id) \
+         SELECT count(*) FROM ins",
+    );
+    sql
+});
 
 /// The newest sample time among the nodes a source feeds: where its backfill resumes.
 pub async fn newest_from(pool: &PgPool, source: &str) -> Result<Option<DateTime<Utc>>, StoreError> {

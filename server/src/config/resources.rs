@@ -184,25 +184,17 @@ pub fn validate(
             "retention must be at least 1 day".into(),
         ));
     }
-    let url_ok = |u: &str| u.starts_with("http://") || u.starts_with("https://");
     let mut names = HashSet::new();
     for (i, p) in prometheus.iter().enumerate() {
         let key = format!("prometheus[{i}]");
-        if p.name.trim().is_empty() || !names.insert(p.name.clone()) {
-            return Err((
-                format!("{key}.name"),
-                format!("`{}` is empty or used twice", p.name),
-            ));
-        }
-        if !url_ok(&p.url) {
-            return Err((
-                format!("{key}.url"),
-                "must start with http:// or https://".into(),
-            ));
-        }
-        if p.interval_secs < 5 {
-            return Err((format!("{key}.interval_secs"), "must be at least 5".into()));
-        }
+        check_source(
+            &key,
+            ("name", &p.name),
+            &p.url,
+            p.interval_secs,
+            5,
+            &mut names,
+        )?;
         for m in p.queries.keys() {
             if Metric::parse(m).is_none() {
                 return Err((
@@ -215,21 +207,44 @@ pub fn validate(
     let mut nodes = HashSet::new();
     for (i, e) in exporters.iter().enumerate() {
         let key = format!("node_exporter[{i}]");
-        if e.node.trim().is_empty() || !nodes.insert(e.node.clone()) {
-            return Err((
-                format!("{key}.node"),
-                format!("`{}` is empty or used twice", e.node),
-            ));
-        }
-        if !url_ok(&e.url) {
-            return Err((
-                format!("{key}.url"),
-                "must start with http:// or https://".into(),
-            ));
-        }
-        if e.interval_secs < 1 {
-            return Err((format!("{key}.interval_secs"), "must be at least 1".into()));
-        }
+        check_source(
+            &key,
+            ("node", &e.node),
+            &e.url,
+            e.interval_secs,
+            1,
+            &mut nodes,
+        )?;
+    }
+    Ok(())
+}
+
+/// The checks every collector's section shares: a unique name, an http(s) URL, an interval.
+fn check_source(
+    key: &str,
+    (name_key, name): (&str, &str),
+    url: &str,
+    interval_secs: u64,
+    min_interval: u64,
+    seen: &mut HashSet<String>,
+) -> Result<(), (String, String)> {
+    if name.trim().is_empty() || !seen.insert(name.to_string()) {
+        return Err((
+            format!("{key}.{name_key}"),
+            format!("`{name}` is empty or used twice"),
+        ));
+    }
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err((
+            format!("{key}.url"),
+            "must start with http:// or https://".into(),
+        ));
+    }
+    if interval_secs < min_interval {
+        return Err((
+            format!("{key}.interval_secs"),
+            format!("must be at least {min_interval}"),
+        ));
     }
     Ok(())
 }

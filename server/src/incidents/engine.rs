@@ -113,13 +113,8 @@ impl Engine {
         if let Err(e) = self.restore().await {
             tracing::error!(error = %e, "the incident engine cannot start; retrying each second");
         }
-        let mut every = tokio::time::interval(Duration::from_secs(1));
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = every.tick() => {}
-            }
+        let mut every = crate::workers::ticker(Duration::from_secs(1));
+        while crate::workers::next_tick(&mut every, &shutdown).await {
             if let Err(e) = self.step().await {
                 tracing::warn!(error = %e, "incident engine step failed; retrying");
                 // What was half-applied is forgotten: the next step rebuilds the open incident

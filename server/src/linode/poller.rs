@@ -91,13 +91,8 @@ impl Poller {
         if let Err(e) = self.restore().await {
             tracing::warn!(error = %e, "could not restore load-balancer history");
         }
-        let mut every = tokio::time::interval(self.interval);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = every.tick() => {}
-            }
+        let mut every = crate::workers::ticker(self.interval);
+        while crate::workers::next_tick(&mut every, &shutdown).await {
             let outcome = match self.poll_once().await {
                 Ok(n) => {
                     metrics::gauge!("lb_backends").set(n as f64);

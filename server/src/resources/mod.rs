@@ -39,12 +39,8 @@ pub async fn start(
 fn spawn_retention(config: &Config, pool: PgPool, shutdown: CancellationToken) {
     let r = config.resources.clone();
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = every.tick() => {}
-            }
+        let mut every = crate::workers::ticker(Duration::from_secs(3600));
+        while crate::workers::next_tick(&mut every, &shutdown).await {
             let now = chrono::Utc::now();
             let days = |d: u32| now - chrono::Duration::days(i64::from(d));
             match vigil_core::store::resources::expire(

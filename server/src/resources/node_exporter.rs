@@ -133,10 +133,7 @@ impl Collector {
         let (interval, _, timeout) =
             super::timing(cfg.interval_secs, cfg.stale_after_secs, cfg.timeout_ms);
         Collector {
-            http: reqwest::Client::builder()
-                .user_agent(concat!("Vigil/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .expect("the HTTP client builds"),
+            http: crate::workers::http_client(),
             cfg,
             sink,
             pool,
@@ -148,13 +145,8 @@ impl Collector {
 
     pub async fn run(mut self, shutdown: CancellationToken) {
         let name = self.cfg.source_name();
-        let mut every = tokio::time::interval(self.interval);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = every.tick() => {}
-            }
+        let mut every = crate::workers::ticker(self.interval);
+        while crate::workers::next_tick(&mut every, &shutdown).await {
             let outcome = self.scrape().await.map(|_| ());
             if let Err(e) = &outcome {
                 tracing::warn!(source = %name, error = %e, "node_exporter scrape failed");

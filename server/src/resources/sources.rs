@@ -15,60 +15,40 @@ pub const LINODE: &str = "linode:api";
 
 /// Declares every source the configuration names and retires the rest. Returns how many.
 pub async fn register_all(config: &Config, pool: &PgPool) -> Result<usize, StoreError> {
-    let mut names = Vec::new();
+    // (name, kind, target, stale after seconds) of every configured source.
+    let mut all: Vec<(String, &str, String, u64)> = Vec::new();
     for p in &config.prometheus {
-        let name = p.source_name();
-        sources::register(
-            pool,
-            &name,
-            "prometheus",
-            &p.url,
-            stale_after(p.stale_after_secs, p.interval_secs) as u32,
-        )
-        .await?;
-        names.push(name);
+        let stale = stale_after(p.stale_after_secs, p.interval_secs);
+        all.push((p.source_name(), "prometheus", p.url.clone(), stale));
     }
     for e in &config.node_exporters {
-        let name = e.source_name();
-        sources::register(
-            pool,
-            &name,
-            "node_exporter",
-            &e.url,
-            stale_after(e.stale_after_secs, e.interval_secs) as u32,
-        )
-        .await?;
-        names.push(name);
+        let stale = stale_after(e.stale_after_secs, e.interval_secs);
+        all.push((e.source_name(), "node_exporter", e.url.clone(), stale));
     }
     if config.linode.enabled {
         let l = &config.linode;
-        sources::register(
-            pool,
-            LINODE,
-            "linode",
-            &l.api_url,
-            stale_after(l.stale_after_secs, l.poll_secs) as u32,
-        )
-        .await?;
-        names.push(LINODE.to_string());
+        let stale = stale_after(l.stale_after_secs, l.poll_secs);
+        all.push((LINODE.into(), "linode", l.api_url.clone(), stale));
     }
-    if !config.monitor_specs.is_empty() {
+    if let Some(shortest) = config
+        .monitor_specs
+        .iter()
+        .map(|m| m.interval.as_secs())
+        .min()
+    {
         // The scheduler writes a batch at least every few seconds while any monitor is due.
-        let shortest = config
-            .monitor_specs
-            .iter()
-            .map(|m| m.interval.as_secs())
-            .min()
-            .unwrap_or(60);
-        sources::register(
-            pool,
-            SCHEDULER,
+        let stale = (shortest * 4).max(60);
+        all.push((
+            SCHEDULER.into(),
             "scheduler",
-            "probe scheduler",
-            (shortest * 4).max(60) as u32,
-        )
-        .await?;
-        names.push(SCHEDULER.to_string());
+            "probe scheduler".into(),
+            stale,
+        ));
+    }
+    let mut names = Vec::new();
+    for (name, kind, target, stale) in all {
+        sources::register(pool, &name, kind, &target, stale as u32).await?;
+        names.push(name);
     }
     sources::retire_others(pool, &names).await?;
     Ok(names.len())
@@ -88,12 +68,8 @@ pub async fn report(pool: &PgPool, name: &str, outcome: Result<(), String>) {
 
 /// Marks sources stale every few seconds until shutdown.
 pub async fn watch(pool: PgPool, shutdown: CancellationToken) {
-    let mut every = tokio::time::interval(Duration::from_secs(5));
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = every.tick() => {}
-        }
+    let mut every = crate::workers::ticker(Duration::from_secs(5));
+    while crate::workers::next_tick(&mut every, &shutdown).await {
         match sources::mark_stale(&pool, chrono::Utc::now()).await {
             Ok(gone) => {
                 for name in gone {
