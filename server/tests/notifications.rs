@@ -24,7 +24,7 @@ async fn monitor_down(pool: &sqlx::PgPool, n: usize) {
         pool,
         "monitor.state",
         &format!("monitor:m{n}"),
-        json!({ "monitor": format!("m{n}"), "component": "Website", "from": "up", "to": "down", "cause": "HTTP 502" }),
+        json!({ "monitor": format!("m{n}"), "component": "website", "from": "up", "to": "down", "cause": "HTTP 502" }),
     )
     .await
     .unwrap();
@@ -254,4 +254,50 @@ async fn kill_9_mid_delivery_loses_nothing_and_repeats_nothing_acknowledged() {
     // At most the one message in flight at the kill may arrive twice.
     let repeats = seen.values().filter(|n| **n > 1).count();
     assert!(repeats <= 1, "{repeats} messages arrived twice");
+}
+
+#[tokio::test]
+async fn a_component_under_maintenance_holds_back_its_alerts() {
+    let sim = WebhookSim::new();
+    let base = sim.serve().await.unwrap();
+    let app = spawn_app_with_toml(&format!(
+        "{}\n[[component]]\nid = \"website\"\nname = \"Website\"\n\n[incidents]\nautomatic = false\n",
+        discord_toml(&base, "events = [\"monitor.*\", \"maintenance.*\"]")
+    ))
+    .await;
+    let now = chrono::Utc::now();
+    let id = vigil_core::store::incident_commands::create(
+        &app.pool,
+        "maintenance",
+        &vigil_core::store::incident_commands::IncidentInput {
+            name: Some("Kernel upgrade".into()),
+            component_ids: Some(vec!["website".into()]),
+            scheduled_for: Some(now),
+            scheduled_until: Some(now + chrono::Duration::hours(1)),
+            ..Default::default()
+        },
+        "test",
+    )
+    .await
+    .unwrap();
+    vigil_core::store::incident_commands::patch(
+        &app.pool,
+        id,
+        &vigil_core::store::incident_commands::IncidentInput {
+            status: Some("in_progress".into()),
+            ..Default::default()
+        },
+        "test",
+    )
+    .await
+    .unwrap();
+    // Website's monitor fails during the maintenance: recorded, not announced.
+    monitor_down(&app.pool, 1).await;
+    let kinds: Vec<String> = sqlx::query_scalar(
+        "SELECT e.kind FROM notifications n JOIN events e ON e.id = n.event_id ORDER BY n.id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(kinds, vec!["maintenance.scheduled", "maintenance.started"]);
 }
