@@ -143,6 +143,36 @@ pub struct NodesPage {
     pub stack: vigil_core::model::stack::Stack,
 }
 
+/// Each NodeBalancer's connection count over the last `hours`, as a stack of graphs. Viewers.
+#[server]
+pub async fn get_lb_connections(
+    hours: i64,
+) -> Result<vigil_core::model::stack::Stack, ServerFnError> {
+    use vigil_core::{
+        model::{
+            auth::Scope,
+            stack::{Section, Stack},
+        },
+        store::correlation,
+    };
+    guard::require(Scope::Read).await?;
+    let pool = guard::pool()?;
+    let to = chrono::Utc::now();
+    let from = to - chrono::Duration::hours(hours.clamp(1, 24 * 7));
+    let rows = correlation::connection_rows(&pool, from, to)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    Ok(Stack {
+        from,
+        to,
+        sections: vec![Section {
+            title: "Connections".into(),
+            rows,
+        }],
+        marks: Vec::new(),
+    })
+}
+
 /// Who is signed in, as the ops header shows it.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Me {

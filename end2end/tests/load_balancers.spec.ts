@@ -23,4 +23,8 @@ test("the ops dashboard shows a backend flapping while the scenario runs", async
   await expect(row).toContainText("lke-ingress");
   // Its history strip has more than one stretch.
   await expect(row.locator("svg.strip rect")).not.toHaveCount(1);
+  // Connections from the stats endpoint, drawn under the table.
+  const conns = page.getByTestId("stack-graph").filter({ hasText: "lke-ingress connections" });
+  await expect(conns).toBeVisible();
+  await expect(conns.locator("path.line")).toHaveCount(1);
 });

@@ -296,6 +296,7 @@ const SERVER_FN_ACCESS: &[FnAccess] = &[
         &[("name", "no-such-monitor"), ("paused", "true")],
     ),
     ("get_correlation", Some(Scope::Read), &[("range", "1h")]),
+    ("get_lb_connections", Some(Scope::Read), &[("hours", "6")]),
     ("get_nodes", Some(Scope::Read), &[("range", "1h")]),
     ("get_history", None, &[]),
     ("get_incident", None, &[("id", "1"), ("internal", "false")]),

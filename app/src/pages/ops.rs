@@ -6,8 +6,8 @@ use leptos_router::components::Outlet;
 
 use crate::{
     api::{
-        audit_entries, get_correlation, get_load_balancers, get_nodes, get_status_summary, whoami,
-        SetMonitorPaused,
+        audit_entries, get_correlation, get_lb_connections, get_load_balancers, get_nodes,
+        get_status_summary, whoami, SetMonitorPaused,
     },
     components::time_stack::TimeStack,
 };
@@ -276,6 +276,7 @@ pub fn LoadBalancersPage() -> impl IntoView {
             .unwrap_or(6)
     };
     let data = Resource::new(hours, get_load_balancers);
+    let connections = Resource::new(hours, get_lb_connections);
     view! {
         <h1>"Load balancers"</h1>
         <nav class="ranges" aria-label="Time range">
@@ -319,6 +320,13 @@ pub fn LoadBalancersPage() -> impl IntoView {
                         </tbody>
                     </table>
                 }.into_any(),
+            })}
+        </Transition>
+        <Transition fallback=|| ()>
+            {move || connections.get().and_then(Result::ok).filter(|s| s.sections.iter().any(|x| !x.rows.is_empty())).map(|stack| view! {
+                <h2>"Connections"</h2>
+                <p class="muted">"5-minute averages from the NodeBalancer stats endpoint."</p>
+                <TimeStack stack/>
             })}
         </Transition>
     }

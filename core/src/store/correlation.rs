@@ -53,28 +53,7 @@ pub async fn correlation(
         })
         .collect();
     let mut lb_rows = lb;
-    for (label, points) in backends::connections(pool, from, to).await? {
-        let pts: Vec<_> = points
-            .iter()
-            .map(|(t, v)| crate::model::resource::Point {
-                t: t.timestamp_millis(),
-                v: *v,
-                max: *v,
-            })
-            .collect();
-        let max = pts.iter().map(|p| p.v).fold(1.0, f64::max) * 1.1;
-        lb_rows.push(Row::Graph {
-            label: format!("{label} connections"),
-            unit: Unit::Number,
-            lines: vec![Line {
-                name: label,
-                gap_ms: 15 * 60 * 1000,
-                points: thin(&pts, MAX_POINTS),
-            }],
-            threshold: None,
-            max,
-        });
-    }
+    lb_rows.extend(connection_rows(pool, from, to).await?);
     if !lb_rows.is_empty() {
         sections.push(Section {
             title: "Load balancer".into(),
@@ -107,6 +86,40 @@ pub async fn correlation(
         sections,
         marks,
     })
+}
+
+/// One graph per NodeBalancer of its connection count (5-minute averages from `/stats`).
+pub async fn connection_rows(
+    pool: &PgPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Row>, StoreError> {
+    Ok(backends::connections(pool, from, to)
+        .await?
+        .into_iter()
+        .map(|(label, points)| {
+            let pts: Vec<_> = points
+                .iter()
+                .map(|(t, v)| crate::model::resource::Point {
+                    t: t.timestamp_millis(),
+                    v: *v,
+                    max: *v,
+                })
+                .collect();
+            let max = pts.iter().map(|p| p.v).fold(1.0, f64::max) * 1.1;
+            Row::Graph {
+                label: format!("{label} connections"),
+                unit: Unit::Number,
+                lines: vec![Line {
+                    name: label,
+                    gap_ms: 15 * 60 * 1000,
+                    points: thin(&pts, MAX_POINTS),
+                }],
+                threshold: None,
+                max,
+            }
+        })
+        .collect())
 }
 
 /// One graph per metric with a line per node.
