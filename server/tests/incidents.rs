@@ -357,6 +357,10 @@ async fn simultaneous_failures_become_one_incident_that_resolves_itself() {
     })
     .await;
     assert_eq!(incident["automatic"], true);
+    assert_eq!(
+        incident["name"],
+        "site, grafana and bitwarden are unavailable"
+    );
     assert_eq!(incident["status"], "investigating");
     let evidence: i64 = sqlx::query_scalar("SELECT count(*) FROM incident_evidence")
         .fetch_one(&app.pool)

@@ -51,10 +51,12 @@ pub async fn append_in(
     .await?;
     // The outbox: every channel that wants this kind of event gets its notification now, in
     // this transaction — it commits with the event or not at all.
-    // A component under maintenance holds back its monitors' alerts.
+    // A component under maintenance holds back its monitors' alerts, and a monitor's first
+    // verdict of "up" (Vigil starting) is nothing to wake anyone for.
     sqlx::query(
         "INSERT INTO notifications (channel_id, event_id) \
          SELECT id, $1 FROM notify_channels WHERE enabled AND $2 LIKE ANY (patterns) \
+         AND NOT ($2 = 'monitor.state' AND $4 = 'unknown' AND $5 = 'up') \
          AND NOT ($2 = 'monitor.state' AND EXISTS ( \
            SELECT 1 FROM incident_components ic JOIN incidents i ON i.id = ic.incident_id \
            WHERE i.kind = 'maintenance' AND i.status IN ('in_progress', 'verifying') \
@@ -63,6 +65,8 @@ pub async fn append_in(
     .bind(event.id)
     .bind(&event.kind)
     .bind(event.payload["component"].as_str())
+    .bind(event.payload["from"].as_str())
+    .bind(event.payload["to"].as_str())
     .execute(&mut *conn)
     .await?;
     sqlx::query("SELECT pg_notify($1, $2)")

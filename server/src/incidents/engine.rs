@@ -47,6 +47,18 @@ fn signal(e: &Event) -> Option<Signal> {
     }
 }
 
+/// "Website is unavailable", "Website and Grafana are unavailable", "Website, Grafana and 2 other
+/// services are unavailable".
+pub fn outage_title(names: &[String]) -> String {
+    match names {
+        [] => "Services are unavailable".into(),
+        [one] => format!("{one} is unavailable"),
+        [a, b] => format!("{a} and {b} are unavailable"),
+        [a, b, c] => format!("{a}, {b} and {c} are unavailable"),
+        [a, b, rest @ ..] => format!("{a}, {b} and {} other services are unavailable", rest.len()),
+    }
+}
+
 impl Engine {
     pub fn new(pool: PgPool, rules: AutoRules) -> Self {
         Engine {
@@ -190,7 +202,7 @@ impl Engine {
                     &self.pool,
                     incidents::NewIncident {
                         kind: "incident".into(),
-                        name: format!("{name} is unavailable"),
+                        name: outage_title(std::slice::from_ref(&name)),
                         status: "investigating".into(),
                         impact: Impact::Major,
                         body: format!("Vigil's checks found {monitor} failing ({cause}). We are investigating."),
@@ -243,10 +255,23 @@ impl Engine {
                 } else {
                     let mut all = known;
                     all.push(component);
+                    // The title follows what is affected until a person takes the incident over.
+                    let name = if o.taken_over {
+                        None
+                    } else {
+                        let names: Vec<String> = sqlx::query_scalar(
+                            "SELECT name FROM components WHERE id = ANY($1) ORDER BY position",
+                        )
+                        .bind(&all)
+                        .fetch_all(&self.pool)
+                        .await?;
+                        Some(outage_title(&names))
+                    };
                     incidents::patch(
                         &self.pool,
                         id,
                         incidents::Patch {
+                            name,
                             components: Some(all),
                             ..Default::default()
                         },
@@ -348,5 +373,24 @@ impl Engine {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::outage_title;
+
+    #[test]
+    fn titles_name_what_is_affected() {
+        let n = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(outage_title(&n(&["Website"])), "Website is unavailable");
+        assert_eq!(
+            outage_title(&n(&["Website", "Grafana"])),
+            "Website and Grafana are unavailable"
+        );
+        assert_eq!(
+            outage_title(&n(&["Website", "Grafana", "Bitwarden", "Prometheus"])),
+            "Website, Grafana and 2 other services are unavailable"
+        );
     }
 }

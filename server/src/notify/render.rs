@@ -58,9 +58,25 @@ pub fn summary(e: &Event) -> (String, String, u32) {
                 "scheduled" | "in_progress" => BLUE,
                 _ => RED,
             };
+            let affects = p["components"]
+                .as_array()
+                .map(|c| {
+                    c.iter()
+                        .filter_map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            let body = p["body"].as_str().unwrap_or_default();
+            let description = match (body.is_empty(), affects.is_empty()) {
+                (false, false) => format!("{body}\nAffects: {affects}"),
+                (false, true) => body.to_string(),
+                (true, false) => format!("Affects: {affects}"),
+                (true, true) => String::new(),
+            };
             (
                 format!("[{}] {}", s("status"), s("name")),
-                p["body"].as_str().unwrap_or_default().to_string(),
+                description,
                 colour,
             )
         }
