@@ -3,6 +3,8 @@
 use leptos::prelude::*;
 use vigil_core::model::{audit::AuditEntry, live::LiveStatus};
 
+pub mod postmortems;
+
 /// The public status: components, uptime, latency. Public.
 #[server]
 pub async fn get_status_summary() -> Result<vigil_core::model::status::StatusSummary, ServerFnError>
@@ -344,13 +346,16 @@ pub struct OpsIncidents {
 }
 
 #[cfg(feature = "ssr")]
-fn command_error(e: vigil_core::store::incident_commands::CommandError) -> ServerFnError {
+pub(crate) fn command_error(
+    e: vigil_core::store::incident_commands::CommandError,
+) -> ServerFnError {
     if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
         resp.set_status(match e {
             vigil_core::store::incident_commands::CommandError::Invalid { .. } => {
                 http::StatusCode::BAD_REQUEST
             }
-            vigil_core::store::incident_commands::CommandError::NotFound(_) => {
+            vigil_core::store::incident_commands::CommandError::NotFound(_)
+            | vigil_core::store::incident_commands::CommandError::NoPostmortem(_) => {
                 http::StatusCode::NOT_FOUND
             }
             _ => http::StatusCode::SERVICE_UNAVAILABLE,

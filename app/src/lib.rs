@@ -48,6 +48,7 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("login") view=pages::login::LoginPage ssr=SsrMode::Async/>
                 <Route path=StaticSegment("history") view=pages::incidents::HistoryPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("incidents"), ParamSegment("id")) view=pages::incidents::IncidentPage ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("postmortems"), ParamSegment("id")) view=pages::postmortems::PublicPostmortemPage ssr=SsrMode::Async/>
                 <ParentRoute path=StaticSegment("ops") view=pages::ops::OpsLayout ssr=SsrMode::Async>
                     <Route path=StaticSegment("") view=pages::ops::OpsOverview/>
                     <Route path=StaticSegment("audit") view=pages::ops::AuditPage/>
@@ -55,6 +56,9 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("incidents") view=pages::incidents::OpsIncidentsPage/>
                     <Route path=(StaticSegment("incidents"), ParamSegment("id")) view=pages::incidents::OpsIncidentPage/>
                     <Route path=StaticSegment("notifications") view=pages::incidents::DeliveriesPage/>
+                    <Route path=StaticSegment("postmortems") view=pages::postmortems::PostmortemsPage/>
+                    <Route path=(StaticSegment("postmortems"), ParamSegment("id")) view=pages::postmortems::PostmortemEditor/>
+                    <Route path=(StaticSegment("postmortems"), ParamSegment("id"), StaticSegment("revisions"), ParamSegment("n")) view=pages::postmortems::RevisionPage/>
                     <Route path=StaticSegment("monitors") view=pages::ops::MonitorsPage/>
                     <Route path=StaticSegment("load-balancers") view=pages::ops::LoadBalancersPage/>
                 </ParentRoute>

@@ -7,3 +7,6 @@ pub mod model;
 
 #[cfg(feature = "db")]
 pub mod store;
+
+#[cfg(feature = "render")]
+pub mod render;

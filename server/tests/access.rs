@@ -299,6 +299,63 @@ const SERVER_FN_ACCESS: &[FnAccess] = &[
     ("get_lb_connections", Some(Scope::Read), &[("hours", "6")]),
     ("get_nodes", Some(Scope::Read), &[("range", "1h")]),
     ("get_history", None, &[]),
+    // Longer names first: a path matches the first entry it starts with.
+    (
+        "get_postmortem_revisions",
+        Some(Scope::Read),
+        &[("id", "1")],
+    ),
+    (
+        "get_postmortem_revision",
+        Some(Scope::Read),
+        &[("id", "1"), ("number", "1")],
+    ),
+    ("get_postmortems", Some(Scope::Read), &[]),
+    (
+        "get_postmortem",
+        None,
+        &[("id", "1"), ("internal", "false")],
+    ),
+    (
+        "draft_postmortem",
+        Some(Scope::PostmortemsWrite),
+        &[("incident_id", "999999")],
+    ),
+    (
+        "save_postmortem",
+        Some(Scope::PostmortemsWrite),
+        &[
+            ("id", "999999"),
+            ("base_revision", "1"),
+            ("title", "x"),
+            ("body", "x"),
+        ],
+    ),
+    (
+        "publish_postmortem",
+        Some(Scope::PostmortemsWrite),
+        &[("id", "999999"), ("publish", "true")],
+    ),
+    (
+        "add_postmortem_snapshot",
+        Some(Scope::PostmortemsWrite),
+        &[
+            ("id", "999999"),
+            ("caption", "x"),
+            ("from", "x"),
+            ("to", "x"),
+        ],
+    ),
+    (
+        "delete_postmortem_snapshot",
+        Some(Scope::PostmortemsWrite),
+        &[("id", "999999"), ("snapshot", "1")],
+    ),
+    (
+        "restore_postmortem_revision",
+        Some(Scope::PostmortemsWrite),
+        &[("id", "999999"), ("number", "1"), ("base_revision", "1")],
+    ),
     ("get_incident", None, &[("id", "1"), ("internal", "false")]),
     ("get_ops_incidents", Some(Scope::Read), &[]),
     ("get_deliveries", Some(Scope::Admin), &[]),

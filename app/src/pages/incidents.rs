@@ -8,8 +8,8 @@ use leptos_router::hooks::use_params_map;
 use vigil_core::model::incident::{Impact, IncidentStatus, IncidentView, MaintenanceStatus};
 
 use crate::api::{
-    get_deliveries, get_history, get_incident, get_ops_incidents, ChangeIncident, CreateIncident,
-    PostIncidentUpdate, ScheduleMaintenance,
+    get_deliveries, get_history, get_incident, get_ops_incidents, postmortems::DraftPostmortem,
+    ChangeIncident, CreateIncident, PostIncidentUpdate, ScheduleMaintenance,
 };
 
 fn when(t: DateTime<Utc>) -> String {
@@ -51,6 +51,9 @@ pub fn IncidentCard(incident: IncidentView, #[prop(optional)] link: bool) -> imp
             </h3>
             {schedule.map(|s| view! { <p class="muted">{s}</p> })}
             {(!components.is_empty()).then(|| view! { <p class="muted">"Affects: " {components}</p> })}
+            {incident.postmortem.as_ref().filter(|p| p.published_at.is_some()).map(|p| view! {
+                <p><a href=format!("/postmortems/{}", p.id) data-testid="postmortem-link">"Read the post-mortem"</a></p>
+            })}
             <ol class="timeline">
                 {incident.updates.into_iter().filter(|u| !u.internal).map(|u| view! {
                     <li>
@@ -252,6 +255,7 @@ pub fn OpsIncidentPage() -> impl IntoView {
     let id = id_param();
     let post = ServerAction::<PostIncidentUpdate>::new();
     let change = ServerAction::<ChangeIncident>::new();
+    let draft = ServerAction::<DraftPostmortem>::new();
     let data = Resource::new(
         move || (id.get(), post.version().get(), change.version().get()),
         |(id, _, _)| async move {
@@ -264,7 +268,7 @@ pub fn OpsIncidentPage() -> impl IntoView {
         },
     );
     view! {
-        {move || post.value().get().and_then(Result::err).or_else(|| change.value().get().and_then(Result::err)).map(|e| view! {
+        {move || post.value().get().and_then(Result::err).or_else(|| change.value().get().and_then(Result::err)).or_else(|| draft.value().get().and_then(Result::err)).map(|e| view! {
             <p class="form-error" role="alert">{e.to_string()}</p>
         })}
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
@@ -285,6 +289,19 @@ pub fn OpsIncidentPage() -> impl IntoView {
                             {i.automatic.then_some(if i.taken_over { " · opened by Vigil, now handled by a person" } else { " · opened by Vigil" })}
                         </p>
                         <p><a href=correlate data-testid="correlate">"See this window in the correlation view"</a>" · "<a href=format!("/incidents/{}", i.id)>"Public page"</a></p>
+                        {(!i.is_maintenance()).then(|| match i.postmortem.as_ref() {
+                            Some(p) => view! {
+                                <p><a href=format!("/ops/postmortems/{}", p.id) data-testid="open-postmortem">
+                                    {if p.published_at.is_some() { "Post-mortem (published)" } else { "Post-mortem (draft)" }}
+                                </a></p>
+                            }.into_any(),
+                            None => view! {
+                                <ActionForm action=draft attr:class="inline" attr:data-testid="draft-postmortem">
+                                    <input type="hidden" name="incident_id" value=i.id.to_string()/>
+                                    <button type="submit">"Draft the post-mortem from what Vigil recorded"</button>
+                                </ActionForm>
+                            }.into_any(),
+                        })}
                         <h2>"Timeline"</h2>
                         <ol class="timeline" data-testid="timeline">
                             {i.updates.iter().cloned().map(|u| view! {

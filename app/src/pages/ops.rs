@@ -9,7 +9,7 @@ use crate::{
         audit_entries, get_correlation, get_lb_connections, get_load_balancers, get_nodes,
         get_status_summary, whoami, SetMonitorPaused,
     },
-    components::time_stack::TimeStack,
+    components::{live_feed::use_live_feed, time_stack::TimeStack},
 };
 
 /// The frame around every `/ops` page: navigation, who is signed in, sign out.
@@ -32,6 +32,7 @@ pub fn OpsLayout() -> impl IntoView {
             <nav class="ops-nav" aria-label="Ops">
                 <a href="/ops">"Correlation"</a>
                 <a href="/ops/incidents">"Incidents"</a>
+                <a href="/ops/postmortems">"Post-mortems"</a>
                 <a href="/ops/nodes">"Nodes"</a>
                 <a href="/ops/monitors">"Monitors"</a>
                 <a href="/ops/load-balancers">"Load balancers"</a>
@@ -83,9 +84,18 @@ fn RangeNav(current: Memo<Option<String>>, default: &'static str) -> impl IntoVi
 #[component]
 pub fn OpsOverview() -> impl IntoView {
     let (range, from, to) = window_query();
+    // A window ending "now" follows the live feed: at once when an event is recorded, and every
+    // 15 s for the samples in between. A fixed window (a link from an incident) stays put.
+    let feed = use_live_feed();
+    let freshness = Memo::new(move |_| {
+        if from.get().is_some() {
+            return None;
+        }
+        feed.latest.get().map(|l| (l.status_version, l.seq / 15))
+    });
     let data = Resource::new(
-        move || (range.get(), from.get(), to.get()),
-        |(r, f, t)| get_correlation(r.or_else(|| f.is_none().then(|| "1h".into())), f, t),
+        move || (range.get(), from.get(), to.get(), freshness.get()),
+        |(r, f, t, _)| get_correlation(r.or_else(|| f.is_none().then(|| "1h".into())), f, t),
     );
     view! {
         <h1>"Correlation"</h1>

@@ -361,6 +361,17 @@ pub struct IncidentView {
     /// Newest first. Internal notes only where the reader may see them.
     pub updates: Vec<UpdateView>,
     pub evidence: Vec<EvidenceView>,
+    /// Its post-mortem: published ones for everybody, drafts only for ops readers.
+    #[serde(default)]
+    pub postmortem: Option<PostmortemRef>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PostmortemRef {
+    pub id: i64,
+    pub published_at: Option<DateTime<Utc>>,
+    /// Markdown, once published (Statuspage's `postmortem_body`).
+    pub body: Option<String>,
 }
 
 impl IncidentView {

@@ -5,6 +5,7 @@ pub mod incident;
 pub mod live;
 pub mod monitor;
 pub mod notification;
+pub mod postmortem;
 pub mod resource;
 pub mod stack;
 pub mod status;

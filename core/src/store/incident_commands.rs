@@ -17,6 +17,8 @@ pub enum CommandError {
     },
     #[error("no incident {0}")]
     NotFound(i64),
+    #[error("no post-mortem {0}")]
+    NoPostmortem(i64),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

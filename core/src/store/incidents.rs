@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::model::incident::{
     component_status_for, is_final, AffectedComponent, EvidenceView, Impact, IncidentView,
-    UpdateView,
+    PostmortemRef, UpdateView,
 };
 
 use super::{events, PgPool, StoreError};
@@ -449,9 +449,18 @@ async fn load(
     } else {
         Vec::new()
     };
+    let postmortems = super::postmortems::for_incidents(pool, &ids, internal).await?;
     Ok(rows
         .into_iter()
         .map(|r| IncidentView {
+            postmortem: postmortems
+                .iter()
+                .find(|p| p.0 == r.id)
+                .map(|p| PostmortemRef {
+                    id: p.1,
+                    published_at: p.2,
+                    body: p.3.clone(),
+                }),
             components: comps
                 .iter()
                 .filter(|c| c.0 == r.id)

@@ -12,6 +12,8 @@ pub mod incident_commands;
 pub mod incidents;
 pub mod monitors;
 pub mod notifications;
+pub mod postmortem_commands;
+pub mod postmortems;
 pub mod resources;
 pub mod sources;
 pub mod status;

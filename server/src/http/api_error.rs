@@ -19,6 +19,9 @@ pub enum ApiError {
     Invalid { field: String, message: String },
     #[error("{0}")]
     NotFound(String),
+    /// Somebody changed it first; the body says what happened to the caller's input.
+    #[error("conflict")]
+    Conflict(serde_json::Value),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -47,6 +50,7 @@ impl IntoResponse for ApiError {
                 Json(json!({ "error": format!("{field}: {message}"), "field": field })),
             )
                 .into_response(),
+            ApiError::Conflict(body) => (StatusCode::CONFLICT, Json(body)).into_response(),
             ApiError::NotFound(what) => {
                 (StatusCode::NOT_FOUND, Json(json!({ "error": what }))).into_response()
             }

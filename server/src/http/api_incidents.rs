@@ -26,6 +26,7 @@ impl From<CommandError> for ApiError {
         match e {
             CommandError::Invalid { field, message } => ApiError::invalid(field, message),
             CommandError::NotFound(id) => ApiError::NotFound(format!("no incident {id}")),
+            CommandError::NoPostmortem(id) => ApiError::NotFound(format!("no post-mortem {id}")),
             CommandError::Store(s) => ApiError::Store(s),
         }
     }
@@ -83,7 +84,7 @@ pub struct NewMaintenance {
 }
 
 /// Parses a JSON body, turning serde's complaint into a 400 that names the field.
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub(super) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -237,9 +238,12 @@ pub async fn get_one(
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Vigil API", description = "Incidents and maintenances for scripts. Authenticate with `Authorization: Bearer vgl_…` (create a token with `vigil token create`)."),
-    paths(create, create_maintenance, patch, post_update, list, get_one),
-    components(schemas(NewIncident, IncidentPatch, NewUpdate, NewMaintenance)),
+    info(title = "Vigil API", description = "Incidents, maintenances and post-mortems for scripts. Authenticate with `Authorization: Bearer vgl_…` (create a token with `vigil token create`)."),
+    paths(create, create_maintenance, patch, post_update, list, get_one,
+          super::api_postmortems::get_postmortem, super::api_postmortems::draft,
+          super::api_postmortems::save, super::api_postmortems::revisions),
+    components(schemas(NewIncident, IncidentPatch, NewUpdate, NewMaintenance,
+                       super::api_postmortems::PostmortemSave)),
     modifiers(&Security)
 )]
 pub struct ApiDoc;

@@ -31,7 +31,9 @@ pub fn incident_json(i: &IncidentView, url: &str) -> Value {
         "resolved_at": i.resolved_at.map(|t| t.to_rfc3339()),
         "shortlink": link,
         "page_id": "vigil",
-        "postmortem_body": null,
+        // Markdown, and only once published: a draft never leaves the ops dashboard.
+        "postmortem_body": i.postmortem.as_ref().and_then(|p| p.body.clone()),
+        "postmortem_published_at": i.postmortem.as_ref().and_then(|p| p.published_at).map(|t| t.to_rfc3339()),
         "incident_updates": i.updates.iter().filter(|u| !u.internal).map(|u| json!({
             "id": u.id.to_string(),
             "status": u.status,

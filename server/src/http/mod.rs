@@ -3,6 +3,7 @@
 
 pub mod api_error;
 pub mod api_incidents;
+pub mod api_postmortems;
 pub mod api_resources;
 pub mod api_v1;
 pub mod health;
@@ -104,6 +105,16 @@ pub fn router(state: AppState, sessions: PostgresStore) -> Router {
         .route(
             "/api/v1/incidents/{id}/updates",
             post(api_incidents::post_update),
+        )
+        .route(
+            "/api/v1/incidents/{id}/postmortem",
+            get(api_postmortems::get_postmortem)
+                .post(api_postmortems::draft)
+                .put(api_postmortems::save),
+        )
+        .route(
+            "/api/v1/incidents/{id}/postmortem/revisions",
+            get(api_postmortems::revisions),
         )
         .route(
             "/api/v1/maintenances",

@@ -1,0 +1,248 @@
+//! Server functions for post-mortems: reading (published ones for everybody, drafts for ops
+//! readers), Vigil's first draft, saves that never overwrite anyone, publishing, snapshots and
+//! revisions. Writing needs the `postmortems:write` scope (editors).
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use vigil_core::model::postmortem::{
+    PostmortemSummary, PostmortemView, RevisionSummary, RevisionView,
+};
+
+#[cfg(feature = "ssr")]
+use super::{command_error, guard};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PostmortemsPage {
+    pub postmortems: Vec<PostmortemSummary>,
+    /// Incidents without a post-mortem yet: (id, name, started).
+    pub without: Vec<(i64, String, chrono::DateTime<chrono::Utc>)>,
+}
+
+#[cfg(feature = "ssr")]
+fn store_error(e: vigil_core::store::StoreError) -> ServerFnError {
+    ServerFnError::new(e.to_string())
+}
+
+#[cfg(feature = "ssr")]
+fn editor(id: i64) {
+    leptos_axum::redirect(&format!("/ops/postmortems/{id}"));
+}
+
+/// Every post-mortem, and the incidents that still need one. Ops readers.
+#[server]
+pub async fn get_postmortems() -> Result<PostmortemsPage, ServerFnError> {
+    use vigil_core::{model::auth::Scope, store::postmortems};
+    guard::require(Scope::Read).await?;
+    let pool = guard::pool()?;
+    Ok(PostmortemsPage {
+        postmortems: postmortems::list(&pool).await.map_err(store_error)?,
+        without: postmortems::incidents_without(&pool, 50)
+            .await
+            .map_err(store_error)?,
+    })
+}
+
+/// One post-mortem. `internal` (ops readers) includes drafts; the public sees published ones.
+#[server]
+pub async fn get_postmortem(
+    id: i64,
+    internal: bool,
+) -> Result<Option<PostmortemView>, ServerFnError> {
+    use vigil_core::model::auth::Scope;
+    if internal {
+        guard::require(Scope::Read).await?;
+    }
+    let pool = guard::pool()?;
+    let found = vigil_core::store::postmortems::get(&pool, id, !internal)
+        .await
+        .map_err(store_error)?;
+    if found.is_none() {
+        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+            resp.set_status(http::StatusCode::NOT_FOUND);
+        }
+    }
+    Ok(found)
+}
+
+/// Vigil's first draft for an incident (or the post-mortem it already has). Editors.
+#[server]
+pub async fn draft_postmortem(incident_id: i64) -> Result<i64, ServerFnError> {
+    use vigil_core::model::auth::Scope;
+    let who = guard::require(Scope::PostmortemsWrite).await?;
+    let pool = guard::pool()?;
+    let id = vigil_core::store::postmortem_commands::draft(
+        &pool,
+        incident_id,
+        &who.audit_name(),
+        &guard::graphs(),
+    )
+    .await
+    .map_err(command_error)?;
+    editor(id);
+    Ok(id)
+}
+
+/// Saves a revision based on `base_revision`. When somebody saved in between, the text is kept
+/// as its own revision and the answer (409) says which, so nothing typed is lost. Editors.
+#[server]
+pub async fn save_postmortem(
+    id: i64,
+    base_revision: i32,
+    title: String,
+    body: String,
+) -> Result<i32, ServerFnError> {
+    use vigil_core::model::{auth::Scope, postmortem::SaveOutcome};
+    let who = guard::require(Scope::PostmortemsWrite).await?;
+    let pool = guard::pool()?;
+    let outcome = vigil_core::store::postmortem_commands::save(
+        &pool,
+        id,
+        base_revision,
+        &title,
+        &body,
+        &who.audit_name(),
+    )
+    .await
+    .map_err(command_error)?;
+    match outcome {
+        SaveOutcome::Saved { revision } => {
+            editor(id);
+            Ok(revision)
+        }
+        SaveOutcome::Conflict { current, kept_as } => {
+            if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+                resp.set_status(http::StatusCode::CONFLICT);
+            }
+            Err(ServerFnError::new(format!(
+                "Not saved over revision {current}: somebody saved it while you edited revision \
+                 {base_revision}. Your text is kept as revision {kept_as} — open it from the \
+                 revision list, merge, and save again."
+            )))
+        }
+    }
+}
+
+/// Publishes the post-mortem on the incident's public page (or takes it back). Editors.
+#[server]
+pub async fn publish_postmortem(id: i64, publish: String) -> Result<(), ServerFnError> {
+    use vigil_core::model::auth::Scope;
+    let who = guard::require(Scope::PostmortemsWrite).await?;
+    let pool = guard::pool()?;
+    vigil_core::store::postmortem_commands::publish(
+        &pool,
+        id,
+        publish == "true",
+        &who.audit_name(),
+    )
+    .await
+    .map_err(command_error)?;
+    editor(id);
+    Ok(())
+}
+
+/// Keeps the graphs of a window (UTC, from `<input type="datetime-local">`). Editors.
+#[server]
+pub async fn add_postmortem_snapshot(
+    id: i64,
+    caption: String,
+    from: String,
+    to: String,
+) -> Result<i64, ServerFnError> {
+    use vigil_core::{model::auth::Scope, store::incident_commands::CommandError};
+    let who = guard::require(Scope::PostmortemsWrite).await?;
+    let pool = guard::pool()?;
+    let when = |field: &'static str, s: &str| {
+        let s = s.trim();
+        chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
+            .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
+            .map(|t| t.and_utc())
+            .map_err(|_| {
+                command_error(CommandError::Invalid {
+                    field,
+                    message: format!("`{s}` is not a date and time (YYYY-MM-DDTHH:MM, UTC)"),
+                })
+            })
+    };
+    let snap = vigil_core::store::postmortem_commands::snapshot(
+        &pool,
+        id,
+        &caption,
+        when("from", &from)?,
+        when("to", &to)?,
+        &who.audit_name(),
+        &guard::graphs(),
+    )
+    .await
+    .map_err(command_error)?;
+    editor(id);
+    Ok(snap)
+}
+
+/// Removes a snapshot. Editors.
+#[server]
+pub async fn delete_postmortem_snapshot(id: i64, snapshot: i64) -> Result<(), ServerFnError> {
+    use vigil_core::model::auth::Scope;
+    let who = guard::require(Scope::PostmortemsWrite).await?;
+    let pool = guard::pool()?;
+    vigil_core::store::postmortem_commands::delete_snapshot(&pool, id, snapshot, &who.audit_name())
+        .await
+        .map_err(command_error)?;
+    editor(id);
+    Ok(())
+}
+
+/// Every revision, newest first. Ops readers.
+#[server]
+pub async fn get_postmortem_revisions(id: i64) -> Result<Vec<RevisionSummary>, ServerFnError> {
+    use vigil_core::model::auth::Scope;
+    guard::require(Scope::Read).await?;
+    let pool = guard::pool()?;
+    vigil_core::store::postmortems::revisions(&pool, id)
+        .await
+        .map_err(store_error)
+}
+
+/// One revision with its diff. Ops readers.
+#[server]
+pub async fn get_postmortem_revision(
+    id: i64,
+    number: i32,
+) -> Result<Option<RevisionView>, ServerFnError> {
+    use vigil_core::model::auth::Scope;
+    guard::require(Scope::Read).await?;
+    let pool = guard::pool()?;
+    vigil_core::store::postmortems::revision(&pool, id, number)
+        .await
+        .map_err(store_error)
+}
+
+/// Makes an older revision current again, as a new revision. Editors.
+#[server]
+pub async fn restore_postmortem_revision(
+    id: i64,
+    number: i32,
+    base_revision: i32,
+) -> Result<(), ServerFnError> {
+    use vigil_core::model::{auth::Scope, postmortem::SaveOutcome};
+    let who = guard::require(Scope::PostmortemsWrite).await?;
+    let pool = guard::pool()?;
+    let outcome = vigil_core::store::postmortem_commands::restore(
+        &pool,
+        id,
+        number,
+        base_revision,
+        &who.audit_name(),
+    )
+    .await
+    .map_err(command_error)?;
+    if let SaveOutcome::Conflict { current, kept_as } = outcome {
+        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+            resp.set_status(http::StatusCode::CONFLICT);
+        }
+        return Err(ServerFnError::new(format!(
+            "Revision {current} was saved meanwhile; the restored text is kept as revision {kept_as}."
+        )));
+    }
+    editor(id);
+    Ok(())
+}

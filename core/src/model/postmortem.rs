@@ -1,0 +1,540 @@
+//! Post-mortems: the seed team's template, the first draft Vigil writes from what it recorded,
+//! and the shapes the editor, the revision history and the public page share.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    incident::IncidentView,
+    stack::{Mark, Stack},
+};
+
+/// The seed team's headings, in order, with the prompt each one answers.
+pub const SECTIONS: [(&str, &str); 9] = [
+    (
+        "Leadup",
+        "List the sequence of events that led to the incident.",
+    ),
+    ("Impact", "How internal and external users were impacted."),
+    (
+        "Detection",
+        "When the team detected the incident, and how detection time could improve.",
+    ),
+    ("Response", "Who responded, and what obstacles they met."),
+    (
+        "Recovery",
+        "How the incident was resolved, and how future mitigation could improve.",
+    ),
+    (
+        "Five Whys",
+        "A \"What?\" line followed by a chain of \"Why?\" answers.",
+    ),
+    (
+        "Blameless root cause",
+        "The final root cause and what must change to prevent recurrence.",
+    ),
+    ("Lessons learned", "What the team learned."),
+    ("Follow-up tasks", "A checklist of tasks."),
+];
+
+pub const MAX_TITLE: usize = 200;
+pub const MAX_BODY: usize = 200_000;
+pub const MAX_CAPTION: usize = 200;
+
+/// A post-mortem as the editor and the public page read it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PostmortemView {
+    pub id: i64,
+    pub incident_id: i64,
+    pub incident_name: String,
+    pub title: String,
+    /// Markdown.
+    pub body: String,
+    /// The body rendered and sanitized on the server; the browser never renders Markdown.
+    pub html: String,
+    pub revision: i32,
+    pub published_at: Option<DateTime<Utc>>,
+    /// Everyone who saved a revision, first author first.
+    pub authors: Vec<String>,
+    pub updated_by: String,
+    pub updated_at: DateTime<Utc>,
+    pub snapshots: Vec<Snapshot>,
+}
+
+impl PostmortemView {
+    pub fn is_published(&self) -> bool {
+        self.published_at.is_some()
+    }
+}
+
+/// Graphs as Vigil had them when the snapshot was taken.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub id: i64,
+    pub caption: String,
+    pub stack: Stack,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One line of the post-mortem list in `/ops/postmortems`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PostmortemSummary {
+    pub id: i64,
+    pub incident_id: i64,
+    pub incident_name: String,
+    pub title: String,
+    pub revision: i32,
+    pub published_at: Option<DateTime<Utc>>,
+    pub updated_by: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevisionKind {
+    /// Vigil's first draft.
+    Drafted,
+    Saved,
+    /// Saved from an older revision than the current one: kept, not made current.
+    Conflict,
+    /// An older revision brought back.
+    Restored,
+}
+
+impl RevisionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevisionKind::Drafted => "drafted",
+            RevisionKind::Saved => "saved",
+            RevisionKind::Conflict => "conflict",
+            RevisionKind::Restored => "restored",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            RevisionKind::Drafted,
+            RevisionKind::Saved,
+            RevisionKind::Conflict,
+            RevisionKind::Restored,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            RevisionKind::Drafted => "drafted by Vigil",
+            RevisionKind::Saved => "saved",
+            RevisionKind::Conflict => "kept after a conflicting save",
+            RevisionKind::Restored => "restored",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RevisionSummary {
+    pub number: i32,
+    pub kind: RevisionKind,
+    pub based_on: Option<i32>,
+    pub title: String,
+    pub author: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One line of a diff between two revisions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DiffLine {
+    /// '+' added, '-' removed, ' ' unchanged.
+    pub tag: char,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RevisionView {
+    pub postmortem_id: i64,
+    pub summary: RevisionSummary,
+    pub body: String,
+    /// The revision it is compared with: the one it was based on, else the one before it.
+    pub compared_with: Option<i32>,
+    pub diff: Vec<DiffLine>,
+    /// The post-mortem's current revision, for the restore form.
+    pub current: i32,
+}
+
+/// What a save did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SaveOutcome {
+    /// Now the current revision.
+    Saved { revision: i32 },
+    /// Somebody saved `current` meanwhile; this text is kept as revision `kept_as`.
+    Conflict { current: i32, kept_as: i32 },
+}
+
+/// What Vigil knows when it drafts: the incident, the signals over its window, and when the
+/// first notification went out.
+pub struct DraftFacts<'a> {
+    pub incident: &'a IncidentView,
+    pub stack: &'a Stack,
+    /// When the first notification about the incident's window was delivered, and to which
+    /// channel.
+    pub first_notification: Option<(DateTime<Utc>, String)>,
+    pub now: DateTime<Utc>,
+}
+
+/// Markdown-escapes recorded text so a monitor name like `db_*` reads as written.
+pub fn md_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn clock(t: DateTime<Utc>) -> String {
+    t.format("%H:%M:%S UTC").to_string()
+}
+
+fn stamp(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+pub fn minutes(d: Duration) -> String {
+    let m = d.num_minutes();
+    if m < 1 {
+        format!("{} s", d.num_seconds().max(0))
+    } else if m < 120 {
+        format!("{m} min")
+    } else {
+        format!("{} h {} min", m / 60, m % 60)
+    }
+}
+
+fn mark_time(m: &Mark) -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp_millis(m.t).unwrap_or_default()
+}
+
+fn bullet(t: DateTime<Utc>, text: &str) -> String {
+    format!("- {} — {}\n", clock(t), md_escape(text))
+}
+
+fn prompt(text: &str) -> String {
+    // An HTML comment: visible while editing, dropped when rendered.
+    format!("<!-- {text} -->\n")
+}
+
+/// The title a fresh post-mortem gets.
+pub fn draft_title(incident: &IncidentView) -> String {
+    let t = format!("Post-mortem: {}", incident.name);
+    t.chars().take(MAX_TITLE).collect()
+}
+
+/// The first draft: the template's headings, each prompt, and under them what Vigil recorded —
+/// what happened before the incident opened, what it affected and for how long, how it was
+/// detected and notified, the public updates, recovery, and the whole timeline. People write the
+/// why; Vigil writes down the when.
+pub fn draft(f: &DraftFacts) -> String {
+    let i = f.incident;
+    let end = i.resolved_at.unwrap_or(f.now);
+    let mut marks: Vec<&Mark> = f.stack.marks.iter().collect();
+    marks.sort_by_key(|m| m.t);
+    let before: Vec<&Mark> = marks
+        .iter()
+        .copied()
+        .filter(|m| mark_time(m) < i.started_at)
+        .collect();
+    let first_bad = marks.iter().find(|m| m.tone == "bad").map(|m| mark_time(m));
+    let recovered: Vec<&Mark> = marks
+        .iter()
+        .copied()
+        .filter(|m| m.tone == "good" && mark_time(m) >= i.started_at)
+        .collect();
+    let mut updates = i.updates.iter().filter(|u| !u.internal).collect::<Vec<_>>();
+    updates.sort_by_key(|u| (u.created_at, u.id));
+
+    let mut md = String::new();
+    let components = i
+        .components
+        .iter()
+        .map(|c| md_escape(&c.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    md.push_str(&format!(
+        "_Incident #{} · {} impact · {} – {} ({}){}_\n\n",
+        i.id,
+        i.impact,
+        stamp(i.started_at),
+        i.resolved_at.map_or("ongoing".to_string(), stamp),
+        minutes(end - i.started_at),
+        if components.is_empty() {
+            String::new()
+        } else {
+            format!(" · affects {components}")
+        }
+    ));
+
+    for (heading, ask) in SECTIONS {
+        md.push_str(&format!("## {heading}\n\n"));
+        md.push_str(&prompt(ask));
+        md.push('\n');
+        match heading {
+            "Leadup" => {
+                if before.is_empty() {
+                    md.push_str("Vigil recorded nothing unusual in the 30 minutes before.\n");
+                } else {
+                    md.push_str("Vigil recorded, before the incident opened:\n\n");
+                    for m in &before {
+                        md.push_str(&bullet(mark_time(m), &m.message));
+                    }
+                }
+            }
+            "Impact" => {
+                for c in &i.components {
+                    md.push_str(&format!(
+                        "- {}: {} for {}\n",
+                        md_escape(&c.name),
+                        c.status.replace('_', " "),
+                        minutes(end - i.started_at)
+                    ));
+                }
+                if i.components.is_empty() {
+                    md.push_str("- No component was marked as affected.\n");
+                }
+            }
+            "Detection" => {
+                if let Some(t) = first_bad {
+                    md.push_str(&format!("- First failing signal: {}\n", clock(t)));
+                }
+                md.push_str(&format!(
+                    "- Incident opened {}: {}\n",
+                    if i.automatic {
+                        "automatically by Vigil"
+                    } else {
+                        "by a person"
+                    },
+                    clock(i.started_at)
+                ));
+                match &f.first_notification {
+                    Some((t, channel)) => md.push_str(&format!(
+                        "- First notification delivered: {} ({})\n",
+                        clock(*t),
+                        md_escape(channel)
+                    )),
+                    None => md.push_str("- No notification was delivered.\n"),
+                }
+                if let Some(t) = first_bad {
+                    md.push_str(&format!(
+                        "- Time to detect: {}\n",
+                        minutes(i.started_at - t)
+                    ));
+                }
+            }
+            "Response" => {
+                if updates.is_empty() {
+                    md.push_str("No public updates were posted.\n");
+                } else {
+                    for u in &updates {
+                        md.push_str(&format!(
+                            "- {} — {} ({}): {}\n",
+                            clock(u.created_at),
+                            u.status,
+                            md_escape(&u.author),
+                            md_escape(u.body.lines().next().unwrap_or(""))
+                        ));
+                    }
+                }
+            }
+            "Recovery" => {
+                for m in &recovered {
+                    md.push_str(&bullet(mark_time(m), &m.message));
+                }
+                if let Some(t) = i.monitoring_at {
+                    md.push_str(&format!("- Monitoring from {}\n", clock(t)));
+                }
+                match i.resolved_at {
+                    Some(t) => md.push_str(&format!(
+                        "- Resolved {} after {}\n",
+                        clock(t),
+                        minutes(t - i.started_at)
+                    )),
+                    None => md.push_str("- Not resolved yet.\n"),
+                }
+            }
+            "Five Whys" => {
+                md.push_str("What? \n\n1. Why? \n2. Why? \n3. Why? \n4. Why? \n5. Why? \n");
+            }
+            "Follow-up tasks" => md.push_str("- [ ] \n"),
+            _ => {}
+        }
+        md.push('\n');
+    }
+
+    md.push_str("## Timeline\n\n");
+    md.push_str(&prompt(
+        "Everything Vigil recorded in the incident's window.",
+    ));
+    md.push('\n');
+    let mut lines: Vec<(DateTime<Utc>, String)> = marks
+        .iter()
+        .map(|m| (mark_time(m), m.message.clone()))
+        .collect();
+    lines.extend(updates.iter().map(|u| {
+        (
+            u.created_at,
+            format!(
+                "Update ({}): {}",
+                u.status,
+                u.body.lines().next().unwrap_or("")
+            ),
+        )
+    }));
+    lines.sort_by_key(|l| l.0);
+    if lines.is_empty() {
+        md.push_str("Vigil recorded no events in this window.\n");
+    }
+    for (t, text) in lines {
+        md.push_str(&format!("- {} — {}\n", stamp_seconds(t), md_escape(&text)));
+    }
+    md
+}
+
+fn stamp_seconds(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::incident::{AffectedComponent, UpdateView};
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn mark(t: &str, tone: &str, message: &str) -> Mark {
+        Mark {
+            t: at(t).timestamp_millis(),
+            kind: "x".into(),
+            tone: tone.into(),
+            message: message.into(),
+        }
+    }
+
+    fn incident() -> IncidentView {
+        IncidentView {
+            id: 7,
+            kind: "incident".into(),
+            name: "Website is unavailable".into(),
+            status: "resolved".into(),
+            impact: "major".into(),
+            automatic: true,
+            taken_over: false,
+            started_at: at("2026-11-20T14:06:00Z"),
+            monitoring_at: Some(at("2026-11-20T14:40:00Z")),
+            resolved_at: Some(at("2026-11-20T14:48:00Z")),
+            scheduled_for: None,
+            scheduled_until: None,
+            created_at: at("2026-11-20T14:06:00Z"),
+            updated_at: at("2026-11-20T14:48:00Z"),
+            components: vec![AffectedComponent {
+                id: "site".into(),
+                name: "Web_site".into(),
+                status: "major_outage".into(),
+            }],
+            updates: vec![
+                UpdateView {
+                    id: 2,
+                    status: "investigating".into(),
+                    body: "secret internal musing".into(),
+                    internal: true,
+                    author: "ana".into(),
+                    created_at: at("2026-11-20T14:10:00Z"),
+                },
+                UpdateView {
+                    id: 1,
+                    status: "investigating".into(),
+                    body: "We are looking into it.".into(),
+                    internal: false,
+                    author: "vigil".into(),
+                    created_at: at("2026-11-20T14:06:00Z"),
+                },
+            ],
+            evidence: vec![],
+            postmortem: None,
+        }
+    }
+
+    fn stack() -> Stack {
+        Stack {
+            from: at("2026-11-20T13:36:00Z"),
+            to: at("2026-11-20T15:18:00Z"),
+            sections: vec![],
+            marks: vec![
+                mark("2026-11-20T14:05:00Z", "bad", "site up → down"),
+                mark("2026-11-20T13:58:00Z", "bad", "memory > 90% on node-2"),
+                mark("2026-11-20T14:39:00Z", "good", "site down → up"),
+            ],
+        }
+    }
+
+    #[test]
+    fn the_draft_has_every_heading_in_order_with_what_vigil_recorded() {
+        let i = incident();
+        let s = stack();
+        let md = draft(&DraftFacts {
+            incident: &i,
+            stack: &s,
+            first_notification: Some((at("2026-11-20T14:06:30Z"), "discord ops".into())),
+            now: at("2026-11-21T00:00:00Z"),
+        });
+        let mut last = 0;
+        for (h, _) in SECTIONS {
+            let pos = md
+                .find(&format!("## {h}\n"))
+                .unwrap_or_else(|| panic!("{h}"));
+            assert!(pos > last || last == 0, "{h} out of order");
+            last = pos;
+        }
+        // Leadup holds what came before the incident opened, oldest first.
+        let leadup = &md[md.find("## Leadup").unwrap()..md.find("## Impact").unwrap()];
+        let mem = leadup
+            .find("13:58:00 UTC — memory \\> 90% on node-2")
+            .unwrap();
+        let site = leadup.find("14:05:00 UTC — site up → down").unwrap();
+        assert!(mem < site);
+        assert!(md.contains("- Web\\_site: major outage for 42 min"));
+        assert!(md.contains("- First failing signal: 13:58:00 UTC"));
+        assert!(md.contains("- First notification delivered: 14:06:30 UTC (discord ops)"));
+        assert!(md.contains("- Time to detect: 8 min"));
+        assert!(md.contains("- 14:39:00 UTC — site down → up"));
+        assert!(md.contains("- Resolved 14:48:00 UTC after 42 min"));
+        assert!(md.contains("- [ ] "));
+        // Internal notes never make it into something that may be published.
+        assert!(!md.contains("secret internal musing"));
+        assert!(md.contains("We are looking into it."));
+    }
+
+    #[test]
+    fn recorded_text_is_escaped_as_markdown() {
+        assert_eq!(md_escape("db_*[x]<b>"), "db\\_\\*\\[x\\]\\<b\\>");
+    }
+
+    #[test]
+    fn revision_kinds_round_trip() {
+        for k in [
+            RevisionKind::Drafted,
+            RevisionKind::Saved,
+            RevisionKind::Conflict,
+            RevisionKind::Restored,
+        ] {
+            assert_eq!(RevisionKind::parse(k.as_str()), Some(k));
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Markdown that people wrote, made safe to show, and line diffs between revisions. Server side
+//! only: the browser receives finished, sanitized HTML.
+
+use crate::model::postmortem::DiffLine;
+
+/// CommonMark with tables, task lists and strikethrough, then sanitized: scripts, event
+/// handlers, `javascript:` links and comments are removed whatever the author typed.
+pub fn markdown_to_html(md: &str) -> String {
+    use pulldown_cmark::{html, Options, Parser};
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_FOOTNOTES;
+    let mut unsafe_html = String::with_capacity(md.len() * 3 / 2);
+    html::push_html(&mut unsafe_html, Parser::new_ext(md, options));
+    ammonia::Builder::default()
+        // Task-list checkboxes are rendered as disabled inputs; keep them, nothing else.
+        .add_tags(["input"])
+        .add_tag_attribute_values("input", "type", ["checkbox"])
+        .add_tag_attributes("input", ["checked", "disabled"])
+        .link_rel(Some("noopener noreferrer nofollow"))
+        .clean(&unsafe_html)
+        .to_string()
+}
+
+/// Line by line, what changed from `old` to `new`.
+pub fn diff(old: &str, new: &str) -> Vec<DiffLine> {
+    use similar::{ChangeTag, TextDiff};
+    TextDiff::from_lines(old, new)
+        .iter_all_changes()
+        .map(|c| DiffLine {
+            tag: match c.tag() {
+                ChangeTag::Insert => '+',
+                ChangeTag::Delete => '-',
+                ChangeTag::Equal => ' ',
+            },
+            text: c.value().trim_end_matches('\n').to_string(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_renders_and_hostile_markup_does_not() {
+        let html = markdown_to_html(
+            "## Impact\n\n- [x] done\n- [ ] todo\n\n<script>alert(1)</script>\n\n\
+             <img src=x onerror=alert(2)>\n\n[link](javascript:alert(3))\n\n<!-- a prompt -->\n",
+        );
+        assert!(html.contains("<h2>Impact</h2>"), "{html}");
+        assert!(html.contains("type=\"checkbox\""), "{html}");
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!html.contains("onerror"), "{html}");
+        assert!(!html.contains("javascript:"), "{html}");
+        assert!(!html.contains("a prompt"), "{html}");
+    }
+
+    #[test]
+    fn diffs_mark_added_and_removed_lines() {
+        let d = diff("a\nb\nc\n", "a\nB\nc\n");
+        let tags: String = d.iter().map(|l| l.tag).collect();
+        assert_eq!(tags, " -+ ");
+        assert_eq!(d[2].text, "B");
+    }
+}

@@ -1,0 +1,261 @@
+//! Post-mortems from people's input (forms, the JSON API): Vigil's first draft, saves that never
+//! overwrite anyone, publishing, snapshots of the graphs. Checked, written, audited.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::model::{
+    postmortem::{self, RevisionKind, SaveOutcome, MAX_BODY, MAX_CAPTION, MAX_TITLE},
+    resource::GraphSettings,
+};
+
+use super::{
+    audit, correlation, incident_commands::CommandError, incidents, postmortems, PgPool, StoreError,
+};
+
+fn invalid(field: &'static str, message: impl Into<String>) -> CommandError {
+    CommandError::Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+fn check_title(t: &str) -> Result<String, CommandError> {
+    let t = t.trim();
+    if t.is_empty() {
+        return Err(invalid("title", "must not be empty"));
+    }
+    if t.chars().count() > MAX_TITLE {
+        return Err(invalid(
+            "title",
+            format!("must be at most {MAX_TITLE} characters"),
+        ));
+    }
+    Ok(t.to_string())
+}
+
+fn check_body(b: &str) -> Result<String, CommandError> {
+    if b.chars().count() > MAX_BODY {
+        return Err(invalid(
+            "body",
+            format!(
+                "is {} characters; at most {MAX_BODY} fit — move long logs to a linked file",
+                b.chars().count()
+            ),
+        ));
+    }
+    // Browsers send CRLF from a textarea; store one kind of line ending so diffs stay honest.
+    Ok(b.replace("\r\n", "\n"))
+}
+
+async fn audit_pm(pool: &PgPool, actor: &str, action: &str, id: i64) -> Result<(), StoreError> {
+    audit::record(
+        pool,
+        actor,
+        action,
+        &format!("postmortem:{id}"),
+        serde_json::json!({}),
+    )
+    .await
+}
+
+/// The incident's post-mortem: the one it has, or Vigil's first draft — the template filled
+/// with what Vigil recorded over the incident's window, and a snapshot of the graphs.
+pub async fn draft(
+    pool: &PgPool,
+    incident_id: i64,
+    actor: &str,
+    graphs: &GraphSettings,
+) -> Result<i64, CommandError> {
+    if let Some(id) = postmortems::id_for_incident(pool, incident_id).await? {
+        return Ok(id);
+    }
+    let incident = incidents::get(pool, incident_id, false)
+        .await?
+        .ok_or(CommandError::NotFound(incident_id))?;
+    if incident.is_maintenance() {
+        return Err(invalid(
+            "incident_id",
+            format!("{incident_id} is a maintenance; post-mortems are for incidents"),
+        ));
+    }
+    let now = Utc::now();
+    let (from, to) = incident.window(now);
+    let stack = correlation::correlation(pool, from, to, graphs).await?;
+    let first_notification: Option<(DateTime<Utc>, String)> = sqlx::query_as(
+        "SELECT n.delivered_at, c.name FROM notifications n \
+         JOIN events e ON e.id = n.event_id JOIN notify_channels c ON c.id = n.channel_id \
+         WHERE n.delivered_at IS NOT NULL AND e.at >= $1 AND e.at <= $2 \
+         ORDER BY n.delivered_at LIMIT 1",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_optional(pool)
+    .await
+    .map_err(StoreError::from)?;
+    let body = postmortem::draft(&postmortem::DraftFacts {
+        incident: &incident,
+        stack: &stack,
+        first_notification,
+        now,
+    });
+    let title = postmortem::draft_title(&incident);
+    let (id, created) = postmortems::create(
+        pool,
+        postmortems::NewPostmortem {
+            incident_id,
+            title: &title,
+            body: &body,
+            author: actor,
+        },
+    )
+    .await?;
+    if created {
+        let caption = format!(
+            "What Vigil recorded, {} – {}",
+            from.format("%Y-%m-%d %H:%M"),
+            to.format("%H:%M UTC")
+        );
+        postmortems::add_snapshot(
+            pool,
+            postmortems::NewSnapshot {
+                postmortem_id: id,
+                caption: &caption,
+                stack: &stack,
+                author: actor,
+            },
+        )
+        .await?;
+        audit_pm(pool, actor, "postmortem.draft", id).await?;
+    }
+    Ok(id)
+}
+
+/// Saves a new revision based on `base`. A conflict is not an error: the text is kept as its
+/// own revision and the outcome says so.
+pub async fn save(
+    pool: &PgPool,
+    id: i64,
+    base: i32,
+    title: &str,
+    body: &str,
+    actor: &str,
+) -> Result<SaveOutcome, CommandError> {
+    let title = check_title(title)?;
+    let body = check_body(body)?;
+    let outcome = postmortems::save(pool, id, base, &title, &body, actor, RevisionKind::Saved)
+        .await?
+        .ok_or(CommandError::NoPostmortem(id))?;
+    let action = match outcome {
+        SaveOutcome::Saved { .. } => "postmortem.save",
+        SaveOutcome::Conflict { .. } => "postmortem.save_conflict",
+    };
+    audit_pm(pool, actor, action, id).await?;
+    Ok(outcome)
+}
+
+/// Makes an older revision current again (as a new revision, so nothing is lost).
+pub async fn restore(
+    pool: &PgPool,
+    id: i64,
+    number: i32,
+    base: i32,
+    actor: &str,
+) -> Result<SaveOutcome, CommandError> {
+    let (title, body): (String, String) = sqlx::query_as(
+        "SELECT title, body FROM postmortem_revisions WHERE postmortem_id = $1 AND number = $2",
+    )
+    .bind(id)
+    .bind(number)
+    .fetch_optional(pool)
+    .await
+    .map_err(StoreError::from)?
+    .ok_or_else(|| {
+        invalid(
+            "revision",
+            format!("post-mortem {id} has no revision {number}"),
+        )
+    })?;
+    let outcome = postmortems::save(pool, id, base, &title, &body, actor, RevisionKind::Restored)
+        .await?
+        .ok_or(CommandError::NoPostmortem(id))?;
+    audit_pm(pool, actor, "postmortem.restore", id).await?;
+    Ok(outcome)
+}
+
+pub async fn publish(
+    pool: &PgPool,
+    id: i64,
+    published: bool,
+    actor: &str,
+) -> Result<(), CommandError> {
+    if !postmortems::set_published(pool, id, published).await? {
+        return Err(CommandError::NoPostmortem(id));
+    }
+    let action = if published {
+        "postmortem.publish"
+    } else {
+        "postmortem.unpublish"
+    };
+    audit_pm(pool, actor, action, id).await?;
+    Ok(())
+}
+
+/// Keeps the graphs of `[from, to)` as Vigil has them now.
+pub async fn snapshot(
+    pool: &PgPool,
+    id: i64,
+    caption: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    actor: &str,
+    graphs: &GraphSettings,
+) -> Result<i64, CommandError> {
+    let caption = caption.trim();
+    if caption.is_empty() {
+        return Err(invalid("caption", "must not be empty"));
+    }
+    if caption.chars().count() > MAX_CAPTION {
+        return Err(invalid(
+            "caption",
+            format!("must be at most {MAX_CAPTION} characters"),
+        ));
+    }
+    if from >= to {
+        return Err(invalid("to", "must be after from"));
+    }
+    if to - from > Duration::days(31) {
+        return Err(invalid("from", "a snapshot covers at most 31 days"));
+    }
+    if postmortems::id_for_incident_of(pool, id).await?.is_none() {
+        return Err(CommandError::NoPostmortem(id));
+    }
+    let stack = correlation::correlation(pool, from, to, graphs).await?;
+    let snap = postmortems::add_snapshot(
+        pool,
+        postmortems::NewSnapshot {
+            postmortem_id: id,
+            caption,
+            stack: &stack,
+            author: actor,
+        },
+    )
+    .await?;
+    audit_pm(pool, actor, "postmortem.snapshot", id).await?;
+    Ok(snap)
+}
+
+pub async fn delete_snapshot(
+    pool: &PgPool,
+    id: i64,
+    snapshot: i64,
+    actor: &str,
+) -> Result<(), CommandError> {
+    if !postmortems::delete_snapshot(pool, id, snapshot).await? {
+        return Err(invalid(
+            "snapshot",
+            format!("post-mortem {id} has no snapshot {snapshot}"),
+        ));
+    }
+    audit_pm(pool, actor, "postmortem.delete_snapshot", id).await?;
+    Ok(())
+}

@@ -1,0 +1,385 @@
+//! Post-mortems, their numbered revisions and their graph snapshots.
+//!
+//! No edit is ever lost: every save becomes a revision, and a save based on anything but the
+//! current revision is kept as a `conflict` revision for its author to merge instead of
+//! overwriting whoever saved first.
+
+use chrono::{DateTime, Utc};
+
+use crate::{
+    model::{
+        postmortem::{
+            DiffLine, PostmortemSummary, PostmortemView, RevisionKind, RevisionSummary,
+            RevisionView, SaveOutcome, Snapshot,
+        },
+        stack::Stack,
+    },
+    render,
+};
+
+use super::{PgPool, StoreError};
+
+pub struct NewPostmortem<'a> {
+    pub incident_id: i64,
+    pub title: &'a str,
+    pub body: &'a str,
+    pub author: &'a str,
+}
+
+/// Creates the incident's post-mortem with its first revision, or finds the one it has.
+/// Returns (id, created).
+pub async fn create(pool: &PgPool, new: NewPostmortem<'_>) -> Result<(i64, bool), StoreError> {
+    let mut tx = pool.begin().await?;
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO postmortems (incident_id, title, body, revision, created_by, updated_by) \
+         VALUES ($1, $2, $3, 1, $4, $4) ON CONFLICT (incident_id) DO NOTHING RETURNING id",
+    )
+    .bind(new.incident_id)
+    .bind(new.title)
+    .bind(new.body)
+    .bind(new.author)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(id) = id else {
+        tx.rollback().await?;
+        let existing = id_for_incident(pool, new.incident_id).await?;
+        return Ok((existing.unwrap_or_default(), false));
+    };
+    sqlx::query(
+        "INSERT INTO postmortem_revisions (postmortem_id, number, kind, title, body, author) \
+         VALUES ($1, 1, 'drafted', $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(new.title)
+    .bind(new.body)
+    .bind(new.author)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok((id, true))
+}
+
+pub async fn id_for_incident(pool: &PgPool, incident_id: i64) -> Result<Option<i64>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM postmortems WHERE incident_id = $1")
+            .bind(incident_id)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+/// The incident a post-mortem belongs to; `None` when there is no such post-mortem.
+pub async fn id_for_incident_of(pool: &PgPool, id: i64) -> Result<Option<i64>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT incident_id FROM postmortems WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+/// Saves `title` and `body` as a new revision, if `base` is still the current one; otherwise
+/// keeps them as a conflict revision. Saving what is already current changes nothing. `None`
+/// when there is no such post-mortem.
+pub async fn save(
+    pool: &PgPool,
+    id: i64,
+    base: i32,
+    title: &str,
+    body: &str,
+    author: &str,
+    kind: RevisionKind,
+) -> Result<Option<SaveOutcome>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let current: Option<(i32, String, String)> =
+        sqlx::query_as("SELECT revision, title, body FROM postmortems WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((current, cur_title, cur_body)) = current else {
+        return Ok(None);
+    };
+    if base == current && cur_title == title && cur_body == body {
+        return Ok(Some(SaveOutcome::Saved { revision: current }));
+    }
+    let number: i32 = sqlx::query_scalar(
+        "SELECT COALESCE(max(number), 0) + 1 FROM postmortem_revisions WHERE postmortem_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let kind = if base == current {
+        kind
+    } else {
+        RevisionKind::Conflict
+    };
+    sqlx::query(
+        "INSERT INTO postmortem_revisions (postmortem_id, number, kind, based_on, title, body, author) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id)
+    .bind(number)
+    .bind(kind.as_str())
+    .bind(base)
+    .bind(title)
+    .bind(body)
+    .bind(author)
+    .execute(&mut *tx)
+    .await?;
+    let outcome = if kind == RevisionKind::Conflict {
+        SaveOutcome::Conflict {
+            current,
+            kept_as: number,
+        }
+    } else {
+        sqlx::query(
+            "UPDATE postmortems SET title = $2, body = $3, revision = $4, updated_by = $5, \
+             updated_at = now() WHERE id = $1",
+        )
+        .bind(id)
+        .bind(title)
+        .bind(body)
+        .bind(number)
+        .bind(author)
+        .execute(&mut *tx)
+        .await?;
+        SaveOutcome::Saved { revision: number }
+    };
+    tx.commit().await?;
+    Ok(Some(outcome))
+}
+
+/// Publishes (or takes back to draft). Returns false when there is no such post-mortem.
+pub async fn set_published(pool: &PgPool, id: i64, published: bool) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE postmortems SET published_at = CASE WHEN $2 THEN COALESCE(published_at, now()) END, \
+         updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(published)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub struct NewSnapshot<'a> {
+    pub postmortem_id: i64,
+    pub caption: &'a str,
+    pub stack: &'a Stack,
+    pub author: &'a str,
+}
+
+pub async fn add_snapshot(pool: &PgPool, s: NewSnapshot<'_>) -> Result<i64, StoreError> {
+    let stack = serde_json::to_value(s.stack).unwrap_or_default();
+    Ok(sqlx::query_scalar(
+        "INSERT INTO postmortem_snapshots (postmortem_id, caption, window_from, window_to, stack, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(s.postmortem_id)
+    .bind(s.caption)
+    .bind(s.stack.from)
+    .bind(s.stack.to)
+    .bind(stack)
+    .bind(s.author)
+    .fetch_one(pool)
+    .await?)
+}
+
+pub async fn delete_snapshot(pool: &PgPool, id: i64, snapshot: i64) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM postmortem_snapshots WHERE postmortem_id = $1 AND id = $2")
+        .bind(id)
+        .bind(snapshot)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    incident_id: i64,
+    incident_name: String,
+    title: String,
+    body: String,
+    revision: i32,
+    published_at: Option<DateTime<Utc>>,
+    updated_by: String,
+    updated_at: DateTime<Utc>,
+}
+
+const SELECT: &str = "SELECT p.id, p.incident_id, i.name AS incident_name, p.title, p.body, \
+    p.revision, p.published_at, p.updated_by, p.updated_at \
+    FROM postmortems p JOIN incidents i ON i.id = p.incident_id";
+
+/// One post-mortem with its rendered body, authors and snapshots; `published_only` for public
+/// readers.
+pub async fn get(
+    pool: &PgPool,
+    id: i64,
+    published_only: bool,
+) -> Result<Option<PostmortemView>, StoreError> {
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "{SELECT} WHERE p.id = $1 AND (p.published_at IS NOT NULL OR NOT $2)"
+    ))
+    .bind(id)
+    .bind(published_only)
+    .fetch_optional(pool)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let authors: Vec<String> = sqlx::query_scalar(
+        "SELECT author FROM postmortem_revisions WHERE postmortem_id = $1 AND kind <> 'conflict' \
+         GROUP BY author ORDER BY min(number)",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    let snaps: Vec<(i64, String, serde_json::Value, String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT id, caption, stack, created_by, created_at FROM postmortem_snapshots \
+         WHERE postmortem_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    Ok(Some(PostmortemView {
+        html: render::markdown_to_html(&r.body),
+        id: r.id,
+        incident_id: r.incident_id,
+        incident_name: r.incident_name,
+        title: r.title,
+        body: r.body,
+        revision: r.revision,
+        published_at: r.published_at,
+        authors,
+        updated_by: r.updated_by,
+        updated_at: r.updated_at,
+        snapshots: snaps
+            .into_iter()
+            .filter_map(|(id, caption, stack, created_by, created_at)| {
+                Some(Snapshot {
+                    id,
+                    caption,
+                    stack: serde_json::from_value(stack).ok()?,
+                    created_by,
+                    created_at,
+                })
+            })
+            .collect(),
+    }))
+}
+
+/// Every post-mortem, most recently changed first.
+pub async fn list(pool: &PgPool) -> Result<Vec<PostmortemSummary>, StoreError> {
+    let rows: Vec<Row> = sqlx::query_as(&format!("{SELECT} ORDER BY p.updated_at DESC"))
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| PostmortemSummary {
+            id: r.id,
+            incident_id: r.incident_id,
+            incident_name: r.incident_name,
+            title: r.title,
+            revision: r.revision,
+            published_at: r.published_at,
+            updated_by: r.updated_by,
+            updated_at: r.updated_at,
+        })
+        .collect())
+}
+
+/// Incidents (not maintenances) that have no post-mortem yet, newest first: (id, name, started).
+pub async fn incidents_without(
+    pool: &PgPool,
+    limit: i64,
+) -> Result<Vec<(i64, String, DateTime<Utc>)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT i.id, i.name, i.started_at FROM incidents i \
+         WHERE i.kind = 'incident' AND NOT EXISTS (SELECT 1 FROM postmortems p WHERE p.incident_id = i.id) \
+         ORDER BY i.started_at DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Every revision, newest first.
+pub async fn revisions(pool: &PgPool, id: i64) -> Result<Vec<RevisionSummary>, StoreError> {
+    let rows: Vec<(i32, String, Option<i32>, String, String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT number, kind, based_on, title, author, created_at FROM postmortem_revisions \
+         WHERE postmortem_id = $1 ORDER BY number DESC",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| RevisionSummary {
+            number: r.0,
+            kind: RevisionKind::parse(&r.1).unwrap_or(RevisionKind::Saved),
+            based_on: r.2,
+            title: r.3,
+            author: r.4,
+            created_at: r.5,
+        })
+        .collect())
+}
+
+/// One revision's text and what changed from the revision its author started from.
+pub async fn revision(
+    pool: &PgPool,
+    id: i64,
+    number: i32,
+) -> Result<Option<RevisionView>, StoreError> {
+    let body_of = |n: i32| {
+        sqlx::query_scalar::<_, String>(
+            "SELECT body FROM postmortem_revisions WHERE postmortem_id = $1 AND number = $2",
+        )
+        .bind(id)
+        .bind(n)
+        .fetch_optional(pool)
+    };
+    let Some(summary) = revisions(pool, id)
+        .await?
+        .into_iter()
+        .find(|r| r.number == number)
+    else {
+        return Ok(None);
+    };
+    let body = body_of(number).await?.unwrap_or_default();
+    let compared_with = summary
+        .based_on
+        .or_else(|| (number > 1).then_some(number - 1));
+    let diff: Vec<DiffLine> = match compared_with {
+        Some(n) => render::diff(&body_of(n).await?.unwrap_or_default(), &body),
+        None => render::diff("", &body),
+    };
+    let current: i32 = sqlx::query_scalar("SELECT revision FROM postmortems WHERE id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await?;
+    Ok(Some(RevisionView {
+        postmortem_id: id,
+        summary,
+        body,
+        compared_with,
+        diff,
+        current,
+    }))
+}
+
+/// (incident id, post-mortem id, published at, Markdown when published) for `incidents`;
+/// drafts only when `drafts`.
+pub async fn for_incidents(
+    pool: &PgPool,
+    incidents: &[i64],
+    drafts: bool,
+) -> Result<Vec<(i64, i64, Option<DateTime<Utc>>, Option<String>)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT incident_id, id, published_at, CASE WHEN published_at IS NOT NULL THEN body END \
+         FROM postmortems WHERE incident_id = ANY($1) AND (published_at IS NOT NULL OR $2)",
+    )
+    .bind(incidents)
+    .bind(drafts)
+    .fetch_all(pool)
+    .await?)
+}

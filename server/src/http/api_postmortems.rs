@@ -1,0 +1,167 @@
+//! `/api/v1/incidents/{id}/postmortem`: draft, read, save and publish an incident's post-mortem
+//! from scripts (scope `postmortems:write`; reading needs `read`). Saves carry the revision they
+//! were based on; a stale one answers 409 and keeps the text as its own revision.
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Extension, Json,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+use vigil_core::{
+    model::{
+        auth::{Auth, Scope},
+        postmortem::{PostmortemView, SaveOutcome},
+    },
+    store::{postmortem_commands, postmortems},
+};
+
+use super::{api_error::ApiError, api_incidents::parse, AppState};
+
+/// A new revision of the post-mortem.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostmortemSave {
+    /// The revision this text was written from (`revision` from the last GET).
+    base_revision: i32,
+    /// Markdown.
+    body: String,
+    /// Unchanged when left out.
+    title: Option<String>,
+    /// true publishes it on the incident's public page and in its JSON; false takes it back.
+    published: Option<bool>,
+}
+
+fn view_json(p: &PostmortemView) -> Value {
+    json!({
+        "id": p.id,
+        "incident_id": p.incident_id,
+        "title": p.title,
+        "body": p.body,
+        "revision": p.revision,
+        "published_at": p.published_at,
+        "authors": p.authors,
+        "updated_by": p.updated_by,
+        "updated_at": p.updated_at,
+        "snapshots": p.snapshots.iter().map(|s| json!({
+            "id": s.id, "caption": s.caption, "from": s.stack.from, "to": s.stack.to,
+            "created_by": s.created_by, "created_at": s.created_at,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+async fn id_of(state: &AppState, incident: i64) -> Result<i64, ApiError> {
+    postmortems::id_for_incident(&state.pool, incident)
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "incident {incident} has no post-mortem; POST to this address drafts one"
+            ))
+        })
+}
+
+async fn current(state: &AppState, id: i64) -> Result<Value, ApiError> {
+    let p = postmortems::get(&state.pool, id, false)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no post-mortem {id}")))?;
+    Ok(view_json(&p))
+}
+
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/postmortem",
+    params(("id" = i64, Path, description = "incident id")),
+    responses((status = 200, description = "the post-mortem, draft or published"), (status = 404)),
+    security(("token" = ["read"])))]
+pub async fn get_postmortem(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    Path(incident): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(Scope::Read)?;
+    let id = id_of(&state, incident).await?;
+    Ok(Json(current(&state, id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/postmortem",
+    params(("id" = i64, Path, description = "incident id")),
+    responses((status = 201, description = "Vigil's first draft, from what it recorded"),
+              (status = 200, description = "the incident already had one: that one"), (status = 404)),
+    security(("token" = ["postmortems:write"])))]
+pub async fn draft(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    Path(incident): Path<i64>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let who = auth.require(Scope::PostmortemsWrite)?.audit_name();
+    let existed = postmortems::id_for_incident(&state.pool, incident).await?;
+    let id = postmortem_commands::draft(&state.pool, incident, &who, &state.graphs).await?;
+    let code = if existed.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((code, Json(current(&state, id).await?)))
+}
+
+#[utoipa::path(put, path = "/api/v1/incidents/{id}/postmortem", request_body = PostmortemSave,
+    params(("id" = i64, Path, description = "incident id")),
+    responses((status = 200, description = "saved: the post-mortem with its new `revision`"),
+              (status = 409, description = "`base_revision` is not the current revision: the text was kept as revision `kept_as`; merge and save again from `current_revision`"),
+              (status = 400), (status = 404)),
+    security(("token" = ["postmortems:write"])))]
+pub async fn save(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    Path(incident): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let who = auth.require(Scope::PostmortemsWrite)?.audit_name();
+    let input: PostmortemSave = parse(&body)?;
+    let id = id_of(&state, incident).await?;
+    let title = match input.title {
+        Some(t) => t,
+        None => postmortems::get(&state.pool, id, false)
+            .await?
+            .map(|p| p.title)
+            .unwrap_or_default(),
+    };
+    let outcome = postmortem_commands::save(
+        &state.pool,
+        id,
+        input.base_revision,
+        &title,
+        &input.body,
+        &who,
+    )
+    .await?;
+    if let SaveOutcome::Conflict { current, kept_as } = outcome {
+        return Err(ApiError::Conflict(json!({
+            "error": format!(
+                "revision {current} was saved since revision {} you started from; your text is kept as revision {kept_as} — merge it and save with base_revision {current}",
+                input.base_revision
+            ),
+            "current_revision": current,
+            "kept_as": kept_as,
+        })));
+    }
+    if let Some(published) = input.published {
+        postmortem_commands::publish(&state.pool, id, published, &who).await?;
+    }
+    Ok(Json(current(&state, id).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/postmortem/revisions",
+    params(("id" = i64, Path, description = "incident id")),
+    responses((status = 200, description = "every revision, newest first"), (status = 404)),
+    security(("token" = ["read"])))]
+pub async fn revisions(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    Path(incident): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(Scope::Read)?;
+    let id = id_of(&state, incident).await?;
+    let list = postmortems::revisions(&state.pool, id).await?;
+    Ok(Json(json!({ "revisions": list })))
+}

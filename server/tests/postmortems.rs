@@ -1,0 +1,401 @@
+//! Post-mortems end to end: Vigil's first draft from what it recorded, saves that never overwrite
+//! anybody (a stale save is kept as its own revision and answered 409), restoring, publishing
+//! with sanitized Markdown on the public page and in Statuspage's JSON, and who may do what.
+
+mod common;
+
+use common::{access::create_token, spawn_app_with_toml, TestApp};
+use reqwest::Method;
+use serde_json::{json, Value};
+use vigil_core::{
+    model::{
+        auth::Scope,
+        postmortem::{RevisionKind, SaveOutcome},
+    },
+    store::{events, postmortem_commands, postmortems},
+};
+
+const CONFIG: &str = r#"
+[[component]]
+id = "site"
+name = "Website"
+
+[incidents]
+automatic = false
+"#;
+
+async fn send(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = app.client.request(method, app.url(path)).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// The seed's shape: the load balancer flaps and the site goes down, then an incident is opened
+/// and later resolved.
+async fn resolved_incident(app: &TestApp, writer: &str) -> i64 {
+    events::append(
+        &app.pool,
+        "lb.flapping",
+        "backend:1",
+        json!({ "nodebalancer": "ingress", "port": 443, "backend": "node-2", "flapping": true }),
+    )
+    .await
+    .unwrap();
+    events::append(
+        &app.pool,
+        "monitor.state",
+        "monitor:site",
+        json!({ "monitor": "site_https", "component": "site", "from": "up", "to": "down", "cause": "HTTP 502" }),
+    )
+    .await
+    .unwrap();
+    let (status, created) = send(
+        app,
+        Method::POST,
+        "/api/v1/incidents",
+        writer,
+        Some(
+            json!({ "name": "Website unreachable", "impact": "major", "component_ids": ["site"],
+                     "body": "Both backends are DOWN on the NodeBalancer." }),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    let (status, _) = send(
+        app,
+        Method::POST,
+        &format!("/api/v1/incidents/{id}/updates"),
+        writer,
+        Some(json!({ "body": "Node memory pressure suspected", "internal": true })),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, _) = send(
+        app,
+        Method::PATCH,
+        &format!("/api/v1/incidents/{id}"),
+        writer,
+        Some(json!({ "status": "resolved" })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    id
+}
+
+#[tokio::test]
+async fn vigil_drafts_from_what_it_recorded_and_no_save_is_lost() {
+    let app = spawn_app_with_toml(CONFIG).await;
+    let (_, writer) = create_token(
+        &app,
+        &[Scope::IncidentsWrite, Scope::PostmortemsWrite, Scope::Read],
+    )
+    .await;
+    let incident = resolved_incident(&app, &writer).await;
+    let path = format!("/api/v1/incidents/{incident}/postmortem");
+
+    let (status, _) = send(&app, Method::GET, &path, &writer, None).await;
+    assert_eq!(status, 404, "no post-mortem before one is drafted");
+
+    let (status, draft) = send(&app, Method::POST, &path, &writer, None).await;
+    assert_eq!(status, 201, "{draft}");
+    let body = draft["body"].as_str().unwrap();
+    for heading in [
+        "## Leadup",
+        "## Impact",
+        "## Detection",
+        "## Response",
+        "## Recovery",
+        "## Five Whys",
+        "## Blameless root cause",
+        "## Lessons learned",
+        "## Follow-up tasks",
+        "## Timeline",
+    ] {
+        assert!(body.contains(heading), "{heading} missing from\n{body}");
+    }
+    assert!(
+        body.contains("ingress :443 node-2 started flapping"),
+        "the leadup has the flapping backend:\n{body}"
+    );
+    assert!(body.contains("site\\_https up → down: HTTP 502"), "{body}");
+    assert!(body.contains("- Website: "), "impact names the component");
+    assert!(
+        body.contains("Both backends are DOWN on the NodeBalancer."),
+        "public updates are drafted in"
+    );
+    assert!(
+        !body.contains("Node memory pressure suspected"),
+        "internal notes are never drafted into something publishable"
+    );
+    assert_eq!(draft["revision"], 1);
+    assert_eq!(draft["title"], "Post-mortem: Website unreachable");
+    assert_eq!(
+        draft["snapshots"].as_array().unwrap().len(),
+        1,
+        "the graphs of the window are kept"
+    );
+    assert!(draft["published_at"].is_null());
+
+    // Drafting again finds the same one.
+    let (status, again) = send(&app, Method::POST, &path, &writer, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(again["id"], draft["id"]);
+
+    // Ana saves from revision 1; Ben, who also opened revision 1, saves after her.
+    let (status, ana) = send(
+        &app,
+        Method::PUT,
+        &path,
+        &writer,
+        Some(json!({ "base_revision": 1, "body": "## Leadup\n\nAna's account.\n" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{ana}");
+    assert_eq!(ana["revision"], 2);
+    let (status, ben) = send(
+        &app,
+        Method::PUT,
+        &path,
+        &writer,
+        Some(json!({ "base_revision": 1, "body": "## Leadup\n\nBen's account.\n" })),
+    )
+    .await;
+    assert_eq!(status, 409, "{ben}");
+    assert_eq!(ben["current_revision"], 2);
+    assert_eq!(ben["kept_as"], 3);
+    assert!(ben["error"]
+        .as_str()
+        .unwrap()
+        .contains("kept as revision 3"));
+
+    let (_, now) = send(&app, Method::GET, &path, &writer, None).await;
+    assert_eq!(
+        now["body"], "## Leadup\n\nAna's account.\n",
+        "Ana's save stands"
+    );
+    let id = now["id"].as_i64().unwrap();
+    let kept = postmortems::revision(&app.pool, id, 3)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        kept.body, "## Leadup\n\nBen's account.\n",
+        "Ben's text is kept"
+    );
+    assert_eq!(kept.summary.kind, RevisionKind::Conflict);
+    assert_eq!(
+        kept.compared_with,
+        Some(1),
+        "compared with what Ben started from"
+    );
+    assert!(kept
+        .diff
+        .iter()
+        .any(|l| l.tag == '+' && l.text == "Ben's account."));
+
+    let (_, revs) = send(
+        &app,
+        Method::GET,
+        &format!("{path}/revisions"),
+        &writer,
+        None,
+    )
+    .await;
+    let kinds: Vec<&str> = revs["revisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["conflict", "saved", "drafted"]);
+
+    // Ben merges from the current revision: saved. Saving the same text again changes nothing.
+    let merged =
+        json!({ "base_revision": 2, "body": "## Leadup\n\nAna's account.\n\nBen's account.\n" });
+    let (status, saved) = send(&app, Method::PUT, &path, &writer, Some(merged.clone())).await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["revision"], 4);
+    let again = json!({ "base_revision": 4, "body": merged["body"] });
+    let (status, same) = send(&app, Method::PUT, &path, &writer, Some(again)).await;
+    assert_eq!(status, 200);
+    assert_eq!(same["revision"], 4, "an unchanged save adds no revision");
+    assert_eq!(same["authors"], json!(["token:test"]));
+
+    // Bringing back Vigil's draft is a new revision too; nothing is rewritten.
+    let restored = postmortem_commands::restore(&app.pool, id, 1, 4, "user:ana")
+        .await
+        .unwrap();
+    assert_eq!(restored, SaveOutcome::Saved { revision: 5 });
+    let (_, now) = send(&app, Method::GET, &path, &writer, None).await;
+    assert_eq!(now["body"], draft["body"]);
+}
+
+#[tokio::test]
+async fn published_post_mortems_are_public_and_sanitized_drafts_are_not() {
+    let app = spawn_app_with_toml(CONFIG).await;
+    let (_, writer) = create_token(
+        &app,
+        &[Scope::IncidentsWrite, Scope::PostmortemsWrite, Scope::Read],
+    )
+    .await;
+    let (_, reader) = create_token(&app, &[Scope::Read]).await;
+    let incident = resolved_incident(&app, &writer).await;
+    let path = format!("/api/v1/incidents/{incident}/postmortem");
+
+    // Who may do what.
+    let (status, _) = send(&app, Method::POST, &path, &reader, None).await;
+    assert_eq!(status, 403, "reading is not writing");
+    let anonymous = app.client.post(app.url(&path)).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let (status, draft) = send(&app, Method::POST, &path, &writer, None).await;
+    assert_eq!(status, 201);
+    let id = draft["id"].as_i64().unwrap();
+    let (status, _) = send(&app, Method::GET, &path, &reader, None).await;
+    assert_eq!(status, 200, "readers may read drafts through the API");
+
+    // A draft stays off every public surface.
+    let page = app.get(&format!("/postmortems/{id}")).await;
+    assert_eq!(page.status(), 404);
+    let json: Value = app
+        .get("/api/v2/incidents.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(json["incidents"][0]["postmortem_body"].is_null());
+    let incident_page = app
+        .get(&format!("/incidents/{incident}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!incident_page.contains("Read the post-mortem"));
+
+    // Bad input is refused with the field named, and nothing changes.
+    let (status, err) = send(
+        &app,
+        Method::PUT,
+        &path,
+        &writer,
+        Some(json!({ "base_revision": 1, "body": "x", "title": "  " })),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(err["field"], "title");
+    let (status, err) = send(
+        &app,
+        Method::PUT,
+        &path,
+        &writer,
+        Some(json!({ "base_revision": 1, "body": "x", "publish": true })),
+    )
+    .await;
+    assert_eq!(status, 400, "unknown fields are named: {err}");
+    assert!(err["error"].as_str().unwrap().contains("publish"));
+
+    let hostile =
+        "## Five Whys\n\nWhat? The site went dark.\n\n1. Why? <script>alert('pm')</script>\n\n\
+                   <img src=x onerror=alert(1)>\n\n- [ ] Move Grafana off the shared ingress\n";
+    let (status, published) = send(
+        &app,
+        Method::PUT,
+        &path,
+        &writer,
+        Some(
+            json!({ "base_revision": 1, "body": hostile, "title": "The night the ingress flapped",
+                     "published": true }),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{published}");
+    assert!(published["published_at"].is_string());
+
+    let page = app.get(&format!("/postmortems/{id}")).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("The night the ingress flapped"));
+    assert!(html.contains("<h2>Five Whys</h2>"), "Markdown is rendered");
+    assert!(html.contains("type=\"checkbox\""), "task lists render");
+    let start = html.find("data-testid=\"pm-body\"").unwrap();
+    let rendered = &html[start..start + html[start..].find("</div>").unwrap()];
+    assert!(rendered.contains("Five Whys"));
+    assert!(
+        !rendered.contains("<script"),
+        "scripts are removed: {rendered}"
+    );
+    assert!(
+        !rendered.contains("onerror"),
+        "event handlers are removed: {rendered}"
+    );
+    assert!(
+        !html.contains("<script>alert"),
+        "nor does the Markdown source break out of the hydration data"
+    );
+    assert!(
+        html.contains("data-testid=\"snapshot\""),
+        "the graphs come along"
+    );
+
+    let json: Value = app
+        .get("/api/v2/incidents.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json["incidents"][0]["postmortem_body"], hostile);
+    assert!(json["incidents"][0]["postmortem_published_at"].is_string());
+    let incident_page = app
+        .get(&format!("/incidents/{incident}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(incident_page.contains(&format!("/postmortems/{id}")));
+    let history = app.get("/history").await.text().await.unwrap();
+    assert!(history.contains("Read the post-mortem"));
+
+    // Taken back to draft: gone from the public again.
+    let (status, _) = send(
+        &app,
+        Method::PUT,
+        &path,
+        &writer,
+        Some(json!({ "base_revision": 2, "body": hostile, "published": false })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(app.get(&format!("/postmortems/{id}")).await.status(), 404);
+
+    // Everything written is in the audit log under the token's name.
+    let actions: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM audit_log WHERE target = $1 ORDER BY id")
+            .bind(format!("postmortem:{id}"))
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        actions,
+        [
+            "postmortem.draft",
+            "postmortem.save",
+            "postmortem.publish",
+            "postmortem.save",
+            "postmortem.unpublish"
+        ]
+    );
+
+    // The OpenAPI document describes the new routes.
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    assert!(doc["paths"]["/api/v1/incidents/{id}/postmortem"]["put"].is_object());
+}
