@@ -1,0 +1,104 @@
+import { test, expect, Page } from "@playwright/test";
+
+const user = process.env.E2E_USER ?? "";
+const password = process.env.E2E_PASSWORD ?? "";
+
+async function signIn(page: Page, next: string) {
+  await page.goto(`/login?next=${next}`);
+  await page.getByLabel("Username").fill(user);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(new RegExp(`${next.replace(/\//g, "\\/")}$`));
+}
+
+/// Opens and resolves an incident; returns its ops URL.
+async function resolvedIncident(page: Page, title: string): Promise<string> {
+  await page.goto("/ops/incidents");
+  const form = page.getByTestId("new-incident");
+  await form.getByLabel("Title").fill(title);
+  await form.getByLabel("Website").check();
+  await form.getByLabel("First update (public)").fill("The NodeBalancer marks both backends DOWN.");
+  await form.getByRole("button", { name: "Open incident" }).click();
+  await expect(page).toHaveURL(/\/ops\/incidents\/\d+$/);
+  const post = page.getByTestId("post-update");
+  await post.getByLabel("Update").fill("Node drained; the sites are back.");
+  await post.getByLabel("New status").selectOption("resolved");
+  await post.getByRole("button", { name: "Post" }).click();
+  await expect(page.getByTestId("incident-status")).toHaveText("Resolved");
+  return page.url();
+}
+
+// The whole loop with JavaScript off: Vigil drafts, a person writes and publishes, the public
+// reads it.
+test.describe("without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("an editor drafts, writes and publishes a post-mortem with plain forms", async ({ page }) => {
+    await signIn(page, "/ops/incidents");
+    const title = `Ingress flapped ${Date.now()}`;
+    await resolvedIncident(page, title);
+
+    await page.getByTestId("draft-postmortem").getByRole("button").click();
+    await expect(page).toHaveURL(/\/ops\/postmortems\/\d+$/);
+    const editorUrl = page.url();
+    const id = editorUrl.split("/").pop();
+    await expect(page.getByTestId("pm-title")).toHaveText(`Post-mortem: ${title}`);
+    await expect(page.getByTestId("pm-state")).toHaveText("Draft");
+    // Vigil's draft: the seed team's headings, filled with what it recorded.
+    const preview = page.getByTestId("pm-preview");
+    for (const h of ["Leadup", "Impact", "Detection", "Five Whys", "Follow-up tasks", "Timeline"]) {
+      await expect(preview.getByRole("heading", { name: h, exact: true })).toBeVisible();
+    }
+    await expect(preview).toContainText("The NodeBalancer marks both backends DOWN.");
+    await expect(page.getByTestId("snapshot").first()).toBeVisible();
+
+    const editor = page.getByTestId("pm-editor");
+    const body = editor.getByLabel("Post-mortem (Markdown)");
+    const draft = await body.inputValue();
+    await body.fill(
+      draft.replace("## Lessons learned\n", "## Lessons learned\n\nKeep Grafana off the ingress it watches.\n"),
+    );
+    await editor.getByRole("button", { name: "Save revision" }).click();
+    await expect(page).toHaveURL(editorUrl);
+    await expect(preview).toContainText("Keep Grafana off the ingress it watches.");
+    await expect(page.getByTestId("pm-revisions").locator("tbody tr")).toHaveCount(2);
+
+    await page.getByTestId("pm-publish").getByRole("button", { name: "Publish" }).click();
+    await expect(page.getByTestId("pm-state")).toHaveText("Published");
+
+    await page.goto(`/postmortems/${id}`);
+    await expect(page.getByTestId("pm-body")).toContainText("Keep Grafana off the ingress it watches.");
+    await expect(page.getByTestId("snapshot").first()).toBeVisible();
+    await page.goto("/history");
+    await expect(page.getByRole("link", { name: "Read the post-mortem" }).first()).toBeVisible();
+  });
+});
+
+// Two people edit the same revision; the second save does not overwrite the first and its text
+// is kept where its author can find it.
+test("a conflicting save is kept as its own revision, not lost", async ({ browser }) => {
+  const a = await browser.newPage();
+  await signIn(a, "/ops/incidents");
+  await resolvedIncident(a, `Grafana dark ${Date.now()}`);
+  await a.getByTestId("draft-postmortem").getByRole("button").click();
+  await expect(a).toHaveURL(/\/ops\/postmortems\/\d+$/);
+  const editorUrl = a.url();
+
+  const b = await a.context().newPage();
+  await b.goto(editorUrl);
+  await expect(b.getByTestId("pm-editor")).toBeVisible();
+
+  await a.getByTestId("pm-editor").getByLabel("Post-mortem (Markdown)").fill("## Leadup\n\nA's version.\n");
+  await a.getByTestId("pm-editor").getByRole("button", { name: "Save revision" }).click();
+  await expect(a.getByTestId("pm-preview")).toContainText("A's version.");
+
+  await b.getByTestId("pm-editor").getByLabel("Post-mortem (Markdown)").fill("## Leadup\n\nB's version.\n");
+  await b.getByTestId("pm-editor").getByRole("button", { name: "Save revision" }).click();
+  await expect(b.getByTestId("pm-error")).toContainText("kept as revision 3");
+
+  await b.goto(editorUrl);
+  await expect(b.getByTestId("pm-preview")).toContainText("A's version.");
+  await expect(b.getByTestId("pm-conflicts")).toBeVisible();
+  await b.getByTestId("pm-revisions").getByRole("link", { name: "3", exact: true }).click();
+  await expect(b.getByTestId("pm-diff")).toContainText("B's version.");
+});
