@@ -101,4 +101,16 @@ test("a conflicting save is kept as its own revision, not lost", async ({ browse
   await expect(b.getByTestId("pm-conflicts")).toBeVisible();
   await b.getByTestId("pm-revisions").getByRole("link", { name: "3", exact: true }).click();
   await expect(b.getByTestId("pm-diff")).toContainText("B's version.");
+
+  // Text typed and never saved survives a reload (or a closed tab) in this browser.
+  await b.goto(editorUrl);
+  const body = b.getByTestId("pm-editor").getByLabel("Post-mortem (Markdown)");
+  await expect(b.getByTestId("pm-unsaved")).toHaveCount(0);
+  await expect(body).toHaveAttribute("data-kept", "browser");
+  await body.fill("## Leadup\n\nHalf-written, never saved.\n");
+  await b.reload();
+  await expect(b.getByTestId("pm-unsaved")).toBeVisible();
+  await expect(body).toHaveValue("## Leadup\n\nA's version.\n");
+  await b.getByRole("button", { name: "Put my unsaved text back" }).click();
+  await expect(body).toHaveValue("## Leadup\n\nHalf-written, never saved.\n");
 });

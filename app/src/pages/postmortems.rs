@@ -16,6 +16,57 @@ use crate::{
     components::time_stack::TimeStack,
 };
 
+/// Text typed but not yet saved, kept in the browser's local storage per post-mortem and base
+/// revision, so a closed tab or a crash loses nothing. Browser only; no-ops on the server.
+mod local_drafts {
+    pub fn key(id: i64, revision: i32) -> String {
+        format!("vigil-postmortem-{id}-{revision}")
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn storage() -> Option<web_sys::Storage> {
+        leptos::prelude::window().local_storage().ok().flatten()
+    }
+
+    #[cfg(feature = "hydrate")]
+    pub fn get(key: &str) -> Option<String> {
+        storage()?.get_item(key).ok().flatten()
+    }
+
+    #[cfg(feature = "hydrate")]
+    pub fn set(key: &str, text: &str) {
+        if let Some(s) = storage() {
+            let _ = s.set_item(key, text);
+        }
+    }
+
+    /// Forgets every kept text of post-mortem `id` (after a save went through).
+    #[cfg(feature = "hydrate")]
+    pub fn clear(id: i64) {
+        let Some(s) = storage() else { return };
+        let prefix = format!("vigil-postmortem-{id}-");
+        let n = s.length().unwrap_or(0);
+        let keys: Vec<String> = (0..n)
+            .filter_map(|i| s.key(i).ok().flatten())
+            .filter(|k| k.starts_with(&prefix))
+            .collect();
+        for k in keys {
+            let _ = s.remove_item(&k);
+        }
+    }
+
+    #[cfg(not(feature = "hydrate"))]
+    pub fn get(_key: &str) -> Option<String> {
+        None
+    }
+
+    #[cfg(not(feature = "hydrate"))]
+    pub fn set(_key: &str, _text: &str) {}
+
+    #[cfg(not(feature = "hydrate"))]
+    pub fn clear(_id: i64) {}
+}
+
 fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
@@ -135,6 +186,12 @@ pub fn PostmortemEditor() -> impl IntoView {
             Ok::<_, ServerFnError>((pm, revisions))
         },
     );
+    // A save that went through makes the browser's kept copy redundant.
+    Effect::new(move |_| {
+        if let (Some(Ok(_)), Some(id)) = (save.value().get(), id.get_untracked()) {
+            local_drafts::clear(id);
+        }
+    });
     let error = move || {
         save.value()
             .get()
@@ -176,6 +233,29 @@ fn editor_view(
             (now - chrono::Duration::hours(1), now)
         });
     let published = p.is_published();
+    let draft_key = local_drafts::key(p.id, p.revision);
+    let textarea = NodeRef::<leptos::html::Textarea>::new();
+    let unsaved = RwSignal::new(None::<String>);
+    // Marks the editor once hydrated: from then on typing is kept in this browser.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    {
+        let key = draft_key.clone();
+        let saved = p.body.clone();
+        // Runs in the browser only (effects do not run on the server).
+        Effect::new(move |_| match local_drafts::get(&key) {
+            Some(text) if text != saved => unsaved.set(Some(text)),
+            _ => {}
+        });
+    }
+    let keep_typing =
+        move |ev: leptos::ev::Event| local_drafts::set(&draft_key, &event_target_value(&ev));
+    let put_back = move |_| {
+        if let (Some(text), Some(el)) = (unsaved.get_untracked(), textarea.get_untracked()) {
+            el.set_value(&text);
+            unsaved.set(None);
+        }
+    };
     let conflicts = revisions
         .iter()
         .filter(|r| r.kind == RevisionKind::Conflict && r.number > p.revision)
@@ -193,13 +273,19 @@ fn editor_view(
                 {format!("{conflicts} conflicting save(s) kept after revision {} — see the revisions below to merge them.", p.revision)}
             </p>
         })}
+        {move || unsaved.get().map(|_| view! {
+            <p class="notice" role="status" data-testid="pm-unsaved">
+                "This browser kept text you typed here and did not save. "
+                <button type="button" on:click=put_back>"Put my unsaved text back"</button>
+            </p>
+        })}
         <ActionForm action=save attr:class="stack-form editor" attr:data-testid="pm-editor">
             <input type="hidden" name="id" value=pid.to_string()/>
             // The revision this text starts from: a save from an older one never overwrites.
             <input type="hidden" name="base_revision" value=p.revision.to_string()/>
             <label>"Title" <input name="title" value=p.title.clone() required maxlength="200"/></label>
             <label>"Post-mortem (Markdown)"
-                <textarea name="body" rows="28" spellcheck="true" class="mono">{p.body.clone()}</textarea>
+                <textarea name="body" rows="28" spellcheck="true" class="mono" node_ref=textarea on:input=keep_typing data-kept=move || hydrated.get().then_some("browser")>{p.body.clone()}</textarea>
             </label>
             <button type="submit">"Save revision"</button>
         </ActionForm>
