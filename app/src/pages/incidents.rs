@@ -105,15 +105,28 @@ pub fn HistoryPage() -> impl IntoView {
     }
 }
 
-fn id_param() -> Memo<Option<i64>> {
+/// A number from the route (`/incidents/{id}`), `None` when it is not one.
+pub fn int_param(name: &'static str) -> Memo<Option<i64>> {
     let params = use_params_map();
-    Memo::new(move |_| params.read().get("id").and_then(|s| s.parse().ok()))
+    Memo::new(move |_| params.read().get(name).and_then(|s| s.parse().ok()))
+}
+
+/// A public page below the history: the site header with the way back, then the content.
+#[component]
+pub fn HistoryFrame(children: Children) -> impl IntoView {
+    view! {
+        <header class="site-header">
+            <a class="brand" href="/">"Vigil"</a>
+            <a class="tagline" href="/history">"Incident history"</a>
+        </header>
+        <main class="page">{children()}</main>
+    }
 }
 
 /// `/incidents/{id}`: one incident, public.
 #[component]
 pub fn IncidentPage() -> impl IntoView {
-    let id = id_param();
+    let id = int_param("id");
     let data = Resource::new(
         move || id.get(),
         |id| async move {
@@ -124,11 +137,7 @@ pub fn IncidentPage() -> impl IntoView {
         },
     );
     view! {
-        <header class="site-header">
-            <a class="brand" href="/">"Vigil"</a>
-            <a class="tagline" href="/history">"Incident history"</a>
-        </header>
-        <main class="page">
+        <HistoryFrame>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || data.get().map(|r| match r {
                     Ok(Some(i)) => view! { <IncidentCard incident=i/> }.into_any(),
@@ -136,7 +145,7 @@ pub fn IncidentPage() -> impl IntoView {
                     Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
                 })}
             </Suspense>
-        </main>
+        </HistoryFrame>
     }
 }
 
@@ -252,7 +261,7 @@ pub fn OpsIncidentsPage() -> impl IntoView {
 /// post an update, change the status, impact or components, or resolve.
 #[component]
 pub fn OpsIncidentPage() -> impl IntoView {
-    let id = id_param();
+    let id = int_param("id");
     let post = ServerAction::<PostIncidentUpdate>::new();
     let change = ServerAction::<ChangeIncident>::new();
     let draft = ServerAction::<DraftPostmortem>::new();

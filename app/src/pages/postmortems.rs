@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 use vigil_core::model::postmortem::{PostmortemView, RevisionKind, Snapshot};
 
 use crate::{
@@ -14,6 +13,7 @@ use crate::{
         RestorePostmortemRevision, SavePostmortem,
     },
     components::time_stack::TimeStack,
+    pages::incidents::{int_param, HistoryFrame},
 };
 
 /// Text typed but not yet saved, kept in the browser's local storage per post-mortem and base
@@ -69,11 +69,6 @@ mod local_drafts {
 
 fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
-fn param(name: &'static str) -> Memo<Option<i64>> {
-    let params = use_params_map();
-    Memo::new(move |_| params.read().get(name).and_then(|s| s.parse().ok()))
 }
 
 fn state_badge(published: Option<DateTime<Utc>>) -> impl IntoView {
@@ -162,7 +157,7 @@ fn local_input(t: DateTime<Utc>) -> String {
 /// `/ops/postmortems/{id}`: write, preview, publish; snapshots; revisions.
 #[component]
 pub fn PostmortemEditor() -> impl IntoView {
-    let id = param("id");
+    let id = int_param("id");
     let save = ServerAction::<SavePostmortem>::new();
     let publish = ServerAction::<PublishPostmortem>::new();
     let snap = ServerAction::<AddPostmortemSnapshot>::new();
@@ -346,8 +341,8 @@ fn editor_view(
 /// `/ops/postmortems/{id}/revisions/{n}`: one revision, what changed, and a way back to it.
 #[component]
 pub fn RevisionPage() -> impl IntoView {
-    let id = param("id");
-    let number = param("n");
+    let id = int_param("id");
+    let number = int_param("n");
     let restore = ServerAction::<RestorePostmortemRevision>::new();
     let data = Resource::new(
         move || (id.get(), number.get()),
@@ -405,7 +400,7 @@ pub fn RevisionPage() -> impl IntoView {
 /// `/postmortems/{id}`: a published post-mortem, public.
 #[component]
 pub fn PublicPostmortemPage() -> impl IntoView {
-    let id = param("id");
+    let id = int_param("id");
     let data = Resource::new(
         move || id.get(),
         |id| async move {
@@ -416,11 +411,7 @@ pub fn PublicPostmortemPage() -> impl IntoView {
         },
     );
     view! {
-        <header class="site-header">
-            <a class="brand" href="/">"Vigil"</a>
-            <a class="tagline" href="/history">"Incident history"</a>
-        </header>
-        <main class="page">
+        <HistoryFrame>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || data.get().map(|r| match r {
                     Ok(Some(p)) => view! {
@@ -443,6 +434,6 @@ pub fn PublicPostmortemPage() -> impl IntoView {
                     Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
                 })}
             </Suspense>
-        </main>
+        </HistoryFrame>
     }
 }
