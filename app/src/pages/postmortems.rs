@@ -89,6 +89,9 @@ fn SnapshotFigure(snapshot: Snapshot) -> impl IntoView {
             <figcaption>{snapshot.caption}</figcaption>
         </figure>
     }
+    // Type-erased: a concrete TimeStack type nested inside every page that shows snapshots
+    // overflows the compiler's query depth when the wasm build lays it out.
+    .into_any()
 }
 
 /// `/ops/postmortems`: every post-mortem, and incidents still waiting for one.
