@@ -364,6 +364,11 @@ async fn published_post_mortems_are_public_and_sanitized_drafts_are_not() {
     assert!(incident_page.contains(&format!("/postmortems/{id}")));
     let history = app.get("/history").await.text().await.unwrap();
     assert!(history.contains("Read the post-mortem"));
+    let atom = app.get("/history.atom").await.text().await.unwrap();
+    assert!(
+        atom.contains(&format!("/postmortems/{id}")),
+        "the feed links it"
+    );
 
     // Taken back to draft: gone from the public again.
     let (status, _) = send(

@@ -136,9 +136,17 @@ fn entry_title(i: &IncidentView) -> String {
     format!("[{status}] {}", i.name)
 }
 
-/// The timeline as plain text paragraphs (the feed crates escape it).
-fn entry_text(i: &IncidentView) -> String {
-    i.updates
+/// The timeline as plain text paragraphs (the feed crates escape it), after a link to the
+/// published post-mortem when there is one.
+fn entry_text(i: &IncidentView, base: &str) -> String {
+    let postmortem = i
+        .postmortem
+        .as_ref()
+        .filter(|p| p.published_at.is_some())
+        .map(|p| format!("Post-mortem: {base}/postmortems/{}\n\n", p.id))
+        .unwrap_or_default();
+    let timeline = i
+        .updates
         .iter()
         .filter(|u| !u.internal)
         .map(|u| {
@@ -150,7 +158,8 @@ fn entry_text(i: &IncidentView) -> String {
             )
         })
         .collect::<Vec<_>>()
-        .join("\n\n")
+        .join("\n\n");
+    postmortem + &timeline
 }
 
 async fn history(state: &AppState) -> Result<Vec<IncidentView>, Response> {
@@ -188,7 +197,7 @@ pub async fn atom(State(state): State<AppState>) -> Response {
             }]);
             let mut c = Content::default();
             c.set_content_type(Some("text".to_string()));
-            c.set_value(Some(entry_text(i)));
+            c.set_value(Some(entry_text(i, &base)));
             e.set_content(Some(c));
             e
         })
@@ -236,7 +245,7 @@ pub async fn rss(State(state): State<AppState>) -> Response {
                     GuidBuilder::default().value(link).permalink(true).build(),
                 ))
                 .pub_date(Some(i.started_at.to_rfc2822()))
-                .description(Some(entry_text(i)))
+                .description(Some(entry_text(i, &base)))
                 .build()
         })
         .collect();
