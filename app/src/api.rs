@@ -233,14 +233,32 @@ pub mod guard {
             .map(|axum::Extension(a)| a)
             .unwrap_or_default();
         auth.require(scope).cloned().map_err(|denied| {
-            if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
-                resp.set_status(match denied {
-                    Denied::Unauthenticated => http::StatusCode::UNAUTHORIZED,
-                    Denied::Forbidden(_) => http::StatusCode::FORBIDDEN,
-                });
-            }
+            set_status(match denied {
+                Denied::Unauthenticated => http::StatusCode::UNAUTHORIZED,
+                Denied::Forbidden(_) => http::StatusCode::FORBIDDEN,
+            });
             ServerFnError::new(denied.to_string())
         })
+    }
+
+    /// Sets the answer's status — except for a plain HTML form posting to a server function (no
+    /// JavaScript): that one is answered with a redirect back to the form's page carrying the
+    /// error, which the page shows, and a status here would replace the redirect with a bare
+    /// error text.
+    pub fn set_status(code: http::StatusCode) {
+        let form_post = use_context::<http::request::Parts>().is_some_and(|p| {
+            p.method == http::Method::POST
+                && p.headers
+                    .get(http::header::ACCEPT)
+                    .and_then(|a| a.to_str().ok())
+                    .is_some_and(|a| a.contains("text/html"))
+        });
+        if form_post {
+            return;
+        }
+        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+            resp.set_status(code);
+        }
     }
 
     /// The graph settings the server provided (defaults when it did not).
@@ -263,9 +281,7 @@ pub mod guard {
             chrono::Utc::now(),
         )
         .map_err(|e| {
-            if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
-                resp.set_status(http::StatusCode::BAD_REQUEST);
-            }
+            set_status(http::StatusCode::BAD_REQUEST);
             ServerFnError::new(format!("{}: {}", e.field, e.message))
         })
     }
@@ -310,9 +326,7 @@ pub async fn get_incident(
         .await
         .map_err(|e| ServerFnError::new(e.to_string()))?;
     if found.is_none() {
-        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
-            resp.set_status(http::StatusCode::NOT_FOUND);
-        }
+        guard::set_status(http::StatusCode::NOT_FOUND);
     }
     Ok(found)
 }
@@ -349,18 +363,12 @@ pub struct OpsIncidents {
 pub(crate) fn command_error(
     e: vigil_core::store::incident_commands::CommandError,
 ) -> ServerFnError {
-    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
-        resp.set_status(match e {
-            vigil_core::store::incident_commands::CommandError::Invalid { .. } => {
-                http::StatusCode::BAD_REQUEST
-            }
-            vigil_core::store::incident_commands::CommandError::NotFound(_)
-            | vigil_core::store::incident_commands::CommandError::NoPostmortem(_) => {
-                http::StatusCode::NOT_FOUND
-            }
-            _ => http::StatusCode::SERVICE_UNAVAILABLE,
-        });
-    }
+    use vigil_core::store::incident_commands::CommandError;
+    guard::set_status(match e {
+        CommandError::Invalid { .. } => http::StatusCode::BAD_REQUEST,
+        CommandError::NotFound(_) | CommandError::NoPostmortem(_) => http::StatusCode::NOT_FOUND,
+        _ => http::StatusCode::SERVICE_UNAVAILABLE,
+    });
     ServerFnError::new(e.to_string())
 }
 

@@ -57,9 +57,7 @@ pub async fn get_postmortem(
         .await
         .map_err(store_error)?;
     if found.is_none() {
-        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
-            resp.set_status(http::StatusCode::NOT_FOUND);
-        }
+        guard::set_status(http::StatusCode::NOT_FOUND);
     }
     Ok(found)
 }
@@ -110,9 +108,7 @@ pub async fn save_postmortem(
             Ok(revision)
         }
         SaveOutcome::Conflict { current, kept_as } => {
-            if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
-                resp.set_status(http::StatusCode::CONFLICT);
-            }
+            guard::set_status(http::StatusCode::CONFLICT);
             Err(ServerFnError::new(format!(
                 "Not saved over revision {current}: somebody saved it while you edited revision \
                  {base_revision}. Your text is kept as revision {kept_as} — open it from the \
@@ -236,9 +232,7 @@ pub async fn restore_postmortem_revision(
     .await
     .map_err(command_error)?;
     if let SaveOutcome::Conflict { current, kept_as } = outcome {
-        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
-            resp.set_status(http::StatusCode::CONFLICT);
-        }
+        guard::set_status(http::StatusCode::CONFLICT);
         return Err(ServerFnError::new(format!(
             "Revision {current} was saved meanwhile; the restored text is kept as revision {kept_as}."
         )));
