@@ -40,6 +40,10 @@ pub const SECTIONS: [(&str, &str); 9] = [
 pub const MAX_TITLE: usize = 200;
 pub const MAX_BODY: usize = 200_000;
 pub const MAX_CAPTION: usize = 200;
+/// At most this many events in a draft's lead-up and timeline, so a flapping outage still drafts
+/// into something a person can edit (and save: well under `MAX_BODY`).
+const LEADUP_LINES: usize = 30;
+const TIMELINE_LINES: usize = 400;
 
 /// A post-mortem as the editor and the public page read it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -290,7 +294,13 @@ pub fn draft(f: &DraftFacts) -> String {
                     md.push_str("Vigil recorded nothing unusual in the 30 minutes before.\n");
                 } else {
                     md.push_str("Vigil recorded, before the incident opened:\n\n");
-                    for m in &before {
+                    // The events closest to the start tell the story; a long flapping lead-up
+                    // would drown it.
+                    let skip = before.len().saturating_sub(LEADUP_LINES);
+                    if skip > 0 {
+                        md.push_str(&format!("- … {skip} earlier events (see the timeline)\n"));
+                    }
+                    for m in &before[skip..] {
                         md.push_str(&bullet(mark_time(m), &m.message));
                     }
                 }
@@ -399,8 +409,15 @@ pub fn draft(f: &DraftFacts) -> String {
     if lines.is_empty() {
         md.push_str("Vigil recorded no events in this window.\n");
     }
-    for (t, text) in lines {
+    let total = lines.len();
+    for (t, text) in lines.into_iter().take(TIMELINE_LINES) {
         md.push_str(&format!("- {} — {}\n", stamp_seconds(t), md_escape(&text)));
+    }
+    if total > TIMELINE_LINES {
+        md.push_str(&format!(
+            "- … and {} more events: the correlation view of this window and the graph snapshots have them all\n",
+            total - TIMELINE_LINES
+        ));
     }
     md
 }
@@ -519,6 +536,35 @@ mod tests {
         // Internal notes never make it into something that may be published.
         assert!(!md.contains("secret internal musing"));
         assert!(md.contains("We are looking into it."));
+    }
+
+    #[test]
+    fn a_flapping_outage_drafts_into_something_editable() {
+        let i = incident();
+        let mut s = stack();
+        s.marks = (0..5000)
+            .map(|n| Mark {
+                t: at("2026-11-20T13:40:00Z").timestamp_millis() + n * 1000,
+                kind: "monitor.state".into(),
+                tone: if n % 2 == 0 { "bad" } else { "good" }.into(),
+                message: format!("site flap {n}"),
+            })
+            .collect();
+        let md = draft(&DraftFacts {
+            incident: &i,
+            stack: &s,
+            first_notification: None,
+            now: at("2026-11-21T00:00:00Z"),
+        });
+        assert!(md.chars().count() < MAX_BODY, "{} chars", md.len());
+        // 5000 marks and the one public update.
+        assert!(md.contains("… and 4601 more events"));
+        let leadup = &md[md.find("## Leadup").unwrap()..md.find("## Impact").unwrap()];
+        assert!(leadup.contains("earlier events"));
+        assert!(
+            leadup.contains("site flap 1559"),
+            "the events nearest the start stay"
+        );
     }
 
     #[test]
