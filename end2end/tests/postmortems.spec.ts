@@ -77,6 +77,11 @@ test.describe("without JavaScript", () => {
 
     await page.getByTestId("pm-publish").getByRole("button", { name: "Publish" }).click();
     await expect(page.getByTestId("pm-state")).toHaveText("Published");
+    const amend = page.getByTestId("pm-amend");
+    await page.getByText("Amend the published post-mortem").click();
+    await amend.getByLabel("Update (goes on top, dated today)").fill("Grafana now has its own ingress.");
+    await amend.getByRole("button", { name: "Add update" }).click();
+    await expect(preview).toContainText("Grafana now has its own ingress.");
 
     await page.goto(`/postmortems/${id}`);
     await expect(page.getByTestId("pm-body")).toContainText("Keep Grafana off the ingress it watches.");

@@ -337,6 +337,11 @@ const SERVER_FN_ACCESS: &[FnAccess] = &[
         &[("id", "999999"), ("publish", "true")],
     ),
     (
+        "add_postmortem_update",
+        Some(Scope::PostmortemsWrite),
+        &[("id", "999999"), ("base_revision", "1"), ("update", "x")],
+    ),
+    (
         "add_postmortem_snapshot",
         Some(Scope::PostmortemsWrite),
         &[

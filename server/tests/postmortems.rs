@@ -239,6 +239,28 @@ async fn vigil_drafts_from_what_it_recorded_and_no_save_is_lost() {
     assert_eq!(restored, SaveOutcome::Saved { revision: 5 });
     let (_, now) = send(&app, Method::GET, &path, &writer, None).await;
     assert_eq!(now["body"], draft["body"]);
+
+    // A dated update goes on top, as its own revision; from a stale base it is kept aside.
+    let amended = postmortem_commands::add_update(&app.pool, id, 5, "Grafana moved.", "user:ana")
+        .await
+        .unwrap();
+    assert_eq!(amended, SaveOutcome::Saved { revision: 6 });
+    let (_, now) = send(&app, Method::GET, &path, &writer, None).await;
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert!(now["body"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("**Update {today}:** Grafana moved.\n\n")));
+    let stale = postmortem_commands::add_update(&app.pool, id, 5, "Late.", "user:ben")
+        .await
+        .unwrap();
+    assert_eq!(
+        stale,
+        SaveOutcome::Conflict {
+            current: 6,
+            kept_as: 7
+        }
+    );
 }
 
 #[tokio::test]

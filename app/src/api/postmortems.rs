@@ -89,7 +89,7 @@ pub async fn save_postmortem(
     title: String,
     body: String,
 ) -> Result<i32, ServerFnError> {
-    use vigil_core::model::{auth::Scope, postmortem::SaveOutcome};
+    use vigil_core::model::auth::Scope;
     let who = guard::require(Scope::PostmortemsWrite).await?;
     let pool = guard::pool()?;
     let outcome = vigil_core::store::postmortem_commands::save(
@@ -102,6 +102,17 @@ pub async fn save_postmortem(
     )
     .await
     .map_err(command_error)?;
+    saved_or_kept(id, base_revision, outcome)
+}
+
+/// Back to the editor when saved; a 409 that says where the text went when it was kept aside.
+#[cfg(feature = "ssr")]
+fn saved_or_kept(
+    id: i64,
+    base_revision: i32,
+    outcome: vigil_core::model::postmortem::SaveOutcome,
+) -> Result<i32, ServerFnError> {
+    use vigil_core::model::postmortem::SaveOutcome;
     match outcome {
         SaveOutcome::Saved { revision } => {
             editor(id);
@@ -116,6 +127,29 @@ pub async fn save_postmortem(
             )))
         }
     }
+}
+
+/// Puts a dated "Update" line on top of the post-mortem (for published ones amended later).
+/// Editors.
+#[server]
+pub async fn add_postmortem_update(
+    id: i64,
+    base_revision: i32,
+    update: String,
+) -> Result<i32, ServerFnError> {
+    use vigil_core::model::auth::Scope;
+    let who = guard::require(Scope::PostmortemsWrite).await?;
+    let pool = guard::pool()?;
+    let outcome = vigil_core::store::postmortem_commands::add_update(
+        &pool,
+        id,
+        base_revision,
+        &update,
+        &who.audit_name(),
+    )
+    .await
+    .map_err(command_error)?;
+    saved_or_kept(id, base_revision, outcome)
 }
 
 /// Publishes the post-mortem on the incident's public page (or takes it back). Editors.
@@ -219,7 +253,7 @@ pub async fn restore_postmortem_revision(
     number: i32,
     base_revision: i32,
 ) -> Result<(), ServerFnError> {
-    use vigil_core::model::{auth::Scope, postmortem::SaveOutcome};
+    use vigil_core::model::auth::Scope;
     let who = guard::require(Scope::PostmortemsWrite).await?;
     let pool = guard::pool()?;
     let outcome = vigil_core::store::postmortem_commands::restore(
@@ -231,12 +265,5 @@ pub async fn restore_postmortem_revision(
     )
     .await
     .map_err(command_error)?;
-    if let SaveOutcome::Conflict { current, kept_as } = outcome {
-        guard::set_status(http::StatusCode::CONFLICT);
-        return Err(ServerFnError::new(format!(
-            "Revision {current} was saved meanwhile; the restored text is kept as revision {kept_as}."
-        )));
-    }
-    editor(id);
-    Ok(())
+    saved_or_kept(id, base_revision, outcome).map(|_| ())
 }

@@ -9,8 +9,8 @@ use vigil_core::model::postmortem::{PostmortemView, RevisionKind, Snapshot};
 use crate::{
     api::postmortems::{
         get_postmortem, get_postmortem_revision, get_postmortem_revisions, get_postmortems,
-        AddPostmortemSnapshot, DeletePostmortemSnapshot, DraftPostmortem, PublishPostmortem,
-        RestorePostmortemRevision, SavePostmortem,
+        AddPostmortemSnapshot, AddPostmortemUpdate, DeletePostmortemSnapshot, DraftPostmortem,
+        PublishPostmortem, RestorePostmortemRevision, SavePostmortem,
     },
     components::time_stack::TimeStack,
     pages::incidents::{int_param, HistoryFrame},
@@ -165,6 +165,14 @@ pub fn PostmortemEditor() -> impl IntoView {
     let publish = ServerAction::<PublishPostmortem>::new();
     let snap = ServerAction::<AddPostmortemSnapshot>::new();
     let unsnap = ServerAction::<DeletePostmortemSnapshot>::new();
+    let amend = ServerAction::<AddPostmortemUpdate>::new();
+    let actions = EditorActions {
+        save,
+        publish,
+        snap,
+        unsnap,
+        amend,
+    };
     let data = Resource::new(
         move || {
             (
@@ -173,6 +181,7 @@ pub fn PostmortemEditor() -> impl IntoView {
                 publish.version().get(),
                 snap.version().get(),
                 unsnap.version().get(),
+                amend.version().get(),
             )
         },
         |(id, ..)| async move {
@@ -197,6 +206,7 @@ pub fn PostmortemEditor() -> impl IntoView {
             .or_else(|| publish.value().get().and_then(Result::err))
             .or_else(|| snap.value().get().and_then(Result::err))
             .or_else(|| unsnap.value().get().and_then(Result::err))
+            .or_else(|| amend.value().get().and_then(Result::err))
             .map(|e| {
                 view! { <p class="form-error" role="alert" data-testid="pm-error">{e.to_string()}</p> }
             })
@@ -207,20 +217,34 @@ pub fn PostmortemEditor() -> impl IntoView {
             {move || data.get().map(|r| match r {
                 Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
                 Ok((None, _)) => view! { <p>"There is no such post-mortem."</p> }.into_any(),
-                Ok((Some(p), revisions)) => editor_view(p, revisions, save, publish, snap, unsnap).into_any(),
+                Ok((Some(p), revisions)) => editor_view(p, revisions, actions).into_any(),
             })}
         </Transition>
     }
 }
 
-fn editor_view(
-    p: PostmortemView,
-    revisions: Vec<vigil_core::model::postmortem::RevisionSummary>,
+/// Every form the editor posts, each its own server action.
+#[derive(Clone, Copy)]
+struct EditorActions {
     save: ServerAction<SavePostmortem>,
     publish: ServerAction<PublishPostmortem>,
     snap: ServerAction<AddPostmortemSnapshot>,
     unsnap: ServerAction<DeletePostmortemSnapshot>,
+    amend: ServerAction<AddPostmortemUpdate>,
+}
+
+fn editor_view(
+    p: PostmortemView,
+    revisions: Vec<vigil_core::model::postmortem::RevisionSummary>,
+    actions: EditorActions,
 ) -> impl IntoView {
+    let EditorActions {
+        save,
+        publish,
+        snap,
+        unsnap,
+        amend,
+    } = actions;
     let pid = p.id;
     let (default_from, default_to) = p
         .snapshots
@@ -292,6 +316,17 @@ fn editor_view(
             <input type="hidden" name="publish" value=(!published).to_string()/>
             <button type="submit">{if published { "Take back to draft" } else { "Publish" }}</button>
         </ActionForm>
+        {published.then(|| view! {
+            <details class="panel">
+                <summary>"Amend the published post-mortem"</summary>
+                <ActionForm action=amend attr:class="stack-form" attr:data-testid="pm-amend">
+                    <input type="hidden" name="id" value=pid.to_string()/>
+                    <input type="hidden" name="base_revision" value=p.revision.to_string()/>
+                    <label>"Update (goes on top, dated today)" <textarea name="update" rows="2" required></textarea></label>
+                    <button type="submit">"Add update"</button>
+                </ActionForm>
+            </details>
+        })}
         <h2>"Preview"</h2>
         <article class="markdown panel" data-testid="pm-preview" inner_html=p.html.clone()></article>
         <h2>"Graphs"</h2>

@@ -422,6 +422,17 @@ pub fn draft(f: &DraftFacts) -> String {
     md
 }
 
+/// The body with a dated "Update" line on top, the way the seed team amended published posts.
+pub fn with_update(body: &str, at: DateTime<Utc>, text: &str) -> String {
+    let text = text.trim().replace("\r\n", "\n");
+    format!(
+        "**Update {}:** {}\n\n{}",
+        at.format("%Y-%m-%d"),
+        text.replace("\n\n", "\n"),
+        body
+    )
+}
+
 fn stamp_seconds(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
@@ -565,6 +576,16 @@ mod tests {
             leadup.contains("site flap 1559"),
             "the events nearest the start stay"
         );
+    }
+
+    #[test]
+    fn updates_go_on_top_with_their_date() {
+        let body = with_update(
+            "## Leadup\n",
+            at("2026-12-01T09:00:00Z"),
+            " Grafana moved.\r\n",
+        );
+        assert_eq!(body, "**Update 2026-12-01:** Grafana moved.\n\n## Leadup\n");
     }
 
     #[test]

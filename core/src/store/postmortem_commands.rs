@@ -153,6 +153,35 @@ pub async fn save(
     Ok(outcome)
 }
 
+/// Adds a dated "Update" line on top of the post-mortem, as a new revision based on `base`.
+pub async fn add_update(
+    pool: &PgPool,
+    id: i64,
+    base: i32,
+    text: &str,
+    actor: &str,
+) -> Result<SaveOutcome, CommandError> {
+    if text.trim().is_empty() {
+        return Err(invalid("update", "must not be empty"));
+    }
+    let (title, body): (String, String) =
+        sqlx::query_as("SELECT title, body FROM postmortems WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::from)?
+            .ok_or(CommandError::NoPostmortem(id))?;
+    save(
+        pool,
+        id,
+        base,
+        &title,
+        &postmortem::with_update(&body, Utc::now(), text),
+        actor,
+    )
+    .await
+}
+
 /// Makes an older revision current again (as a new revision, so nothing is lost).
 pub async fn restore(
     pool: &PgPool,
