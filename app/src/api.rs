@@ -311,6 +311,24 @@ pub async fn get_history() -> Result<Vec<vigil_core::model::incident::IncidentVi
     .map_err(|e| ServerFnError::new(e.to_string()))
 }
 
+/// Incidents that started in the last `days` days (at most 30), newest first, public updates
+/// only: the status page's "past incidents". Public.
+#[server]
+pub async fn get_recent_incidents(
+    days: i64,
+) -> Result<Vec<vigil_core::model::incident::IncidentView>, ServerFnError> {
+    use vigil_core::store::incidents::{list, Filter};
+    let pool = guard::pool()?;
+    let now = chrono::Utc::now();
+    list(
+        &pool,
+        Filter::Between(now - chrono::Duration::days(days.clamp(1, 30)), now),
+        false,
+    )
+    .await
+    .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
 /// One incident. Internal notes and evidence only for signed-in readers who ask for them.
 #[server]
 pub async fn get_incident(

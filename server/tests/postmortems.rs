@@ -386,6 +386,13 @@ async fn published_post_mortems_are_public_and_sanitized_drafts_are_not() {
     assert!(incident_page.contains(&format!("/postmortems/{id}")));
     let history = app.get("/history").await.text().await.unwrap();
     assert!(history.contains("Read the post-mortem"));
+    let front = app.get("/").await.text().await.unwrap();
+    let past = &front[front.find("data-testid=\"past-incidents\"").unwrap()..];
+    assert!(
+        past.contains("Website unreachable"),
+        "the status page lists it"
+    );
+    assert!(past.contains(&format!("href=\"/postmortems/{id}\"")));
     let atom = app.get("/history.atom").await.text().await.unwrap();
     assert!(
         atom.contains(&format!("/postmortems/{id}")),
@@ -403,6 +410,18 @@ async fn published_post_mortems_are_public_and_sanitized_drafts_are_not() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(app.get(&format!("/postmortems/{id}")).await.status(), 404);
+
+    let published: Vec<String> =
+        sqlx::query_scalar("SELECT kind FROM events WHERE subject = $1 ORDER BY id")
+            .bind(format!("postmortem:{id}"))
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        published,
+        ["postmortem.published", "postmortem.unpublished"],
+        "publishing is on the event stream (live pages, notifications)"
+    );
 
     // Everything written is in the audit log under the token's name.
     let actions: Vec<String> =

@@ -2,10 +2,13 @@
 //! JavaScript; once hydrated it refreshes itself whenever the server reports a change.
 
 use leptos::prelude::*;
-use vigil_core::model::status::{ComponentSummary, StatusSummary};
+use vigil_core::model::{
+    incident::IncidentView,
+    status::{ComponentSummary, StatusSummary},
+};
 
 use crate::{
-    api::get_status_summary,
+    api::{get_recent_incidents, get_status_summary},
     components::{
         latency_chart::LatencyChart, live_feed::provide_live_feed, live_panel::LivePanel,
         uptime_bar::UptimeBar,
@@ -19,6 +22,7 @@ pub fn StatusPage() -> impl IntoView {
     // Refetch when the event stream moves; the first push after hydration only confirms.
     let version = Memo::new(move |_| feed.latest.get().map(|l| l.status_version));
     let summary = Resource::new(move || version.get(), |_| get_status_summary());
+    let recent = Resource::new(move || version.get(), |_| get_recent_incidents(PAST_DAYS));
 
     view! {
         <header class="site-header">
@@ -38,14 +42,76 @@ pub fn StatusPage() -> impl IntoView {
                     }.into_any(),
                 })}
             </Transition>
+            <Transition fallback=|| ()>
+                {move || recent.get().and_then(Result::ok).map(|list| view! { <PastIncidents list/> })}
+            </Transition>
             <LivePanel/>
         </main>
         <footer class="site-footer">
             <a href="/history">"Incident history"</a>
+            <span>" · Subscribe: "</span>
+            <a href="/history.atom">"Atom"</a>
+            <span>" / "</span>
+            <a href="/history.rss">"RSS"</a>
             <span>" · "</span>
             <a href="/api/v2/summary.json">"JSON API"</a>
             <span>" · Powered by Vigil"</span>
         </footer>
+    }
+}
+
+/// Days of past incidents under the components.
+const PAST_DAYS: i64 = 7;
+
+/// The last days, newest first, each with the incidents that started on it (or a word that there
+/// were none), linking to each incident and its published post-mortem.
+#[component]
+fn PastIncidents(list: Vec<IncidentView>) -> impl IntoView {
+    let today = chrono::Utc::now().date_naive();
+    let days = (0..PAST_DAYS)
+        .map(|back| {
+            let day = today - chrono::Duration::days(back);
+            let on_day: Vec<IncidentView> = list
+                .iter()
+                .filter(|i| i.started_at.date_naive() == day)
+                .cloned()
+                .collect();
+            view! {
+                <li>
+                    <h3>{day.format("%b %-d, %Y").to_string()}</h3>
+                    {if on_day.is_empty() {
+                        view! { <p class="muted">"No incidents reported."</p> }.into_any()
+                    } else {
+                        view! {
+                            <ul class="plain-list">
+                                {on_day.into_iter().map(|i| {
+                                    let state = match i.resolved_at {
+                                        Some(t) => format!(" — resolved {}", t.format("%H:%M UTC")),
+                                        None => format!(" — {}", i.status.replace('_', " ")),
+                                    };
+                                    view! {
+                                        <li class=format!("impact-{}", i.impact)>
+                                            <a href=format!("/incidents/{}", i.id)>{i.name.clone()}</a>
+                                            <span class="muted">{state}</span>
+                                            {i.postmortem.as_ref().filter(|p| p.published_at.is_some()).map(|p| view! {
+                                                " · " <a href=format!("/postmortems/{}", p.id)>"Post-mortem"</a>
+                                            })}
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                        }.into_any()
+                    }}
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="panel past" aria-labelledby="past-heading" data-testid="past-incidents">
+            <h2 id="past-heading">"Past incidents"</h2>
+            <ol class="plain-list days">{days}</ol>
+            <p><a href="/history">"Incident history"</a></p>
+        </section>
     }
 }
 

@@ -150,16 +150,44 @@ pub async fn save(
 }
 
 /// Publishes (or takes back to draft). Returns false when there is no such post-mortem.
+/// Publishing is an event like any other change people see: live pages refresh, and channels
+/// that want `postmortem.*` are told.
 pub async fn set_published(pool: &PgPool, id: i64, published: bool) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE postmortems SET published_at = CASE WHEN $2 THEN COALESCE(published_at, now()) END, \
-         updated_at = now() WHERE id = $1",
+    let mut tx = pool.begin().await?;
+    let row: Option<(i64, String, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "SELECT incident_id, title, published_at FROM postmortems WHERE id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((incident, title, was)) = row else {
+        return Ok(false);
+    };
+    if was.is_some() == published {
+        return Ok(true);
+    }
+    sqlx::query(
+        "UPDATE postmortems SET published_at = CASE WHEN $2 THEN now() END, updated_at = now() \
+         WHERE id = $1",
     )
     .bind(id)
     .bind(published)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
-    Ok(done.rows_affected() == 1)
+    let kind = if published {
+        "postmortem.published"
+    } else {
+        "postmortem.unpublished"
+    };
+    super::events::append_in(
+        &mut tx,
+        kind,
+        &format!("postmortem:{id}"),
+        serde_json::json!({ "id": id, "incident_id": incident, "name": title }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 pub struct NewSnapshot<'a> {

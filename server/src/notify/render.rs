@@ -80,6 +80,11 @@ pub fn summary(e: &Event) -> (String, String, u32) {
                 colour,
             )
         }
+        "postmortem.published" => (
+            format!("Post-mortem published: {}", s("name")),
+            String::new(),
+            GREEN,
+        ),
         _ => (
             format!("{} {}", e.kind, e.subject),
             p["message"].as_str().unwrap_or_default().to_string(),
