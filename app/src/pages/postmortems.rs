@@ -459,7 +459,12 @@ pub fn PublicPostmortemPage() -> impl IntoView {
                                 {format!(
                                     "Published {} · by {} · ",
                                     p.published_at.map(when).unwrap_or_default(),
-                                    p.authors.join(", ")
+                                    // "user:ana" reads as "ana" to the public.
+                                    p.authors
+                                        .iter()
+                                        .map(|a| a.split_once(':').map_or(a.as_str(), |(_, n)| n))
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
                                 )}
                                 <a href=format!("/incidents/{}", p.incident_id)>{format!("incident: {}", p.incident_name)}</a>
                             </p>
