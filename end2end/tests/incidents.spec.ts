@@ -46,6 +46,12 @@ test.describe("without JavaScript", () => {
 });
 
 test("an open incident shows on the status page and the correlation link keeps its window", async ({ page }) => {
+  // A panic in the browser leaves the page server-rendered and quietly dead; count them.
+  const panics: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" && m.text().includes("panicked")) panics.push(m.text());
+  });
+  page.on("pageerror", (e) => panics.push(String(e)));
   await page.goto("/login?next=/ops/incidents");
   await page.getByLabel("Username").fill(user);
   await page.getByLabel("Password").fill(password);
@@ -77,4 +83,8 @@ test("an open incident shows on the status page and the correlation link keeps i
   await expect(page.getByTestId("incident-status")).toHaveText("Resolved");
   await page.goto("/");
   await expect(page.getByTestId("active-incidents")).not.toContainText(title);
+  // Hydrated (or dead): either way the panics of every page visited are in by now.
+  await expect(page.getByTestId("live-mode")).toHaveText(/Live|Static/);
+  await page.waitForTimeout(500);
+  expect(panics).toEqual([]);
 });

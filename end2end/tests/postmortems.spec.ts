@@ -95,6 +95,11 @@ test.describe("without JavaScript", () => {
 // is kept where its author can find it.
 test("a conflicting save is kept as its own revision, not lost", async ({ page, context }) => {
   const a = page;
+  const panics: string[] = [];
+  context.on("console", (m) => {
+    if (m.type() === "error" && m.text().includes("panicked")) panics.push(m.text());
+  });
+  context.on("weberror", (e) => panics.push(String(e.error())));
   await signIn(a, "/ops/incidents");
   await resolvedIncident(a, `Grafana dark ${Date.now()}`);
   await a.getByTestId("draft-postmortem").getByRole("button").click();
@@ -133,4 +138,5 @@ test("a conflicting save is kept as its own revision, not lost", async ({ page, 
   await expect(body).toHaveValue("## Leadup\n\nA's version.\n");
   await b.getByRole("button", { name: "Put my unsaved text back" }).click();
   await expect(body).toHaveValue("## Leadup\n\nHalf-written, never saved.\n");
+  expect(panics).toEqual([]);
 });
