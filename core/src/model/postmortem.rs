@@ -249,10 +249,12 @@ pub fn draft(f: &DraftFacts) -> String {
     let end = i.resolved_at.unwrap_or(f.now);
     let mut marks: Vec<&Mark> = f.stack.marks.iter().collect();
     marks.sort_by_key(|m| m.t);
+    // The lead-up is what went wrong or changed; neutral marks (Vigil starting, the incident's
+    // own bookkeeping) stay in the timeline only.
     let before: Vec<&Mark> = marks
         .iter()
         .copied()
-        .filter(|m| mark_time(m) < i.started_at)
+        .filter(|m| mark_time(m) < i.started_at && m.tone != "info")
         .collect();
     let first_bad = marks.iter().find(|m| m.tone == "bad").map(|m| mark_time(m));
     let recovered: Vec<&Mark> = marks
@@ -508,6 +510,7 @@ mod tests {
                 mark("2026-11-20T14:05:00Z", "bad", "site up → down"),
                 mark("2026-11-20T13:58:00Z", "bad", "memory > 90% on node-2"),
                 mark("2026-11-20T14:39:00Z", "good", "site down → up"),
+                mark("2026-11-20T13:37:00Z", "info", "site unknown → up"),
             ],
         }
     }
@@ -537,6 +540,14 @@ mod tests {
             .unwrap();
         let site = leadup.find("14:05:00 UTC — site up → down").unwrap();
         assert!(mem < site);
+        assert!(
+            !leadup.contains("unknown"),
+            "neutral marks stay out of the lead-up"
+        );
+        assert!(
+            md.contains("13:37:00 UTC — site unknown → up"),
+            "but are on the timeline"
+        );
         assert!(md.contains("- Web\\_site: major outage for 42 min"));
         assert!(md.contains("- First failing signal: 13:58:00 UTC"));
         assert!(md.contains("- First notification delivered: 14:06:30 UTC (discord ops)"));

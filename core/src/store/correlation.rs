@@ -217,9 +217,11 @@ fn mark(e: &events::Event) -> Mark {
     let (tone, message) = match e.kind.as_str() {
         "monitor.state" => {
             let to = s("to");
-            let tone = match to.as_str() {
-                "down" => "bad",
-                "up" => "good",
+            let tone = match (s("from").as_str(), to.as_str()) {
+                (_, "down") => "bad",
+                // A first verdict (Vigil starting) is not a recovery.
+                ("unknown", "up") => "info",
+                (_, "up") => "good",
                 _ => "info",
             };
             (
@@ -254,6 +256,8 @@ fn mark(e: &events::Event) -> Mark {
         ),
         "source.stale" => ("bad", s("message")),
         "source.fresh" => ("good", s("message")),
+        "incident.opened" => ("info", format!("Incident opened: {}", s("name"))),
+        "incident.resolved" => ("info", format!("Incident resolved: {}", s("name"))),
         _ => (
             "info",
             p["message"].as_str().unwrap_or(&e.subject).to_string(),
