@@ -332,11 +332,21 @@ pub async fn incidents_without(
 
 /// Every revision, newest first.
 pub async fn revisions(pool: &PgPool, id: i64) -> Result<Vec<RevisionSummary>, StoreError> {
+    summaries(pool, id, None).await
+}
+
+/// Revision summaries, newest first: every one, or only `number`.
+async fn summaries(
+    pool: &PgPool,
+    id: i64,
+    number: Option<i32>,
+) -> Result<Vec<RevisionSummary>, StoreError> {
     let rows: Vec<(i32, String, Option<i32>, String, String, DateTime<Utc>)> = sqlx::query_as(
         "SELECT number, kind, based_on, title, author, created_at FROM postmortem_revisions \
-         WHERE postmortem_id = $1 ORDER BY number DESC",
+         WHERE postmortem_id = $1 AND ($2::int IS NULL OR number = $2) ORDER BY number DESC",
     )
     .bind(id)
+    .bind(number)
     .fetch_all(pool)
     .await?;
     Ok(rows
@@ -366,11 +376,7 @@ pub async fn revision(
         .bind(n)
         .fetch_optional(pool)
     };
-    let Some(summary) = revisions(pool, id)
-        .await?
-        .into_iter()
-        .find(|r| r.number == number)
-    else {
+    let Some(summary) = summaries(pool, id, Some(number)).await?.into_iter().next() else {
         return Ok(None);
     };
     let body = body_of(number).await?.unwrap_or_default();
