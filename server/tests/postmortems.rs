@@ -163,6 +163,10 @@ async fn vigil_drafts_from_what_it_recorded_and_no_save_is_lost() {
     .await;
     assert_eq!(status, 200, "{ana}");
     assert_eq!(ana["revision"], 2);
+    assert_eq!(
+        ana["title"], "Post-mortem: Website unreachable",
+        "a save without a title keeps it"
+    );
     let (status, ben) = send(
         &app,
         Method::PUT,

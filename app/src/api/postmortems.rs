@@ -68,7 +68,7 @@ pub async fn draft_postmortem(incident_id: i64) -> Result<i64, ServerFnError> {
     use vigil_core::model::auth::Scope;
     let who = guard::require(Scope::PostmortemsWrite).await?;
     let pool = guard::pool()?;
-    let id = vigil_core::store::postmortem_commands::draft(
+    let (id, _) = vigil_core::store::postmortem_commands::draft(
         &pool,
         incident_id,
         &who.audit_name(),
@@ -96,7 +96,7 @@ pub async fn save_postmortem(
         &pool,
         id,
         base_revision,
-        &title,
+        Some(&title),
         &body,
         &who.audit_name(),
     )

@@ -60,14 +60,15 @@ async fn audit_pm(pool: &PgPool, actor: &str, action: &str, id: i64) -> Result<(
 
 /// The incident's post-mortem: the one it has, or Vigil's first draft — the template filled
 /// with what Vigil recorded over the incident's window, and a snapshot of the graphs.
+/// Returns (id, whether it was drafted now).
 pub async fn draft(
     pool: &PgPool,
     incident_id: i64,
     actor: &str,
     graphs: &GraphSettings,
-) -> Result<i64, CommandError> {
+) -> Result<(i64, bool), CommandError> {
     if let Some(id) = postmortems::id_for_incident(pool, incident_id).await? {
-        return Ok(id);
+        return Ok((id, false));
     }
     let incident = incidents::get(pool, incident_id, false)
         .await?
@@ -127,24 +128,33 @@ pub async fn draft(
         .await?;
         audit_pm(pool, actor, "postmortem.draft", id).await?;
     }
-    Ok(id)
+    Ok((id, created))
 }
 
 /// Saves a new revision based on `base`. A conflict is not an error: the text is kept as its
 /// own revision and the outcome says so.
+/// `title: None` keeps the current title.
 pub async fn save(
     pool: &PgPool,
     id: i64,
     base: i32,
-    title: &str,
+    title: Option<&str>,
     body: &str,
     actor: &str,
 ) -> Result<SaveOutcome, CommandError> {
-    let title = check_title(title)?;
+    let title = title.map(check_title).transpose()?;
     let body = check_body(body)?;
-    let outcome = postmortems::save(pool, id, base, &title, &body, actor, RevisionKind::Saved)
-        .await?
-        .ok_or(CommandError::NoPostmortem(id))?;
+    let outcome = postmortems::save(
+        pool,
+        id,
+        base,
+        title.as_deref(),
+        &body,
+        actor,
+        RevisionKind::Saved,
+    )
+    .await?
+    .ok_or(CommandError::NoPostmortem(id))?;
     let action = match outcome {
         SaveOutcome::Saved { .. } => "postmortem.save",
         SaveOutcome::Conflict { .. } => "postmortem.save_conflict",
@@ -164,18 +174,17 @@ pub async fn add_update(
     if text.trim().is_empty() {
         return Err(invalid("update", "must not be empty"));
     }
-    let (title, body): (String, String) =
-        sqlx::query_as("SELECT title, body FROM postmortems WHERE id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await
-            .map_err(StoreError::from)?
-            .ok_or(CommandError::NoPostmortem(id))?;
+    let body: String = sqlx::query_scalar("SELECT body FROM postmortems WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+        .map_err(StoreError::from)?
+        .ok_or(CommandError::NoPostmortem(id))?;
     save(
         pool,
         id,
         base,
-        &title,
+        None,
         &postmortem::with_update(&body, Utc::now(), text),
         actor,
     )
@@ -204,9 +213,17 @@ pub async fn restore(
             format!("post-mortem {id} has no revision {number}"),
         )
     })?;
-    let outcome = postmortems::save(pool, id, base, &title, &body, actor, RevisionKind::Restored)
-        .await?
-        .ok_or(CommandError::NoPostmortem(id))?;
+    let outcome = postmortems::save(
+        pool,
+        id,
+        base,
+        Some(&title),
+        &body,
+        actor,
+        RevisionKind::Restored,
+    )
+    .await?
+    .ok_or(CommandError::NoPostmortem(id))?;
     audit_pm(pool, actor, "postmortem.restore", id).await?;
     Ok(outcome)
 }

@@ -78,14 +78,14 @@ pub async fn id_for_incident_of(pool: &PgPool, id: i64) -> Result<Option<i64>, S
     )
 }
 
-/// Saves `title` and `body` as a new revision, if `base` is still the current one; otherwise
-/// keeps them as a conflict revision. Saving what is already current changes nothing. `None`
-/// when there is no such post-mortem.
+/// Saves `title` (the current one when `None`) and `body` as a new revision, if `base` is still
+/// the current one; otherwise keeps them as a conflict revision. Saving what is already current
+/// changes nothing. `None` when there is no such post-mortem.
 pub async fn save(
     pool: &PgPool,
     id: i64,
     base: i32,
-    title: &str,
+    title: Option<&str>,
     body: &str,
     author: &str,
     kind: RevisionKind,
@@ -99,6 +99,7 @@ pub async fn save(
     let Some((current, cur_title, cur_body)) = current else {
         return Ok(None);
     };
+    let title = title.unwrap_or(&cur_title);
     if base == current && cur_title == title && cur_body == body {
         return Ok(Some(SaveOutcome::Saved { revision: current }));
     }

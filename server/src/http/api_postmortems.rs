@@ -94,12 +94,12 @@ pub async fn draft(
     Path(incident): Path<i64>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let who = auth.require(Scope::PostmortemsWrite)?.audit_name();
-    let existed = postmortems::id_for_incident(&state.pool, incident).await?;
-    let id = postmortem_commands::draft(&state.pool, incident, &who, &state.graphs).await?;
-    let code = if existed.is_some() {
-        StatusCode::OK
-    } else {
+    let (id, created) =
+        postmortem_commands::draft(&state.pool, incident, &who, &state.graphs).await?;
+    let code = if created {
         StatusCode::CREATED
+    } else {
+        StatusCode::OK
     };
     Ok((code, Json(current(&state, id).await?)))
 }
@@ -119,18 +119,11 @@ pub async fn save(
     let who = auth.require(Scope::PostmortemsWrite)?.audit_name();
     let input: PostmortemSave = parse(&body)?;
     let id = id_of(&state, incident).await?;
-    let title = match input.title {
-        Some(t) => t,
-        None => postmortems::get(&state.pool, id, false)
-            .await?
-            .map(|p| p.title)
-            .unwrap_or_default(),
-    };
     let outcome = postmortem_commands::save(
         &state.pool,
         id,
         input.base_revision,
-        &title,
+        input.title.as_deref(),
         &input.body,
         &who,
     )
