@@ -5,7 +5,8 @@ use vigil_core::model::{audit::AuditEntry, live::LiveStatus};
 
 pub mod postmortems;
 
-/// The public status: components, uptime, latency. Public.
+/// The status: components, uptime, latency. Public; monitors (names, kinds, errors) only for ops
+/// readers, since this is the hydration data of the public page too.
 #[server]
 pub async fn get_status_summary() -> Result<vigil_core::model::status::StatusSummary, ServerFnError>
 {
@@ -23,7 +24,15 @@ pub async fn get_status_summary() -> Result<vigil_core::model::status::StatusSum
         .get(&pool, &title, version)
         .await
         .map_err(|e| ServerFnError::new(e.to_string()))?;
-    Ok((*summary).clone())
+    let ops = guard::auth()
+        .await
+        .require(vigil_core::model::auth::Scope::Read)
+        .is_ok();
+    Ok(if ops {
+        (*summary).clone()
+    } else {
+        summary.public()
+    })
 }
 
 /// Pauses or resumes a monitor. Admins only; audited.
@@ -183,9 +192,11 @@ pub struct Me {
 }
 
 /// The latest tick of the live feed. Rendered into the first HTML so the page is complete without
-/// JavaScript; after hydration the page follows the SSE stream instead. Public.
+/// JavaScript; after hydration the page follows the SSE stream instead. Ops readers only: it
+/// carries the database's state and error text.
 #[server]
 pub async fn get_live_status() -> Result<LiveStatus, ServerFnError> {
+    guard::require(vigil_core::model::auth::Scope::Read).await?;
     let feed = use_context::<tokio::sync::watch::Receiver<LiveStatus>>()
         .ok_or_else(|| ServerFnError::new("the live feed is not running"))?;
     let status = feed.borrow().clone();
@@ -226,12 +237,17 @@ pub mod guard {
     use leptos::prelude::*;
     use vigil_core::model::auth::{Auth, Denied, Principal, Scope};
 
-    pub async fn require(scope: Scope) -> Result<Principal, ServerFnError> {
-        // A request that did not pass the server's resolver (there is none) counts as anonymous.
-        let auth = leptos_axum::extract::<axum::Extension<Auth>>()
+    /// The caller, as the server's resolver saw them. A request that did not pass the resolver
+    /// (there is none) counts as anonymous.
+    pub async fn auth() -> Auth {
+        leptos_axum::extract::<axum::Extension<Auth>>()
             .await
             .map(|axum::Extension(a)| a)
-            .unwrap_or_default();
+            .unwrap_or_default()
+    }
+
+    pub async fn require(scope: Scope) -> Result<Principal, ServerFnError> {
+        let auth = auth().await;
         auth.require(scope).cloned().map_err(|denied| {
             set_status(match denied {
                 Denied::Unauthenticated => http::StatusCode::UNAUTHORIZED,

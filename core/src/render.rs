@@ -23,6 +23,22 @@ pub fn markdown_to_html(md: &str) -> String {
         .to_string()
 }
 
+/// Plain text that people typed, as HTML that shows exactly that text: everything escaped,
+/// blank-line-separated paragraphs as `<p>`, other line breaks as `<br>`.
+pub fn text_to_html(text: &str) -> String {
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#39;")
+    };
+    text.split("\n\n")
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| format!("<p>{}</p>", escape(p.trim()).replace('\n', "<br>")))
+        .collect()
+}
+
 /// Line by line, what changed from `old` to `new`.
 pub fn diff(old: &str, new: &str) -> Vec<DiffLine> {
     use similar::{ChangeTag, TextDiff};
@@ -42,6 +58,15 @@ pub fn diff(old: &str, new: &str) -> Vec<DiffLine> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_text_becomes_inert_html() {
+        let html = text_to_html("Fixed <script>alert(2)</script> & more\n\nsecond \"para\"\nline");
+        assert_eq!(
+            html,
+            "<p>Fixed &lt;script&gt;alert(2)&lt;/script&gt; &amp; more</p><p>second &quot;para&quot;<br>line</p>"
+        );
+    }
 
     #[test]
     fn markdown_renders_and_hostile_markup_does_not() {

@@ -20,6 +20,8 @@ pub enum AdminError {
     BadUsername(String),
     #[error("no live token with id {0}; `vigil token list` shows them")]
     NoSuchToken(i64),
+    #[error("a display name has at most 100 characters")]
+    BadDisplayName,
     #[error("the two passwords differ")]
     Mismatch,
     #[error("no password given on standard input")]
@@ -137,7 +139,29 @@ pub async fn user(pool: &PgPool, action: UserAction) -> Result<(), AdminError> {
                 serde_json::json!({}),
             )
             .await?;
-            eprintln!("password changed for `{name}`");
+            eprintln!("password changed for `{name}`; their sessions have ended");
+        }
+        UserAction::SetDisplayName { name, display_name } => {
+            let shown = display_name.trim();
+            if shown.chars().count() > 100 {
+                return Err(AdminError::BadDisplayName);
+            }
+            let shown = (!shown.is_empty()).then_some(shown);
+            if !users::set_display_name(pool, &name, shown).await? {
+                return Err(AdminError::NoSuchUser(name));
+            }
+            audit::record(
+                pool,
+                &actor,
+                "user.set_display_name",
+                &format!("user:{name}"),
+                serde_json::json!({ "display_name": shown }),
+            )
+            .await?;
+            match shown {
+                Some(d) => eprintln!("`{name}` appears publicly as \"{d}\""),
+                None => eprintln!("`{name}` appears publicly as \"Vigil\""),
+            }
         }
     }
     Ok(())

@@ -71,8 +71,11 @@ pub enum UserAction {
     Disable { name: String },
     /// Let a disabled user sign in again.
     Enable { name: String },
-    /// Set a new password (read as for `add`).
+    /// Set a new password (read as for `add`). The user's open sessions end at their next request.
     Passwd { name: String },
+    /// Set the name public pages show for this person's incident updates (without one they read
+    /// "Vigil"; the login name is never shown publicly). An empty name removes it.
+    SetDisplayName { name: String, display_name: String },
 }
 
 #[derive(Debug, Subcommand)]

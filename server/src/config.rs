@@ -52,6 +52,12 @@ pub struct ServerConfig {
     pub shutdown_grace_secs: u64,
     /// The address people reach Vigil at, for links in JSON and feeds.
     pub public_url: String,
+    /// Environment variable holding a bearer token `/metrics` then requires; unset, `/metrics` is
+    /// open (keep it unreachable from outside some other way).
+    pub metrics_token_env: Option<String>,
+    /// Origins allowed to embed the public pages in a frame (`https://example.org`); none by
+    /// default. `/ops` and the sign-in page can never be framed.
+    pub frame_ancestors: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -70,8 +76,11 @@ pub struct DatabaseConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
-    /// Mark the session cookie `Secure`. Turn on whenever Vigil is reached over https.
-    pub secure_cookies: bool,
+    /// Mark the session cookie `Secure`. Unset: on exactly when `server.public_url` is https.
+    pub secure_cookies: Option<bool>,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed; from
+    /// anyone else the header is ignored and the peer address is the client's.
+    pub trusted_proxies: Vec<String>,
     /// A session ends after this long without a request.
     pub session_idle_minutes: u64,
     /// A session ends this long after signing in, however active.
@@ -81,10 +90,26 @@ pub struct AuthConfig {
 impl Default for AuthConfig {
     fn default() -> Self {
         AuthConfig {
-            secure_cookies: false,
+            secure_cookies: None,
+            trusted_proxies: Vec::new(),
             session_idle_minutes: 12 * 60,
             session_absolute_hours: 7 * 24,
         }
+    }
+}
+
+impl AuthConfig {
+    /// Whether cookies carry `Secure` (resolved against the public URL when the config is loaded).
+    pub fn secure(&self) -> bool {
+        self.secure_cookies.unwrap_or(false)
+    }
+
+    /// The trusted proxies, parsed (validated when the config is loaded, so nothing is dropped).
+    pub fn proxies(&self) -> Vec<ipnet::IpNet> {
+        self.trusted_proxies
+            .iter()
+            .filter_map(|p| crate::auth::client::parse_proxy(p).ok())
+            .collect()
     }
 }
 
@@ -163,6 +188,10 @@ pub struct IncidentsConfig {
     pub correlation_window_secs: u64,
     /// Resolve an automatic incident after this long without failures.
     pub quiet_period_secs: u64,
+    /// The first public update of an automatic incident. `{components}` becomes the affected
+    /// components' names ("Website and Grafana") and `{is}` "is" or "are". Public text: it never
+    /// names monitors, addresses or errors (those are the incident's evidence, on `/ops`).
+    pub opened_text: String,
 }
 
 impl Default for IncidentsConfig {
@@ -171,6 +200,7 @@ impl Default for IncidentsConfig {
             automatic: true,
             correlation_window_secs: 600,
             quiet_period_secs: 600,
+            opened_text: vigil_core::model::incident::DEFAULT_OPENED_TEXT.into(),
         }
     }
 }
@@ -197,6 +227,8 @@ impl Default for ServerConfig {
             site_root: PathBuf::from("target/site"),
             shutdown_grace_secs: 10,
             public_url: "http://127.0.0.1:3000".to_string(),
+            metrics_token_env: None,
+            frame_ancestors: Vec::new(),
         }
     }
 }
@@ -286,6 +318,11 @@ impl Config {
                 }
             })?;
         config.validate(&origin)?;
+        // Cookies over https are `Secure` unless the operator says otherwise.
+        config
+            .auth
+            .secure_cookies
+            .get_or_insert(config.server.public_url.starts_with("https://"));
         config.monitor_specs = monitors::validate(
             &monitors::name_lines(&text),
             &config.components,
@@ -304,6 +341,37 @@ impl Config {
     }
 
     /// What pages and the API need to know about resource collection.
+    /// The settings as `vigil check-config` prints them: every secret replaced (database
+    /// password, webhook URLs, credentials and queries in URLs, request headers, heartbeat
+    /// secrets). The validated monitor list repeats the monitors and is left out.
+    pub fn redacted(&self) -> Config {
+        use crate::redact;
+        const HIDDEN: &str = "<redacted>";
+        let mut c = self.clone();
+        c.database.url = c.database.url.as_deref().map(redact::database_url);
+        for n in &mut c.notify {
+            n.url = n.url.as_deref().map(redact::url);
+        }
+        for m in &mut c.monitors {
+            m.url = m.url.as_deref().map(redact::url);
+            for v in m.headers.values_mut() {
+                *v = HIDDEN.into();
+            }
+            if m.secret.is_some() {
+                m.secret = Some(HIDDEN.into());
+            }
+        }
+        for p in &mut c.prometheus {
+            p.url = redact::url(&p.url);
+        }
+        for e in &mut c.node_exporters {
+            e.url = redact::url(&e.url);
+        }
+        c.linode.api_url = redact::url(&c.linode.api_url);
+        c.monitor_specs.clear();
+        c
+    }
+
     pub fn graph_settings(&self) -> vigil_core::model::resource::GraphSettings {
         let sample_secs = self
             .prometheus
@@ -348,6 +416,32 @@ impl Config {
         if self.auth.session_absolute_hours == 0 {
             return Err(invalid("auth.session_absolute_hours", "must be at least 1"));
         }
+        for (i, p) in self.auth.trusted_proxies.iter().enumerate() {
+            crate::auth::client::parse_proxy(p)
+                .map_err(|e| invalid(&format!("auth.trusted_proxies[{i}]"), &e))?;
+        }
+        for (i, o) in self.server.frame_ancestors.iter().enumerate() {
+            let ok = reqwest::Url::parse(o).is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.path() == "/"
+                    && !o.ends_with('/')
+                    && u.query().is_none()
+            });
+            if !ok {
+                return Err(invalid(
+                    &format!("server.frame_ancestors[{i}]"),
+                    &format!("`{o}` is not an origin: write it like https://example.org (scheme and host, no path)"),
+                ));
+            }
+        }
+        if let Some(var) = &self.server.metrics_token_env {
+            if std::env::var(var).map_or(true, |v| v.trim().is_empty()) {
+                return Err(invalid(
+                    "server.metrics_token_env",
+                    &format!("the environment variable `{var}` is not set: set it to the token scrapers must send, or remove the key"),
+                ));
+            }
+        }
         if self.linode.enabled {
             self.linode.token().map_err(|e| invalid("linode", &e))?;
             if self.linode.poll_secs < 5 {
@@ -363,6 +457,12 @@ impl Config {
         resources::validate(&self.resources, &self.prometheus, &self.node_exporters)
             .map_err(|(key, problem)| invalid(&key, &problem))?;
         notify::validate(&self.notify).map_err(|(key, problem)| invalid(&key, &problem))?;
+        if self.incidents.opened_text.trim().is_empty() {
+            return Err(invalid(
+                "incidents.opened_text",
+                "must not be empty: it is the first thing visitors read",
+            ));
+        }
         if self.status_page.title.trim().is_empty() {
             return Err(invalid("status_page.title", "must not be empty"));
         }

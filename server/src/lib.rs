@@ -12,6 +12,7 @@ pub mod live;
 pub mod notify;
 pub mod pg_embedded;
 pub mod probes;
+pub mod redact;
 pub mod resources;
 pub mod startup;
 pub mod telemetry;

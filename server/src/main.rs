@@ -58,7 +58,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             db.close().await?;
         }
         Command::CheckConfig => {
-            println!("{config:#?}");
+            println!("{:#?}", config.redacted());
         }
         Command::User { action } => {
             let db = Database::open(&config.database).await?;

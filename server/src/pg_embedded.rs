@@ -43,6 +43,18 @@ pub enum PgError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "{path} already exists and belongs to another account (uid {owner}), so Vigil will not \
+         put its database socket there.\n  Remove it if it is stale (`rm -rf {path}`), or use a \
+         shorter database.data_dir so the socket lives inside it."
+    )]
+    ForeignDirectory { path: PathBuf, owner: u32 },
+    #[error("{path} is a symbolic link; Vigil will not follow it for its database files.\n  Remove it, or point database.data_dir somewhere else.")]
+    SymlinkedDirectory { path: PathBuf },
+    #[error(
+        "the embedded PostgreSQL (pid {pid}) was asked to stop but is still running after {secs} s"
+    )]
+    StillRunning { pid: i32, secs: u64 },
     #[error("cannot connect to the embedded PostgreSQL: {0}")]
     Connect(#[from] sqlx::Error),
 }
@@ -98,6 +110,13 @@ impl EmbeddedPg {
             run_as,
             started_here: false,
         };
+        // A directory someone else made first (the socket directory under /tmp has a name anyone
+        // can work out) is refused, never taken over.
+        let mut allowed = vec![nix::unistd::geteuid().as_raw()];
+        allowed.extend(owner.as_ref().map(|u| u.uid.as_raw()));
+        for dir in [&pg.data_dir, &pg.socket_dir] {
+            check_owned(dir, &allowed)?;
+        }
         for dir in [&pg.data_dir, &pg.socket_dir] {
             std::fs::create_dir_all(dir).map_err(|source| PgError::Io {
                 path: dir.clone(),
@@ -154,15 +173,42 @@ impl EmbeddedPg {
             .unwrap_or(false)
     }
 
-    /// Fast shutdown: open transactions are rolled back, data on disk is consistent.
+    /// Fast shutdown: open transactions are rolled back, data on disk is consistent. Returns once
+    /// the postmaster's process has exited, not merely when pg_ctl has given up waiting.
     pub fn stop(&self) -> Result<(), PgError> {
         if !self.is_running() {
             return Ok(());
         }
+        let pid = self.postmaster_pid();
         run(
             "stopping the embedded PostgreSQL",
-            self.pg_ctl(&["-m", "fast", "-w", "stop"]),
-        )
+            self.pg_ctl(&["-m", "fast", "-w", "-t", "60", "stop"]),
+        )?;
+        if let Some(pid) = pid {
+            const WAIT_SECS: u64 = 60;
+            let deadline = std::time::Instant::now() + Duration::from_secs(WAIT_SECS);
+            while process_alive(pid) {
+                if std::time::Instant::now() > deadline {
+                    return Err(PgError::StillRunning {
+                        pid,
+                        secs: WAIT_SECS,
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        Ok(())
+    }
+
+    /// The postmaster's pid, from the first line of `postmaster.pid`.
+    fn postmaster_pid(&self) -> Option<i32> {
+        std::fs::read_to_string(self.data_dir.join("postmaster.pid"))
+            .ok()?
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
     }
 
     fn initdb(&self) -> Result<(), PgError> {
@@ -288,6 +334,30 @@ fn absolute(p: &Path) -> Result<PathBuf, PgError> {
     })
 }
 
+fn process_alive(pid: i32) -> bool {
+    // Signal 0 checks existence only; EPERM still means the process is there.
+    !matches!(
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+        Err(nix::errno::Errno::ESRCH)
+    )
+}
+
+/// An existing directory must be a real directory owned by one of `allowed` uids.
+fn check_owned(dir: &Path, allowed: &[u32]) -> Result<(), PgError> {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::symlink_metadata(dir) {
+        Err(_) => Ok(()),
+        Ok(m) if m.file_type().is_symlink() => Err(PgError::SymlinkedDirectory {
+            path: dir.to_path_buf(),
+        }),
+        Ok(m) if !allowed.contains(&m.uid()) => Err(PgError::ForeignDirectory {
+            path: dir.to_path_buf(),
+            owner: m.uid(),
+        }),
+        Ok(_) => Ok(()),
+    }
+}
+
 /// The data directory holds the socket when its path is short enough; otherwise a directory under
 /// /tmp named after the data directory, so two clusters never share one.
 fn socket_dir_for(data_dir: &Path) -> PathBuf {
@@ -340,6 +410,26 @@ fn find_bin_dir() -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_directory_someone_else_owns_is_refused_not_taken_over() {
+        let tmp = tempfile::tempdir().unwrap();
+        let me = nix::unistd::geteuid().as_raw();
+        let dir = tmp.path().join("sock");
+        assert!(check_owned(&dir, &[me]).is_ok(), "missing: will be created");
+        std::fs::create_dir(&dir).unwrap();
+        assert!(check_owned(&dir, &[me]).is_ok());
+        // As seen by an account that is not the owner.
+        let err = check_owned(&dir, &[me + 1]).unwrap_err().to_string();
+        assert!(err.contains("belongs to another account"), "{err}");
+        assert!(err.contains(&dir.display().to_string()), "{err}");
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&dir, &link).unwrap();
+        assert!(matches!(
+            check_owned(&link, &[me]),
+            Err(PgError::SymlinkedDirectory { .. })
+        ));
+    }
 
     #[test]
     fn short_data_dirs_hold_their_own_socket() {

@@ -79,6 +79,16 @@ impl Application {
             title: config.status_page.title.clone(),
             public_url: config.server.public_url.clone(),
             graphs: std::sync::Arc::new(config.graph_settings()),
+            framing: std::sync::Arc::new(http::security::Framing(
+                config.server.frame_ancestors.clone(),
+            )),
+            // Validated at load: the variable is set.
+            metrics_token: config
+                .server
+                .metrics_token_env
+                .as_ref()
+                .and_then(|var| std::env::var(var).ok())
+                .map(|t| t.trim().into()),
         };
         spawn_session_cleanup(sessions.clone(), shutdown.clone());
         crate::resources::start(config, db.pool.clone(), shutdown.clone())
@@ -88,8 +98,11 @@ impl Application {
             .await
             .map_err(DbError::from)?;
         if config.incidents.automatic {
-            let engine =
-                crate::incidents::engine::Engine::new(db.pool.clone(), config.incidents.rules());
+            let engine = crate::incidents::engine::Engine::new(
+                db.pool.clone(),
+                config.incidents.rules(),
+                config.incidents.opened_text.clone(),
+            );
             tokio::spawn(engine.run(shutdown.clone()));
         }
         if config.linode.enabled {

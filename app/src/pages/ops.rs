@@ -9,7 +9,7 @@ use crate::{
         audit_entries, get_correlation, get_lb_connections, get_load_balancers, get_nodes,
         get_status_summary, whoami, SetMonitorPaused,
     },
-    components::{live_feed::use_live_feed, time_stack::TimeStack},
+    components::{live_feed::use_live_feed, live_panel::LivePanel, time_stack::TimeStack},
 };
 
 /// The frame around every `/ops` page: navigation, who is signed in, sign out.
@@ -42,6 +42,8 @@ pub fn OpsLayout() -> impl IntoView {
             </nav>
             <main class="ops-main">
                 <Outlet/>
+                // Vigil's own health: for operators, not for visitors of the public page.
+                <LivePanel/>
             </main>
         </div>
     }

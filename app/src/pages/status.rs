@@ -10,8 +10,7 @@ use vigil_core::model::{
 use crate::{
     api::{get_recent_incidents, get_status_summary},
     components::{
-        latency_chart::LatencyChart, live_feed::provide_live_feed, live_panel::LivePanel,
-        uptime_bar::UptimeBar,
+        latency_chart::LatencyChart, live_feed::provide_live_feed, uptime_bar::UptimeBar,
     },
     pages::incidents::IncidentCard,
 };
@@ -45,7 +44,6 @@ pub fn StatusPage() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || recent.get().and_then(Result::ok).map(|list| view! { <PastIncidents list/> })}
             </Transition>
-            <LivePanel/>
         </main>
         <footer class="site-footer">
             <a href="/history">"Incident history"</a>

@@ -191,7 +191,24 @@ impl Auth {
             Some(_) => Err(Denied::Forbidden(scope)),
         }
     }
+
+    /// Reading something: `read` covers everything, and a scope that writes it covers reading it
+    /// (a `postmortems:write` script must read the post-mortem's revision before saving).
+    pub fn require_reading(&self, written_by: &[Scope]) -> Result<&Principal, Denied> {
+        match &self.0 {
+            Some(p) if written_by.iter().any(|s| p.allows(*s)) => Ok(p),
+            _ => self.require(Scope::Read),
+        }
+    }
 }
+
+/// How public pages name an author who has no display name, and Vigil's own automatic updates.
+pub const PUBLIC_AUTHOR: &str = "Vigil";
+
+/// Who may read incidents: besides `read`, those who write incidents or their post-mortems.
+pub const INCIDENT_WRITERS: &[Scope] = &[Scope::IncidentsWrite, Scope::PostmortemsWrite];
+/// Who may read post-mortems besides `read`.
+pub const POSTMORTEM_WRITERS: &[Scope] = &[Scope::PostmortemsWrite];
 
 #[cfg(test)]
 mod tests {
@@ -245,6 +262,38 @@ mod tests {
         assert!(t(vec![Scope::Admin])
             .require(Scope::PostmortemsWrite)
             .is_ok());
+    }
+
+    #[test]
+    fn a_write_scope_reads_what_it_writes_and_nothing_else() {
+        let t = |scopes: Vec<Scope>| {
+            Auth(Some(Principal::Token {
+                id: 1,
+                name: "ci".into(),
+                scopes,
+            }))
+        };
+        assert!(t(vec![Scope::PostmortemsWrite])
+            .require_reading(POSTMORTEM_WRITERS)
+            .is_ok());
+        assert!(t(vec![Scope::IncidentsWrite])
+            .require_reading(INCIDENT_WRITERS)
+            .is_ok());
+        assert!(t(vec![Scope::Read])
+            .require_reading(POSTMORTEM_WRITERS)
+            .is_ok());
+        assert_eq!(
+            t(vec![Scope::IncidentsWrite]).require_reading(POSTMORTEM_WRITERS),
+            Err(Denied::Forbidden(Scope::Read))
+        );
+        assert_eq!(
+            t(vec![Scope::Agent]).require_reading(INCIDENT_WRITERS),
+            Err(Denied::Forbidden(Scope::Read))
+        );
+        assert_eq!(
+            Auth(None).require_reading(INCIDENT_WRITERS),
+            Err(Denied::Unauthenticated)
+        );
     }
 
     #[test]

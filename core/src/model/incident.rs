@@ -71,6 +71,22 @@ impl IncidentStatus {
     }
 }
 
+/// The first public update of an automatic incident, unless `incidents.opened_text` says otherwise.
+pub const DEFAULT_OPENED_TEXT: &str = "{components} {is} not responding. We are investigating.";
+
+/// Public wording about components: `{components}` becomes "Website", "Website and Grafana" or
+/// "Website, Grafana and Bitwarden", `{is}` "is" or "are". Only component names go in, so the text
+/// cannot carry a monitor's name, an address or an error.
+pub fn component_text(template: &str, names: &[String]) -> String {
+    let list = match names {
+        [] => "Our services".to_string(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    };
+    let is = if names.len() == 1 { "is" } else { "are" };
+    template.replace("{components}", &list).replace("{is}", is)
+}
+
 /// Settings of the automatic incident engine.
 #[derive(Clone, Copy, Debug)]
 pub struct AutoRules {
@@ -207,6 +223,23 @@ mod tests {
 
     fn t(s: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_700_000_000 + s, 0).unwrap()
+    }
+
+    #[test]
+    fn public_wording_names_components_only() {
+        let n = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            component_text(DEFAULT_OPENED_TEXT, &n(&["Website"])),
+            "Website is not responding. We are investigating."
+        );
+        assert_eq!(
+            component_text(DEFAULT_OPENED_TEXT, &n(&["Website", "Grafana", "Vault"])),
+            "Website, Grafana and Vault are not responding. We are investigating."
+        );
+        assert_eq!(
+            component_text("Trouble with {components}.", &n(&["A", "B"])),
+            "Trouble with A and B."
+        );
     }
 
     fn rules() -> AutoRules {

@@ -42,6 +42,15 @@ pub struct LiveStatus {
 }
 
 impl LiveStatus {
+    /// What anonymous visitors get: the tick and the status version (which tell a public page
+    /// when to refresh), never the database's latency or error text.
+    pub fn public(&self) -> LiveStatus {
+        LiveStatus {
+            db: DbState::Unknown,
+            ..self.clone()
+        }
+    }
+
     pub fn starting(now: DateTime<Utc>) -> Self {
         LiveStatus {
             server_time: now,

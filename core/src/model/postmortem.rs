@@ -5,8 +5,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    incident::IncidentView,
+    incident::{component_status_for, Impact, IncidentView},
+    monitor::MonitorStatus,
     stack::{Mark, Stack},
+    status::{component_status, ComponentStatus},
 };
 
 /// The seed team's headings, in order, with the prompt each one answers.
@@ -181,10 +183,75 @@ pub enum SaveOutcome {
 pub struct DraftFacts<'a> {
     pub incident: &'a IncidentView,
     pub stack: &'a Stack,
+    /// What each affected component's monitors recorded over the incident (see [`ComponentHistory`]).
+    pub history: &'a [ComponentHistory],
     /// When the first notification about the incident's window was delivered, and to which
     /// channel.
     pub first_notification: Option<(DateTime<Utc>, String)>,
     pub now: DateTime<Utc>,
+}
+
+/// What one component's monitors said over an incident: their states when it opened and every
+/// recorded change (`monitor.state` events) until it was resolved. From this the draft says what
+/// users saw — not the component's state today.
+#[derive(Clone, Debug, Default)]
+pub struct ComponentHistory {
+    pub component: String,
+    /// Each monitor's state at the incident's start.
+    pub initial: Vec<(String, MonitorStatus)>,
+    /// (when, monitor, new state), oldest first.
+    pub changes: Vec<(DateTime<Utc>, String, MonitorStatus)>,
+}
+
+/// Per component: the worst state users saw during `[start, end)` and how long each
+/// non-operational state lasted, worst first. `None` when the monitors recorded no trouble.
+pub fn impact_of(
+    h: &ComponentHistory,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Option<(ComponentStatus, Vec<(ComponentStatus, Duration)>)> {
+    let mut states: std::collections::BTreeMap<String, MonitorStatus> =
+        h.initial.iter().cloned().collect();
+    let status_now = |states: &std::collections::BTreeMap<String, MonitorStatus>| {
+        let list: Vec<MonitorStatus> = states.values().copied().collect();
+        component_status(&list, false).unwrap_or(ComponentStatus::Operational)
+    };
+    let mut spans: Vec<(ComponentStatus, Duration)> = Vec::new();
+    let mut add = |state: ComponentStatus, d: Duration| {
+        if state == ComponentStatus::Operational || d <= Duration::zero() {
+            return;
+        }
+        match spans.iter_mut().find(|(s, _)| *s == state) {
+            Some((_, total)) => *total += d,
+            None => spans.push((state, d)),
+        }
+    };
+    let mut t = start;
+    let mut current = status_now(&states);
+    for (at, monitor, to) in &h.changes {
+        if *at >= end {
+            break;
+        }
+        if *at > t {
+            add(current, *at - t);
+            t = *at;
+        }
+        states.insert(monitor.clone(), *to);
+        current = status_now(&states);
+    }
+    add(current, end - t);
+    spans.sort_by_key(|(s, _)| std::cmp::Reverse(severity(*s)));
+    spans.first().map(|(worst, _)| (*worst, spans.clone()))
+}
+
+fn severity(s: ComponentStatus) -> u8 {
+    match s {
+        ComponentStatus::Operational => 0,
+        ComponentStatus::UnderMaintenance => 1,
+        ComponentStatus::DegradedPerformance => 2,
+        ComponentStatus::PartialOutage => 3,
+        ComponentStatus::MajorOutage => 4,
+    }
 }
 
 /// Markdown-escapes recorded text so a monitor name like `db_*` reads as written.
@@ -257,10 +324,11 @@ pub fn draft(f: &DraftFacts) -> String {
         .filter(|m| mark_time(m) < i.started_at && m.tone != "info")
         .collect();
     let first_bad = marks.iter().find(|m| m.tone == "bad").map(|m| mark_time(m));
+    // The incident's own window: what recovered after it was resolved is context, not recovery.
     let recovered: Vec<&Mark> = marks
         .iter()
         .copied()
-        .filter(|m| m.tone == "good" && mark_time(m) >= i.started_at)
+        .filter(|m| m.tone == "good" && mark_time(m) >= i.started_at && mark_time(m) <= end)
         .collect();
     let mut updates = i.updates.iter().filter(|u| !u.internal).collect::<Vec<_>>();
     updates.sort_by_key(|u| (u.created_at, u.id));
@@ -308,13 +376,49 @@ pub fn draft(f: &DraftFacts) -> String {
                 }
             }
             "Impact" => {
+                // What users saw during the incident, from what the monitors recorded; without
+                // such a record, what the incident declared for its whole length.
                 for c in &i.components {
-                    md.push_str(&format!(
-                        "- {}: {} for {}\n",
-                        md_escape(&c.name),
-                        c.status.replace('_', " "),
-                        minutes(end - i.started_at)
-                    ));
+                    let recorded = f
+                        .history
+                        .iter()
+                        .find(|h| h.component == c.id)
+                        .and_then(|h| impact_of(h, i.started_at, end));
+                    match recorded {
+                        Some((worst, spans)) => {
+                            let times = spans
+                                .iter()
+                                .map(|(s, d)| {
+                                    format!("{} for {}", s.label().to_lowercase(), minutes(*d))
+                                })
+                                .collect::<Vec<_>>()
+                                .join(", ");
+                            md.push_str(&format!(
+                                "- {}: at worst {} ({times})\n",
+                                md_escape(&c.name),
+                                worst.label().to_lowercase(),
+                            ));
+                        }
+                        None => {
+                            let declared = ComponentStatus::parse(component_status_for(
+                                Impact::parse(&i.impact).unwrap_or(Impact::Major),
+                            ))
+                            .unwrap_or(ComponentStatus::MajorOutage);
+                            if declared == ComponentStatus::Operational {
+                                md.push_str(&format!(
+                                    "- {}: no outage recorded by Vigil's checks\n",
+                                    md_escape(&c.name)
+                                ));
+                            } else {
+                                md.push_str(&format!(
+                                    "- {}: {} for {} (declared; Vigil's checks recorded no outage)\n",
+                                    md_escape(&c.name),
+                                    declared.label().to_lowercase(),
+                                    minutes(end - i.started_at)
+                                ));
+                            }
+                        }
+                    }
                 }
                 if i.components.is_empty() {
                     md.push_str("- No component was marked as affected.\n");
@@ -393,9 +497,20 @@ pub fn draft(f: &DraftFacts) -> String {
         "Everything Vigil recorded in the incident's window.",
     ));
     md.push('\n');
+    // Context before the incident opened and after it was resolved is marked as such.
     let mut lines: Vec<(DateTime<Utc>, String)> = marks
         .iter()
-        .map(|m| (mark_time(m), m.message.clone()))
+        .map(|m| {
+            let t = mark_time(m);
+            let when = if t < i.started_at {
+                "(before) "
+            } else if i.resolved_at.is_some_and(|r| t > r) {
+                "(after) "
+            } else {
+                ""
+            };
+            (t, format!("{when}{}", m.message))
+        })
         .collect();
     lines.extend(updates.iter().map(|u| {
         (
@@ -501,6 +616,57 @@ mod tests {
         }
     }
 
+    fn history() -> ComponentHistory {
+        use MonitorStatus::*;
+        ComponentHistory {
+            component: "site".into(),
+            initial: vec![("site-http".into(), Down), ("site-tls".into(), Up)],
+            changes: vec![
+                (at("2026-11-20T14:20:00Z"), "site-tls".into(), Down),
+                (at("2026-11-20T14:30:00Z"), "site-tls".into(), Up),
+                (at("2026-11-20T14:39:00Z"), "site-http".into(), Up),
+                // After resolution: not the incident's.
+                (at("2026-11-20T15:00:00Z"), "site-http".into(), Down),
+            ],
+        }
+    }
+
+    #[test]
+    fn recovery_keeps_to_the_incident_and_the_timeline_marks_context() {
+        let i = incident();
+        let mut s = stack();
+        s.marks
+            .push(mark("2026-11-20T15:05:00Z", "good", "later recovery"));
+        let md = draft(&DraftFacts {
+            incident: &i,
+            stack: &s,
+            history: &[history()],
+            first_notification: None,
+            now: at("2026-11-21T00:00:00Z"),
+        });
+        let recovery = &md[md.find("## Recovery").unwrap()..md.find("## Five Whys").unwrap()];
+        assert!(!recovery.contains("later recovery"), "{recovery}");
+        assert!(recovery.contains("site down → up"), "{recovery}");
+        assert!(md.contains("(after) later recovery"), "{md}");
+        assert!(md.contains("(before) memory"), "{md}");
+    }
+
+    #[test]
+    fn without_recorded_checks_the_impact_is_what_was_declared() {
+        let i = incident();
+        let md = draft(&DraftFacts {
+            incident: &i,
+            stack: &stack(),
+            history: &[],
+            first_notification: None,
+            now: at("2026-11-21T00:00:00Z"),
+        });
+        assert!(
+            md.contains("- Web\\_site: partial outage for 42 min (declared"),
+            "{md}"
+        );
+    }
+
     fn stack() -> Stack {
         Stack {
             from: at("2026-11-20T13:36:00Z"),
@@ -522,6 +688,7 @@ mod tests {
         let md = draft(&DraftFacts {
             incident: &i,
             stack: &s,
+            history: &[history()],
             first_notification: Some((at("2026-11-20T14:06:30Z"), "discord ops".into())),
             now: at("2026-11-21T00:00:00Z"),
         });
@@ -545,10 +712,15 @@ mod tests {
             "neutral marks stay out of the lead-up"
         );
         assert!(
-            md.contains("13:37:00 UTC — site unknown → up"),
+            md.contains("13:37:00 UTC — (before) site unknown → up"),
             "but are on the timeline"
         );
-        assert!(md.contains("- Web\\_site: major outage for 42 min"));
+        // What users saw, not the component's state today (it is operational again): one of
+        // two monitors down 14:06–14:20 (partial), both 14:20–14:30 (major), one 14:30–14:39.
+        assert!(
+            md.contains("- Web\\_site: at worst major outage (major outage for 10 min, partial outage for 23 min)"),
+            "{md}"
+        );
         assert!(md.contains("- First failing signal: 13:58:00 UTC"));
         assert!(md.contains("- First notification delivered: 14:06:30 UTC (discord ops)"));
         assert!(md.contains("- Time to detect: 8 min"));
@@ -575,6 +747,7 @@ mod tests {
         let md = draft(&DraftFacts {
             incident: &i,
             stack: &s,
+            history: &[],
             first_notification: None,
             now: at("2026-11-21T00:00:00Z"),
         });

@@ -255,6 +255,18 @@ pub struct StatusSummary {
     pub maintenances: Vec<super::incident::IncidentView>,
 }
 
+impl StatusSummary {
+    /// What visitors may see: components, never the monitors behind them (names, kinds, error
+    /// text). Incidents are already loaded without internal notes, evidence or login names.
+    pub fn public(&self) -> StatusSummary {
+        let mut s = self.clone();
+        for c in &mut s.components {
+            c.monitors.clear();
+        }
+        s
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ComponentSummary {
     pub id: String,

@@ -438,6 +438,13 @@ async fn load(
     .bind(internal)
     .fetch_all(pool)
     .await?;
+    // Public readers see a display name or "Vigil", never a login name or a token's name.
+    let shown_as = if internal {
+        std::collections::HashMap::new()
+    } else {
+        let authors: Vec<String> = updates.iter().map(|u| u.5.clone()).collect();
+        super::users::public_names(pool, &authors).await?
+    };
     let evidence: Vec<(i64, DateTime<Utc>, String, String, serde_json::Value)> = if internal {
         sqlx::query_as(
             "SELECT ie.incident_id, e.at, e.kind, e.subject, e.payload FROM incident_evidence ie \
@@ -478,7 +485,7 @@ async fn load(
                     status: u.2.clone(),
                     body: u.3.clone(),
                     internal: u.4,
-                    author: u.5.clone(),
+                    author: shown_as.get(&u.5).cloned().unwrap_or_else(|| u.5.clone()),
                     created_at: u.6,
                 })
                 .collect(),

@@ -93,9 +93,18 @@ pub async fn draft(
     .fetch_optional(pool)
     .await
     .map_err(StoreError::from)?;
+    let affected: Vec<String> = incident.components.iter().map(|c| c.id.clone()).collect();
+    let history = postmortems::component_history(
+        pool,
+        &affected,
+        incident.started_at,
+        incident.resolved_at.unwrap_or(now),
+    )
+    .await?;
     let body = postmortem::draft(&postmortem::DraftFacts {
         incident: &incident,
         stack: &stack,
+        history: &history,
         first_notification,
         now,
     });

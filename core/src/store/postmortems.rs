@@ -418,3 +418,54 @@ pub async fn for_incidents(
     .fetch_all(pool)
     .await?)
 }
+
+/// What each component's monitors recorded from `start` to `end`: their states at `start` (a
+/// monitor with no verdict yet counts as up) and every change after, for the draft's Impact.
+pub async fn component_history(
+    pool: &PgPool,
+    components: &[String],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Vec<crate::model::postmortem::ComponentHistory>, StoreError> {
+    use crate::model::{monitor::MonitorStatus, postmortem::ComponentHistory};
+    let mut out = Vec::new();
+    for component in components {
+        let initial: Vec<(String, Option<String>)> = sqlx::query_as(
+            "SELECT m.name, (SELECT e.payload->>'to' FROM events e \
+                 WHERE e.subject = 'monitor:' || m.name AND e.kind = 'monitor.state' AND e.at <= $2 \
+                 ORDER BY e.at DESC, e.id DESC LIMIT 1) \
+             FROM monitors m WHERE m.component_id = $1 AND NOT m.retired AND NOT m.paused",
+        )
+        .bind(component)
+        .bind(start)
+        .fetch_all(pool)
+        .await?;
+        let changes: Vec<(DateTime<Utc>, String, String)> = sqlx::query_as(
+            "SELECT at, payload->>'monitor', payload->>'to' FROM events \
+             WHERE kind = 'monitor.state' AND payload->>'component' = $1 AND at > $2 AND at <= $3 \
+             ORDER BY at, id",
+        )
+        .bind(component)
+        .bind(start)
+        .bind(end)
+        .fetch_all(pool)
+        .await?;
+        out.push(ComponentHistory {
+            component: component.clone(),
+            initial: initial
+                .into_iter()
+                .map(|(m, s)| {
+                    (
+                        m,
+                        s.as_deref().map_or(MonitorStatus::Up, MonitorStatus::parse),
+                    )
+                })
+                .collect(),
+            changes: changes
+                .into_iter()
+                .map(|(at, m, s)| (at, m, MonitorStatus::parse(&s)))
+                .collect(),
+        });
+    }
+    Ok(out)
+}

@@ -1,9 +1,72 @@
-//! Failed sign-in counting, per account and per address. The rule deciding how long to wait lives
-//! in `model::throttle`; this only keeps the counts.
+//! Failed sign-in counting, per key ("acct:NAME|ADDR", "ip:ADDR", "device:HASH"). The rule deciding
+//! how long to wait lives in `model::throttle`; the store applies it atomically.
 
 use chrono::{DateTime, Utc};
 
 use super::{PgPool, StoreError};
+use crate::model::throttle::{FREE_FAILURES, MAX_DELAY_SECS};
+
+/// Whether an attempt may go ahead under every key, or how long to wait.
+#[derive(Debug, PartialEq)]
+pub enum Admission {
+    Allowed,
+    Wait(chrono::Duration),
+}
+
+/// Admits one sign-in attempt under all `keys` or none, counting it as a failure in advance.
+///
+/// Check and count are one statement per key under the row's lock, so parallel attempts cannot
+/// all pass the check before any is recorded: exactly as many get through as the rule allows.
+/// A successful attempt gives its count back with [`succeeded`]. The rule (free failures, then a
+/// delay that doubles, capped) is `model::throttle::delay_after`, written here in SQL.
+pub async fn admit(pool: &PgPool, keys: &[String]) -> Result<Admission, StoreError> {
+    let mut tx = pool.begin().await?;
+    for key in keys {
+        let admitted: Option<i32> = sqlx::query_scalar(
+            "INSERT INTO login_failures AS f (key, failures, last_failure_at) VALUES ($1, 1, now()) \
+             ON CONFLICT (key) DO UPDATE SET failures = f.failures + 1, last_failure_at = now() \
+             WHERE f.last_failure_at + make_interval(secs => CASE WHEN f.failures <= $2 THEN 0 \
+                   ELSE least(power(2, least(f.failures - $2, 20)), $3) END) <= now() \
+             RETURNING failures",
+        )
+        .bind(key)
+        .bind(FREE_FAILURES)
+        .bind(MAX_DELAY_SECS as f64)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if admitted.is_none() {
+            // Nothing is counted for an attempt that was not let through.
+            tx.rollback().await?;
+            let (n, last) = get(pool, key).await?.unwrap_or((0, Utc::now()));
+            let wait = crate::model::throttle::wait_remaining(n, last, Utc::now())
+                .unwrap_or_else(|| chrono::Duration::seconds(1));
+            return Ok(Admission::Wait(wait));
+        }
+    }
+    tx.commit().await?;
+    Ok(Admission::Allowed)
+}
+
+/// After a successful sign-in: the (account, address) and device counts start over; the address
+/// only gets this attempt back, so signing in to one's own account does not clear the record of
+/// guesses against others.
+pub async fn succeeded(
+    pool: &PgPool,
+    clear: &[String],
+    give_back: &[String],
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM login_failures WHERE key = ANY($1)")
+        .bind(clear)
+        .execute(pool)
+        .await?;
+    sqlx::query(
+        "UPDATE login_failures SET failures = greatest(failures - 1, 0) WHERE key = ANY($1)",
+    )
+    .bind(give_back)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
 
 /// (failures, time of the last failure) for a key, if it has failed before.
 pub async fn get(pool: &PgPool, key: &str) -> Result<Option<(i32, DateTime<Utc>)>, StoreError> {
@@ -15,21 +78,35 @@ pub async fn get(pool: &PgPool, key: &str) -> Result<Option<(i32, DateTime<Utc>)
     )
 }
 
-pub async fn record_failure(pool: &PgPool, key: &str) -> Result<(), StoreError> {
+/// Remembers a browser that signed in as `user_id` (by the SHA-256 of its device cookie).
+pub async fn remember_device(
+    pool: &PgPool,
+    token_hash: &str,
+    user_id: i64,
+) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO login_failures (key, failures, last_failure_at) VALUES ($1, 1, now()) \
-         ON CONFLICT (key) DO UPDATE SET failures = login_failures.failures + 1, last_failure_at = now()",
+        "INSERT INTO known_devices (token_hash, user_id) VALUES ($1, $2) \
+         ON CONFLICT (token_hash) DO UPDATE SET user_id = $2, last_used_at = now()",
     )
-    .bind(key)
+    .bind(token_hash)
+    .bind(user_id)
     .execute(pool)
     .await?;
     Ok(())
 }
 
-pub async fn clear(pool: &PgPool, key: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM login_failures WHERE key = $1")
-        .bind(key)
-        .execute(pool)
-        .await?;
-    Ok(())
+/// Whether this device cookie belongs to a browser that signed in as `username` before.
+pub async fn is_known_device(
+    pool: &PgPool,
+    token_hash: &str,
+    username: &str,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM known_devices d JOIN users u ON u.id = d.user_id \
+         WHERE d.token_hash = $1 AND u.username = $2)",
+    )
+    .bind(token_hash)
+    .bind(username)
+    .fetch_one(pool)
+    .await?)
 }

@@ -12,6 +12,10 @@ pub struct User {
     pub role: Role,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
+    /// Sessions begun before this are ended (`vigil user passwd`).
+    pub password_changed_at: DateTime<Utc>,
+    /// How public pages name this person; never the login name.
+    pub display_name: Option<String>,
 }
 
 /// A user with the password hash, for sign-in only.
@@ -27,6 +31,8 @@ struct Row {
     role: String,
     disabled: bool,
     created_at: DateTime<Utc>,
+    password_changed_at: DateTime<Utc>,
+    display_name: Option<String>,
     password_hash: String,
 }
 
@@ -40,13 +46,16 @@ impl Row {
                 role: self.role.parse().unwrap_or(Role::Viewer),
                 disabled: self.disabled,
                 created_at: self.created_at,
+                password_changed_at: self.password_changed_at,
+                display_name: self.display_name,
             },
             password_hash: self.password_hash,
         }
     }
 }
 
-const COLUMNS: &str = "id, username, role, disabled, created_at, password_hash";
+const COLUMNS: &str =
+    "id, username, role, disabled, created_at, password_changed_at, display_name, password_hash";
 
 pub async fn create(
     pool: &PgPool,
@@ -118,11 +127,56 @@ pub async fn set_disabled(
 }
 
 pub async fn set_password(pool: &PgPool, username: &str, hash: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE users SET password_hash = $2, password_changed_at = now(), updated_at = now() \
+         WHERE username = $1",
+    )
+    .bind(username)
+    .bind(hash)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Sets (or with `None` clears) the name public pages show for this person.
+pub async fn set_display_name(
+    pool: &PgPool,
+    username: &str,
+    display_name: Option<&str>,
+) -> Result<bool, StoreError> {
     let done =
-        sqlx::query("UPDATE users SET password_hash = $2, updated_at = now() WHERE username = $1")
+        sqlx::query("UPDATE users SET display_name = $2, updated_at = now() WHERE username = $1")
             .bind(username)
-            .bind(hash)
+            .bind(display_name)
             .execute(pool)
             .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// The public name of an update's or a post-mortem's author, as stored ("user:NAME", "token:…",
+/// "Vigil"): the person's display name when they have one, otherwise "Vigil".
+pub async fn public_names(
+    pool: &PgPool,
+    authors: &[String],
+) -> Result<std::collections::HashMap<String, String>, StoreError> {
+    let logins: Vec<String> = authors
+        .iter()
+        .filter_map(|a| a.strip_prefix("user:").map(str::to_string))
+        .collect();
+    let rows: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT username, display_name FROM users WHERE username = ANY($1)")
+            .bind(&logins)
+            .fetch_all(pool)
+            .await?;
+    Ok(authors
+        .iter()
+        .map(|a| {
+            let shown = a
+                .strip_prefix("user:")
+                .and_then(|login| rows.iter().find(|(u, _)| u == login))
+                .and_then(|(_, d)| d.clone())
+                .unwrap_or_else(|| crate::model::auth::PUBLIC_AUTHOR.to_string());
+            (a.clone(), shown)
+        })
+        .collect())
 }

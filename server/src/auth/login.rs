@@ -5,19 +5,31 @@ use std::net::SocketAddr;
 
 use axum::{
     extract::{ConnectInfo, State},
+    http::{header, HeaderMap, HeaderValue},
     response::{IntoResponse, Redirect, Response},
     Extension, Form,
 };
-use chrono::Utc;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use tower_sessions::Session;
 use vigil_core::{
-    model::{auth::Auth, throttle},
-    store::{audit, throttle as failures, users},
+    model::auth::Auth,
+    store::{
+        audit,
+        throttle::{self as failures, Admission},
+        users,
+    },
 };
 
-use super::{password, session};
+use super::{client, password, session};
 use crate::http::AppState;
+
+/// Remembers a browser that signed in successfully, so that strangers' failures against the same
+/// account never keep it out (OWASP: lock out per device, not per account).
+pub const DEVICE_COOKIE: &str = "vigil_device";
+const DEVICE_DAYS: i64 = 180;
+/// Longer user names cannot exist (the database refuses them); refused before any work is done.
+const MAX_USERNAME: usize = 64;
 
 #[derive(Deserialize)]
 pub struct LoginForm {
@@ -30,56 +42,62 @@ pub struct LoginForm {
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     session: Session,
     Form(form): Form<LoginForm>,
 ) -> Response {
     let pool = &state.pool;
     let next = safe_next(&form.next);
     let username = form.username.trim().to_string();
-    let keys = [
-        format!("user:{}", username.to_lowercase()),
-        format!("ip:{}", peer.ip()),
-    ];
-
-    // Throttle before checking the password, so guessing costs time whether or not it is right.
-    let now = Utc::now();
-    let mut wait = chrono::Duration::zero();
-    for key in &keys {
-        match failures::get(pool, key).await {
-            Ok(Some((n, last))) => {
-                if let Some(w) = throttle::wait_remaining(n, last, now) {
-                    wait = wait.max(w);
-                }
-            }
-            Ok(None) => {}
-            Err(e) => return unavailable(e),
-        }
+    if username.is_empty()
+        || username.len() > MAX_USERNAME
+        || form.password.len() > password::MAX_LENGTH
+    {
+        return back_to_login("invalid", None, &next);
     }
-    if wait > chrono::Duration::zero() {
-        let secs = wait.num_seconds().max(1);
-        return back_to_login("throttled", Some(secs), &next);
+    let ip = client::client_ip(peer.ip(), &headers, &state.auth.proxies());
+    let device = device_cookie(&headers).map(|t| hex::encode(Sha256::digest(t.as_bytes())));
+    let known_device = match &device {
+        Some(hash) => match failures::is_known_device(pool, hash, &username).await {
+            Ok(known) => known,
+            Err(e) => return unavailable(e),
+        },
+        None => false,
+    };
+    // A browser that signed in to this account before is throttled on its own, so a stranger's
+    // failures (from any address) never keep it out; everyone else per (account, address) and per
+    // address.
+    let keys: Vec<String> = match (&device, known_device) {
+        (Some(hash), true) => vec![format!("device:{hash}")],
+        _ => vec![
+            format!("acct:{}|{ip}", username.to_lowercase()),
+            format!("ip:{ip}"),
+        ],
+    };
+
+    // Admitted (and counted as a failure) before the password is checked, in one step, so that
+    // guessing costs time whether or not the guess is right and parallel guesses gain nothing.
+    match failures::admit(pool, &keys).await {
+        Ok(Admission::Allowed) => {}
+        Ok(Admission::Wait(wait)) => {
+            return back_to_login("throttled", Some(wait.num_seconds().max(1)), &next)
+        }
+        Err(e) => return unavailable(e),
     }
 
     let creds = match users::by_name(pool, &username).await {
         Ok(c) => c,
         Err(e) => return unavailable(e),
     };
-    let ok_user = match &creds {
-        Some(c) => password::verify(&form.password, &c.password_hash) && !c.user.disabled,
-        None => {
-            password::verify_nothing(&form.password);
-            false
-        }
-    };
-    let Some(creds) = creds.filter(|_| ok_user) else {
-        for key in &keys {
-            if let Err(e) = failures::record_failure(pool, key).await {
-                return unavailable(e);
-            }
-        }
+    let verified = password::verify_off_thread(
+        form.password.clone(),
+        creds.as_ref().map(|c| c.password_hash.clone()),
+    )
+    .await;
+    let Some(creds) = creds.filter(|c| verified && !c.user.disabled) else {
         let _ = audit::record(
             pool,
-            &format!("ip:{}", peer.ip()),
+            &format!("ip:{ip}"),
             "login.failed",
             &format!("user:{username}"),
             serde_json::json!({}),
@@ -93,18 +111,45 @@ pub async fn login(
         tracing::error!(error = %e, "could not start a session");
         return back_to_login("unavailable", None, &next);
     }
-    for key in &keys {
-        let _ = failures::clear(pool, key).await;
+    let (clear, give_back): (Vec<String>, Vec<String>) =
+        keys.into_iter().partition(|k| !k.starts_with("ip:"));
+    let _ = failures::succeeded(pool, &clear, &give_back).await;
+    let device_token = device_cookie(&headers)
+        .filter(|_| known_device)
+        .unwrap_or_else(|| super::token::generate().secret);
+    let device_hash = hex::encode(Sha256::digest(device_token.as_bytes()));
+    if let Err(e) = failures::remember_device(pool, &device_hash, creds.user.id).await {
+        tracing::warn!(error = %e, "could not remember the signed-in browser");
     }
     let _ = audit::record(
         pool,
         &format!("user:{}", creds.user.username),
         "login",
         &format!("user:{}", creds.user.username),
-        serde_json::json!({ "address": peer.ip().to_string() }),
+        serde_json::json!({ "address": ip.to_string() }),
     )
     .await;
-    Redirect::to(&next).into_response()
+    let mut resp = Redirect::to(&next).into_response();
+    let secure = if state.auth.secure() { "; Secure" } else { "" };
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{DEVICE_COOKIE}={device_token}; Path=/login; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
+        DEVICE_DAYS * 86_400
+    )) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+fn device_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == DEVICE_COOKIE)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| v.starts_with(super::token::PREFIX) && v.len() < 100)
 }
 
 pub async fn logout(
@@ -126,12 +171,21 @@ pub async fn logout(
     Redirect::to("/").into_response()
 }
 
-/// Only paths on this site: `//evil.example` and `https://…` would send people elsewhere.
+/// Only paths on this site. The check is the URL standard's own parse against a placeholder
+/// origin — which strips tabs and newlines and reads backslashes as slashes, as browsers do — so
+/// `/\t/evil.example` and `/\\evil.example` cannot slip past as paths.
 fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next.to_string()
-    } else {
-        "/ops".to_string()
+    const HERE: &str = "http://vigil.invalid";
+    let base = reqwest::Url::parse(HERE).expect("a valid base");
+    match base.join(next) {
+        Ok(url)
+            if next.starts_with('/')
+                && url.origin() == base.origin()
+                && !url.path().starts_with("//") =>
+        {
+            url[url::Position::BeforePath..].to_string()
+        }
+        _ => "/ops".to_string(),
     }
 }
 
@@ -170,6 +224,12 @@ mod tests {
         assert_eq!(safe_next("https://evil.example"), "/ops");
         assert_eq!(safe_next("/\\evil.example"), "/ops");
         assert_eq!(safe_next(""), "/ops");
+        // What browsers make of these is `//evil.example`: another site.
+        assert_eq!(safe_next("/\t/evil.example"), "/ops");
+        assert_eq!(safe_next("/\n/evil.example"), "/ops");
+        assert_eq!(safe_next("/\r\n/evil.example"), "/ops");
+        assert_eq!(safe_next("\\evil.example"), "/ops");
+        assert_eq!(safe_next("/ops?a=b#c"), "/ops?a=b#c");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! [`Auth`](vigil_core::model::auth::Auth) in the request's extensions. Routes, the `/ops` pages and
 //! server functions all decide with `Auth::require(scope)`; nothing relies on hidden links.
 
+pub mod client;
 pub mod csrf;
 pub mod login;
 pub mod password;

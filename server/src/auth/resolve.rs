@@ -66,15 +66,15 @@ fn bearer(req: &Request) -> Bearer {
 }
 
 async fn from_session(state: &AppState, session: &Session) -> Option<Principal> {
-    let id = session::user_id(session, state.auth.session_absolute_hours).await?;
+    let (id, login_at) = session::user_id(session, state.auth.session_absolute_hours).await?;
     match users::by_id(&state.pool, id).await {
-        Ok(Some(u)) if !u.disabled => Some(Principal::User {
+        Ok(Some(u)) if !u.disabled && login_at >= u.password_changed_at => Some(Principal::User {
             id: u.id,
             name: u.username,
             role: u.role,
         }),
         Ok(_) => {
-            // Disabled or deleted since signing in: the session ends now.
+            // Disabled, deleted or given a new password since signing in: the session ends now.
             session::end(session).await;
             None
         }

@@ -2,7 +2,10 @@
 //! storage failures, each with its status code and a JSON body that says what to do.
 
 use axum::{
-    http::StatusCode,
+    body::{to_bytes, Body},
+    extract::Request,
+    http::{header, HeaderValue, StatusCode},
+    middleware::Next,
     response::{IntoResponse, Response},
     Json,
 };
@@ -10,6 +13,46 @@ use serde_json::json;
 use vigil_core::{model::auth::Denied, store::StoreError};
 
 use crate::auth::Refusal;
+
+/// Middleware over `/api/v1` and `/api/v2`: errors that axum or tower produce before a handler runs
+/// (413 for an oversized body, 415, 422 for JSON that does not fit, 405, 404 for no such route)
+/// come as plain text; they leave in the API's one JSON error shape, status unchanged.
+pub async fn json_errors(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if !(path.starts_with("/api/v1/") || path.starts_with("/api/v2/")) {
+        return next.run(req).await;
+    }
+    let resp = next.run(req).await;
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(resp.status().is_client_error() || resp.status().is_server_error()) || is_json {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let text = to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        parts
+            .status
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_lowercase()
+    } else {
+        text
+    };
+    let body = serde_json::to_vec(&json!({ "error": message })).expect("JSON values serialise");
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, Body::from(body))
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::{OpenApi, ToSchema};
 use vigil_core::{
-    model::auth::{Auth, Scope},
+    model::auth::{Auth, Scope, INCIDENT_WRITERS},
     store::{
         incident_commands::{self, CommandError, IncidentInput, UpdateInput},
         incidents::{self, Filter},
@@ -211,12 +211,12 @@ pub async fn post_update(
 
 #[utoipa::path(get, path = "/api/v1/incidents",
     responses((status = 200, description = "the 100 newest incidents and maintenances, with internal notes")),
-    security(("token" = ["read"])))]
+    security(("token" = ["read"]), ("token" = ["incidents:write"]), ("token" = ["postmortems:write"])))]
 pub async fn list(
     State(state): State<AppState>,
     Extension(auth): Extension<Auth>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(Scope::Read)?;
+    auth.require_reading(INCIDENT_WRITERS)?;
     let mut out = Vec::new();
     for i in incidents::list(&state.pool, Filter::Everything(100), true).await? {
         out.push(one(&state, i.id).await?);
@@ -226,13 +226,13 @@ pub async fn list(
 
 #[utoipa::path(get, path = "/api/v1/incidents/{id}", params(("id" = i64, Path, description = "incident id")),
     responses((status = 200, description = "the incident with internal notes"), (status = 404)),
-    security(("token" = ["read"])))]
+    security(("token" = ["read"]), ("token" = ["incidents:write"]), ("token" = ["postmortems:write"])))]
 pub async fn get_one(
     State(state): State<AppState>,
     Extension(auth): Extension<Auth>,
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(Scope::Read)?;
+    auth.require_reading(INCIDENT_WRITERS)?;
     Ok(Json(one(&state, id).await?))
 }
 

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use utoipa::ToSchema;
 use vigil_core::{
     model::{
-        auth::{Auth, Scope},
+        auth::{Auth, Scope, POSTMORTEM_WRITERS},
         postmortem::{PostmortemView, SaveOutcome},
     },
     store::{postmortem_commands, postmortems},
@@ -72,13 +72,13 @@ async fn current(state: &AppState, id: i64) -> Result<Value, ApiError> {
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/postmortem",
     params(("id" = i64, Path, description = "incident id")),
     responses((status = 200, description = "the post-mortem, draft or published"), (status = 404)),
-    security(("token" = ["read"])))]
+    security(("token" = ["read"]), ("token" = ["postmortems:write"])))]
 pub async fn get_postmortem(
     State(state): State<AppState>,
     Extension(auth): Extension<Auth>,
     Path(incident): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(Scope::Read)?;
+    auth.require_reading(POSTMORTEM_WRITERS)?;
     let id = id_of(&state, incident).await?;
     Ok(Json(current(&state, id).await?))
 }
@@ -147,13 +147,13 @@ pub async fn save(
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/postmortem/revisions",
     params(("id" = i64, Path, description = "incident id")),
     responses((status = 200, description = "every revision, newest first"), (status = 404)),
-    security(("token" = ["read"])))]
+    security(("token" = ["read"]), ("token" = ["postmortems:write"])))]
 pub async fn revisions(
     State(state): State<AppState>,
     Extension(auth): Extension<Auth>,
     Path(incident): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(Scope::Read)?;
+    auth.require_reading(POSTMORTEM_WRITERS)?;
     let id = id_of(&state, incident).await?;
     let list = postmortems::revisions(&state.pool, id).await?;
     Ok(Json(json!({ "revisions": list })))

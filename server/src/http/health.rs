@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use axum::{extract::State, http::StatusCode, Json};
+use axum::{extract::State, http::StatusCode};
 use sqlx::PgPool;
 use vigil_core::{model::live::DbState, store::health};
 
@@ -10,13 +10,16 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Readiness: the database answers within a second.
-pub async fn readyz(State(pool): State<PgPool>) -> (StatusCode, Json<DbState>) {
+/// Readiness: the database answers within a second. Public, so one word: why it is not ready is
+/// in the log and on `/ops`, not in front of strangers.
+pub async fn readyz(State(pool): State<PgPool>) -> (StatusCode, &'static str) {
     let state = health::ping(&pool, Duration::from_secs(1)).await;
-    let code = if state.is_connected() {
-        StatusCode::OK
+    if state.is_connected() {
+        (StatusCode::OK, "ready\n")
     } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (code, Json(state))
+        if let DbState::Unreachable { error } = &state {
+            tracing::warn!(%error, "not ready: the database does not answer");
+        }
+        (StatusCode::SERVICE_UNAVAILABLE, "unavailable\n")
+    }
 }

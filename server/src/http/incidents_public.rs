@@ -245,7 +245,11 @@ pub async fn rss(State(state): State<AppState>) -> Response {
                     GuidBuilder::default().value(link).permalink(true).build(),
                 ))
                 .pub_date(Some(i.started_at.to_rfc2822()))
-                .description(Some(entry_text(i, &base)))
+                // RSS readers render the description as HTML: what people typed goes in as
+                // escaped text, never as markup.
+                .description(Some(vigil_core::render::text_to_html(&entry_text(
+                    i, &base,
+                ))))
                 .build()
         })
         .collect();

@@ -5,12 +5,12 @@ use std::{sync::OnceLock, time::Instant};
 
 use axum::{
     extract::{MatchedPath, Request, State},
-    http::header,
+    http::{header, HeaderMap, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use sqlx::PgPool;
+use sha2::{Digest, Sha256};
 
 const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -57,7 +57,25 @@ pub async fn track(req: Request, next: Next) -> Response {
     response
 }
 
-pub async fn render(State(pool): State<PgPool>) -> impl IntoResponse {
+/// `GET /metrics`. With `server.metrics_token_env` set, only for `Authorization: Bearer <token>`.
+pub async fn render(State(state): State<super::AppState>, headers: HeaderMap) -> Response {
+    if let Some(want) = &state.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        // Compared as digests, so the time taken says nothing about how much of it matched.
+        if Sha256::digest(given.as_bytes()) != Sha256::digest(want.as_bytes()) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer realm=\"vigil-metrics\"")],
+                "metrics need the bearer token from server.metrics_token_env\n",
+            )
+                .into_response();
+        }
+    }
+    let pool = &state.pool;
     let idle = pool.num_idle() as f64;
     let size = f64::from(pool.size());
     metrics::gauge!("db_pool_connections", "state" => "idle").set(idle);
@@ -70,4 +88,5 @@ pub async fn render(State(pool): State<PgPool>) -> impl IntoResponse {
         )],
         handle().render(),
     )
+        .into_response()
 }

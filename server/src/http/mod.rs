@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod ops_guard;
 pub mod page_cache;
 pub mod public;
+pub mod security;
 
 use axum::{
     extract::FromRef,
@@ -56,6 +57,43 @@ pub struct AppState {
     pub public_url: String,
     #[from_ref(skip)]
     pub graphs: std::sync::Arc<vigil_core::model::resource::GraphSettings>,
+    pub framing: std::sync::Arc<security::Framing>,
+    /// The bearer token `/metrics` requires, when `server.metrics_token_env` names one.
+    #[from_ref(skip)]
+    pub metrics_token: Option<std::sync::Arc<str>>,
+}
+
+/// The public read side — Statuspage-compatible JSON, badges and feeds — which any web page may
+/// read cross-origin (an embedded status widget does exactly that).
+fn public_read_side() -> Router<AppState> {
+    Router::new()
+        .route("/api/v2/summary.json", get(public::summary_json))
+        .route("/api/v2/status.json", get(public::status_json_handler))
+        .route(
+            "/api/v2/components.json",
+            get(public::components_json_handler),
+        )
+        .route("/api/v2/incidents.json", get(incidents_public::all))
+        .route(
+            "/api/v2/incidents/unresolved.json",
+            get(incidents_public::unresolved),
+        )
+        .route(
+            "/api/v2/scheduled-maintenances.json",
+            get(incidents_public::maintenances),
+        )
+        .route(
+            "/api/v2/scheduled-maintenances/upcoming.json",
+            get(incidents_public::maintenances_upcoming),
+        )
+        .route(
+            "/api/v2/scheduled-maintenances/active.json",
+            get(incidents_public::maintenances_active),
+        )
+        .route("/history.atom", get(incidents_public::atom))
+        .route("/history.rss", get(incidents_public::rss))
+        .route("/badge/{file}", get(public::badge))
+        .layer(security::public_cors())
 }
 
 pub fn router(state: AppState, sessions: PostgresStore) -> Router {
@@ -68,6 +106,13 @@ pub fn router(state: AppState, sessions: PostgresStore) -> Router {
         let pauses = state.probes.pause_requests();
         let graphs = state.graphs.clone();
         move || {
+            // The nonce the security headers announce, so the hydration scripts carry it.
+            if let Some(nonce) = use_context::<axum::http::request::Parts>()
+                .as_ref()
+                .and_then(security::nonce_of)
+            {
+                provide_context(nonce);
+            }
             provide_context(graphs.clone());
             provide_context(live.clone());
             provide_context(pool.clone());
@@ -126,35 +171,13 @@ pub fn router(state: AppState, sessions: PostgresStore) -> Router {
             "/api/v1/nodes/{name}/series",
             get(api_resources::node_series),
         )
-        .route("/api/v2/summary.json", get(public::summary_json))
-        .route("/api/v2/incidents.json", get(incidents_public::all))
-        .route(
-            "/api/v2/incidents/unresolved.json",
-            get(incidents_public::unresolved),
-        )
-        .route(
-            "/api/v2/scheduled-maintenances.json",
-            get(incidents_public::maintenances),
-        )
-        .route(
-            "/api/v2/scheduled-maintenances/upcoming.json",
-            get(incidents_public::maintenances_upcoming),
-        )
-        .route(
-            "/api/v2/scheduled-maintenances/active.json",
-            get(incidents_public::maintenances_active),
-        )
-        .route("/history.atom", get(incidents_public::atom))
-        .route("/history.rss", get(incidents_public::rss))
-        .route("/api/v2/status.json", get(public::status_json_handler))
-        .route(
-            "/api/v2/components.json",
-            get(public::components_json_handler),
-        )
-        .route("/badge/{file}", get(public::badge))
+        .merge(public_read_side())
         .route("/heartbeat/{secret}", post(public::heartbeat))
-        .leptos_routes_with_context(&state, routes, context, render)
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .leptos_routes_with_context(&state, routes, context.clone(), render)
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
         // Outermost last. A request meets: tracing, compression (never for text/event-stream),
         // metrics (which see the matched route), cross-site protection, the session, the
         // resolver that turns credentials into `Auth`, then the /ops guard.
@@ -170,6 +193,11 @@ pub fn router(state: AppState, sessions: PostgresStore) -> Router {
         .layer(auth::session::layer(sessions, &state.auth))
         .layer(middleware::from_fn(auth::csrf::protect))
         .layer(middleware::from_fn(metrics::track))
+        .layer(middleware::from_fn(api_error::json_errors))
+        .layer(middleware::from_fn_with_state(
+            state.framing.clone(),
+            security::headers,
+        ))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -21,6 +21,8 @@ pub struct PageCache(Mutex<Option<Cached>>);
 
 struct Cached {
     key: (u64, i64),
+    /// The nonce its scripts carry: the Content-Security-Policy of every copy must name it.
+    nonce: Option<std::sync::Arc<str>>,
     etag: HeaderValue,
     content_type: HeaderValue,
     body: Bytes,
@@ -40,6 +42,10 @@ pub async fn serve(State(state): State<AppState>, req: Request, next: Next) -> R
         (live.seq, live.status_version)
     };
     let headers = req.headers().clone();
+    let nonce = req
+        .extensions()
+        .get::<super::security::RequestNonce>()
+        .map(|n| n.0.clone());
     let cache: Arc<PageCache> = state.page.clone();
     let mut slot = cache.0.lock().await;
     if let Some(c) = slot.as_ref().filter(|c| c.key == key) {
@@ -56,6 +62,7 @@ pub async fn serve(State(state): State<AppState>, req: Request, next: Next) -> R
     };
     let cached = Cached {
         key,
+        nonce,
         etag: super::public::etag_of(&body),
         content_type: parts
             .headers
@@ -81,6 +88,10 @@ fn respond(headers: &HeaderMap, c: &Cached) -> Response {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     if !fresh {
         h.insert(header::CONTENT_TYPE, c.content_type.clone());
+    }
+    if let Some(n) = &c.nonce {
+        resp.extensions_mut()
+            .insert(super::security::UsedNonce(n.clone()));
     }
     resp
 }

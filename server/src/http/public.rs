@@ -19,7 +19,6 @@ use vigil_core::model::{
 };
 
 use super::AppState;
-use crate::auth::Refusal;
 
 async fn read(state: &AppState) -> Result<Arc<StatusSummary>, Response> {
     let version = state.live.borrow().status_version;
@@ -342,12 +341,10 @@ pub async fn heartbeat(State(state): State<AppState>, Path(secret): Path<String>
 pub async fn monitors(
     State(state): State<AppState>,
     Extension(auth): Extension<Auth>,
-) -> Result<Json<Value>, Refusal> {
+) -> Result<Json<Value>, super::api_error::ApiError> {
     auth.require(Scope::Read)?;
-    let s = match read(&state).await {
-        Ok(s) => s,
-        Err(_) => return Ok(Json(json!({ "error": "status temporarily unavailable" }))),
-    };
+    let version = state.live.borrow().status_version;
+    let s = state.status.get(&state.pool, &state.title, version).await?;
     let list: Vec<Value> = s
         .components
         .iter()

@@ -10,7 +10,9 @@ use chrono::Utc;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use vigil_core::{
-    model::incident::{decide, Action, AutoRules, Impact, IncidentStatus, OpenAuto, Signal},
+    model::incident::{
+        component_text, decide, Action, AutoRules, Impact, IncidentStatus, OpenAuto, Signal,
+    },
     store::{events::Event, incidents, StoreError},
 };
 
@@ -20,6 +22,8 @@ const AUTHOR: &str = "Vigil";
 pub struct Engine {
     pool: PgPool,
     rules: AutoRules,
+    /// `incidents.opened_text`: the public first update.
+    opened_text: String,
     open: Option<OpenAuto>,
     cursor: i64,
 }
@@ -60,10 +64,11 @@ pub fn outage_title(names: &[String]) -> String {
 }
 
 impl Engine {
-    pub fn new(pool: PgPool, rules: AutoRules) -> Self {
+    pub fn new(pool: PgPool, rules: AutoRules, opened_text: String) -> Self {
         Engine {
             pool,
             rules,
+            opened_text,
             open: None,
             cursor: 0,
         }
@@ -183,10 +188,6 @@ impl Engine {
         sig: &Signal,
         event: Option<&Event>,
     ) -> Result<(), StoreError> {
-        let cause = event
-            .and_then(|e| e.payload["cause"].as_str())
-            .unwrap_or_default()
-            .to_string();
         let at = match sig {
             Signal::Down { at, .. } | Signal::Up { at, .. } | Signal::Evidence { at } => *at,
             Signal::Tick { now } => *now,
@@ -205,7 +206,9 @@ impl Engine {
                         name: outage_title(std::slice::from_ref(&name)),
                         status: "investigating".into(),
                         impact: Impact::Major,
-                        body: format!("Vigil's checks found {monitor} failing ({cause}). We are investigating."),
+                        // Public: components only. The failing monitor and its error are the
+                        // incident's evidence, which only /ops shows.
+                        body: component_text(&self.opened_text, std::slice::from_ref(&name)),
                         components: vec![component],
                         automatic: true,
                         author: AUTHOR.into(),

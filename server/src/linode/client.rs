@@ -186,7 +186,7 @@ impl LinodeClient {
         } else {
             LinodeError::Transport {
                 path: path.into(),
-                detail: e.to_string(),
+                detail: crate::redact::transport_error(&e),
             }
         }
     }

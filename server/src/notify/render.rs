@@ -103,6 +103,13 @@ fn clip(s: &str, max: usize) -> String {
     }
 }
 
+/// Slack's escaping for message text: exactly `&`, `<` and `>`.
+fn slack_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 /// The request body for a channel of `kind`.
 pub fn body(kind: &str, e: &Event, public_url: &str) -> Value {
     let (title, description, colour) = summary(e);
@@ -120,9 +127,13 @@ pub fn body(kind: &str, e: &Event, public_url: &str) -> Value {
                 "footer": { "text": format!("Vigil · {}", e.kind) },
             }],
         }),
-        "slack" => json!({
-            "text": if description.is_empty() { title } else { format!("*{title}*\n{description}") },
-        }),
+        "slack" => {
+            // Slack reads `<…>` as links and mentions (`<!channel>`): escape what people typed.
+            let (title, description) = (slack_escape(&title), slack_escape(&description));
+            json!({
+                "text": if description.is_empty() { title } else { format!("*{title}*\n{description}") },
+            })
+        }
         _ => json!({
             "id": e.id, "at": e.at, "kind": e.kind, "subject": e.subject,
             "title": title, "payload": e.payload,
@@ -157,6 +168,18 @@ mod tests {
         let s = body("slack", &e, "");
         assert!(s["text"].as_str().unwrap().contains("HTTP 502"));
         assert_eq!(body("webhook", &e, "")["payload"]["to"], "down");
+    }
+
+    #[test]
+    fn slack_text_cannot_mention_or_link() {
+        let e = ev(
+            "incident.created",
+            json!({"name": "<!channel> db down", "status": "investigating", "body": "see <https://evil.example|here> & more"}),
+        );
+        let text = body("slack", &e, "")["text"].as_str().unwrap().to_string();
+        assert!(!text.contains('<') && !text.contains('>'), "{text}");
+        assert!(text.contains("&lt;!channel&gt; db down"), "{text}");
+        assert!(text.contains("&amp; more"), "{text}");
     }
 
     #[test]

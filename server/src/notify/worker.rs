@@ -126,9 +126,13 @@ impl Worker {
                     error: if e.is_timeout() {
                         "no answer within 10 s".into()
                     } else {
-                        format!("cannot reach the receiver: {e}")
+                        // Never the URL: a webhook's URL is its secret.
+                        format!(
+                            "cannot reach the receiver: {}",
+                            crate::redact::transport_error(&e)
+                        )
                     },
-                }
+                };
             }
         };
         let status = resp.status();

@@ -167,7 +167,11 @@ impl Collector {
                 if e.is_timeout() {
                     format!("no answer within {} ms", self.timeout.as_millis())
                 } else {
-                    format!("cannot reach {}: {e}", self.cfg.url)
+                    format!(
+                        "cannot reach {}: {}",
+                        crate::redact::url(&self.cfg.url),
+                        crate::redact::transport_error(&e)
+                    )
                 }
             })?;
         let status = resp.status();

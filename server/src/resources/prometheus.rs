@@ -253,7 +253,7 @@ impl Collector {
         if e.is_timeout() {
             PromError::Timeout(self.timeout.as_millis())
         } else {
-            PromError::Transport(e.to_string())
+            PromError::Transport(crate::redact::transport_error(&e))
         }
     }
 }

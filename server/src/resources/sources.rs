@@ -14,21 +14,24 @@ pub const SCHEDULER: &str = "scheduler";
 pub const LINODE: &str = "linode:api";
 
 /// Declares every source the configuration names and retires the rest. Returns how many.
+// Targets are stored as shown: no credentials or query (the API and /ops list them).
+use crate::redact;
+
 pub async fn register_all(config: &Config, pool: &PgPool) -> Result<usize, StoreError> {
     // (name, kind, target, stale after seconds) of every configured source.
     let mut all: Vec<(String, &str, String, u64)> = Vec::new();
     for p in &config.prometheus {
         let stale = stale_after(p.stale_after_secs, p.interval_secs);
-        all.push((p.source_name(), "prometheus", p.url.clone(), stale));
+        all.push((p.source_name(), "prometheus", redact::url(&p.url), stale));
     }
     for e in &config.node_exporters {
         let stale = stale_after(e.stale_after_secs, e.interval_secs);
-        all.push((e.source_name(), "node_exporter", e.url.clone(), stale));
+        all.push((e.source_name(), "node_exporter", redact::url(&e.url), stale));
     }
     if config.linode.enabled {
         let l = &config.linode;
         let stale = stale_after(l.stale_after_secs, l.poll_secs);
-        all.push((LINODE.into(), "linode", l.api_url.clone(), stale));
+        all.push((LINODE.into(), "linode", redact::url(&l.api_url), stale));
     }
     if let Some(shortest) = config
         .monitor_specs

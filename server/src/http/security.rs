@@ -1,0 +1,135 @@
+//! Security headers on every response, and the Content-Security-Policy nonce of every page.
+//!
+//! The nonce is made here, per request, and handed to Leptos through the request (the render
+//! context reads it back with [`nonce_of`]), so the hydration scripts and the policy agree. A
+//! response that was rendered earlier (the cached `/`) says which nonce its scripts carry with a
+//! [`UsedNonce`] extension, and the policy follows that.
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{Request, State},
+    http::{header, HeaderValue},
+    middleware::Next,
+    response::Response,
+};
+use leptos::nonce::Nonce;
+
+/// The nonce this request's pages may use, in the request's extensions.
+#[derive(Clone)]
+pub struct RequestNonce(pub Arc<str>);
+
+/// On a response: the nonce its inline scripts actually carry.
+#[derive(Clone)]
+pub struct UsedNonce(pub Arc<str>);
+
+/// What may frame the public pages (`server.frame_ancestors`); `/ops` and `/login` never.
+#[derive(Clone, Debug, Default)]
+pub struct Framing(pub Vec<String>);
+
+impl Framing {
+    fn ancestors(&self, path: &str) -> String {
+        let private = path.starts_with("/ops") || path.starts_with("/login");
+        if private || self.0.is_empty() {
+            "'none'".into()
+        } else {
+            self.0.join(" ")
+        }
+    }
+}
+
+/// For the Leptos render context: this request's nonce, so every inline script carries it.
+pub fn nonce_of(parts: &axum::http::request::Parts) -> Option<Nonce> {
+    parts
+        .extensions
+        .get::<RequestNonce>()
+        .map(|n| Nonce::from_value(n.0.clone()))
+}
+
+/// The policy for an HTML page whose scripts carry `nonce`. Styles come from the stylesheet
+/// (positions in the graphs are `style` attributes); scripts only through the nonce, and what
+/// they load (`strict-dynamic`: the wasm bundle); connections only back to Vigil (the live feed).
+pub fn page_policy(nonce: &str, ancestors: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
+         style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data:; \
+         connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors {ancestors}"
+    )
+}
+
+pub async fn headers(
+    State(framing): State<Arc<Framing>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let nonce: Arc<str> = Nonce::new().to_string().into();
+    req.extensions_mut().insert(RequestNonce(nonce.clone()));
+    let path = req.uri().path().to_owned();
+    let mut resp = next.run(req).await;
+    let ancestors = framing.ancestors(&path);
+    let is_html = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let policy = if is_html {
+        let used = resp
+            .extensions()
+            .get::<UsedNonce>()
+            .map(|u| u.0.clone())
+            .unwrap_or(nonce);
+        page_policy(&used, &ancestors)
+    } else {
+        // JSON, feeds, badges, files: nothing in them may run or be framed.
+        format!("default-src 'none'; frame-ancestors {ancestors}")
+    };
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&policy) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    if ancestors == "'none'" {
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    resp
+}
+
+/// CORS for the public read side (Statuspage JSON, badges, feeds): any origin may read it with
+/// GET — that is what embeddable status widgets do — and no credentials ever go with it.
+pub fn public_cors() -> tower_http::cors::CorsLayer {
+    use axum::http::Method;
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([Method::GET, Method::HEAD])
+        .allow_headers([header::IF_NONE_MATCH, header::IF_MODIFIED_SINCE])
+        .expose_headers([header::ETAG, header::LAST_MODIFIED])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_pages_are_never_framed_public_ones_only_where_configured() {
+        let none = Framing::default();
+        assert_eq!(none.ancestors("/"), "'none'");
+        let some = Framing(vec!["https://www.example.org".into()]);
+        assert_eq!(some.ancestors("/"), "https://www.example.org");
+        assert_eq!(some.ancestors("/ops/incidents"), "'none'");
+        assert_eq!(some.ancestors("/login"), "'none'");
+        let p = page_policy("abc", "'none'");
+        assert!(p.contains("script-src 'nonce-abc' 'strict-dynamic'"), "{p}");
+        assert!(
+            !p.contains("unsafe-inline'; img"),
+            "scripts never inline-unsafe: {p}"
+        );
+    }
+}
