@@ -15,3 +15,8 @@ CREATE INDEX known_devices_user ON known_devices (user_id);
 -- Keys are now "acct:NAME|ADDR", "ip:ADDR" and "device:HASH"; the old per-account keys let a
 -- stranger lock an account out from anywhere.
 DELETE FROM login_failures WHERE key LIKE 'user:%';
+
+-- Post-mortem snapshots are private unless their author shows them on the public post-mortem;
+-- shown publicly, addresses are left out unless the author keeps them.
+ALTER TABLE postmortem_snapshots ADD COLUMN public BOOLEAN NOT NULL DEFAULT false;
+ALTER TABLE postmortem_snapshots ADD COLUMN keep_addresses BOOLEAN NOT NULL DEFAULT false;

@@ -39,6 +39,46 @@ pub fn text_to_html(text: &str) -> String {
         .collect()
 }
 
+/// A graph snapshot as the public may see it: addresses (IPv4/IPv6 with or without a port,
+/// `host:port`, URLs) in titles, labels and event texts become "[address]". Values stay.
+pub fn public_stack(stack: &crate::model::stack::Stack) -> crate::model::stack::Stack {
+    use crate::model::stack::Row;
+    use std::sync::OnceLock;
+    static ADDRESS: OnceLock<regex::Regex> = OnceLock::new();
+    let re = ADDRESS.get_or_init(|| {
+        regex::Regex::new(
+            r"(?x)
+            [a-zA-Z][a-zA-Z0-9+.-]*://\S+                      # URLs
+            | \[[0-9A-Fa-f:.]+\](?::\d{1,5})?                  # [IPv6]:port
+            | \b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b          # IPv4[:port]
+            | \b(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{1,4}\b     # IPv6
+            | \b[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+:\d{1,5}\b      # host.name:port
+            ",
+        )
+        .expect("a valid pattern")
+    });
+    let clean = |s: &str| re.replace_all(s, "[address]").into_owned();
+    let mut out = stack.clone();
+    for section in &mut out.sections {
+        section.title = clean(&section.title);
+        for row in &mut section.rows {
+            match row {
+                Row::States { label, .. } => *label = clean(label),
+                Row::Graph { label, lines, .. } => {
+                    *label = clean(label);
+                    for l in lines {
+                        l.name = clean(&l.name);
+                    }
+                }
+            }
+        }
+    }
+    for m in &mut out.marks {
+        m.message = clean(&m.message);
+    }
+    out
+}
+
 /// Line by line, what changed from `old` to `new`.
 pub fn diff(old: &str, new: &str) -> Vec<DiffLine> {
     use similar::{ChangeTag, TextDiff};
@@ -58,6 +98,44 @@ pub fn diff(old: &str, new: &str) -> Vec<DiffLine> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn public_snapshots_leave_addresses_out() {
+        use crate::model::stack::{Mark, Row, Section, Stack};
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let stack = Stack {
+            from: at,
+            to: at,
+            sections: vec![Section {
+                title: "NodeBalancer 10.0.0.1:443".into(),
+                rows: vec![Row::States {
+                    label: "backend 192.168.128.7:80 on lke-node-a".into(),
+                    segments: vec![],
+                }],
+            }],
+            marks: vec![Mark {
+                t: 0,
+                kind: "monitor.state".into(),
+                tone: "bad".into(),
+                message: "site-http down: error sending request for url (https://www.example.org/health?key=s3cret) via [2001:db8::1]:443 and db.internal:5432".into(),
+            }],
+        };
+        let p = public_stack(&stack);
+        let text = serde_json::to_string(&p).unwrap();
+        for secret in [
+            "10.0.0.1",
+            "192.168.128.7",
+            "s3cret",
+            "example.org",
+            "2001:db8",
+            "db.internal",
+            ":5432",
+        ] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(text.contains("lke-node-a"), "node names stay: {text}");
+        assert!(text.contains("backend [address] on lke-node-a"), "{text}");
+    }
 
     #[test]
     fn typed_text_becomes_inert_html() {

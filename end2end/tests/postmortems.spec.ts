@@ -83,8 +83,15 @@ test.describe("without JavaScript", () => {
     await amend.getByRole("button", { name: "Add update" }).click();
     await expect(preview).toContainText("Grafana now has its own ingress.");
 
+    // Graphs are private until their author shows them, then without addresses.
     await page.goto(`/postmortems/${id}`);
     await expect(page.getByTestId("pm-body")).toContainText("Keep Grafana off the ingress it watches.");
+    await expect(page.getByTestId("snapshot")).toHaveCount(0);
+    await page.goto(editorUrl);
+    await expect(page.getByTestId("snapshot-visibility").first()).toHaveText("Private: not on the public post-mortem");
+    await page.getByRole("button", { name: "Show publicly without addresses" }).first().click();
+    await expect(page.getByTestId("snapshot-visibility").first()).toHaveText("Public, with addresses left out");
+    await page.goto(`/postmortems/${id}`);
     await expect(page.getByTestId("snapshot").first()).toBeVisible();
     await page.goto("/history");
     await expect(page.getByRole("link", { name: "Read the post-mortem" }).first()).toBeVisible();

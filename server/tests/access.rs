@@ -111,8 +111,13 @@ async fn the_session_cookie_is_http_only_same_site_and_renewed_at_login() {
             .send()
             .await
             .unwrap();
-        let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
-        assert!(cookie.starts_with("vigil_session="), "{cookie}");
+        let cookie = resp
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .find(|c| c.starts_with("vigil_session="))
+            .expect("a session cookie");
         assert!(cookie.contains("HttpOnly"), "{cookie}");
         assert!(cookie.contains("SameSite=Lax"), "{cookie}");
         assert!(cookie.contains("Path=/"), "{cookie}");
@@ -285,7 +290,7 @@ type FnAccess = (
     &'static [(&'static str, &'static str)],
 );
 const SERVER_FN_ACCESS: &[FnAccess] = &[
-    ("get_live_status", None, &[]),
+    ("get_live_status", Some(Scope::Read), &[]),
     ("get_status_summary", None, &[]),
     ("whoami", Some(Scope::Read), &[]),
     ("audit_entries", Some(Scope::Admin), &[]),
@@ -356,6 +361,16 @@ const SERVER_FN_ACCESS: &[FnAccess] = &[
         "delete_postmortem_snapshot",
         Some(Scope::PostmortemsWrite),
         &[("id", "999999"), ("snapshot", "1")],
+    ),
+    (
+        "set_snapshot_visibility",
+        Some(Scope::PostmortemsWrite),
+        &[
+            ("id", "999999"),
+            ("snapshot", "1"),
+            ("public", "true"),
+            ("keep_addresses", "false"),
+        ],
     ),
     (
         "restore_postmortem_revision",
@@ -546,4 +561,274 @@ async fn the_cli_creates_an_admin_and_a_token_that_the_server_accepts() {
     for action in ["user.add", "token.create", "login"] {
         assert!(audit.contains(action), "{action} audited: {audit}");
     }
+}
+
+/// Posts the login form as if from `address` (the app trusts 127.0.0.1 as its proxy).
+async fn login_from(
+    app: &common::TestApp,
+    client: &reqwest::Client,
+    address: &str,
+    name: &str,
+    pw: &str,
+    next: &str,
+) -> String {
+    let resp = client
+        .post(app.url("/login"))
+        .header("x-forwarded-for", address)
+        .form(&[("username", name), ("password", pw), ("next", next)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    location(&resp)
+}
+
+fn behind_proxy() -> &'static str {
+    "[auth]\ntrusted_proxies = [\"127.0.0.1\"]\n"
+}
+
+#[tokio::test]
+async fn sign_in_never_redirects_to_another_site() {
+    let app = spawn_app().await;
+    create_user(&app, "joe", Role::Viewer).await;
+    // Browsers strip tabs and newlines and read backslashes as slashes: each of these is
+    // `//evil.example`, another site.
+    for next in [
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/\\evil.example",
+        "\t//evil.example",
+        "//evil.example",
+    ] {
+        let client = browser(&app);
+        let resp = client
+            .post(app.url("/login"))
+            .form(&[("username", "joe"), ("password", PASSWORD), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(location(&resp), "/ops", "next={next:?}");
+    }
+    let client = browser(&app);
+    let resp = client
+        .post(app.url("/login"))
+        .form(&[
+            ("username", "joe"),
+            ("password", PASSWORD),
+            ("next", "/ops/incidents?x=1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&resp), "/ops/incidents?x=1");
+}
+
+#[tokio::test]
+async fn a_strangers_parallel_failures_neither_pass_the_throttle_nor_lock_the_owner_out() {
+    let app = common::spawn_app_with_toml(behind_proxy()).await;
+    create_user(&app, "joe", Role::Admin).await;
+    // 30 parallel wrong passwords from one address.
+    let attempts = (0..30).map(|_| {
+        let app = &app;
+        async move {
+            let client = browser(app);
+            login_from(app, &client, "203.0.113.9", "joe", "wrong guess!", "/ops").await
+        }
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let checked = answers
+        .iter()
+        .filter(|a| a.contains("error=invalid"))
+        .count();
+    let throttled = answers
+        .iter()
+        .filter(|a| a.contains("error=throttled"))
+        .count();
+    assert_eq!(checked + throttled, 30, "{answers:?}");
+    assert!(
+        checked <= vigil_core::model::throttle::FREE_FAILURES as usize + 1,
+        "parallel guesses all passed the check: {checked} were verified"
+    );
+    // The stranger's own next try waits…
+    let again = login_from(&app, &browser(&app), "203.0.113.9", "joe", PASSWORD, "/ops").await;
+    assert!(again.contains("error=throttled"), "{again}");
+    // …but the operator, elsewhere, signs in at once.
+    let operator = browser(&app);
+    assert_eq!(
+        login_from(&app, &operator, "198.51.100.7", "joe", PASSWORD, "/ops").await,
+        "/ops"
+    );
+}
+
+#[tokio::test]
+async fn a_browser_that_signed_in_before_is_not_held_back_by_failures_from_its_own_address() {
+    let app = common::spawn_app_with_toml(behind_proxy()).await;
+    create_user(&app, "joe", Role::Admin).await;
+    let operator = browser(&app);
+    assert_eq!(
+        login_from(&app, &operator, "192.0.2.44", "joe", PASSWORD, "/ops").await,
+        "/ops"
+    );
+    // Someone behind the same address (a café, an office NAT) hammers the account.
+    for _ in 0..8 {
+        login_from(
+            &app,
+            &browser(&app),
+            "192.0.2.44",
+            "joe",
+            "wrong guess!",
+            "/ops",
+        )
+        .await;
+    }
+    let stranger = login_from(&app, &browser(&app), "192.0.2.44", "joe", PASSWORD, "/ops").await;
+    assert!(stranger.contains("error=throttled"), "{stranger}");
+    // The operator's browser carries its device cookie and gets in.
+    assert_eq!(
+        login_from(&app, &operator, "192.0.2.44", "joe", PASSWORD, "/ops").await,
+        "/ops"
+    );
+}
+
+#[tokio::test]
+async fn forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy() {
+    let app = spawn_app().await;
+    create_user(&app, "joe", Role::Viewer).await;
+    // Each attempt claims another address; none is believed, so they all count against 127.0.0.1.
+    for n in 0..6 {
+        login_from(
+            &app,
+            &browser(&app),
+            &format!("198.51.100.{n}"),
+            "joe",
+            "wrong guess!",
+            "/ops",
+        )
+        .await;
+    }
+    let last = login_from(
+        &app,
+        &browser(&app),
+        "198.51.100.99",
+        "joe",
+        PASSWORD,
+        "/ops",
+    )
+    .await;
+    assert!(last.contains("error=throttled"), "{last}");
+}
+
+#[tokio::test]
+async fn oversized_credentials_are_refused_before_any_hashing() {
+    let app = spawn_app().await;
+    create_user(&app, "joe", Role::Viewer).await;
+    let huge = "x".repeat(200_000);
+    let long_name = "j".repeat(500);
+    for (name, pw) in [("joe", huge.as_str()), (long_name.as_str(), PASSWORD)] {
+        let resp = browser(&app)
+            .post(app.url("/login"))
+            .form(&[("username", name), ("password", pw)])
+            .send()
+            .await
+            .unwrap();
+        assert!(location(&resp).contains("error=invalid"));
+    }
+    let counted: i64 = sqlx::query_scalar("SELECT count(*) FROM login_failures")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(counted, 0, "refused before the throttle and the hash");
+}
+
+#[tokio::test]
+async fn a_new_password_ends_the_users_sessions() {
+    let app = spawn_app().await;
+    let client = signed_in(&app, "joe", Role::Viewer).await;
+    assert_eq!(
+        client.get(app.url("/ops")).send().await.unwrap().status(),
+        200
+    );
+    let hash = vigil_server::auth::password::hash("another long password").unwrap();
+    users::set_password(&app.pool, "joe", &hash).await.unwrap();
+    let resp = client.get(app.url("/ops")).send().await.unwrap();
+    assert_eq!(resp.status(), 303, "the old session no longer works");
+    assert_eq!(
+        login(&app, &client, "joe", "another long password").await,
+        "/ops"
+    );
+    assert_eq!(
+        client.get(app.url("/ops")).send().await.unwrap().status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_write_scope_reads_what_it_writes() {
+    let app = spawn_app().await;
+    let (_, incidents) = create_token(&app, &[Scope::IncidentsWrite]).await;
+    let (_, postmortems) = create_token(&app, &[Scope::PostmortemsWrite]).await;
+    let (_, agent) = create_token(&app, &[Scope::Agent]).await;
+    let get = |path: &'static str, token: String| {
+        let app = &app;
+        async move {
+            app.client
+                .get(app.url(path))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(get("/api/v1/incidents", incidents.clone()).await, 200);
+    assert_eq!(get("/api/v1/incidents", postmortems.clone()).await, 200);
+    assert_eq!(get("/api/v1/incidents", agent.clone()).await, 403);
+    // Not a way into everything: monitors and nodes still need `read`.
+    assert_eq!(get("/api/v1/monitors", incidents.clone()).await, 403);
+    assert_eq!(get("/api/v1/nodes", postmortems.clone()).await, 403);
+    // A post-mortem writer reads the revision it must base its save on.
+    let resp = app
+        .client
+        .post(app.url("/api/v1/incidents"))
+        .bearer_auth(&incidents)
+        .json(&serde_json::json!({ "name": "Down", "status": "resolved", "impact": "major", "body": "Back." }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let id = resp.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/v1/incidents/{id}/postmortem");
+    let drafted = app
+        .client
+        .post(app.url(&path))
+        .bearer_auth(&postmortems)
+        .send()
+        .await
+        .unwrap();
+    assert!(drafted.status().is_success(), "{}", drafted.status());
+    let resp = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&postmortems)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let pm: serde_json::Value = resp.json().await.unwrap();
+    assert!(pm["revision"].as_i64().is_some(), "{pm}");
+    let resp = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&incidents)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        403,
+        "incidents:write does not read post-mortems"
+    );
 }

@@ -226,3 +226,72 @@ fn the_shipped_configuration_files_are_valid() {
         );
     }
 }
+
+#[test]
+fn check_config_prints_settings_but_never_secrets() {
+    let dir = scratch();
+    let config = dir.path().join("secret.toml");
+    std::fs::write(
+        &config,
+        r#"
+[database]
+url = "postgres://vigil:db-pa55word@db.internal/vigil"
+
+[[notify]]
+name = "ops"
+kind = "discord"
+url = "https://discord.com/api/webhooks/123456/webhook-t0ken"
+
+[[prometheus]]
+name = "main"
+url = "http://scraper:pr0m-pass@prom.internal:9090/?key=q-s3cret"
+
+[[component]]
+id = "site"
+name = "Website"
+
+[[monitor]]
+name = "site-http"
+component = "site"
+kind = "http"
+url = "https://www.example.org/health?token=url-s3cret"
+headers = { Authorization = "Bearer header-s3cret" }
+
+[[monitor]]
+name = "nightly"
+component = "site"
+kind = "heartbeat"
+secret = "heartbeat-s3cret"
+window_secs = 86400
+"#,
+    )
+    .unwrap();
+    let out = vigil(dir.path())
+        .arg("--config")
+        .arg(&config)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("site-http"),
+        "the settings are printed: {text}"
+    );
+    assert!(text.contains("prom.internal"), "{text}");
+    for secret in [
+        "db-pa55word",
+        "webhook-t0ken",
+        "pr0m-pass",
+        "q-s3cret",
+        "url-s3cret",
+        "header-s3cret",
+        "heartbeat-s3cret",
+    ] {
+        assert!(!text.contains(secret), "`{secret}` printed:\n{text}");
+    }
+}

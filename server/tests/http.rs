@@ -20,14 +20,13 @@ async fn readyz_follows_the_database() {
     let app = spawn_app().await;
     let resp = app.get("/readyz").await;
     assert_eq!(resp.status(), 200);
-    let body: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(body["state"], "connected", "{body}");
+    assert_eq!(resp.text().await.unwrap(), "ready\n");
 
     app.cut_database().await;
     let resp = app.get("/readyz").await;
     assert_eq!(resp.status(), 503);
-    let body: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(body["state"], "unreachable", "{body}");
+    // One word for strangers: the database's error text stays in the log.
+    assert_eq!(resp.text().await.unwrap(), "unavailable\n");
 }
 
 #[tokio::test]
@@ -74,12 +73,11 @@ async fn the_status_page_is_complete_without_javascript() {
     assert_eq!(resp.status(), 200);
     let html = resp.text().await.unwrap();
     assert!(html.contains("<html lang=\"en\""), "{html}");
-    assert!(html.contains("Vigil itself"), "{html}");
-    assert!(html.contains("data-testid=\"server-time\""), "{html}");
-    assert!(
-        html.contains("connected ("),
-        "db state rendered on the server: {html}"
-    );
+    assert!(html.contains("data-testid=\"banner\""), "{html}");
+    // Vigil's own health (server time, database latency, ticks) is for operators.
+    assert!(!html.contains("Vigil itself"), "{html}");
+    assert!(!html.contains("data-testid=\"server-time\""), "{html}");
+    assert!(!html.contains("latency_ms"), "{html}");
     assert!(
         html.contains("/pkg/vigil.js"),
         "hydration script linked: {html}"
@@ -116,7 +114,16 @@ async fn pages_are_compressed_for_clients_that_ask() {
 #[tokio::test]
 async fn the_live_stream_pushes_a_fresh_status_every_second() {
     let app = spawn_app().await;
-    let resp = app.get("/events/live").await;
+    // An ops reader's stream: with the database's state.
+    let (_, token) =
+        common::access::create_token(&app, &[vigil_core::model::auth::Scope::Read]).await;
+    let resp = app
+        .client
+        .get(app.url("/events/live"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "text/event-stream");
     let mut stream = resp.bytes_stream();
@@ -189,4 +196,268 @@ async fn the_status_page_carries_an_etag_and_answers_304() {
         assert_ne!(again.headers()["etag"].to_str().unwrap(), etag);
     }
     assert!(saw_304, "an unchanged page answers 304 Not Modified");
+}
+
+#[tokio::test]
+async fn vigils_own_health_is_on_ops_and_the_public_stream_carries_none_of_it() {
+    use common::access::{create_token, signed_in};
+    use vigil_core::model::auth::{Role, Scope};
+    let app = spawn_app().await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let ops = signed_in(&app, "vera", Role::Viewer).await;
+    let html = ops
+        .get(app.url("/ops"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Vigil itself"), "{html}");
+    assert!(
+        html.contains("connected ("),
+        "db state rendered for operators: {html}"
+    );
+
+    let first_event = |resp: reqwest::Response| async move {
+        let mut stream = resp.bytes_stream();
+        let mut buf = String::new();
+        loop {
+            let chunk = tokio::time::timeout(Duration::from_secs(5), stream.next())
+                .await
+                .expect("an event within 5 s")
+                .expect("stream open")
+                .unwrap();
+            buf.push_str(std::str::from_utf8(&chunk).unwrap());
+            if let Some(data) = buf.lines().find_map(|l| l.strip_prefix("data: ")) {
+                return serde_json::from_str::<LiveStatus>(data).unwrap();
+            }
+        }
+    };
+    let public = first_event(app.get("/events/live").await).await;
+    assert_eq!(
+        public.db,
+        vigil_core::model::live::DbState::Unknown,
+        "{public:?}"
+    );
+    let (_, token) = create_token(&app, &[Scope::Read]).await;
+    let resp = app
+        .client
+        .get(app.url("/events/live"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let private = first_event(resp).await;
+    assert!(private.db.is_connected(), "{private:?}");
+}
+
+#[tokio::test]
+async fn metrics_can_require_a_token() {
+    let var = format!("VIGIL_TEST_METRICS_{}", std::process::id());
+    std::env::set_var(&var, "m3trics-s3cret");
+    let app =
+        common::spawn_app_with_toml(&format!("[server]\nmetrics_token_env = \"{var}\"\n")).await;
+    assert_eq!(app.get("/metrics").await.status(), 401);
+    let wrong = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth("nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let right = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth("m3trics-s3cret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 200);
+    assert!(right.text().await.unwrap().contains("http_requests_total"));
+}
+
+#[tokio::test]
+async fn every_response_carries_security_headers_and_pages_a_nonce_policy() {
+    let app = spawn_app().await;
+    for path in [
+        "/",
+        "/history",
+        "/login",
+        "/api/v2/summary.json",
+        "/no/such/page",
+        "/healthz",
+    ] {
+        let resp = app.get(path).await;
+        let h = resp.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(
+            h["referrer-policy"], "strict-origin-when-cross-origin",
+            "{path}"
+        );
+        let csp = h["content-security-policy"].to_str().unwrap().to_string();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        let is_html = h["content-type"].to_str().unwrap().starts_with("text/html");
+        if is_html {
+            // The policy names the nonce the page's inline scripts carry.
+            let nonce = csp
+                .split("'nonce-")
+                .nth(1)
+                .and_then(|r| r.split('\'').next())
+                .unwrap_or_else(|| panic!("{path}: no nonce in {csp}"))
+                .to_string();
+            let scripts_rule = csp
+                .split(';')
+                .find(|d| d.trim().starts_with("script-src"))
+                .unwrap();
+            assert!(!scripts_rule.contains("unsafe-inline"), "{csp}");
+            let html = resp.text().await.unwrap();
+            let scripts = html.matches("<script").count();
+            assert!(scripts > 0, "{path}: pages hydrate");
+            assert!(
+                html.matches(&format!("nonce=\"{nonce}\"")).count() >= scripts,
+                "{path}: every script carries the nonce"
+            );
+        }
+    }
+    // The cached `/` names the nonce of the copy it serves.
+    for _ in 0..2 {
+        let resp = app.get("/").await;
+        let csp = resp.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let html = resp.text().await.unwrap();
+        let nonce = csp
+            .split("'nonce-")
+            .nth(1)
+            .unwrap()
+            .split('\'')
+            .next()
+            .unwrap();
+        assert!(
+            html.contains(&format!("nonce=\"{nonce}\"")),
+            "cached page and policy disagree"
+        );
+    }
+}
+
+#[tokio::test]
+async fn only_configured_sites_may_frame_the_public_page_and_never_ops() {
+    let app =
+        common::spawn_app_with_toml("[server]\nframe_ancestors = [\"https://www.example.org\"]\n")
+            .await;
+    let csp = |path: &'static str| {
+        let app = &app;
+        async move {
+            app.get(path).await.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    assert!(csp("/")
+        .await
+        .contains("frame-ancestors https://www.example.org"));
+    assert!(csp("/login").await.contains("frame-ancestors 'none'"));
+    assert!(csp("/ops").await.contains("frame-ancestors 'none'"));
+}
+
+#[tokio::test]
+async fn the_public_read_side_may_be_read_cross_origin_without_credentials() {
+    let app = spawn_app().await;
+    for path in [
+        "/api/v2/summary.json",
+        "/api/v2/status.json",
+        "/history.atom",
+        "/history.rss",
+        "/api/v2/incidents.json",
+    ] {
+        let resp = app
+            .client
+            .get(app.url(path))
+            .header("origin", "https://widget.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        assert_eq!(resp.headers()["access-control-allow-origin"], "*", "{path}");
+        assert!(
+            resp.headers()
+                .get("access-control-allow-credentials")
+                .is_none(),
+            "{path}"
+        );
+    }
+    // A preflight for a conditional GET is answered too.
+    let pre = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/api/v2/summary.json"))
+        .header("origin", "https://widget.example")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "if-none-match")
+        .send()
+        .await
+        .unwrap();
+    assert!(pre.status().is_success(), "{}", pre.status());
+    assert_eq!(pre.headers()["access-control-allow-origin"], "*");
+    // The private API is not opened up.
+    let resp = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .header("origin", "https://widget.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn api_errors_are_non_2xx_with_one_json_shape() {
+    use common::access::create_token;
+    use vigil_core::model::auth::Scope;
+    let app = spawn_app().await;
+    let (_, reader) = create_token(&app, &[Scope::Read, Scope::IncidentsWrite]).await;
+    // An oversized body: 413, in JSON.
+    let resp = app
+        .client
+        .post(app.url("/api/v1/incidents"))
+        .bearer_auth(&reader)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 3 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+    let body: serde_json::Value = resp.json().await.expect("413 in JSON");
+    assert!(body["error"].as_str().is_some(), "{body}");
+    // JSON that does not fit: 4xx, in JSON.
+    let resp = app
+        .client
+        .post(app.url("/api/v1/incidents"))
+        .bearer_auth(&reader)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_client_error());
+    let body: serde_json::Value = resp.json().await.expect("in JSON");
+    assert!(body["error"].as_str().is_some(), "{body}");
+    // The database gone: 503, not 200 with an error inside.
+    app.cut_database().await;
+    let resp = app
+        .client
+        .get(app.url("/api/v1/monitors"))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("database"),
+        "{body}"
+    );
 }

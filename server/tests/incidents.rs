@@ -455,3 +455,179 @@ async fn a_person_who_takes_over_decides_when_it_is_resolved() {
         "the engine left a person's incident alone"
     );
 }
+
+/// Everything a stranger can fetch, as one string.
+async fn public_surfaces(app: &TestApp, id: i64) -> String {
+    let mut all = String::new();
+    for path in [
+        "/".to_string(),
+        "/history".into(),
+        format!("/incidents/{id}"),
+        "/api/v2/summary.json".into(),
+        "/api/v2/incidents.json".into(),
+        "/api/v2/incidents/unresolved.json".into(),
+        "/api/v2/components.json".into(),
+        "/history.atom".into(),
+        "/history.rss".into(),
+        "/badge/site.svg".into(),
+    ] {
+        let resp = app.get(&path).await;
+        assert_eq!(resp.status(), 200, "{path}");
+        all.push_str(&resp.text().await.unwrap());
+    }
+    all
+}
+
+#[tokio::test]
+async fn the_public_hears_of_components_never_of_monitors_urls_or_errors() {
+    let target = Target::start().await;
+    let app = spawn_app_with_toml(&format!(
+        "[probes]\nmin_interval_secs = 1\ndown_after = 1\nup_after = 1\n\n\
+         [[component]]\nid = \"site\"\nname = \"Website\"\n\n\
+         [[monitor]]\nname = \"ingress-probe-7\"\ncomponent = \"site\"\nkind = \"http\"\n\
+         url = \"http://{}/health?key=s3cret-key\"\ninterval_secs = 1\ntimeout_ms = 800\n\n\
+         [[component]]\nid = \"db\"\nname = \"Database\"\n\n\
+         [[monitor]]\nname = \"pg-primary-tcp\"\ncomponent = \"db\"\nkind = \"tcp\"\n\
+         host = \"127.0.0.1\"\nport = 9\ninterval_secs = 1\ntimeout_ms = 800\n",
+        target.addr
+    ))
+    .await;
+    let (_, reader) = create_token(&app, &[Scope::Read]).await;
+    target.set_healthy(false);
+    let id: i64 = eventually(30, "an automatic incident for both", || async {
+        let list = app.get_json("/api/v1/incidents", &reader).await;
+        let i = list["incidents"].as_array()?.first()?.clone();
+        (i["components"].as_array()?.len() == 2).then(|| i["id"].as_i64())?
+    })
+    .await;
+    let first: String = sqlx::query_scalar(
+        "SELECT body FROM incident_updates WHERE incident_id = $1 ORDER BY id LIMIT 1",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(
+        first == "Website is not responding. We are investigating."
+            || first == "Database is not responding. We are investigating.",
+        "{first}"
+    );
+    // The evidence is there for operators…
+    let ops = common::access::signed_in(&app, "olga", vigil_core::model::auth::Role::Viewer).await;
+    let page = ops
+        .get(app.url(&format!("/ops/incidents/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("ingress-probe-7"), "{page}");
+    // An operator opening `/` first must not leave their richer copy in the page cache.
+    let mine = ops
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        mine.contains("ingress-probe-7"),
+        "operators' hydration data has monitors"
+    );
+    // …and nowhere a stranger can look, hydration data included.
+    let public = public_surfaces(&app, id).await;
+    for secret in [
+        "ingress-probe-7",
+        "pg-primary-tcp",
+        "s3cret-key",
+        &target.addr.to_string(),
+        "127.0.0.1:9",
+        "HTTP 503",
+        "refused",
+        "last_error",
+    ] {
+        assert!(!public.contains(secret), "`{secret}` is public");
+    }
+    assert!(public.contains("Website is not responding"), "{public}");
+    assert!(
+        !public.contains("Vigil itself"),
+        "the self-check panel is for /ops"
+    );
+}
+
+#[tokio::test]
+async fn the_opening_words_are_configurable_and_still_name_components_only() {
+    let target = Target::start().await;
+    let app = spawn_app_with_toml(&format!(
+        "[probes]\nmin_interval_secs = 1\ndown_after = 1\nup_after = 1\n\n\
+         [incidents]\nopened_text = \"We are looking into problems with {{components}}.\"\n\n\
+         [[component]]\nid = \"site\"\nname = \"Website\"\n\n\
+         [[monitor]]\nname = \"site-http\"\ncomponent = \"site\"\nkind = \"http\"\n\
+         url = \"http://{}/\"\ninterval_secs = 1\ntimeout_ms = 800\n",
+        target.addr
+    ))
+    .await;
+    target.set_healthy(false);
+    let body: String = eventually(30, "the automatic incident", || async {
+        sqlx::query_scalar("SELECT body FROM incident_updates ORDER BY id LIMIT 1")
+            .fetch_optional(&app.pool)
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(body, "We are looking into problems with Website.");
+}
+
+#[tokio::test]
+async fn people_appear_publicly_by_display_name_and_feeds_carry_no_markup() {
+    use vigil_core::store::{incidents, users};
+    let app = spawn_app_with_toml(&format!("{COMPONENTS}\n[incidents]\nautomatic = false\n")).await;
+    let (_, writer) = create_token(&app, &[Scope::IncidentsWrite]).await;
+    let (status, created) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/incidents",
+        &writer,
+        json!({ "name": "Slow pages", "status": "investigating", "impact": "minor",
+                "body": "Fixed <script>alert(2)</script> & watching", "component_ids": ["site"] }),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    common::access::create_user(&app, "ana.k", vigil_core::model::auth::Role::Editor).await;
+    users::set_display_name(&app.pool, "ana.k", Some("Ana from Ops"))
+        .await
+        .unwrap();
+    incidents::add_update(
+        &app.pool,
+        id,
+        "Rolled back the deploy.",
+        Some("identified".into()),
+        false,
+        "user:ana.k",
+        false,
+    )
+    .await
+    .unwrap();
+
+    let page = app
+        .get(&format!("/incidents/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Ana from Ops"), "{page}");
+    assert!(!page.contains("ana.k"), "no login names in public: {page}");
+    assert!(!page.contains("token:"), "no token names in public: {page}");
+    assert!(page.contains("Vigil"), "a token's update reads as Vigil");
+
+    // RSS readers render descriptions as HTML: what was typed must arrive as text.
+    let rss = app.get("/history.rss").await.text().await.unwrap();
+    assert!(!rss.contains("<script>alert(2)"), "{rss}");
+    assert!(
+        rss.contains("&lt;script&gt;alert(2)&lt;/script&gt; &amp; watching"),
+        "{rss}"
+    );
+}

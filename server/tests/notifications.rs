@@ -301,3 +301,25 @@ async fn a_component_under_maintenance_holds_back_its_alerts() {
     .unwrap();
     assert_eq!(kinds, vec!["maintenance.scheduled", "maintenance.started"]);
 }
+
+#[tokio::test]
+async fn an_unreachable_webhook_never_puts_its_url_in_the_delivery_log() {
+    // Nothing listens on port 9: the request fails at the network level, where reqwest's error
+    // text carries the whole URL, token included.
+    let app = spawn_app_with_toml(
+        "[[notify]]\nname = \"ops\"\nkind = \"discord\"\n\
+         url = \"http://127.0.0.1:9/api/webhooks/42/hook-t0ken-s3cret?wait=true\"\n",
+    )
+    .await;
+    monitor_down(&app.pool, 1).await;
+    let err: String = eventually(20, "a failed attempt on record", || async {
+        sqlx::query_scalar("SELECT last_error FROM notifications WHERE last_error IS NOT NULL")
+            .fetch_optional(&app.pool)
+            .await
+            .unwrap()
+    })
+    .await;
+    assert!(err.contains("cannot reach the receiver"), "{err}");
+    assert!(!err.contains("hook-t0ken-s3cret"), "{err}");
+    assert!(!err.contains("/api/webhooks/42"), "{err}");
+}

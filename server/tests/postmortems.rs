@@ -369,8 +369,8 @@ async fn published_post_mortems_are_public_and_sanitized_drafts_are_not() {
         "nor does the Markdown source break out of the hydration data"
     );
     assert!(
-        html.contains("data-testid=\"snapshot\""),
-        "the graphs come along"
+        !html.contains("data-testid=\"snapshot\""),
+        "the graphs stay private until their author shows them"
     );
 
     let json: Value = app
@@ -448,4 +448,176 @@ async fn published_post_mortems_are_public_and_sanitized_drafts_are_not() {
     // The OpenAPI document describes the new routes.
     let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
     assert!(doc["paths"]["/api/v1/incidents/{id}/postmortem"]["put"].is_object());
+}
+
+#[tokio::test]
+async fn the_drafted_impact_is_what_users_saw_and_recovery_keeps_to_the_incident() {
+    let app = spawn_app_with_toml(CONFIG).await;
+    let (_, writer) = create_token(&app, &[Scope::IncidentsWrite, Scope::PostmortemsWrite]).await;
+    let state = |to: &'static str, from: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            events::append(
+                &pool,
+                "monitor.state",
+                "monitor:site_https",
+                json!({ "monitor": "site_https", "component": "site", "from": from, "to": to }),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let pause = || tokio::time::sleep(std::time::Duration::from_millis(1100));
+    state("down", "up").await;
+    let (status, created) = send(
+        &app,
+        Method::POST,
+        "/api/v1/incidents",
+        &writer,
+        Some(json!({ "name": "Website down", "impact": "minor", "component_ids": ["site"], "body": "Looking." })),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    pause().await;
+    pause().await;
+    let back = state("up", "down").await;
+    pause().await;
+    let (status, _) = send(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/incidents/{id}"),
+        &writer,
+        Some(json!({ "status": "resolved" })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    pause().await;
+    state("down", "up").await;
+    pause().await;
+    let later = state("up", "down").await;
+
+    let (status, draft) = send(
+        &app,
+        Method::POST,
+        &format!("/api/v1/incidents/{id}/postmortem"),
+        &writer,
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{draft}");
+    let body = draft["body"].as_str().unwrap();
+    let impact = &body[body.find("## Impact").unwrap()..body.find("## Detection").unwrap()];
+    // Down for the first two seconds of the incident, and never "operational" (today's state)
+    // nor the "degraded" a minor impact would declare.
+    assert!(
+        impact.contains("- Website: at worst major outage (major outage for 2 s)"),
+        "{impact}"
+    );
+    let at = |e: &events::Event| e.at.format("%H:%M:%S UTC").to_string();
+    let recovery = &body[body.find("## Recovery").unwrap()..body.find("## Five Whys").unwrap()];
+    assert!(recovery.contains(&at(&back)), "{recovery}");
+    assert!(
+        !recovery.contains(&at(&later)),
+        "a recovery after the incident was resolved is not its recovery:\n{recovery}"
+    );
+    let timeline = &body[body.find("## Timeline").unwrap()..];
+    assert!(
+        timeline.contains("(after) site\\_https down → up"),
+        "{timeline}"
+    );
+}
+
+#[tokio::test]
+async fn snapshots_are_private_until_shown_and_then_without_addresses_or_logins() {
+    let app = spawn_app_with_toml(CONFIG).await;
+    let (_, writer) = create_token(
+        &app,
+        &[Scope::IncidentsWrite, Scope::PostmortemsWrite, Scope::Read],
+    )
+    .await;
+    // A backend address in what Vigil recorded.
+    events::append(
+        &app.pool,
+        "lb.flapping",
+        "backend:7",
+        json!({ "nodebalancer": "ingress", "port": 443, "backend": "192.168.131.7:80", "flapping": true }),
+    )
+    .await
+    .unwrap();
+    let incident = resolved_incident(&app, &writer).await;
+    let (id, _) =
+        postmortem_commands::draft(&app.pool, incident, "user:ana.k", &Default::default())
+            .await
+            .unwrap();
+    postmortem_commands::publish(&app.pool, id, true, "user:ana.k")
+        .await
+        .unwrap();
+    let page = |app: &TestApp| {
+        let url = app.url(&format!("/postmortems/{id}"));
+        let client = app.client.clone();
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let html = page(&app).await;
+    assert!(
+        html.contains("data-testid=\"pm-body\""),
+        "published: {html}"
+    );
+    assert!(
+        !html.contains("data-testid=\"snapshot\""),
+        "snapshots start private"
+    );
+    assert!(!html.contains("ana.k"), "no login names: {html}");
+
+    let snap: i64 =
+        sqlx::query_scalar("SELECT id FROM postmortem_snapshots WHERE postmortem_id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let recorded = postmortems::get(&app.pool, id, false)
+        .await
+        .unwrap()
+        .unwrap();
+    let as_recorded = serde_json::to_string(&recorded.snapshots[0].stack).unwrap();
+    assert!(
+        as_recorded.contains("192.168.131.7"),
+        "ops keep the address: {as_recorded}"
+    );
+
+    postmortem_commands::set_snapshot_visibility(&app.pool, id, snap, true, false, "user:ana.k")
+        .await
+        .unwrap();
+    // The figure as served (its hydration data carries the same, cleaned, stack).
+    let figure = |html: &str| {
+        let start = html
+            .find("data-testid=\"snapshot\"")
+            .expect("a snapshot is shown");
+        html[start..start + html[start..].find("</figure>").unwrap()].to_string()
+    };
+    let html = page(&app).await;
+    let shown = figure(&html);
+    assert!(shown.contains("started flapping"), "{shown}");
+    assert!(
+        !shown.contains("192.168.131.7"),
+        "addresses left out: {shown}"
+    );
+    // What the public page is built from (and carries as hydration data).
+    let public = postmortems::get(&app.pool, id, true)
+        .await
+        .unwrap()
+        .unwrap();
+    let sent = serde_json::to_string(&public.snapshots).unwrap();
+    assert!(!sent.contains("192.168.131.7"), "{sent}");
+    assert!(!serde_json::to_string(&public.authors)
+        .unwrap()
+        .contains("ana.k"));
+
+    postmortem_commands::set_snapshot_visibility(&app.pool, id, snap, true, true, "user:ana.k")
+        .await
+        .unwrap();
+    assert!(
+        figure(&page(&app).await).contains("192.168.131.7"),
+        "kept by choice"
+    );
 }

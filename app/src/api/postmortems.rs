@@ -208,6 +208,33 @@ pub async fn add_postmortem_snapshot(
     Ok(snap)
 }
 
+/// Shows a snapshot on the public post-mortem or keeps it private. `public` and
+/// `keep_addresses` are "true" or "false" (hidden form fields, so it works without JavaScript).
+/// Editors.
+#[server]
+pub async fn set_snapshot_visibility(
+    id: i64,
+    snapshot: i64,
+    public: String,
+    keep_addresses: String,
+) -> Result<(), ServerFnError> {
+    use vigil_core::model::auth::Scope;
+    let who = guard::require(Scope::PostmortemsWrite).await?;
+    let pool = guard::pool()?;
+    vigil_core::store::postmortem_commands::set_snapshot_visibility(
+        &pool,
+        id,
+        snapshot,
+        public == "true",
+        keep_addresses == "true",
+        &who.audit_name(),
+    )
+    .await
+    .map_err(command_error)?;
+    editor(id);
+    Ok(())
+}
+
 /// Removes a snapshot. Editors.
 #[server]
 pub async fn delete_postmortem_snapshot(id: i64, snapshot: i64) -> Result<(), ServerFnError> {

@@ -28,7 +28,8 @@ pub fn UptimeBar(days: Vec<DaySummary>, uptime: Option<f64>) -> impl IntoView {
                 }).collect_view()}
             </ol>
             <div class="uptime-legend">
-                <span>"90 days ago"</span>
+                <span class="span-90">"90 days ago"</span>
+                <span class="span-30">"30 days ago"</span>
                 <span data-testid="uptime">{summary}</span>
                 <span>"Today"</span>
             </div>

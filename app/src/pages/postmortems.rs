@@ -10,7 +10,7 @@ use crate::{
     api::postmortems::{
         get_postmortem, get_postmortem_revision, get_postmortem_revisions, get_postmortems,
         AddPostmortemSnapshot, AddPostmortemUpdate, DeletePostmortemSnapshot, DraftPostmortem,
-        PublishPostmortem, RestorePostmortemRevision, SavePostmortem,
+        PublishPostmortem, RestorePostmortemRevision, SavePostmortem, SetSnapshotVisibility,
     },
     components::time_stack::TimeStack,
     pages::incidents::{int_param, HistoryFrame},
@@ -165,12 +165,14 @@ pub fn PostmortemEditor() -> impl IntoView {
     let publish = ServerAction::<PublishPostmortem>::new();
     let snap = ServerAction::<AddPostmortemSnapshot>::new();
     let unsnap = ServerAction::<DeletePostmortemSnapshot>::new();
+    let share = ServerAction::<SetSnapshotVisibility>::new();
     let amend = ServerAction::<AddPostmortemUpdate>::new();
     let actions = EditorActions {
         save,
         publish,
         snap,
         unsnap,
+        share,
         amend,
     };
     let data = Resource::new(
@@ -181,6 +183,7 @@ pub fn PostmortemEditor() -> impl IntoView {
                 publish.version().get(),
                 snap.version().get(),
                 unsnap.version().get(),
+                share.version().get(),
                 amend.version().get(),
             )
         },
@@ -206,6 +209,7 @@ pub fn PostmortemEditor() -> impl IntoView {
             .or_else(|| publish.value().get().and_then(Result::err))
             .or_else(|| snap.value().get().and_then(Result::err))
             .or_else(|| unsnap.value().get().and_then(Result::err))
+            .or_else(|| share.value().get().and_then(Result::err))
             .or_else(|| amend.value().get().and_then(Result::err))
             .map(|e| {
                 view! { <p class="form-error" role="alert" data-testid="pm-error">{e.to_string()}</p> }
@@ -230,6 +234,7 @@ struct EditorActions {
     publish: ServerAction<PublishPostmortem>,
     snap: ServerAction<AddPostmortemSnapshot>,
     unsnap: ServerAction<DeletePostmortemSnapshot>,
+    share: ServerAction<SetSnapshotVisibility>,
     amend: ServerAction<AddPostmortemUpdate>,
 }
 
@@ -243,6 +248,7 @@ fn editor_view(
         publish,
         snap,
         unsnap,
+        share,
         amend,
     } = actions;
     let pid = p.id;
@@ -333,8 +339,31 @@ fn editor_view(
         <p class="muted">"Kept as Vigil recorded them when taken, so they outlive Grafana, retention and the incident."</p>
         {p.snapshots.iter().cloned().map(|s| {
             let sid = s.id.to_string();
+            let visibility = match (s.public, s.keep_addresses) {
+                (false, _) => "Private: not on the public post-mortem",
+                (true, false) => "Public, with addresses left out",
+                (true, true) => "Public, with addresses as recorded",
+            };
+            // One small form per choice: plain posts, so it works without JavaScript.
+            let choice = move |public: bool, keep: bool, label: &'static str| {
+                let sid = s.id.to_string();
+                view! {
+                    <ActionForm action=share attr:class="inline">
+                        <input type="hidden" name="id" value=pid.to_string()/>
+                        <input type="hidden" name="snapshot" value=sid/>
+                        <input type="hidden" name="public" value=public.to_string()/>
+                        <input type="hidden" name="keep_addresses" value=keep.to_string()/>
+                        <button type="submit" class="secondary">{label}</button>
+                    </ActionForm>
+                }
+            };
+            let (public, keep) = (s.public, s.keep_addresses);
             view! {
                 <SnapshotFigure snapshot=s/>
+                <p class="muted" data-testid="snapshot-visibility">{visibility}</p>
+                {(!public || keep).then(|| choice(true, false, "Show publicly without addresses"))}
+                {(!public || !keep).then(|| choice(true, true, "Show publicly with addresses"))}
+                {public.then(|| choice(false, false, "Keep private"))}
                 <ActionForm action=unsnap attr:class="inline">
                     <input type="hidden" name="id" value=pid.to_string()/>
                     <input type="hidden" name="snapshot" value=sid/>
@@ -459,12 +488,8 @@ pub fn PublicPostmortemPage() -> impl IntoView {
                                 {format!(
                                     "Published {} · by {} · ",
                                     p.published_at.map(when).unwrap_or_default(),
-                                    // "user:ana" reads as "ana" to the public.
-                                    p.authors
-                                        .iter()
-                                        .map(|a| a.split_once(':').map_or(a.as_str(), |(_, n)| n))
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
+                                    // Display names (or "Vigil"): the server never sends logins here.
+                                    p.authors.join(", ")
                                 )}
                                 <a href=format!("/incidents/{}", p.incident_id)>{format!("incident: {}", p.incident_name)}</a>
                             </p>

@@ -29,7 +29,8 @@ pub fn StatusPage() -> impl IntoView {
             <span class="tagline">"Service status"</span>
             <a class="signin" href="/login">"Sign in"</a>
         </header>
-        <main class="page">
+        // `data-live`: "live" once hydrated and following the server's event stream.
+        <main class="page" data-live=move || if feed.connected.get() { "live" } else { "static" }>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || summary.get().map(|r| match r {
                     Ok(s) => view! { <Status summary=s/> }.into_any(),

@@ -81,6 +81,13 @@ pub struct Snapshot {
     pub stack: Stack,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
+    /// Shown on the public post-mortem. Off until the author turns it on: graphs carry node
+    /// names, addresses and error text.
+    #[serde(default)]
+    pub public: bool,
+    /// Shown publicly with backend addresses and ports as recorded (otherwise they are left out).
+    #[serde(default)]
+    pub keep_addresses: bool,
 }
 
 /// One line of the post-mortem list in `/ops/postmortems`.

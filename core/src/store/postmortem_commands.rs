@@ -299,6 +299,31 @@ pub async fn snapshot(
     Ok(snap)
 }
 
+/// Shows a snapshot on the public post-mortem (addresses left out unless `keep_addresses`) or
+/// makes it private again. Audited.
+pub async fn set_snapshot_visibility(
+    pool: &PgPool,
+    id: i64,
+    snapshot: i64,
+    public: bool,
+    keep_addresses: bool,
+    actor: &str,
+) -> Result<(), CommandError> {
+    if !postmortems::set_snapshot_visibility(pool, id, snapshot, public, keep_addresses).await? {
+        return Err(invalid(
+            "snapshot",
+            format!("post-mortem {id} has no snapshot {snapshot}"),
+        ));
+    }
+    let action = match (public, keep_addresses) {
+        (false, _) => "postmortem.snapshot_private",
+        (true, false) => "postmortem.snapshot_public",
+        (true, true) => "postmortem.snapshot_public_with_addresses",
+    };
+    audit_pm(pool, actor, action, id).await?;
+    Ok(())
+}
+
 pub async fn delete_snapshot(
     pool: &PgPool,
     id: i64,

@@ -262,14 +262,24 @@ pub async fn get(
     .bind(id)
     .fetch_all(pool)
     .await?;
-    let snaps: Vec<(i64, String, serde_json::Value, String, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT id, caption, stack, created_by, created_at FROM postmortem_snapshots \
-         WHERE postmortem_id = $1 ORDER BY id",
+    // Public readers get only the snapshots their authors made public.
+    let snaps: Vec<(
+        i64,
+        String,
+        serde_json::Value,
+        String,
+        DateTime<Utc>,
+        bool,
+        bool,
+    )> = sqlx::query_as(
+        "SELECT id, caption, stack, created_by, created_at, public, keep_addresses \
+             FROM postmortem_snapshots WHERE postmortem_id = $1 AND (public OR NOT $2) ORDER BY id",
     )
     .bind(id)
+    .bind(published_only)
     .fetch_all(pool)
     .await?;
-    Ok(Some(PostmortemView {
+    let mut view = PostmortemView {
         html: render::markdown_to_html(&r.body),
         id: r.id,
         incident_id: r.incident_id,
@@ -283,17 +293,67 @@ pub async fn get(
         updated_at: r.updated_at,
         snapshots: snaps
             .into_iter()
-            .filter_map(|(id, caption, stack, created_by, created_at)| {
-                Some(Snapshot {
-                    id,
-                    caption,
-                    stack: serde_json::from_value(stack).ok()?,
-                    created_by,
-                    created_at,
-                })
-            })
+            .filter_map(
+                |(id, caption, stack, created_by, created_at, public, keep_addresses)| {
+                    Some(Snapshot {
+                        id,
+                        caption,
+                        stack: serde_json::from_value(stack).ok()?,
+                        created_by,
+                        created_at,
+                        public,
+                        keep_addresses,
+                    })
+                },
+            )
             .collect(),
-    }))
+    };
+    if published_only {
+        // People by display name (or "Vigil"), never by login; addresses out of the graphs
+        // unless the snapshot's author kept them.
+        let mut names = view.authors.clone();
+        names.push(view.updated_by.clone());
+        names.extend(view.snapshots.iter().map(|s| s.created_by.clone()));
+        let shown = super::users::public_names(pool, &names).await?;
+        let public = |a: &String| shown.get(a).cloned().unwrap_or_else(|| a.clone());
+        let mut authors: Vec<String> = Vec::new();
+        for a in view.authors.iter().map(public) {
+            if !authors.contains(&a) {
+                authors.push(a);
+            }
+        }
+        view.authors = authors;
+        view.updated_by = public(&view.updated_by);
+        for s in &mut view.snapshots {
+            s.created_by = public(&s.created_by);
+            if !s.keep_addresses {
+                s.stack = render::public_stack(&s.stack);
+            }
+        }
+    }
+    Ok(Some(view))
+}
+
+/// Shows a snapshot on the public post-mortem or keeps it private; false when there is no such
+/// snapshot.
+pub async fn set_snapshot_visibility(
+    pool: &PgPool,
+    id: i64,
+    snapshot: i64,
+    public: bool,
+    keep_addresses: bool,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE postmortem_snapshots SET public = $3, keep_addresses = $4 \
+         WHERE postmortem_id = $1 AND id = $2",
+    )
+    .bind(id)
+    .bind(snapshot)
+    .bind(public)
+    .bind(keep_addresses && public)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Every post-mortem, most recently changed first.
@@ -430,11 +490,20 @@ pub async fn component_history(
     use crate::model::{monitor::MonitorStatus, postmortem::ComponentHistory};
     let mut out = Vec::new();
     for component in components {
+        // Every monitor of the component, and any that reported for it in the week before
+        // (monitors since removed from the config still tell what users saw).
         let initial: Vec<(String, Option<String>)> = sqlx::query_as(
-            "SELECT m.name, (SELECT e.payload->>'to' FROM events e \
-                 WHERE e.subject = 'monitor:' || m.name AND e.kind = 'monitor.state' AND e.at <= $2 \
-                 ORDER BY e.at DESC, e.id DESC LIMIT 1) \
-             FROM monitors m WHERE m.component_id = $1 AND NOT m.retired AND NOT m.paused",
+            "WITH reported AS ( \
+                 SELECT DISTINCT ON (payload->>'monitor') payload->>'monitor' AS name, \
+                        payload->>'to' AS state \
+                 FROM events WHERE kind = 'monitor.state' AND payload->>'component' = $1 \
+                   AND at <= $2 AND at > $2 - interval '7 days' \
+                 ORDER BY payload->>'monitor', at DESC, id DESC) \
+             SELECT m.name, r.state FROM monitors m LEFT JOIN reported r ON r.name = m.name \
+             WHERE m.component_id = $1 AND NOT m.retired AND NOT m.paused \
+             UNION \
+             SELECT r.name, r.state FROM reported r WHERE NOT EXISTS \
+                 (SELECT 1 FROM monitors m WHERE m.name = r.name)",
         )
         .bind(component)
         .bind(start)

@@ -21,7 +21,13 @@ pub async fn resolve(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let auth = match bearer(&req) {
+    // `/metrics` checks its own bearer token (`server.metrics_token_env`), which is no API token.
+    let bearer = if req.uri().path() == "/metrics" {
+        Bearer::None
+    } else {
+        bearer(&req)
+    };
+    let auth = match bearer {
         Bearer::None => Auth(from_session(&state, &session).await),
         Bearer::Malformed => return Refusal(Denied::Unauthenticated).into_response(),
         Bearer::Token(secret) => {

@@ -48,6 +48,7 @@ fn view_json(p: &PostmortemView) -> Value {
         "snapshots": p.snapshots.iter().map(|s| json!({
             "id": s.id, "caption": s.caption, "from": s.stack.from, "to": s.stack.to,
             "created_by": s.created_by, "created_at": s.created_at,
+            "public": s.public, "keep_addresses": s.keep_addresses,
         })).collect::<Vec<_>>(),
     })
 }

@@ -34,7 +34,17 @@ const MAX_PAGE: usize = 4 << 20;
 /// Middleware for `GET /`: answers from the cache when the live feed has not moved since the last
 /// rendering, otherwise renders (holding the lock, so a burst renders once) and keeps the result.
 pub async fn serve(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if req.uri().path() != "/" || req.method() != Method::GET || req.uri().query().is_some() {
+    // Signed-in readers get monitor details in the page's data: never cached, never served to
+    // anyone else.
+    let signed_in = req
+        .extensions()
+        .get::<vigil_core::model::auth::Auth>()
+        .is_some_and(|a| a.0.is_some());
+    if req.uri().path() != "/"
+        || req.method() != Method::GET
+        || req.uri().query().is_some()
+        || signed_in
+    {
         return next.run(req).await;
     }
     let key = {

@@ -1,0 +1,62 @@
+import { test, expect } from "@playwright/test";
+import * as http from "node:http";
+
+// The public pages under the Content-Security-Policy the server sends: nothing they need is
+// blocked, and nothing logs an error.
+test("public pages load and hydrate with the CSP enforced and no console errors", async ({ page, baseURL }) => {
+  const problems: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" || m.type() === "warning") problems.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+  for (const path of ["/", "/history", "/login"]) {
+    const response = await page.goto(path);
+    const csp = response?.headers()["content-security-policy"] ?? "";
+    expect(csp, path).toContain("'nonce-");
+    expect(csp, path).not.toMatch(/script-src[^;]*unsafe-inline/);
+    expect(response?.headers()["x-content-type-options"]).toBe("nosniff");
+    // Hydration ran: the wasm bundle loaded and took over (the live marker on the status page).
+    if (path === "/") {
+      await expect(page.locator("main.page")).toHaveAttribute("data-live", "live");
+    } else {
+      await page.waitForLoadState("networkidle");
+    }
+  }
+  expect(problems.filter((p) => /Content Security Policy|Refused|pageerror|error:/.test(p))).toEqual([]);
+  expect(baseURL).toBeTruthy();
+});
+
+// Atlassian's embeddable status widget (and anything like it) reads summary.json from another
+// origin with fetch: the browser must let it.
+test("a page on another origin can fetch the Statuspage JSON", async ({ page, baseURL }) => {
+  const other = http.createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "text/html" });
+    res.end("<!doctype html><title>widget</title><p id=out>waiting</p>");
+  });
+  await new Promise<void>((resolve) => other.listen(3997, "127.0.0.1", resolve));
+  try {
+    await page.goto("http://127.0.0.1:3997/");
+    const result = await page.evaluate(async (base) => {
+      const r = await fetch(`${base}/api/v2/summary.json`);
+      const body = await r.json();
+      return { status: r.status, name: body.page?.name, indicator: body.status?.indicator, etag: r.headers.get("etag") };
+    }, baseURL);
+    expect(result.status).toBe(200);
+    expect(result.name).toBeTruthy();
+    expect(result.indicator).toMatch(/none|minor|major|critical/);
+    expect(result.etag).toBeTruthy();
+    // The private API stays closed to other origins.
+    const blocked = await page.evaluate(async (base) => {
+      try {
+        await fetch(`${base}/api/v1/monitors`);
+        return "read";
+      } catch {
+        return "blocked";
+      }
+    }, baseURL);
+    expect(blocked).toBe("blocked");
+  } finally {
+    other.closeAllConnections();
+    await new Promise<void>((resolve) => other.close(() => resolve()));
+  }
+});
