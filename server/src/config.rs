@@ -668,6 +668,61 @@ mod tests {
     }
 
     #[test]
+    fn cookies_are_secure_by_default_behind_https() {
+        let c = |text: &str| Config::load_with_env(Some(write(text).path()), &[]).unwrap();
+        assert!(c("[server]\npublic_url = \"https://status.example.org\"\n")
+            .auth
+            .secure());
+        assert!(!c("[server]\npublic_url = \"http://127.0.0.1:3000\"\n")
+            .auth
+            .secure());
+        // The operator's word wins.
+        assert!(!c(
+            "[server]\npublic_url = \"https://s.example\"\n[auth]\nsecure_cookies = false\n"
+        )
+        .auth
+        .secure());
+    }
+
+    #[test]
+    fn proxies_origins_and_the_metrics_token_are_checked_with_the_key_named() {
+        let err = |text: &str| {
+            Config::load_with_env(Some(write(text).path()), &[])
+                .unwrap_err()
+                .to_string()
+        };
+        let msg = err("[auth]\ntrusted_proxies = [\"10.0.0.0/8\", \"proxy.local\"]\n");
+        assert!(
+            msg.contains("auth.trusted_proxies[1]") && msg.contains("proxy.local"),
+            "{msg}"
+        );
+        let msg = err("[server]\nframe_ancestors = [\"https://example.org/page\"]\n");
+        assert!(
+            msg.contains("server.frame_ancestors[0]") && msg.contains("no path"),
+            "{msg}"
+        );
+        let msg = err("[server]\nmetrics_token_env = \"VIGIL_SURELY_UNSET_TOKEN_VAR\"\n");
+        assert!(msg.contains("VIGIL_SURELY_UNSET_TOKEN_VAR"), "{msg}");
+        assert!(Config::load_with_env(
+            Some(write("[auth]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]\n[server]\nframe_ancestors = [\"https://www.example.org\"]\n").path()),
+            &[]
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn check_config_output_hides_secrets() {
+        let c = Config::load_with_env(
+            Some(write("[database]\nurl = \"postgres://v:pw-s3cret@db/v\"\n").path()),
+            &[],
+        )
+        .unwrap();
+        let printed = format!("{:#?}", c.redacted());
+        assert!(!printed.contains("pw-s3cret"), "{printed}");
+        assert!(printed.contains("postgres://v:***@db/v"), "{printed}");
+    }
+
+    #[test]
     fn line_and_column_count_from_one() {
         assert_eq!(line_and_column("ab\ncd", 4), (2, 2));
         assert_eq!(line_and_column("ab", 0), (1, 1));

@@ -18,10 +18,12 @@ pub fn url(raw: &str) -> String {
         .path_segments()
         .map(|s| s.filter(|s| !s.is_empty()).map(str::to_string).collect())
         .unwrap_or_default();
+    const CUT: &str = "vigil-redacted";
     if segments.len() > 2 {
-        u.set_path(&format!("{}/{}/…", segments[0], segments[1]));
+        u.set_path(&format!("{}/{}/{CUT}", segments[0], segments[1]));
     }
-    let mut out = u.to_string();
+    // Set as a plain word: the URL would percent-encode an ellipsis.
+    let mut out = u.to_string().replace(CUT, "…");
     if had_query {
         out.push_str("?…");
     }

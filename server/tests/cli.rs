@@ -193,7 +193,20 @@ fn serve_runs_its_own_postgres_stops_it_on_sigterm_and_reuses_the_data() {
     let server = start_server(dir.path());
     assert!(terminate(server).success());
     assert!(db_status(dir.path()).starts_with("running"));
+    let pid: i32 = std::fs::read_to_string(dir.path().join("pg/postmaster.pid"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     let out = vigil(dir.path()).args(["db", "stop"]).output().unwrap();
+    // "Stopped" means the postmaster is gone, not that it was asked to go.
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "postmaster {pid} still running after `db stop` returned"
+    );
     assert!(
         out.status.success(),
         "{}",

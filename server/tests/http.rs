@@ -461,3 +461,21 @@ async fn api_errors_are_non_2xx_with_one_json_shape() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn source_urls_are_listed_without_credentials() {
+    use common::access::create_token;
+    use vigil_core::model::auth::Scope;
+    let app = common::spawn_app_with_toml(
+        "[[prometheus]]\nname = \"main\"\nurl = \"http://scraper:pr0m-s3cret@127.0.0.1:9/?token=q-s3cret\"\n",
+    )
+    .await;
+    let (_, reader) = create_token(&app, &[Scope::Read]).await;
+    let sources = app.get_json("/api/v1/sources", &reader).await.to_string();
+    assert!(sources.contains("127.0.0.1:9"), "{sources}");
+    assert!(
+        !sources.contains("pr0m-s3cret") && !sources.contains("scraper"),
+        "{sources}"
+    );
+    assert!(!sources.contains("q-s3cret"), "{sources}");
+}
