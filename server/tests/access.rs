@@ -770,16 +770,7 @@ async fn a_write_scope_reads_what_it_writes() {
     let (_, agent) = create_token(&app, &[Scope::Agent]).await;
     let get = |path: &'static str, token: String| {
         let app = &app;
-        async move {
-            app.client
-                .get(app.url(path))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
+        async move { app.get_with_token(path, &token).await.status().as_u16() }
     };
     assert_eq!(get("/api/v1/incidents", incidents.clone()).await, 200);
     assert_eq!(get("/api/v1/incidents", postmortems.clone()).await, 200);
@@ -809,23 +800,11 @@ async fn a_write_scope_reads_what_it_writes() {
         .await
         .unwrap();
     assert!(drafted.status().is_success(), "{}", drafted.status());
-    let resp = app
-        .client
-        .get(app.url(&path))
-        .bearer_auth(&postmortems)
-        .send()
-        .await
-        .unwrap();
+    let resp = app.get_with_token(&path, &postmortems).await;
     assert_eq!(resp.status(), 200);
     let pm: serde_json::Value = resp.json().await.unwrap();
     assert!(pm["revision"].as_i64().is_some(), "{pm}");
-    let resp = app
-        .client
-        .get(app.url(&path))
-        .bearer_auth(&incidents)
-        .send()
-        .await
-        .unwrap();
+    let resp = app.get_with_token(&path, &incidents).await;
     assert_eq!(
         resp.status(),
         403,

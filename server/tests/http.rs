@@ -205,14 +205,7 @@ async fn vigils_own_health_is_on_ops_and_the_public_stream_carries_none_of_it() 
     let app = spawn_app().await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let ops = signed_in(&app, "vera", Role::Viewer).await;
-    let html = ops
-        .get(app.url("/ops"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.text_as(&ops, "/ops").await;
     assert!(html.contains("Vigil itself"), "{html}");
     assert!(
         html.contains("connected ("),
@@ -241,14 +234,7 @@ async fn vigils_own_health_is_on_ops_and_the_public_stream_carries_none_of_it() 
         "{public:?}"
     );
     let (_, token) = create_token(&app, &[Scope::Read]).await;
-    let resp = app
-        .client
-        .get(app.url("/events/live"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    let private = first_event(resp).await;
+    let private = first_event(app.get_with_token("/events/live", &token).await).await;
     assert!(private.db.is_connected(), "{private:?}");
 }
 
@@ -259,21 +245,9 @@ async fn metrics_can_require_a_token() {
     let app =
         common::spawn_app_with_toml(&format!("[server]\nmetrics_token_env = \"{var}\"\n")).await;
     assert_eq!(app.get("/metrics").await.status(), 401);
-    let wrong = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth("nope")
-        .send()
-        .await
-        .unwrap();
+    let wrong = app.get_with_token("/metrics", "nope").await;
     assert_eq!(wrong.status(), 401);
-    let right = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth("m3trics-s3cret")
-        .send()
-        .await
-        .unwrap();
+    let right = app.get_with_token("/metrics", "m3trics-s3cret").await;
     assert_eq!(right.status(), 200);
     assert!(right.text().await.unwrap().contains("http_requests_total"));
 }
@@ -447,13 +421,7 @@ async fn api_errors_are_non_2xx_with_one_json_shape() {
     assert!(body["error"].as_str().is_some(), "{body}");
     // The database gone: 503, not 200 with an error inside.
     app.cut_database().await;
-    let resp = app
-        .client
-        .get(app.url("/api/v1/monitors"))
-        .bearer_auth(&reader)
-        .send()
-        .await
-        .unwrap();
+    let resp = app.get_with_token("/api/v1/monitors", &reader).await;
     assert_eq!(resp.status(), 503);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert!(

@@ -514,24 +514,10 @@ async fn the_public_hears_of_components_never_of_monitors_urls_or_errors() {
     );
     // The evidence is there for operators…
     let ops = common::access::signed_in(&app, "olga", vigil_core::model::auth::Role::Viewer).await;
-    let page = ops
-        .get(app.url(&format!("/ops/incidents/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.text_as(&ops, &format!("/ops/incidents/{id}")).await;
     assert!(page.contains("ingress-probe-7"), "{page}");
     // An operator opening `/` first must not leave their richer copy in the page cache.
-    let mine = ops
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let mine = app.text_as(&ops, "/").await;
     assert!(
         mine.contains("ingress-probe-7"),
         "operators' hydration data has monitors"

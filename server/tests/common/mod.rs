@@ -96,17 +96,35 @@ impl TestApp {
             .expect("request sent")
     }
 
-    /// GET with an API token, parsed as JSON.
-    pub async fn get_json(&self, path: &str, token: &str) -> serde_json::Value {
+    /// GET with an API token.
+    pub async fn get_with_token(&self, path: &str, token: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
             .bearer_auth(token)
             .send()
             .await
             .expect("request sent")
+    }
+
+    /// GET with an API token, parsed as JSON.
+    pub async fn get_json(&self, path: &str, token: &str) -> serde_json::Value {
+        self.get_with_token(path, token)
+            .await
             .json()
             .await
             .expect("a JSON body")
+    }
+
+    /// The body of `path` as `client` (a signed-in browser, say) gets it.
+    pub async fn text_as(&self, client: &reqwest::Client, path: &str) -> String {
+        client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+            .text()
+            .await
+            .expect("a text body")
     }
 
     /// Sends the shutdown signal and waits for the server to return.
