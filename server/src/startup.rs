@@ -65,17 +65,18 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .build();
+        let (live, publisher) = live::spawn(db.pool.clone(), shutdown.clone());
         let state = AppState {
             leptos_options,
             pool: db.pool.clone(),
-            live: live::spawn(db.pool.clone(), shutdown.clone()),
+            live,
+            publisher,
             auth: config.auth.clone(),
             probes: crate::probes::registry::start(db.pool.clone(), config, shutdown.clone())
                 .await
                 .map_err(DbError::from)?,
             status: Default::default(),
-            page: Default::default(),
-            rendered: Default::default(),
+            public: Default::default(),
             title: config.status_page.title.clone(),
             public_url: config.server.public_url.clone(),
             graphs: std::sync::Arc::new(config.graph_settings()),

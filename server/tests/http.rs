@@ -447,3 +447,88 @@ async fn source_urls_are_listed_without_credentials() {
     );
     assert!(!sources.contains("q-s3cret"), "{sources}");
 }
+
+/// Fetches `path` asking for `encoding`, without letting the client decode it.
+async fn raw(app: &common::TestApp, path: &str, encoding: &str) -> reqwest::Response {
+    reqwest::Client::builder()
+        .no_gzip()
+        .build()
+        .unwrap()
+        .get(app.url(path))
+        .header("accept-encoding", encoding)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn public_urls_are_served_precompressed_with_validators() {
+    use std::io::Read;
+    let app = common::spawn_app_with_toml(
+        "[[component]]\nid = \"site\"\nname = \"Website\"\n\n[incidents]\nautomatic = false\n",
+    )
+    .await;
+    for path in [
+        "/",
+        "/history",
+        "/api/v2/summary.json",
+        "/history.atom",
+        "/badge/site.svg",
+    ] {
+        let plain = raw(&app, path, "identity").await;
+        assert_eq!(plain.status(), 200, "{path}");
+        assert!(plain.headers().get("content-encoding").is_none(), "{path}");
+        let plain = plain.bytes().await.unwrap();
+
+        // What browsers send: brotli wins.
+        let br = raw(&app, path, "gzip, deflate, br, zstd").await;
+        assert_eq!(br.headers()["content-encoding"], "br", "{path}");
+        assert_eq!(br.headers()["vary"], "accept-encoding", "{path}");
+        let etag = br.headers()["etag"].to_str().unwrap().to_string();
+        assert!(br.headers().get("last-modified").is_some(), "{path}");
+        let mut decoded = Vec::new();
+        brotli::BrotliDecompress(&mut &br.bytes().await.unwrap()[..], &mut decoded).unwrap();
+        // Served from one rendering: the same bytes, nonce and all.
+        assert_eq!(decoded, plain.to_vec(), "{path}");
+        let gz = raw(&app, path, "gzip").await;
+        assert_eq!(gz.headers()["content-encoding"], "gzip", "{path}");
+        let mut unzipped = Vec::new();
+        flate2::read::GzDecoder::new(&gz.bytes().await.unwrap()[..])
+            .read_to_end(&mut unzipped)
+            .unwrap();
+        assert_eq!(unzipped, decoded, "{path}: one rendering, two codings");
+
+        // Any coding's tag answers 304 for every coding.
+        let again = reqwest::Client::new()
+            .get(app.url(path))
+            .header("accept-encoding", "gzip")
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "{path}");
+    }
+    // A change made through this server is what the next reader gets, not a page from before.
+    let (_, writer) =
+        common::access::create_token(&app, &[vigil_core::model::auth::Scope::IncidentsWrite]).await;
+    let created = app
+        .client
+        .post(app.url("/api/v1/incidents"))
+        .bearer_auth(&writer)
+        .json(&serde_json::json!({ "name": "Slow checkout", "status": "investigating", "impact": "minor", "body": "Looking.", "component_ids": ["site"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let summary: serde_json::Value = app.get("/api/v2/summary.json").await.json().await.unwrap();
+    assert_eq!(
+        summary["incidents"][0]["name"], "Slow checkout",
+        "{summary}"
+    );
+    let page = app.get("/").await.text().await.unwrap();
+    assert!(page.contains("Slow checkout"));
+    // Unknown incidents are 404, every time.
+    for _ in 0..2 {
+        assert_eq!(app.get("/incidents/987654").await.status(), 404);
+    }
+}

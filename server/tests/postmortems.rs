@@ -585,9 +585,40 @@ async fn snapshots_are_private_until_shown_and_then_without_addresses_or_logins(
         "ops keep the address: {as_recorded}"
     );
 
-    postmortem_commands::set_snapshot_visibility(&app.pool, id, snap, true, false, "user:ana.k")
-        .await
-        .unwrap();
+    // Through the editor's form, as a person does it.
+    let editor = common::access::signed_in(&app, "ed", vigil_core::model::auth::Role::Editor).await;
+    let share_path = leptos::server_fn::axum::server_fn_paths()
+        .map(|(p, _)| p.to_string())
+        .find(|p| {
+            p.rsplit('/')
+                .next()
+                .unwrap()
+                .starts_with("set_snapshot_visibility")
+        })
+        .expect("the server function is registered");
+    let share = |public: &'static str, keep: &'static str| {
+        let (editor, url) = (editor.clone(), app.url(&share_path));
+        let (id, snap) = (id.to_string(), snap.to_string());
+        async move {
+            let resp = editor
+                .post(url)
+                .form(&[
+                    ("id", id.as_str()),
+                    ("snapshot", snap.as_str()),
+                    ("public", public),
+                    ("keep_addresses", keep),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                resp.status().is_success() || resp.status().is_redirection(),
+                "{}",
+                resp.status()
+            );
+        }
+    };
+    share("true", "false").await;
     // The figure as served (its hydration data carries the same, cleaned, stack).
     let figure = |html: &str| {
         let start = html
@@ -613,9 +644,7 @@ async fn snapshots_are_private_until_shown_and_then_without_addresses_or_logins(
         .unwrap()
         .contains("ana.k"));
 
-    postmortem_commands::set_snapshot_visibility(&app.pool, id, snap, true, true, "user:ana.k")
-        .await
-        .unwrap();
+    share("true", "true").await;
     assert!(
         figure(&page(&app).await).contains("192.168.131.7"),
         "kept by choice"

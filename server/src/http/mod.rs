@@ -11,8 +11,8 @@ pub mod incidents_public;
 pub mod live;
 pub mod metrics;
 pub mod ops_guard;
-pub mod page_cache;
 pub mod public;
+pub mod public_cache;
 pub mod security;
 
 use axum::{
@@ -42,15 +42,16 @@ pub struct AppState {
     pub pool: PgPool,
     pub live: watch::Receiver<LiveStatus>,
     #[from_ref(skip)]
+    pub publisher: crate::live::Publisher,
+    #[from_ref(skip)]
     pub auth: AuthConfig,
     #[from_ref(skip)]
     pub probes: ProbeHandle,
     #[from_ref(skip)]
     pub status: std::sync::Arc<StatusCache>,
+    /// The public read side, rendered once per change and kept compressed.
     #[from_ref(skip)]
-    pub page: std::sync::Arc<page_cache::PageCache>,
-    #[from_ref(skip)]
-    pub rendered: std::sync::Arc<public::Rendered>,
+    pub public: std::sync::Arc<public_cache::PublicCache>,
     #[from_ref(skip)]
     pub title: String,
     #[from_ref(skip)]
@@ -184,7 +185,11 @@ pub fn router(state: AppState, sessions: PostgresStore) -> Router {
         .layer(middleware::from_fn(ops_guard::guard))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            page_cache::serve,
+            public_cache::serve,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::live::catch_up_after_writes,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),

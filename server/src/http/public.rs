@@ -36,47 +36,19 @@ async fn read(state: &AppState) -> Result<Arc<StatusSummary>, Response> {
         })
 }
 
-/// Rendered bodies of the public endpoints, each kept until the summary it came from changes:
-/// under load, each request is a lookup and a copy of shared bytes.
-#[derive(Default)]
-pub struct Rendered(std::sync::RwLock<std::collections::HashMap<String, RenderedBody>>);
-
-#[derive(Clone)]
+/// A rendered body and its validator.
 struct RenderedBody {
-    /// Which summary (by address of its shared allocation) this was rendered from.
-    source: usize,
     body: Bytes,
     etag: HeaderValue,
 }
 
-impl Rendered {
-    fn get_or_render(
-        &self,
-        key: &str,
-        summary: &Arc<StatusSummary>,
-        render: impl FnOnce() -> Vec<u8>,
-    ) -> RenderedBody {
-        let source = Arc::as_ptr(summary) as usize;
-        if let Some(r) = self
-            .0
-            .read()
-            .expect("render cache poisoned")
-            .get(key)
-            .filter(|r| r.source == source)
-        {
-            return r.clone();
-        }
-        let body = Bytes::from(render());
-        let r = RenderedBody {
-            source,
+impl RenderedBody {
+    fn new(body: Vec<u8>) -> Self {
+        let body = Bytes::from(body);
+        RenderedBody {
             etag: etag_of(&body),
             body,
-        };
-        self.0
-            .write()
-            .expect("render cache poisoned")
-            .insert(key.to_string(), r.clone());
-        r
+        }
     }
 }
 
@@ -134,16 +106,16 @@ fn conditional(
 async fn json_endpoint(
     state: &AppState,
     headers: &HeaderMap,
-    key: &'static str,
     build: fn(&StatusSummary, &str) -> Value,
 ) -> Response {
     let s = match read(state).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let r = state.rendered.get_or_render(key, &s, || {
-        serde_json::to_vec(&build(&s, &state.public_url)).expect("JSON values serialise")
-    });
+    // Kept compressed in memory by `public_cache` for anonymous readers; rendered here.
+    let r = RenderedBody::new(
+        serde_json::to_vec(&build(&s, &state.public_url)).expect("JSON values serialise"),
+    );
     conditional(headers, "application/json", r, s.updated_at)
 }
 
@@ -238,7 +210,7 @@ fn status_json(s: &StatusSummary) -> Value {
 }
 
 pub async fn summary_json(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    json_endpoint(&state, &headers, "summary", |s, url| {
+    json_endpoint(&state, &headers, |s, url| {
         json!({
             "page": page_json(s, url),
             "status": status_json(s),
@@ -254,7 +226,6 @@ pub async fn status_json_handler(State(state): State<AppState>, headers: HeaderM
     json_endpoint(
         &state,
         &headers,
-        "status",
         |s, url| json!({ "page": page_json(s, url), "status": status_json(s) }),
     )
     .await
@@ -267,7 +238,6 @@ pub async fn components_json_handler(
     json_endpoint(
         &state,
         &headers,
-        "components",
         |s, url| json!({ "page": page_json(s, url), "components": components_json(s) }),
     )
     .await
@@ -289,11 +259,7 @@ pub async fn badge(
     let Some(c) = s.components.iter().find(|c| c.id == id) else {
         return (StatusCode::NOT_FOUND, format!("no component `{id}`\n")).into_response();
     };
-    let r = state
-        .rendered
-        .get_or_render(&format!("badge:{id}"), &s, || {
-            badge_svg(&c.name, c.label(), colour(c.status)).into_bytes()
-        });
+    let r = RenderedBody::new(badge_svg(&c.name, c.label(), colour(c.status)).into_bytes());
     conditional(&headers, "image/svg+xml", r, c.updated_at)
 }
 

@@ -1,0 +1,442 @@
+//! The public side as static files: every public URL (`/`, `/history`, `/incidents/{id}`,
+//! `/postmortems/{id}`, the feeds, the Statuspage JSON, badges) is rendered when something it shows
+//! has changed, compressed once (brotli, gzip) and then served from memory with ETag,
+//! `Last-Modified` and 304s — what nginx with `gzip_static` does for files on disk.
+//!
+//! "Changed" is the live feed's status version (the newest event: an incident, a component, a
+//! published post-mortem), so a crowd arriving during an outage costs a lookup and a copy of shared
+//! bytes; a page is also rendered again after [`MAX_AGE`], for the graphs' moving time axis.
+//! Signed-in readers (whose pages carry more) and URLs with a query are never cached.
+
+use std::{
+    collections::HashMap,
+    io::Write,
+    sync::{Arc, RwLock},
+    time::{Duration, Instant},
+};
+
+use axum::{
+    body::{to_bytes, Body, Bytes},
+    extract::{Request, State},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use chrono::{DateTime, Utc};
+use tokio::sync::Mutex;
+use vigil_core::model::auth::Auth;
+
+use super::{security, AppState};
+
+/// A page is rendered again after this long even when no event moved: the latency graph's 24
+/// hours move on, and a monitor's first verdict changes a component without one. The same bound as
+/// the status summary's (`store::status`), which most pages are drawn from.
+pub const MAX_AGE: Duration = Duration::from_secs(5);
+/// At most this many URLs are kept (`/incidents/{id}` has as many as there are incidents); past it,
+/// outdated entries are dropped and, if none is, the URL is served without caching.
+const MAX_ENTRIES: usize = 2_000;
+/// Largest body worth caching.
+const MAX_BODY: usize = 8 << 20;
+
+/// One URL's place in the cache: its latest rendering, behind the lock its renderer holds.
+type Slot = Arc<Mutex<Option<Arc<Entry>>>>;
+
+#[derive(Default)]
+pub struct PublicCache {
+    slots: RwLock<HashMap<String, Slot>>,
+    /// Moved by every change made through this process, including those that write no event
+    /// (a snapshot made public, a display name): what was rendered before is not served after.
+    generation: std::sync::atomic::AtomicU64,
+}
+
+/// One rendering of one URL with its variants.
+pub struct Entry {
+    version: i64,
+    generation: u64,
+    rendered: Instant,
+    etag: String,
+    last_modified: DateTime<Utc>,
+    content_type: HeaderValue,
+    cache_control: HeaderValue,
+    /// The rest of what the handler and the layers inside said (CORS for the read side), replayed;
+    /// never a cookie.
+    extra: HeaderMap,
+    /// The CSP nonce its inline scripts carry, for pages.
+    nonce: Option<Arc<str>>,
+    identity: Bytes,
+    gzip: Bytes,
+    brotli: Bytes,
+}
+
+/// Whether `path` is part of the public read side.
+fn is_public(path: &str) -> bool {
+    matches!(path, "/" | "/history" | "/history.atom" | "/history.rss")
+        || path.starts_with("/api/v2/")
+        || path.starts_with("/badge/")
+        || one_segment_under(path, "/incidents/")
+        || one_segment_under(path, "/postmortems/")
+}
+
+fn one_segment_under(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
+}
+
+impl PublicCache {
+    fn slot(&self, key: &str, version: i64) -> Option<Slot> {
+        if let Some(s) = self.slots.read().expect("cache lock poisoned").get(key) {
+            return Some(s.clone());
+        }
+        let mut slots = self.slots.write().expect("cache lock poisoned");
+        if slots.len() >= MAX_ENTRIES && !slots.contains_key(key) {
+            // Make room by dropping what is out of date; never grow without bound.
+            slots.retain(|_, s| {
+                s.try_lock()
+                    .map(|e| e.as_ref().is_some_and(|e| e.version == version))
+                    .unwrap_or(true)
+            });
+            if slots.len() >= MAX_ENTRIES {
+                return None;
+            }
+        }
+        Some(slots.entry(key.to_owned()).or_default().clone())
+    }
+
+    /// Everything rendered so far is out of date.
+    pub fn invalidate(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// How many URLs are held (for tests and `/metrics`).
+    pub fn len(&self) -> usize {
+        self.slots.read().expect("cache lock poisoned").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+pub async fn serve(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let signed_in = req
+        .extensions()
+        .get::<Auth>()
+        .is_some_and(|a| a.0.is_some());
+    let cacheable = matches!(*req.method(), Method::GET | Method::HEAD)
+        && req.uri().query().is_none()
+        && !signed_in
+        && is_public(req.uri().path());
+    if !cacheable {
+        return next.run(req).await;
+    }
+    let version = state.live.borrow().status_version;
+    let generation = state.public.generation();
+    let Some(slot) = state.public.slot(req.uri().path(), version) else {
+        return next.run(req).await;
+    };
+    let headers = req.headers().clone();
+    // One rendering per URL at a time: a burst waits for it instead of rendering it N times.
+    let mut held = slot.lock().await;
+    if let Some(e) = held.as_ref().filter(|e| {
+        e.version == version && e.generation == generation && e.rendered.elapsed() < MAX_AGE
+    }) {
+        return respond(&headers, e);
+    }
+    match render(req, next, version, generation).await {
+        Ok(entry) => {
+            let entry = Arc::new(entry);
+            *held = Some(entry.clone());
+            drop(held);
+            respond(&headers, &entry)
+        }
+        // Not a 200 (a 404 for an unknown incident, a 503 while the database is away): passed on
+        // as it is, and not kept.
+        Err(resp) => resp,
+    }
+}
+
+/// Renders the URL through the app, uncompressed and unconditional, and compresses it.
+async fn render(
+    mut req: Request,
+    next: Next,
+    version: i64,
+    generation: u64,
+) -> Result<Entry, Response> {
+    let nonce = req
+        .extensions()
+        .get::<security::RequestNonce>()
+        .map(|n| n.0.clone());
+    for h in [
+        header::ACCEPT_ENCODING,
+        header::IF_NONE_MATCH,
+        header::IF_MODIFIED_SINCE,
+    ] {
+        req.headers_mut().remove(h);
+    }
+    *req.method_mut() = Method::GET;
+    let resp = next.run(req).await;
+    if resp.status() != StatusCode::OK || resp.headers().contains_key(header::CONTENT_ENCODING) {
+        return Err(resp);
+    }
+    let (parts, body) = resp.into_parts();
+    let identity = to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "response too large\n").into_response())?;
+    let last_modified = parts
+        .headers
+        .get(header::LAST_MODIFIED)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(Utc::now);
+    let body = identity.clone();
+    let (gzip, brotli) = tokio::task::spawn_blocking(move || (gzip(&body), brotli(&body)))
+        .await
+        .map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "compression failed\n").into_response())?;
+    let etag = super::public::etag_of(&identity)
+        .to_str()
+        .expect("hex")
+        .trim_matches('"')
+        .to_owned();
+    Ok(Entry {
+        version,
+        generation,
+        rendered: Instant::now(),
+        etag,
+        last_modified,
+        content_type: parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .cloned()
+            .unwrap_or_else(|| HeaderValue::from_static("text/html; charset=utf-8")),
+        cache_control: parts
+            .headers
+            .get(header::CACHE_CONTROL)
+            .cloned()
+            .unwrap_or_else(|| HeaderValue::from_static("no-cache")),
+        extra: {
+            let mut extra = parts.headers.clone();
+            for h in [
+                header::CONTENT_TYPE,
+                header::CONTENT_LENGTH,
+                header::CACHE_CONTROL,
+                header::ETAG,
+                header::LAST_MODIFIED,
+                header::VARY,
+                header::DATE,
+                header::SET_COOKIE,
+            ] {
+                extra.remove(h);
+            }
+            extra
+        },
+        nonce,
+        identity,
+        gzip: gzip.into(),
+        brotli: brotli.into(),
+    })
+}
+
+fn gzip(body: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(body).expect("writing to memory");
+    enc.finish().expect("writing to memory")
+}
+
+fn brotli(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        // 9 is within a few per cent of 11's size at a fraction of its time; pages are compressed
+        // again at most every few seconds while people are reading.
+        quality: 9,
+        lgwin: 22,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut &body[..], &mut out, &params).expect("writing to memory");
+    out
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Coding {
+    Brotli,
+    Gzip,
+    Identity,
+}
+
+impl Coding {
+    fn suffix(self) -> &'static str {
+        match self {
+            Coding::Brotli => "-br",
+            Coding::Gzip => "-gz",
+            Coding::Identity => "",
+        }
+    }
+}
+
+/// The best coding the client accepts (brotli, then gzip; `q=0` refuses one).
+fn negotiate(headers: &HeaderMap) -> Coding {
+    let accepted: Vec<(String, f32)> = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| {
+            let mut parts = t.split(';');
+            let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse().ok())
+                .unwrap_or(1.0);
+            (name, q)
+        })
+        .collect();
+    let ok = |name: &str| {
+        accepted
+            .iter()
+            .find(|(n, _)| n == name)
+            .or_else(|| accepted.iter().find(|(n, _)| n == "*"))
+            .is_some_and(|(_, q)| *q > 0.0)
+    };
+    if ok("br") {
+        Coding::Brotli
+    } else if ok("gzip") {
+        Coding::Gzip
+    } else {
+        Coding::Identity
+    }
+}
+
+fn respond(headers: &HeaderMap, e: &Entry) -> Response {
+    let coding = negotiate(headers);
+    let etag = format!("\"{}{}\"", e.etag, coding.suffix());
+    // Any variant's tag names the same content.
+    let fresh = match headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(inm) => inm.split(',').map(str::trim).any(|t| {
+            let t = t.trim_start_matches("W/").trim_matches('"');
+            t == "*"
+                || t.strip_prefix(e.etag.as_str())
+                    .is_some_and(|rest| ["", "-br", "-gz"].contains(&rest))
+        }),
+        None => headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
+            .is_some_and(|since| e.last_modified.timestamp() <= since.timestamp()),
+    };
+    let mut resp = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let body = match coding {
+            Coding::Brotli => e.brotli.clone(),
+            Coding::Gzip => e.gzip.clone(),
+            Coding::Identity => e.identity.clone(),
+        };
+        let mut r = Response::new(Body::from(body));
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, e.content_type.clone());
+        match coding {
+            Coding::Brotli => {
+                r.headers_mut()
+                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
+            }
+            Coding::Gzip => {
+                r.headers_mut()
+                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            }
+            Coding::Identity => {}
+        }
+        r
+    };
+    let h = resp.headers_mut();
+    for (name, value) in &e.extra {
+        h.insert(name, value.clone());
+    }
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(
+        &e.last_modified
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string(),
+    ) {
+        h.insert(header::LAST_MODIFIED, v);
+    }
+    h.insert(header::CACHE_CONTROL, e.cache_control.clone());
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if let Some(n) = &e.nonce {
+        resp.extensions_mut().insert(security::UsedNonce(n.clone()));
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT_ENCODING, v.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn the_best_accepted_coding_wins() {
+        assert_eq!(
+            negotiate(&accept("gzip, deflate, br, zstd")),
+            Coding::Brotli
+        );
+        assert_eq!(negotiate(&accept("gzip, deflate")), Coding::Gzip);
+        assert_eq!(negotiate(&accept("br;q=0, gzip")), Coding::Gzip);
+        assert_eq!(negotiate(&accept("identity")), Coding::Identity);
+        assert_eq!(negotiate(&HeaderMap::new()), Coding::Identity);
+        assert_eq!(negotiate(&accept("*")), Coding::Brotli);
+    }
+
+    #[test]
+    fn only_the_public_read_side_is_cached() {
+        for p in [
+            "/",
+            "/history",
+            "/incidents/12",
+            "/postmortems/3",
+            "/history.rss",
+            "/api/v2/summary.json",
+            "/badge/site.svg",
+        ] {
+            assert!(is_public(p), "{p}");
+        }
+        for p in [
+            "/ops",
+            "/login",
+            "/api/v1/monitors",
+            "/incidents/1/x",
+            "/incidents/",
+            "/events/live",
+            "/pkg/vigil.js",
+        ] {
+            assert!(!is_public(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn variants_decompress_to_the_same_bytes() {
+        use std::io::Read;
+        let body = "<p>Website is not responding.</p>".repeat(200);
+        let mut out = String::new();
+        flate2::read::GzDecoder::new(&gzip(body.as_bytes())[..])
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, body);
+        let mut out = Vec::new();
+        brotli::BrotliDecompress(&mut &brotli(body.as_bytes())[..], &mut out).unwrap();
+        assert_eq!(out, body.as_bytes());
+    }
+}
