@@ -124,11 +124,26 @@ pub struct Wrk {
     pub p99: f64,
 }
 
+/// What Chromium sends on every request; the figures that matter are for these.
+pub const BROWSER_ENCODINGS: &str = "gzip, deflate, br, zstd";
+
 impl Wrk {
-    /// 32 connections, 2 threads, from a second process on 127.0.0.1.
-    pub fn run(url: &str, secs: u64) -> Result<Wrk> {
+    /// 32 connections, 2 threads, from a second process on 127.0.0.1; `encodings` is the
+    /// `Accept-Encoding` header to send (none when empty).
+    pub fn run(url: &str, secs: u64, encodings: &str) -> Result<Wrk> {
+        let mut args = vec![
+            "-t2".to_string(),
+            "-c32".into(),
+            format!("-d{secs}s"),
+            "--latency".into(),
+        ];
+        if !encodings.is_empty() {
+            args.push("-H".into());
+            args.push(format!("Accept-Encoding: {encodings}"));
+        }
+        args.push(url.into());
         let out = Command::new("wrk")
-            .args(["-t2", "-c32", &format!("-d{secs}s"), "--latency", url])
+            .args(&args)
             .output()
             .context("running wrk (apt-get install wrk)")?;
         let text = String::from_utf8_lossy(&out.stdout);
@@ -172,21 +187,38 @@ fn duration(s: &str) -> Result<f64> {
     })
 }
 
-/// nginx serving a folder on a port, for the same bytes as Vigil's page.
+/// nginx serving a folder on a port, for the same bytes as Vigil's page: configured as Debian
+/// ships it (`worker_processes auto`, `sendfile on`, `tcp_nopush on`) and as people serve
+/// precompressed files (`gzip_static on`, and `brotli_static on` when Debian's module is there).
 pub struct Nginx {
     child: Child,
     pub base: String,
+    /// Whether brotli files are served (libnginx-mod-http-brotli-static).
+    pub brotli: bool,
 }
+
+const BROTLI_MODULE: &str = "/usr/lib/nginx/modules/ngx_http_brotli_static_module.so";
 
 impl Nginx {
     pub fn start(root: &Path, port: u16) -> Result<Nginx> {
         let conf = root.join("nginx.conf");
+        let brotli = Path::new(BROTLI_MODULE).exists();
+        let (load, brotli_on) = if brotli {
+            (
+                format!("load_module {BROTLI_MODULE};\n"),
+                "brotli_static on;",
+            )
+        } else {
+            (String::new(), "")
+        };
         std::fs::write(
             &conf,
             format!(
-                "daemon off;\nmaster_process off;\nworker_processes 1;\nerror_log {root}/error.log;\npid {root}/nginx.pid;\n\
+                "{load}daemon off;\nworker_processes auto;\nerror_log {root}/error.log;\npid {root}/nginx.pid;\n\
                  events {{ worker_connections 1024; }}\n\
-                 http {{ access_log off; types {{ text/html html; application/json json; }}\n\
+                 http {{ access_log off; sendfile on; tcp_nopush on; keepalive_timeout 65;\n\
+                 types {{ text/html html; application/json json; }}\n\
+                 gzip_static on; {brotli_on}\n\
                  client_body_temp_path {root}; proxy_temp_path {root}; fastcgi_temp_path {root}; uwsgi_temp_path {root}; scgi_temp_path {root};\n\
                  server {{ listen 127.0.0.1:{port}; root {root}; }} }}\n",
                 root = root.display()
@@ -204,13 +236,17 @@ impl Nginx {
         Ok(Nginx {
             child,
             base: format!("http://127.0.0.1:{port}"),
+            brotli,
         })
     }
 }
 
 impl Drop for Nginx {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // The master takes its workers down with it on SIGTERM; SIGKILL would orphan them.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let _ = self.child.wait();
     }
 }
