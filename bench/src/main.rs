@@ -255,9 +255,9 @@ async fn page_load(args: &Args, target: SocketAddr, rows: &mut Vec<[String; 4]>)
             let n = Wrk::run(&format!("{}/{file}", nginx.base), d, encodings)?;
             let ratio = v.rps / n.rps;
             rows.push([
-                format!("`{path}` ({label}; {br_size} B as brotli) req/s · p99"),
-                format!("{:.0} · {}", v.rps, ms(v.p99)),
-                format!("nginx {:.0} · {}", n.rps, ms(n.p99)),
+                format!("`{path}` ({label}; {br_size} B as brotli) req/s · p50 / p99"),
+                format!("{:.0} · {} / {}", v.rps, ms(v.p50), ms(v.p99)),
+                format!("nginx {:.0} · {} / {}", n.rps, ms(n.p50), ms(n.p99)),
                 format!(
                     "{ratio:.2}× (≥ 0.5: {}); p99 ≤ 5 ms: {}",
                     yes(ratio >= 0.5),
