@@ -2,8 +2,10 @@
 //! form is a plain HTML form posting to a server function, so it works without JavaScript; text
 //! people type is rendered as text (escaped), never as markup.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use leptos::prelude::*;
+
+use super::when;
 use leptos_router::hooks::use_params_map;
 use vigil_core::model::incident::{Impact, IncidentStatus, IncidentView, MaintenanceStatus};
 
@@ -11,10 +13,6 @@ use crate::api::{
     get_deliveries, get_history, get_incident, get_ops_incidents, postmortems::DraftPostmortem,
     ChangeIncident, CreateIncident, PostIncidentUpdate, ScheduleMaintenance,
 };
-
-fn when(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
 
 fn status_words(s: &str) -> String {
     let mut w = s.replace('_', " ");

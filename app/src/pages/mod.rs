@@ -4,3 +4,8 @@ pub mod not_found;
 pub mod ops;
 pub mod postmortems;
 pub mod status;
+
+/// A moment as every page writes it: minutes, UTC, said so.
+pub fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}

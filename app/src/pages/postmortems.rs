@@ -4,6 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
+
+use super::when;
 use vigil_core::model::postmortem::{PostmortemView, RevisionKind, Snapshot};
 
 use crate::{
@@ -65,10 +67,6 @@ mod local_drafts {
 
     #[cfg(not(feature = "hydrate"))]
     pub fn clear(_id: i64) {}
-}
-
-fn when(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 fn state_badge(published: Option<DateTime<Utc>>) -> impl IntoView {

@@ -37,20 +37,16 @@ pub async fn guard(req: Request, next: Next) -> Response {
                 .path_and_query()
                 .map(|p| p.as_str().to_string())
                 .unwrap_or_else(|| "/ops".into());
-            Redirect::to(&format!("/login?next={}", encode(&target))).into_response()
+            Redirect::to(&format!(
+                "/login?next={}",
+                crate::auth::login::urlencode(&target)
+            ))
+            .into_response()
         }
         Err(denied @ Denied::Forbidden(_)) => {
             (StatusCode::FORBIDDEN, format!("{denied}\n")).into_response()
         }
     }
-}
-
-fn encode(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('&', "%26")
-        .replace('?', "%3F")
-        .replace('=', "%3D")
-        .replace('#', "%23")
 }
 
 #[cfg(test)]
