@@ -64,6 +64,7 @@ impl Application {
             .site_root(config.server.site_root.display().to_string())
             .site_pkg_dir("pkg")
             .site_addr(addr)
+            .hash_files(crate::http::assets::hashed_build())
             .build();
         let (live, publisher) = live::spawn(db.pool.clone(), shutdown.clone());
         let state = AppState {

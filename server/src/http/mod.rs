@@ -6,6 +6,7 @@ pub mod api_incidents;
 pub mod api_postmortems;
 pub mod api_resources;
 pub mod api_v1;
+pub mod assets;
 pub mod health;
 pub mod incidents_public;
 pub mod live;
@@ -179,14 +180,12 @@ pub fn router(state: AppState, sessions: PostgresStore) -> Router {
             AppState,
             _,
         >(context, shell))
-        // Outermost last. A request meets: tracing, compression (never for text/event-stream),
-        // metrics (which see the matched route), cross-site protection, the session, the
-        // resolver that turns credentials into `Auth`, then the /ops guard.
+        // Outermost last. A request meets: the public cache (anonymous reads of the public side
+        // end there), tracing, compression (never for text/event-stream), security headers,
+        // /pkg caching, the API's JSON errors, metrics (which see the matched route), cross-site
+        // protection, the session, the resolver that turns credentials into `Auth`, the
+        // catch-up after writes, then the /ops guard.
         .layer(middleware::from_fn(ops_guard::guard))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            public_cache::serve,
-        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::live::catch_up_after_writes,
@@ -199,11 +198,17 @@ pub fn router(state: AppState, sessions: PostgresStore) -> Router {
         .layer(middleware::from_fn(auth::csrf::protect))
         .layer(middleware::from_fn(metrics::track))
         .layer(middleware::from_fn(api_error::json_errors))
+        .layer(middleware::from_fn(assets::cache_control))
         .layer(middleware::from_fn_with_state(
             state.framing.clone(),
             security::headers,
         ))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
+        // Outermost: the public read side answers from memory before anything else runs.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            public_cache::serve,
+        ))
         .with_state(state)
 }

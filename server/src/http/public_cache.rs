@@ -7,6 +7,11 @@
 //! published post-mortem), so a crowd arriving during an outage costs a lookup and a copy of shared
 //! bytes; a page is also rendered again after [`MAX_AGE`], for the graphs' moving time axis.
 //! Signed-in readers (whose pages carry more) and URLs with a query are never cached.
+//!
+//! This is the outermost layer: a hit answers before tracing, sessions, compression or metrics
+//! run, with the headers the whole stack gave the rendering (security headers, CORS, the CSP naming
+//! the nonce its scripts carry). While one request renders a stale URL again, the others are
+//! answered from the previous rendering (stale-while-revalidate), so a burst never queues.
 
 use std::{
     collections::HashMap,
@@ -15,6 +20,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use super::AppState;
 use axum::{
     body::{to_bytes, Body, Bytes},
     extract::{Request, State},
@@ -24,9 +30,6 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
-use vigil_core::model::auth::Auth;
-
-use super::{security, AppState};
 
 /// A page is rendered again after this long even when no event moved: the latency graph's 24
 /// hours move on, and a monitor's first verdict changes a component without one. The same bound as
@@ -38,12 +41,22 @@ const MAX_ENTRIES: usize = 2_000;
 /// Largest body worth caching.
 const MAX_BODY: usize = 8 << 20;
 
-/// One URL's place in the cache: its latest rendering, behind the lock its renderer holds.
-type Slot = Arc<Mutex<Option<Arc<Entry>>>>;
+/// One URL's place in the cache: its latest rendering, and the lock its renderer holds.
+#[derive(Default)]
+struct Slot {
+    current: RwLock<Option<Arc<Entry>>>,
+    render: Mutex<()>,
+}
+
+impl Slot {
+    fn current(&self) -> Option<Arc<Entry>> {
+        self.current.read().expect("cache lock poisoned").clone()
+    }
+}
 
 #[derive(Default)]
 pub struct PublicCache {
-    slots: RwLock<HashMap<String, Slot>>,
+    slots: RwLock<HashMap<String, Arc<Slot>>>,
     /// Moved by every change made through this process, including those that write no event
     /// (a snapshot made public, a display name): what was rendered before is not served after.
     generation: std::sync::atomic::AtomicU64,
@@ -58,11 +71,9 @@ pub struct Entry {
     last_modified: DateTime<Utc>,
     content_type: HeaderValue,
     cache_control: HeaderValue,
-    /// The rest of what the handler and the layers inside said (CORS for the read side), replayed;
-    /// never a cookie.
+    /// The rest of what the handler and the layers inside said (security headers with the CSP that
+    /// names this rendering's nonce, CORS for the read side), replayed; never a cookie.
     extra: HeaderMap,
-    /// The CSP nonce its inline scripts carry, for pages.
-    nonce: Option<Arc<str>>,
     identity: Bytes,
     gzip: Bytes,
     brotli: Bytes,
@@ -83,18 +94,14 @@ fn one_segment_under(path: &str, prefix: &str) -> bool {
 }
 
 impl PublicCache {
-    fn slot(&self, key: &str, version: i64) -> Option<Slot> {
+    fn slot(&self, key: &str, version: i64) -> Option<Arc<Slot>> {
         if let Some(s) = self.slots.read().expect("cache lock poisoned").get(key) {
             return Some(s.clone());
         }
         let mut slots = self.slots.write().expect("cache lock poisoned");
         if slots.len() >= MAX_ENTRIES && !slots.contains_key(key) {
             // Make room by dropping what is out of date; never grow without bound.
-            slots.retain(|_, s| {
-                s.try_lock()
-                    .map(|e| e.as_ref().is_some_and(|e| e.version == version))
-                    .unwrap_or(true)
-            });
+            slots.retain(|_, s| s.current().is_some_and(|e| e.version == version));
             if slots.len() >= MAX_ENTRIES {
                 return None;
             }
@@ -122,16 +129,30 @@ impl PublicCache {
     }
 }
 
-pub async fn serve(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let signed_in = req
-        .extensions()
-        .get::<Auth>()
-        .is_some_and(|a| a.0.is_some());
-    let cacheable = matches!(*req.method(), Method::GET | Method::HEAD)
+/// Whether the request may be answered from the cache: a GET or HEAD of a public URL without a
+/// query, from somebody who is not signed in (no credentials at all: the layers that would read
+/// them have not run yet).
+fn cacheable(req: &Request) -> bool {
+    let has_session = req
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .any(|c| {
+            c.trim()
+                .strip_prefix(crate::auth::session::COOKIE)
+                .is_some_and(|rest| rest.starts_with('='))
+        });
+    matches!(*req.method(), Method::GET | Method::HEAD)
         && req.uri().query().is_none()
-        && !signed_in
-        && is_public(req.uri().path());
-    if !cacheable {
+        && !has_session
+        && !req.headers().contains_key(header::AUTHORIZATION)
+        && is_public(req.uri().path())
+}
+
+pub async fn serve(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !cacheable(&req) {
         return next.run(req).await;
     }
     let version = state.live.borrow().status_version;
@@ -139,19 +160,35 @@ pub async fn serve(State(state): State<AppState>, req: Request, next: Next) -> R
     let Some(slot) = state.public.slot(req.uri().path(), version) else {
         return next.run(req).await;
     };
-    let headers = req.headers().clone();
-    // One rendering per URL at a time: a burst waits for it instead of rendering it N times.
-    let mut held = slot.lock().await;
-    if let Some(e) = held.as_ref().filter(|e| {
+    let fresh = |e: &Entry| {
         e.version == version && e.generation == generation && e.rendered.elapsed() < MAX_AGE
-    }) {
-        return respond(&headers, e);
+    };
+    let current = slot.current();
+    if let Some(e) = current.as_ref().filter(|e| fresh(e)) {
+        metrics::counter!("public_cache_responses_total", "result" => "hit").increment(1);
+        return respond(req.headers(), e);
     }
+    // Out of date: one request renders it again; meanwhile the others get what there is.
+    let _rendering = match slot.render.try_lock() {
+        Ok(guard) => guard,
+        Err(_) => match &current {
+            Some(stale) => {
+                metrics::counter!("public_cache_responses_total", "result" => "stale").increment(1);
+                return respond(req.headers(), stale);
+            }
+            None => slot.render.lock().await,
+        },
+    };
+    // Somebody may have rendered it while this request waited for the lock.
+    if let Some(e) = slot.current().filter(|e| fresh(e)) {
+        return respond(req.headers(), &e);
+    }
+    let headers = req.headers().clone();
+    metrics::counter!("public_cache_responses_total", "result" => "render").increment(1);
     match render(req, next, version, generation).await {
         Ok(entry) => {
             let entry = Arc::new(entry);
-            *held = Some(entry.clone());
-            drop(held);
+            *slot.current.write().expect("cache lock poisoned") = Some(entry.clone());
             respond(&headers, &entry)
         }
         // Not a 200 (a 404 for an unknown incident, a 503 while the database is away): passed on
@@ -167,10 +204,6 @@ async fn render(
     version: i64,
     generation: u64,
 ) -> Result<Entry, Response> {
-    let nonce = req
-        .extensions()
-        .get::<security::RequestNonce>()
-        .map(|n| n.0.clone());
     for h in [
         header::ACCEPT_ENCODING,
         header::IF_NONE_MATCH,
@@ -230,12 +263,12 @@ async fn render(
                 header::VARY,
                 header::DATE,
                 header::SET_COOKIE,
+                header::CONTENT_ENCODING,
             ] {
                 extra.remove(h);
             }
             extra
         },
-        nonce,
         identity,
         gzip: gzip.into(),
         brotli: brotli.into(),
@@ -371,9 +404,6 @@ fn respond(headers: &HeaderMap, e: &Entry) -> Response {
     }
     h.insert(header::CACHE_CONTROL, e.cache_control.clone());
     h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    if let Some(n) = &e.nonce {
-        resp.extensions_mut().insert(security::UsedNonce(n.clone()));
-    }
     resp
 }
 

@@ -1,9 +1,8 @@
 //! Security headers on every response, and the Content-Security-Policy nonce of every page.
 //!
 //! The nonce is made here, per request, and handed to Leptos through the request (the render
-//! context reads it back with [`nonce_of`]), so the hydration scripts and the policy agree. A
-//! response that was rendered earlier (the cached `/`) says which nonce its scripts carry with a
-//! [`UsedNonce`] extension, and the policy follows that.
+//! context reads it back with [`nonce_of`]), so the hydration scripts and the policy agree. The
+//! public cache keeps a rendering together with the policy that names its nonce.
 
 use std::sync::Arc;
 
@@ -18,10 +17,6 @@ use leptos::nonce::Nonce;
 /// The nonce this request's pages may use, in the request's extensions.
 #[derive(Clone)]
 pub struct RequestNonce(pub Arc<str>);
-
-/// On a response: the nonce its inline scripts actually carry.
-#[derive(Clone)]
-pub struct UsedNonce(pub Arc<str>);
 
 /// What may frame the public pages (`server.frame_ancestors`); `/ops` and `/login` never.
 #[derive(Clone, Debug, Default)]
@@ -76,12 +71,7 @@ pub async fn headers(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
     let policy = if is_html {
-        let used = resp
-            .extensions()
-            .get::<UsedNonce>()
-            .map(|u| u.0.clone())
-            .unwrap_or(nonce);
-        page_policy(&used, &ancestors)
+        page_policy(&nonce, &ancestors)
     } else {
         // JSON, feeds, badges, files: nothing in them may run or be framed.
         format!("default-src 'none'; frame-ancestors {ancestors}")
