@@ -70,10 +70,12 @@ pub struct Entry {
     etag: String,
     last_modified: DateTime<Utc>,
     content_type: HeaderValue,
-    cache_control: HeaderValue,
-    /// The rest of what the handler and the layers inside said (security headers with the CSP that
-    /// names this rendering's nonce, CORS for the read side), replayed; never a cookie.
-    extra: HeaderMap,
+    /// Every header of an answer but its coding and tag, built once: what the handler and the
+    /// layers inside said (security headers with the CSP that names this rendering's nonce, CORS
+    /// for the read side; never a cookie), plus validators and `Vary`.
+    headers: HeaderMap,
+    /// The tag of each coding, in [`Coding`] order.
+    etags: [HeaderValue; 3],
     identity: Bytes,
     gzip: Bytes,
     brotli: Bytes,
@@ -165,7 +167,6 @@ pub async fn serve(State(state): State<AppState>, req: Request, next: Next) -> R
     };
     let current = slot.current();
     if let Some(e) = current.as_ref().filter(|e| fresh(e)) {
-        metrics::counter!("public_cache_responses_total", "result" => "hit").increment(1);
         return respond(req.headers(), e);
     }
     // Out of date: one request renders it again; meanwhile the others get what there is.
@@ -240,35 +241,40 @@ async fn render(
         version,
         generation,
         rendered: Instant::now(),
-        etag,
         last_modified,
         content_type: parts
             .headers
             .get(header::CONTENT_TYPE)
             .cloned()
             .unwrap_or_else(|| HeaderValue::from_static("text/html; charset=utf-8")),
-        cache_control: parts
-            .headers
-            .get(header::CACHE_CONTROL)
-            .cloned()
-            .unwrap_or_else(|| HeaderValue::from_static("no-cache")),
-        extra: {
-            let mut extra = parts.headers.clone();
-            for h in [
+        headers: {
+            let mut h = parts.headers.clone();
+            for name in [
                 header::CONTENT_TYPE,
                 header::CONTENT_LENGTH,
-                header::CACHE_CONTROL,
+                header::CONTENT_ENCODING,
                 header::ETAG,
-                header::LAST_MODIFIED,
-                header::VARY,
                 header::DATE,
                 header::SET_COOKIE,
-                header::CONTENT_ENCODING,
             ] {
-                extra.remove(h);
+                h.remove(name);
             }
-            extra
+            if !h.contains_key(header::CACHE_CONTROL) {
+                h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            }
+            if let Ok(v) = HeaderValue::from_str(
+                &last_modified
+                    .format("%a, %d %b %Y %H:%M:%S GMT")
+                    .to_string(),
+            ) {
+                h.insert(header::LAST_MODIFIED, v);
+            }
+            h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            h
         },
+        etags: [Coding::Identity, Coding::Brotli, Coding::Gzip]
+            .map(|c| HeaderValue::from_str(&format!("\"{etag}{}\"", c.suffix())).expect("hex")),
+        etag,
         identity,
         gzip: gzip.into(),
         brotli: brotli.into(),
@@ -346,7 +352,6 @@ fn negotiate(headers: &HeaderMap) -> Coding {
 
 fn respond(headers: &HeaderMap, e: &Entry) -> Response {
     let coding = negotiate(headers);
-    let etag = format!("\"{}{}\"", e.etag, coding.suffix());
     // Any variant's tag names the same content.
     let fresh = match headers
         .get(header::IF_NONE_MATCH)
@@ -364,46 +369,27 @@ fn respond(headers: &HeaderMap, e: &Entry) -> Response {
             .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
             .is_some_and(|since| e.last_modified.timestamp() <= since.timestamp()),
     };
-    let mut resp = if fresh {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        let body = match coding {
-            Coding::Brotli => e.brotli.clone(),
-            Coding::Gzip => e.gzip.clone(),
-            Coding::Identity => e.identity.clone(),
-        };
-        let mut r = Response::new(Body::from(body));
-        r.headers_mut()
-            .insert(header::CONTENT_TYPE, e.content_type.clone());
-        match coding {
-            Coding::Brotli => {
-                r.headers_mut()
-                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
-            }
-            Coding::Gzip => {
-                r.headers_mut()
-                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            }
-            Coding::Identity => {}
-        }
-        r
+    let (body, encoding, etag) = match coding {
+        Coding::Identity => (&e.identity, None, &e.etags[0]),
+        Coding::Brotli => (&e.brotli, Some("br"), &e.etags[1]),
+        Coding::Gzip => (&e.gzip, Some("gzip"), &e.etags[2]),
     };
+    let mut resp = if fresh {
+        Response::new(Body::empty())
+    } else {
+        Response::new(Body::from(body.clone()))
+    };
+    *resp.headers_mut() = e.headers.clone();
     let h = resp.headers_mut();
-    for (name, value) in &e.extra {
-        h.insert(name, value.clone());
+    h.insert(header::ETAG, etag.clone());
+    if fresh {
+        *resp.status_mut() = StatusCode::NOT_MODIFIED;
+        return resp;
     }
-    if let Ok(v) = HeaderValue::from_str(&etag) {
-        h.insert(header::ETAG, v);
+    h.insert(header::CONTENT_TYPE, e.content_type.clone());
+    if let Some(enc) = encoding {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
     }
-    if let Ok(v) = HeaderValue::from_str(
-        &e.last_modified
-            .format("%a, %d %b %Y %H:%M:%S GMT")
-            .to_string(),
-    ) {
-        h.insert(header::LAST_MODIFIED, v);
-    }
-    h.insert(header::CACHE_CONTROL, e.cache_control.clone());
-    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     resp
 }
 
