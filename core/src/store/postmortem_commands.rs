@@ -299,6 +299,13 @@ pub async fn snapshot(
     Ok(snap)
 }
 
+fn no_snapshot(id: i64, snapshot: i64) -> CommandError {
+    invalid(
+        "snapshot",
+        format!("post-mortem {id} has no snapshot {snapshot}"),
+    )
+}
+
 /// Shows a snapshot on the public post-mortem (addresses left out unless `keep_addresses`) or
 /// makes it private again. Audited.
 pub async fn set_snapshot_visibility(
@@ -310,10 +317,7 @@ pub async fn set_snapshot_visibility(
     actor: &str,
 ) -> Result<(), CommandError> {
     if !postmortems::set_snapshot_visibility(pool, id, snapshot, public, keep_addresses).await? {
-        return Err(invalid(
-            "snapshot",
-            format!("post-mortem {id} has no snapshot {snapshot}"),
-        ));
+        return Err(no_snapshot(id, snapshot));
     }
     let action = match (public, keep_addresses) {
         (false, _) => "postmortem.snapshot_private",
@@ -331,10 +335,7 @@ pub async fn delete_snapshot(
     actor: &str,
 ) -> Result<(), CommandError> {
     if !postmortems::delete_snapshot(pool, id, snapshot).await? {
-        return Err(invalid(
-            "snapshot",
-            format!("post-mortem {id} has no snapshot {snapshot}"),
-        ));
+        return Err(no_snapshot(id, snapshot));
     }
     audit_pm(pool, actor, "postmortem.delete_snapshot", id).await?;
     Ok(())
