@@ -56,7 +56,8 @@ pub async fn login(
         return back_to_login("invalid", None, &next);
     }
     let ip = client::client_ip(peer.ip(), &headers, &state.auth.proxies());
-    let device = device_cookie(&headers).map(|t| hex::encode(Sha256::digest(t.as_bytes())));
+    let device_token = device_cookie(&headers);
+    let device = device_token.map(|t| hex::encode(Sha256::digest(t.as_bytes())));
     let known_device = match &device {
         Some(hash) => match failures::is_known_device(pool, hash, &username).await {
             Ok(known) => known,
@@ -114,10 +115,15 @@ pub async fn login(
     let (clear, give_back): (Vec<String>, Vec<String>) =
         keys.into_iter().partition(|k| !k.starts_with("ip:"));
     let _ = failures::succeeded(pool, &clear, &give_back).await;
-    let device_token = device_cookie(&headers)
-        .filter(|_| known_device)
-        .unwrap_or_else(|| super::token::generate().secret);
-    let device_hash = hex::encode(Sha256::digest(device_token.as_bytes()));
+    // A remembered browser keeps its cookie; any other gets a new one.
+    let (device_token, device_hash) = match (device_token, device) {
+        (Some(token), Some(hash)) if known_device => (token.to_owned(), hash),
+        _ => {
+            let token = super::token::generate().secret;
+            let hash = hex::encode(Sha256::digest(token.as_bytes()));
+            (token, hash)
+        }
+    };
     if let Err(e) = failures::remember_device(pool, &device_hash, creds.user.id).await {
         tracing::warn!(error = %e, "could not remember the signed-in browser");
     }
@@ -140,15 +146,8 @@ pub async fn login(
     resp
 }
 
-fn device_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == DEVICE_COOKIE)
-        .map(|(_, v)| v.to_string())
+fn device_cookie(headers: &HeaderMap) -> Option<&str> {
+    super::cookie(headers, DEVICE_COOKIE)
         .filter(|v| v.starts_with(super::token::PREFIX) && v.len() < 100)
 }
 

@@ -19,6 +19,18 @@ use axum::{
 };
 use vigil_core::model::auth::Denied;
 
+/// The value of the cookie `name` in a request's `Cookie` headers, if it sent one.
+pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
 /// A refusal as an HTTP response: 401 with a `WWW-Authenticate` challenge, or 403.
 pub struct Refusal(pub Denied);
 

@@ -135,17 +135,7 @@ impl PublicCache {
 /// query, from somebody who is not signed in (no credentials at all: the layers that would read
 /// them have not run yet).
 fn cacheable(req: &Request) -> bool {
-    let has_session = req
-        .headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .any(|c| {
-            c.trim()
-                .strip_prefix(crate::auth::session::COOKIE)
-                .is_some_and(|rest| rest.starts_with('='))
-        });
+    let has_session = crate::auth::cookie(req.headers(), crate::auth::session::COOKIE).is_some();
     matches!(*req.method(), Method::GET | Method::HEAD)
         && req.uri().query().is_none()
         && !has_session
