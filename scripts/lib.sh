@@ -21,7 +21,6 @@ if [ -d "$CARGO_TARGET_DIR/debug" ]; then
 fi
 export PATH="$HOME/.cargo/bin:$TOOLS_DIR/node_modules/.bin:$PATH"
 
-CARGO_LEPTOS_VERSION="0.3.10"
 BINARYEN_VERSION="132.0.0"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -49,13 +48,6 @@ ensure_rust() {
   rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install
   rustup target list --installed | grep -qx wasm32-unknown-unknown \
     || rustup target add wasm32-unknown-unknown
-}
-
-ensure_cargo_leptos() {
-  if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
-    log "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 10 minutes, once)"
-    cargo install "cargo-leptos@$CARGO_LEPTOS_VERSION" --locked
-  fi
 }
 
 # wasm-bindgen-cli must match the wasm-bindgen library exactly; Cargo.lock says which.
@@ -92,6 +84,55 @@ ensure_postgres_programs() {
 ensure_build_tools() {
   ensure_apt build-essential pkg-config
   ensure_rust
-  ensure_cargo_leptos
   ensure_wasm_bindgen
+}
+
+# Builds the site the server serves into SITE_DIR: the browser build of the app (cargo, then
+# wasm-bindgen, then wasm-opt for release) and the stylesheet, each named after a hash of its
+# content, plus public/. This is what `cargo leptos build` does; doing it here spares a fresh
+# machine compiling cargo-leptos (18 minutes), which stays the tool for `cargo leptos watch`.
+# The hashes go to hash.txt beside the server binary of the same profile, where Leptos reads them.
+#   build_site dev|release SITE_DIR
+build_site() {
+  local profile="$1" site="$2" wasm_profile wasm_dir server_dir out name hash
+  if [ "$profile" = release ]; then
+    wasm_profile=wasm-release; wasm_dir=wasm-release; server_dir=release
+  else
+    wasm_profile=dev; wasm_dir=debug; server_dir=debug
+  fi
+  cargo build --package=vigil-hydrate --lib --target=wasm32-unknown-unknown --profile="$wasm_profile"
+  out="$(mktemp -d)"
+  wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name vigil \
+    "$CARGO_TARGET_DIR/wasm32-unknown-unknown/$wasm_dir/vigil_hydrate.wasm"
+  if [ "$profile" = release ]; then
+    ensure_wasm_opt
+    wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+      --enable-mutable-globals --enable-reference-types --enable-multivalue \
+      "$out/vigil_bg.wasm" -o "$out/vigil_bg.opt.wasm"
+    mv "$out/vigil_bg.opt.wasm" "$out/vigil_bg.wasm"
+  fi
+  cp style/main.css "$out/vigil.css"
+  rm -rf "$site.new" && mkdir -p "$site.new/pkg"
+  cp -r public/. "$site.new/"
+  : > "$out/hash.txt"
+  for name in js:vigil.js wasm:vigil_bg.wasm css:vigil.css; do
+    hash=$(sha256sum "$out/${name#*:}" | cut -c1-20)
+    cp "$out/${name#*:}" "$site.new/pkg/vigil.$hash.${name%%:*}"
+    printf '%s: %s\n' "${name%%:*}" "$hash" >> "$out/hash.txt"
+  done
+  if [ "$profile" = release ]; then
+    # Stored compressed once, served as stored (the server prefers .br, then .gz).
+    ensure_apt brotli
+    for name in "$site.new"/pkg/*; do
+      gzip -9 -k "$name"
+      brotli -q 11 -k "$name"
+    done
+  fi
+  # Swap whole directories: a server still running from the old one finds either all old or
+  # all new files.
+  rm -rf "$site.old"; [ -d "$site" ] && mv "$site" "$site.old"
+  mv "$site.new" "$site"; rm -rf "$site.old"
+  mkdir -p "$CARGO_TARGET_DIR/$server_dir"
+  cp "$out/hash.txt" "$CARGO_TARGET_DIR/$server_dir/hash.txt"
+  rm -rf "$out"
 }

@@ -6,15 +6,79 @@ pub mod api;
 pub mod components;
 pub mod pages;
 
-use leptos::prelude::*;
+use leptos::{nonce::use_nonce, prelude::*};
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
     ParamSegment, SsrMode, StaticSegment,
 };
 
+/// The script public pages load instead of the app's WebAssembly: it follows the live feed and
+/// swaps in the server's fresh rendering when something changes. The server serves it under a
+/// name carrying its content hash and provides that path here.
+#[derive(Clone, Copy, Debug)]
+pub struct PublicScript(pub &'static str);
+
+/// What a page loads besides its HTML and stylesheet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageScripts {
+    /// The whole app in the browser: operators' pages (forms that act in place, editors, the
+    /// correlation cursor).
+    App,
+    /// [`PublicScript`] only: public pages showing status, which stay current by themselves. A
+    /// visitor downloads a few kilobytes instead of the app.
+    Follow,
+    /// Nothing: pages complete as sent that must not change under the reader (the sign-in form,
+    /// "not found").
+    None,
+}
+
+pub fn scripts_for(path: &str) -> PageScripts {
+    let under = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
+    };
+    if path == "/ops" || path.starts_with("/ops/") {
+        PageScripts::App
+    } else if path == "/" || path == "/history" || under("/incidents/") || under("/postmortems/") {
+        PageScripts::Follow
+    } else {
+        PageScripts::None
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn request_path() -> Option<String> {
+    use_context::<http::request::Parts>().map(|p| p.uri.path().to_owned())
+}
+
+#[cfg(not(feature = "ssr"))]
+fn request_path() -> Option<String> {
+    None
+}
+
+/// The status version this rendering reflects (at least): the public script refreshes the page
+/// when the live feed reports a newer one, including a change between rendering and connecting.
+#[cfg(feature = "ssr")]
+fn rendered_status_version() -> Option<i64> {
+    use vigil_core::model::live::LiveStatus;
+    use_context::<tokio::sync::watch::Receiver<LiveStatus>>().map(|r| r.borrow().status_version)
+}
+
+#[cfg(not(feature = "ssr"))]
+fn rendered_status_version() -> Option<i64> {
+    None
+}
+
 /// The HTML document around the app: the server renders it once per request.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let scripts = match request_path().map_or(PageScripts::App, |p| scripts_for(&p)) {
+        PageScripts::App => view! { <HydrationScripts options=options.clone()/> }.into_any(),
+        PageScripts::Follow => use_context::<PublicScript>()
+            .map(|s| view! { <script type="module" src=s.0 nonce=use_nonce()></script> })
+            .into_any(),
+        PageScripts::None => ().into_any(),
+    };
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -25,10 +89,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 // The stylesheet under its content-hashed name when the build has one.
                 <HashedStylesheet id="vigil" options=options.clone()/>
-                <HydrationScripts options/>
+                {scripts}
                 <MetaTags/>
             </head>
-            <body>
+            <body data-status-version=rendered_status_version()>
                 <App/>
             </body>
         </html>
@@ -65,5 +129,29 @@ pub fn App() -> impl IntoView {
                 </ParentRoute>
             </Routes>
         </Router>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_operators_pages_load_the_app_and_only_status_pages_follow() {
+        for p in ["/ops", "/ops/incidents/3", "/ops/postmortems/1/revisions/2"] {
+            assert_eq!(scripts_for(p), PageScripts::App, "{p}");
+        }
+        for p in ["/", "/history", "/incidents/12", "/postmortems/4"] {
+            assert_eq!(scripts_for(p), PageScripts::Follow, "{p}");
+        }
+        for p in [
+            "/login",
+            "/no/such",
+            "/incidents/",
+            "/incidents/1/x",
+            "/opsx",
+        ] {
+            assert_eq!(scripts_for(p), PageScripts::None, "{p}");
+        }
     }
 }

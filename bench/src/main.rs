@@ -38,7 +38,10 @@ struct Args {
     /// Seconds each wrk run lasts.
     #[arg(long, default_value_t = 10)]
     wrk_secs: u64,
-    /// Run only these scenarios (capacity, page, idle, resources); all when not given.
+    /// The Playwright project (with its node_modules) whose `transfer.mjs` drives Chromium.
+    #[arg(long, default_value = "end2end")]
+    end2end: PathBuf,
+    /// Run only these scenarios (capacity, page, transfer, idle, resources); all when not given.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -65,6 +68,10 @@ async fn main() -> Result<()> {
     if args.runs("page") {
         eprintln!("== status page under load, beside nginx serving the same bytes");
         page_load(&args, target, &mut rows).await?;
+    }
+    if args.runs("transfer") {
+        eprintln!("== what a browser downloads: first and repeat visit, in Chromium");
+        transfer(&args, target, &mut rows).await?;
     }
     if args.runs("resources") {
         eprintln!("== resource samples: ingest, then graph queries over 30 days × 50 nodes");
@@ -272,6 +279,63 @@ async fn page_load(args: &Args, target: SocketAddr, rows: &mut Vec<[String; 4]>)
             "nginx without brotli_static (apt-get install libnginx-mod-http-brotli-static)".into(),
             "it served gzip to browser requests".into(),
             String::new(),
+        ]);
+    }
+    Ok(())
+}
+
+#[derive(serde::Deserialize)]
+struct Visit {
+    bytes: u64,
+    requests: u32,
+    files: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct Visits {
+    path: String,
+    first: Visit,
+    repeat: Visit,
+}
+
+/// Bytes a visitor's Chromium downloads for the public pages, from an empty cache and again.
+async fn transfer(args: &Args, target: SocketAddr, rows: &mut Vec<[String; 4]>) -> Result<()> {
+    let vigil = start_vigil(args, "transfer", &config(target, 20, 5)).await?;
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let out = Command::new("node")
+        .arg("transfer.mjs")
+        .arg(&vigil.base)
+        .args(["/", "/history"])
+        .current_dir(&args.end2end)
+        .stderr(Stdio::inherit())
+        .output()
+        .context("running node end2end/transfer.mjs")?;
+    if !out.status.success() {
+        bail!("transfer.mjs failed");
+    }
+    for line in String::from_utf8(out.stdout)?.lines() {
+        let v: Visits = serde_json::from_str(line).context("transfer.mjs output")?;
+        let kb = |b: u64| b as f64 / 1000.0;
+        rows.push([
+            format!("`{}` first visit, bytes on the wire", v.path),
+            format!(
+                "{:.1} KB in {} requests ({})",
+                kb(v.first.bytes),
+                v.first.requests,
+                v.first.files.join(", ")
+            ),
+            "—".into(),
+            format!("≤ 150 KB: {}", yes(v.first.bytes <= 150_000)),
+        ]);
+        rows.push([
+            format!("`{}` repeat visit, bytes on the wire", v.path),
+            format!(
+                "{:.1} KB in {} requests",
+                kb(v.repeat.bytes),
+                v.repeat.requests
+            ),
+            "—".into(),
+            format!("≤ 10 KB: {}", yes(v.repeat.bytes <= 10_000)),
         ]);
     }
     Ok(())

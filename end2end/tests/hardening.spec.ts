@@ -3,7 +3,7 @@ import * as http from "node:http";
 
 // The public pages under the Content-Security-Policy the server sends: nothing they need is
 // blocked, and nothing logs an error.
-test("public pages load and hydrate with the CSP enforced and no console errors", async ({ page, baseURL }) => {
+test("public pages load and run their script with the CSP enforced and no console errors", async ({ page, baseURL }) => {
   const problems: string[] = [];
   page.on("console", (m) => {
     if (m.type() === "error" || m.type() === "warning") problems.push(`${m.type()}: ${m.text()}`);
@@ -15,7 +15,7 @@ test("public pages load and hydrate with the CSP enforced and no console errors"
     expect(csp, path).toContain("'nonce-");
     expect(csp, path).not.toMatch(/script-src[^;]*unsafe-inline/);
     expect(response?.headers()["x-content-type-options"]).toBe("nosniff");
-    // Hydration ran: the wasm bundle loaded and took over (the live marker on the status page).
+    // The page's script ran and follows the live feed (the marker on the status page).
     if (path === "/") {
       await expect(page.locator("main.page")).toHaveAttribute("data-live", "live");
     } else {

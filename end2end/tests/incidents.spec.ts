@@ -45,7 +45,7 @@ test.describe("without JavaScript", () => {
   });
 });
 
-test("an open incident shows on the status page and the correlation link keeps its window", async ({ page }) => {
+test("an open incident shows on the status page and the correlation link keeps its window", async ({ page, browser, baseURL }) => {
   // A panic in the browser leaves the page server-rendered and quietly dead; count them.
   const panics: string[] = [];
   page.on("console", (m) => {
@@ -74,6 +74,13 @@ test("an open incident shows on the status page and the correlation link keeps i
   await expect(page.getByTestId("active-incidents")).toContainText(title);
   await expect(page.getByTestId("active-incidents")).toContainText("Grafana sits behind the same ingress.");
 
+  // A visitor keeps the public incident page open: it follows the operators' updates by itself.
+  const visitorContext = await browser.newContext({ baseURL });
+  const visitor = await visitorContext.newPage();
+  await visitor.goto(`/incidents/${incidentUrl.split("/").pop()}`);
+  await expect(visitor.locator("main.page")).toHaveAttribute("data-live", "live");
+  await expect(visitor.getByTestId("incident")).not.toContainText("Resolved.");
+
   // Resolve it (with JavaScript this time) so the page is all clear for the other tests.
   await page.goto(incidentUrl);
   const post = page.getByTestId("post-update");
@@ -81,6 +88,9 @@ test("an open incident shows on the status page and the correlation link keeps i
   await post.getByLabel("New status").selectOption("resolved");
   await post.getByRole("button", { name: "Post" }).click();
   await expect(page.getByTestId("incident-status")).toHaveText("Resolved");
+  // No reload on the visitor's side.
+  await expect(visitor.getByTestId("incident")).toContainText("Resolved.");
+  await visitorContext.close();
   await page.goto("/");
   await expect(page.getByTestId("active-incidents")).not.toContainText(title);
   // Hydrated (or dead): either way the panics of every page visited are in by now.

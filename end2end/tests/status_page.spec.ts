@@ -71,11 +71,17 @@ test.describe("without JavaScript", () => {
 });
 
 test.describe("with JavaScript", () => {
-  test("the page hydrates and follows the live feed", async ({ page }) => {
+  test("the page follows the live feed with a small script, not the app's WebAssembly", async ({ page }) => {
     const errors: string[] = [];
+    const fetched: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
-    await page.goto("/");
-    await expect(page.locator("main.page")).toHaveAttribute("data-live", "live");
+    page.on("request", (r) => fetched.push(new URL(r.url()).pathname));
+    for (const path of ["/", "/history"]) {
+      await page.goto(path);
+      await expect(page.locator("main.page")).toHaveAttribute("data-live", "live");
+    }
+    expect(fetched.filter((f) => f.endsWith(".wasm") || f.startsWith("/pkg/vigil.") && f.endsWith(".js"))).toEqual([]);
+    expect(fetched.some((f) => /^\/pkg\/live\.[0-9a-f]+\.js$/.test(f))).toBe(true);
     expect(errors).toEqual([]);
   });
 
@@ -88,6 +94,8 @@ test.describe("with JavaScript", () => {
     await page.getByRole("button", { name: "Sign in" }).click();
     await expect(page).toHaveURL(/\/ops$/);
     await expect(page.getByTestId("live-mode")).toHaveText("Live: updates every second");
+    // Operators' pages run the whole app.
+    expect(await page.evaluate(() => performance.getEntriesByType("resource").some((e) => e.name.endsWith(".wasm")))).toBe(true);
     const first = await page.getByTestId("live-seq").textContent();
     const firstTime = await page.getByTestId("server-time").textContent();
     expect(firstTime).toMatch(TIME);

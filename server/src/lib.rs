@@ -16,4 +16,5 @@ pub mod redact;
 pub mod resources;
 pub mod startup;
 pub mod telemetry;
+pub mod wake;
 pub mod workers;

@@ -1,11 +1,20 @@
-//! The live feed: one task checks the database every second and publishes the result; every open
-//! page follows it over server-sent events. One check per second, however many pages are open.
+//! The live feed: one task publishes the server's state; every open page follows it over
+//! server-sent events, however many are open. The status version (the newest event id) moves
+//! when the database reports new events (LISTEN/NOTIFY, see `wake`); the heartbeat — server
+//! time and a database check every second, which the operators' live panel shows — runs only
+//! while an operator's page is listening. An idle Vigil asks the database nothing.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Weak,
+    },
+    time::Duration,
+};
 
 use chrono::Utc;
 use sqlx::PgPool;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 use vigil_core::{
     model::live::LiveStatus,
@@ -18,12 +27,31 @@ pub const TICK: Duration = Duration::from_secs(1);
 /// made (so the one who made it reads it back, rather than a page kept from a moment before).
 /// Weak: the ticker owns the sender, so that when it stops at shutdown every event stream ends.
 #[derive(Clone)]
-pub struct Publisher(std::sync::Weak<watch::Sender<LiveStatus>>);
+pub struct Publisher {
+    tx: Weak<watch::Sender<LiveStatus>>,
+    heartbeat: Arc<Listeners>,
+}
+
+/// Operators' pages listening for the heartbeat.
+#[derive(Default)]
+struct Listeners {
+    count: AtomicUsize,
+    arrived: Notify,
+}
+
+/// Held by an operator's event stream; the heartbeat stops when the last one is dropped.
+pub struct Listening(Arc<Listeners>);
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.0.count.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 impl Publisher {
     /// Reads the newest event id and moves the status version up to it (never down).
     pub async fn catch_up(&self, pool: &PgPool) {
-        let Some(tx) = self.0.upgrade() else { return };
+        let Some(tx) = self.tx.upgrade() else { return };
         if let Ok(latest) = events::latest_id(pool).await {
             tx.send_if_modified(|s| {
                 let moved = latest > s.status_version;
@@ -32,28 +60,40 @@ impl Publisher {
             });
         }
     }
+
+    /// Starts the per-second heartbeat (if it is not running) until the guard is dropped.
+    pub fn listen_to_heartbeat(&self) -> Listening {
+        if self.heartbeat.count.fetch_add(1, Ordering::Relaxed) == 0 {
+            self.heartbeat.arrived.notify_one();
+        }
+        Listening(self.heartbeat.clone())
+    }
 }
 
-/// Starts the ticker. The feed ends (and every SSE stream with it) when `shutdown` is cancelled,
-/// so open pages never hold a graceful shutdown hostage.
+/// How often the feed checks the database when no operator is listening: it keeps the state
+/// that `/ops` shows first, and hands freed memory back, without a round trip every second.
+const IDLE_TICK: Duration = Duration::from_secs(30);
+
+/// Starts the feed. It ends (and every SSE stream with it) when `shutdown` is cancelled, so open
+/// pages never hold a graceful shutdown hostage.
 pub fn spawn(
     pool: PgPool,
+    mut wake: crate::wake::Events,
     shutdown: CancellationToken,
 ) -> (watch::Receiver<LiveStatus>, Publisher) {
     let (tx, rx) = watch::channel(LiveStatus::starting(Utc::now()));
-    let tx = std::sync::Arc::new(tx);
-    let publisher = Publisher(std::sync::Arc::downgrade(&tx));
+    let tx = Arc::new(tx);
+    let heartbeat = Arc::new(Listeners::default());
+    let publisher = Publisher {
+        tx: Arc::downgrade(&tx),
+        heartbeat: heartbeat.clone(),
+    };
     tokio::spawn(async move {
-        let mut interval = tokio::time::interval(TICK);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut seq = 0u64;
         let mut status_version = 0i64;
+        let mut last_trim = tokio::time::Instant::now();
         loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = interval.tick() => {}
-            }
-            // One round trip a tick: reading the newest event id doubles as the health check.
+            // One round trip: reading the newest event id doubles as the health check.
             let (db, latest) =
                 health::ping_with(TICK - Duration::from_millis(100), events::latest_id(&pool))
                     .await;
@@ -62,7 +102,8 @@ pub fn spawn(
                 .unwrap_or(status_version)
                 .max(tx.borrow().status_version);
             seq += 1;
-            if seq.is_multiple_of(30) {
+            if last_trim.elapsed() >= IDLE_TICK {
+                last_trim = tokio::time::Instant::now();
                 // Hand freed heap back to the system now and then: the idle footprint is what an
                 // operator sees in `top` on the small machine a status page runs on.
                 // SAFETY: malloc_trim only releases free memory; it is safe at any time.
@@ -76,6 +117,16 @@ pub fn spawn(
                 seq,
                 status_version,
             });
+            let wait = if heartbeat.count.load(Ordering::Relaxed) > 0 {
+                TICK
+            } else {
+                IDLE_TICK
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = wake.changed(wait) => {}
+                _ = heartbeat.arrived.notified() => {}
+            }
         }
     });
     (rx, publisher)

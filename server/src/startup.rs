@@ -66,7 +66,8 @@ impl Application {
             .site_addr(addr)
             .hash_files(crate::http::assets::hashed_build())
             .build();
-        let (live, publisher) = live::spawn(db.pool.clone(), shutdown.clone());
+        let events = crate::wake::spawn(db.pool.clone(), shutdown.clone());
+        let (live, publisher) = live::spawn(db.pool.clone(), events.clone(), shutdown.clone());
         let state = AppState {
             leptos_options,
             pool: db.pool.clone(),
@@ -96,7 +97,7 @@ impl Application {
         crate::resources::start(config, db.pool.clone(), shutdown.clone())
             .await
             .map_err(DbError::from)?;
-        crate::notify::start(config, db.pool.clone(), shutdown.clone())
+        crate::notify::start(config, db.pool.clone(), events.clone(), shutdown.clone())
             .await
             .map_err(DbError::from)?;
         if config.incidents.automatic {
@@ -105,7 +106,7 @@ impl Application {
                 config.incidents.rules(),
                 config.incidents.opened_text.clone(),
             );
-            tokio::spawn(engine.run(shutdown.clone()));
+            tokio::spawn(engine.run(events.clone(), shutdown.clone()));
         }
         if config.linode.enabled {
             spawn_linode_poller(config, db.pool.clone(), shutdown.clone());

@@ -2,13 +2,48 @@
 //! after a hash of their content (`hash-files` in Cargo.toml) and writes the hashes to `hash.txt`
 //! beside the binary; a file whose name carries its hash never changes, so browsers may keep it
 //! for a year without asking again. Only the page that names them is revalidated.
+//!
+//! The build stores each file beside its brotli and gzip forms (`.br`, `.gz`); they are served
+//! as they are rather than compressed anew for every visitor (the wasm is megabytes).
+//! Public pages load one more file, [`PUBLIC_SCRIPT`], compiled into the binary.
+
+use std::{path::Path, sync::LazyLock};
 
 use axum::{
     extract::Request,
     http::{header, HeaderValue},
     middleware::Next,
-    response::Response,
+    response::{IntoResponse, Response},
+    Router,
 };
+use sha2::{Digest, Sha256};
+use tower_http::services::ServeDir;
+
+/// The public pages' script: follows the live feed and swaps in fresh renderings.
+const LIVE_JS: &str = include_str!("live.js");
+
+/// `/pkg/live.<hash>.js`, named after its content like the build's files.
+pub static PUBLIC_SCRIPT: LazyLock<String> = LazyLock::new(|| {
+    let hash = hex::encode(Sha256::digest(LIVE_JS.as_bytes()));
+    format!("/pkg/live.{}.js", &hash[..20])
+});
+
+async fn public_script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        LIVE_JS,
+    )
+}
+
+/// `/pkg`: the build's files with their precompressed forms, and the public pages' script.
+pub fn router<S: Clone + Send + Sync + 'static>(site_root: &Path) -> Router<S> {
+    let files = ServeDir::new(site_root.join("pkg"))
+        .precompressed_br()
+        .precompressed_gzip();
+    Router::new()
+        .route(&PUBLIC_SCRIPT, axum::routing::get(public_script))
+        .nest_service("/pkg", files)
+}
 
 /// Whether this binary was built with hashed asset names (`hash.txt` beside it). Without it (a
 /// test binary, a plain `cargo build`) pages name the plain files.
@@ -59,5 +94,7 @@ mod tests {
         assert!(!is_hashed("vigil_bg.wasm"));
         assert!(!is_hashed("vigil.css"));
         assert!(!is_hashed("vigil.abc.js"), "too short to be a content hash");
+        let script = PUBLIC_SCRIPT.strip_prefix("/pkg/").unwrap();
+        assert!(is_hashed(script), "{script}");
     }
 }

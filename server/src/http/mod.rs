@@ -115,6 +115,7 @@ pub fn router(state: AppState, sessions: PostgresStore) -> Router {
             {
                 provide_context(nonce);
             }
+            provide_context(vigil_app::PublicScript(assets::PUBLIC_SCRIPT.as_str()));
             provide_context(graphs.clone());
             provide_context(live.clone());
             provide_context(pool.clone());
@@ -174,6 +175,9 @@ pub fn router(state: AppState, sessions: PostgresStore) -> Router {
             get(api_resources::node_series),
         )
         .merge(public_read_side())
+        .merge(assets::router(std::path::Path::new(
+            state.leptos_options.site_root.as_ref(),
+        )))
         .route("/heartbeat/{secret}", post(public::heartbeat))
         .leptos_routes_with_context(&state, routes, context.clone(), render)
         .fallback(leptos_axum::file_and_error_handler_with_context::<

@@ -126,12 +126,22 @@ impl Engine {
         Ok(())
     }
 
-    pub async fn run(mut self, shutdown: CancellationToken) {
+    /// Steps whenever events arrive; while an incident is open also every second, since its
+    /// quiet period ends with time alone.
+    pub async fn run(mut self, mut events: crate::wake::Events, shutdown: CancellationToken) {
         if let Err(e) = self.restore().await {
             tracing::error!(error = %e, "the incident engine cannot start; retrying each second");
         }
-        let mut every = crate::workers::ticker(Duration::from_secs(1));
-        while crate::workers::next_tick(&mut every, &shutdown).await {
+        loop {
+            let wait = if self.open.is_some() {
+                Duration::from_secs(1)
+            } else {
+                crate::wake::FALLBACK
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = events.changed(wait) => {}
+            }
             if let Err(e) = self.step().await {
                 tracing::warn!(error = %e, "incident engine step failed; retrying");
                 // What was half-applied is forgotten: the next step rebuilds the open incident

@@ -14,6 +14,7 @@ use crate::config::Config;
 pub async fn start(
     config: &Config,
     pool: PgPool,
+    events: crate::wake::Events,
     shutdown: CancellationToken,
 ) -> Result<(), StoreError> {
     let specs: Vec<notifications::ChannelSpec> = config
@@ -29,6 +30,6 @@ pub async fn start(
         .collect();
     notifications::sync_channels(&pool, &specs).await?;
     let worker = worker::Worker::new(pool, config.server.public_url.clone());
-    tokio::spawn(worker.run(shutdown));
+    tokio::spawn(worker.run(events, shutdown));
     Ok(())
 }

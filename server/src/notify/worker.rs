@@ -22,8 +22,12 @@ pub struct Worker {
     pool: PgPool,
     http: reqwest::Client,
     public_url: String,
-    /// How often queues are looked at when idle.
-    pub poll: Duration,
+}
+
+/// What one pass did, and when the next retry falls due.
+pub struct Round {
+    pub attempts: usize,
+    pub next_due: Option<DateTime<Utc>>,
 }
 
 /// What one attempt came to.
@@ -69,44 +73,56 @@ impl Worker {
                 .build()
                 .expect("the HTTP client builds"),
             public_url,
-            poll: Duration::from_millis(500),
         }
     }
 
-    pub async fn run(self, shutdown: CancellationToken) {
+    /// Delivers until shutdown. Between passes it sleeps until new events commit (a new
+    /// notification is written with its event), the next retry falls due, or the fallback
+    /// timer ends; it never polls the queue on an idle system.
+    pub async fn run(self, mut events: crate::wake::Events, shutdown: CancellationToken) {
         loop {
-            let worked = match self.round().await {
-                Ok(n) => n > 0,
+            let wait = match self.round().await {
+                Ok(r) if r.attempts > 0 => Duration::ZERO,
+                Ok(r) => r.next_due.map_or(crate::wake::FALLBACK, |at| {
+                    (at - Utc::now())
+                        .to_std()
+                        .unwrap_or(Duration::ZERO)
+                        .min(crate::wake::FALLBACK)
+                }),
                 Err(e) => {
                     tracing::warn!(error = %e, "notification round failed; retrying");
-                    false
+                    Duration::from_secs(1)
                 }
             };
-            if !worked {
+            if shutdown.is_cancelled() {
+                return;
+            }
+            if wait > Duration::ZERO {
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(self.poll) => {}
+                    _ = events.changed(wait) => {}
                 }
-            } else if shutdown.is_cancelled() {
-                return;
             }
         }
     }
 
-    /// One pass: every channel whose head is due gets one attempt. Returns attempts made.
-    pub async fn round(&self) -> Result<usize, vigil_core::store::StoreError> {
+    /// One pass: every channel whose head is due gets one attempt.
+    pub async fn round(&self) -> Result<Round, vigil_core::store::StoreError> {
         let now = Utc::now();
-        let due: Vec<Due> = notifications::heads(&self.pool)
+        let (due, later): (Vec<Due>, Vec<Due>) = notifications::heads(&self.pool)
             .await?
             .into_iter()
-            .filter(|d| d.next_attempt_at <= now)
-            .collect();
+            .partition(|d| d.next_attempt_at <= now);
+        let next_due = later.iter().map(|d| d.next_attempt_at).min();
         let attempts = due.iter().map(|d| self.attempt(d.clone()));
         let outcomes = futures::future::join_all(attempts).await;
         for (d, outcome) in due.iter().zip(outcomes) {
             self.record(d, outcome).await?;
         }
-        Ok(due.len())
+        Ok(Round {
+            attempts: due.len(),
+            next_due,
+        })
     }
 
     async fn attempt(&self, d: Due) -> Outcome {

@@ -43,6 +43,10 @@ impl Writer {
             let flush = tokio::select! {
                 r = results.recv() => match r {
                     Some((id, result)) => {
+                        if batch.is_empty() {
+                            // A batch is written at most `flush_every` after its first result.
+                            tick.reset();
+                        }
                         self.fold(id, &result, &mut pending_changes);
                         touched.insert(id, result.clone());
                         batch.push((id, result));
@@ -54,7 +58,8 @@ impl Writer {
                     self.pause(id, paused, &mut pending_changes);
                     true
                 }
-                _ = tick.tick() => true,
+                // Nothing to write, nothing to wake up for.
+                _ = tick.tick(), if !batch.is_empty() || !pending_changes.is_empty() => true,
                 _ = shutdown.cancelled() => {
                     // Whatever arrived is written before stopping.
                     while let Ok((id, result)) = results.try_recv() {

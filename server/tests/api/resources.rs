@@ -2,12 +2,12 @@
 //! disappears), node_exporter (counter resets), rollups checked against raw rows, alert rules,
 //! source staleness, and the JSON API.
 
-mod common;
+use crate::common;
 
 use std::{sync::Arc, time::Duration};
 
+use crate::common::{access::create_token, eventually, spawn_app, spawn_app_with_toml};
 use chrono::{DateTime, Utc};
-use common::{access::create_token, eventually, spawn_app, spawn_app_with_toml};
 use vigil_core::{
     model::{
         auth::Scope,

@@ -1,10 +1,10 @@
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::spawn_app;
+use crate::common::spawn_app;
 use futures::StreamExt;
-use vigil_core::model::live::LiveStatus;
+use vigil_core::model::{auth::Role, live::LiveStatus};
 
 #[tokio::test]
 async fn healthz_answers_without_touching_the_database() {
@@ -78,10 +78,39 @@ async fn the_status_page_is_complete_without_javascript() {
     assert!(!html.contains("Vigil itself"), "{html}");
     assert!(!html.contains("data-testid=\"server-time\""), "{html}");
     assert!(!html.contains("latency_ms"), "{html}");
-    assert!(
-        html.contains("/pkg/vigil.js"),
-        "hydration script linked: {html}"
+    // A visitor downloads the page and one small script, never the app's WebAssembly.
+    assert!(!html.contains(".wasm"), "{html}");
+    assert!(!html.contains("/pkg/vigil.js"), "{html}");
+    let script = vigil_server::http::assets::PUBLIC_SCRIPT.as_str();
+    assert!(html.contains(&format!("src=\"{script}\"")), "{html}");
+    let js = app.get(script).await;
+    assert_eq!(js.status(), 200);
+    assert_eq!(
+        js.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
     );
+    assert!(js.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert!(js.text().await.unwrap().contains("EventSource"));
+}
+
+#[tokio::test]
+async fn operators_pages_load_the_app() {
+    let app = spawn_app().await;
+    let admin = common::access::signed_in(&app, "ada", Role::Admin).await;
+    let html = admin
+        .get(app.url("/ops"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("/pkg/vigil.js"), "hydration script: {html}");
+    assert!(html.contains("vigil_bg.wasm"), "{html}");
+    assert!(!html.contains("/pkg/live."), "{html}");
 }
 
 #[tokio::test]
@@ -146,6 +175,55 @@ async fn the_live_stream_pushes_a_fresh_status_every_second() {
     assert!(seen.windows(2).all(|w| w[1].seq > w[0].seq), "{seen:?}");
     assert!(seen[2].server_time > seen[0].server_time, "{seen:?}");
     assert!(seen[2].db.is_connected(), "{seen:?}");
+}
+
+/// Reads server-sent events until one carries a `LiveStatus`, for at most `within`.
+async fn next_status<B: AsRef<[u8]>>(
+    stream: &mut (impl futures::Stream<Item = reqwest::Result<B>> + Unpin),
+    buf: &mut String,
+    within: Duration,
+) -> Option<LiveStatus> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(end) = buf.find("\n\n") {
+            let event: String = buf.drain(..end + 2).collect();
+            if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
+                return Some(serde_json::from_str(data).expect("data is a LiveStatus"));
+            }
+            continue;
+        }
+        let chunk = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .ok()??;
+        buf.push_str(std::str::from_utf8(chunk.unwrap().as_ref()).unwrap());
+    }
+}
+
+#[tokio::test]
+async fn the_public_stream_speaks_only_when_the_status_moves_even_if_another_process_moved_it() {
+    let app = spawn_app().await;
+    let mut stream = app.get("/events/live").await.bytes_stream();
+    let mut buf = String::new();
+    let first = next_status(&mut stream, &mut buf, Duration::from_secs(5))
+        .await
+        .expect("the current status on connecting");
+    // Nothing changes: no message (the heartbeat is for operators), only keep-alive comments.
+    assert_eq!(
+        next_status(&mut stream, &mut buf, Duration::from_secs(3)).await,
+        None
+    );
+    // Written straight to the database, as another Vigil on the same database would: no request
+    // reaches this one, and its fallback timer is 30 s away. The database's notification moves it.
+    let id =
+        vigil_core::store::events::append(&app.pool, "test.elsewhere", "x", serde_json::json!({}))
+            .await
+            .unwrap()
+            .id;
+    let moved = next_status(&mut stream, &mut buf, Duration::from_secs(5))
+        .await
+        .expect("the new version within seconds");
+    assert!(moved.status_version >= id, "{first:?} → {moved:?}");
+    assert!(moved.status_version > first.status_version);
 }
 
 #[tokio::test]
@@ -288,7 +366,12 @@ async fn every_response_carries_security_headers_and_pages_a_nonce_policy() {
             assert!(!scripts_rule.contains("unsafe-inline"), "{csp}");
             let html = resp.text().await.unwrap();
             let scripts = html.matches("<script").count();
-            assert!(scripts > 0, "{path}: pages hydrate");
+            // Status pages follow the live feed; the sign-in form and 404 load no script file.
+            assert_eq!(
+                html.contains("<script type=\"module\" src=\"/pkg/live."),
+                matches!(path, "/" | "/history"),
+                "{path}: {html}"
+            );
             assert!(
                 html.matches(&format!("nonce=\"{nonce}\"")).count() >= scripts,
                 "{path}: every script carries the nonce"

@@ -1,9 +1,9 @@
 //! The access model, from outside: who is refused where, sessions, throttling, cross-site
 //! protection and tokens.
 
-mod common;
+use crate::common;
 
-use common::{
+use crate::common::{
     access::{browser, create_token, create_user, login, signed_in, PASSWORD},
     spawn_app,
 };

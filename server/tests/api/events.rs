@@ -1,9 +1,7 @@
-mod common;
-
 use std::time::Duration;
 
+use crate::common::spawn_app;
 use chrono::Utc;
-use common::spawn_app;
 use sqlx::postgres::PgListener;
 use vigil_core::store::events::{self, NOTIFY_CHANNEL};
 

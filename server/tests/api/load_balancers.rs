@@ -1,11 +1,11 @@
 //! NodeBalancer polling against the simulator: backends stored, flapping detected on scripted
 //! flips, the ingress alert raised and cleared, and the JSON API.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::{access::create_token, eventually, spawn_app, spawn_app_with_toml};
+use crate::common::{access::create_token, eventually, spawn_app, spawn_app_with_toml};
 use vigil_core::model::{auth::Scope, backend::FlapRule};
 use vigil_server::linode::{client::LinodeClient, poller::Poller};
 use vigil_sim::linode::{seed_balancer, LinodeSim};

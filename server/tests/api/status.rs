@@ -1,9 +1,7 @@
 //! Probes end to end: configured monitors run against a target, turn DOWN and UP with the
 //! configured streaks, record events, roll up, and show in the Statuspage-compatible JSON.
 
-mod common;
-
-use common::{
+use crate::common::{
     access::{browser, create_token, signed_in},
     eventually, spawn_app_with_toml, Target, TestApp,
 };

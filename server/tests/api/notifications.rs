@@ -2,15 +2,13 @@
 //! their events, arrive in order through Discord's rate limit and a receiver outage, and a
 //! `kill -9` of Vigil mid-delivery loses nothing and repeats nothing that was acknowledged.
 
-mod common;
-
 use std::{
     collections::HashMap,
     process::{Command, Stdio},
     time::Duration,
 };
 
-use common::{eventually, fresh_database, spawn_app_with_toml};
+use crate::common::{eventually, fresh_database, spawn_app_with_toml};
 use serde_json::json;
 use vigil_core::store::events;
 use vigil_sim::webhooks::{WebhookFaults, WebhookSim};

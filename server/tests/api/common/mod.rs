@@ -1,5 +1,4 @@
 //! `spawn_app`: a real Vigil on a free port, against a fresh PostgreSQL database of its own.
-#![allow(dead_code)] // each test binary uses a different part of the harness
 
 use std::{str::FromStr, time::Duration};
 
@@ -27,22 +26,77 @@ pub fn admin_url() -> String {
 }
 
 /// Creates an empty database and returns its URL.
+/// Each test's database is a copy of one migrated once per run (PostgreSQL copies a template in
+/// milliseconds; migrating anew took longer than most tests).
 pub async fn fresh_database() -> (String, String) {
+    static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
     let admin = admin_url();
+    let template = TEMPLATE.get_or_init(|| migrated_template(&admin)).await;
     let name = format!("vigil_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = PgConnectOptions::from_str(&admin)
+    let mut conn = server_connection(&admin).await;
+    conn.execute(format!("CREATE DATABASE {name} TEMPLATE {template}").as_str())
+        .await
+        .expect("create test database");
+    conn.close().await.ok();
+    (name.clone(), database_url(&admin, &name))
+}
+
+fn database_url(admin: &str, name: &str) -> String {
+    let mut url = reqwest::Url::parse(admin).expect("DATABASE_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+async fn server_connection(admin: &str) -> sqlx::PgConnection {
+    PgConnectOptions::from_str(admin)
         .expect("DATABASE_URL parses")
         .database("postgres")
         .connect()
         .await
-        .expect("connect to the test server");
-    conn.execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .expect("create test database");
+        .expect("connect to the test server")
+}
+
+/// A database with every migration applied, named after the migrations' checksums so a run
+/// with other migrations never uses it. Built under a temporary name and renamed when complete.
+async fn migrated_template(admin: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut digest = Sha256::new();
+    for m in vigil_core::store::MIGRATOR.iter() {
+        digest.update(&m.checksum);
+    }
+    let name = format!("vigil_template_{}", &hex::encode(digest.finalize())[..16]);
+    let mut conn = server_connection(admin).await;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    if !exists {
+        let building = format!("vigil_test_{}", uuid::Uuid::new_v4().simple());
+        conn.execute(format!("CREATE DATABASE {building}").as_str())
+            .await
+            .expect("create the template database");
+        let pool = PgPool::connect(&database_url(admin, &building))
+            .await
+            .unwrap();
+        vigil_core::store::MIGRATOR
+            .run(&pool)
+            .await
+            .expect("migrations apply");
+        pool.close().await;
+        let renamed = conn
+            .execute(format!("ALTER DATABASE {building} RENAME TO {name}").as_str())
+            .await;
+        if renamed.is_err() {
+            // Another run built it meanwhile; theirs is as good.
+            conn.execute(format!("DROP DATABASE {building}").as_str())
+                .await
+                .ok();
+        }
+    }
     conn.close().await.ok();
-    let mut url = reqwest::Url::parse(&admin).expect("DATABASE_URL is a URL");
-    url.set_path(&format!("/{name}"));
-    (name, url.to_string())
+    name
 }
 
 pub fn test_config(db_url: &str) -> Config {

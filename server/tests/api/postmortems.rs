@@ -2,9 +2,9 @@
 //! anybody (a stale save is kept as its own revision and answered 409), restoring, publishing
 //! with sanitized Markdown on the public page and in Statuspage's JSON, and who may do what.
 
-mod common;
+use crate::common;
 
-use common::{access::create_token, spawn_app_with_toml, TestApp};
+use crate::common::{access::create_token, spawn_app_with_toml, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 use vigil_core::{

@@ -2,11 +2,11 @@
 //! feeds that never show internal notes, maintenances, clear errors, and automatic incidents
 //! that group simultaneous failures into one and notify through the outbox.
 
-mod common;
+use crate::common;
 
 use std::str::FromStr;
 
-use common::{access::create_token, eventually, spawn_app_with_toml, Target, TestApp};
+use crate::common::{access::create_token, eventually, spawn_app_with_toml, Target, TestApp};
 use serde_json::{json, Value};
 use vigil_core::model::auth::Scope;
 use vigil_sim::webhooks::WebhookSim;

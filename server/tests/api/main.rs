@@ -1,0 +1,18 @@
+//! Vigil's integration tests, as one binary: the server links once, not once per topic. Each
+//! module is a topic; `common` holds `spawn_app` (a real server on a fresh database) and friends.
+
+mod common;
+
+mod access;
+mod cli;
+mod events;
+mod http;
+mod incidents;
+mod linode_client;
+mod load_balancers;
+mod notifications;
+mod postmortems;
+mod probes;
+mod resources;
+mod sim_webhooks;
+mod status;
