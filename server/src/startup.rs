@@ -94,6 +94,7 @@ impl Application {
                 .map(|t| t.trim().into()),
         };
         spawn_session_cleanup(sessions.clone(), shutdown.clone());
+        crate::footprint::release_start_up_pages_later(shutdown.clone());
         crate::resources::start(config, db.pool.clone(), shutdown.clone())
             .await
             .map_err(DbError::from)?;
