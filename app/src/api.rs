@@ -23,7 +23,7 @@ pub async fn get_status_summary() -> Result<vigil_core::model::status::StatusSum
     let summary = cache
         .get(&pool, &title, version)
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
+        .map_err(guard::fail)?;
     let ops = guard::auth()
         .await
         .require(vigil_core::model::auth::Scope::Read)
@@ -46,7 +46,7 @@ pub async fn set_monitor_paused(name: String, paused: bool) -> Result<(), Server
     let pool = guard::pool()?;
     let Some(id) = monitors::set_paused(&pool, &name, paused)
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?
+        .map_err(guard::fail)?
     else {
         return Err(ServerFnError::new(format!("no monitor named `{name}`")));
     };
@@ -63,7 +63,7 @@ pub async fn set_monitor_paused(name: String, paused: bool) -> Result<(), Server
         serde_json::json!({}),
     )
     .await
-    .map_err(|e| ServerFnError::new(e.to_string()))?;
+    .map_err(guard::fail)?;
     if let Some(tx) = use_context::<tokio::sync::mpsc::UnboundedSender<PauseRequest>>() {
         let _ = tx.send(PauseRequest {
             monitor_id: id,
@@ -85,7 +85,7 @@ pub async fn get_load_balancers(
     let end = chrono::Utc::now();
     vigil_core::store::backends::views(&pool, end - chrono::Duration::hours(hours), end)
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+        .map_err(guard::fail)
 }
 
 /// Every signal over one window on one time axis: probes, backends, node graphs, events. The
@@ -102,7 +102,7 @@ pub async fn get_correlation(
     let (from, to) = guard::window(range, from, to)?;
     vigil_core::store::correlation::correlation(&pool, from, to, &guard::graphs())
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+        .map_err(guard::fail)
 }
 
 /// The node page: nodes with their newest values, every data source's freshness, and graphs of
@@ -121,20 +121,19 @@ pub async fn get_nodes(range: Option<String>) -> Result<NodesPage, ServerFnError
     let pool = guard::pool()?;
     let graphs = guard::graphs();
     let (from, to) = guard::window(range, None, None)?;
-    let err = |e: vigil_core::store::StoreError| ServerFnError::new(e.to_string());
     let nodes = resources::nodes(
         &pool,
         chrono::Utc::now(),
         chrono::Duration::seconds(graphs.node_stale_secs as i64),
     )
     .await
-    .map_err(err)?;
+    .map_err(guard::fail)?;
     let rows = correlation::metric_rows(&pool, from, to, &graphs, &Metric::ALL)
         .await
-        .map_err(err)?;
+        .map_err(guard::fail)?;
     Ok(NodesPage {
         nodes,
-        sources: sources::all(&pool).await.map_err(err)?,
+        sources: sources::all(&pool).await.map_err(guard::fail)?,
         stack: Stack {
             from,
             to,
@@ -172,7 +171,7 @@ pub async fn get_lb_connections(
     let from = to - chrono::Duration::hours(hours.clamp(1, 24 * 7));
     let rows = correlation::connection_rows(&pool, from, to)
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
+        .map_err(guard::fail)?;
     Ok(Stack {
         from,
         to,
@@ -182,13 +181,6 @@ pub async fn get_lb_connections(
         }],
         marks: Vec::new(),
     })
-}
-
-/// Who is signed in, as the ops header shows it.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct Me {
-    pub name: String,
-    pub role: String,
 }
 
 /// The latest tick of the live feed. Rendered into the first HTML so the page is complete without
@@ -204,19 +196,9 @@ pub async fn get_live_status() -> Result<LiveStatus, ServerFnError> {
 }
 
 #[server]
-pub async fn whoami() -> Result<Me, ServerFnError> {
-    use vigil_core::model::auth::{Principal, Scope};
-    let p = guard::require(Scope::Read).await?;
-    Ok(match p {
-        Principal::User { name, role, .. } => Me {
-            name,
-            role: role.to_string(),
-        },
-        Principal::Token { name, .. } => Me {
-            name,
-            role: "token".into(),
-        },
-    })
+pub async fn whoami() -> Result<vigil_core::model::auth::Me, ServerFnError> {
+    use vigil_core::model::auth::Scope;
+    Ok(guard::require(Scope::Read).await?.me())
 }
 
 /// The newest 200 audit entries. Admins only.
@@ -227,7 +209,7 @@ pub async fn audit_entries() -> Result<Vec<AuditEntry>, ServerFnError> {
     let pool = guard::pool()?;
     vigil_core::store::audit::recent(&pool, 200)
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+        .map_err(guard::fail)
 }
 
 /// The server side of every server function's authorization: the same `Auth::require` the HTTP
@@ -235,7 +217,10 @@ pub async fn audit_entries() -> Result<Vec<AuditEntry>, ServerFnError> {
 #[cfg(feature = "ssr")]
 pub mod guard {
     use leptos::prelude::*;
-    use vigil_core::model::auth::{Auth, Denied, Principal, Scope};
+    use vigil_core::model::{
+        answer::Answer,
+        auth::{Auth, Principal, Scope},
+    };
 
     /// The caller, as the server's resolver saw them. A request that did not pass the resolver
     /// (there is none) counts as anonymous.
@@ -248,13 +233,20 @@ pub mod guard {
 
     pub async fn require(scope: Scope) -> Result<Principal, ServerFnError> {
         let auth = auth().await;
-        auth.require(scope).cloned().map_err(|denied| {
-            set_status(match denied {
-                Denied::Unauthenticated => http::StatusCode::UNAUTHORIZED,
-                Denied::Forbidden(_) => http::StatusCode::FORBIDDEN,
-            });
-            ServerFnError::new(denied.to_string())
-        })
+        auth.require(scope).cloned().map_err(fail)
+    }
+
+    /// A server function's failure: the status and words the error's [`Answer`] gives (the
+    /// same as the JSON API's), the real cause of a 5xx in the log.
+    pub fn fail(e: impl Answer) -> ServerFnError {
+        if e.status() >= 500 {
+            leptos::logging::error!("server function failed: {e}");
+        }
+        set_status(
+            http::StatusCode::from_u16(e.status())
+                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+        );
+        ServerFnError::new(e.public_message())
     }
 
     /// Sets the answer's status — except for a plain HTML form posting to a server function (no
@@ -296,10 +288,7 @@ pub mod guard {
             to.as_deref(),
             chrono::Utc::now(),
         )
-        .map_err(|e| {
-            set_status(http::StatusCode::BAD_REQUEST);
-            ServerFnError::new(format!("{}: {}", e.field, e.message))
-        })
+        .map_err(fail)
     }
 
     pub fn pool() -> Result<vigil_core::store::PgPool, ServerFnError> {
@@ -324,7 +313,7 @@ pub async fn get_history() -> Result<Vec<vigil_core::model::incident::IncidentVi
         false,
     )
     .await
-    .map_err(|e| ServerFnError::new(e.to_string()))
+    .map_err(guard::fail)
 }
 
 /// Incidents that started in the last `days` days (at most 30), newest first, public updates
@@ -342,7 +331,7 @@ pub async fn get_recent_incidents(
         false,
     )
     .await
-    .map_err(|e| ServerFnError::new(e.to_string()))
+    .map_err(guard::fail)
 }
 
 /// One incident. Internal notes and evidence only for signed-in readers who ask for them.
@@ -358,7 +347,7 @@ pub async fn get_incident(
     let pool = guard::pool()?;
     let found = vigil_core::store::incidents::get(&pool, id, internal)
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
+        .map_err(guard::fail)?;
     if found.is_none() {
         guard::set_status(http::StatusCode::NOT_FOUND);
     }
@@ -374,14 +363,13 @@ pub async fn get_ops_incidents() -> Result<OpsIncidents, ServerFnError> {
     };
     guard::require(Scope::Read).await?;
     let pool = guard::pool()?;
-    let err = |e: vigil_core::store::StoreError| ServerFnError::new(e.to_string());
     let components = vigil_core::store::incidents::component_choices(&pool)
         .await
-        .map_err(err)?;
+        .map_err(guard::fail)?;
     Ok(OpsIncidents {
         incidents: list(&pool, Filter::Everything(200), true)
             .await
-            .map_err(err)?,
+            .map_err(guard::fail)?,
         components,
     })
 }
@@ -397,13 +385,7 @@ pub struct OpsIncidents {
 pub(crate) fn command_error(
     e: vigil_core::store::incident_commands::CommandError,
 ) -> ServerFnError {
-    use vigil_core::store::incident_commands::CommandError;
-    guard::set_status(match e {
-        CommandError::Invalid { .. } => http::StatusCode::BAD_REQUEST,
-        CommandError::NotFound(_) | CommandError::NoPostmortem(_) => http::StatusCode::NOT_FOUND,
-        _ => http::StatusCode::SERVICE_UNAVAILABLE,
-    });
-    ServerFnError::new(e.to_string())
+    guard::fail(e)
 }
 
 /// Opens an incident. Editors.
@@ -539,5 +521,5 @@ pub async fn get_deliveries(
     let pool = guard::pool()?;
     vigil_core::store::notifications::recent(&pool, 200)
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+        .map_err(guard::fail)
 }

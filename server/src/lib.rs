@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod error;
 pub mod footprint;
 pub mod http;
 pub mod incidents;

@@ -194,15 +194,10 @@ fn spawn_linode_poller(config: &Config, pool: sqlx::PgPool, shutdown: Cancellati
 /// Deletes expired sessions hourly until shutdown.
 fn spawn_session_cleanup(store: PostgresStore, shutdown: CancellationToken) {
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = every.tick() => {
-                    if let Err(e) = store.delete_expired().await {
-                        tracing::warn!(error = %e, "could not delete expired sessions");
-                    }
-                }
+        let mut every = crate::workers::ticker(Duration::from_secs(3600));
+        while crate::workers::next_tick(&mut every, &shutdown).await {
+            if let Err(e) = store.delete_expired().await {
+                tracing::warn!(error = %e, "could not delete expired sessions");
             }
         }
     });

@@ -19,11 +19,6 @@ pub struct PostmortemsPage {
 }
 
 #[cfg(feature = "ssr")]
-fn store_error(e: vigil_core::store::StoreError) -> ServerFnError {
-    ServerFnError::new(e.to_string())
-}
-
-#[cfg(feature = "ssr")]
 fn editor(id: i64) {
     leptos_axum::redirect(&format!("/ops/postmortems/{id}"));
 }
@@ -35,10 +30,10 @@ pub async fn get_postmortems() -> Result<PostmortemsPage, ServerFnError> {
     guard::require(Scope::Read).await?;
     let pool = guard::pool()?;
     Ok(PostmortemsPage {
-        postmortems: postmortems::list(&pool).await.map_err(store_error)?,
+        postmortems: postmortems::list(&pool).await.map_err(guard::fail)?,
         without: postmortems::incidents_without(&pool, 50)
             .await
-            .map_err(store_error)?,
+            .map_err(guard::fail)?,
     })
 }
 
@@ -55,7 +50,7 @@ pub async fn get_postmortem(
     let pool = guard::pool()?;
     let found = vigil_core::store::postmortems::get(&pool, id, !internal)
         .await
-        .map_err(store_error)?;
+        .map_err(guard::fail)?;
     if found.is_none() {
         guard::set_status(http::StatusCode::NOT_FOUND);
     }
@@ -256,7 +251,7 @@ pub async fn get_postmortem_revisions(id: i64) -> Result<Vec<RevisionSummary>, S
     let pool = guard::pool()?;
     vigil_core::store::postmortems::revisions(&pool, id)
         .await
-        .map_err(store_error)
+        .map_err(guard::fail)
 }
 
 /// One revision with its diff. Ops readers.
@@ -270,7 +265,7 @@ pub async fn get_postmortem_revision(
     let pool = guard::pool()?;
     vigil_core::store::postmortems::revision(&pool, id, number)
         .await
-        .map_err(store_error)
+        .map_err(guard::fail)
 }
 
 /// Makes an older revision current again, as a new revision. Editors.

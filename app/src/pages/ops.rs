@@ -22,7 +22,7 @@ pub fn OpsLayout() -> impl IntoView {
                 <a class="brand" href="/ops">"Vigil ops"</a>
                 <Suspense fallback=|| ()>
                     {move || me.get().and_then(Result::ok).map(|me| view! {
-                        <span class="whoami" data-testid="whoami">{format!("{} ({})", me.name, me.role)}</span>
+                        <span class="whoami" data-testid="whoami">{me.label()}</span>
                     })}
                 </Suspense>
                 <form method="post" action="/logout" class="inline">

@@ -136,7 +136,49 @@ pub enum Principal {
     },
 }
 
+/// Who the caller is and what it may do: `GET /api/v1/me`, and the ops pages' header.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Me {
+    /// `user` or `token`.
+    pub kind: String,
+    pub id: i64,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    pub scopes: Vec<Scope>,
+}
+
+impl Me {
+    /// "ada (admin)", "deploy-bot (token)".
+    pub fn label(&self) -> String {
+        match self.role {
+            Some(role) => format!("{} ({role})", self.name),
+            None => format!("{} ({})", self.name, self.kind),
+        }
+    }
+}
+
 impl Principal {
+    pub fn me(&self) -> Me {
+        let scopes = self.scopes();
+        match self {
+            Principal::User { id, name, role } => Me {
+                kind: "user".into(),
+                id: *id,
+                name: name.clone(),
+                role: Some(*role),
+                scopes,
+            },
+            Principal::Token { id, name, .. } => Me {
+                kind: "token".into(),
+                id: *id,
+                name: name.clone(),
+                role: None,
+                scopes,
+            },
+        }
+    }
+
     /// The scopes this principal holds; `admin` holds them all.
     pub fn scopes(&self) -> Vec<Scope> {
         match self {

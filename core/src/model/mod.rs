@@ -1,6 +1,8 @@
+pub mod answer;
 pub mod audit;
 pub mod auth;
 pub mod backend;
+pub mod event;
 pub mod incident;
 pub mod live;
 pub mod monitor;

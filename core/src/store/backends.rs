@@ -35,9 +35,8 @@ pub struct Change {
 
 /// An event to append with the poll's writes.
 pub struct NewEvent {
-    pub kind: &'static str,
     pub subject: String,
-    pub payload: serde_json::Value,
+    pub data: crate::model::event::EventData,
 }
 
 pub async fn all(pool: &PgPool) -> Result<Vec<Backend>, StoreError> {
@@ -107,7 +106,7 @@ pub async fn record(
             .await?;
     }
     for e in new_events {
-        events::append_in(&mut tx, e.kind, &e.subject, e.payload).await?;
+        events::append_in(&mut tx, &e.subject, &e.data).await?;
     }
     tx.commit().await?;
     Ok(())

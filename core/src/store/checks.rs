@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 
-use crate::model::monitor::{CheckResult, MonitorState, Outcome, Transition};
+use crate::model::{
+    event::{EventData, MonitorChanged},
+    monitor::{CheckResult, MonitorState, Outcome, Transition},
+};
 
 use super::{events, PgPool, StoreError};
 
@@ -154,21 +157,16 @@ pub async fn write_batch(
         .await?;
     }
     for c in changes {
-        events::append_in(
-            &mut tx,
-            "monitor.state",
-            &format!("monitor:{}", c.monitor),
-            serde_json::json!({
-                "monitor_id": c.monitor_id,
-                "monitor": c.monitor,
-                "component": c.component,
-                "from": c.transition.from,
-                "to": c.transition.to,
-                "cause": c.transition.cause,
-                "at": c.transition.at,
-            }),
-        )
-        .await?;
+        let data = EventData::MonitorState(MonitorChanged {
+            monitor_id: c.monitor_id,
+            monitor: c.monitor.clone(),
+            component: c.component.clone(),
+            from: c.transition.from,
+            to: c.transition.to,
+            cause: c.transition.cause.clone(),
+            at: c.transition.at,
+        });
+        events::append_in(&mut tx, &format!("monitor:{}", c.monitor), &data).await?;
     }
     tx.commit().await?;
     Ok(())

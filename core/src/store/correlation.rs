@@ -77,7 +77,7 @@ pub async fn correlation(
     let marks = events::in_window(pool, from, to)
         .await?
         .into_iter()
-        .filter(|e| MARKED.contains(&e.kind.as_str()))
+        .filter(|e| MARKED.contains(&e.kind().as_str()))
         .map(|e| mark(&e))
         .collect();
     Ok(Stack {
@@ -212,61 +212,10 @@ async fn probe_rows(
 }
 
 fn mark(e: &events::Event) -> Mark {
-    let p = &e.payload;
-    let s = |k: &str| p[k].as_str().unwrap_or_default().to_string();
-    let (tone, message) = match e.kind.as_str() {
-        "monitor.state" => {
-            let to = s("to");
-            let tone = match (s("from").as_str(), to.as_str()) {
-                (_, "down") => "bad",
-                // A first verdict (Vigil starting) is not a recovery.
-                ("unknown", "up") => "info",
-                (_, "up") => "good",
-                _ => "info",
-            };
-            (
-                tone,
-                format!("{} {} → {}: {}", s("monitor"), s("from"), to, s("cause")),
-            )
-        }
-        "lb.flapping" => {
-            let on = p["flapping"] == true;
-            (
-                if on { "bad" } else { "good" },
-                format!(
-                    "{} :{} {} {}",
-                    s("nodebalancer"),
-                    p["port"],
-                    s("backend"),
-                    if on {
-                        "started flapping"
-                    } else {
-                        "stopped flapping"
-                    }
-                ),
-            )
-        }
-        "lb.ingress" => (
-            if p["broken"] == true { "bad" } else { "good" },
-            format!("{} :{}: {}", s("nodebalancer"), p["port"], s("message")),
-        ),
-        "resource.alert" => (
-            if p["firing"] == true { "bad" } else { "good" },
-            s("message"),
-        ),
-        "source.stale" => ("bad", s("message")),
-        "source.fresh" => ("good", s("message")),
-        "incident.opened" => ("info", format!("Incident opened: {}", s("name"))),
-        "incident.resolved" => ("info", format!("Incident resolved: {}", s("name"))),
-        _ => (
-            "info",
-            p["message"].as_str().unwrap_or(&e.subject).to_string(),
-        ),
-    };
     Mark {
         t: e.at.timestamp_millis(),
-        kind: e.kind.clone(),
-        tone: tone.into(),
-        message,
+        kind: e.kind(),
+        tone: e.data.tone().as_str().into(),
+        message: e.data.message(),
     }
 }

@@ -5,12 +5,30 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{PgPool, StoreError};
+use crate::model::{event::EventData, monitor::MonitorStatus};
 
 /// The channel name used with LISTEN/NOTIFY; the payload is the new event's id.
 pub const NOTIFY_CHANNEL: &str = "vigil_events";
 
-#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow)]
+/// An event as read back: its data parsed once, here.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(from = "StoredEvent", into = "StoredEvent")]
 pub struct Event {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub subject: String,
+    pub data: EventData,
+}
+
+impl Event {
+    pub fn kind(&self) -> String {
+        self.data.kind()
+    }
+}
+
+/// An event's row (and its JSON for webhooks and the API): kind and payload as stored.
+#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow)]
+pub struct StoredEvent {
     pub id: i64,
     pub at: DateTime<Utc>,
     pub kind: String,
@@ -18,16 +36,41 @@ pub struct Event {
     pub payload: serde_json::Value,
 }
 
+impl From<StoredEvent> for Event {
+    fn from(s: StoredEvent) -> Event {
+        Event {
+            id: s.id,
+            at: s.at,
+            subject: s.subject,
+            data: EventData::parse(&s.kind, s.payload),
+        }
+    }
+}
+
+impl From<Event> for StoredEvent {
+    fn from(e: Event) -> StoredEvent {
+        let (kind, payload) = e.data.to_parts();
+        StoredEvent {
+            id: e.id,
+            at: e.at,
+            kind,
+            subject: e.subject,
+            payload,
+        }
+    }
+}
+
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Event {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        StoredEvent::from_row(row).map(Event::from)
+    }
+}
+
 /// Appends an event and notifies listeners in the same transaction, so a listener never hears of
 /// an event it cannot yet read.
-pub async fn append(
-    pool: &PgPool,
-    kind: &str,
-    subject: &str,
-    payload: serde_json::Value,
-) -> Result<Event, StoreError> {
+pub async fn append(pool: &PgPool, subject: &str, data: &EventData) -> Result<Event, StoreError> {
     let mut tx = pool.begin().await?;
-    let event = append_in(&mut tx, kind, subject, payload).await?;
+    let event = append_in(&mut tx, subject, data).await?;
     tx.commit().await?;
     Ok(event)
 }
@@ -36,15 +79,15 @@ pub async fn append(
 /// describes does.
 pub async fn append_in(
     conn: &mut sqlx::PgConnection,
-    kind: &str,
     subject: &str,
-    payload: serde_json::Value,
+    data: &EventData,
 ) -> Result<Event, StoreError> {
+    let (kind, payload) = data.to_parts();
     let event: Event = sqlx::query_as(
         "INSERT INTO events (kind, subject, payload) VALUES ($1, $2, $3) \
          RETURNING id, at, kind, subject, payload",
     )
-    .bind(kind)
+    .bind(&kind)
     .bind(subject)
     .bind(&payload)
     .fetch_one(&mut *conn)
@@ -53,20 +96,26 @@ pub async fn append_in(
     // this transaction — it commits with the event or not at all.
     // A component under maintenance holds back its monitors' alerts, and a monitor's first
     // verdict of "up" (Vigil starting) is nothing to wake anyone for.
+    let (component, first_verdict) = match data {
+        EventData::MonitorState(m) => (
+            Some(m.component.as_str()),
+            m.from == MonitorStatus::Unknown && m.to == MonitorStatus::Up,
+        ),
+        _ => (None, false),
+    };
     sqlx::query(
         "INSERT INTO notifications (channel_id, event_id) \
          SELECT id, $1 FROM notify_channels WHERE enabled AND $2 LIKE ANY (patterns) \
-         AND NOT ($2 = 'monitor.state' AND $4 = 'unknown' AND $5 = 'up') \
+         AND NOT $4 \
          AND NOT ($2 = 'monitor.state' AND EXISTS ( \
            SELECT 1 FROM incident_components ic JOIN incidents i ON i.id = ic.incident_id \
            WHERE i.kind = 'maintenance' AND i.status IN ('in_progress', 'verifying') \
              AND ic.component_id = $3))",
     )
     .bind(event.id)
-    .bind(&event.kind)
-    .bind(event.payload["component"].as_str())
-    .bind(event.payload["from"].as_str())
-    .bind(event.payload["to"].as_str())
+    .bind(&kind)
+    .bind(component)
+    .bind(first_verdict)
     .execute(&mut *conn)
     .await?;
     sqlx::query("SELECT pg_notify($1, $2)")

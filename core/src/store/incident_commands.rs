@@ -23,10 +23,36 @@ pub enum CommandError {
     Store(#[from] StoreError),
 }
 
-fn invalid(field: &'static str, message: impl Into<String>) -> CommandError {
-    CommandError::Invalid {
-        field,
-        message: message.into(),
+impl crate::model::answer::Answer for CommandError {
+    fn status(&self) -> u16 {
+        match self {
+            CommandError::Invalid { .. } => 400,
+            CommandError::NotFound(_) | CommandError::NoPostmortem(_) => 404,
+            CommandError::Store(e) => e.status(),
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            CommandError::Store(e) => e.public_message(),
+            other => other.to_string(),
+        }
+    }
+
+    fn field(&self) -> Option<&str> {
+        match self {
+            CommandError::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+impl CommandError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> CommandError {
+        CommandError::Invalid {
+            field,
+            message: message.into(),
+        }
     }
 }
 
@@ -58,8 +84,8 @@ const MAX_BODY: usize = 20_000;
 fn name(n: Option<&str>) -> Result<Option<String>, CommandError> {
     match n.map(str::trim) {
         None => Ok(None),
-        Some("") => Err(invalid("name", "must not be empty")),
-        Some(n) if n.chars().count() > MAX_NAME => Err(invalid(
+        Some("") => Err(CommandError::invalid("name", "must not be empty")),
+        Some(n) if n.chars().count() > MAX_NAME => Err(CommandError::invalid(
             "name",
             format!("must be at most {MAX_NAME} characters"),
         )),
@@ -69,7 +95,7 @@ fn name(n: Option<&str>) -> Result<Option<String>, CommandError> {
 
 fn body(b: &str) -> Result<String, CommandError> {
     if b.chars().count() > MAX_BODY {
-        return Err(invalid(
+        return Err(CommandError::invalid(
             "body",
             format!("must be at most {MAX_BODY} characters"),
         ));
@@ -80,7 +106,7 @@ fn body(b: &str) -> Result<String, CommandError> {
 fn impact(i: Option<&str>) -> Result<Option<Impact>, CommandError> {
     i.map(|i| {
         Impact::parse(i).ok_or_else(|| {
-            invalid(
+            CommandError::invalid(
                 "impact",
                 format!("`{i}` is not one of {}", Impact::choices()),
             )
@@ -94,7 +120,7 @@ fn status(kind: &str, s: Option<&str>) -> Result<Option<String>, CommandError> {
         if valid_status(kind, s) {
             Ok(s.to_string())
         } else {
-            Err(invalid(
+            Err(CommandError::invalid(
                 "status",
                 format!("`{s}` is not one of {}", statuses_for(kind)),
             ))
@@ -110,7 +136,7 @@ async fn components(
     let Some(ids) = ids else { return Ok(None) };
     let unknown = incidents::unknown_components(pool, ids).await?;
     if !unknown.is_empty() {
-        return Err(invalid(
+        return Err(CommandError::invalid(
             "component_ids",
             format!(
                 "no component {}; GET /api/v2/components.json lists them",
@@ -130,7 +156,8 @@ pub async fn create(
     input: &IncidentInput,
     actor: &str,
 ) -> Result<i64, CommandError> {
-    let name = name(input.name.as_deref())?.ok_or_else(|| invalid("name", "is required"))?;
+    let name =
+        name(input.name.as_deref())?.ok_or_else(|| CommandError::invalid("name", "is required"))?;
     let default_status = if kind == "maintenance" {
         "scheduled"
     } else {
@@ -150,10 +177,13 @@ pub async fn create(
         match (input.scheduled_for, input.scheduled_until) {
             (Some(from), Some(until)) if from < until => {}
             (Some(_), Some(_)) => {
-                return Err(invalid("scheduled_until", "must be after scheduled_for"))
+                return Err(CommandError::invalid(
+                    "scheduled_until",
+                    "must be after scheduled_for",
+                ))
             }
             _ => {
-                return Err(invalid(
+                return Err(CommandError::invalid(
                     "scheduled_for",
                     "a maintenance needs scheduled_for and scheduled_until",
                 ))
@@ -212,7 +242,7 @@ pub async fn patch(
         components: components(pool, input.component_ids.as_ref()).await?,
     };
     if input.body.is_some() {
-        return Err(invalid(
+        return Err(CommandError::invalid(
             "body",
             "post text as an update: POST /api/v1/incidents/{id}/updates",
         ));
@@ -241,11 +271,11 @@ pub async fn post_update(
     let kind = kind_of(pool, id).await?;
     let text = body(&input.body)?;
     if text.is_empty() {
-        return Err(invalid("body", "must not be empty"));
+        return Err(CommandError::invalid("body", "must not be empty"));
     }
     let status = status(&kind, input.status.as_deref())?;
     if input.internal && status.is_some() {
-        return Err(invalid(
+        return Err(CommandError::invalid(
             "status",
             "an internal note cannot change the public status",
         ));

@@ -1,13 +1,14 @@
 //! Incidents and maintenances: every change writes its row, its timeline entry and its event
 //! (which the outbox turns into notifications) in one transaction.
 
-use chrono::{DateTime, Utc};
-use serde_json::json;
-
-use crate::model::incident::{
-    component_status_for, is_final, AffectedComponent, EvidenceView, Impact, IncidentView,
-    PostmortemRef, UpdateView,
+use crate::model::{
+    event::{incident_event, EventData, IncidentNews, NoteAdded},
+    incident::{
+        component_status_for, is_final, AffectedComponent, EvidenceView, Impact, IncidentView,
+        PostmortemRef, UpdateView,
+    },
 };
+use chrono::{DateTime, Utc};
 
 use super::{events, PgPool, StoreError};
 
@@ -57,17 +58,13 @@ fn component_state(kind: &str, status: &str, impact: Impact) -> &'static str {
     }
 }
 
-/// The event kind a change of status writes.
-fn event_kind(kind: &str, status: &str, opened: bool) -> String {
-    match (kind, status, opened) {
-        ("maintenance", "scheduled", true) => "maintenance.scheduled".into(),
-        ("maintenance", "in_progress", _) => "maintenance.started".into(),
-        ("maintenance", "completed", _) => "maintenance.completed".into(),
-        ("maintenance", _, _) => "maintenance.updated".into(),
-        (_, "resolved", _) => "incident.resolved".into(),
-        (_, _, true) => "incident.opened".into(),
-        _ => "incident.updated".into(),
-    }
+/// What an incident's event announces.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Announce {
+    Opened,
+    StatusChanged,
+    /// Words or components changed, the status did not.
+    Updated,
 }
 
 pub async fn create(pool: &PgPool, new: NewIncident) -> Result<i64, StoreError> {
@@ -106,13 +103,7 @@ pub async fn create(pool: &PgPool, new: NewIncident) -> Result<i64, StoreError> 
     .bind(&new.author)
     .execute(&mut *tx)
     .await?;
-    emit(
-        &mut tx,
-        id,
-        &event_kind(&new.kind, &new.status, true),
-        &new.body,
-    )
-    .await?;
+    emit(&mut tx, id, Announce::Opened, &new.body).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -146,10 +137,10 @@ async fn set_components(
 async fn emit(
     tx: &mut sqlx::PgConnection,
     id: i64,
-    kind: &str,
+    announce: Announce,
     body: &str,
 ) -> Result<(), StoreError> {
-    let (name, status, impact, ikind): (String, String, String, String) =
+    let (name, status, impact, kind): (String, String, String, String) =
         sqlx::query_as("SELECT name, status, impact, kind FROM incidents WHERE id = $1")
             .bind(id)
             .fetch_one(&mut *tx)
@@ -161,14 +152,22 @@ async fn emit(
     .bind(id)
     .fetch_all(&mut *tx)
     .await?;
-    events::append_in(
-        tx,
+    let news = IncidentNews {
+        id,
         kind,
-        &format!("incident:{id}"),
-        json!({ "id": id, "kind": ikind, "name": name, "status": status, "impact": impact,
-                "body": body, "components": components }),
-    )
-    .await?;
+        name,
+        status,
+        impact,
+        body: body.to_string(),
+        components,
+    };
+    let data = match announce {
+        Announce::Opened => incident_event(true, news),
+        Announce::StatusChanged => incident_event(false, news),
+        Announce::Updated if news.kind == "maintenance" => EventData::MaintenanceUpdated(news),
+        Announce::Updated => EventData::IncidentUpdated(news),
+    };
+    events::append_in(tx, &format!("incident:{id}"), &data).await?;
     Ok(())
 }
 
@@ -177,19 +176,15 @@ async fn emit(
 pub async fn patch(pool: &PgPool, id: i64, p: Patch, take_over: bool) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
     let changed = patch_in(&mut tx, id, &p, take_over).await?;
-    let Some((kind, status_changed)) = changed else {
+    let Some((_, status_changed)) = changed else {
         return Ok(false);
     };
-    let status: String = sqlx::query_scalar("SELECT status FROM incidents WHERE id = $1")
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
-    let event = if status_changed {
-        event_kind(&kind, &status, false)
+    let announce = if status_changed {
+        Announce::StatusChanged
     } else {
-        format!("{kind}.updated")
+        Announce::Updated
     };
-    emit(&mut tx, id, &event, "").await?;
+    emit(&mut tx, id, announce, "").await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -258,7 +253,7 @@ pub async fn add_update(
         status: if internal { None } else { status },
         ..Default::default()
     };
-    let Some((kind, status_changed)) = patch_in(&mut tx, id, &patch, take_over).await? else {
+    let Some((_, status_changed)) = patch_in(&mut tx, id, &patch, take_over).await? else {
         return Ok(false);
     };
     let current: String = sqlx::query_scalar("SELECT status FROM incidents WHERE id = $1")
@@ -276,20 +271,18 @@ pub async fn add_update(
     .execute(&mut *tx)
     .await?;
     if internal {
-        events::append_in(
-            &mut tx,
-            "note.added",
-            &format!("incident:{id}"),
-            json!({ "id": id, "author": author }),
-        )
-        .await?;
+        let note = EventData::NoteAdded(NoteAdded {
+            id,
+            author: author.to_string(),
+        });
+        events::append_in(&mut tx, &format!("incident:{id}"), &note).await?;
     } else {
-        let event = if status_changed {
-            event_kind(&kind, &current, false)
+        let announce = if status_changed {
+            Announce::StatusChanged
         } else {
-            format!("{kind}.updated")
+            Announce::Updated
         };
-        emit(&mut tx, id, &event, body).await?;
+        emit(&mut tx, id, announce, body).await?;
     }
     tx.commit().await?;
     Ok(true)
@@ -496,19 +489,7 @@ async fn load(
                     at: e.1,
                     kind: e.2.clone(),
                     subject: e.3.clone(),
-                    message: e.4["message"]
-                        .as_str()
-                        .map(str::to_string)
-                        .or_else(|| {
-                            e.4["monitor"].as_str().map(|m| {
-                                format!(
-                                    "{m} {} → {}",
-                                    e.4["from"].as_str().unwrap_or(""),
-                                    e.4["to"].as_str().unwrap_or("")
-                                )
-                            })
-                        })
-                        .unwrap_or_else(|| e.3.clone()),
+                    message: EventData::parse(&e.2, e.4.clone()).message(),
                 })
                 .collect(),
             id: r.id,

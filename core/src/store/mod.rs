@@ -35,6 +35,18 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+/// Whatever went wrong in the database, callers get a 503 and the same words; the details go to
+/// the log.
+impl crate::model::answer::Answer for StoreError {
+    fn status(&self) -> u16 {
+        503
+    }
+
+    fn public_message(&self) -> String {
+        crate::model::answer::UNAVAILABLE.into()
+    }
+}
+
 pub async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
     MIGRATOR.run(pool).await?;
     Ok(())

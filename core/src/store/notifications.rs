@@ -76,13 +76,13 @@ pub async fn heads(pool: &PgPool) -> Result<Vec<Due>, StoreError> {
             attempts: r.4,
             next_attempt_at: r.5,
             created_at: r.6,
-            event: Event {
+            event: Event::from(super::events::StoredEvent {
                 id: r.7,
                 at: r.8,
                 kind: r.9,
                 subject: r.10,
                 payload: r.11,
-            },
+            }),
         })
         .collect())
 }

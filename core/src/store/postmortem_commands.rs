@@ -12,20 +12,13 @@ use super::{
     audit, correlation, incident_commands::CommandError, incidents, postmortems, PgPool, StoreError,
 };
 
-fn invalid(field: &'static str, message: impl Into<String>) -> CommandError {
-    CommandError::Invalid {
-        field,
-        message: message.into(),
-    }
-}
-
 fn check_title(t: &str) -> Result<String, CommandError> {
     let t = t.trim();
     if t.is_empty() {
-        return Err(invalid("title", "must not be empty"));
+        return Err(CommandError::invalid("title", "must not be empty"));
     }
     if t.chars().count() > MAX_TITLE {
-        return Err(invalid(
+        return Err(CommandError::invalid(
             "title",
             format!("must be at most {MAX_TITLE} characters"),
         ));
@@ -35,7 +28,7 @@ fn check_title(t: &str) -> Result<String, CommandError> {
 
 fn check_body(b: &str) -> Result<String, CommandError> {
     if b.chars().count() > MAX_BODY {
-        return Err(invalid(
+        return Err(CommandError::invalid(
             "body",
             format!(
                 "is {} characters; at most {MAX_BODY} fit — move long logs to a linked file",
@@ -74,7 +67,7 @@ pub async fn draft(
         .await?
         .ok_or(CommandError::NotFound(incident_id))?;
     if incident.is_maintenance() {
-        return Err(invalid(
+        return Err(CommandError::invalid(
             "incident_id",
             format!("{incident_id} is a maintenance; post-mortems are for incidents"),
         ));
@@ -181,7 +174,7 @@ pub async fn add_update(
     actor: &str,
 ) -> Result<SaveOutcome, CommandError> {
     if text.trim().is_empty() {
-        return Err(invalid("update", "must not be empty"));
+        return Err(CommandError::invalid("update", "must not be empty"));
     }
     let body: String = sqlx::query_scalar("SELECT body FROM postmortems WHERE id = $1")
         .bind(id)
@@ -217,7 +210,7 @@ pub async fn restore(
     .await
     .map_err(StoreError::from)?
     .ok_or_else(|| {
-        invalid(
+        CommandError::invalid(
             "revision",
             format!("post-mortem {id} has no revision {number}"),
         )
@@ -267,19 +260,22 @@ pub async fn snapshot(
 ) -> Result<i64, CommandError> {
     let caption = caption.trim();
     if caption.is_empty() {
-        return Err(invalid("caption", "must not be empty"));
+        return Err(CommandError::invalid("caption", "must not be empty"));
     }
     if caption.chars().count() > MAX_CAPTION {
-        return Err(invalid(
+        return Err(CommandError::invalid(
             "caption",
             format!("must be at most {MAX_CAPTION} characters"),
         ));
     }
     if from >= to {
-        return Err(invalid("to", "must be after from"));
+        return Err(CommandError::invalid("to", "must be after from"));
     }
     if to - from > Duration::days(31) {
-        return Err(invalid("from", "a snapshot covers at most 31 days"));
+        return Err(CommandError::invalid(
+            "from",
+            "a snapshot covers at most 31 days",
+        ));
     }
     if postmortems::id_for_incident_of(pool, id).await?.is_none() {
         return Err(CommandError::NoPostmortem(id));
@@ -300,7 +296,7 @@ pub async fn snapshot(
 }
 
 fn no_snapshot(id: i64, snapshot: i64) -> CommandError {
-    invalid(
+    CommandError::invalid(
         "snapshot",
         format!("post-mortem {id} has no snapshot {snapshot}"),
     )

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     model::{
+        event::EventData,
         postmortem::{
             DiffLine, PostmortemSummary, PostmortemView, RevisionKind, RevisionSummary,
             RevisionView, SaveOutcome, Snapshot,
@@ -175,18 +176,17 @@ pub async fn set_published(pool: &PgPool, id: i64, published: bool) -> Result<bo
     .bind(published)
     .execute(&mut *tx)
     .await?;
-    let kind = if published {
-        "postmortem.published"
-    } else {
-        "postmortem.unpublished"
+    let news = crate::model::event::PostmortemNews {
+        id,
+        incident_id: incident,
+        name: title,
     };
-    super::events::append_in(
-        &mut tx,
-        kind,
-        &format!("postmortem:{id}"),
-        serde_json::json!({ "id": id, "incident_id": incident, "name": title }),
-    )
-    .await?;
+    let data = if published {
+        EventData::PostmortemPublished(news)
+    } else {
+        EventData::PostmortemUnpublished(news)
+    };
+    super::events::append_in(&mut tx, &format!("postmortem:{id}"), &data).await?;
     tx.commit().await?;
     Ok(true)
 }

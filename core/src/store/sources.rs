@@ -3,9 +3,11 @@
 //! `source.fresh` events, written in the same transaction as the flag.
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 
-use crate::model::resource::{stale_message, SourceView};
+use crate::model::{
+    event::{EventData, SourceFresh, SourceStale},
+    resource::{stale_message, SourceView},
+};
 
 use super::{events, PgPool, StoreError};
 
@@ -70,14 +72,13 @@ pub async fn success(pool: &PgPool, name: &str, at: DateTime<Utc>) -> Result<(),
         .bind(at)
         .execute(&mut *tx)
         .await?;
-        events::append_in(
-            &mut tx,
-            "source.fresh",
-            &format!("source:{name}"),
-            json!({ "source": name, "kind": kind, "stale_since": stale_since,
-                    "message": format!("{name} is answering again") }),
-        )
-        .await?;
+        let data = EventData::SourceFresh(SourceFresh {
+            source: name.to_string(),
+            kind: kind.to_string(),
+            stale_since,
+            message: format!("{name} is answering again"),
+        });
+        events::append_in(&mut tx, &format!("source:{name}"), &data).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -116,14 +117,14 @@ pub async fn mark_stale(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<String>
     .fetch_all(&mut *tx)
     .await?;
     for (name, kind, last_success, last_error) in &gone {
-        events::append_in(
-            &mut tx,
-            "source.stale",
-            &format!("source:{name}"),
-            json!({ "source": name, "kind": kind, "last_success": last_success,
-                    "last_error": last_error, "message": stale_message(kind, name) }),
-        )
-        .await?;
+        let data = EventData::SourceStale(SourceStale {
+            source: name.clone(),
+            kind: kind.clone(),
+            last_success: *last_success,
+            last_error: last_error.clone(),
+            message: stale_message(kind, name),
+        });
+        events::append_in(&mut tx, &format!("source:{name}"), &data).await?;
     }
     tx.commit().await?;
     Ok(gone.into_iter().map(|g| g.0).collect())

@@ -21,8 +21,8 @@ use vigil_core::{
     },
 };
 
+use super::AuthState;
 use super::{client, password, session};
-use crate::http::AppState;
 
 /// Remembers a browser that signed in successfully, so that strangers' failures against the same
 /// account never keep it out (OWASP: lock out per device, not per account).
@@ -40,7 +40,7 @@ pub struct LoginForm {
 }
 
 pub async fn login(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     session: Session,
@@ -55,7 +55,7 @@ pub async fn login(
     {
         return back_to_login("invalid", None, &next);
     }
-    let ip = client::client_ip(peer.ip(), &headers, &state.auth.proxies());
+    let ip = client::client_ip(peer.ip(), &headers, &state.config.proxies());
     let device_token = device_cookie(&headers);
     let device = device_token.map(|t| hex::encode(Sha256::digest(t.as_bytes())));
     let known_device = match &device {
@@ -136,7 +136,11 @@ pub async fn login(
     )
     .await;
     let mut resp = Redirect::to(&next).into_response();
-    let secure = if state.auth.secure() { "; Secure" } else { "" };
+    let secure = if state.config.secure() {
+        "; Secure"
+    } else {
+        ""
+    };
     if let Ok(v) = HeaderValue::from_str(&format!(
         "{DEVICE_COOKIE}={device_token}; Path=/login; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
         DEVICE_DAYS * 86_400
@@ -152,7 +156,7 @@ fn device_cookie(headers: &HeaderMap) -> Option<&str> {
 }
 
 pub async fn logout(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     Extension(auth): Extension<Auth>,
     session: Session,
 ) -> Response {
@@ -211,6 +215,17 @@ pub fn urlencode(s: &str) -> String {
 fn unavailable(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "sign-in failed on the database");
     back_to_login("unavailable", None, "/ops")
+}
+
+/// `POST /login` (the form on `/login`) and `POST /logout`.
+pub fn router<S>() -> axum::Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    AuthState: axum::extract::FromRef<S>,
+{
+    axum::Router::new()
+        .route("/login", axum::routing::post(login))
+        .route("/logout", axum::routing::post(logout))
 }
 
 #[cfg(test)]

@@ -12,12 +12,15 @@ pub mod resolve;
 pub mod session;
 pub mod token;
 
-use axum::{
-    http::{header, StatusCode},
-    response::{IntoResponse, Response},
-    Json,
-};
-use vigil_core::model::auth::Denied;
+use axum::http::header;
+
+/// What signing in and resolving credentials need: the database and the `[auth]` settings. The
+/// server's state provides it (`FromRef`); nothing here knows the rest of that state.
+#[derive(Clone)]
+pub struct AuthState {
+    pub pool: sqlx::PgPool,
+    pub config: crate::config::AuthConfig,
+}
 
 /// The value of the cookie `name` in a request's `Cookie` headers, if it sent one.
 pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
@@ -29,28 +32,4 @@ pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a 
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v)
-}
-
-/// A refusal as an HTTP response: 401 with a `WWW-Authenticate` challenge, or 403.
-pub struct Refusal(pub Denied);
-
-impl From<Denied> for Refusal {
-    fn from(d: Denied) -> Self {
-        Refusal(d)
-    }
-}
-
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        let body = Json(serde_json::json!({ "error": self.0.to_string() }));
-        match self.0 {
-            Denied::Unauthenticated => (
-                StatusCode::UNAUTHORIZED,
-                [(header::WWW_AUTHENTICATE, "Bearer realm=\"vigil\"")],
-                body,
-            )
-                .into_response(),
-            Denied::Forbidden(_) => (StatusCode::FORBIDDEN, body).into_response(),
-        }
-    }
 }

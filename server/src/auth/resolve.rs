@@ -4,7 +4,7 @@ use axum::{
     extract::{Request, State},
     http::header,
     middleware::Next,
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use tower_sessions::Session;
 use vigil_core::{
@@ -12,11 +12,12 @@ use vigil_core::{
     store::{tokens, users},
 };
 
-use super::{session, token, Refusal};
-use crate::http::AppState;
+use super::AuthState;
+use super::{session, token};
+use crate::error::answer;
 
 pub async fn resolve(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     session: Session,
     mut req: Request,
     next: Next,
@@ -29,7 +30,7 @@ pub async fn resolve(
     };
     let auth = match bearer {
         Bearer::None => Auth(from_session(&state, &session).await),
-        Bearer::Malformed => return Refusal(Denied::Unauthenticated).into_response(),
+        Bearer::Malformed => return answer(&Denied::Unauthenticated),
         Bearer::Token(secret) => {
             match tokens::use_by_hash(&state.pool, &token::hash(&secret)).await {
                 Ok(Some(t)) => Auth(Some(Principal::Token {
@@ -39,15 +40,8 @@ pub async fn resolve(
                 })),
                 // A wrong token is refused outright rather than treated as anonymous, so a script
                 // with a revoked token fails loudly even on public endpoints.
-                Ok(None) => return Refusal(Denied::Unauthenticated).into_response(),
-                Err(e) => {
-                    tracing::error!(error = %e, "token lookup failed");
-                    return (
-                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                        "database unavailable",
-                    )
-                        .into_response();
-                }
+                Ok(None) => return answer(&Denied::Unauthenticated),
+                Err(e) => return answer(&e),
             }
         }
     };
@@ -71,8 +65,8 @@ fn bearer(req: &Request) -> Bearer {
     }
 }
 
-async fn from_session(state: &AppState, session: &Session) -> Option<Principal> {
-    let (id, login_at) = session::user_id(session, state.auth.session_absolute_hours).await?;
+async fn from_session(state: &AuthState, session: &Session) -> Option<Principal> {
+    let (id, login_at) = session::user_id(session, state.config.session_absolute_hours).await?;
     match users::by_id(&state.pool, id).await {
         Ok(Some(u)) if !u.disabled && login_at >= u.password_changed_at => Some(Principal::User {
             id: u.id,

@@ -10,9 +10,10 @@ use axum::{
     Json,
 };
 use serde_json::json;
-use vigil_core::{model::auth::Denied, store::StoreError};
-
-use crate::auth::Refusal;
+use vigil_core::{
+    model::{answer::Answer, auth::Denied},
+    store::StoreError,
+};
 
 /// Middleware over `/api/v1` and `/api/v2`: errors that axum or tower produce before a handler runs
 /// (413 for an oversized body, 415, 422 for JSON that does not fit, 405, 404 for no such route)
@@ -67,6 +68,8 @@ pub enum ApiError {
     Conflict(serde_json::Value),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Command(#[from] vigil_core::store::incident_commands::CommandError),
 }
 
 impl ApiError {
@@ -84,27 +87,58 @@ impl From<vigil_core::model::window::WindowError> for ApiError {
     }
 }
 
+impl Answer for ApiError {
+    fn status(&self) -> u16 {
+        match self {
+            ApiError::Refused(d) => d.status(),
+            ApiError::Invalid { .. } => 400,
+            ApiError::NotFound(_) => 404,
+            ApiError::Conflict(_) => 409,
+            ApiError::Store(e) => e.status(),
+            ApiError::Command(e) => e.status(),
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            ApiError::Store(e) => e.public_message(),
+            ApiError::Command(e) => e.public_message(),
+            other => other.to_string(),
+        }
+    }
+
+    fn field(&self) -> Option<&str> {
+        match self {
+            ApiError::Invalid { field, .. } => Some(field),
+            ApiError::Command(e) => e.field(),
+            _ => None,
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
-            ApiError::Refused(d) => Refusal(d).into_response(),
-            ApiError::Invalid { field, message } => (
-                StatusCode::BAD_REQUEST,
-                Json(json!({ "error": format!("{field}: {message}"), "field": field })),
-            )
-                .into_response(),
+            // The body says what became of the caller's input.
             ApiError::Conflict(body) => (StatusCode::CONFLICT, Json(body)).into_response(),
-            ApiError::NotFound(what) => {
-                (StatusCode::NOT_FOUND, Json(json!({ "error": what }))).into_response()
-            }
-            ApiError::Store(e) => {
-                tracing::error!(error = %e, "API request failed in the database");
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    Json(json!({ "error": "the database is unavailable; try again shortly" })),
-                )
-                    .into_response()
-            }
+            other => crate::error::answer(&other),
         }
     }
+}
+
+/// Reads a JSON body, naming the field at fault when it does not fit: `incident.status: unknown
+/// variant …` rather than "bad request".
+pub fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        ApiError::invalid(
+            if path == "." {
+                "body".to_string()
+            } else {
+                path
+            },
+            e.into_inner().to_string(),
+        )
+    })
 }

@@ -1,36 +1,30 @@
 //! `/api/v1/incidents` and `/api/v1/maintenances`: create and change incidents from scripts with
 //! Statuspage's field names (scope `incidents:write`), read them with internal notes (scope
-//! `read`). `/api/v1/openapi.json` describes them, generated from these handlers.
+//! `read`).
 
 use axum::{
     extract::{Path, State},
     http::StatusCode,
-    Extension, Json,
+    routing::{get, post},
+    Extension, Json, Router,
 };
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 use vigil_core::{
     model::auth::{Auth, Scope, INCIDENT_WRITERS},
     store::{
-        incident_commands::{self, CommandError, IncidentInput, UpdateInput},
+        incident_commands::{self, IncidentInput, UpdateInput},
         incidents::{self, Filter},
     },
 };
 
-use super::{api_error::ApiError, incidents_public::incident_json, AppState};
-
-impl From<CommandError> for ApiError {
-    fn from(e: CommandError) -> Self {
-        match e {
-            CommandError::Invalid { field, message } => ApiError::invalid(field, message),
-            CommandError::NotFound(id) => ApiError::NotFound(format!("no incident {id}")),
-            CommandError::NoPostmortem(id) => ApiError::NotFound(format!("no post-mortem {id}")),
-            CommandError::Store(s) => ApiError::Store(s),
-        }
-    }
-}
+use super::{
+    api_error::{parse, ApiError},
+    incidents_public::incident_json,
+    AppState,
+};
 
 /// A new incident.
 #[derive(Deserialize, ToSchema)]
@@ -84,20 +78,6 @@ pub struct NewMaintenance {
 }
 
 /// Parses a JSON body, turning serde's complaint into a 400 that names the field.
-pub(super) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        ApiError::invalid(
-            if path == "." {
-                "body".to_string()
-            } else {
-                path
-            },
-            e.into_inner().to_string(),
-        )
-    })
-}
 
 async fn one(state: &AppState, id: i64) -> Result<Value, ApiError> {
     let i = incidents::get(&state.pool, id, true)
@@ -236,37 +216,10 @@ pub async fn get_one(
     Ok(Json(one(&state, id).await?))
 }
 
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "Vigil API", description = "Incidents, maintenances and post-mortems for scripts. Authenticate with `Authorization: Bearer vgl_…` (create a token with `vigil token create`)."),
-    paths(create, create_maintenance, patch, post_update, list, get_one,
-          super::api_postmortems::get_postmortem, super::api_postmortems::draft,
-          super::api_postmortems::save, super::api_postmortems::revisions),
-    components(schemas(NewIncident, IncidentPatch, NewUpdate, NewMaintenance,
-                       super::api_postmortems::PostmortemSave)),
-    modifiers(&Security)
-)]
-pub struct ApiDoc;
-
-struct Security;
-
-impl utoipa::Modify for Security {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "token",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("vgl_…")
-                    .build(),
-            ),
-        );
-    }
-}
-
-/// `GET /api/v1/openapi.json`: public, like any API description.
-pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/incidents", get(list).post(create))
+        .route("/api/v1/incidents/{id}", get(get_one).patch(patch))
+        .route("/api/v1/incidents/{id}/updates", post(post_update))
+        .route("/api/v1/maintenances", post(create_maintenance))
 }

@@ -18,7 +18,10 @@ use vigil_core::{
     store::{postmortem_commands, postmortems},
 };
 
-use super::{api_error::ApiError, api_incidents::parse, AppState};
+use super::{
+    api_error::{parse, ApiError},
+    AppState,
+};
 
 /// A new revision of the post-mortem.
 #[derive(Deserialize, ToSchema)]
@@ -158,4 +161,17 @@ pub async fn revisions(
     let id = id_of(&state, incident).await?;
     let list = postmortems::revisions(&state.pool, id).await?;
     Ok(Json(json!({ "revisions": list })))
+}
+
+pub fn router() -> axum::Router<AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route(
+            "/api/v1/incidents/{id}/postmortem",
+            get(get_postmortem).post(draft).put(save),
+        )
+        .route(
+            "/api/v1/incidents/{id}/postmortem/revisions",
+            get(revisions),
+        )
 }

@@ -124,3 +124,11 @@ fn parse_metric(m: Option<&str>) -> Result<Metric, ApiError> {
 fn sample_secs(g: &GraphSettings) -> u64 {
     g.sample_secs.max(1)
 }
+
+pub fn router() -> axum::Router<AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/api/v1/sources", get(list_sources))
+        .route("/api/v1/nodes", get(list_nodes))
+        .route("/api/v1/nodes/{name}/series", get(node_series))
+}

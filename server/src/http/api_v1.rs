@@ -1,41 +1,11 @@
 //! `/api/v1`: the authenticated JSON API for scripts and agents.
 
 use axum::{Extension, Json};
-use serde::Serialize;
-use vigil_core::model::auth::{Auth, Denied, Principal, Role, Scope};
-
-use crate::auth::Refusal;
-
-#[derive(Serialize)]
-pub struct Me {
-    pub kind: &'static str,
-    pub id: i64,
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub role: Option<Role>,
-    pub scopes: Vec<Scope>,
-}
+use vigil_core::model::auth::{Auth, Denied, Me, Scope};
 
 /// `GET /api/v1/me`: who the caller is and what it may do. Any valid credential will do.
-pub async fn me(Extension(auth): Extension<Auth>) -> Result<Json<Me>, Refusal> {
-    let p = auth.0.ok_or(Denied::Unauthenticated)?;
-    let scopes = p.scopes();
-    Ok(Json(match p {
-        Principal::User { id, name, role } => Me {
-            kind: "user",
-            id,
-            name,
-            role: Some(role),
-            scopes,
-        },
-        Principal::Token { id, name, .. } => Me {
-            kind: "token",
-            id,
-            name,
-            role: None,
-            scopes,
-        },
-    }))
+pub async fn me(Extension(auth): Extension<Auth>) -> Result<Json<Me>, super::api_error::ApiError> {
+    Ok(Json(auth.0.ok_or(Denied::Unauthenticated)?.me()))
 }
 
 /// `GET /api/v1/nodebalancers` (scope `read`): NodeBalancers → configs by port → backends, with
@@ -91,4 +61,43 @@ pub async fn nodebalancers(
             .push(backend);
     }
     Ok(Json(json!({ "nodebalancers": out })))
+}
+
+/// `GET /api/v1/monitors` (scope `read`): every monitor with its component, kind and state.
+pub async fn monitors(
+    axum::extract::State(state): axum::extract::State<super::AppState>,
+    Extension(auth): Extension<Auth>,
+) -> Result<Json<serde_json::Value>, super::api_error::ApiError> {
+    auth.require(Scope::Read)?;
+    let version = state.live.borrow().status_version;
+    let s = state.status.get(&state.pool, &state.title, version).await?;
+    let list: Vec<serde_json::Value> = s
+        .components
+        .iter()
+        .flat_map(|c| {
+            c.monitors.iter().map(move |m| {
+                serde_json::json!({
+                    "name": m.name,
+                    "component": c.id,
+                    "kind": m.kind,
+                    "state": m.status.as_str(),
+                    "since": m.since,
+                    "last_check_at": m.last_check_at,
+                    "latency_ms": m.latency_ms,
+                    "last_error": m.last_error,
+                    "interval_secs": m.interval_secs,
+                    "paused": m.paused,
+                })
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "monitors": list })))
+}
+
+pub fn router() -> axum::Router<super::AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/monitors", get(monitors))
+        .route("/api/v1/nodebalancers", get(nodebalancers))
 }

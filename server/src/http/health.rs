@@ -23,3 +23,10 @@ pub async fn readyz(State(pool): State<PgPool>) -> (StatusCode, &'static str) {
         (StatusCode::SERVICE_UNAVAILABLE, "unavailable\n")
     }
 }
+
+pub fn router() -> axum::Router<super::AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+}

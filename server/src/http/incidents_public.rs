@@ -4,7 +4,7 @@
 
 use axum::{
     extract::State,
-    http::{header, StatusCode},
+    http::header,
     response::{IntoResponse, Response},
     Json,
 };
@@ -59,12 +59,7 @@ fn page(state: &AppState) -> Value {
 }
 
 fn unavailable(e: vigil_core::store::StoreError) -> Response {
-    tracing::error!(error = %e, "reading incidents failed");
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        "incidents temporarily unavailable\n",
-    )
-        .into_response()
+    crate::error::answer(&e)
 }
 
 async fn listing(
@@ -264,4 +259,23 @@ pub async fn rss(State(state): State<AppState>) -> Response {
         channel.to_string(),
     )
         .into_response()
+}
+
+/// Incidents and maintenances, as Statuspage JSON and as feeds.
+pub fn router() -> axum::Router<AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/api/v2/incidents.json", get(all))
+        .route("/api/v2/incidents/unresolved.json", get(unresolved))
+        .route("/api/v2/scheduled-maintenances.json", get(maintenances))
+        .route(
+            "/api/v2/scheduled-maintenances/upcoming.json",
+            get(maintenances_upcoming),
+        )
+        .route(
+            "/api/v2/scheduled-maintenances/active.json",
+            get(maintenances_active),
+        )
+        .route("/history.atom", get(atom))
+        .route("/history.rss", get(rss))
 }

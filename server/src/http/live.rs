@@ -40,3 +40,10 @@ pub async fn events(
         });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
+
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new().route(
+        vigil_app::components::live_feed::LIVE_EVENTS_PATH,
+        axum::routing::get(events),
+    )
+}

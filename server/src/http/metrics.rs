@@ -90,3 +90,7 @@ pub async fn render(State(state): State<super::AppState>, headers: HeaderMap) ->
     )
         .into_response()
 }
+
+pub fn router() -> axum::Router<super::AppState> {
+    axum::Router::new().route("/metrics", axum::routing::get(render))
+}

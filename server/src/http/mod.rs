@@ -11,17 +11,13 @@ pub mod health;
 pub mod incidents_public;
 pub mod live;
 pub mod metrics;
+pub mod openapi;
 pub mod ops_guard;
 pub mod public;
 pub mod public_cache;
 pub mod security;
 
-use axum::{
-    extract::FromRef,
-    middleware,
-    routing::{get, post},
-    Router,
-};
+use axum::{extract::FromRef, middleware, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::PgPool;
@@ -65,36 +61,21 @@ pub struct AppState {
     pub metrics_token: Option<std::sync::Arc<str>>,
 }
 
+/// What sign-in and the credential resolver take from the server's state.
+impl FromRef<AppState> for auth::AuthState {
+    fn from_ref(state: &AppState) -> Self {
+        auth::AuthState {
+            pool: state.pool.clone(),
+            config: state.auth.clone(),
+        }
+    }
+}
+
 /// The public read side — Statuspage-compatible JSON, badges and feeds — which any web page may
 /// read cross-origin (an embedded status widget does exactly that).
 fn public_read_side() -> Router<AppState> {
-    Router::new()
-        .route("/api/v2/summary.json", get(public::summary_json))
-        .route("/api/v2/status.json", get(public::status_json_handler))
-        .route(
-            "/api/v2/components.json",
-            get(public::components_json_handler),
-        )
-        .route("/api/v2/incidents.json", get(incidents_public::all))
-        .route(
-            "/api/v2/incidents/unresolved.json",
-            get(incidents_public::unresolved),
-        )
-        .route(
-            "/api/v2/scheduled-maintenances.json",
-            get(incidents_public::maintenances),
-        )
-        .route(
-            "/api/v2/scheduled-maintenances/upcoming.json",
-            get(incidents_public::maintenances_upcoming),
-        )
-        .route(
-            "/api/v2/scheduled-maintenances/active.json",
-            get(incidents_public::maintenances_active),
-        )
-        .route("/history.atom", get(incidents_public::atom))
-        .route("/history.rss", get(incidents_public::rss))
-        .route("/badge/{file}", get(public::badge))
+    public::router()
+        .merge(incidents_public::router())
         .layer(security::public_cors())
 }
 
@@ -129,56 +110,20 @@ pub fn router(state: AppState, sessions: PostgresStore) -> Router {
         move || shell(options.clone())
     };
     Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics::render))
-        .route(
-            vigil_app::components::live_feed::LIVE_EVENTS_PATH,
-            get(live::events),
-        )
-        .route("/login", post(auth::login::login))
-        .route("/logout", post(auth::login::logout))
-        .route("/api/v1/me", get(api_v1::me))
-        .route("/api/v1/monitors", get(public::monitors))
-        .route("/api/v1/nodebalancers", get(api_v1::nodebalancers))
-        .route("/api/v1/sources", get(api_resources::list_sources))
-        .route(
-            "/api/v1/incidents",
-            get(api_incidents::list).post(api_incidents::create),
-        )
-        .route(
-            "/api/v1/incidents/{id}",
-            get(api_incidents::get_one).patch(api_incidents::patch),
-        )
-        .route(
-            "/api/v1/incidents/{id}/updates",
-            post(api_incidents::post_update),
-        )
-        .route(
-            "/api/v1/incidents/{id}/postmortem",
-            get(api_postmortems::get_postmortem)
-                .post(api_postmortems::draft)
-                .put(api_postmortems::save),
-        )
-        .route(
-            "/api/v1/incidents/{id}/postmortem/revisions",
-            get(api_postmortems::revisions),
-        )
-        .route(
-            "/api/v1/maintenances",
-            post(api_incidents::create_maintenance),
-        )
-        .route("/api/v1/openapi.json", get(api_incidents::openapi))
-        .route("/api/v1/nodes", get(api_resources::list_nodes))
-        .route(
-            "/api/v1/nodes/{name}/series",
-            get(api_resources::node_series),
-        )
+        .merge(health::router())
+        .merge(metrics::router())
+        .merge(live::router())
+        .merge(auth::login::router())
+        .merge(api_v1::router())
+        .merge(api_resources::router())
+        .merge(api_incidents::router())
+        .merge(api_postmortems::router())
+        .merge(openapi::router())
         .merge(public_read_side())
+        .merge(public::heartbeat_router())
         .merge(assets::router(std::path::Path::new(
             state.leptos_options.site_root.as_ref(),
         )))
-        .route("/heartbeat/{secret}", post(public::heartbeat))
         .leptos_routes_with_context(&state, routes, context.clone(), render)
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
@@ -195,7 +140,7 @@ pub fn router(state: AppState, sessions: PostgresStore) -> Router {
             crate::live::catch_up_after_writes,
         ))
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            auth::AuthState::from_ref(&state),
             auth::resolve::resolve,
         ))
         .layer(auth::session::layer(sessions, &state.auth))

@@ -7,7 +7,10 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
 };
-use vigil_core::model::auth::{Auth, Denied, Scope};
+use vigil_core::model::{
+    answer::Answer,
+    auth::{Auth, Denied, Scope},
+};
 
 /// Path prefixes and the scope they need; the first match wins, so specific paths come first.
 pub const OPS_ACCESS: &[(&str, Scope)] = &[("/ops/audit", Scope::Admin), ("/ops", Scope::Read)];
@@ -43,9 +46,12 @@ pub async fn guard(req: Request, next: Next) -> Response {
             ))
             .into_response()
         }
-        Err(denied @ Denied::Forbidden(_)) => {
-            (StatusCode::FORBIDDEN, format!("{denied}\n")).into_response()
-        }
+        // A page, not the API: the same status, in words.
+        Err(denied @ Denied::Forbidden(_)) => (
+            StatusCode::from_u16(denied.status()).unwrap_or(StatusCode::FORBIDDEN),
+            format!("{denied}\n"),
+        )
+            .into_response(),
     }
 }
 

@@ -8,15 +8,11 @@ use axum::{
     extract::{Path, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
-    Extension, Json,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use vigil_core::model::{
-    auth::{Auth, Scope},
-    status::{ComponentStatus, ComponentSummary, StatusSummary},
-};
+use vigil_core::model::status::{ComponentStatus, ComponentSummary, StatusSummary};
 
 use super::AppState;
 
@@ -26,14 +22,7 @@ async fn read(state: &AppState) -> Result<Arc<StatusSummary>, Response> {
         .status
         .get(&state.pool, &state.title, version)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "status summary failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "status temporarily unavailable\n",
-            )
-                .into_response()
-        })
+        .map_err(|e| crate::error::answer(&e))
 }
 
 /// A rendered body and its validator.
@@ -303,35 +292,19 @@ pub async fn heartbeat(State(state): State<AppState>, Path(secret): Path<String>
     }
 }
 
-/// `GET /api/v1/monitors` (scope `read`): every monitor with its component, kind and state.
-pub async fn monitors(
-    State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
-) -> Result<Json<Value>, super::api_error::ApiError> {
-    auth.require(Scope::Read)?;
-    let version = state.live.borrow().status_version;
-    let s = state.status.get(&state.pool, &state.title, version).await?;
-    let list: Vec<Value> = s
-        .components
-        .iter()
-        .flat_map(|c| {
-            c.monitors.iter().map(move |m| {
-                json!({
-                    "name": m.name,
-                    "component": c.id,
-                    "kind": m.kind,
-                    "state": m.status.as_str(),
-                    "since": m.since,
-                    "last_check_at": m.last_check_at,
-                    "latency_ms": m.latency_ms,
-                    "last_error": m.last_error,
-                    "interval_secs": m.interval_secs,
-                    "paused": m.paused,
-                })
-            })
-        })
-        .collect();
-    Ok(Json(json!({ "monitors": list })))
+/// The status read side: Statuspage JSON and badges.
+pub fn router() -> axum::Router<AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/api/v2/summary.json", get(summary_json))
+        .route("/api/v2/status.json", get(status_json_handler))
+        .route("/api/v2/components.json", get(components_json_handler))
+        .route("/badge/{file}", get(badge))
+}
+
+/// Heartbeat monitors' check-ins.
+pub fn heartbeat_router() -> axum::Router<AppState> {
+    axum::Router::new().route("/heartbeat/{secret}", axum::routing::post(heartbeat))
 }
 
 #[cfg(test)]

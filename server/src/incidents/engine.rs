@@ -10,8 +10,12 @@ use chrono::Utc;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use vigil_core::{
-    model::incident::{
-        component_text, decide, Action, AutoRules, Impact, IncidentStatus, OpenAuto, Signal,
+    model::{
+        event::EventData,
+        incident::{
+            component_text, decide, Action, AutoRules, Impact, IncidentStatus, OpenAuto, Signal,
+        },
+        monitor::MonitorStatus,
     },
     store::{events::Event, incidents, StoreError},
 };
@@ -30,23 +34,22 @@ pub struct Engine {
 
 /// What an event means to the engine, if anything.
 fn signal(e: &Event) -> Option<Signal> {
-    let p = &e.payload;
-    let s = |k: &str| p[k].as_str().unwrap_or_default().to_string();
-    match e.kind.as_str() {
-        "monitor.state" if s("to") == "down" => Some(Signal::Down {
-            monitor: s("monitor"),
-            component: s("component"),
+    match &e.data {
+        EventData::MonitorState(m) if m.to == MonitorStatus::Down => Some(Signal::Down {
+            monitor: m.monitor.clone(),
+            component: m.component.clone(),
             at: e.at,
         }),
-        "monitor.state" if s("from") == "down" && s("to") == "up" => Some(Signal::Up {
-            monitor: s("monitor"),
-            component: s("component"),
-            at: e.at,
-        }),
-        "lb.flapping" if p["flapping"] == true => Some(Signal::Evidence { at: e.at }),
-        "lb.ingress" if p["broken"] == true => Some(Signal::Evidence { at: e.at }),
-        "resource.alert" if p["firing"] == true => Some(Signal::Evidence { at: e.at }),
-        "source.stale" => Some(Signal::Evidence { at: e.at }),
+        EventData::MonitorState(m)
+            if m.from == MonitorStatus::Down && m.to == MonitorStatus::Up =>
+        {
+            Some(Signal::Up {
+                monitor: m.monitor.clone(),
+                component: m.component.clone(),
+                at: e.at,
+            })
+        }
+        data if data.is_evidence() => Some(Signal::Evidence { at: e.at }),
         _ => None,
     }
 }

@@ -8,7 +8,10 @@ use chrono::Utc;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use vigil_core::{
-    model::backend::{ingress_broken, BackendHistory, BackendStatus, FlapRule},
+    model::{
+        backend::{ingress_broken, BackendHistory, BackendStatus, FlapRule},
+        event::{BackendChanged, BackendFlapping, EventData, IngressChanged},
+    },
     store::backends::{self, Backend, Change, NewEvent},
 };
 
@@ -164,20 +167,25 @@ impl Poller {
                             to: to.as_str().into(),
                         });
                         new_events.push(NewEvent {
-                            kind: "lb.backend",
                             subject: subject.clone(),
-                            payload: serde_json::json!({
-                                "nodebalancer": nb.label, "port": cfg.port, "backend": node.label,
-                                "address": node.address, "from": from, "to": to,
+                            data: EventData::BackendChanged(BackendChanged {
+                                nodebalancer: nb.label.clone(),
+                                port: cfg.port,
+                                backend: node.label.clone(),
+                                address: node.address.clone(),
+                                from,
+                                to,
                             }),
                         });
                     }
                     if let Some(flapping) = seen.flapping_changed {
                         new_events.push(NewEvent {
-                            kind: "lb.flapping",
                             subject: subject.clone(),
-                            payload: serde_json::json!({
-                                "nodebalancer": nb.label, "port": cfg.port, "backend": node.label, "flapping": flapping,
+                            data: EventData::BackendFlapping(BackendFlapping {
+                                nodebalancer: nb.label.clone(),
+                                port: cfg.port,
+                                backend: node.label.clone(),
+                                flapping,
                             }),
                         });
                     }
@@ -202,12 +210,18 @@ impl Poller {
                 let broken = ingress_broken(&port_view);
                 let was = self.broken.insert(cfg.id as i64, broken).unwrap_or(false);
                 if broken != was {
+                    let message = if broken {
+                        "no backend is steadily up: traffic cannot get in"
+                    } else {
+                        "a backend is steadily up again"
+                    };
                     new_events.push(NewEvent {
-                        kind: "lb.ingress",
                         subject: format!("lb:{}:{}", nb.label, cfg.port),
-                        payload: serde_json::json!({
-                            "nodebalancer": nb.label, "port": cfg.port, "broken": broken,
-                            "message": if broken { "no backend is steadily up: traffic cannot get in" } else { "a backend is steadily up again" },
+                        data: EventData::Ingress(IngressChanged {
+                            nodebalancer: nb.label.clone(),
+                            port: cfg.port,
+                            broken,
+                            message: message.into(),
                         }),
                     });
                 }

@@ -2,7 +2,13 @@
 //! team learned of their outage), a Slack message, or the event itself as JSON.
 
 use serde_json::{json, Value};
-use vigil_core::store::events::Event;
+use vigil_core::{
+    model::{
+        event::{EventData, IncidentNews, Tone},
+        monitor::MonitorStatus,
+    },
+    store::events::Event,
+};
 
 /// Discord's customary colours.
 pub const RED: u32 = 15_158_332;
@@ -12,85 +18,65 @@ pub const BLUE: u32 = 3_447_003;
 
 /// Title, description and colour of an event, for people.
 pub fn summary(e: &Event) -> (String, String, u32) {
-    let p = &e.payload;
-    let s = |k: &str| p[k].as_str().unwrap_or_default().to_string();
-    match e.kind.as_str() {
-        "monitor.state" => {
-            let to = s("to");
-            let colour = match to.as_str() {
-                "down" => RED,
-                "up" => GREEN,
-                "degraded" => AMBER,
+    let colour = |tone: Tone| match tone {
+        Tone::Bad => RED,
+        Tone::Good => GREEN,
+        Tone::Info => BLUE,
+    };
+    match &e.data {
+        EventData::MonitorState(m) => (
+            format!("{} is {}", m.monitor, m.to.as_str().to_uppercase()),
+            format!(
+                "{} ({} → {}): {}",
+                m.component,
+                m.from.as_str(),
+                m.to.as_str(),
+                m.cause
+            ),
+            match m.to {
+                MonitorStatus::Down => RED,
+                MonitorStatus::Up => GREEN,
+                MonitorStatus::Degraded => AMBER,
                 _ => BLUE,
-            };
-            (
-                format!("{} is {}", s("monitor"), to.to_uppercase()),
-                format!(
-                    "{} ({} → {}): {}",
-                    s("component"),
-                    s("from"),
-                    to,
-                    s("cause")
-                ),
-                colour,
-            )
-        }
-        "source.stale" => (
-            s("message"),
-            format!("last error: {}", p["last_error"].as_str().unwrap_or("none")),
+            },
+        ),
+        EventData::SourceStale(s) => (
+            s.message.clone(),
+            format!("last error: {}", s.last_error.as_deref().unwrap_or("none")),
             RED,
         ),
-        "source.fresh" => (s("message"), String::new(), GREEN),
-        "resource.alert" => (
-            s("message"),
+        EventData::Ingress(i) => (
+            format!("{} port {}: {}", i.nodebalancer, i.port, i.message),
             String::new(),
-            if p["firing"] == true { RED } else { GREEN },
+            colour(e.data.tone()),
         ),
-        "lb.ingress" => (
-            format!("{} port {}: {}", s("nodebalancer"), p["port"], s("message")),
-            String::new(),
-            if p["broken"] == true { RED } else { GREEN },
-        ),
-        kind if kind.starts_with("incident.") || kind.starts_with("maintenance.") => {
-            let colour = match s("status").as_str() {
-                "resolved" | "completed" => GREEN,
-                "monitoring" | "verifying" => AMBER,
-                "scheduled" | "in_progress" => BLUE,
-                _ => RED,
-            };
-            let affects = p["components"]
-                .as_array()
-                .map(|c| {
-                    c.iter()
-                        .filter_map(|c| c.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default();
-            let body = p["body"].as_str().unwrap_or_default();
-            let description = match (body.is_empty(), affects.is_empty()) {
-                (false, false) => format!("{body}\nAffects: {affects}"),
-                (false, true) => body.to_string(),
-                (true, false) => format!("Affects: {affects}"),
-                (true, true) => String::new(),
-            };
-            (
-                format!("[{}] {}", s("status"), s("name")),
-                description,
-                colour,
-            )
-        }
-        "postmortem.published" => (
-            format!("Post-mortem published: {}", s("name")),
+        EventData::PostmortemPublished(p) => (
+            format!("Post-mortem published: {}", p.name),
             String::new(),
             GREEN,
         ),
-        _ => (
-            format!("{} {}", e.kind, e.subject),
-            p["message"].as_str().unwrap_or_default().to_string(),
-            BLUE,
-        ),
+        data => match data.incident() {
+            Some(n) => incident_summary(n),
+            None => (data.message(), String::new(), colour(data.tone())),
+        },
     }
+}
+
+fn incident_summary(n: &IncidentNews) -> (String, String, u32) {
+    let colour = match n.status.as_str() {
+        "resolved" | "completed" => GREEN,
+        "monitoring" | "verifying" => AMBER,
+        "scheduled" | "in_progress" => BLUE,
+        _ => RED,
+    };
+    let affects = n.components.join(", ");
+    let description = match (n.body.is_empty(), affects.is_empty()) {
+        (false, false) => format!("{}\nAffects: {affects}", n.body),
+        (false, true) => n.body.clone(),
+        (true, false) => format!("Affects: {affects}"),
+        (true, true) => String::new(),
+    };
+    (format!("[{}] {}", n.status, n.name), description, colour)
 }
 
 fn clip(s: &str, max: usize) -> String {
@@ -124,7 +110,7 @@ pub fn body(kind: &str, e: &Event, public_url: &str) -> Value {
                 "color": colour,
                 "timestamp": e.at.to_rfc3339(),
                 "url": format!("{}/ops", public_url.trim_end_matches('/')),
-                "footer": { "text": format!("Vigil · {}", e.kind) },
+                "footer": { "text": format!("Vigil · {}", e.kind()) },
             }],
         }),
         "slack" => {
@@ -134,10 +120,14 @@ pub fn body(kind: &str, e: &Event, public_url: &str) -> Value {
                 "text": if description.is_empty() { title } else { format!("*{title}*\n{description}") },
             })
         }
-        _ => json!({
-            "id": e.id, "at": e.at, "kind": e.kind, "subject": e.subject,
-            "title": title, "payload": e.payload,
-        }),
+        _ => {
+            // The stored form, as webhook receivers have always had it.
+            let (kind, payload) = e.data.to_parts();
+            json!({
+                "id": e.id, "at": e.at, "kind": kind, "subject": e.subject,
+                "title": title, "payload": payload,
+            })
+        }
     }
 }
 
@@ -146,12 +136,13 @@ mod tests {
     use super::*;
 
     fn ev(kind: &str, payload: Value) -> Event {
+        let data = EventData::parse(kind, payload);
+        assert!(!matches!(data, EventData::Other { .. }), "{data:?}");
         Event {
             id: 7,
             at: chrono::DateTime::from_timestamp(1_612_015_200, 0).unwrap(),
-            kind: kind.into(),
             subject: "monitor:site-http".into(),
-            payload,
+            data,
         }
     }
 
@@ -159,7 +150,8 @@ mod tests {
     fn monitor_down_is_a_red_embed() {
         let e = ev(
             "monitor.state",
-            json!({"monitor": "site-http", "component": "Website", "from": "up", "to": "down", "cause": "HTTP 502"}),
+            json!({"monitor_id": 1, "monitor": "site-http", "component": "Website", "from": "up", "to": "down",
+                   "cause": "HTTP 502", "at": "2021-01-30T14:00:00Z"}),
         );
         let b = body("discord", &e, "https://status.example.org/");
         assert_eq!(b["embeds"][0]["title"], "site-http is DOWN");
@@ -173,8 +165,9 @@ mod tests {
     #[test]
     fn slack_text_cannot_mention_or_link() {
         let e = ev(
-            "incident.created",
-            json!({"name": "<!channel> db down", "status": "investigating", "body": "see <https://evil.example|here> & more"}),
+            "incident.opened",
+            json!({"id": 1, "kind": "incident", "name": "<!channel> db down", "status": "investigating",
+                   "impact": "major", "body": "see <https://evil.example|here> & more", "components": []}),
         );
         let text = body("slack", &e, "")["text"].as_str().unwrap().to_string();
         assert!(!text.contains('<') && !text.contains('>'), "{text}");
@@ -186,7 +179,8 @@ mod tests {
     fn long_texts_are_clipped_to_discord_limits() {
         let e = ev(
             "source.stale",
-            json!({"message": "x".repeat(400), "last_error": "y".repeat(5000)}),
+            json!({"source": "prometheus:lke", "kind": "prometheus", "last_success": null,
+                   "message": "x".repeat(400), "last_error": "y".repeat(5000)}),
         );
         let b = body("discord", &e, "");
         assert_eq!(

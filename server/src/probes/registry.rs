@@ -136,15 +136,12 @@ pub async fn start(
 
 fn spawn_retention(pool: PgPool, raw_days: u32, shutdown: CancellationToken) {
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = every.tick() => match checks::expire(&pool, raw_days).await {
-                    Ok(n) if n > 0 => tracing::info!(rows = n, "expired old check results"),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "could not expire old check results"),
-                },
+        let mut every = crate::workers::ticker(Duration::from_secs(3600));
+        while crate::workers::next_tick(&mut every, &shutdown).await {
+            match checks::expire(&pool, raw_days).await {
+                Ok(n) if n > 0 => tracing::info!(rows = n, "expired old check results"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not expire old check results"),
             }
         }
     });

@@ -4,14 +4,16 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
-use vigil_core::model::resource::{AlertChange, AlertRule, AlertState, AlertTracker, Metric};
+use vigil_core::model::{
+    event::ResourceAlert,
+    resource::{AlertChange, AlertRule, AlertState, AlertTracker, Metric},
+};
 
 /// An alert raised or cleared, ready to append as a `resource.alert` event.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AlertEvent {
     pub subject: String,
-    pub payload: serde_json::Value,
+    pub alert: ResourceAlert,
 }
 
 pub struct Alerts {
@@ -84,10 +86,16 @@ impl Alerts {
             };
             out.push(AlertEvent {
                 subject: subject(node, rule),
-                payload: json!({
-                    "node": node, "metric": metric.name(), "value": value, "above": rule.above,
-                    "for_secs": rule.for_secs, "firing": firing, "since": since, "message": message,
-                }),
+                alert: ResourceAlert {
+                    node: node.to_string(),
+                    metric: metric.name().to_string(),
+                    value,
+                    above: rule.above,
+                    for_secs: rule.for_secs,
+                    firing,
+                    since,
+                    message,
+                },
             });
         }
         out
@@ -119,15 +127,12 @@ mod tests {
         let raised = a.observe("b", Metric::Memory, t(60), 0.96);
         assert_eq!(raised.len(), 1);
         assert_eq!(raised[0].subject, "node:b:memory");
-        assert_eq!(raised[0].payload["firing"], true);
-        assert!(raised[0].payload["message"]
-            .as_str()
-            .unwrap()
-            .contains("above 90.0 % for 1 min"));
+        assert!(raised[0].alert.firing);
+        assert!(raised[0].alert.message.contains("above 90.0 % for 1 min"));
         // A backfilled older sample changes nothing.
         assert!(a.observe("b", Metric::Memory, t(30), 0.1).is_empty());
         let cleared = a.observe("b", Metric::Memory, t(90), 0.4);
-        assert_eq!(cleared[0].payload["firing"], false);
+        assert!(!cleared[0].alert.firing);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::{collections::HashMap, sync::Mutex};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use vigil_core::{
-    model::resource::Metric,
+    model::{event::EventData, resource::Metric},
     store::{events, resources, StoreError},
 };
 
@@ -80,7 +80,7 @@ impl Sink {
                 .collect()
         };
         for e in raised {
-            events::append(&self.pool, "resource.alert", &e.subject, e.payload).await?;
+            events::append(&self.pool, &e.subject, &EventData::ResourceAlert(e.alert)).await?;
         }
         Ok(inserted)
     }
@@ -103,16 +103,13 @@ async fn firing_alerts(pool: &PgPool) -> Result<Vec<(String, Metric, DateTime<Ut
     let latest = events::latest_per_subject(pool, "resource.alert").await?;
     Ok(latest
         .into_iter()
-        .filter(|e| e.payload["firing"] == true)
-        .filter_map(|e| {
-            let node = e.payload["node"].as_str()?.to_string();
-            let metric = Metric::parse(e.payload["metric"].as_str()?)?;
-            // The alert's own start: samples after it are judged, older ones (a backfill) not.
-            let since = e.payload["since"]
-                .as_str()
-                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-                .map_or(e.at, |t| t.with_timezone(&Utc));
-            Some((node, metric, since))
+        .filter_map(|e| match e.data {
+            EventData::ResourceAlert(a) if a.firing => {
+                let metric = Metric::parse(&a.metric)?;
+                // The alert's own start: samples after it are judged, older ones (a backfill) not.
+                Some((a.node, metric, a.since.unwrap_or(e.at)))
+            }
+            _ => None,
         })
         .collect())
 }

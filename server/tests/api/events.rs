@@ -1,9 +1,12 @@
 use std::time::Duration;
 
-use crate::common::spawn_app;
+use crate::common::{monitor_event, spawn_app};
 use chrono::Utc;
 use sqlx::postgres::PgListener;
-use vigil_core::store::events::{self, NOTIFY_CHANNEL};
+use vigil_core::{
+    model::monitor::MonitorStatus::{Down, Up},
+    store::events::{self, NOTIFY_CHANNEL},
+};
 
 #[tokio::test]
 async fn appended_events_are_readable_by_window_and_announced() {
@@ -12,15 +15,12 @@ async fn appended_events_are_readable_by_window_and_announced() {
     listener.listen(NOTIFY_CHANNEL).await.unwrap();
 
     let before = Utc::now() - chrono::Duration::seconds(1);
-    let first = events::append(
-        &app.pool,
-        "monitor.down",
-        "site",
-        serde_json::json!({"cause": "timeout"}),
-    )
-    .await
-    .unwrap();
-    let second = events::append(&app.pool, "monitor.up", "site", serde_json::json!({}))
+    let down = monitor_event("site", "website", Up, Down, "timeout");
+    let first = events::append(&app.pool, "monitor:site", &down)
+        .await
+        .unwrap();
+    let up = monitor_event("site", "website", Down, Up, "HTTP 200");
+    let second = events::append(&app.pool, "monitor:site", &up)
         .await
         .unwrap();
 
@@ -35,7 +35,10 @@ async fn appended_events_are_readable_by_window_and_announced() {
         .unwrap();
     let ids: Vec<i64> = window.iter().map(|e| e.id).collect();
     assert_eq!(ids, vec![first.id, second.id]);
-    assert_eq!(window[0].payload["cause"], "timeout");
+    // Read back as written: typed, parsed once.
+    assert_eq!(window[0].data, down);
+    assert_eq!(window[1].data, up);
+    assert_eq!(window[0].kind(), "monitor.state");
 
     let later = events::in_window(
         &app.pool,

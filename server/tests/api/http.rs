@@ -214,11 +214,12 @@ async fn the_public_stream_speaks_only_when_the_status_moves_even_if_another_pro
     );
     // Written straight to the database, as another Vigil on the same database would: no request
     // reaches this one, and its fallback timer is 30 s away. The database's notification moves it.
-    let id =
-        vigil_core::store::events::append(&app.pool, "test.elsewhere", "x", serde_json::json!({}))
-            .await
-            .unwrap()
-            .id;
+    use vigil_core::model::monitor::MonitorStatus::{Down, Up};
+    let elsewhere = common::monitor_event("site", "website", Up, Down, "HTTP 502");
+    let id = vigil_core::store::events::append(&app.pool, "monitor:site", &elsewhere)
+        .await
+        .unwrap()
+        .id;
     let moved = next_status(&mut stream, &mut buf, Duration::from_secs(5))
         .await
         .expect("the new version within seconds");

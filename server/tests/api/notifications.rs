@@ -8,9 +8,13 @@ use std::{
     time::Duration,
 };
 
-use crate::common::{eventually, fresh_database, spawn_app_with_toml};
-use serde_json::json;
-use vigil_core::store::events;
+use crate::common::{
+    eventually, flapping_event, fresh_database, monitor_event, spawn_app_with_toml,
+};
+use vigil_core::{
+    model::monitor::MonitorStatus::{Down, Up},
+    store::events,
+};
 use vigil_sim::webhooks::{WebhookFaults, WebhookSim};
 
 async fn count(pool: &sqlx::PgPool, sql: &str) -> i64 {
@@ -18,14 +22,10 @@ async fn count(pool: &sqlx::PgPool, sql: &str) -> i64 {
 }
 
 async fn monitor_down(pool: &sqlx::PgPool, n: usize) {
-    events::append(
-        pool,
-        "monitor.state",
-        &format!("monitor:m{n}"),
-        json!({ "monitor": format!("m{n}"), "component": "website", "from": "up", "to": "down", "cause": "HTTP 502" }),
-    )
-    .await
-    .unwrap();
+    let down = monitor_event(&format!("m{n}"), "website", Up, Down, "HTTP 502");
+    events::append(pool, &format!("monitor:m{n}"), &down)
+        .await
+        .unwrap();
 }
 
 fn discord_toml(base: &str, extra: &str) -> String {
@@ -44,12 +44,14 @@ async fn events_a_channel_wants_get_notifications_in_the_same_transaction() {
     });
     let app = spawn_app_with_toml(&discord_toml(&base, "events = [\"monitor.*\"]")).await;
     monitor_down(&app.pool, 1).await;
-    events::append(&app.pool, "lb.backend", "lb:x", json!({}))
+    // Not a kind the channel wants.
+    events::append(&app.pool, "lb:x", &flapping_event("x", 80, "b", true))
         .await
         .unwrap();
     // A rolled-back event leaves no notification behind.
     let mut tx = app.pool.begin().await.unwrap();
-    events::append_in(&mut tx, "monitor.state", "monitor:ghost", json!({}))
+    let ghost = monitor_event("ghost", "website", Up, Down, "HTTP 502");
+    events::append_in(&mut tx, "monitor:ghost", &ghost)
         .await
         .unwrap();
     tx.rollback().await.unwrap();

@@ -4,12 +4,15 @@
 
 use crate::common;
 
-use crate::common::{access::create_token, spawn_app_with_toml, TestApp};
+use crate::common::{
+    access::create_token, flapping_event, monitor_event, spawn_app_with_toml, TestApp,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
 use vigil_core::{
     model::{
         auth::Scope,
+        monitor::MonitorStatus::{self, Down, Up},
         postmortem::{RevisionKind, SaveOutcome},
     },
     store::{events, postmortem_commands, postmortems},
@@ -43,22 +46,14 @@ async fn send(
 /// The seed's shape: the load balancer flaps and the site goes down, then an incident is opened
 /// and later resolved.
 async fn resolved_incident(app: &TestApp, writer: &str) -> i64 {
-    events::append(
-        &app.pool,
-        "lb.flapping",
-        "backend:1",
-        json!({ "nodebalancer": "ingress", "port": 443, "backend": "node-2", "flapping": true }),
-    )
-    .await
-    .unwrap();
-    events::append(
-        &app.pool,
-        "monitor.state",
-        "monitor:site",
-        json!({ "monitor": "site_https", "component": "site", "from": "up", "to": "down", "cause": "HTTP 502" }),
-    )
-    .await
-    .unwrap();
+    let flapping = flapping_event("ingress", 443, "node-2", true);
+    events::append(&app.pool, "backend:1", &flapping)
+        .await
+        .unwrap();
+    let down = monitor_event("site_https", "site", Up, Down, "HTTP 502");
+    events::append(&app.pool, "monitor:site", &down)
+        .await
+        .unwrap();
     let (status, created) = send(
         app,
         Method::POST,
@@ -454,21 +449,17 @@ async fn published_post_mortems_are_public_and_sanitized_drafts_are_not() {
 async fn the_drafted_impact_is_what_users_saw_and_recovery_keeps_to_the_incident() {
     let app = spawn_app_with_toml(CONFIG).await;
     let (_, writer) = create_token(&app, &[Scope::IncidentsWrite, Scope::PostmortemsWrite]).await;
-    let state = |to: &'static str, from: &'static str| {
+    let state = |to: MonitorStatus, from: MonitorStatus| {
         let pool = app.pool.clone();
         async move {
-            events::append(
-                &pool,
-                "monitor.state",
-                "monitor:site_https",
-                json!({ "monitor": "site_https", "component": "site", "from": from, "to": to }),
-            )
-            .await
-            .unwrap()
+            let change = monitor_event("site_https", "site", from, to, "");
+            events::append(&pool, "monitor:site_https", &change)
+                .await
+                .unwrap()
         }
     };
     let pause = || tokio::time::sleep(std::time::Duration::from_millis(1100));
-    state("down", "up").await;
+    state(Down, Up).await;
     let (status, created) = send(
         &app,
         Method::POST,
@@ -481,7 +472,7 @@ async fn the_drafted_impact_is_what_users_saw_and_recovery_keeps_to_the_incident
     let id = created["id"].as_i64().unwrap();
     pause().await;
     pause().await;
-    let back = state("up", "down").await;
+    let back = state(Up, Down).await;
     pause().await;
     let (status, _) = send(
         &app,
@@ -493,9 +484,9 @@ async fn the_drafted_impact_is_what_users_saw_and_recovery_keeps_to_the_incident
     .await;
     assert_eq!(status, 200);
     pause().await;
-    state("down", "up").await;
+    state(Down, Up).await;
     pause().await;
-    let later = state("up", "down").await;
+    let later = state(Up, Down).await;
 
     let (status, draft) = send(
         &app,
@@ -537,14 +528,10 @@ async fn snapshots_are_private_until_shown_and_then_without_addresses_or_logins(
     )
     .await;
     // A backend address in what Vigil recorded.
-    events::append(
-        &app.pool,
-        "lb.flapping",
-        "backend:7",
-        json!({ "nodebalancer": "ingress", "port": 443, "backend": "192.168.131.7:80", "flapping": true }),
-    )
-    .await
-    .unwrap();
+    let flapping = flapping_event("ingress", 443, "192.168.131.7:80", true);
+    events::append(&app.pool, "backend:7", &flapping)
+        .await
+        .unwrap();
     let incident = resolved_incident(&app, &writer).await;
     let (id, _) =
         postmortem_commands::draft(&app.pool, incident, "user:ana.k", &Default::default())

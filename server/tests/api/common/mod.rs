@@ -348,3 +348,39 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A monitor's change of state, as the probes write it.
+pub fn monitor_event(
+    monitor: &str,
+    component: &str,
+    from: vigil_core::model::monitor::MonitorStatus,
+    to: vigil_core::model::monitor::MonitorStatus,
+    cause: &str,
+) -> vigil_core::model::event::EventData {
+    vigil_core::model::event::EventData::MonitorState(vigil_core::model::event::MonitorChanged {
+        monitor_id: 0,
+        monitor: monitor.into(),
+        component: component.into(),
+        from,
+        to,
+        cause: cause.into(),
+        at: chrono::Utc::now(),
+    })
+}
+
+/// A NodeBalancer backend starting (or stopping) to flap, as the Linode poller writes it.
+pub fn flapping_event(
+    nodebalancer: &str,
+    port: u16,
+    backend: &str,
+    flapping: bool,
+) -> vigil_core::model::event::EventData {
+    vigil_core::model::event::EventData::BackendFlapping(
+        vigil_core::model::event::BackendFlapping {
+            nodebalancer: nodebalancer.into(),
+            port,
+            backend: backend.into(),
+            flapping,
+        },
+    )
+}

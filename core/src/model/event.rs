@@ -1,0 +1,390 @@
+//! What happened, as Vigil records it in its event stream: one enum, built from typed values
+//! where events are produced and parsed once where they are read (the incident engine, the
+//! notifications, the correlation view). Stored as a kind and a JSON payload — the table, the
+//! webhook body and rows written by older versions keep that shape — and a row whose kind or
+//! payload this version does not know is kept as [`EventData::Other`], never dropped.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{backend::BackendStatus, monitor::MonitorStatus};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "payload")]
+pub enum EventData {
+    /// A monitor changed state (the probes' verdict).
+    #[serde(rename = "monitor.state")]
+    MonitorState(MonitorChanged),
+    /// A data source answers again after being stale.
+    #[serde(rename = "source.fresh")]
+    SourceFresh(SourceFresh),
+    /// A data source has not answered for longer than its limit.
+    #[serde(rename = "source.stale")]
+    SourceStale(SourceStale),
+    /// A NodeBalancer backend went UP or DOWN.
+    #[serde(rename = "lb.backend")]
+    BackendChanged(BackendChanged),
+    /// A backend started or stopped flapping.
+    #[serde(rename = "lb.flapping")]
+    BackendFlapping(BackendFlapping),
+    /// A port's ingress broke (no backend steadily up) or recovered.
+    #[serde(rename = "lb.ingress")]
+    Ingress(IngressChanged),
+    /// A resource alert rule (memory, CPU, pressure) fired or cleared.
+    #[serde(rename = "resource.alert")]
+    ResourceAlert(ResourceAlert),
+    #[serde(rename = "incident.opened")]
+    IncidentOpened(IncidentNews),
+    #[serde(rename = "incident.updated")]
+    IncidentUpdated(IncidentNews),
+    #[serde(rename = "incident.resolved")]
+    IncidentResolved(IncidentNews),
+    #[serde(rename = "maintenance.scheduled")]
+    MaintenanceScheduled(IncidentNews),
+    #[serde(rename = "maintenance.started")]
+    MaintenanceStarted(IncidentNews),
+    #[serde(rename = "maintenance.completed")]
+    MaintenanceCompleted(IncidentNews),
+    #[serde(rename = "maintenance.updated")]
+    MaintenanceUpdated(IncidentNews),
+    /// An internal note on an incident (its text stays in the incident, never in the stream).
+    #[serde(rename = "note.added")]
+    NoteAdded(NoteAdded),
+    #[serde(rename = "postmortem.published")]
+    PostmortemPublished(PostmortemNews),
+    #[serde(rename = "postmortem.unpublished")]
+    PostmortemUnpublished(PostmortemNews),
+    /// A stored event this version does not understand, kept as it is.
+    #[serde(skip)]
+    Other {
+        kind: String,
+        payload: serde_json::Value,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MonitorChanged {
+    pub monitor_id: i64,
+    pub monitor: String,
+    pub component: String,
+    pub from: MonitorStatus,
+    pub to: MonitorStatus,
+    pub cause: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourceFresh {
+    pub source: String,
+    /// The source's kind: `prometheus`, `node_exporter`, `linode`, `scheduler`.
+    pub kind: String,
+    pub stale_since: Option<DateTime<Utc>>,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourceStale {
+    pub source: String,
+    pub kind: String,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BackendChanged {
+    pub nodebalancer: String,
+    pub port: u16,
+    pub backend: String,
+    pub address: String,
+    pub from: BackendStatus,
+    pub to: BackendStatus,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BackendFlapping {
+    pub nodebalancer: String,
+    pub port: u16,
+    pub backend: String,
+    pub flapping: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IngressChanged {
+    pub nodebalancer: String,
+    pub port: u16,
+    pub broken: bool,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResourceAlert {
+    pub node: String,
+    /// The metric's name (`memory`, `cpu`, `memory_pressure`).
+    pub metric: String,
+    pub value: f64,
+    pub above: f64,
+    pub for_secs: u64,
+    pub firing: bool,
+    pub since: Option<DateTime<Utc>>,
+    pub message: String,
+}
+
+/// An incident's or maintenance's state when the event was written, with what a notification
+/// needs to say.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IncidentNews {
+    pub id: i64,
+    /// `incident` or `maintenance`.
+    pub kind: String,
+    pub name: String,
+    pub status: String,
+    pub impact: String,
+    /// The public update's text (empty for a change without one).
+    pub body: String,
+    pub components: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NoteAdded {
+    /// The incident's id.
+    pub id: i64,
+    pub author: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PostmortemNews {
+    pub id: i64,
+    pub incident_id: i64,
+    pub name: String,
+}
+
+impl EventData {
+    /// Reads a stored event. Anything unknown or malformed is kept as [`EventData::Other`].
+    pub fn parse(kind: &str, payload: serde_json::Value) -> EventData {
+        let stored = serde_json::json!({ "kind": kind, "payload": payload });
+        match EventData::deserialize(&stored) {
+            Ok(data) => data,
+            Err(_) => EventData::Other {
+                kind: kind.to_string(),
+                payload: stored_payload(stored),
+            },
+        }
+    }
+
+    /// The stored form: the kind (`monitor.state`, …) and the payload.
+    pub fn to_parts(&self) -> (String, serde_json::Value) {
+        if let EventData::Other { kind, payload } = self {
+            return (kind.clone(), payload.clone());
+        }
+        let mut v = serde_json::to_value(self).expect("event data serialises");
+        let kind = v["kind"].as_str().unwrap_or_default().to_string();
+        (kind, v["payload"].take())
+    }
+
+    pub fn kind(&self) -> String {
+        self.to_parts().0
+    }
+
+    /// The incident an incident, maintenance or note event is about.
+    pub fn incident(&self) -> Option<&IncidentNews> {
+        match self {
+            EventData::IncidentOpened(n)
+            | EventData::IncidentUpdated(n)
+            | EventData::IncidentResolved(n)
+            | EventData::MaintenanceScheduled(n)
+            | EventData::MaintenanceStarted(n)
+            | EventData::MaintenanceCompleted(n)
+            | EventData::MaintenanceUpdated(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+/// Whether an event is bad news, good news, or neither: the colour of its mark and message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tone {
+    Bad,
+    Good,
+    Info,
+}
+
+impl Tone {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tone::Bad => "bad",
+            Tone::Good => "good",
+            Tone::Info => "info",
+        }
+    }
+
+    fn of(bad: bool) -> Tone {
+        if bad {
+            Tone::Bad
+        } else {
+            Tone::Good
+        }
+    }
+}
+
+impl EventData {
+    /// One line for operators: the correlation view's marks, an incident's evidence, the
+    /// drafted post-mortem's timeline.
+    pub fn message(&self) -> String {
+        match self {
+            EventData::MonitorState(m) => format!(
+                "{} {} → {}: {}",
+                m.monitor,
+                m.from.as_str(),
+                m.to.as_str(),
+                m.cause
+            ),
+            EventData::SourceFresh(s) => s.message.clone(),
+            EventData::SourceStale(s) => s.message.clone(),
+            EventData::BackendChanged(b) => format!(
+                "{} :{} {} {} → {}",
+                b.nodebalancer,
+                b.port,
+                b.backend,
+                b.from.as_str(),
+                b.to.as_str()
+            ),
+            EventData::BackendFlapping(b) => format!(
+                "{} :{} {} {}",
+                b.nodebalancer,
+                b.port,
+                b.backend,
+                if b.flapping {
+                    "started flapping"
+                } else {
+                    "stopped flapping"
+                }
+            ),
+            EventData::Ingress(i) => format!("{} :{}: {}", i.nodebalancer, i.port, i.message),
+            EventData::ResourceAlert(a) => a.message.clone(),
+            EventData::IncidentOpened(n) => format!("Incident opened: {}", n.name),
+            EventData::IncidentResolved(n) => format!("Incident resolved: {}", n.name),
+            EventData::IncidentUpdated(n)
+            | EventData::MaintenanceScheduled(n)
+            | EventData::MaintenanceStarted(n)
+            | EventData::MaintenanceCompleted(n)
+            | EventData::MaintenanceUpdated(n) => format!("[{}] {}", n.status, n.name),
+            EventData::NoteAdded(n) => format!("Internal note by {}", n.author),
+            EventData::PostmortemPublished(p) => format!("Post-mortem published: {}", p.name),
+            EventData::PostmortemUnpublished(p) => format!("Post-mortem unpublished: {}", p.name),
+            EventData::Other { kind, payload } => payload["message"]
+                .as_str()
+                .map_or_else(|| kind.clone(), str::to_string),
+        }
+    }
+
+    pub fn tone(&self) -> Tone {
+        match self {
+            EventData::MonitorState(m) => match (m.from, m.to) {
+                (_, MonitorStatus::Down) => Tone::Bad,
+                // A first verdict (Vigil starting) is not a recovery.
+                (MonitorStatus::Unknown, MonitorStatus::Up) => Tone::Info,
+                (_, MonitorStatus::Up) => Tone::Good,
+                _ => Tone::Info,
+            },
+            EventData::SourceStale(_) => Tone::Bad,
+            EventData::SourceFresh(_) => Tone::Good,
+            EventData::BackendChanged(b) => Tone::of(b.to == BackendStatus::Down),
+            EventData::BackendFlapping(b) => Tone::of(b.flapping),
+            EventData::Ingress(i) => Tone::of(i.broken),
+            EventData::ResourceAlert(a) => Tone::of(a.firing),
+            _ => Tone::Info,
+        }
+    }
+
+    /// Evidence for an open incident: flapping, broken ingress, a firing alert, a stale source.
+    pub fn is_evidence(&self) -> bool {
+        match self {
+            EventData::BackendFlapping(b) => b.flapping,
+            EventData::Ingress(i) => i.broken,
+            EventData::ResourceAlert(a) => a.firing,
+            EventData::SourceStale(_) => true,
+            _ => false,
+        }
+    }
+}
+
+fn stored_payload(mut stored: serde_json::Value) -> serde_json::Value {
+    stored["payload"].take()
+}
+
+/// The event an incident's change is announced with.
+pub fn incident_event(opened: bool, news: IncidentNews) -> EventData {
+    match (news.kind.as_str(), news.status.as_str(), opened) {
+        ("maintenance", "scheduled", true) => EventData::MaintenanceScheduled(news),
+        ("maintenance", "in_progress", _) => EventData::MaintenanceStarted(news),
+        ("maintenance", "completed", _) => EventData::MaintenanceCompleted(news),
+        ("maintenance", _, _) => EventData::MaintenanceUpdated(news),
+        (_, "resolved", _) => EventData::IncidentResolved(news),
+        (_, _, true) => EventData::IncidentOpened(news),
+        _ => EventData::IncidentUpdated(news),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000, 0).unwrap()
+    }
+
+    #[test]
+    fn stored_kind_and_payload_round_trip() {
+        let e = EventData::MonitorState(MonitorChanged {
+            monitor_id: 3,
+            monitor: "site-http".into(),
+            component: "site".into(),
+            from: MonitorStatus::Up,
+            to: MonitorStatus::Down,
+            cause: "HTTP 502".into(),
+            at: t(),
+        });
+        let (kind, payload) = e.to_parts();
+        assert_eq!(kind, "monitor.state");
+        assert_eq!(payload["to"], "down");
+        assert_eq!(payload["monitor"], "site-http");
+        assert!(
+            payload.get("kind").is_none(),
+            "the kind is a column, not in the payload"
+        );
+        assert_eq!(EventData::parse(&kind, payload), e);
+    }
+
+    #[test]
+    fn a_payload_field_named_kind_is_the_payloads_own() {
+        let e = incident_event(
+            true,
+            IncidentNews {
+                id: 1,
+                kind: "maintenance".into(),
+                name: "Upgrade".into(),
+                status: "scheduled".into(),
+                impact: "maintenance".into(),
+                body: String::new(),
+                components: vec!["Website".into()],
+            },
+        );
+        let (kind, payload) = e.to_parts();
+        assert_eq!(kind, "maintenance.scheduled");
+        assert_eq!(payload["kind"], "maintenance");
+        assert_eq!(EventData::parse(&kind, payload), e);
+    }
+
+    #[test]
+    fn unknown_or_malformed_rows_are_kept_as_they_are() {
+        let odd = EventData::parse("future.kind", serde_json::json!({ "x": 1 }));
+        assert_eq!(
+            odd.to_parts(),
+            ("future.kind".into(), serde_json::json!({ "x": 1 }))
+        );
+        let broken = EventData::parse("monitor.state", serde_json::json!({ "to": "down" }));
+        assert!(matches!(broken, EventData::Other { .. }));
+        assert_eq!(broken.kind(), "monitor.state");
+    }
+}
