@@ -126,8 +126,8 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Reads a JSON body, naming the field at fault when it does not fit: `incident.status: unknown
-/// variant …` rather than "bad request".
+/// Parses a JSON body, turning serde's complaint into a 400 that names the field at fault
+/// (`incident.status: unknown variant …` rather than "bad request").
 pub fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {

@@ -77,8 +77,6 @@ pub struct NewMaintenance {
     scheduled_until: DateTime<Utc>,
 }
 
-/// Parses a JSON body, turning serde's complaint into a 400 that names the field.
-
 async fn one(state: &AppState, id: i64) -> Result<Value, ApiError> {
     let i = incidents::get(&state.pool, id, true)
         .await?
