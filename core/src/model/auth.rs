@@ -6,6 +6,7 @@ use std::{fmt, str::FromStr};
 
 /// A person's role. Ordered: each role can do everything the ones before it can.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Viewer,
@@ -15,6 +16,7 @@ pub enum Role {
 
 /// What a credential allows. Tokens carry a set; a user's role implies one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Scope {
     /// Read the internal dashboard and the `/api/v1` read endpoints.
     #[serde(rename = "read")]
@@ -138,6 +140,7 @@ pub enum Principal {
 
 /// Who the caller is and what it may do: `GET /api/v1/me`, and the ops pages' header.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     /// `user` or `token`.
     pub kind: String,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// The state a monitor is in, as people see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MonitorStatus {
     /// No verdict yet (fewer results than the thresholds need).

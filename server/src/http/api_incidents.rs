@@ -5,9 +5,9 @@
 use axum::{
     extract::{Path, State},
     http::StatusCode,
-    routing::{get, post},
-    Extension, Json, Router,
+    Extension, Json,
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -214,10 +214,10 @@ pub async fn get_one(
     Ok(Json(one(&state, id).await?))
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/incidents", get(list).post(create))
-        .route("/api/v1/incidents/{id}", get(get_one).patch(patch))
-        .route("/api/v1/incidents/{id}/updates", post(post_update))
-        .route("/api/v1/maintenances", post(create_maintenance))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one, patch))
+        .routes(routes!(post_update))
+        .routes(routes!(create_maintenance))
 }

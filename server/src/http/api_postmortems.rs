@@ -163,15 +163,9 @@ pub async fn revisions(
     Ok(Json(json!({ "revisions": list })))
 }
 
-pub fn router() -> axum::Router<AppState> {
-    use axum::routing::get;
-    axum::Router::new()
-        .route(
-            "/api/v1/incidents/{id}/postmortem",
-            get(get_postmortem).post(draft).put(save),
-        )
-        .route(
-            "/api/v1/incidents/{id}/postmortem/revisions",
-            get(revisions),
-        )
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(routes!(get_postmortem, draft, save))
+        .routes(routes!(revisions))
 }

@@ -5,12 +5,14 @@ use axum::{
     extract::{Path, Query, State},
     Extension, Json,
 };
-use serde::Deserialize;
-use serde_json::{json, Value};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 use vigil_core::{
     model::{
         auth::{Auth, Scope},
-        resource::{GraphSettings, Metric},
+        resource::{GraphSettings, Metric, NodeSummary, Resolution, SourceView},
         window,
     },
     store::{resources, sources},
@@ -18,29 +20,52 @@ use vigil_core::{
 
 use super::{api_error::ApiError, AppState};
 
+#[derive(Serialize, ToSchema)]
+pub struct SourceList {
+    pub sources: Vec<SourceItem>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SourceItem {
+    #[serde(flatten)]
+    pub source: SourceView,
+    /// `fresh`, `stale` or `never` (configured, not heard from yet).
+    pub state: &'static str,
+}
+
 /// `GET /api/v1/sources` (scope `read`): every data source with its freshness.
+#[utoipa::path(get, path = "/api/v1/sources",
+    responses((status = 200, body = SourceList), (status = 401), (status = 403)),
+    security(("token" = ["read"])))]
 pub async fn list_sources(
     State(state): State<AppState>,
     Extension(auth): Extension<Auth>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SourceList>, ApiError> {
     auth.require(Scope::Read)?;
-    let all = sources::all(&state.pool).await?;
-    let items: Vec<Value> = all
-        .iter()
-        .map(|s| {
-            let mut v = serde_json::to_value(s).expect("sources serialise");
-            v["state"] = json!(s.state());
-            v
+    let sources = sources::all(&state.pool)
+        .await?
+        .into_iter()
+        .map(|s| SourceItem {
+            state: s.state(),
+            source: s,
         })
         .collect();
-    Ok(Json(json!({ "sources": items })))
+    Ok(Json(SourceList { sources }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NodeList {
+    pub nodes: Vec<NodeSummary>,
 }
 
 /// `GET /api/v1/nodes` (scope `read`): nodes with their newest ratios and staleness.
+#[utoipa::path(get, path = "/api/v1/nodes",
+    responses((status = 200, body = NodeList), (status = 401), (status = 403)),
+    security(("token" = ["read"])))]
 pub async fn list_nodes(
     State(state): State<AppState>,
     Extension(auth): Extension<Auth>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<NodeList>, ApiError> {
     auth.require(Scope::Read)?;
     let nodes = resources::nodes(
         &state.pool,
@@ -48,24 +73,51 @@ pub async fn list_nodes(
         chrono::Duration::seconds(state.graphs.node_stale_secs as i64),
     )
     .await?;
-    Ok(Json(json!({ "nodes": nodes })))
+    Ok(Json(NodeList { nodes }))
 }
 
-#[derive(Deserialize)]
+#[derive(Serialize, ToSchema)]
+pub struct Series {
+    pub node: String,
+    pub metric: Metric,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Where the points come from: raw samples or a rollup.
+    pub resolution: Resolution,
+    /// A gap longer than this between points is missing data, not a line.
+    pub gap_ms: i64,
+    /// The alert rule's threshold for this metric, when there is one.
+    pub threshold: Option<f64>,
+    /// `[unix_ms, mean, max]`.
+    #[schema(value_type = Vec<Vec<f64>>)]
+    pub points: Vec<(i64, f64, f64)>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SeriesQuery {
+    /// `memory`, `cpu` or `memory_pressure`.
     metric: Option<String>,
+    /// `1h`, `6h`, `24h`, `7d`, `30d` (or `from` and `to`).
     range: Option<String>,
+    /// RFC 3339 start, with `to`.
     from: Option<String>,
+    /// RFC 3339 end, with `from`.
     to: Option<String>,
 }
 
 /// `GET /api/v1/nodes/{name}/series?metric=memory&range=24h` or `&from=…&to=…` (scope `read`).
+#[utoipa::path(get, path = "/api/v1/nodes/{name}/series",
+    params(("name" = String, Path, description = "the node's name"), SeriesQuery),
+    responses((status = 200, body = Series), (status = 400, description = "a bad parameter, named"),
+              (status = 401), (status = 403), (status = 404, description = "no such node")),
+    security(("token" = ["read"])))]
 pub async fn node_series(
     State(state): State<AppState>,
     Extension(auth): Extension<Auth>,
     Path(name): Path<String>,
     Query(q): Query<SeriesQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Series>, ApiError> {
     auth.require(Scope::Read)?;
     let metric = parse_metric(q.metric.as_deref())?;
     let (from, to) = window::resolve(
@@ -92,21 +144,19 @@ pub async fn node_series(
     .into_iter()
     .next();
     let (resolution, gap_ms, points) = match series {
-        Some(s) => (json!(s.resolution), s.gap_ms, s.points),
-        None => (
-            json!(vigil_core::model::resource::Resolution::for_range(
-                to - from
-            )),
-            0,
-            Vec::new(),
-        ),
+        Some(s) => (s.resolution, s.gap_ms, s.points),
+        None => (Resolution::for_range(to - from), 0, Vec::new()),
     };
-    Ok(Json(json!({
-        "node": name, "metric": metric, "from": from, "to": to,
-        "resolution": resolution, "gap_ms": gap_ms,
-        "threshold": state.graphs.threshold(metric),
-        "points": points.iter().map(|p| json!([p.t, p.v, p.max])).collect::<Vec<_>>(),
-    })))
+    Ok(Json(Series {
+        node: name,
+        metric,
+        from,
+        to,
+        resolution,
+        gap_ms,
+        threshold: state.graphs.threshold(metric),
+        points: points.iter().map(|p| (p.t, p.v, p.max)).collect(),
+    }))
 }
 
 fn parse_metric(m: Option<&str>) -> Result<Metric, ApiError> {
@@ -125,10 +175,9 @@ fn sample_secs(g: &GraphSettings) -> u64 {
     g.sample_secs.max(1)
 }
 
-pub fn router() -> axum::Router<AppState> {
-    use axum::routing::get;
-    axum::Router::new()
-        .route("/api/v1/sources", get(list_sources))
-        .route("/api/v1/nodes", get(list_nodes))
-        .route("/api/v1/nodes/{name}/series", get(node_series))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_sources))
+        .routes(routes!(list_nodes))
+        .routes(routes!(node_series))
 }

@@ -114,11 +114,7 @@ pub fn router(state: AppState, sessions: PostgresStore) -> Router {
         .merge(metrics::router())
         .merge(live::router())
         .merge(auth::login::router())
-        .merge(api_v1::router())
-        .merge(api_resources::router())
-        .merge(api_incidents::router())
-        .merge(api_postmortems::router())
-        .merge(openapi::router())
+        .merge(openapi::api().0)
         .merge(public_read_side())
         .merge(public::heartbeat_router())
         .merge(assets::router(std::path::Path::new(

@@ -1,18 +1,18 @@
-//! `/api/v1/openapi.json`: the OpenAPI document of the scripts' API, generated from the
-//! handlers' `#[utoipa::path]` annotations.
+//! The scripts' API, `/api/v1`, and its OpenAPI document (`/api/v1/openapi.json`). Every route is
+//! registered through its handler's `#[utoipa::path]` (utoipa-axum's `routes!`), so a route cannot
+//! be added without being documented, and the document cannot name a route that is not there.
+
+use std::sync::Arc;
 
 use axum::{routing::get, Json, Router};
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
-use super::{api_incidents, api_postmortems, AppState};
+use super::{api_incidents, api_postmortems, api_resources, api_v1, AppState};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Vigil API", description = "Incidents, maintenances and post-mortems for scripts. Authenticate with `Authorization: Bearer vgl_…` (create a token with `vigil token create`)."),
-    paths(api_incidents::create, api_incidents::create_maintenance, api_incidents::patch,
-          api_incidents::post_update, api_incidents::list, api_incidents::get_one,
-          api_postmortems::get_postmortem, api_postmortems::draft,
-          api_postmortems::save, api_postmortems::revisions),
     components(schemas(api_incidents::NewIncident, api_incidents::IncidentPatch,
                        api_incidents::NewUpdate, api_incidents::NewMaintenance,
                        api_postmortems::PostmortemSave)),
@@ -38,11 +38,22 @@ impl utoipa::Modify for Security {
     }
 }
 
-/// `GET /api/v1/openapi.json`: public, like any API description.
-pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
-}
-
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/openapi.json", get(openapi))
+/// Every `/api/v1` route, and the document describing exactly those.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(api_v1::routes())
+        .merge(api_resources::routes())
+        .merge(api_incidents::routes())
+        .merge(api_postmortems::routes())
+        .split_for_parts();
+    // Public, like any API description.
+    let served = Arc::new(doc.clone());
+    let router = router.route(
+        "/api/v1/openapi.json",
+        get(move || {
+            let doc = served.clone();
+            async move { Json((*doc).clone()) }
+        }),
+    );
+    (router, doc)
 }

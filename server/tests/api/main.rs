@@ -11,6 +11,7 @@ mod incidents;
 mod linode_client;
 mod load_balancers;
 mod notifications;
+mod openapi;
 mod postmortems;
 mod probes;
 mod resources;
