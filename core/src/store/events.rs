@@ -135,6 +135,17 @@ pub async fn latest_id(pool: &PgPool) -> Result<i64, StoreError> {
     )
 }
 
+/// Up to `limit` events after `cursor`, in order: how followers (the incident engine) read on.
+pub async fn after(pool: &PgPool, cursor: i64, limit: i64) -> Result<Vec<Event>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, at, kind, subject, payload FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+    )
+    .bind(cursor)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
 /// Events in `[from, to)`, oldest first.
 pub async fn in_window(
     pool: &PgPool,

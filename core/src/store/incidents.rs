@@ -591,3 +591,71 @@ pub async fn set_component_state(
     .await?;
     Ok(())
 }
+
+// What the incident engine asks, by name.
+
+/// Monitors that are down (and not paused) on the components of incident `id`.
+pub async fn failing_monitors(pool: &PgPool, id: i64) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT m.name FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id \
+         JOIN incident_components ic ON ic.component_id = m.component_id AND ic.incident_id = $1 \
+         WHERE s.status = 'down' AND NOT m.paused",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// How many monitors of `component` are down (not paused, not retired).
+pub async fn monitors_down(pool: &PgPool, component: &str) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id \
+         WHERE m.component_id = $1 AND s.status = 'down' AND NOT m.paused AND NOT m.retired",
+    )
+    .bind(component)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// A component's name, or its id when there is no such component.
+pub async fn component_name(pool: &PgPool, component: &str) -> Result<String, StoreError> {
+    Ok(
+        sqlx::query_scalar::<_, String>("SELECT name FROM components WHERE id = $1")
+            .bind(component)
+            .fetch_optional(pool)
+            .await?
+            .unwrap_or_else(|| component.to_string()),
+    )
+}
+
+/// The names of `components`, in page order.
+pub async fn component_names(
+    pool: &PgPool,
+    components: &[String],
+) -> Result<Vec<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT name FROM components WHERE id = ANY($1) ORDER BY position")
+            .bind(components)
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+/// The components incident `id` affects.
+pub async fn affected_components(pool: &PgPool, id: i64) -> Result<Vec<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT component_id FROM incident_components WHERE incident_id = $1")
+            .bind(id)
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+/// Incident `id`'s impact.
+pub async fn impact_of(pool: &PgPool, id: i64) -> Result<Impact, StoreError> {
+    let impact: String = sqlx::query_scalar("SELECT impact FROM incidents WHERE id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await?;
+    Ok(Impact::parse(&impact).unwrap_or(Impact::Major))
+}

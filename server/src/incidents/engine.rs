@@ -17,7 +17,10 @@ use vigil_core::{
         },
         monitor::MonitorStatus,
     },
-    store::{events::Event, incidents, StoreError},
+    store::{
+        events::{self, Event},
+        incidents, StoreError,
+    },
 };
 
 const CURSOR: &str = "incident-engine";
@@ -106,15 +109,9 @@ impl Engine {
                 o.taken_over = taken_over;
             }
             _ => {
-                let failing: BTreeSet<String> = sqlx::query_scalar(
-                    "SELECT m.name FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id \
-                     JOIN incident_components ic ON ic.component_id = m.component_id AND ic.incident_id = $1 \
-                     WHERE s.status = 'down' AND NOT m.paused",
-                )
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await?
-                .into_iter()
+                let failing: BTreeSet<String> = incidents::failing_monitors(&self.pool, id)
+                    .await?
+                    .into_iter()
                 .collect();
                 self.open = Some(OpenAuto {
                     id,
@@ -165,12 +162,7 @@ impl Engine {
             self.restore().await?;
         }
         self.refresh().await?;
-        let batch: Vec<Event> = sqlx::query_as(
-            "SELECT id, at, kind, subject, payload FROM events WHERE id > $1 ORDER BY id LIMIT 500",
-        )
-        .bind(self.cursor)
-        .fetch_all(&self.pool)
-        .await?;
+        let batch: Vec<Event> = events::after(&self.pool, self.cursor, 500).await?;
         let held = incidents::components_in_maintenance(&self.pool).await?;
         for e in &batch {
             if let Some(sig) = signal(e) {
@@ -207,11 +199,7 @@ impl Engine {
         };
         match action {
             Action::Open { monitor, component } => {
-                let name: String = sqlx::query_scalar("SELECT name FROM components WHERE id = $1")
-                    .bind(&component)
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .unwrap_or_else(|| component.clone());
+                let name = incidents::component_name(&self.pool, &component).await?;
                 let id = incidents::create(
                     &self.pool,
                     incidents::NewIncident {
@@ -251,22 +239,11 @@ impl Engine {
                 o.failing.insert(monitor.clone());
                 o.last_failure_at = at;
                 o.recovered_at = None;
-                let known: Vec<String> = sqlx::query_scalar(
-                    "SELECT component_id FROM incident_components WHERE incident_id = $1",
-                )
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await?;
+                let known = incidents::affected_components(&self.pool, id).await?;
                 if known.contains(&component) {
                     // Failing again after it had recovered.
-                    let impact: String =
-                        sqlx::query_scalar("SELECT impact FROM incidents WHERE id = $1")
-                            .bind(id)
-                            .fetch_one(&self.pool)
-                            .await?;
-                    let state = vigil_core::model::incident::component_status_for(
-                        Impact::parse(&impact).unwrap_or(Impact::Major),
-                    );
+                    let impact = incidents::impact_of(&self.pool, id).await?;
+                    let state = vigil_core::model::incident::component_status_for(impact);
                     incidents::set_component_state(&self.pool, id, &component, state).await?;
                 } else {
                     let mut all = known;
@@ -275,12 +252,7 @@ impl Engine {
                     let name = if o.taken_over {
                         None
                     } else {
-                        let names: Vec<String> = sqlx::query_scalar(
-                            "SELECT name FROM components WHERE id = ANY($1) ORDER BY position",
-                        )
-                        .bind(&all)
-                        .fetch_all(&self.pool)
-                        .await?;
+                        let names = incidents::component_names(&self.pool, &all).await?;
                         Some(outage_title(&names))
                     };
                     incidents::patch(
@@ -328,13 +300,7 @@ impl Engine {
                 let id = o.id;
                 // The component is back once none of its monitors is down, even while the
                 // incident goes on for others.
-                let still_down: i64 = sqlx::query_scalar(
-                    "SELECT count(*) FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id \
-                     WHERE m.component_id = $1 AND s.status = 'down' AND NOT m.paused AND NOT m.retired",
-                )
-                .bind(&component)
-                .fetch_one(&self.pool)
-                .await?;
+                let still_down = incidents::monitors_down(&self.pool, &component).await?;
                 if still_down == 0 {
                     incidents::set_component_state(&self.pool, id, &component, "operational")
                         .await?;
