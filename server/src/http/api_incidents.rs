@@ -7,11 +7,11 @@ use axum::{
     http::StatusCode,
     Extension, Json,
 };
-use utoipa_axum::{router::OpenApiRouter, routes};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use vigil_core::{
     model::auth::{Auth, Scope, INCIDENT_WRITERS},
     store::{

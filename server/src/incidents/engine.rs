@@ -6,7 +6,7 @@
 
 use std::{collections::BTreeSet, time::Duration};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use vigil_core::{
@@ -112,7 +112,7 @@ impl Engine {
                 let failing: BTreeSet<String> = incidents::failing_monitors(&self.pool, id)
                     .await?
                     .into_iter()
-                .collect();
+                    .collect();
                 self.open = Some(OpenAuto {
                     id,
                     status,
@@ -187,6 +187,7 @@ impl Engine {
         Ok(())
     }
 
+    /// One decided action, applied. Each is its own step below.
     async fn act(
         &mut self,
         action: Action,
@@ -197,163 +198,206 @@ impl Engine {
             Signal::Down { at, .. } | Signal::Up { at, .. } | Signal::Evidence { at } => *at,
             Signal::Tick { now } => *now,
         };
+        let evidence = event.map(|e| e.id);
         match action {
             Action::Open { monitor, component } => {
-                let name = incidents::component_name(&self.pool, &component).await?;
-                let id = incidents::create(
-                    &self.pool,
-                    incidents::NewIncident {
-                        kind: "incident".into(),
-                        name: outage_title(std::slice::from_ref(&name)),
-                        status: "investigating".into(),
-                        impact: Impact::Major,
-                        // Public: components only. The failing monitor and its error are the
-                        // incident's evidence, which only /ops shows.
-                        body: component_text(&self.opened_text, std::slice::from_ref(&name)),
-                        components: vec![component],
-                        automatic: true,
-                        author: AUTHOR.into(),
-                        scheduled_for: None,
-                        scheduled_until: None,
-                    },
-                )
-                .await?;
-                if let Some(e) = event {
-                    incidents::attach_evidence(&self.pool, id, e.id).await?;
-                }
-                tracing::info!(incident = id, %monitor, "opened an incident");
-                self.open = Some(OpenAuto {
-                    id,
-                    status: IncidentStatus::Investigating,
-                    taken_over: false,
-                    last_failure_at: at,
-                    failing: BTreeSet::from([monitor]),
-                    recovered_at: None,
-                });
+                self.open_incident(monitor, component, at, evidence).await
             }
             Action::Join { monitor, component } => {
-                let Some(o) = self.open.as_mut() else {
-                    return Ok(());
-                };
-                let id = o.id;
-                o.failing.insert(monitor.clone());
-                o.last_failure_at = at;
-                o.recovered_at = None;
-                let known = incidents::affected_components(&self.pool, id).await?;
-                if known.contains(&component) {
-                    // Failing again after it had recovered.
-                    let impact = incidents::impact_of(&self.pool, id).await?;
-                    let state = vigil_core::model::incident::component_status_for(impact);
-                    incidents::set_component_state(&self.pool, id, &component, state).await?;
-                } else {
-                    let mut all = known;
-                    all.push(component);
-                    // The title follows what is affected until a person takes the incident over.
-                    let name = if o.taken_over {
-                        None
-                    } else {
-                        let names = incidents::component_names(&self.pool, &all).await?;
-                        Some(outage_title(&names))
-                    };
-                    incidents::patch(
-                        &self.pool,
-                        id,
-                        incidents::Patch {
-                            name,
-                            components: Some(all),
-                            ..Default::default()
-                        },
-                        false,
-                    )
-                    .await?;
-                }
-                if let Some(e) = event {
-                    incidents::attach_evidence(&self.pool, id, e.id).await?;
-                }
+                self.join(monitor, component, at, evidence).await
             }
-            Action::Relapse => {
-                if let Some(o) = self.open.as_mut() {
-                    o.status = IncidentStatus::Investigating;
-                    let id = o.id;
-                    incidents::add_update(
-                        &self.pool,
-                        id,
-                        "Checks are failing again. We are investigating.",
-                        Some("investigating".into()),
-                        false,
-                        AUTHOR,
-                        false,
-                    )
-                    .await?;
-                }
-            }
+            Action::Relapse => self.relapse().await,
             Action::Recovered { component } => {
-                let Some(o) = self.open.as_mut() else {
-                    return Ok(());
+                let monitor = match sig {
+                    Signal::Up { monitor, .. } => Some(monitor.as_str()),
+                    _ => None,
                 };
-                if let Signal::Up { monitor, .. } = sig {
-                    o.failing.remove(monitor);
-                }
-                if o.failing.is_empty() {
-                    o.recovered_at = Some(at);
-                }
-                let id = o.id;
-                // The component is back once none of its monitors is down, even while the
-                // incident goes on for others.
-                let still_down = incidents::monitors_down(&self.pool, &component).await?;
-                if still_down == 0 {
-                    incidents::set_component_state(&self.pool, id, &component, "operational")
-                        .await?;
-                }
-                if let Some(e) = event {
-                    incidents::attach_evidence(&self.pool, id, e.id).await?;
-                }
+                self.recovered(monitor, &component, at, evidence).await
             }
-            Action::Monitoring => {
-                let Some(o) = self.open.as_mut() else {
-                    return Ok(());
-                };
-                o.status = IncidentStatus::Monitoring;
-                let id = o.id;
-                incidents::add_update(
-                    &self.pool,
-                    id,
-                    "Every affected check is passing again. We are monitoring.",
-                    Some("monitoring".into()),
-                    false,
-                    AUTHOR,
-                    false,
-                )
-                .await?;
-            }
-            Action::Resolve => {
-                let Some(o) = self.open.take() else {
-                    return Ok(());
-                };
-                incidents::add_update(
-                    &self.pool,
-                    o.id,
-                    &format!(
-                        "No failures for {} minutes: resolved.",
-                        self.rules.quiet_period.num_minutes().max(1)
-                    ),
-                    Some("resolved".into()),
-                    false,
-                    AUTHOR,
-                    false,
-                )
-                .await?;
-                tracing::info!(
-                    incident = o.id,
-                    "resolved an incident after the quiet period"
-                );
-            }
-            Action::Attach => {
-                if let (Some(o), Some(e)) = (&self.open, event) {
-                    incidents::attach_evidence(&self.pool, o.id, e.id).await?;
-                }
-            }
+            Action::Monitoring => self.monitoring().await,
+            Action::Resolve => self.resolve().await,
+            Action::Attach => match (&self.open, evidence) {
+                (Some(o), Some(e)) => incidents::attach_evidence(&self.pool, o.id, e).await,
+                _ => Ok(()),
+            },
         }
+    }
+
+    /// A monitor went down with no incident open: open one, named for its component.
+    async fn open_incident(
+        &mut self,
+        monitor: String,
+        component: String,
+        at: DateTime<Utc>,
+        evidence: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let name = incidents::component_name(&self.pool, &component).await?;
+        let id = incidents::create(
+            &self.pool,
+            incidents::NewIncident {
+                kind: "incident".into(),
+                name: outage_title(std::slice::from_ref(&name)),
+                status: "investigating".into(),
+                impact: Impact::Major,
+                // Public: components only. The failing monitor and its error are the
+                // incident's evidence, which only /ops shows.
+                body: component_text(&self.opened_text, std::slice::from_ref(&name)),
+                components: vec![component],
+                automatic: true,
+                author: AUTHOR.into(),
+                scheduled_for: None,
+                scheduled_until: None,
+            },
+        )
+        .await?;
+        if let Some(e) = evidence {
+            incidents::attach_evidence(&self.pool, id, e).await?;
+        }
+        tracing::info!(incident = id, %monitor, "opened an incident");
+        self.open = Some(OpenAuto {
+            id,
+            status: IncidentStatus::Investigating,
+            taken_over: false,
+            last_failure_at: at,
+            failing: BTreeSet::from([monitor]),
+            recovered_at: None,
+        });
+        Ok(())
+    }
+
+    /// Another monitor went down while the incident is open: its component joins (or, if it
+    /// had recovered, is marked failing again), and the title follows what is affected.
+    async fn join(
+        &mut self,
+        monitor: String,
+        component: String,
+        at: DateTime<Utc>,
+        evidence: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let Some(o) = self.open.as_mut() else {
+            return Ok(());
+        };
+        let id = o.id;
+        o.failing.insert(monitor);
+        o.last_failure_at = at;
+        o.recovered_at = None;
+        let taken_over = o.taken_over;
+        let known = incidents::affected_components(&self.pool, id).await?;
+        if known.contains(&component) {
+            // Failing again after it had recovered.
+            let impact = incidents::impact_of(&self.pool, id).await?;
+            let state = vigil_core::model::incident::component_status_for(impact);
+            incidents::set_component_state(&self.pool, id, &component, state).await?;
+        } else {
+            let mut all = known;
+            all.push(component);
+            // The title follows what is affected until a person takes the incident over.
+            let name = if taken_over {
+                None
+            } else {
+                let names = incidents::component_names(&self.pool, &all).await?;
+                Some(outage_title(&names))
+            };
+            let patch = incidents::Patch {
+                name,
+                components: Some(all),
+                ..Default::default()
+            };
+            incidents::patch(&self.pool, id, patch, false).await?;
+        }
+        if let Some(e) = evidence {
+            incidents::attach_evidence(&self.pool, id, e).await?;
+        }
+        Ok(())
+    }
+
+    /// Failing again while monitoring: back to investigating.
+    async fn relapse(&mut self) -> Result<(), StoreError> {
+        let Some(o) = self.open.as_mut() else {
+            return Ok(());
+        };
+        o.status = IncidentStatus::Investigating;
+        let id = o.id;
+        self.post(
+            id,
+            "Checks are failing again. We are investigating.",
+            "investigating",
+        )
+        .await
+    }
+
+    /// A failing monitor is up again: its component is operational once none of its monitors
+    /// is down, even while the incident goes on for others.
+    async fn recovered(
+        &mut self,
+        monitor: Option<&str>,
+        component: &str,
+        at: DateTime<Utc>,
+        evidence: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let Some(o) = self.open.as_mut() else {
+            return Ok(());
+        };
+        if let Some(m) = monitor {
+            o.failing.remove(m);
+        }
+        if o.failing.is_empty() {
+            o.recovered_at = Some(at);
+        }
+        let id = o.id;
+        if incidents::monitors_down(&self.pool, component).await? == 0 {
+            incidents::set_component_state(&self.pool, id, component, "operational").await?;
+        }
+        if let Some(e) = evidence {
+            incidents::attach_evidence(&self.pool, id, e).await?;
+        }
+        Ok(())
+    }
+
+    /// Every affected check passes: monitoring.
+    async fn monitoring(&mut self) -> Result<(), StoreError> {
+        let Some(o) = self.open.as_mut() else {
+            return Ok(());
+        };
+        o.status = IncidentStatus::Monitoring;
+        let id = o.id;
+        self.post(
+            id,
+            "Every affected check is passing again. We are monitoring.",
+            "monitoring",
+        )
+        .await
+    }
+
+    /// Quiet for the whole quiet period: resolved.
+    async fn resolve(&mut self) -> Result<(), StoreError> {
+        let Some(o) = self.open.take() else {
+            return Ok(());
+        };
+        let words = format!(
+            "No failures for {} minutes: resolved.",
+            self.rules.quiet_period.num_minutes().max(1)
+        );
+        self.post(o.id, &words, "resolved").await?;
+        tracing::info!(
+            incident = o.id,
+            "resolved an incident after the quiet period"
+        );
+        Ok(())
+    }
+
+    /// A public update by Vigil that moves the incident to `status`.
+    async fn post(&self, id: i64, body: &str, status: &str) -> Result<(), StoreError> {
+        incidents::add_update(
+            &self.pool,
+            id,
+            body,
+            Some(status.into()),
+            false,
+            AUTHOR,
+            false,
+        )
+        .await?;
         Ok(())
     }
 }

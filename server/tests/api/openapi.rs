@@ -24,12 +24,7 @@ const DOCUMENTED: [&str; 12] = [
 #[tokio::test]
 async fn the_document_and_the_router_name_the_same_operations() {
     let app = spawn_app().await;
-    let doc: Value = app
-        .get("/api/v1/openapi.json")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
     let paths = doc["paths"].as_object().expect("paths");
     let mut listed: Vec<&str> = paths.keys().map(String::as_str).collect();
     listed.sort_unstable();
@@ -69,12 +64,7 @@ async fn the_document_and_the_router_name_the_same_operations() {
 #[tokio::test]
 async fn the_read_endpoints_document_their_bodies() {
     let app = spawn_app().await;
-    let doc: Value = app
-        .get("/api/v1/openapi.json")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
     for (path, schema) in [
         ("/api/v1/me", "Me"),
         ("/api/v1/monitors", "MonitorList"),
