@@ -134,6 +134,26 @@ pub fn validate(
     monitors: &[MonitorConfig],
     probes: &ProbesConfig,
 ) -> Result<Vec<MonitorSpec>, Problem> {
+    let ids = component_ids(components)?;
+    check_probes(probes)?;
+    let mut names = HashSet::new();
+    monitors
+        .iter()
+        .map(|m| {
+            let at = At {
+                line: lines.get(&m.name).copied(),
+                name: &m.name,
+            };
+            if !names.insert(m.name.as_str()) {
+                return Err(at.problem("name", "another monitor has the same name"));
+            }
+            monitor_spec(m, &at, &ids, probes)
+        })
+        .collect()
+}
+
+/// Every component id, once each, in the characters ids may use.
+fn component_ids(components: &[ComponentConfig]) -> Result<HashSet<&str>, Problem> {
     let mut ids = HashSet::new();
     for (i, c) in components.iter().enumerate() {
         let key = format!("component[{i}].id");
@@ -157,159 +177,185 @@ pub fn validate(
             });
         }
     }
+    Ok(ids)
+}
+
+fn check_probes(probes: &ProbesConfig) -> Result<(), Problem> {
+    let problem = |key: &str, message: &str| Problem {
+        line: None,
+        key: key.into(),
+        message: message.into(),
+    };
     if probes.down_after == 0 || probes.up_after == 0 {
-        return Err(Problem {
-            line: None,
-            key: "probes.down_after".into(),
-            message: "down_after and up_after must be at least 1".into(),
-        });
+        return Err(problem(
+            "probes.down_after",
+            "down_after and up_after must be at least 1",
+        ));
     }
     if probes.max_concurrency == 0 {
-        return Err(Problem {
-            line: None,
-            key: "probes.max_concurrency".into(),
-            message: "must be at least 1".into(),
-        });
+        return Err(problem("probes.max_concurrency", "must be at least 1"));
     }
-    let mut names = HashSet::new();
-    monitors
-        .iter()
-        .map(|m| {
-            let line = lines.get(&m.name).copied();
-            let name = m.name.clone();
-            let problem = |key: &str, message: String| Problem {
-                line,
-                key: format!("monitor `{name}`: {key}"),
-                message,
-            };
-            if !names.insert(name.clone()) {
-                return Err(problem("name", "another monitor has the same name".into()));
+    Ok(())
+}
+
+/// Where a monitor's problem is: its line in the file and its name.
+struct At<'a> {
+    line: Option<usize>,
+    name: &'a str,
+}
+
+impl At<'_> {
+    fn problem(&self, key: &str, message: impl Into<String>) -> Problem {
+        Problem {
+            line: self.line,
+            key: format!("monitor `{}`: {key}", self.name),
+            message: message.into(),
+        }
+    }
+
+    /// A text field the monitor's kind requires.
+    fn need(
+        &self,
+        m: &MonitorConfig,
+        field: &Option<String>,
+        key: &str,
+    ) -> Result<String, Problem> {
+        field
+            .clone()
+            .filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| self.problem(key, format!("a {:?} monitor needs `{key}`", m.kind)))
+    }
+}
+
+/// One monitor: what it belongs to, how often, how long to wait, and its check.
+fn monitor_spec(
+    m: &MonitorConfig,
+    at: &At,
+    ids: &HashSet<&str>,
+    probes: &ProbesConfig,
+) -> Result<MonitorSpec, Problem> {
+    if !ids.contains(m.component.as_str()) {
+        return Err(at.problem(
+            "component",
+            format!("no [[component]] has id `{}`", m.component),
+        ));
+    }
+    if m.interval_secs < probes.min_interval_secs {
+        return Err(at.problem(
+            "interval_secs",
+            format!(
+                "{} s is below the minimum of {} s (probes.min_interval_secs)",
+                m.interval_secs, probes.min_interval_secs
+            ),
+        ));
+    }
+    let timeout_ms = m.timeout_ms.unwrap_or((m.interval_secs * 1000).min(10_000));
+    if timeout_ms == 0 || timeout_ms > m.interval_secs * 1000 {
+        return Err(at.problem(
+            "timeout_ms",
+            "must be above 0 and no longer than the interval",
+        ));
+    }
+    let check = match m.kind {
+        MonitorKind::Http => http_check(m, at)?,
+        MonitorKind::Tcp => Check::Tcp {
+            host: at.need(m, &m.host, "host")?,
+            port: m
+                .port
+                .ok_or_else(|| at.problem("port", "a tcp monitor needs `port`"))?,
+        },
+        MonitorKind::Dns => dns_check(m, at)?,
+        MonitorKind::Heartbeat => heartbeat_check(m, at)?,
+        MonitorKind::Prometheus => {
+            let url = at.need(m, &m.url, "url")?;
+            check_url(&url).map_err(|e| at.problem("url", e))?;
+            Check::Prometheus {
+                base_url: url.trim_end_matches('/').to_string(),
+                up_query: m.up_query.clone(),
             }
-            if !ids.contains(m.component.as_str()) {
-                return Err(problem(
-                    "component",
-                    format!("no [[component]] has id `{}`", m.component),
-                ));
-            }
-            if m.interval_secs < probes.min_interval_secs {
-                return Err(problem(
-                    "interval_secs",
-                    format!(
-                        "{} s is below the minimum of {} s (probes.min_interval_secs)",
-                        m.interval_secs, probes.min_interval_secs
-                    ),
-                ));
-            }
-            let timeout_ms = m.timeout_ms.unwrap_or((m.interval_secs * 1000).min(10_000));
-            if timeout_ms == 0 || timeout_ms > m.interval_secs * 1000 {
-                return Err(problem(
-                    "timeout_ms",
-                    "must be above 0 and no longer than the interval".into(),
-                ));
-            }
-            let need = |field: &Option<String>, key: &str| {
-                field
-                    .clone()
-                    .filter(|v| !v.trim().is_empty())
-                    .ok_or_else(|| problem(key, format!("a {:?} monitor needs `{key}`", m.kind)))
-            };
-            let check = match m.kind {
-                MonitorKind::Http => {
-                    let url = need(&m.url, "url")?;
-                    check_url(&url).map_err(|e| problem("url", e))?;
-                    if let Some(re) = &m.body_regex {
-                        regex_syntax_ok(re).map_err(|e| problem("body_regex", e))?;
-                    }
-                    if !matches!(
-                        m.method.as_str(),
-                        "GET" | "HEAD" | "POST" | "PUT" | "OPTIONS"
-                    ) {
-                        return Err(problem(
-                            "method",
-                            format!("`{}` is not one of GET, HEAD, POST, PUT, OPTIONS", m.method),
-                        ));
-                    }
-                    Check::Http(HttpCheck {
-                        url,
-                        method: m.method.clone(),
-                        headers: m.headers.clone().into_iter().collect(),
-                        expect_status: m.expect_status.clone(),
-                        body_contains: m.body_contains.clone(),
-                        body_not_contains: m.body_not_contains.clone(),
-                        body_regex: m.body_regex.clone(),
-                        max_response: m.max_response_ms.map(Duration::from_millis),
-                        follow_redirects: m.follow_redirects,
-                        cert_min_days: m.cert_min_days,
-                    })
-                }
-                MonitorKind::Tcp => Check::Tcp {
-                    host: need(&m.host, "host")?,
-                    port: m
-                        .port
-                        .ok_or_else(|| problem("port", "a tcp monitor needs `port`".into()))?,
-                },
-                MonitorKind::Dns => {
-                    let record_type = m
-                        .record_type
-                        .clone()
-                        .unwrap_or_else(|| "A".into())
-                        .to_ascii_uppercase();
-                    if !["A", "AAAA", "CNAME", "MX", "TXT", "NS"].contains(&record_type.as_str()) {
-                        return Err(problem(
-                            "record_type",
-                            format!("`{record_type}` is not one of A, AAAA, CNAME, MX, TXT, NS"),
-                        ));
-                    }
-                    let resolver = match &m.resolver {
-                        None => None,
-                        Some(r) => Some(r.parse().map_err(|_| {
-                            problem("resolver", format!("`{r}` is not ip:port, e.g. 1.1.1.1:53"))
-                        })?),
-                    };
-                    Check::Dns {
-                        name: need(&m.host, "host")?,
-                        record_type,
-                        expect: m.expect.clone(),
-                        resolver,
-                    }
-                }
-                MonitorKind::Heartbeat => {
-                    let secret = need(&m.secret, "secret")?;
-                    if secret.len() < 16
-                        || !secret
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-                    {
-                        return Err(problem(
-                            "secret",
-                            "use at least 16 letters, digits, - or _ (it is the URL the job calls)"
-                                .into(),
-                        ));
-                    }
-                    let window = m.window_secs.unwrap_or(m.interval_secs);
-                    Check::Heartbeat {
-                        secret,
-                        window: Duration::from_secs(window),
-                    }
-                }
-                MonitorKind::Prometheus => {
-                    let url = need(&m.url, "url")?;
-                    check_url(&url).map_err(|e| problem("url", e))?;
-                    Check::Prometheus {
-                        base_url: url.trim_end_matches('/').to_string(),
-                        up_query: m.up_query.clone(),
-                    }
-                }
-            };
-            Ok(MonitorSpec {
-                name,
-                component: m.component.clone(),
-                interval: Duration::from_secs(m.interval_secs),
-                timeout: Duration::from_millis(timeout_ms),
-                check,
-            })
-        })
-        .collect()
+        }
+    };
+    Ok(MonitorSpec {
+        name: m.name.clone(),
+        component: m.component.clone(),
+        interval: Duration::from_secs(m.interval_secs),
+        timeout: Duration::from_millis(timeout_ms),
+        check,
+    })
+}
+
+fn http_check(m: &MonitorConfig, at: &At) -> Result<Check, Problem> {
+    let url = at.need(m, &m.url, "url")?;
+    check_url(&url).map_err(|e| at.problem("url", e))?;
+    if let Some(re) = &m.body_regex {
+        regex_syntax_ok(re).map_err(|e| at.problem("body_regex", e))?;
+    }
+    if !matches!(
+        m.method.as_str(),
+        "GET" | "HEAD" | "POST" | "PUT" | "OPTIONS"
+    ) {
+        return Err(at.problem(
+            "method",
+            format!("`{}` is not one of GET, HEAD, POST, PUT, OPTIONS", m.method),
+        ));
+    }
+    Ok(Check::Http(HttpCheck {
+        url,
+        method: m.method.clone(),
+        headers: m.headers.clone().into_iter().collect(),
+        expect_status: m.expect_status.clone(),
+        body_contains: m.body_contains.clone(),
+        body_not_contains: m.body_not_contains.clone(),
+        body_regex: m.body_regex.clone(),
+        max_response: m.max_response_ms.map(Duration::from_millis),
+        follow_redirects: m.follow_redirects,
+        cert_min_days: m.cert_min_days,
+    }))
+}
+
+fn dns_check(m: &MonitorConfig, at: &At) -> Result<Check, Problem> {
+    let record_type = m
+        .record_type
+        .clone()
+        .unwrap_or_else(|| "A".into())
+        .to_ascii_uppercase();
+    if !["A", "AAAA", "CNAME", "MX", "TXT", "NS"].contains(&record_type.as_str()) {
+        return Err(at.problem(
+            "record_type",
+            format!("`{record_type}` is not one of A, AAAA, CNAME, MX, TXT, NS"),
+        ));
+    }
+    let resolver = match &m.resolver {
+        None => None,
+        Some(r) => Some(r.parse().map_err(|_| {
+            at.problem("resolver", format!("`{r}` is not ip:port, e.g. 1.1.1.1:53"))
+        })?),
+    };
+    Ok(Check::Dns {
+        name: at.need(m, &m.host, "host")?,
+        record_type,
+        expect: m.expect.clone(),
+        resolver,
+    })
+}
+
+fn heartbeat_check(m: &MonitorConfig, at: &At) -> Result<Check, Problem> {
+    let secret = at.need(m, &m.secret, "secret")?;
+    if secret.len() < 16
+        || !secret
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(at.problem(
+            "secret",
+            "use at least 16 letters, digits, - or _ (it is the URL the job calls)",
+        ));
+    }
+    let window = m.window_secs.unwrap_or(m.interval_secs);
+    Ok(Check::Heartbeat {
+        secret,
+        window: Duration::from_secs(window),
+    })
 }
 
 fn check_url(url: &str) -> Result<(), String> {
