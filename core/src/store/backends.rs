@@ -172,6 +172,9 @@ pub async fn record_connections(
     Ok(())
 }
 
+/// A NodeBalancer's label and its (time, connections) points.
+pub type LabelledSeries = (String, Vec<(DateTime<Utc>, f64)>);
+
 /// Connection counts per NodeBalancer label over `[from, to]`, oldest first.
 pub async fn connections(
     pool: &PgPool,
@@ -188,7 +191,7 @@ pub async fn connections(
     .bind(to)
     .fetch_all(pool)
     .await?;
-    let mut out: Vec<(String, Vec<(DateTime<Utc>, f64)>)> = Vec::new();
+    let mut out: Vec<LabelledSeries> = Vec::new();
     for (label, at, v) in rows {
         if out.last().is_none_or(|(l, _)| *l != label) {
             out.push((label.clone(), Vec::new()));

@@ -423,7 +423,17 @@ async fn load(
     .bind(&ids)
     .fetch_all(pool)
     .await?;
-    let updates: Vec<(i64, i64, String, String, bool, String, DateTime<Utc>)> = sqlx::query_as(
+    #[derive(sqlx::FromRow)]
+    struct Update {
+        incident_id: i64,
+        id: i64,
+        status: String,
+        body: String,
+        internal: bool,
+        author: String,
+        created_at: DateTime<Utc>,
+    }
+    let updates: Vec<Update> = sqlx::query_as(
         "SELECT incident_id, id, status, body, internal, author, created_at FROM incident_updates \
          WHERE incident_id = ANY($1) AND (NOT internal OR $2) ORDER BY created_at DESC, id DESC",
     )
@@ -435,7 +445,7 @@ async fn load(
     let shown_as = if internal {
         std::collections::HashMap::new()
     } else {
-        let authors: Vec<String> = updates.iter().map(|u| u.5.clone()).collect();
+        let authors: Vec<String> = updates.iter().map(|u| u.author.clone()).collect();
         super::users::public_names(pool, &authors).await?
     };
     let evidence: Vec<(i64, DateTime<Utc>, String, String, serde_json::Value)> = if internal {
@@ -472,14 +482,17 @@ async fn load(
                 .collect(),
             updates: updates
                 .iter()
-                .filter(|u| u.0 == r.id)
+                .filter(|u| u.incident_id == r.id)
                 .map(|u| UpdateView {
-                    id: u.1,
-                    status: u.2.clone(),
-                    body: u.3.clone(),
-                    internal: u.4,
-                    author: shown_as.get(&u.5).cloned().unwrap_or_else(|| u.5.clone()),
-                    created_at: u.6,
+                    id: u.id,
+                    status: u.status.clone(),
+                    body: u.body.clone(),
+                    internal: u.internal,
+                    author: shown_as
+                        .get(&u.author)
+                        .cloned()
+                        .unwrap_or_else(|| u.author.clone()),
+                    created_at: u.created_at,
                 })
                 .collect(),
             evidence: evidence

@@ -1,6 +1,4 @@
 //! The only place SQL lives. Grouped by aggregate; every function takes the pool or a transaction.
-// Row tuples here mirror their SELECT lists column for column; naming each would hide that.
-#![allow(clippy::type_complexity)]
 
 pub mod audit;
 pub mod backends;

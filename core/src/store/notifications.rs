@@ -56,32 +56,47 @@ pub struct Due {
 /// Each enabled channel's oldest pending notification. Only the head of a queue is ever sent,
 /// so a channel's messages arrive in order even when one of them has to wait (a 429).
 pub async fn heads(pool: &PgPool) -> Result<Vec<Due>, StoreError> {
-    let rows: Vec<(i64, String, String, String, i32, DateTime<Utc>, DateTime<Utc>, i64, DateTime<Utc>, String, String, serde_json::Value)> =
-        sqlx::query_as(
-            "SELECT DISTINCT ON (n.channel_id) n.id, c.name, c.kind, c.url, n.attempts, n.next_attempt_at, \
-               n.created_at, e.id, e.at, e.kind, e.subject, e.payload \
-             FROM notifications n JOIN notify_channels c ON c.id = n.channel_id \
-             JOIN events e ON e.id = n.event_id \
-             WHERE n.state = 'pending' AND c.enabled ORDER BY n.channel_id, n.id",
-        )
-        .fetch_all(pool)
-        .await?;
+    #[derive(sqlx::FromRow)]
+    struct Head {
+        id: i64,
+        channel: String,
+        kind: String,
+        url: String,
+        attempts: i32,
+        next_attempt_at: DateTime<Utc>,
+        created_at: DateTime<Utc>,
+        event_id: i64,
+        at: DateTime<Utc>,
+        event_kind: String,
+        subject: String,
+        payload: serde_json::Value,
+    }
+    let rows: Vec<Head> = sqlx::query_as(
+        "SELECT DISTINCT ON (n.channel_id) n.id, c.name AS channel, c.kind, c.url, n.attempts, \
+           n.next_attempt_at, n.created_at, \
+           e.id AS event_id, e.at, e.kind AS event_kind, e.subject, e.payload \
+         FROM notifications n JOIN notify_channels c ON c.id = n.channel_id \
+         JOIN events e ON e.id = n.event_id \
+         WHERE n.state = 'pending' AND c.enabled ORDER BY n.channel_id, n.id",
+    )
+    .fetch_all(pool)
+    .await?;
     Ok(rows
         .into_iter()
         .map(|r| Due {
-            id: r.0,
-            channel: r.1,
-            kind: r.2,
-            url: r.3,
-            attempts: r.4,
-            next_attempt_at: r.5,
-            created_at: r.6,
+            id: r.id,
+            channel: r.channel,
+            kind: r.kind,
+            url: r.url,
+            attempts: r.attempts,
+            next_attempt_at: r.next_attempt_at,
+            created_at: r.created_at,
             event: Event::from(super::events::StoredEvent {
-                id: r.7,
-                at: r.8,
-                kind: r.9,
-                subject: r.10,
-                payload: r.11,
+                id: r.event_id,
+                at: r.at,
+                kind: r.event_kind,
+                subject: r.subject,
+                payload: r.payload,
             }),
         })
         .collect())

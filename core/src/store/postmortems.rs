@@ -263,15 +263,17 @@ pub async fn get(
     .fetch_all(pool)
     .await?;
     // Public readers get only the snapshots their authors made public.
-    let snaps: Vec<(
-        i64,
-        String,
-        serde_json::Value,
-        String,
-        DateTime<Utc>,
-        bool,
-        bool,
-    )> = sqlx::query_as(
+    #[derive(sqlx::FromRow)]
+    struct SnapshotRow {
+        id: i64,
+        caption: String,
+        stack: serde_json::Value,
+        created_by: String,
+        created_at: DateTime<Utc>,
+        public: bool,
+        keep_addresses: bool,
+    }
+    let snaps: Vec<SnapshotRow> = sqlx::query_as(
         "SELECT id, caption, stack, created_by, created_at, public, keep_addresses \
              FROM postmortem_snapshots WHERE postmortem_id = $1 AND (public OR NOT $2) ORDER BY id",
     )
@@ -294,7 +296,15 @@ pub async fn get(
         snapshots: snaps
             .into_iter()
             .filter_map(
-                |(id, caption, stack, created_by, created_at, public, keep_addresses)| {
+                |SnapshotRow {
+                     id,
+                     caption,
+                     stack,
+                     created_by,
+                     created_at,
+                     public,
+                     keep_addresses,
+                 }| {
                     Some(Snapshot {
                         id,
                         caption,
@@ -402,7 +412,16 @@ async fn summaries(
     id: i64,
     number: Option<i32>,
 ) -> Result<Vec<RevisionSummary>, StoreError> {
-    let rows: Vec<(i32, String, Option<i32>, String, String, DateTime<Utc>)> = sqlx::query_as(
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        number: i32,
+        kind: String,
+        based_on: Option<i32>,
+        title: String,
+        author: String,
+        created_at: DateTime<Utc>,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT number, kind, based_on, title, author, created_at FROM postmortem_revisions \
          WHERE postmortem_id = $1 AND ($2::int IS NULL OR number = $2) ORDER BY number DESC",
     )
@@ -413,12 +432,12 @@ async fn summaries(
     Ok(rows
         .into_iter()
         .map(|r| RevisionSummary {
-            number: r.0,
-            kind: RevisionKind::parse(&r.1).unwrap_or(RevisionKind::Saved),
-            based_on: r.2,
-            title: r.3,
-            author: r.4,
-            created_at: r.5,
+            number: r.number,
+            kind: RevisionKind::parse(&r.kind).unwrap_or(RevisionKind::Saved),
+            based_on: r.based_on,
+            title: r.title,
+            author: r.author,
+            created_at: r.created_at,
         })
         .collect())
 }

@@ -149,11 +149,19 @@ pub async fn nodes(
     now: DateTime<Utc>,
     stale_after: Duration,
 ) -> Result<Vec<NodeSummary>, StoreError> {
-    let rows: Vec<(String, String, Option<DateTime<Utc>>, Option<i16>, Option<f64>)> =
+    #[derive(sqlx::FromRow)]
+    struct Latest {
+        name: String,
+        source: String,
+        last_seen: Option<DateTime<Utc>>,
+        metric: Option<i16>,
+        value: Option<f64>,
+    }
+    let rows: Vec<Latest> =
         sqlx::query_as(
             "SELECT n.name, n.source, n.last_seen, m.metric, \
                (SELECT value FROM resource_samples s WHERE s.node_id = n.id AND s.metric = m.metric \
-                ORDER BY at DESC LIMIT 1) \
+                ORDER BY at DESC LIMIT 1) AS value \
              FROM resource_nodes n CROSS JOIN unnest(ARRAY[1, 2, 3]::int2[]) AS m(metric) \
              ORDER BY n.name",
         )
@@ -161,7 +169,14 @@ pub async fn nodes(
         .await?;
     let mut by_name: Vec<NodeSummary> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    for (name, source, last_seen, metric, value) in rows {
+    for Latest {
+        name,
+        source,
+        last_seen,
+        metric,
+        value,
+    } in rows
+    {
         let i = *index.entry(name.clone()).or_insert_with(|| {
             by_name.push(NodeSummary {
                 stale: last_seen.is_none_or(|at| now - at > stale_after),

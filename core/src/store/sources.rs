@@ -107,7 +107,14 @@ pub async fn failure(
 /// `source.stale` alert event for each. Returns the names that went stale.
 pub async fn mark_stale(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
     let mut tx = pool.begin().await?;
-    let gone: Vec<(String, String, Option<DateTime<Utc>>, Option<String>)> = sqlx::query_as(
+    #[derive(sqlx::FromRow)]
+    struct Gone {
+        name: String,
+        kind: String,
+        last_success: Option<DateTime<Utc>>,
+        last_error: Option<String>,
+    }
+    let gone: Vec<Gone> = sqlx::query_as(
         "UPDATE sources SET stale = true, stale_since = $1 \
          WHERE NOT stale AND NOT retired \
            AND COALESCE(last_success, registered_at) < $1 - make_interval(secs => stale_after_secs) \
@@ -116,7 +123,13 @@ pub async fn mark_stale(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<String>
     .bind(now)
     .fetch_all(&mut *tx)
     .await?;
-    for (name, kind, last_success, last_error) in &gone {
+    for Gone {
+        name,
+        kind,
+        last_success,
+        last_error,
+    } in &gone
+    {
         let data = EventData::SourceStale(SourceStale {
             source: name.clone(),
             kind: kind.clone(),
@@ -127,7 +140,7 @@ pub async fn mark_stale(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<String>
         events::append_in(&mut tx, &format!("source:{name}"), &data).await?;
     }
     tx.commit().await?;
-    Ok(gone.into_iter().map(|g| g.0).collect())
+    Ok(gone.into_iter().map(|g| g.name).collect())
 }
 
 pub async fn all(pool: &PgPool) -> Result<Vec<SourceView>, StoreError> {
