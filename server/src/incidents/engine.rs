@@ -206,7 +206,11 @@ impl Engine {
             Action::Join { monitor, component } => {
                 self.join(monitor, component, at, evidence).await
             }
-            Action::Relapse => self.relapse().await,
+            Action::Relapse => {
+                let words = "Checks are failing again. We are investigating.";
+                self.move_open_to(IncidentStatus::Investigating, words)
+                    .await
+            }
             Action::Recovered { component } => {
                 let monitor = match sig {
                     Signal::Up { monitor, .. } => Some(monitor.as_str()),
@@ -214,7 +218,10 @@ impl Engine {
                 };
                 self.recovered(monitor, &component, at, evidence).await
             }
-            Action::Monitoring => self.monitoring().await,
+            Action::Monitoring => {
+                let words = "Every affected check is passing again. We are monitoring.";
+                self.move_open_to(IncidentStatus::Monitoring, words).await
+            }
             Action::Resolve => self.resolve().await,
             Action::Attach => match (&self.open, evidence) {
                 (Some(o), Some(e)) => incidents::attach_evidence(&self.pool, o.id, e).await,
@@ -311,19 +318,19 @@ impl Engine {
         Ok(())
     }
 
-    /// Failing again while monitoring: back to investigating.
-    async fn relapse(&mut self) -> Result<(), StoreError> {
+    /// Moves the open incident to `status` with Vigil's words: back to investigating when checks
+    /// fail again while monitoring, to monitoring once every affected check passes.
+    async fn move_open_to(
+        &mut self,
+        status: IncidentStatus,
+        words: &str,
+    ) -> Result<(), StoreError> {
         let Some(o) = self.open.as_mut() else {
             return Ok(());
         };
-        o.status = IncidentStatus::Investigating;
+        o.status = status;
         let id = o.id;
-        self.post(
-            id,
-            "Checks are failing again. We are investigating.",
-            "investigating",
-        )
-        .await
+        self.post(id, words, status.as_str()).await
     }
 
     /// A failing monitor is up again: its component is operational once none of its monitors
@@ -352,21 +359,6 @@ impl Engine {
             incidents::attach_evidence(&self.pool, id, e).await?;
         }
         Ok(())
-    }
-
-    /// Every affected check passes: monitoring.
-    async fn monitoring(&mut self) -> Result<(), StoreError> {
-        let Some(o) = self.open.as_mut() else {
-            return Ok(());
-        };
-        o.status = IncidentStatus::Monitoring;
-        let id = o.id;
-        self.post(
-            id,
-            "Every affected check is passing again. We are monitoring.",
-            "monitoring",
-        )
-        .await
     }
 
     /// Quiet for the whole quiet period: resolved.
