@@ -9,6 +9,9 @@ test("public pages load and run their script with the CSP enforced and no consol
     if (m.type() === "error" || m.type() === "warning") problems.push(`${m.type()}: ${m.text()}`);
   });
   page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+  page.on("response", (r) => {
+    if (r.status() >= 400) problems.push(`error: ${r.status()} ${r.url()}`);
+  });
   for (const path of ["/", "/history", "/login"]) {
     const response = await page.goto(path);
     const csp = response?.headers()["content-security-policy"] ?? "";

@@ -37,8 +37,13 @@ fn path(line: &Line, start: i64, span: f64, max: f64) -> String {
     d
 }
 
+/// `cursor`: where the pointer is, as a fraction of the width. A page that refreshes the stack
+/// (the live correlation view) owns it, so the reading stays put while the data moves under it.
 #[component]
-pub fn TimeStack(stack: Stack) -> impl IntoView {
+pub fn TimeStack(
+    stack: Stack,
+    #[prop(optional)] cursor: Option<RwSignal<Option<f64>>>,
+) -> impl IntoView {
     let start = stack.from.timestamp_millis();
     let end = stack.to.timestamp_millis();
     let span_ms = (end - start).max(1);
@@ -49,7 +54,7 @@ pub fn TimeStack(stack: Stack) -> impl IntoView {
         .iter()
         .flat_map(|s| s.rows.iter().cloned())
         .collect();
-    let cursor = RwSignal::new(None::<f64>);
+    let cursor = cursor.unwrap_or_else(|| RwSignal::new(None::<f64>));
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     let readout_rows = rows.clone();

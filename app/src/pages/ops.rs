@@ -87,14 +87,19 @@ fn RangeNav(current: Memo<Option<String>>, default: &'static str) -> impl IntoVi
 pub fn OpsOverview() -> impl IntoView {
     let (range, from, to) = window_query();
     // A window ending "now" follows the live feed: at once when an event is recorded, and every
-    // 15 s for the samples in between. A fixed window (a link from an incident) stays put.
+    // 15 s of server time for the samples in between (not every 15 messages: the feed also
+    // speaks when events arrive). A fixed window (a link from an incident) stays put.
     let feed = use_live_feed();
     let freshness = Memo::new(move |_| {
         if from.get().is_some() {
             return None;
         }
-        feed.latest.get().map(|l| (l.status_version, l.seq / 15))
+        feed.latest
+            .get()
+            .map(|l| (l.status_version, l.server_time.timestamp() / 15))
     });
+    // The pointer's place outlives each refresh of the stack.
+    let cursor = RwSignal::new(None::<f64>);
     let data = Resource::new(
         move || (range.get(), from.get(), to.get(), freshness.get()),
         |(r, f, t, _)| get_correlation(r.or_else(|| f.is_none().then(|| "1h".into())), f, t),
@@ -106,7 +111,7 @@ pub fn OpsOverview() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || data.get().map(|r| match r {
                 Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
-                Ok(stack) => view! { <TimeStack stack/> }.into_any(),
+                Ok(stack) => view! { <TimeStack stack cursor/> }.into_any(),
             })}
         </Transition>
     }
