@@ -34,8 +34,9 @@ test("the correlation view stacks probes, backends and node graphs, and reads th
   // After hydration the shared cursor reads every row at the pointer's instant.
   const hit = page.getByTestId("stack-hit");
   await expect(hit).toBeAttached();
-  const box = (await hit.boundingBox())!;
-  await page.mouse.move(box.x + box.width * 0.98, box.y + 10);
+  // Through the locator: the live view may swap in fresh data under the pointer at any moment.
+  const width = await hit.evaluate((e) => e.getBoundingClientRect().width);
+  await hit.hover({ position: { x: width * 0.98, y: 10 } });
   const readout = page.getByTestId("cursor-readout");
   await expect(readout).toContainText("UTC");
   await expect(readout).toContainText(/Memory used: .*lke-node-b \d+\.\d %/);
