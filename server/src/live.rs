@@ -2,7 +2,7 @@
 //! server-sent events, however many are open. The status version (the newest event id) moves
 //! when the database reports new events (LISTEN/NOTIFY, see `wake`); the heartbeat — server
 //! time and a database check every second, which the operators' live panel shows — runs only
-//! while an operator's page is listening. An idle Vigil asks the database nothing.
+//! while an operator's page is listening. Otherwise the feed looks every 30 s, not every second.
 
 use std::{
     sync::{
