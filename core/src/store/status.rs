@@ -103,12 +103,95 @@ type MonitorRow = (
 
 pub async fn summary(pool: &PgPool, title: &str) -> Result<StatusSummary, StoreError> {
     let now = Utc::now();
+    let first_day = (now - Duration::days(DAYS - 1)).date_naive();
     let components: Vec<ComponentRow> = sqlx::query_as(
         "SELECT id, name, group_name, description, position, created_at, updated_at \
          FROM components WHERE NOT retired ORDER BY position",
     )
     .fetch_all(pool)
     .await?;
+    let (mut by_component, latest_change) = monitors_by_component(pool).await?;
+    let mut history = History {
+        first_day,
+        checks: daily_checks(pool, first_day).await?,
+        incidents: incidents_by_day(pool, first_day).await?,
+    };
+    let mut latency = latency_24h(pool, now).await?;
+    let declared = super::incidents::declared_component_states(pool).await?;
+    let updated_at = components
+        .iter()
+        .map(|c| c.6)
+        .chain(latest_change)
+        .max()
+        .unwrap_or(now);
+    let mut out = Vec::with_capacity(components.len());
+    for (id, name, group, description, position, created_at, comp_updated) in components {
+        let monitors = by_component.remove(&id).unwrap_or_default();
+        let statuses: Vec<MonitorStatus> = monitors.iter().map(|m| m.status).collect();
+        let since = monitors.iter().filter_map(|m| m.since).max();
+        let (days, uptime_90d) = history.days_of(&id);
+        out.push(ComponentSummary {
+            status: shown_status(&declared, &id, &statuses),
+            latency_24h: latency.remove(&id).unwrap_or_default(),
+            id,
+            name,
+            group,
+            description,
+            position,
+            created_at,
+            updated_at: since.map_or(comp_updated, |s| s.max(comp_updated)),
+            uptime_90d,
+            days,
+            monitors,
+        });
+    }
+    let counted: Vec<_> = out.iter().filter_map(|c| c.status).collect();
+    let (indicator, description) = page_status(&counted);
+    Ok(StatusSummary {
+        title: title.to_string(),
+        generated_at: now,
+        updated_at,
+        indicator,
+        description: description.to_string(),
+        components: out,
+        incidents: super::incidents::list(pool, super::incidents::Filter::Unresolved, false)
+            .await?,
+        maintenances: super::incidents::list(
+            pool,
+            super::incidents::Filter::OpenMaintenances,
+            false,
+        )
+        .await?,
+    })
+}
+
+/// What a component shows: maintenance wins; otherwise the worse of what its monitors see and
+/// what open incidents (people or the engine) declare.
+fn shown_status(
+    declared: &[(String, String)],
+    id: &str,
+    statuses: &[MonitorStatus],
+) -> Option<ComponentStatus> {
+    let mine: Vec<ComponentStatus> = declared
+        .iter()
+        .filter(|(c, _)| c == id)
+        .filter_map(|(_, s)| ComponentStatus::parse(s))
+        .collect();
+    let in_maintenance = mine.contains(&ComponentStatus::UnderMaintenance);
+    match component_status(statuses, in_maintenance) {
+        Some(ComponentStatus::UnderMaintenance) => Some(ComponentStatus::UnderMaintenance),
+        monitored => mine
+            .iter()
+            .copied()
+            .chain(monitored)
+            .reduce(ComponentStatus::worst),
+    }
+}
+
+/// Every live monitor's summary, by component; and the newest state change among them.
+async fn monitors_by_component(
+    pool: &PgPool,
+) -> Result<(HashMap<String, Vec<MonitorSummary>>, Option<DateTime<Utc>>), StoreError> {
     let monitors: Vec<MonitorRow> = sqlx::query_as(
         "SELECT m.id, m.name, m.kind, m.component_id, m.interval_secs, m.paused, s.status, s.since, \
          s.last_check_at, s.last_latency_ms, s.last_error \
@@ -117,51 +200,8 @@ pub async fn summary(pool: &PgPool, title: &str) -> Result<StatusSummary, StoreE
     )
     .fetch_all(pool)
     .await?;
-    let first_day = (now - Duration::days(DAYS - 1)).date_naive();
-    let days: Vec<(String, DateTime<Utc>, i64, i64)> = sqlx::query_as(
-        "SELECT m.component_id, r.bucket, sum(r.checks)::int8, sum(r.failures)::int8 \
-         FROM check_rollups r JOIN monitors m ON m.id = r.monitor_id \
-         WHERE r.resolution = 'd' AND r.bucket >= $1 AND NOT m.retired GROUP BY 1, 2",
-    )
-    .bind(first_day.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
-    .fetch_all(pool)
-    .await?;
-    let latency: Vec<(String, DateTime<Utc>, f64)> = sqlx::query_as(
-        "SELECT m.component_id, date_bin('10 minutes', r.bucket, 'epoch'::timestamptz) AS b, \
-         sum(r.latency_sum) / greatest(sum(r.checks), 1) \
-         FROM check_rollups r JOIN monitors m ON m.id = r.monitor_id \
-         WHERE r.resolution = 'm' AND r.bucket >= $1 AND NOT m.retired GROUP BY 1, 2 ORDER BY 2",
-    )
-    .bind(now - Duration::hours(24))
-    .fetch_all(pool)
-    .await?;
-
-    // Incidents per component and day, for the 90-day bar's tooltips.
-    let day_incidents: Vec<(String, DateTime<Utc>, String)> = sqlx::query_as(
-        "SELECT ic.component_id, i.started_at, i.name FROM incidents i \
-         JOIN incident_components ic ON ic.incident_id = i.id \
-         WHERE i.kind = 'incident' AND i.started_at >= $1 ORDER BY i.started_at",
-    )
-    .bind(first_day.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
-    .fetch_all(pool)
-    .await?;
-    let mut incidents_by_day: HashMap<(String, NaiveDate), Vec<String>> = HashMap::new();
-    for (c, at, name) in day_incidents {
-        incidents_by_day
-            .entry((c, at.date_naive()))
-            .or_default()
-            .push(name);
-    }
-    let mut day_map: HashMap<(String, NaiveDate), (i64, i64)> = HashMap::new();
-    for (c, bucket, checks, failures) in days {
-        day_map.insert((c, bucket.date_naive()), (checks, failures));
-    }
-    let mut latency_map: HashMap<String, Vec<(DateTime<Utc>, f64)>> = HashMap::new();
-    for (c, b, ms) in latency {
-        latency_map.entry(c).or_default().push((b, ms));
-    }
     let mut by_component: HashMap<String, Vec<MonitorSummary>> = HashMap::new();
-    let mut updated_at = components.iter().map(|c| c.6).max().unwrap_or(now);
+    let mut latest = None;
     for (
         id,
         name,
@@ -176,9 +216,7 @@ pub async fn summary(pool: &PgPool, title: &str) -> Result<StatusSummary, StoreE
         last_error,
     ) in monitors
     {
-        if let Some(s) = since {
-            updated_at = updated_at.max(s);
-        }
+        latest = latest.max(since);
         let status = if paused {
             MonitorStatus::Paused
         } else {
@@ -203,79 +241,102 @@ pub async fn summary(pool: &PgPool, title: &str) -> Result<StatusSummary, StoreE
                 paused,
             });
     }
+    Ok((by_component, latest))
+}
 
-    // What open incidents and active maintenances declare: maintenance wins, otherwise the worse
-    // of what the monitors see and what people (or the engine) declared.
-    let declared = super::incidents::declared_component_states(pool).await?;
-    let mut out = Vec::with_capacity(components.len());
-    for (id, name, group, description, position, created_at, comp_updated) in components {
-        let monitors = by_component.remove(&id).unwrap_or_default();
-        let statuses: Vec<MonitorStatus> = monitors.iter().map(|m| m.status).collect();
-        let mine: Vec<ComponentStatus> = declared
-            .iter()
-            .filter(|(c, _)| *c == id)
-            .filter_map(|(_, s)| ComponentStatus::parse(s))
-            .collect();
-        let in_maintenance = mine.contains(&ComponentStatus::UnderMaintenance);
-        let status = match component_status(&statuses, in_maintenance) {
-            Some(ComponentStatus::UnderMaintenance) => Some(ComponentStatus::UnderMaintenance),
-            monitored => mine
-                .iter()
-                .copied()
-                .chain(monitored)
-                .reduce(ComponentStatus::worst),
-        };
-        let since = monitors.iter().filter_map(|m| m.since).max();
+type DayKey = (String, NaiveDate);
+
+/// Checks and failures per component and day, from the daily rollups.
+async fn daily_checks(
+    pool: &PgPool,
+    first_day: NaiveDate,
+) -> Result<HashMap<DayKey, (i64, i64)>, StoreError> {
+    let days: Vec<(String, DateTime<Utc>, i64, i64)> = sqlx::query_as(
+        "SELECT m.component_id, r.bucket, sum(r.checks)::int8, sum(r.failures)::int8 \
+         FROM check_rollups r JOIN monitors m ON m.id = r.monitor_id \
+         WHERE r.resolution = 'd' AND r.bucket >= $1 AND NOT m.retired GROUP BY 1, 2",
+    )
+    .bind(midnight(first_day))
+    .fetch_all(pool)
+    .await?;
+    Ok(days
+        .into_iter()
+        .map(|(c, bucket, checks, failures)| ((c, bucket.date_naive()), (checks, failures)))
+        .collect())
+}
+
+/// Incidents per component and day, for the 90-day bar's tooltips.
+async fn incidents_by_day(
+    pool: &PgPool,
+    first_day: NaiveDate,
+) -> Result<HashMap<DayKey, Vec<String>>, StoreError> {
+    let rows: Vec<(String, DateTime<Utc>, String)> = sqlx::query_as(
+        "SELECT ic.component_id, i.started_at, i.name FROM incidents i \
+         JOIN incident_components ic ON ic.incident_id = i.id \
+         WHERE i.kind = 'incident' AND i.started_at >= $1 ORDER BY i.started_at",
+    )
+    .bind(midnight(first_day))
+    .fetch_all(pool)
+    .await?;
+    let mut by_day: HashMap<DayKey, Vec<String>> = HashMap::new();
+    for (c, at, name) in rows {
+        by_day.entry((c, at.date_naive())).or_default().push(name);
+    }
+    Ok(by_day)
+}
+
+/// Mean latency per component in 10-minute bins over the last 24 hours.
+async fn latency_24h(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+) -> Result<HashMap<String, Vec<(DateTime<Utc>, f64)>>, StoreError> {
+    let rows: Vec<(String, DateTime<Utc>, f64)> = sqlx::query_as(
+        "SELECT m.component_id, date_bin('10 minutes', r.bucket, 'epoch'::timestamptz) AS b, \
+         sum(r.latency_sum) / greatest(sum(r.checks), 1) \
+         FROM check_rollups r JOIN monitors m ON m.id = r.monitor_id \
+         WHERE r.resolution = 'm' AND r.bucket >= $1 AND NOT m.retired GROUP BY 1, 2 ORDER BY 2",
+    )
+    .bind(now - Duration::hours(24))
+    .fetch_all(pool)
+    .await?;
+    let mut by_component: HashMap<String, Vec<(DateTime<Utc>, f64)>> = HashMap::new();
+    for (c, b, ms) in rows {
+        by_component.entry(c).or_default().push((b, ms));
+    }
+    Ok(by_component)
+}
+
+fn midnight(day: NaiveDate) -> DateTime<Utc> {
+    day.and_hms_opt(0, 0, 0).expect("midnight").and_utc()
+}
+
+/// The days of the uptime bar, from the rollups and the incidents that started on each.
+struct History {
+    first_day: NaiveDate,
+    checks: HashMap<DayKey, (i64, i64)>,
+    incidents: HashMap<DayKey, Vec<String>>,
+}
+
+impl History {
+    /// A component's days, oldest first, and its uptime over all of them (None without checks).
+    fn days_of(&mut self, id: &str) -> (Vec<DaySummary>, Option<f64>) {
         let (mut checks_total, mut failures_total) = (0i64, 0i64);
-        let days: Vec<DaySummary> = (0..DAYS)
+        let days = (0..DAYS)
             .map(|i| {
-                let date = first_day + Duration::days(i);
-                let (checks, failures) =
-                    day_map.get(&(id.clone(), date)).copied().unwrap_or((0, 0));
+                let date = self.first_day + Duration::days(i);
+                let key = (id.to_string(), date);
+                let (checks, failures) = self.checks.get(&key).copied().unwrap_or((0, 0));
                 checks_total += checks;
                 failures_total += failures;
                 DaySummary {
                     date,
                     status: day_status(checks, failures),
                     uptime: (checks > 0).then(|| 1.0 - failures as f64 / checks as f64),
-                    incidents: incidents_by_day
-                        .remove(&(id.clone(), date))
-                        .unwrap_or_default(),
+                    incidents: self.incidents.remove(&key).unwrap_or_default(),
                 }
             })
             .collect();
-        out.push(ComponentSummary {
-            latency_24h: latency_map.remove(&id).unwrap_or_default(),
-            id,
-            name,
-            group,
-            description,
-            position,
-            status,
-            created_at,
-            updated_at: since.map_or(comp_updated, |s| s.max(comp_updated)),
-            uptime_90d: (checks_total > 0)
-                .then(|| 1.0 - failures_total as f64 / checks_total as f64),
-            days,
-            monitors,
-        });
+        let uptime = (checks_total > 0).then(|| 1.0 - failures_total as f64 / checks_total as f64);
+        (days, uptime)
     }
-    let counted: Vec<_> = out.iter().filter_map(|c| c.status).collect();
-    let (indicator, description) = page_status(&counted);
-    Ok(StatusSummary {
-        title: title.to_string(),
-        generated_at: now,
-        updated_at,
-        indicator,
-        description: description.to_string(),
-        components: out,
-        incidents: super::incidents::list(pool, super::incidents::Filter::Unresolved, false)
-            .await?,
-        maintenances: super::incidents::list(
-            pool,
-            super::incidents::Filter::OpenMaintenances,
-            false,
-        )
-        .await?,
-    })
 }
