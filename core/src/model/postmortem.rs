@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    incident::{component_status_for, Impact, IncidentView},
+    incident::{component_status_for, Impact, IncidentView, UpdateView},
     monitor::MonitorStatus,
     stack::{Mark, Stack},
     status::{component_status, ComponentStatus},
@@ -366,130 +366,11 @@ pub fn draft(f: &DraftFacts) -> String {
         md.push_str(&prompt(ask));
         md.push('\n');
         match heading {
-            "Leadup" => {
-                if before.is_empty() {
-                    md.push_str("Vigil recorded nothing unusual in the 30 minutes before.\n");
-                } else {
-                    md.push_str("Vigil recorded, before the incident opened:\n\n");
-                    // The events closest to the start tell the story; a long flapping lead-up
-                    // would drown it.
-                    let skip = before.len().saturating_sub(LEADUP_LINES);
-                    if skip > 0 {
-                        md.push_str(&format!("- … {skip} earlier events (see the timeline)\n"));
-                    }
-                    for m in &before[skip..] {
-                        md.push_str(&bullet(mark_time(m), &m.message));
-                    }
-                }
-            }
-            "Impact" => {
-                // What users saw during the incident, from what the monitors recorded; without
-                // such a record, what the incident declared for its whole length.
-                for c in &i.components {
-                    let recorded = f
-                        .history
-                        .iter()
-                        .find(|h| h.component == c.id)
-                        .and_then(|h| impact_of(h, i.started_at, end));
-                    match recorded {
-                        Some((worst, spans)) => {
-                            let times = spans
-                                .iter()
-                                .map(|(s, d)| {
-                                    format!("{} for {}", s.label().to_lowercase(), minutes(*d))
-                                })
-                                .collect::<Vec<_>>()
-                                .join(", ");
-                            md.push_str(&format!(
-                                "- {}: at worst {} ({times})\n",
-                                md_escape(&c.name),
-                                worst.label().to_lowercase(),
-                            ));
-                        }
-                        None => {
-                            let declared = ComponentStatus::parse(component_status_for(
-                                Impact::parse(&i.impact).unwrap_or(Impact::Major),
-                            ))
-                            .unwrap_or(ComponentStatus::MajorOutage);
-                            if declared == ComponentStatus::Operational {
-                                md.push_str(&format!(
-                                    "- {}: no outage recorded by Vigil's checks\n",
-                                    md_escape(&c.name)
-                                ));
-                            } else {
-                                md.push_str(&format!(
-                                    "- {}: {} for {} (declared; Vigil's checks recorded no outage)\n",
-                                    md_escape(&c.name),
-                                    declared.label().to_lowercase(),
-                                    minutes(end - i.started_at)
-                                ));
-                            }
-                        }
-                    }
-                }
-                if i.components.is_empty() {
-                    md.push_str("- No component was marked as affected.\n");
-                }
-            }
-            "Detection" => {
-                if let Some(t) = first_bad {
-                    md.push_str(&format!("- First failing signal: {}\n", clock(t)));
-                }
-                md.push_str(&format!(
-                    "- Incident opened {}: {}\n",
-                    if i.automatic {
-                        "automatically by Vigil"
-                    } else {
-                        "by a person"
-                    },
-                    clock(i.started_at)
-                ));
-                match &f.first_notification {
-                    Some((t, channel)) => md.push_str(&format!(
-                        "- First notification delivered: {} ({})\n",
-                        clock(*t),
-                        md_escape(channel)
-                    )),
-                    None => md.push_str("- No notification was delivered.\n"),
-                }
-                if let Some(t) = first_bad {
-                    md.push_str(&format!(
-                        "- Time to detect: {}\n",
-                        minutes(i.started_at - t)
-                    ));
-                }
-            }
-            "Response" => {
-                if updates.is_empty() {
-                    md.push_str("No public updates were posted.\n");
-                } else {
-                    for u in &updates {
-                        md.push_str(&format!(
-                            "- {} — {} ({}): {}\n",
-                            clock(u.created_at),
-                            u.status,
-                            md_escape(&u.author),
-                            md_escape(u.body.lines().next().unwrap_or(""))
-                        ));
-                    }
-                }
-            }
-            "Recovery" => {
-                for m in &recovered {
-                    md.push_str(&bullet(mark_time(m), &m.message));
-                }
-                if let Some(t) = i.monitoring_at {
-                    md.push_str(&format!("- Monitoring from {}\n", clock(t)));
-                }
-                match i.resolved_at {
-                    Some(t) => md.push_str(&format!(
-                        "- Resolved {} after {}\n",
-                        clock(t),
-                        minutes(t - i.started_at)
-                    )),
-                    None => md.push_str("- Not resolved yet.\n"),
-                }
-            }
+            "Leadup" => leadup(&mut md, &before),
+            "Impact" => impact(&mut md, f, end),
+            "Detection" => detection(&mut md, f, first_bad),
+            "Response" => response(&mut md, &updates),
+            "Recovery" => recovery(&mut md, i, &recovered),
             "Five Whys" => {
                 md.push_str("What? \n\n1. Why? \n2. Why? \n3. Why? \n4. Why? \n5. Why? \n");
             }
@@ -546,6 +427,138 @@ pub fn draft(f: &DraftFacts) -> String {
     md
 }
 
+/// Leadup: what Vigil recorded going wrong before the incident opened, nearest last.
+fn leadup(md: &mut String, before: &[&Mark]) {
+    if before.is_empty() {
+        md.push_str("Vigil recorded nothing unusual in the 30 minutes before.\n");
+        return;
+    }
+    md.push_str("Vigil recorded, before the incident opened:\n\n");
+    // The events closest to the start tell the story; a long flapping lead-up would drown it.
+    let skip = before.len().saturating_sub(LEADUP_LINES);
+    if skip > 0 {
+        md.push_str(&format!("- … {skip} earlier events (see the timeline)\n"));
+    }
+    for m in &before[skip..] {
+        md.push_str(&bullet(mark_time(m), &m.message));
+    }
+}
+
+/// Impact: what users saw during the incident, from what the monitors recorded; without such a
+/// record, what the incident declared for its whole length.
+fn impact(md: &mut String, f: &DraftFacts, end: DateTime<Utc>) {
+    let i = f.incident;
+    for c in &i.components {
+        let recorded = f
+            .history
+            .iter()
+            .find(|h| h.component == c.id)
+            .and_then(|h| impact_of(h, i.started_at, end));
+        match recorded {
+            Some((worst, spans)) => {
+                let times = spans
+                    .iter()
+                    .map(|(s, d)| format!("{} for {}", s.label().to_lowercase(), minutes(*d)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                md.push_str(&format!(
+                    "- {}: at worst {} ({times})\n",
+                    md_escape(&c.name),
+                    worst.label().to_lowercase(),
+                ));
+            }
+            None => {
+                let declared = ComponentStatus::parse(component_status_for(
+                    Impact::parse(&i.impact).unwrap_or(Impact::Major),
+                ))
+                .unwrap_or(ComponentStatus::MajorOutage);
+                if declared == ComponentStatus::Operational {
+                    md.push_str(&format!(
+                        "- {}: no outage recorded by Vigil's checks\n",
+                        md_escape(&c.name)
+                    ));
+                } else {
+                    md.push_str(&format!(
+                        "- {}: {} for {} (declared; Vigil's checks recorded no outage)\n",
+                        md_escape(&c.name),
+                        declared.label().to_lowercase(),
+                        minutes(end - i.started_at)
+                    ));
+                }
+            }
+        }
+    }
+    if i.components.is_empty() {
+        md.push_str("- No component was marked as affected.\n");
+    }
+}
+
+/// Detection: the first failing signal, the opening, the first notification, time to detect.
+fn detection(md: &mut String, f: &DraftFacts, first_bad: Option<DateTime<Utc>>) {
+    let i = f.incident;
+    if let Some(t) = first_bad {
+        md.push_str(&format!("- First failing signal: {}\n", clock(t)));
+    }
+    md.push_str(&format!(
+        "- Incident opened {}: {}\n",
+        if i.automatic {
+            "automatically by Vigil"
+        } else {
+            "by a person"
+        },
+        clock(i.started_at)
+    ));
+    match &f.first_notification {
+        Some((t, channel)) => md.push_str(&format!(
+            "- First notification delivered: {} ({})\n",
+            clock(*t),
+            md_escape(channel)
+        )),
+        None => md.push_str("- No notification was delivered.\n"),
+    }
+    if let Some(t) = first_bad {
+        md.push_str(&format!(
+            "- Time to detect: {}\n",
+            minutes(i.started_at - t)
+        ));
+    }
+}
+
+/// Response: the public updates, in order, first line each.
+fn response(md: &mut String, updates: &[&UpdateView]) {
+    if updates.is_empty() {
+        md.push_str("No public updates were posted.\n");
+        return;
+    }
+    for u in updates {
+        md.push_str(&format!(
+            "- {} — {} ({}): {}\n",
+            clock(u.created_at),
+            u.status,
+            md_escape(&u.author),
+            md_escape(u.body.lines().next().unwrap_or(""))
+        ));
+    }
+}
+
+/// Recovery: what came back within the incident's window, monitoring, resolution.
+fn recovery(md: &mut String, i: &IncidentView, recovered: &[&Mark]) {
+    for m in recovered {
+        md.push_str(&bullet(mark_time(m), &m.message));
+    }
+    if let Some(t) = i.monitoring_at {
+        md.push_str(&format!("- Monitoring from {}\n", clock(t)));
+    }
+    match i.resolved_at {
+        Some(t) => md.push_str(&format!(
+            "- Resolved {} after {}\n",
+            clock(t),
+            minutes(t - i.started_at)
+        )),
+        None => md.push_str("- Not resolved yet.\n"),
+    }
+}
+
 /// The body with a dated "Update" line on top, the way the seed team amended published posts.
 pub fn with_update(body: &str, at: DateTime<Utc>, text: &str) -> String {
     let text = text.trim().replace("\r\n", "\n");
@@ -564,7 +577,7 @@ fn stamp_seconds(t: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::incident::{AffectedComponent, UpdateView};
+    use crate::model::incident::AffectedComponent;
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
