@@ -25,14 +25,6 @@ impl Events {
     pub async fn changed(&mut self, timeout: Duration) {
         let _ = tokio::time::timeout(timeout, self.0.changed()).await;
     }
-
-    /// For tests and tools that run a worker without a listener: never wakes, so workers run on
-    /// their timers alone.
-    pub fn never() -> Events {
-        let (tx, rx) = watch::channel(0);
-        std::mem::forget(tx);
-        Events(rx)
-    }
 }
 
 /// Starts listening; the returned handle wakes its holders until `shutdown`.

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::model::{
+    event::EventData,
     resource::{GraphSettings, Metric},
     stack::{segments, thin, Line, Mark, Row, Section, Stack, StateSegment, Unit},
 };
@@ -12,17 +13,20 @@ use super::{backends, events, resources, PgPool, StoreError};
 /// Points per line: about one per horizontal pixel of a wide screen.
 const MAX_POINTS: usize = 600;
 
-/// Event kinds marked on the time axis (backend changes are already visible in their strips).
-const MARKED: [&str; 8] = [
-    "monitor.state",
-    "lb.flapping",
-    "lb.ingress",
-    "resource.alert",
-    "source.stale",
-    "source.fresh",
-    "incident.opened",
-    "incident.resolved",
-];
+/// Events marked on the time axis (backend changes are already visible in their strips).
+fn marked(data: &EventData) -> bool {
+    matches!(
+        data,
+        EventData::MonitorState(_)
+            | EventData::BackendFlapping(_)
+            | EventData::Ingress(_)
+            | EventData::ResourceAlert(_)
+            | EventData::SourceStale(_)
+            | EventData::SourceFresh(_)
+            | EventData::IncidentOpened(_)
+            | EventData::IncidentResolved(_)
+    )
+}
 
 /// Probes per component, NodeBalancer backends, node memory/CPU/pressure, connections, events.
 pub async fn correlation(
@@ -77,7 +81,7 @@ pub async fn correlation(
     let marks = events::in_window(pool, from, to)
         .await?
         .into_iter()
-        .filter(|e| MARKED.contains(&e.kind().as_str()))
+        .filter(|e| marked(&e.data))
         .map(|e| mark(&e))
         .collect();
     Ok(Stack {
