@@ -136,3 +136,44 @@ build_site() {
   cp "$out/hash.txt" "$CARGO_TARGET_DIR/$server_dir/hash.txt"
   rm -rf "$out"
 }
+
+# The build-time query data in .sqlx/ (see .cargo/config.toml), made afresh from the migrations:
+# a scratch database on DATABASE_URL's server gets every migration, then vigil-core (where all
+# checked SQL lives) is re-expanded against it with sqlx's macros writing what they learn into a
+# temporary directory. `check` compares that with .sqlx/ (what `cargo sqlx prepare --check` does,
+# without building sqlx-cli); `write` replaces .sqlx/ with it.
+sqlx_query_data() {
+  local mode="$1" scratch url out status=0
+  scratch="vigil_sqlx_$$_$(date +%s)"
+  url="$(printf '%s' "$DATABASE_URL" | sed -E "s#^(postgres(ql)?://[^/]*)/[^?]*#\\1/$scratch#")"
+  psql "$DATABASE_URL" -qX -v ON_ERROR_STOP=1 -c "CREATE DATABASE $scratch" >/dev/null
+  for f in migrations/*.sql; do
+    psql "$url" -qX -v ON_ERROR_STOP=1 -f "$f" >/dev/null
+  done
+  out="$(mktemp -d)"
+  # A proc macro's environment is invisible to cargo's change tracking: touching the crate makes
+  # it expand again, this time against the scratch database. Its old time is put back after, so
+  # the builds made before stay valid (the expansion is the same either way).
+  local was
+  was="$(stat -c %y core/src/lib.rs)"
+  touch core/src/lib.rs
+  SQLX_OFFLINE=false DATABASE_URL="$url" SQLX_OFFLINE_DIR="$out" \
+    cargo check --quiet --workspace --exclude vigil-hydrate || status=$?
+  touch -d "$was" core/src/lib.rs
+  psql "$DATABASE_URL" -qX -c "DROP DATABASE $scratch" >/dev/null || true
+  if [ "$status" != 0 ]; then
+    rm -rf "$out"
+    echo "the queries in core/src/store do not compile against the migrations (above)" >&2
+    return 1
+  fi
+  if [ "$mode" = write ]; then
+    rm -rf .sqlx && mv "$out" .sqlx && chmod 755 .sqlx
+    log "wrote $(ls .sqlx | wc -l) query descriptions to .sqlx/"
+  elif ! diff -r -q .sqlx "$out" >&2; then
+    rm -rf "$out"
+    echo ".sqlx/ does not match the queries and migrations: run ./scripts/sqlx-prepare and commit .sqlx/" >&2
+    return 1
+  else
+    rm -rf "$out"
+  fi
+}

@@ -2,11 +2,11 @@
 
 use std::{future::Future, net::SocketAddr, time::Duration};
 
+use crate::auth::session_store::PgSessions;
 use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_sessions::ExpiredDeletion;
-use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::{
     config::Config,
@@ -26,8 +26,6 @@ pub enum StartupError {
     },
     #[error("the HTTP server failed: {0}")]
     Serve(std::io::Error),
-    #[error("cannot prepare the session store: {0}")]
-    Sessions(sqlx::Error),
 }
 
 /// A bound, migrated, ready-to-run Vigil.
@@ -36,7 +34,7 @@ pub struct Application {
     addr: SocketAddr,
     db: Database,
     state: AppState,
-    sessions: PostgresStore,
+    sessions: PgSessions,
     shutdown: CancellationToken,
     grace: Duration,
 }
@@ -46,8 +44,7 @@ impl Application {
         crate::http::metrics::handle();
         let db = Database::open(&config.database).await?;
         db.migrate().await?;
-        let sessions = PostgresStore::new(db.pool.clone());
-        sessions.migrate().await.map_err(StartupError::Sessions)?;
+        let sessions = PgSessions::new(db.pool.clone());
         let listener = TcpListener::bind(config.server.addr)
             .await
             .map_err(|source| StartupError::Bind {
@@ -192,7 +189,7 @@ fn spawn_linode_poller(config: &Config, pool: sqlx::PgPool, shutdown: Cancellati
 }
 
 /// Deletes expired sessions hourly until shutdown.
-fn spawn_session_cleanup(store: PostgresStore, shutdown: CancellationToken) {
+fn spawn_session_cleanup(store: PgSessions, shutdown: CancellationToken) {
     tokio::spawn(async move {
         let mut every = crate::workers::ticker(Duration::from_secs(3600));
         while crate::workers::next_tick(&mut every, &shutdown).await {

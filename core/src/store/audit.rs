@@ -9,22 +9,25 @@ pub async fn record(
     target: &str,
     details: serde_json::Value,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO audit_log (actor, action, target, details) VALUES ($1, $2, $3, $4)")
-        .bind(actor)
-        .bind(action)
-        .bind(target)
-        .bind(details)
-        .execute(pool)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO audit_log (actor, action, target, details) VALUES ($1, $2, $3, $4)",
+        actor,
+        action,
+        target,
+        details
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
 /// Newest first.
 pub async fn recent(pool: &PgPool, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        AuditEntry,
         "SELECT id, at, actor, action, target, details FROM audit_log ORDER BY at DESC, id DESC LIMIT $1",
+        limit
     )
-    .bind(limit)
     .fetch_all(pool)
     .await?)
 }

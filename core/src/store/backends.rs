@@ -40,10 +40,11 @@ pub struct NewEvent {
 }
 
 pub async fn all(pool: &PgPool) -> Result<Vec<Backend>, StoreError> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        Backend,
         "SELECT nodebalancer_id, nodebalancer_label, config_id, port, protocol, node_id, label, address, \
          status, mode, weight, flapping, since, seen_at FROM lb_backends \
-         ORDER BY nodebalancer_label, port, label",
+         ORDER BY nodebalancer_label, port, label"
     )
     .fetch_all(pool)
     .await?)
@@ -54,12 +55,15 @@ pub async fn changes_since(
     pool: &PgPool,
     from: DateTime<Utc>,
 ) -> Result<Vec<(i64, i64, DateTime<Utc>)>, StoreError> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query!(
         "SELECT config_id, node_id, at FROM lb_backend_changes WHERE at >= $1 ORDER BY at",
+        from
     )
-    .bind(from)
     .fetch_all(pool)
-    .await?)
+    .await?
+    .into_iter()
+    .map(|r| (r.config_id, r.node_id, r.at))
+    .collect())
 }
 
 /// Writes one poll: every backend's latest state, its changes, and the events, together.
@@ -71,37 +75,39 @@ pub async fn record(
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
     for b in backends {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO lb_backends (nodebalancer_id, nodebalancer_label, config_id, port, protocol, node_id, label, \
                address, status, mode, weight, flapping, since, seen_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
              ON CONFLICT (config_id, node_id) DO UPDATE SET nodebalancer_label = $2, port = $4, protocol = $5, \
                label = $7, address = $8, status = $9, mode = $10, weight = $11, flapping = $12, since = $13, seen_at = $14",
+            b.nodebalancer_id,
+            &b.nodebalancer_label,
+            b.config_id,
+            b.port,
+            &b.protocol,
+            b.node_id,
+            &b.label,
+            &b.address,
+            &b.status,
+            &b.mode,
+            b.weight,
+            b.flapping,
+            b.since,
+            b.seen_at
         )
-        .bind(b.nodebalancer_id)
-        .bind(&b.nodebalancer_label)
-        .bind(b.config_id)
-        .bind(b.port)
-        .bind(&b.protocol)
-        .bind(b.node_id)
-        .bind(&b.label)
-        .bind(&b.address)
-        .bind(&b.status)
-        .bind(&b.mode)
-        .bind(b.weight)
-        .bind(b.flapping)
-        .bind(b.since)
-        .bind(b.seen_at)
         .execute(&mut *tx)
         .await?;
     }
     for c in changes {
-        sqlx::query("INSERT INTO lb_backend_changes (config_id, node_id, at, from_status, to_status) VALUES ($1, $2, $3, $4, $5)")
-            .bind(c.config_id)
-            .bind(c.node_id)
-            .bind(c.at)
-            .bind(&c.from)
-            .bind(&c.to)
+        sqlx::query!(
+            "INSERT INTO lb_backend_changes (config_id, node_id, at, from_status, to_status) VALUES ($1, $2, $3, $4, $5)",
+            c.config_id,
+            c.node_id,
+            c.at,
+            &c.from,
+            &c.to
+        )
             .execute(&mut *tx)
             .await?;
     }
@@ -119,12 +125,12 @@ pub async fn views(
     end: DateTime<Utc>,
 ) -> Result<Vec<crate::model::backend::BackendView>, StoreError> {
     use crate::model::backend::{segments, BackendStatus, BackendView};
-    let changes: Vec<(i64, i64, DateTime<Utc>, String, String)> = sqlx::query_as(
+    let changes = sqlx::query!(
         "SELECT config_id, node_id, at, from_status, to_status FROM lb_backend_changes \
          WHERE at >= $1 AND at < $2 ORDER BY at",
+        start,
+        end
     )
-    .bind(start)
-    .bind(end)
     .fetch_all(pool)
     .await?;
     Ok(all(pool)
@@ -133,8 +139,11 @@ pub async fn views(
         .map(|b| {
             let mine: Vec<_> = changes
                 .iter()
-                .filter(|c| c.0 == b.config_id && c.1 == b.node_id)
-                .map(|c| (c.2, BackendStatus::parse(&c.3), BackendStatus::parse(&c.4)))
+                .filter(|c| c.config_id == b.config_id && c.node_id == b.node_id)
+                .map(|c| {
+                    let from = BackendStatus::parse(&c.from_status);
+                    (c.at, from, BackendStatus::parse(&c.to_status))
+                })
                 .collect();
             let status = BackendStatus::parse(&b.status);
             BackendView {
@@ -160,13 +169,13 @@ pub async fn record_connections(
     points: &[(DateTime<Utc>, f64)],
 ) -> Result<(), StoreError> {
     let (ats, values): (Vec<DateTime<Utc>>, Vec<f64>) = points.iter().copied().unzip();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO lb_connections (nodebalancer_id, at, connections) \
          SELECT $1, * FROM UNNEST($2::timestamptz[], $3::float8[]) ON CONFLICT DO NOTHING",
+        nodebalancer_id,
+        &ats,
+        &values
     )
-    .bind(nodebalancer_id)
-    .bind(&ats)
-    .bind(&values)
     .execute(pool)
     .await?;
     Ok(())
@@ -181,22 +190,25 @@ pub async fn connections(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<(String, Vec<(DateTime<Utc>, f64)>)>, StoreError> {
-    let rows: Vec<(String, DateTime<Utc>, f64)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT b.label, c.at, c.connections FROM lb_connections c \
          JOIN (SELECT DISTINCT nodebalancer_id, nodebalancer_label AS label FROM lb_backends) b \
            ON b.nodebalancer_id = c.nodebalancer_id \
          WHERE c.at >= $1 AND c.at <= $2 ORDER BY b.label, c.at",
+        from,
+        to
     )
-    .bind(from)
-    .bind(to)
     .fetch_all(pool)
     .await?;
     let mut out: Vec<LabelledSeries> = Vec::new();
-    for (label, at, v) in rows {
-        if out.last().is_none_or(|(l, _)| *l != label) {
-            out.push((label.clone(), Vec::new()));
+    for r in rows {
+        if out.last().is_none_or(|(l, _)| *l != r.label) {
+            out.push((r.label.clone(), Vec::new()));
         }
-        out.last_mut().expect("pushed").1.push((at, v));
+        out.last_mut()
+            .expect("pushed")
+            .1
+            .push((r.at, r.connections));
     }
     Ok(out)
 }

@@ -85,16 +85,16 @@ pub async fn write_batch(
     }
     let mut tx = pool.begin().await?;
     if !results.is_empty() {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO check_results (monitor_id, at, outcome, latency_ms, error_class, message) \
              SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[], $3::smallint[], $4::real[], $5::text[], $6::text[])",
+            &ids,
+            &ats,
+            &outcomes,
+            &latencies,
+            &classes as _,
+            &messages as _
         )
-        .bind(&ids)
-        .bind(&ats)
-        .bind(&outcomes)
-        .bind(&latencies)
-        .bind(&classes)
-        .bind(&messages)
         .execute(&mut *tx)
         .await?;
         let mut r_ids = Vec::new();
@@ -115,44 +115,44 @@ pub async fn write_batch(
             r_sum.push(a.latency_sum);
             r_max.push(a.latency_max);
         }
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO check_rollups AS r (monitor_id, resolution, bucket, checks, failures, degraded, latency_sum, latency_max) \
              SELECT * FROM UNNEST($1::bigint[], $2::\"char\"[], $3::timestamptz[], $4::int[], $5::int[], $6::int[], $7::float8[], $8::real[]) \
              ON CONFLICT (monitor_id, resolution, bucket) DO UPDATE SET \
                checks = r.checks + EXCLUDED.checks, failures = r.failures + EXCLUDED.failures, \
                degraded = r.degraded + EXCLUDED.degraded, latency_sum = r.latency_sum + EXCLUDED.latency_sum, \
                latency_max = greatest(r.latency_max, EXCLUDED.latency_max)",
+            &r_ids,
+            &r_res,
+            &r_bucket,
+            &r_checks,
+            &r_fail,
+            &r_deg,
+            &r_sum,
+            &r_max
         )
-        .bind(&r_ids)
-        .bind(&r_res)
-        .bind(&r_bucket)
-        .bind(&r_checks)
-        .bind(&r_fail)
-        .bind(&r_deg)
-        .bind(&r_sum)
-        .bind(&r_max)
         .execute(&mut *tx)
         .await?;
     }
     for s in states {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO monitor_state AS s (monitor_id, status, since, failures_in_a_row, successes_in_a_row, \
                degraded_in_a_row, last_check_at, last_ok_at, last_latency_ms, last_error) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
              ON CONFLICT (monitor_id) DO UPDATE SET status = $2, since = $3, failures_in_a_row = $4, \
                successes_in_a_row = $5, degraded_in_a_row = $6, last_check_at = $7, last_ok_at = $8, \
                last_latency_ms = $9, last_error = $10",
+            s.monitor_id,
+            s.state.status.as_str(),
+            s.state.since,
+            s.state.failures_in_a_row as i32,
+            s.state.successes_in_a_row as i32,
+            s.state.degraded_in_a_row as i32,
+            s.last.at,
+            s.last_ok_at,
+            (s.last.latency.as_secs_f64() * 1000.0) as f32,
+            s.last.error.as_ref().map(|(c, m)| format!("{}: {m}", c.as_str()))
         )
-        .bind(s.monitor_id)
-        .bind(s.state.status.as_str())
-        .bind(s.state.since)
-        .bind(s.state.failures_in_a_row as i32)
-        .bind(s.state.successes_in_a_row as i32)
-        .bind(s.state.degraded_in_a_row as i32)
-        .bind(s.last.at)
-        .bind(s.last_ok_at)
-        .bind((s.last.latency.as_secs_f64() * 1000.0) as f32)
-        .bind(s.last.error.as_ref().map(|(c, m)| format!("{}: {m}", c.as_str())))
         .execute(&mut *tx)
         .await?;
     }
@@ -174,19 +174,21 @@ pub async fn write_batch(
 
 /// Deletes raw results and fine rollups past their retention. Returns rows deleted.
 pub async fn expire(pool: &PgPool, raw_days: u32) -> Result<u64, StoreError> {
-    let raw = sqlx::query("DELETE FROM check_results WHERE at < now() - make_interval(days => $1)")
-        .bind(raw_days as i32)
-        .execute(pool)
-        .await?
-        .rows_affected();
-    let minutes = sqlx::query(
-        "DELETE FROM check_rollups WHERE resolution = 'm' AND bucket < now() - interval '8 days'",
+    let raw = sqlx::query!(
+        "DELETE FROM check_results WHERE at < now() - make_interval(days => $1)",
+        raw_days as i32
     )
     .execute(pool)
     .await?
     .rows_affected();
-    let hours = sqlx::query(
-        "DELETE FROM check_rollups WHERE resolution = 'h' AND bucket < now() - interval '100 days'",
+    let minutes = sqlx::query!(
+        "DELETE FROM check_rollups WHERE resolution = 'm' AND bucket < now() - interval '8 days'"
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    let hours = sqlx::query!(
+        "DELETE FROM check_rollups WHERE resolution = 'h' AND bucket < now() - interval '100 days'"
     )
     .execute(pool)
     .await?

@@ -179,28 +179,30 @@ async fn probe_rows(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<Row>, StoreError> {
-    let monitors: Vec<(String, String, Option<String>)> = sqlx::query_as(
-        "SELECT m.name, c.name, s.status FROM monitors m JOIN components c ON c.id = m.component_id \
+    let monitors = sqlx::query!(
+        "SELECT m.name AS \"monitor!\", c.name AS \"component!\", s.status AS \"status?\" FROM monitors m JOIN components c ON c.id = m.component_id \
          LEFT JOIN monitor_state s ON s.monitor_id = m.id WHERE NOT m.retired \
-         ORDER BY c.position, m.name",
+         ORDER BY c.position, m.name"
     )
     .fetch_all(pool)
     .await?;
-    let changes: Vec<(String, DateTime<Utc>, String, String)> = sqlx::query_as(
-        "SELECT payload->>'monitor', at, payload->>'from', payload->>'to' FROM events \
+    let changes = sqlx::query!(
+        "SELECT payload->>'monitor' AS \"monitor!\", at, payload->>'from' AS \"from!\", \
+         payload->>'to' AS \"to!\" FROM events \
          WHERE kind = 'monitor.state' AND at >= $1 AND at < $2 ORDER BY at, id",
+        from,
+        to
     )
-    .bind(from)
-    .bind(to)
     .fetch_all(pool)
     .await?;
     Ok(monitors
         .into_iter()
-        .map(|(name, component, status)| {
+        .map(|m| {
+            let (name, component, status) = (m.monitor, m.component, m.status);
             let mine: Vec<(i64, String, String)> = changes
                 .iter()
-                .filter(|c| c.0 == name)
-                .map(|c| (c.1.timestamp_millis(), c.2.clone(), c.3.clone()))
+                .filter(|c| c.monitor == name)
+                .map(|c| (c.at.timestamp_millis(), c.from.clone(), c.to.clone()))
                 .collect();
             Row::States {
                 label: format!("{component} · {name}"),

@@ -60,10 +60,9 @@ impl From<Event> for StoredEvent {
     }
 }
 
-impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Event {
-    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
-        StoredEvent::from_row(row).map(Event::from)
-    }
+/// Rows as read, each parsed once into its typed event.
+fn parsed(rows: Result<Vec<StoredEvent>, sqlx::Error>) -> Result<Vec<Event>, StoreError> {
+    Ok(rows?.into_iter().map(Event::from).collect())
 }
 
 /// Appends an event and notifies listeners in the same transaction, so a listener never hears of
@@ -83,15 +82,17 @@ pub async fn append_in(
     data: &EventData,
 ) -> Result<Event, StoreError> {
     let (kind, payload) = data.to_parts();
-    let event: Event = sqlx::query_as(
+    let event: Event = sqlx::query_as!(
+        StoredEvent,
         "INSERT INTO events (kind, subject, payload) VALUES ($1, $2, $3) \
          RETURNING id, at, kind, subject, payload",
+        &kind,
+        subject,
+        &payload
     )
-    .bind(&kind)
-    .bind(subject)
-    .bind(&payload)
     .fetch_one(&mut *conn)
-    .await?;
+    .await?
+    .into();
     // The outbox: every channel that wants this kind of event gets its notification now, in
     // this transaction — it commits with the event or not at all.
     // A component under maintenance holds back its monitors' alerts, and a monitor's first
@@ -103,7 +104,7 @@ pub async fn append_in(
         ),
         _ => (None, false),
     };
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO notifications (channel_id, event_id) \
          SELECT id, $1 FROM notify_channels WHERE enabled AND $2 LIKE ANY (patterns) \
          AND NOT $4 \
@@ -111,25 +112,27 @@ pub async fn append_in(
            SELECT 1 FROM incident_components ic JOIN incidents i ON i.id = ic.incident_id \
            WHERE i.kind = 'maintenance' AND i.status IN ('in_progress', 'verifying') \
              AND ic.component_id = $3))",
+        event.id,
+        &kind,
+        component,
+        first_verdict
     )
-    .bind(event.id)
-    .bind(&kind)
-    .bind(component)
-    .bind(first_verdict)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(NOTIFY_CHANNEL)
-        .bind(event.id.to_string())
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "SELECT pg_notify($1, $2)",
+        NOTIFY_CHANNEL,
+        event.id.to_string()
+    )
+    .execute(&mut *conn)
+    .await?;
     Ok(event)
 }
 
 /// The newest event id, or 0: a cheap "has anything changed?" for live pages.
 pub async fn latest_id(pool: &PgPool) -> Result<i64, StoreError> {
     Ok(
-        sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM events")
+        sqlx::query_scalar!(r#"SELECT coalesce(max(id), 0) AS "id!" FROM events"#)
             .fetch_one(pool)
             .await?,
     )
@@ -137,13 +140,16 @@ pub async fn latest_id(pool: &PgPool) -> Result<i64, StoreError> {
 
 /// Up to `limit` events after `cursor`, in order: how followers (the incident engine) read on.
 pub async fn after(pool: &PgPool, cursor: i64, limit: i64) -> Result<Vec<Event>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT id, at, kind, subject, payload FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+    parsed(
+        sqlx::query_as!(
+            StoredEvent,
+            "SELECT id, at, kind, subject, payload FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+            cursor,
+            limit
+        )
+        .fetch_all(pool)
+        .await,
     )
-    .bind(cursor)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?)
 }
 
 /// Events in `[from, to)`, oldest first.
@@ -152,23 +158,29 @@ pub async fn in_window(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<Event>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT id, at, kind, subject, payload FROM events \
+    parsed(
+        sqlx::query_as!(
+            StoredEvent,
+            "SELECT id, at, kind, subject, payload FROM events \
          WHERE at >= $1 AND at < $2 ORDER BY at, id",
+            from,
+            to
+        )
+        .fetch_all(pool)
+        .await,
     )
-    .bind(from)
-    .bind(to)
-    .fetch_all(pool)
-    .await?)
 }
 
 /// The newest event of `kind` for each subject: the current state of alerts that raise and clear.
 pub async fn latest_per_subject(pool: &PgPool, kind: &str) -> Result<Vec<Event>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT DISTINCT ON (subject) id, at, kind, subject, payload FROM events \
+    parsed(
+        sqlx::query_as!(
+            StoredEvent,
+            "SELECT DISTINCT ON (subject) id, at, kind, subject, payload FROM events \
          WHERE kind = $1 ORDER BY subject, id DESC",
+            kind
+        )
+        .fetch_all(pool)
+        .await,
     )
-    .bind(kind)
-    .fetch_all(pool)
-    .await?)
 }

@@ -7,7 +7,7 @@ use super::PgPool;
 /// One round trip to the database, bounded so a hung server reads as unreachable rather than
 /// stalling whoever asked.
 pub async fn ping(pool: &PgPool, timeout: Duration) -> DbState {
-    let query = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool);
+    let query = sqlx::query_scalar!("SELECT 1").fetch_one(pool);
     ping_with(timeout, query).await.0
 }
 

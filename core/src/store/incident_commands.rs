@@ -218,8 +218,7 @@ pub async fn create(
 }
 
 async fn kind_of(pool: &PgPool, id: i64) -> Result<String, CommandError> {
-    sqlx::query_scalar("SELECT kind FROM incidents WHERE id = $1")
-        .bind(id)
+    sqlx::query_scalar!("SELECT kind FROM incidents WHERE id = $1", id)
         .fetch_optional(pool)
         .await
         .map_err(StoreError::from)?

@@ -36,10 +36,10 @@ pub struct Patch {
 
 /// The ids among `ids` that name no component (for a clear 400 before writing anything).
 pub async fn unknown_components(pool: &PgPool, ids: &[String]) -> Result<Vec<String>, StoreError> {
-    let known: Vec<String> = sqlx::query_scalar("SELECT id FROM components WHERE id = ANY($1)")
-        .bind(ids)
-        .fetch_all(pool)
-        .await?;
+    let known: Vec<String> =
+        sqlx::query_scalar!("SELECT id FROM components WHERE id = ANY($1)", ids)
+            .fetch_all(pool)
+            .await?;
     Ok(ids.iter().filter(|i| !known.contains(i)).cloned().collect())
 }
 
@@ -70,21 +70,21 @@ enum Announce {
 pub async fn create(pool: &PgPool, new: NewIncident) -> Result<i64, StoreError> {
     let mut tx = pool.begin().await?;
     let final_ = is_final(&new.status);
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = sqlx::query_scalar!(
         "INSERT INTO incidents (kind, name, status, impact, automatic, created_by, scheduled_for, scheduled_until, \
            started_at, monitoring_at, resolved_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($7, now()), \
            CASE WHEN $3 = 'monitoring' THEN now() END, CASE WHEN $9 THEN now() END) RETURNING id",
+        &new.kind,
+        &new.name,
+        &new.status,
+        new.impact.as_str(),
+        new.automatic,
+        &new.author,
+        new.scheduled_for,
+        new.scheduled_until,
+        final_
     )
-    .bind(&new.kind)
-    .bind(&new.name)
-    .bind(&new.status)
-    .bind(new.impact.as_str())
-    .bind(new.automatic)
-    .bind(&new.author)
-    .bind(new.scheduled_for)
-    .bind(new.scheduled_until)
-    .bind(final_)
     .fetch_one(&mut *tx)
     .await?;
     set_components(
@@ -94,13 +94,13 @@ pub async fn create(pool: &PgPool, new: NewIncident) -> Result<i64, StoreError> 
         component_state(&new.kind, &new.status, new.impact),
     )
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO incident_updates (incident_id, status, body, author) VALUES ($1, $2, $3, $4)",
+        id,
+        &new.status,
+        &new.body,
+        &new.author
     )
-    .bind(id)
-    .bind(&new.status)
-    .bind(&new.body)
-    .bind(&new.author)
     .execute(&mut *tx)
     .await?;
     emit(&mut tx, id, Announce::Opened, &new.body).await?;
@@ -114,20 +114,20 @@ async fn set_components(
     components: &[String],
     state: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    sqlx::query!(
         "DELETE FROM incident_components WHERE incident_id = $1 AND NOT (component_id = ANY($2))",
+        id,
+        components
     )
-    .bind(id)
-    .bind(components)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO incident_components (incident_id, component_id, status) SELECT $1, c, $3 FROM unnest($2::text[]) c \
          ON CONFLICT (incident_id, component_id) DO UPDATE SET status = EXCLUDED.status",
+        id,
+        components,
+        state
     )
-    .bind(id)
-    .bind(components)
-    .bind(state)
     .execute(&mut *tx)
     .await?;
     Ok(())
@@ -140,16 +140,18 @@ async fn emit(
     announce: Announce,
     body: &str,
 ) -> Result<(), StoreError> {
-    let (name, status, impact, kind): (String, String, String, String) =
-        sqlx::query_as("SELECT name, status, impact, kind FROM incidents WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-    let components: Vec<String> = sqlx::query_scalar(
+    let row = sqlx::query!(
+        "SELECT name, status, impact, kind FROM incidents WHERE id = $1",
+        id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let (name, status, impact, kind) = (row.name, row.status, row.impact, row.kind);
+    let components: Vec<String> = sqlx::query_scalar!(
         "SELECT c.name FROM incident_components ic JOIN components c ON c.id = ic.component_id \
          WHERE ic.incident_id = $1 ORDER BY c.position",
+        id
     )
-    .bind(id)
     .fetch_all(&mut *tx)
     .await?;
     let news = IncidentNews {
@@ -196,42 +198,46 @@ async fn patch_in(
     p: &Patch,
     take_over: bool,
 ) -> Result<Option<(String, bool)>, StoreError> {
-    let row: Option<(String, String, String)> =
-        sqlx::query_as("SELECT kind, status, impact FROM incidents WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some((kind, old_status, old_impact)) = row else {
+    let row = sqlx::query!(
+        "SELECT kind, status, impact FROM incidents WHERE id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
         return Ok(None);
     };
+    let (kind, old_status, old_impact) = (row.kind, row.status, row.impact);
     let status = p.status.clone().unwrap_or(old_status.clone());
     let impact = p
         .impact
         .unwrap_or_else(|| Impact::parse(&old_impact).unwrap_or(Impact::None));
-    sqlx::query(
+    sqlx::query!(
         "UPDATE incidents SET name = COALESCE($2, name), status = $3, impact = $4, updated_at = now(), \
            taken_over = taken_over OR $5, \
            monitoring_at = CASE WHEN $3 IN ('monitoring', 'verifying') THEN COALESCE(monitoring_at, now()) ELSE monitoring_at END, \
            resolved_at = CASE WHEN $3 IN ('resolved', 'completed') THEN COALESCE(resolved_at, now()) ELSE NULL END, \
            started_at = CASE WHEN kind = 'maintenance' AND $3 = 'in_progress' AND status = 'scheduled' THEN now() ELSE started_at END \
          WHERE id = $1",
+        id,
+        p.name.as_deref() as Option<&str>,
+        status,
+        impact.as_str(),
+        take_over
     )
-    .bind(id)
-    .bind(&p.name)
-    .bind(&status)
-    .bind(impact.as_str())
-    .bind(take_over)
     .execute(&mut *tx)
     .await?;
     let state = component_state(&kind, &status, impact);
     match &p.components {
         Some(c) => set_components(tx, id, c, state).await?,
         None => {
-            sqlx::query("UPDATE incident_components SET status = $2 WHERE incident_id = $1")
-                .bind(id)
-                .bind(state)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query!(
+                "UPDATE incident_components SET status = $2 WHERE incident_id = $1",
+                id,
+                state
+            )
+            .execute(&mut *tx)
+            .await?;
         }
     }
     Ok(Some((kind, status != old_status)))
@@ -256,18 +262,17 @@ pub async fn add_update(
     let Some((_, status_changed)) = patch_in(&mut tx, id, &patch, take_over).await? else {
         return Ok(false);
     };
-    let current: String = sqlx::query_scalar("SELECT status FROM incidents WHERE id = $1")
-        .bind(id)
+    let current: String = sqlx::query_scalar!("SELECT status FROM incidents WHERE id = $1", id)
         .fetch_one(&mut *tx)
         .await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO incident_updates (incident_id, status, body, internal, author) VALUES ($1, $2, $3, $4, $5)",
+        id,
+        &current,
+        body,
+        internal,
+        author
     )
-    .bind(id)
-    .bind(&current)
-    .bind(body)
-    .bind(internal)
-    .bind(author)
     .execute(&mut *tx)
     .await?;
     if internal {
@@ -289,9 +294,11 @@ pub async fn add_update(
 }
 
 pub async fn attach_evidence(pool: &PgPool, incident: i64, event: i64) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO incident_evidence (incident_id, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-        .bind(incident)
-        .bind(event)
+    sqlx::query!(
+        "INSERT INTO incident_evidence (incident_id, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        incident,
+        event
+    )
         .execute(pool)
         .await?;
     Ok(())
@@ -313,7 +320,6 @@ pub enum Filter {
     Everything(i64),
 }
 
-#[derive(sqlx::FromRow)]
 struct Row {
     id: i64,
     kind: String,
@@ -331,65 +337,72 @@ struct Row {
     updated_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str =
-    "id, kind, name, status, impact, automatic, taken_over, started_at, monitoring_at, \
-    resolved_at, scheduled_for, scheduled_until, created_at, updated_at";
-
 /// Lists incidents; `internal` includes internal notes (ops readers only).
 pub async fn list(
     pool: &PgPool,
     filter: Filter,
     internal: bool,
 ) -> Result<Vec<IncidentView>, StoreError> {
-    let q =
-        |cond: &str, limit: &str| format!("SELECT {COLUMNS} FROM incidents WHERE {cond} {limit}");
+    // One literal query per filter, so that each is checked against the schema at build time.
     let rows: Vec<Row> = match filter {
         Filter::Unresolved => {
-            sqlx::query_as(&q(
-                "kind = 'incident' AND resolved_at IS NULL",
-                "ORDER BY started_at DESC",
-            ))
+            sqlx::query_as!(
+                Row,
+                "SELECT id, kind, name, status, impact, automatic, taken_over, started_at, monitoring_at, \
+             resolved_at, scheduled_for, scheduled_until, created_at, updated_at FROM incidents WHERE kind = 'incident' AND resolved_at IS NULL ORDER BY started_at DESC"
+            )
             .fetch_all(pool)
             .await?
         }
         Filter::Latest(n) => {
-            sqlx::query_as(&q("kind = 'incident'", "ORDER BY started_at DESC LIMIT $1"))
-                .bind(n)
-                .fetch_all(pool)
-                .await?
+            sqlx::query_as!(
+                Row,
+                "SELECT id, kind, name, status, impact, automatic, taken_over, started_at, monitoring_at, \
+             resolved_at, scheduled_for, scheduled_until, created_at, updated_at FROM incidents WHERE kind = 'incident' ORDER BY started_at DESC LIMIT $1",
+                n
+            )
+            .fetch_all(pool)
+            .await?
         }
         Filter::OpenMaintenances => {
-            sqlx::query_as(&q(
-                "kind = 'maintenance' AND resolved_at IS NULL",
-                "ORDER BY scheduled_for",
-            ))
+            sqlx::query_as!(
+                Row,
+                "SELECT id, kind, name, status, impact, automatic, taken_over, started_at, monitoring_at, \
+             resolved_at, scheduled_for, scheduled_until, created_at, updated_at FROM incidents WHERE kind = 'maintenance' AND resolved_at IS NULL ORDER BY scheduled_for"
+            )
             .fetch_all(pool)
             .await?
         }
         Filter::Maintenances(n) => {
-            sqlx::query_as(&q(
-                "kind = 'maintenance'",
-                "ORDER BY scheduled_for DESC LIMIT $1",
-            ))
-            .bind(n)
+            sqlx::query_as!(
+                Row,
+                "SELECT id, kind, name, status, impact, automatic, taken_over, started_at, monitoring_at, \
+             resolved_at, scheduled_for, scheduled_until, created_at, updated_at FROM incidents WHERE kind = 'maintenance' ORDER BY scheduled_for DESC LIMIT $1",
+                n
+            )
             .fetch_all(pool)
             .await?
         }
         Filter::Between(from, to) => {
-            sqlx::query_as(&q(
-                "kind = 'incident' AND started_at >= $1 AND started_at < $2",
-                "ORDER BY started_at DESC",
-            ))
-            .bind(from)
-            .bind(to)
+            sqlx::query_as!(
+                Row,
+                "SELECT id, kind, name, status, impact, automatic, taken_over, started_at, monitoring_at, \
+             resolved_at, scheduled_for, scheduled_until, created_at, updated_at FROM incidents WHERE kind = 'incident' AND started_at >= $1 AND started_at < $2 ORDER BY started_at DESC",
+                from,
+                to
+            )
             .fetch_all(pool)
             .await?
         }
         Filter::Everything(n) => {
-            sqlx::query_as(&q("true", "ORDER BY created_at DESC LIMIT $1"))
-                .bind(n)
-                .fetch_all(pool)
-                .await?
+            sqlx::query_as!(
+                Row,
+                "SELECT id, kind, name, status, impact, automatic, taken_over, started_at, monitoring_at, \
+             resolved_at, scheduled_for, scheduled_until, created_at, updated_at FROM incidents WHERE true ORDER BY created_at DESC LIMIT $1",
+                n
+            )
+            .fetch_all(pool)
+            .await?
         }
     };
     load(pool, rows, internal).await
@@ -400,11 +413,24 @@ pub async fn get(
     id: i64,
     internal: bool,
 ) -> Result<Option<IncidentView>, StoreError> {
-    let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM incidents WHERE id = $1"))
-        .bind(id)
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query_as!(
+                Row,
+                "SELECT id, kind, name, status, impact, automatic, taken_over, started_at, monitoring_at, \
+             resolved_at, scheduled_for, scheduled_until, created_at, updated_at FROM incidents WHERE id = $1 ",
+                id
+            )
+            .fetch_all(pool)
+            .await?;
     Ok(load(pool, rows, internal).await?.into_iter().next())
+}
+
+/// An event attached to an incident as evidence.
+struct Evidence {
+    incident_id: i64,
+    at: DateTime<Utc>,
+    kind: String,
+    subject: String,
+    payload: serde_json::Value,
 }
 
 async fn load(
@@ -416,14 +442,13 @@ async fn load(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let comps: Vec<(i64, String, String, String)> = sqlx::query_as(
+    let comps = sqlx::query!(
         "SELECT ic.incident_id, c.id, c.name, ic.status FROM incident_components ic \
          JOIN components c ON c.id = ic.component_id WHERE ic.incident_id = ANY($1) ORDER BY c.position",
+        &ids
     )
-    .bind(&ids)
     .fetch_all(pool)
     .await?;
-    #[derive(sqlx::FromRow)]
     struct Update {
         incident_id: i64,
         id: i64,
@@ -433,12 +458,13 @@ async fn load(
         author: String,
         created_at: DateTime<Utc>,
     }
-    let updates: Vec<Update> = sqlx::query_as(
+    let updates: Vec<Update> = sqlx::query_as!(
+        Update,
         "SELECT incident_id, id, status, body, internal, author, created_at FROM incident_updates \
          WHERE incident_id = ANY($1) AND (NOT internal OR $2) ORDER BY created_at DESC, id DESC",
+        &ids,
+        internal
     )
-    .bind(&ids)
-    .bind(internal)
     .fetch_all(pool)
     .await?;
     // Public readers see a display name or "Vigil", never a login name or a token's name.
@@ -448,12 +474,13 @@ async fn load(
         let authors: Vec<String> = updates.iter().map(|u| u.author.clone()).collect();
         super::users::public_names(pool, &authors).await?
     };
-    let evidence: Vec<(i64, DateTime<Utc>, String, String, serde_json::Value)> = if internal {
-        sqlx::query_as(
+    let evidence = if internal {
+        sqlx::query_as!(
+            Evidence,
             "SELECT ie.incident_id, e.at, e.kind, e.subject, e.payload FROM incident_evidence ie \
              JOIN events e ON e.id = ie.event_id WHERE ie.incident_id = ANY($1) ORDER BY e.at",
+            &ids
         )
-        .bind(&ids)
         .fetch_all(pool)
         .await?
     } else {
@@ -465,19 +492,19 @@ async fn load(
         .map(|r| IncidentView {
             postmortem: postmortems
                 .iter()
-                .find(|p| p.0 == r.id)
+                .find(|p| p.incident_id == r.id)
                 .map(|p| PostmortemRef {
-                    id: p.1,
-                    published_at: p.2,
-                    body: p.3.clone(),
+                    id: p.id,
+                    published_at: p.published_at,
+                    body: p.body.clone(),
                 }),
             components: comps
                 .iter()
-                .filter(|c| c.0 == r.id)
+                .filter(|c| c.incident_id == r.id)
                 .map(|c| AffectedComponent {
-                    id: c.1.clone(),
-                    name: c.2.clone(),
-                    status: c.3.clone(),
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                    status: c.status.clone(),
                 })
                 .collect(),
             updates: updates
@@ -497,12 +524,12 @@ async fn load(
                 .collect(),
             evidence: evidence
                 .iter()
-                .filter(|e| e.0 == r.id)
+                .filter(|e| e.incident_id == r.id)
                 .map(|e| EvidenceView {
-                    at: e.1,
-                    kind: e.2.clone(),
-                    subject: e.3.clone(),
-                    message: EventData::parse(&e.2, e.4.clone()).message(),
+                    at: e.at,
+                    kind: e.kind.clone(),
+                    subject: e.subject.clone(),
+                    message: EventData::parse(&e.kind, e.payload.clone()).message(),
                 })
                 .collect(),
             id: r.id,
@@ -525,9 +552,9 @@ async fn load(
 
 /// Components in a maintenance now: their monitors' alerts are held back.
 pub async fn components_in_maintenance(pool: &PgPool) -> Result<Vec<String>, StoreError> {
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "SELECT DISTINCT ic.component_id FROM incident_components ic JOIN incidents i ON i.id = ic.incident_id \
-         WHERE i.kind = 'maintenance' AND i.status IN ('in_progress', 'verifying')",
+         WHERE i.kind = 'maintenance' AND i.status IN ('in_progress', 'verifying')"
     )
     .fetch_all(pool)
     .await?)
@@ -535,21 +562,30 @@ pub async fn components_in_maintenance(pool: &PgPool) -> Result<Vec<String>, Sto
 
 /// Component states that open incidents and active maintenances declare: (component, status).
 pub async fn declared_component_states(pool: &PgPool) -> Result<Vec<(String, String)>, StoreError> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query!(
         "SELECT ic.component_id, ic.status FROM incident_components ic JOIN incidents i ON i.id = ic.incident_id \
-         WHERE i.resolved_at IS NULL AND (i.kind = 'incident' OR i.status IN ('in_progress', 'verifying'))",
+         WHERE i.resolved_at IS NULL AND (i.kind = 'incident' OR i.status IN ('in_progress', 'verifying'))"
     )
     .fetch_all(pool)
-    .await?)
+    .await?
+    .into_iter()
+    .map(|r| (r.component_id, r.status))
+    .collect())
 }
 
-/// The newest open automatic incident: (id, status, taken_over, updated_at).
-pub async fn open_automatic(
-    pool: &PgPool,
-) -> Result<Option<(i64, String, bool, DateTime<Utc>)>, StoreError> {
-    Ok(sqlx::query_as(
+/// The newest open automatic incident.
+pub struct OpenAutomatic {
+    pub id: i64,
+    pub status: String,
+    pub taken_over: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub async fn open_automatic(pool: &PgPool) -> Result<Option<OpenAutomatic>, StoreError> {
+    Ok(sqlx::query_as!(
+        OpenAutomatic,
         "SELECT id, status, taken_over, updated_at FROM incidents \
-         WHERE automatic AND kind = 'incident' AND resolved_at IS NULL ORDER BY id DESC LIMIT 1",
+         WHERE automatic AND kind = 'incident' AND resolved_at IS NULL ORDER BY id DESC LIMIT 1"
     )
     .fetch_optional(pool)
     .await?)
@@ -557,21 +593,21 @@ pub async fn open_automatic(
 
 /// Where the engine left off in the event stream.
 pub async fn cursor(pool: &PgPool, name: &str) -> Result<Option<i64>, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT last_event_id FROM engine_cursors WHERE name = $1")
-            .bind(name)
-            .fetch_optional(pool)
-            .await?,
+    Ok(sqlx::query_scalar!(
+        "SELECT last_event_id FROM engine_cursors WHERE name = $1",
+        name
     )
+    .fetch_optional(pool)
+    .await?)
 }
 
 pub async fn set_cursor(pool: &PgPool, name: &str, id: i64) -> Result<(), StoreError> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO engine_cursors (name, last_event_id) VALUES ($1, $2) \
          ON CONFLICT (name) DO UPDATE SET last_event_id = GREATEST(engine_cursors.last_event_id, $2)",
+        name,
+        id
     )
-    .bind(name)
-    .bind(id)
     .execute(pool)
     .await?;
     Ok(())
@@ -580,9 +616,12 @@ pub async fn set_cursor(pool: &PgPool, name: &str, id: i64) -> Result<(), StoreE
 /// Components a form can pick: (id, name) in page order.
 pub async fn component_choices(pool: &PgPool) -> Result<Vec<(String, String)>, StoreError> {
     Ok(
-        sqlx::query_as("SELECT id, name FROM components WHERE NOT retired ORDER BY position")
+        sqlx::query!("SELECT id, name FROM components WHERE NOT retired ORDER BY position")
             .fetch_all(pool)
-            .await?,
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.name))
+            .collect(),
     )
 }
 
@@ -594,12 +633,12 @@ pub async fn set_component_state(
     component: &str,
     state: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE incident_components SET status = $3 WHERE incident_id = $1 AND component_id = $2",
+        incident,
+        component,
+        state
     )
-    .bind(incident)
-    .bind(component)
-    .bind(state)
     .execute(pool)
     .await?;
     Ok(())
@@ -609,23 +648,23 @@ pub async fn set_component_state(
 
 /// Monitors that are down (and not paused) on the components of incident `id`.
 pub async fn failing_monitors(pool: &PgPool, id: i64) -> Result<Vec<String>, StoreError> {
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "SELECT m.name FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id \
          JOIN incident_components ic ON ic.component_id = m.component_id AND ic.incident_id = $1 \
          WHERE s.status = 'down' AND NOT m.paused",
+        id
     )
-    .bind(id)
     .fetch_all(pool)
     .await?)
 }
 
 /// How many monitors of `component` are down (not paused, not retired).
 pub async fn monitors_down(pool: &PgPool, component: &str) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id \
+    Ok(sqlx::query_scalar!(
+        "SELECT count(*) AS \"count!\" FROM monitors m JOIN monitor_state s ON s.monitor_id = m.id \
          WHERE m.component_id = $1 AND s.status = 'down' AND NOT m.paused AND NOT m.retired",
+        component
     )
-    .bind(component)
     .fetch_one(pool)
     .await?)
 }
@@ -633,8 +672,7 @@ pub async fn monitors_down(pool: &PgPool, component: &str) -> Result<i64, StoreE
 /// A component's name, or its id when there is no such component.
 pub async fn component_name(pool: &PgPool, component: &str) -> Result<String, StoreError> {
     Ok(
-        sqlx::query_scalar::<_, String>("SELECT name FROM components WHERE id = $1")
-            .bind(component)
+        sqlx::query_scalar!("SELECT name FROM components WHERE id = $1", component)
             .fetch_optional(pool)
             .await?
             .unwrap_or_else(|| component.to_string()),
@@ -646,28 +684,27 @@ pub async fn component_names(
     pool: &PgPool,
     components: &[String],
 ) -> Result<Vec<String>, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT name FROM components WHERE id = ANY($1) ORDER BY position")
-            .bind(components)
-            .fetch_all(pool)
-            .await?,
+    Ok(sqlx::query_scalar!(
+        "SELECT name FROM components WHERE id = ANY($1) ORDER BY position",
+        components
     )
+    .fetch_all(pool)
+    .await?)
 }
 
 /// The components incident `id` affects.
 pub async fn affected_components(pool: &PgPool, id: i64) -> Result<Vec<String>, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT component_id FROM incident_components WHERE incident_id = $1")
-            .bind(id)
-            .fetch_all(pool)
-            .await?,
+    Ok(sqlx::query_scalar!(
+        "SELECT component_id FROM incident_components WHERE incident_id = $1",
+        id
     )
+    .fetch_all(pool)
+    .await?)
 }
 
 /// Incident `id`'s impact.
 pub async fn impact_of(pool: &PgPool, id: i64) -> Result<Impact, StoreError> {
-    let impact: String = sqlx::query_scalar("SELECT impact FROM incidents WHERE id = $1")
-        .bind(id)
+    let impact: String = sqlx::query_scalar!("SELECT impact FROM incidents WHERE id = $1", id)
         .fetch_one(pool)
         .await?;
     Ok(Impact::parse(&impact).unwrap_or(Impact::Major))

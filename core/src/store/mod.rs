@@ -13,6 +13,7 @@ pub mod notifications;
 pub mod postmortem_commands;
 pub mod postmortems;
 pub mod resources;
+pub mod sessions;
 pub mod sources;
 pub mod status;
 pub mod throttle;

@@ -23,39 +23,39 @@ pub async fn sync(
     specs: &[MonitorSpec],
 ) -> Result<Vec<(i64, MonitorSpec)>, StoreError> {
     let mut tx = pool.begin().await?;
-    sqlx::query("UPDATE components SET retired = true")
+    sqlx::query!("UPDATE components SET retired = true")
         .execute(&mut *tx)
         .await?;
     for (pos, c) in components.iter().enumerate() {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO components (id, name, group_name, description, position) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (id) DO UPDATE SET name = $2, group_name = $3, description = $4, position = $5, \
              retired = false, updated_at = now()",
+            c.id,
+            c.name,
+            c.group,
+            c.description,
+            pos as i32,
         )
-        .bind(&c.id)
-        .bind(&c.name)
-        .bind(&c.group)
-        .bind(&c.description)
-        .bind(pos as i32)
         .execute(&mut *tx)
         .await?;
     }
-    sqlx::query("UPDATE monitors SET retired = true")
+    sqlx::query!("UPDATE monitors SET retired = true")
         .execute(&mut *tx)
         .await?;
     let mut out = Vec::with_capacity(specs.len());
     for spec in specs {
         let json = serde_json::to_value(spec).expect("specs serialise");
-        let id: i64 = sqlx::query_scalar(
+        let id = sqlx::query_scalar!(
             "INSERT INTO monitors (name, component_id, kind, spec, interval_secs) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (name) DO UPDATE SET component_id = $2, kind = $3, spec = $4, interval_secs = $5, \
              retired = false, updated_at = now() RETURNING id",
+            spec.name,
+            spec.component,
+            spec.check.kind(),
+            json,
+            spec.interval.as_secs() as i32,
         )
-        .bind(&spec.name)
-        .bind(&spec.component)
-        .bind(spec.check.kind())
-        .bind(json)
-        .bind(spec.interval.as_secs() as i32)
         .fetch_one(&mut *tx)
         .await?;
         out.push((id, spec.clone()));
@@ -64,7 +64,6 @@ pub async fn sync(
     Ok(out)
 }
 
-#[derive(sqlx::FromRow)]
 struct StateRow {
     id: i64,
     paused: bool,
@@ -78,8 +77,9 @@ struct StateRow {
 
 /// The stored state of every live monitor, and whether it is paused.
 pub async fn states(pool: &PgPool) -> Result<Vec<(i64, bool, Option<StoredState>)>, StoreError> {
-    let rows: Vec<StateRow> = sqlx::query_as(
-        "SELECT m.id, m.paused, s.status, s.since, s.failures_in_a_row, s.successes_in_a_row, \
+    let rows = sqlx::query_as!(
+        StateRow,
+        "SELECT m.id AS \"id!\", m.paused AS \"paused!\", s.status, s.since, s.failures_in_a_row, s.successes_in_a_row, \
          s.degraded_in_a_row, s.last_ok_at \
          FROM monitors m LEFT JOIN monitor_state s ON s.monitor_id = m.id WHERE NOT m.retired",
     )
@@ -114,11 +114,11 @@ pub async fn set_paused(
     name: &str,
     paused: bool,
 ) -> Result<Option<i64>, StoreError> {
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "UPDATE monitors SET paused = $2, updated_at = now() WHERE name = $1 AND NOT retired RETURNING id",
+        name,
+        paused,
     )
-    .bind(name)
-    .bind(paused)
     .fetch_optional(pool)
     .await?)
 }

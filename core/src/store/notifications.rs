@@ -20,22 +20,24 @@ pub struct ChannelSpec {
 pub async fn sync_channels(pool: &PgPool, channels: &[ChannelSpec]) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
     for c in channels {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO notify_channels (name, kind, url, patterns, enabled) VALUES ($1, $2, $3, $4, true) \
              ON CONFLICT (name) DO UPDATE SET kind = $2, url = $3, patterns = $4, enabled = true",
+            &c.name,
+            &c.kind,
+            &c.url,
+            &c.patterns
         )
-        .bind(&c.name)
-        .bind(&c.kind)
-        .bind(&c.url)
-        .bind(&c.patterns)
         .execute(&mut *tx)
         .await?;
     }
-    let names: Vec<&str> = channels.iter().map(|c| c.name.as_str()).collect();
-    sqlx::query("UPDATE notify_channels SET enabled = false WHERE NOT (name = ANY($1))")
-        .bind(&names)
-        .execute(&mut *tx)
-        .await?;
+    let names: Vec<String> = channels.iter().map(|c| c.name.clone()).collect();
+    sqlx::query!(
+        "UPDATE notify_channels SET enabled = false WHERE NOT (name = ANY($1))",
+        &names
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -71,13 +73,14 @@ pub async fn heads(pool: &PgPool) -> Result<Vec<Due>, StoreError> {
         subject: String,
         payload: serde_json::Value,
     }
-    let rows: Vec<Head> = sqlx::query_as(
+    let rows: Vec<Head> = sqlx::query_as!(
+        Head,
         "SELECT DISTINCT ON (n.channel_id) n.id, c.name AS channel, c.kind, c.url, n.attempts, \
            n.next_attempt_at, n.created_at, \
            e.id AS event_id, e.at, e.kind AS event_kind, e.subject, e.payload \
          FROM notifications n JOIN notify_channels c ON c.id = n.channel_id \
          JOIN events e ON e.id = n.event_id \
-         WHERE n.state = 'pending' AND c.enabled ORDER BY n.channel_id, n.id",
+         WHERE n.state = 'pending' AND c.enabled ORDER BY n.channel_id, n.id"
     )
     .fetch_all(pool)
     .await?;
@@ -103,12 +106,12 @@ pub async fn heads(pool: &PgPool) -> Result<Vec<Due>, StoreError> {
 }
 
 pub async fn delivered(pool: &PgPool, id: i64, status: u16) -> Result<(), StoreError> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE notifications SET state = 'delivered', attempts = attempts + 1, last_status = $2, \
          last_error = NULL, delivered_at = now() WHERE id = $1",
+        id,
+        i32::from(status)
     )
-    .bind(id)
-    .bind(i32::from(status))
     .execute(pool)
     .await?;
     Ok(())
@@ -124,16 +127,16 @@ pub async fn attempt_failed(
     give_up: bool,
     counts: bool,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE notifications SET attempts = attempts + $6::int, last_status = $2, last_error = $3, \
          next_attempt_at = $4, state = CASE WHEN $5 THEN 'failed' ELSE state END WHERE id = $1",
+        id,
+        status.map(i32::from),
+        error,
+        next,
+        give_up,
+        i32::from(counts)
     )
-    .bind(id)
-    .bind(status.map(i32::from))
-    .bind(error)
-    .bind(next)
-    .bind(give_up)
-    .bind(i32::from(counts))
     .execute(pool)
     .await?;
     Ok(())
@@ -142,13 +145,14 @@ pub async fn attempt_failed(
 pub use crate::model::notification::Delivery;
 
 pub async fn recent(pool: &PgPool, limit: i64) -> Result<Vec<Delivery>, StoreError> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        Delivery,
         "SELECT n.id, c.name AS channel, e.kind AS event_kind, e.subject, n.state, n.attempts, \
            n.last_status, n.last_error, n.created_at, n.next_attempt_at, n.delivered_at \
          FROM notifications n JOIN notify_channels c ON c.id = n.channel_id \
          JOIN events e ON e.id = n.event_id ORDER BY n.id DESC LIMIT $1",
+        limit
     )
-    .bind(limit)
     .fetch_all(pool)
     .await?)
 }

@@ -75,17 +75,18 @@ pub async fn draft(
     let now = Utc::now();
     let (from, to) = incident.window(now);
     let stack = correlation::correlation(pool, from, to, graphs).await?;
-    let first_notification: Option<(DateTime<Utc>, String)> = sqlx::query_as(
-        "SELECT n.delivered_at, c.name FROM notifications n \
+    let first_notification = sqlx::query!(
+        "SELECT n.delivered_at AS \"delivered_at!\", c.name FROM notifications n \
          JOIN events e ON e.id = n.event_id JOIN notify_channels c ON c.id = n.channel_id \
          WHERE n.delivered_at IS NOT NULL AND e.at >= $1 AND e.at <= $2 \
          ORDER BY n.delivered_at LIMIT 1",
+        from,
+        to
     )
-    .bind(from)
-    .bind(to)
     .fetch_optional(pool)
     .await
-    .map_err(StoreError::from)?;
+    .map_err(StoreError::from)?
+    .map(|n| (n.delivered_at, n.name));
     let affected: Vec<String> = incident.components.iter().map(|c| c.id.clone()).collect();
     let history = postmortems::component_history(
         pool,
@@ -176,8 +177,7 @@ pub async fn add_update(
     if text.trim().is_empty() {
         return Err(CommandError::invalid("update", "must not be empty"));
     }
-    let body: String = sqlx::query_scalar("SELECT body FROM postmortems WHERE id = $1")
-        .bind(id)
+    let body: String = sqlx::query_scalar!("SELECT body FROM postmortems WHERE id = $1", id)
         .fetch_optional(pool)
         .await
         .map_err(StoreError::from)?
@@ -201,11 +201,11 @@ pub async fn restore(
     base: i32,
     actor: &str,
 ) -> Result<SaveOutcome, CommandError> {
-    let (title, body): (String, String) = sqlx::query_as(
+    let old = sqlx::query!(
         "SELECT title, body FROM postmortem_revisions WHERE postmortem_id = $1 AND number = $2",
+        id,
+        number
     )
-    .bind(id)
-    .bind(number)
     .fetch_optional(pool)
     .await
     .map_err(StoreError::from)?
@@ -219,8 +219,8 @@ pub async fn restore(
         pool,
         id,
         base,
-        Some(&title),
-        &body,
+        Some(&old.title),
+        &old.body,
         actor,
         RevisionKind::Restored,
     )

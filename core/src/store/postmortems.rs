@@ -31,14 +31,14 @@ pub struct NewPostmortem<'a> {
 /// Returns (id, created).
 pub async fn create(pool: &PgPool, new: NewPostmortem<'_>) -> Result<(i64, bool), StoreError> {
     let mut tx = pool.begin().await?;
-    let id: Option<i64> = sqlx::query_scalar(
+    let id: Option<i64> = sqlx::query_scalar!(
         "INSERT INTO postmortems (incident_id, title, body, revision, created_by, updated_by) \
          VALUES ($1, $2, $3, 1, $4, $4) ON CONFLICT (incident_id) DO NOTHING RETURNING id",
+        new.incident_id,
+        new.title,
+        new.body,
+        new.author
     )
-    .bind(new.incident_id)
-    .bind(new.title)
-    .bind(new.body)
-    .bind(new.author)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(id) = id else {
@@ -46,14 +46,14 @@ pub async fn create(pool: &PgPool, new: NewPostmortem<'_>) -> Result<(i64, bool)
         let existing = id_for_incident(pool, new.incident_id).await?;
         return Ok((existing.unwrap_or_default(), false));
     };
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO postmortem_revisions (postmortem_id, number, kind, title, body, author) \
          VALUES ($1, 1, 'drafted', $2, $3, $4)",
+        id,
+        new.title,
+        new.body,
+        new.author
     )
-    .bind(id)
-    .bind(new.title)
-    .bind(new.body)
-    .bind(new.author)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -61,19 +61,18 @@ pub async fn create(pool: &PgPool, new: NewPostmortem<'_>) -> Result<(i64, bool)
 }
 
 pub async fn id_for_incident(pool: &PgPool, incident_id: i64) -> Result<Option<i64>, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT id FROM postmortems WHERE incident_id = $1")
-            .bind(incident_id)
-            .fetch_optional(pool)
-            .await?,
+    Ok(sqlx::query_scalar!(
+        "SELECT id FROM postmortems WHERE incident_id = $1",
+        incident_id
     )
+    .fetch_optional(pool)
+    .await?)
 }
 
 /// The incident a post-mortem belongs to; `None` when there is no such post-mortem.
 pub async fn id_for_incident_of(pool: &PgPool, id: i64) -> Result<Option<i64>, StoreError> {
     Ok(
-        sqlx::query_scalar("SELECT incident_id FROM postmortems WHERE id = $1")
-            .bind(id)
+        sqlx::query_scalar!("SELECT incident_id FROM postmortems WHERE id = $1", id)
             .fetch_optional(pool)
             .await?,
     )
@@ -92,22 +91,24 @@ pub async fn save(
     kind: RevisionKind,
 ) -> Result<Option<SaveOutcome>, StoreError> {
     let mut tx = pool.begin().await?;
-    let current: Option<(i32, String, String)> =
-        sqlx::query_as("SELECT revision, title, body FROM postmortems WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some((current, cur_title, cur_body)) = current else {
+    let current = sqlx::query!(
+        "SELECT revision, title, body FROM postmortems WHERE id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(current) = current else {
         return Ok(None);
     };
-    let title = title.unwrap_or(&cur_title);
+    let (current, cur_title, cur_body) = (current.revision, current.title, current.body);
+    let title: &str = title.unwrap_or(&cur_title);
     if base == current && cur_title == title && cur_body == body {
         return Ok(Some(SaveOutcome::Saved { revision: current }));
     }
-    let number: i32 = sqlx::query_scalar(
-        "SELECT COALESCE(max(number), 0) + 1 FROM postmortem_revisions WHERE postmortem_id = $1",
+    let number: i32 = sqlx::query_scalar!(
+        "SELECT COALESCE(max(number), 0) + 1 AS \"next!\" FROM postmortem_revisions WHERE postmortem_id = $1",
+        id
     )
-    .bind(id)
     .fetch_one(&mut *tx)
     .await?;
     let kind = if base == current {
@@ -115,17 +116,17 @@ pub async fn save(
     } else {
         RevisionKind::Conflict
     };
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO postmortem_revisions (postmortem_id, number, kind, based_on, title, body, author) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        id,
+        number,
+        kind.as_str(),
+        base,
+        title,
+        body,
+        author
     )
-    .bind(id)
-    .bind(number)
-    .bind(kind.as_str())
-    .bind(base)
-    .bind(title)
-    .bind(body)
-    .bind(author)
     .execute(&mut *tx)
     .await?;
     let outcome = if kind == RevisionKind::Conflict {
@@ -134,15 +135,15 @@ pub async fn save(
             kept_as: number,
         }
     } else {
-        sqlx::query(
+        sqlx::query!(
             "UPDATE postmortems SET title = $2, body = $3, revision = $4, updated_by = $5, \
              updated_at = now() WHERE id = $1",
+            id,
+            title,
+            body,
+            number,
+            author
         )
-        .bind(id)
-        .bind(title)
-        .bind(body)
-        .bind(number)
-        .bind(author)
         .execute(&mut *tx)
         .await?;
         SaveOutcome::Saved { revision: number }
@@ -156,24 +157,25 @@ pub async fn save(
 /// that want `postmortem.*` are told.
 pub async fn set_published(pool: &PgPool, id: i64, published: bool) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
-    let row: Option<(i64, String, Option<DateTime<Utc>>)> = sqlx::query_as(
+    let row = sqlx::query!(
         "SELECT incident_id, title, published_at FROM postmortems WHERE id = $1 FOR UPDATE",
+        id
     )
-    .bind(id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((incident, title, was)) = row else {
+    let Some(row) = row else {
         return Ok(false);
     };
+    let (incident, title, was) = (row.incident_id, row.title, row.published_at);
     if was.is_some() == published {
         return Ok(true);
     }
-    sqlx::query(
+    sqlx::query!(
         "UPDATE postmortems SET published_at = CASE WHEN $2 THEN now() END, updated_at = now() \
          WHERE id = $1",
+        id,
+        published
     )
-    .bind(id)
-    .bind(published)
     .execute(&mut *tx)
     .await?;
     let news = crate::model::event::PostmortemNews {
@@ -200,26 +202,28 @@ pub struct NewSnapshot<'a> {
 
 pub async fn add_snapshot(pool: &PgPool, s: NewSnapshot<'_>) -> Result<i64, StoreError> {
     let stack = serde_json::to_value(s.stack).unwrap_or_default();
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "INSERT INTO postmortem_snapshots (postmortem_id, caption, window_from, window_to, stack, created_by) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        s.postmortem_id,
+        s.caption,
+        s.stack.from,
+        s.stack.to,
+        stack,
+        s.author
     )
-    .bind(s.postmortem_id)
-    .bind(s.caption)
-    .bind(s.stack.from)
-    .bind(s.stack.to)
-    .bind(stack)
-    .bind(s.author)
     .fetch_one(pool)
     .await?)
 }
 
 pub async fn delete_snapshot(pool: &PgPool, id: i64, snapshot: i64) -> Result<bool, StoreError> {
-    let done = sqlx::query("DELETE FROM postmortem_snapshots WHERE postmortem_id = $1 AND id = $2")
-        .bind(id)
-        .bind(snapshot)
-        .execute(pool)
-        .await?;
+    let done = sqlx::query!(
+        "DELETE FROM postmortem_snapshots WHERE postmortem_id = $1 AND id = $2",
+        id,
+        snapshot
+    )
+    .execute(pool)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -255,11 +259,11 @@ pub async fn get(
     .fetch_optional(pool)
     .await?;
     let Some(r) = row else { return Ok(None) };
-    let authors: Vec<String> = sqlx::query_scalar(
+    let authors: Vec<String> = sqlx::query_scalar!(
         "SELECT author FROM postmortem_revisions WHERE postmortem_id = $1 AND kind <> 'conflict' \
          GROUP BY author ORDER BY min(number)",
+        id
     )
-    .bind(id)
     .fetch_all(pool)
     .await?;
     // Public readers get only the snapshots their authors made public.
@@ -273,12 +277,13 @@ pub async fn get(
         public: bool,
         keep_addresses: bool,
     }
-    let snaps: Vec<SnapshotRow> = sqlx::query_as(
+    let snaps: Vec<SnapshotRow> = sqlx::query_as!(
+        SnapshotRow,
         "SELECT id, caption, stack, created_by, created_at, public, keep_addresses \
              FROM postmortem_snapshots WHERE postmortem_id = $1 AND (public OR NOT $2) ORDER BY id",
+        id,
+        published_only
     )
-    .bind(id)
-    .bind(published_only)
     .fetch_all(pool)
     .await?;
     let mut view = PostmortemView {
@@ -353,14 +358,14 @@ pub async fn set_snapshot_visibility(
     public: bool,
     keep_addresses: bool,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE postmortem_snapshots SET public = $3, keep_addresses = $4 \
          WHERE postmortem_id = $1 AND id = $2",
+        id,
+        snapshot,
+        public,
+        keep_addresses && public
     )
-    .bind(id)
-    .bind(snapshot)
-    .bind(public)
-    .bind(keep_addresses && public)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -391,14 +396,17 @@ pub async fn incidents_without(
     pool: &PgPool,
     limit: i64,
 ) -> Result<Vec<(i64, String, DateTime<Utc>)>, StoreError> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query!(
         "SELECT i.id, i.name, i.started_at FROM incidents i \
          WHERE i.kind = 'incident' AND NOT EXISTS (SELECT 1 FROM postmortems p WHERE p.incident_id = i.id) \
          ORDER BY i.started_at DESC LIMIT $1",
+        limit
     )
-    .bind(limit)
     .fetch_all(pool)
-    .await?)
+    .await?
+    .into_iter()
+    .map(|r| (r.id, r.name, r.started_at))
+    .collect())
 }
 
 /// Every revision, newest first.
@@ -421,12 +429,13 @@ async fn summaries(
         author: String,
         created_at: DateTime<Utc>,
     }
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<Row> = sqlx::query_as!(
+        Row,
         "SELECT number, kind, based_on, title, author, created_at FROM postmortem_revisions \
          WHERE postmortem_id = $1 AND ($2::int IS NULL OR number = $2) ORDER BY number DESC",
+        id,
+        number
     )
-    .bind(id)
-    .bind(number)
     .fetch_all(pool)
     .await?;
     Ok(rows
@@ -449,11 +458,11 @@ pub async fn revision(
     number: i32,
 ) -> Result<Option<RevisionView>, StoreError> {
     let body_of = |n: i32| {
-        sqlx::query_scalar::<_, String>(
+        sqlx::query_scalar!(
             "SELECT body FROM postmortem_revisions WHERE postmortem_id = $1 AND number = $2",
+            id,
+            n
         )
-        .bind(id)
-        .bind(n)
         .fetch_optional(pool)
     };
     let Some(summary) = summaries(pool, id, Some(number)).await?.into_iter().next() else {
@@ -467,8 +476,7 @@ pub async fn revision(
         Some(n) => render::diff(&body_of(n).await?.unwrap_or_default(), &body),
         None => render::diff("", &body),
     };
-    let current: i32 = sqlx::query_scalar("SELECT revision FROM postmortems WHERE id = $1")
-        .bind(id)
+    let current: i32 = sqlx::query_scalar!("SELECT revision FROM postmortems WHERE id = $1", id)
         .fetch_one(pool)
         .await?;
     Ok(Some(RevisionView {
@@ -481,19 +489,29 @@ pub async fn revision(
     }))
 }
 
-/// (incident id, post-mortem id, published at, Markdown when published) for `incidents`;
-/// drafts only when `drafts`.
+/// An incident's post-mortem, as the incident's page links it.
+pub struct PostmortemLink {
+    pub incident_id: i64,
+    pub id: i64,
+    pub published_at: Option<DateTime<Utc>>,
+    /// The Markdown, once published.
+    pub body: Option<String>,
+}
+
+/// The post-mortems of `incidents`; drafts only when `drafts`.
 pub async fn for_incidents(
     pool: &PgPool,
     incidents: &[i64],
     drafts: bool,
-) -> Result<Vec<(i64, i64, Option<DateTime<Utc>>, Option<String>)>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT incident_id, id, published_at, CASE WHEN published_at IS NOT NULL THEN body END \
+) -> Result<Vec<PostmortemLink>, StoreError> {
+    Ok(sqlx::query_as!(
+        PostmortemLink,
+        "SELECT incident_id, id, published_at, \
+         CASE WHEN published_at IS NOT NULL THEN body END AS body \
          FROM postmortems WHERE incident_id = ANY($1) AND (published_at IS NOT NULL OR $2)",
+        incidents,
+        drafts
     )
-    .bind(incidents)
-    .bind(drafts)
     .fetch_all(pool)
     .await?)
 }
@@ -511,47 +529,48 @@ pub async fn component_history(
     for component in components {
         // Every monitor of the component, and any that reported for it in the week before
         // (monitors since removed from the config still tell what users saw).
-        let initial: Vec<(String, Option<String>)> = sqlx::query_as(
+        let initial = sqlx::query!(
             "WITH reported AS ( \
                  SELECT DISTINCT ON (payload->>'monitor') payload->>'monitor' AS name, \
                         payload->>'to' AS state \
                  FROM events WHERE kind = 'monitor.state' AND payload->>'component' = $1 \
                    AND at <= $2 AND at > $2 - interval '7 days' \
                  ORDER BY payload->>'monitor', at DESC, id DESC) \
-             SELECT m.name, r.state FROM monitors m LEFT JOIN reported r ON r.name = m.name \
+             SELECT m.name AS \"name!\", r.state FROM monitors m LEFT JOIN reported r ON r.name = m.name \
              WHERE m.component_id = $1 AND NOT m.retired AND NOT m.paused \
              UNION \
              SELECT r.name, r.state FROM reported r WHERE NOT EXISTS \
                  (SELECT 1 FROM monitors m WHERE m.name = r.name)",
+            component,
+            start
         )
-        .bind(component)
-        .bind(start)
         .fetch_all(pool)
         .await?;
-        let changes: Vec<(DateTime<Utc>, String, String)> = sqlx::query_as(
-            "SELECT at, payload->>'monitor', payload->>'to' FROM events \
+        let changes = sqlx::query!(
+            "SELECT at, payload->>'monitor' AS \"monitor!\", payload->>'to' AS \"to!\" FROM events \
              WHERE kind = 'monitor.state' AND payload->>'component' = $1 AND at > $2 AND at <= $3 \
              ORDER BY at, id",
+            component,
+            start,
+            end
         )
-        .bind(component)
-        .bind(start)
-        .bind(end)
         .fetch_all(pool)
         .await?;
         out.push(ComponentHistory {
             component: component.clone(),
             initial: initial
                 .into_iter()
-                .map(|(m, s)| {
+                .map(|r| {
+                    let state = r.state.as_deref();
                     (
-                        m,
-                        s.as_deref().map_or(MonitorStatus::Up, MonitorStatus::parse),
+                        r.name,
+                        state.map_or(MonitorStatus::Up, MonitorStatus::parse),
                     )
                 })
                 .collect(),
             changes: changes
                 .into_iter()
-                .map(|(at, m, s)| (at, m, MonitorStatus::parse(&s)))
+                .map(|c| (c.at, c.monitor, MonitorStatus::parse(&c.to)))
                 .collect(),
         });
     }

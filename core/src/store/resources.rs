@@ -19,12 +19,12 @@ pub struct Sample {
 
 /// The id of a node by name, creating it on first sight.
 pub async fn node_id(pool: &PgPool, name: &str, source: &str) -> Result<i32, StoreError> {
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "INSERT INTO resource_nodes (name, source) VALUES ($1, $2) \
          ON CONFLICT (name) DO UPDATE SET source = EXCLUDED.source RETURNING id",
+        name,
+        source
     )
-    .bind(name)
-    .bind(source)
     .fetch_one(pool)
     .await?)
 }
@@ -50,12 +50,41 @@ pub async fn write(pool: &PgPool, samples: &[Sample]) -> Result<u64, StoreError>
         ats.push(s.at);
         values.push(s.value);
     }
-    let inserted: i64 = sqlx::query_scalar(&WRITE_SQL)
-        .bind(&nodes)
-        .bind(&metrics)
-        .bind(&ats)
-        .bind(&values)
-        .fetch_one(pool)
+    // One statement: the raw rows (skipping ones already stored), every rollup (1 minute,
+    // 5 minutes, 1 hour) folded from exactly the rows inserted, and the nodes' last-seen times.
+    let inserted: i64 = sqlx::query_scalar!(
+        "WITH ins AS ( \
+           INSERT INTO resource_samples (node_id, metric, at, value) \
+           SELECT * FROM UNNEST($1::int4[], $2::int2[], $3::timestamptz[], $4::float8[]) \
+           ON CONFLICT DO NOTHING RETURNING node_id, metric, at, value) \
+        , r0 AS ( \
+           INSERT INTO resource_rollups_1m AS r (node_id, metric, bucket, n, sum, min, max) \
+           SELECT node_id, metric, date_trunc('minute', at), count(*), sum(value), min(value), max(value) \
+           FROM ins GROUP BY 1, 2, 3 \
+           ON CONFLICT (node_id, metric, bucket) DO UPDATE SET n = r.n + EXCLUDED.n, \
+             sum = r.sum + EXCLUDED.sum, min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max)) \
+        , r1 AS ( \
+           INSERT INTO resource_rollups_5m AS r (node_id, metric, bucket, n, sum, min, max) \
+           SELECT node_id, metric, date_bin('5 minutes', at, 'epoch'::timestamptz), count(*), sum(value), min(value), max(value) \
+           FROM ins GROUP BY 1, 2, 3 \
+           ON CONFLICT (node_id, metric, bucket) DO UPDATE SET n = r.n + EXCLUDED.n, \
+             sum = r.sum + EXCLUDED.sum, min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max)) \
+        , r2 AS ( \
+           INSERT INTO resource_rollups_1h AS r (node_id, metric, bucket, n, sum, min, max) \
+           SELECT node_id, metric, date_trunc('hour', at), count(*), sum(value), min(value), max(value) \
+           FROM ins GROUP BY 1, 2, 3 \
+           ON CONFLICT (node_id, metric, bucket) DO UPDATE SET n = r.n + EXCLUDED.n, \
+             sum = r.sum + EXCLUDED.sum, min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max)) \
+         , seen AS ( \
+           UPDATE resource_nodes SET last_seen = GREATEST(last_seen, l.at) \
+           FROM (SELECT node_id, max(at) AS at FROM ins GROUP BY 1) l WHERE resource_nodes.id = l.node_id) \
+         SELECT count(*) AS \"inserted!\" FROM ins",
+        &nodes,
+        &metrics,
+        &ats,
+        &values
+    )
+    .fetch_one(pool)
         .await?;
     Ok(inserted as u64)
 }
@@ -99,28 +128,38 @@ pub async fn series(
     } else {
         "bucket"
     };
-    let names: Vec<(i32, String)> = sqlx::query_as(
+    let names = sqlx::query!(
         "SELECT id, name FROM resource_nodes WHERE $1::text IS NULL OR name = $1 ORDER BY id",
+        node
     )
-    .bind(node)
     .fetch_all(pool)
     .await?;
-    let ids: Vec<i32> = names.iter().map(|n| n.0).collect();
+    let ids: Vec<i32> = names.iter().map(|n| n.id).collect();
+    // The one query built at run time: the table and columns follow the resolution, and
+    // identifiers cannot be bind parameters. Each variant is exercised by the series tests.
+    #[derive(sqlx::FromRow)]
+    struct Sample {
+        node_id: i32,
+        at: DateTime<Utc>,
+        value: f64,
+        max: f64,
+    }
     let sql = format!(
-        "SELECT node_id, {at}, {value}, {max} FROM {table} \
+        "SELECT node_id, {at} AS at, {value} AS value, {max} AS max FROM {table} \
          WHERE node_id = ANY($1) AND metric = $2 AND {at} >= {trunc} AND {at} <= $4 ORDER BY node_id, {at}"
     );
-    let fetched: Vec<(i32, DateTime<Utc>, f64, f64)> = sqlx::query_as(&sql)
+    let fetched: Vec<Sample> = sqlx::query_as(&sql)
         .bind(&ids)
         .bind(metric.id())
         .bind(from)
         .bind(to)
         .fetch_all(pool)
         .await?;
-    let name_of: HashMap<i32, &String> = names.iter().map(|(i, n)| (*i, n)).collect();
-    let rows = fetched
-        .into_iter()
-        .filter_map(|(id, at, v, m)| Some((name_of.get(&id)?.to_string(), at, v, m)));
+    let name_of: HashMap<i32, &String> = names.iter().map(|n| (n.id, &n.name)).collect();
+    let rows = fetched.into_iter().filter_map(|s| {
+        let name = name_of.get(&s.node_id)?.to_string();
+        Some((name, s.at, s.value, s.max))
+    });
     let gap_ms = resolution.gap_after(sample_secs).num_milliseconds();
     let mut out: Vec<Series> = Vec::new();
     for (name, at, v, max) in rows {
@@ -158,12 +197,13 @@ pub async fn nodes(
         value: Option<f64>,
     }
     let rows: Vec<Latest> =
-        sqlx::query_as(
+        sqlx::query_as!(
+            Latest,
             "SELECT n.name, n.source, n.last_seen, m.metric, \
                (SELECT value FROM resource_samples s WHERE s.node_id = n.id AND s.metric = m.metric \
                 ORDER BY at DESC LIMIT 1) AS value \
              FROM resource_nodes n CROSS JOIN unnest(ARRAY[1, 2, 3]::int2[]) AS m(metric) \
-             ORDER BY n.name",
+             ORDER BY n.name"
         )
         .fetch_all(pool)
         .await?;
@@ -207,74 +247,40 @@ pub async fn expire(
     hour_before: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
     let mut n = 0;
-    for (sql, before) in [
-        ("DELETE FROM resource_samples WHERE at < $1", raw_before),
-        (
-            "DELETE FROM resource_rollups_1m WHERE bucket < $1",
-            minute_before,
-        ),
-        (
-            "DELETE FROM resource_rollups_5m WHERE bucket < $1",
-            minute_before,
-        ),
-        (
-            "DELETE FROM resource_rollups_1h WHERE bucket < $1",
-            hour_before,
-        ),
-    ] {
-        n += sqlx::query(sql)
-            .bind(before)
-            .execute(pool)
-            .await?
-            .rows_affected();
-    }
+    n += sqlx::query!("DELETE FROM resource_samples WHERE at < $1", raw_before)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    n += sqlx::query!(
+        "DELETE FROM resource_rollups_1m WHERE bucket < $1",
+        minute_before
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    n += sqlx::query!(
+        "DELETE FROM resource_rollups_5m WHERE bucket < $1",
+        minute_before
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    n += sqlx::query!(
+        "DELETE FROM resource_rollups_1h WHERE bucket < $1",
+        hour_before
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
     Ok(n)
 }
 
-/// Each rollup table with the bucket expression that fills it.
-const ROLLUPS: [(&str, &str); 3] = [
-    ("resource_rollups_1m", "date_trunc('minute', at)"),
-    (
-        "resource_rollups_5m",
-        "date_bin('5 minutes', at, 'epoch'::timestamptz)",
-    ),
-    ("resource_rollups_1h", "date_trunc('hour', at)"),
-];
-
-/// One statement: the raw rows (skipping ones already stored), every rollup folded from exactly
-/// the rows inserted, and the nodes' last-seen times.
-static WRITE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let mut sql = String::from(
-        "WITH ins AS ( \
-           INSERT INTO resource_samples (node_id, metric, at, value) \
-           SELECT * FROM UNNEST($1::int4[], $2::int2[], $3::timestamptz[], $4::float8[]) \
-           ON CONFLICT DO NOTHING RETURNING node_id, metric, at, value)",
-    );
-    for (i, (table, bucket)) in ROLLUPS.iter().enumerate() {
-        sql.push_str(&format!(
-            ", r{i} AS ( \
-               INSERT INTO {table} AS r (node_id, metric, bucket, n, sum, min, max) \
-               SELECT node_id, metric, {bucket}, count(*), sum(value), min(value), max(value) \
-               FROM ins GROUP BY 1, 2, 3 \
-               ON CONFLICT (node_id, metric, bucket) DO UPDATE SET n = r.n + EXCLUDED.n, \
-                 sum = r.sum + EXCLUDED.sum, min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max))"
-        ));
-    }
-    sql.push_str(
-        ", seen AS ( \
-           UPDATE resource_nodes SET last_seen = GREATEST(last_seen, l.at) \
-           FROM (SELECT node_id, max(at) AS at FROM ins GROUP BY 1) l WHERE resource_nodes.id = l.node_id) \
-         SELECT count(*) FROM ins",
-    );
-    sql
-});
-
 /// The newest sample time among the nodes a source feeds: where its backfill resumes.
 pub async fn newest_from(pool: &PgPool, source: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT max(last_seen) FROM resource_nodes WHERE source = $1")
-            .bind(source)
-            .fetch_one(pool)
-            .await?,
+    Ok(sqlx::query_scalar!(
+        "SELECT max(last_seen) FROM resource_nodes WHERE source = $1",
+        source
     )
+    .fetch_one(pool)
+    .await?)
 }

@@ -20,15 +20,15 @@ pub async fn register(
     target: &str,
     stale_after_secs: u32,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO sources (name, kind, target, stale_after_secs) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (name) DO UPDATE SET kind = $2, target = $3, stale_after_secs = $4, \
            retired = false, registered_at = CASE WHEN sources.retired THEN now() ELSE sources.registered_at END",
+        name,
+        kind,
+        target,
+        stale_after_secs as i32
     )
-    .bind(name)
-    .bind(kind)
-    .bind(target)
-    .bind(stale_after_secs as i32)
     .execute(pool)
     .await?;
     Ok(())
@@ -36,40 +36,43 @@ pub async fn register(
 
 /// Retires every source not in `keep` (removed from the configuration): it is no longer judged.
 pub async fn retire_others(pool: &PgPool, keep: &[String]) -> Result<(), StoreError> {
-    sqlx::query("UPDATE sources SET retired = true WHERE NOT (name = ANY($1))")
-        .bind(keep)
-        .execute(pool)
-        .await?;
+    sqlx::query!(
+        "UPDATE sources SET retired = true WHERE NOT (name = ANY($1))",
+        keep
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
 /// Records an answer; a stale source becomes fresh again, with its event.
 pub async fn success(pool: &PgPool, name: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
     // The common case, a fresh source answering again, is one statement.
-    let fresh = sqlx::query(
+    let fresh = sqlx::query!(
         "UPDATE sources SET last_attempt = $2, last_success = $2 WHERE name = $1 AND NOT stale",
+        name,
+        at
     )
-    .bind(name)
-    .bind(at)
     .execute(pool)
     .await?;
     if fresh.rows_affected() > 0 {
         return Ok(());
     }
     let mut tx = pool.begin().await?;
-    let was: Option<(String, Option<DateTime<Utc>>)> = sqlx::query_as(
+    let was = sqlx::query!(
         "SELECT kind, stale_since FROM sources WHERE name = $1 AND stale FOR UPDATE",
+        name
     )
-    .bind(name)
     .fetch_optional(&mut *tx)
     .await?;
-    if let Some((kind, stale_since)) = was {
-        sqlx::query(
+    if let Some(was) = was {
+        let (kind, stale_since) = (was.kind, was.stale_since);
+        sqlx::query!(
             "UPDATE sources SET last_attempt = $2, last_success = $2, stale = false, stale_since = NULL \
              WHERE name = $1",
+            name,
+            at
         )
-        .bind(name)
-        .bind(at)
         .execute(&mut *tx)
         .await?;
         let data = EventData::SourceFresh(SourceFresh {
@@ -92,12 +95,12 @@ pub async fn failure(
     at: DateTime<Utc>,
     error: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE sources SET last_attempt = $2, last_error_at = $2, last_error = $3 WHERE name = $1",
+        name,
+        at,
+        error
     )
-    .bind(name)
-    .bind(at)
-    .bind(error)
     .execute(pool)
     .await?;
     Ok(())
@@ -114,13 +117,14 @@ pub async fn mark_stale(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<String>
         last_success: Option<DateTime<Utc>>,
         last_error: Option<String>,
     }
-    let gone: Vec<Gone> = sqlx::query_as(
+    let gone: Vec<Gone> = sqlx::query_as!(
+        Gone,
         "UPDATE sources SET stale = true, stale_since = $1 \
          WHERE NOT stale AND NOT retired \
-           AND COALESCE(last_success, registered_at) < $1 - make_interval(secs => stale_after_secs) \
+           AND COALESCE(last_success, registered_at) < $1::timestamptz - make_interval(secs => stale_after_secs) \
          RETURNING name, kind, last_success, last_error",
+        now
     )
-    .bind(now)
     .fetch_all(&mut *tx)
     .await?;
     for Gone {
@@ -144,9 +148,10 @@ pub async fn mark_stale(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<String>
 }
 
 pub async fn all(pool: &PgPool) -> Result<Vec<SourceView>, StoreError> {
-    let rows: Vec<SourceRow> = sqlx::query_as(
+    let rows: Vec<SourceRow> = sqlx::query_as!(
+        SourceRow,
         "SELECT name, kind, target, stale_after_secs, last_attempt, last_success, last_error_at, \
-           last_error, stale, stale_since FROM sources WHERE NOT retired ORDER BY kind, name",
+           last_error, stale, stale_since FROM sources WHERE NOT retired ORDER BY kind, name"
     )
     .fetch_all(pool)
     .await?;

@@ -78,35 +78,37 @@ impl Default for StatusCache {
 
 pub const DAYS: i64 = 90;
 
-type ComponentRow = (
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    i32,
-    DateTime<Utc>,
-    DateTime<Utc>,
-);
-type MonitorRow = (
-    i64,
-    String,
-    String,
-    String,
-    i32,
-    bool,
-    Option<String>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-    Option<f32>,
-    Option<String>,
-);
+struct ComponentRow {
+    id: String,
+    name: String,
+    group_name: Option<String>,
+    description: Option<String>,
+    position: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+struct MonitorRow {
+    id: i64,
+    name: String,
+    kind: String,
+    component_id: String,
+    interval_secs: i32,
+    paused: bool,
+    status: Option<String>,
+    since: Option<DateTime<Utc>>,
+    last_check_at: Option<DateTime<Utc>>,
+    last_latency_ms: Option<f32>,
+    last_error: Option<String>,
+}
 
 pub async fn summary(pool: &PgPool, title: &str) -> Result<StatusSummary, StoreError> {
     let now = Utc::now();
     let first_day = (now - Duration::days(DAYS - 1)).date_naive();
-    let components: Vec<ComponentRow> = sqlx::query_as(
+    let components: Vec<ComponentRow> = sqlx::query_as!(
+        ComponentRow,
         "SELECT id, name, group_name, description, position, created_at, updated_at \
-         FROM components WHERE NOT retired ORDER BY position",
+         FROM components WHERE NOT retired ORDER BY position"
     )
     .fetch_all(pool)
     .await?;
@@ -120,12 +122,13 @@ pub async fn summary(pool: &PgPool, title: &str) -> Result<StatusSummary, StoreE
     let declared = super::incidents::declared_component_states(pool).await?;
     let updated_at = components
         .iter()
-        .map(|c| c.6)
+        .map(|c| c.updated_at)
         .chain(latest_change)
         .max()
         .unwrap_or(now);
     let mut out = Vec::with_capacity(components.len());
-    for (id, name, group, description, position, created_at, comp_updated) in components {
+    for c in components {
+        let (id, comp_updated) = (c.id, c.updated_at);
         let monitors = by_component.remove(&id).unwrap_or_default();
         let statuses: Vec<MonitorStatus> = monitors.iter().map(|m| m.status).collect();
         let since = monitors.iter().filter_map(|m| m.since).max();
@@ -134,11 +137,11 @@ pub async fn summary(pool: &PgPool, title: &str) -> Result<StatusSummary, StoreE
             status: shown_status(&declared, &id, &statuses),
             latency_24h: latency.remove(&id).unwrap_or_default(),
             id,
-            name,
-            group,
-            description,
-            position,
-            created_at,
+            name: c.name,
+            group: c.group_name,
+            description: c.description,
+            position: c.position,
+            created_at: c.created_at,
             updated_at: since.map_or(comp_updated, |s| s.max(comp_updated)),
             uptime_90d,
             days,
@@ -192,30 +195,21 @@ fn shown_status(
 async fn monitors_by_component(
     pool: &PgPool,
 ) -> Result<(HashMap<String, Vec<MonitorSummary>>, Option<DateTime<Utc>>), StoreError> {
-    let monitors: Vec<MonitorRow> = sqlx::query_as(
-        "SELECT m.id, m.name, m.kind, m.component_id, m.interval_secs, m.paused, s.status, s.since, \
+    let monitors: Vec<MonitorRow> = sqlx::query_as!(
+        MonitorRow,
+        "SELECT m.id AS \"id!\", m.name AS \"name!\", m.kind AS \"kind!\", \
+         m.component_id AS \"component_id!\", m.interval_secs AS \"interval_secs!\", \
+         m.paused AS \"paused!\", s.status, s.since, \
          s.last_check_at, s.last_latency_ms, s.last_error \
          FROM monitors m LEFT JOIN monitor_state s ON s.monitor_id = m.id \
-         WHERE NOT m.retired ORDER BY m.name",
+         WHERE NOT m.retired ORDER BY m.name"
     )
     .fetch_all(pool)
     .await?;
     let mut by_component: HashMap<String, Vec<MonitorSummary>> = HashMap::new();
     let mut latest = None;
-    for (
-        id,
-        name,
-        kind,
-        component,
-        interval_secs,
-        paused,
-        status,
-        since,
-        last_check_at,
-        latency_ms,
-        last_error,
-    ) in monitors
-    {
+    for m in monitors {
+        let (paused, status, since) = (m.paused, m.status, m.since);
         latest = latest.max(since);
         let status = if paused {
             MonitorStatus::Paused
@@ -226,18 +220,18 @@ async fn monitors_by_component(
                 .unwrap_or(MonitorStatus::Unknown)
         };
         by_component
-            .entry(component)
+            .entry(m.component_id)
             .or_default()
             .push(MonitorSummary {
-                id,
-                name,
-                kind,
+                id: m.id,
+                name: m.name,
+                kind: m.kind,
                 status,
                 since,
-                last_check_at,
-                latency_ms,
-                last_error,
-                interval_secs,
+                last_check_at: m.last_check_at,
+                latency_ms: m.last_latency_ms,
+                last_error: m.last_error,
+                interval_secs: m.interval_secs,
                 paused,
             });
     }
@@ -251,17 +245,21 @@ async fn daily_checks(
     pool: &PgPool,
     first_day: NaiveDate,
 ) -> Result<HashMap<DayKey, (i64, i64)>, StoreError> {
-    let days: Vec<(String, DateTime<Utc>, i64, i64)> = sqlx::query_as(
-        "SELECT m.component_id, r.bucket, sum(r.checks)::int8, sum(r.failures)::int8 \
+    let days = sqlx::query!(
+        "SELECT m.component_id, r.bucket, sum(r.checks)::int8 AS \"checks!\", \
+         sum(r.failures)::int8 AS \"failures!\" \
          FROM check_rollups r JOIN monitors m ON m.id = r.monitor_id \
          WHERE r.resolution = 'd' AND r.bucket >= $1 AND NOT m.retired GROUP BY 1, 2",
+        midnight(first_day)
     )
-    .bind(midnight(first_day))
     .fetch_all(pool)
     .await?;
     Ok(days
         .into_iter()
-        .map(|(c, bucket, checks, failures)| ((c, bucket.date_naive()), (checks, failures)))
+        .map(|d| {
+            let day = (d.component_id, d.bucket.date_naive());
+            (day, (d.checks, d.failures))
+        })
         .collect())
 }
 
@@ -270,17 +268,18 @@ async fn incidents_by_day(
     pool: &PgPool,
     first_day: NaiveDate,
 ) -> Result<HashMap<DayKey, Vec<String>>, StoreError> {
-    let rows: Vec<(String, DateTime<Utc>, String)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT ic.component_id, i.started_at, i.name FROM incidents i \
          JOIN incident_components ic ON ic.incident_id = i.id \
          WHERE i.kind = 'incident' AND i.started_at >= $1 ORDER BY i.started_at",
+        midnight(first_day)
     )
-    .bind(midnight(first_day))
     .fetch_all(pool)
     .await?;
     let mut by_day: HashMap<DayKey, Vec<String>> = HashMap::new();
-    for (c, at, name) in rows {
-        by_day.entry((c, at.date_naive())).or_default().push(name);
+    for r in rows {
+        let day = (r.component_id, r.started_at.date_naive());
+        by_day.entry(day).or_default().push(r.name);
     }
     Ok(by_day)
 }
@@ -290,18 +289,21 @@ async fn latency_24h(
     pool: &PgPool,
     now: DateTime<Utc>,
 ) -> Result<HashMap<String, Vec<(DateTime<Utc>, f64)>>, StoreError> {
-    let rows: Vec<(String, DateTime<Utc>, f64)> = sqlx::query_as(
-        "SELECT m.component_id, date_bin('10 minutes', r.bucket, 'epoch'::timestamptz) AS b, \
-         sum(r.latency_sum) / greatest(sum(r.checks), 1) \
+    let rows = sqlx::query!(
+        "SELECT m.component_id, date_bin('10 minutes', r.bucket, 'epoch'::timestamptz) AS \"bin!\", \
+         sum(r.latency_sum) / greatest(sum(r.checks), 1) AS \"ms!\" \
          FROM check_rollups r JOIN monitors m ON m.id = r.monitor_id \
          WHERE r.resolution = 'm' AND r.bucket >= $1 AND NOT m.retired GROUP BY 1, 2 ORDER BY 2",
+        now - Duration::hours(24)
     )
-    .bind(now - Duration::hours(24))
     .fetch_all(pool)
     .await?;
     let mut by_component: HashMap<String, Vec<(DateTime<Utc>, f64)>> = HashMap::new();
-    for (c, b, ms) in rows {
-        by_component.entry(c).or_default().push((b, ms));
+    for r in rows {
+        by_component
+            .entry(r.component_id)
+            .or_default()
+            .push((r.bin, r.ms));
     }
     Ok(by_component)
 }

@@ -22,16 +22,16 @@ pub enum Admission {
 pub async fn admit(pool: &PgPool, keys: &[String]) -> Result<Admission, StoreError> {
     let mut tx = pool.begin().await?;
     for key in keys {
-        let admitted: Option<i32> = sqlx::query_scalar(
+        let admitted: Option<i32> = sqlx::query_scalar!(
             "INSERT INTO login_failures AS f (key, failures, last_failure_at) VALUES ($1, 1, now()) \
              ON CONFLICT (key) DO UPDATE SET failures = f.failures + 1, last_failure_at = now() \
              WHERE f.last_failure_at + make_interval(secs => CASE WHEN f.failures <= $2 THEN 0 \
                    ELSE least(power(2, least(f.failures - $2, 20)), $3) END) <= now() \
              RETURNING failures",
+            key,
+            FREE_FAILURES,
+            MAX_DELAY_SECS as f64
         )
-        .bind(key)
-        .bind(FREE_FAILURES)
-        .bind(MAX_DELAY_SECS as f64)
         .fetch_optional(&mut *tx)
         .await?;
         if admitted.is_none() {
@@ -55,14 +55,13 @@ pub async fn succeeded(
     clear: &[String],
     give_back: &[String],
 ) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM login_failures WHERE key = ANY($1)")
-        .bind(clear)
+    sqlx::query!("DELETE FROM login_failures WHERE key = ANY($1)", clear)
         .execute(pool)
         .await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE login_failures SET failures = greatest(failures - 1, 0) WHERE key = ANY($1)",
+        give_back
     )
-    .bind(give_back)
     .execute(pool)
     .await?;
     Ok(())
@@ -70,12 +69,13 @@ pub async fn succeeded(
 
 /// (failures, time of the last failure) for a key, if it has failed before.
 pub async fn get(pool: &PgPool, key: &str) -> Result<Option<(i32, DateTime<Utc>)>, StoreError> {
-    Ok(
-        sqlx::query_as("SELECT failures, last_failure_at FROM login_failures WHERE key = $1")
-            .bind(key)
-            .fetch_optional(pool)
-            .await?,
+    Ok(sqlx::query!(
+        "SELECT failures, last_failure_at FROM login_failures WHERE key = $1",
+        key
     )
+    .fetch_optional(pool)
+    .await?
+    .map(|r| (r.failures, r.last_failure_at)))
 }
 
 /// Remembers a browser that signed in as `user_id` (by the SHA-256 of its device cookie).
@@ -84,12 +84,12 @@ pub async fn remember_device(
     token_hash: &str,
     user_id: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO known_devices (token_hash, user_id) VALUES ($1, $2) \
          ON CONFLICT (token_hash) DO UPDATE SET user_id = $2, last_used_at = now()",
+        token_hash,
+        user_id
     )
-    .bind(token_hash)
-    .bind(user_id)
     .execute(pool)
     .await?;
     Ok(())
@@ -101,12 +101,12 @@ pub async fn is_known_device(
     token_hash: &str,
     username: &str,
 ) -> Result<bool, StoreError> {
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "SELECT EXISTS (SELECT 1 FROM known_devices d JOIN users u ON u.id = d.user_id \
-         WHERE d.token_hash = $1 AND u.username = $2)",
+         WHERE d.token_hash = $1 AND u.username = $2) AS \"known!\"",
+        token_hash,
+        username
     )
-    .bind(token_hash)
-    .bind(username)
     .fetch_one(pool)
     .await?)
 }

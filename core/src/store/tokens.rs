@@ -17,7 +17,6 @@ pub struct ApiToken {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-#[derive(sqlx::FromRow)]
 struct Row {
     id: i64,
     name: String,
@@ -45,8 +44,6 @@ impl From<Row> for ApiToken {
     }
 }
 
-const COLUMNS: &str = "id, name, prefix, scopes, created_by, created_at, last_used_at, revoked_at";
-
 pub async fn create(
     pool: &PgPool,
     name: &str,
@@ -55,16 +52,17 @@ pub async fn create(
     scopes: &[Scope],
     created_by: &str,
 ) -> Result<ApiToken, StoreError> {
-    let scopes: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
-    let row: Row = sqlx::query_as(&format!(
+    let scopes: Vec<String> = scopes.iter().map(|s| s.as_str().to_string()).collect();
+    let row: Row = sqlx::query_as!(
+        Row,
         "INSERT INTO api_tokens (name, token_hash, prefix, scopes, created_by) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
-    ))
-    .bind(name)
-    .bind(token_hash)
-    .bind(prefix)
-    .bind(&scopes)
-    .bind(created_by)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id, name, prefix, scopes, created_by, created_at, last_used_at, revoked_at",
+        name,
+        token_hash,
+        prefix,
+        &scopes,
+        created_by
+    )
     .fetch_one(pool)
     .await?;
     Ok(row.into())
@@ -72,18 +70,22 @@ pub async fn create(
 
 /// The live (not revoked) token with this hash, marking it used.
 pub async fn use_by_hash(pool: &PgPool, token_hash: &[u8]) -> Result<Option<ApiToken>, StoreError> {
-    let row: Option<Row> = sqlx::query_as(&format!(
+    let row: Option<Row> = sqlx::query_as!(
+        Row,
         "UPDATE api_tokens SET last_used_at = now() \
-         WHERE token_hash = $1 AND revoked_at IS NULL RETURNING {COLUMNS}"
-    ))
-    .bind(token_hash)
+         WHERE token_hash = $1 AND revoked_at IS NULL RETURNING id, name, prefix, scopes, created_by, created_at, last_used_at, revoked_at",
+        token_hash
+    )
     .fetch_optional(pool)
     .await?;
     Ok(row.map(Into::into))
 }
 
 pub async fn list(pool: &PgPool) -> Result<Vec<ApiToken>, StoreError> {
-    let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM api_tokens ORDER BY id"))
+    let rows: Vec<Row> = sqlx::query_as!(
+        Row,
+        "SELECT id, name, prefix, scopes, created_by, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY id"
+    )
         .fetch_all(pool)
         .await?;
     Ok(rows.into_iter().map(Into::into).collect())
@@ -91,11 +93,12 @@ pub async fn list(pool: &PgPool) -> Result<Vec<ApiToken>, StoreError> {
 
 /// Returns the token, or None when no live token has this id.
 pub async fn revoke(pool: &PgPool, id: i64) -> Result<Option<ApiToken>, StoreError> {
-    let row: Option<Row> = sqlx::query_as(&format!(
+    let row: Option<Row> = sqlx::query_as!(
+        Row,
         "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL \
-         RETURNING {COLUMNS}"
-    ))
-    .bind(id)
+         RETURNING id, name, prefix, scopes, created_by, created_at, last_used_at, revoked_at",
+        id
+    )
     .fetch_optional(pool)
     .await?;
     Ok(row.map(Into::into))

@@ -24,7 +24,6 @@ pub struct Credentials {
     pub password_hash: String,
 }
 
-#[derive(sqlx::FromRow)]
 struct Row {
     id: i64,
     username: String,
@@ -54,21 +53,19 @@ impl Row {
     }
 }
 
-const COLUMNS: &str =
-    "id, username, role, disabled, created_at, password_changed_at, display_name, password_hash";
-
 pub async fn create(
     pool: &PgPool,
     username: &str,
     password_hash: &str,
     role: Role,
 ) -> Result<User, StoreError> {
-    let row: Row = sqlx::query_as(&format!(
-        "INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3) RETURNING {COLUMNS}"
-    ))
-    .bind(username)
-    .bind(password_hash)
-    .bind(role.as_str())
+    let row: Row = sqlx::query_as!(
+        Row,
+        "INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3) RETURNING id, username, role, disabled, created_at, password_changed_at, display_name, password_hash",
+        username,
+        password_hash,
+        role.as_str()
+    )
     .fetch_one(pool)
     .await?;
     Ok(row.into_credentials().user)
@@ -76,23 +73,32 @@ pub async fn create(
 
 pub async fn by_name(pool: &PgPool, username: &str) -> Result<Option<Credentials>, StoreError> {
     let row: Option<Row> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE username = $1"))
-            .bind(username)
+        sqlx::query_as!(
+            Row,
+            "SELECT id, username, role, disabled, created_at, password_changed_at, display_name, password_hash FROM users WHERE username = $1",
+            username
+        )
             .fetch_optional(pool)
             .await?;
     Ok(row.map(Row::into_credentials))
 }
 
 pub async fn by_id(pool: &PgPool, id: i64) -> Result<Option<User>, StoreError> {
-    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
-        .bind(id)
+    let row: Option<Row> = sqlx::query_as!(
+        Row,
+        "SELECT id, username, role, disabled, created_at, password_changed_at, display_name, password_hash FROM users WHERE id = $1",
+        id
+    )
         .fetch_optional(pool)
         .await?;
     Ok(row.map(|r| r.into_credentials().user))
 }
 
 pub async fn list(pool: &PgPool) -> Result<Vec<User>, StoreError> {
-    let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM users ORDER BY username"))
+    let rows: Vec<Row> = sqlx::query_as!(
+        Row,
+        "SELECT id, username, role, disabled, created_at, password_changed_at, display_name, password_hash FROM users ORDER BY username"
+    )
         .fetch_all(pool)
         .await?;
     Ok(rows
@@ -103,11 +109,13 @@ pub async fn list(pool: &PgPool) -> Result<Vec<User>, StoreError> {
 
 /// Returns false when no such user exists.
 pub async fn set_role(pool: &PgPool, username: &str, role: Role) -> Result<bool, StoreError> {
-    let done = sqlx::query("UPDATE users SET role = $2, updated_at = now() WHERE username = $1")
-        .bind(username)
-        .bind(role.as_str())
-        .execute(pool)
-        .await?;
+    let done = sqlx::query!(
+        "UPDATE users SET role = $2, updated_at = now() WHERE username = $1",
+        username,
+        role.as_str()
+    )
+    .execute(pool)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -117,22 +125,23 @@ pub async fn set_disabled(
     username: &str,
     disabled: bool,
 ) -> Result<bool, StoreError> {
-    let done =
-        sqlx::query("UPDATE users SET disabled = $2, updated_at = now() WHERE username = $1")
-            .bind(username)
-            .bind(disabled)
-            .execute(pool)
-            .await?;
+    let done = sqlx::query!(
+        "UPDATE users SET disabled = $2, updated_at = now() WHERE username = $1",
+        username,
+        disabled
+    )
+    .execute(pool)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
 pub async fn set_password(pool: &PgPool, username: &str, hash: &str) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE users SET password_hash = $2, password_changed_at = now(), updated_at = now() \
          WHERE username = $1",
+        username,
+        hash
     )
-    .bind(username)
-    .bind(hash)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -144,12 +153,13 @@ pub async fn set_display_name(
     username: &str,
     display_name: Option<&str>,
 ) -> Result<bool, StoreError> {
-    let done =
-        sqlx::query("UPDATE users SET display_name = $2, updated_at = now() WHERE username = $1")
-            .bind(username)
-            .bind(display_name)
-            .execute(pool)
-            .await?;
+    let done = sqlx::query!(
+        "UPDATE users SET display_name = $2, updated_at = now() WHERE username = $1",
+        username,
+        display_name
+    )
+    .execute(pool)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -163,18 +173,19 @@ pub async fn public_names(
         .iter()
         .filter_map(|a| a.strip_prefix("user:").map(str::to_string))
         .collect();
-    let rows: Vec<(String, Option<String>)> =
-        sqlx::query_as("SELECT username, display_name FROM users WHERE username = ANY($1)")
-            .bind(&logins)
-            .fetch_all(pool)
-            .await?;
+    let rows = sqlx::query!(
+        "SELECT username, display_name FROM users WHERE username = ANY($1)",
+        &logins
+    )
+    .fetch_all(pool)
+    .await?;
     Ok(authors
         .iter()
         .map(|a| {
             let shown = a
                 .strip_prefix("user:")
-                .and_then(|login| rows.iter().find(|(u, _)| u == login))
-                .and_then(|(_, d)| d.clone())
+                .and_then(|login| rows.iter().find(|r| r.username == login))
+                .and_then(|r| r.display_name.clone())
                 .unwrap_or_else(|| crate::model::auth::PUBLIC_AUTHOR.to_string());
             (a.clone(), shown)
         })

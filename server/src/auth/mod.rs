@@ -10,6 +10,7 @@ pub mod login;
 pub mod password;
 pub mod resolve;
 pub mod session;
+pub mod session_store;
 pub mod token;
 
 use axum::http::header;

@@ -1,8 +1,8 @@
 //! Server-side sessions in PostgreSQL (tower-sessions with its sqlx store).
 
+use crate::auth::session_store::PgSessions;
 use chrono::Utc;
 use tower_sessions::{cookie::SameSite, Expiry, Session, SessionManagerLayer};
-use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::config::AuthConfig;
 
@@ -11,7 +11,7 @@ const USER_ID: &str = "user_id";
 /// Milliseconds, so a password change a moment after signing in still ends the session.
 const LOGIN_AT: &str = "login_at_ms";
 
-pub fn layer(store: PostgresStore, cfg: &AuthConfig) -> SessionManagerLayer<PostgresStore> {
+pub fn layer(store: PgSessions, cfg: &AuthConfig) -> SessionManagerLayer<PgSessions> {
     SessionManagerLayer::new(store)
         .with_name(COOKIE)
         .with_http_only(true)

@@ -17,13 +17,13 @@ pub mod public;
 pub mod public_cache;
 pub mod security;
 
+use crate::auth::session_store::PgSessions;
 use axum::{extract::FromRef, middleware, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::PgPool;
 use tokio::sync::watch;
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
-use tower_sessions_sqlx_store::PostgresStore;
 use vigil_app::{shell, App};
 use vigil_core::{
     model::{live::LiveStatus, status::PageTitle},
@@ -79,7 +79,7 @@ fn public_read_side() -> Router<AppState> {
         .layer(security::public_cors())
 }
 
-pub fn router(state: AppState, sessions: PostgresStore) -> Router {
+pub fn router(state: AppState, sessions: PgSessions) -> Router {
     let routes = generate_route_list(App);
     let context = {
         let live = state.live.clone();

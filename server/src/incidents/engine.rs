@@ -96,8 +96,12 @@ impl Engine {
 
     /// Re-reads the open automatic incident: a person may have taken it over or resolved it.
     async fn refresh(&mut self) -> Result<(), StoreError> {
-        let Some((id, status, taken_over, updated_at)) =
-            incidents::open_automatic(&self.pool).await?
+        let Some(incidents::OpenAutomatic {
+            id,
+            status,
+            taken_over,
+            updated_at,
+        }) = incidents::open_automatic(&self.pool).await?
         else {
             self.open = None;
             return Ok(());
