@@ -407,7 +407,12 @@ pub async fn create_incident(
         component_ids: Some(components),
         ..Default::default()
     };
-    create_as(who, "incident", input).await
+    create_as(
+        who,
+        vigil_core::model::incident::IncidentKind::Incident,
+        input,
+    )
+    .await
 }
 
 /// Schedules a maintenance; times are UTC from `<input type="datetime-local">`. Editors.
@@ -442,13 +447,18 @@ pub async fn schedule_maintenance(
         scheduled_until: when("scheduled_until", &scheduled_until)?,
         ..Default::default()
     };
-    create_as(who, "maintenance", input).await
+    create_as(
+        who,
+        vigil_core::model::incident::IncidentKind::Maintenance,
+        input,
+    )
+    .await
 }
 
 #[cfg(feature = "ssr")]
 async fn create_as(
     who: vigil_core::model::auth::Principal,
-    kind: &str,
+    kind: vigil_core::model::incident::IncidentKind,
     input: vigil_core::store::incident_commands::IncidentInput,
 ) -> Result<i64, ServerFnError> {
     let pool = guard::pool()?;

@@ -7,7 +7,9 @@ use leptos::prelude::*;
 
 use super::when;
 use leptos_router::hooks::use_params_map;
-use vigil_core::model::incident::{Impact, IncidentStatus, IncidentView, MaintenanceStatus};
+use vigil_core::model::incident::{
+    Impact, IncidentKind, IncidentStatus, IncidentView, MaintenanceStatus,
+};
 
 use crate::api::{
     get_deliveries, get_history, get_incident, get_ops_incidents, postmortems::DraftPostmortem,
@@ -45,7 +47,7 @@ pub fn IncidentCard(incident: IncidentView, #[prop(optional)] link: bool) -> imp
         <article class=kind_class data-testid="incident">
             <h3>
                 {if link { view! { <a href=href>{title}</a> }.into_any() } else { view! { <span>{title}</span> }.into_any() }}
-                <span class=format!("badge badge-{}", incident.status)>{status_words(&incident.status)}</span>
+                <span class=format!("badge badge-{}", incident.status)>{incident.status.label()}</span>
             </h3>
             {schedule.map(|s| view! { <p class="muted">{s}</p> })}
             {(!components.is_empty()).then(|| view! { <p class="muted">"Affects: " {components}</p> })}
@@ -148,8 +150,8 @@ pub fn IncidentPage() -> impl IntoView {
 }
 
 /// Options for a status select of `kind`.
-fn status_options(kind: &str, current: &str, allow_keep: bool) -> impl IntoView {
-    let names: Vec<&'static str> = if kind == "maintenance" {
+fn status_options(kind: IncidentKind, current: &str, allow_keep: bool) -> impl IntoView {
+    let names: Vec<&'static str> = if kind == IncidentKind::Maintenance {
         MaintenanceStatus::ALL.iter().map(|s| s.as_str()).collect()
     } else {
         IncidentStatus::ALL.iter().map(|s| s.as_str()).collect()
@@ -217,9 +219,9 @@ pub fn OpsIncidentsPage() -> impl IntoView {
                                 {page.incidents.into_iter().map(|i| view! {
                                     <tr data-testid=format!("incident-{}", i.id)>
                                         <td><a href=format!("/ops/incidents/{}", i.id)>{i.name.clone()}</a></td>
-                                        <td>{i.kind.clone()}</td>
-                                        <td><span class=format!("badge badge-{}", i.status)>{status_words(&i.status)}</span></td>
-                                        <td>{i.impact.clone()}</td>
+                                        <td>{i.kind.as_str()}</td>
+                                        <td><span class=format!("badge badge-{}", i.status)>{i.status.label()}</span></td>
+                                        <td>{i.impact.as_str()}</td>
                                         <td>{when(i.started_at)}</td>
                                         <td>{if i.automatic { if i.taken_over { "Vigil, then a person" } else { "Vigil" } } else { "a person" }}</td>
                                     </tr>
@@ -230,7 +232,7 @@ pub fn OpsIncidentsPage() -> impl IntoView {
                             <summary>"Open an incident"</summary>
                             <ActionForm action=create attr:class="stack-form" attr:data-testid="new-incident">
                                 <label>"Title" <input name="name" required maxlength="200"/></label>
-                                <label>"Status" <select name="status">{status_options("incident", "investigating", false)}</select></label>
+                                <label>"Status" <select name="status">{status_options(IncidentKind::Incident, "investigating", false)}</select></label>
                                 <label>"Impact" <select name="impact">{impact_options("minor")}</select></label>
                                 <fieldset><legend>"Affected components"</legend>{incident_boxes}</fieldset>
                                 <label>"First update (public)" <textarea name="body" rows="3"></textarea></label>
@@ -286,11 +288,11 @@ pub fn OpsIncidentPage() -> impl IntoView {
                     let (from, to) = i.window(Utc::now());
                     let correlate = format!("/ops?from={}&to={}", from.to_rfc3339().replace('+', "%2B"), to.to_rfc3339().replace('+', "%2B"));
                     let chosen: Vec<String> = i.components.iter().map(|c| c.id.clone()).collect();
-                    let kind = i.kind.clone();
+                    let kind = i.kind;
                     view! {
                         <h1 data-testid="incident-title">{i.name.clone()}</h1>
                         <p>
-                            <span class=format!("badge badge-{}", i.status) data-testid="incident-status">{status_words(&i.status)}</span>
+                            <span class=format!("badge badge-{}", i.status) data-testid="incident-status">{i.status.label()}</span>
                             {format!(" {} · impact {} · started {}", i.kind, i.impact, when(i.started_at))}
                             {i.resolved_at.map(|r| format!(" · resolved {}", when(r)))}
                             {i.automatic.then_some(if i.taken_over { " · opened by Vigil, now handled by a person" } else { " · opened by Vigil" })}
@@ -331,7 +333,7 @@ pub fn OpsIncidentPage() -> impl IntoView {
                         <ActionForm action=post attr:class="stack-form" attr:data-testid="post-update">
                             <input type="hidden" name="id" value=i.id.to_string()/>
                             <label>"Update" <textarea name="body" rows="3" required></textarea></label>
-                            <label>"New status" <select name="status">{status_options(&kind, &i.status, true)}</select></label>
+                            <label>"New status" <select name="status">{status_options(kind, i.status.as_str(), true)}</select></label>
                             <label class="check"><input type="checkbox" name="internal" value="on"/>"Internal note (never public)"</label>
                             <button type="submit">"Post"</button>
                         </ActionForm>
@@ -339,7 +341,7 @@ pub fn OpsIncidentPage() -> impl IntoView {
                         <ActionForm action=change attr:class="stack-form" attr:data-testid="change-incident">
                             <input type="hidden" name="id" value=i.id.to_string()/>
                             <label>"Title" <input name="name" value=i.name.clone() required maxlength="200"/></label>
-                            <label>"Impact" <select name="impact">{impact_options(&i.impact)}</select></label>
+                            <label>"Impact" <select name="impact">{impact_options(i.impact.as_str())}</select></label>
                             <fieldset><legend>"Components"</legend>{component_boxes(&choices, &chosen)}</fieldset>
                             <button type="submit">"Save"</button>
                         </ActionForm>

@@ -86,7 +86,7 @@ fn PastIncidents(list: Vec<IncidentView>) -> impl IntoView {
                                 {on_day.into_iter().map(|i| {
                                     let state = match i.resolved_at {
                                         Some(t) => format!(" — resolved {}", t.format("%H:%M UTC")),
-                                        None => format!(" — {}", i.status.replace('_', " ")),
+                                        None => format!(" — {}", i.status.as_str().replace('_', " ")),
                                     };
                                     view! {
                                         <li class=format!("impact-{}", i.impact)>

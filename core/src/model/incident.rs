@@ -11,6 +11,7 @@ macro_rules! names {
     ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
@@ -68,6 +69,71 @@ names!(
 impl IncidentStatus {
     pub fn is_open(self) -> bool {
         self != IncidentStatus::Resolved
+    }
+}
+
+names!(
+    /// What the public is told about: something broke, or work was planned.
+    IncidentKind {
+        Incident => "incident",
+        Maintenance => "maintenance",
+    }
+);
+
+/// Where an incident or a maintenance stands: the statuses of its kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Progress {
+    Incident(IncidentStatus),
+    Maintenance(MaintenanceStatus),
+}
+
+impl Progress {
+    /// The status of `kind` named `s`; None when `kind` has no such status.
+    pub fn parse(kind: IncidentKind, s: &str) -> Option<Progress> {
+        match kind {
+            IncidentKind::Incident => IncidentStatus::parse(s).map(Progress::Incident),
+            IncidentKind::Maintenance => MaintenanceStatus::parse(s).map(Progress::Maintenance),
+        }
+    }
+
+    /// Where a new one of `kind` starts.
+    pub fn initial(kind: IncidentKind) -> Progress {
+        match kind {
+            IncidentKind::Incident => Progress::Incident(IncidentStatus::Investigating),
+            IncidentKind::Maintenance => Progress::Maintenance(MaintenanceStatus::Scheduled),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Progress::Incident(s) => s.as_str(),
+            Progress::Maintenance(s) => s.as_str(),
+        }
+    }
+
+    /// Resolved, or completed: it is over.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            Progress::Incident(IncidentStatus::Resolved)
+                | Progress::Maintenance(MaintenanceStatus::Completed)
+        )
+    }
+
+    /// "Identified", "In progress": for headings and feed titles.
+    pub fn label(self) -> String {
+        let mut text = self.as_str().replace('_', " ");
+        if let Some(first) = text.get_mut(0..1) {
+            first.make_ascii_uppercase();
+        }
+        text
+    }
+}
+
+impl std::fmt::Display for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -376,11 +442,10 @@ pub struct EvidenceView {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IncidentView {
     pub id: i64,
-    /// "incident" or "maintenance".
-    pub kind: String,
+    pub kind: IncidentKind,
     pub name: String,
-    pub status: String,
-    pub impact: String,
+    pub status: Progress,
+    pub impact: Impact,
     pub automatic: bool,
     pub taken_over: bool,
     pub started_at: DateTime<Utc>,
@@ -409,7 +474,7 @@ pub struct PostmortemRef {
 
 impl IncidentView {
     pub fn is_maintenance(&self) -> bool {
-        self.kind == "maintenance"
+        self.kind == IncidentKind::Maintenance
     }
 
     pub fn is_open(&self) -> bool {
@@ -438,11 +503,10 @@ pub fn component_status_for(impact: Impact) -> &'static str {
 }
 
 /// Statuses valid for an incident or a maintenance, for messages.
-pub fn statuses_for(kind: &str) -> String {
-    if kind == "maintenance" {
-        MaintenanceStatus::choices()
-    } else {
-        IncidentStatus::choices()
+pub fn statuses_for(kind: IncidentKind) -> String {
+    match kind {
+        IncidentKind::Maintenance => MaintenanceStatus::choices(),
+        IncidentKind::Incident => IncidentStatus::choices(),
     }
 }
 
@@ -451,10 +515,6 @@ pub fn is_final(status: &str) -> bool {
     matches!(status, "resolved" | "completed")
 }
 
-pub fn valid_status(kind: &str, status: &str) -> bool {
-    if kind == "maintenance" {
-        MaintenanceStatus::parse(status).is_some()
-    } else {
-        IncidentStatus::parse(status).is_some()
-    }
+pub fn valid_status(kind: IncidentKind, status: &str) -> bool {
+    Progress::parse(kind, status).is_some()
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    incident::{component_status_for, Impact, IncidentView, UpdateView},
+    incident::{component_status_for, IncidentView, UpdateView},
     monitor::MonitorStatus,
     stack::{Mark, Stack},
     status::{component_status, ComponentStatus},
@@ -104,6 +104,7 @@ pub struct PostmortemSummary {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RevisionKind {
     /// Vigil's first draft.
@@ -147,6 +148,7 @@ impl RevisionKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevisionSummary {
     pub number: i32,
     pub kind: RevisionKind,
@@ -468,10 +470,8 @@ fn impact(md: &mut String, f: &DraftFacts, end: DateTime<Utc>) {
                 ));
             }
             None => {
-                let declared = ComponentStatus::parse(component_status_for(
-                    Impact::parse(&i.impact).unwrap_or(Impact::Major),
-                ))
-                .unwrap_or(ComponentStatus::MajorOutage);
+                let declared = ComponentStatus::parse(component_status_for(i.impact))
+                    .unwrap_or(ComponentStatus::MajorOutage);
                 if declared == ComponentStatus::Operational {
                     md.push_str(&format!(
                         "- {}: no outage recorded by Vigil's checks\n",
@@ -577,7 +577,9 @@ fn stamp_seconds(t: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::incident::AffectedComponent;
+    use crate::model::incident::{
+        AffectedComponent, Impact, IncidentKind, IncidentStatus, Progress,
+    };
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -595,10 +597,10 @@ mod tests {
     fn incident() -> IncidentView {
         IncidentView {
             id: 7,
-            kind: "incident".into(),
+            kind: IncidentKind::Incident,
             name: "Website is unavailable".into(),
-            status: "resolved".into(),
-            impact: "major".into(),
+            status: Progress::Incident(IncidentStatus::Resolved),
+            impact: Impact::Major,
             automatic: true,
             taken_over: false,
             started_at: at("2026-11-20T14:06:00Z"),

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::model::incident::{statuses_for, valid_status, Impact};
+use crate::model::incident::{statuses_for, valid_status, Impact, IncidentKind, Progress};
 
 use super::{audit, incidents, PgPool, StoreError};
 
@@ -115,7 +115,7 @@ fn impact(i: Option<&str>) -> Result<Option<Impact>, CommandError> {
     .transpose()
 }
 
-fn status(kind: &str, s: Option<&str>) -> Result<Option<String>, CommandError> {
+fn status(kind: IncidentKind, s: Option<&str>) -> Result<Option<String>, CommandError> {
     s.map(|s| {
         if valid_status(kind, s) {
             Ok(s.to_string())
@@ -149,31 +149,26 @@ async fn components(
     Ok(Some(ids))
 }
 
-/// Opens an incident (`kind` "incident") or schedules a maintenance. Returns its id.
+/// Opens an incident or schedules a maintenance. Returns its id.
 pub async fn create(
     pool: &PgPool,
-    kind: &str,
+    kind: IncidentKind,
     input: &IncidentInput,
     actor: &str,
 ) -> Result<i64, CommandError> {
     let name =
         name(input.name.as_deref())?.ok_or_else(|| CommandError::invalid("name", "is required"))?;
-    let default_status = if kind == "maintenance" {
-        "scheduled"
-    } else {
-        "investigating"
-    };
-    let status = status(kind, input.status.as_deref())?.unwrap_or_else(|| default_status.into());
-    let impact = impact(input.impact.as_deref())?.unwrap_or(if kind == "maintenance" {
-        Impact::None
-    } else {
-        Impact::Minor
+    let status = status(kind, input.status.as_deref())?
+        .unwrap_or_else(|| Progress::initial(kind).as_str().into());
+    let impact = impact(input.impact.as_deref())?.unwrap_or(match kind {
+        IncidentKind::Maintenance => Impact::None,
+        IncidentKind::Incident => Impact::Minor,
     });
     let body = body(input.body.as_deref().unwrap_or_default())?;
     let components = components(pool, input.component_ids.as_ref())
         .await?
         .unwrap_or_default();
-    if kind == "maintenance" {
+    if kind == IncidentKind::Maintenance {
         match (input.scheduled_for, input.scheduled_until) {
             (Some(from), Some(until)) if from < until => {}
             (Some(_), Some(_)) => {
@@ -193,7 +188,7 @@ pub async fn create(
     let id = incidents::create(
         pool,
         incidents::NewIncident {
-            kind: kind.into(),
+            kind,
             name,
             status,
             impact,
@@ -217,12 +212,11 @@ pub async fn create(
     Ok(id)
 }
 
-async fn kind_of(pool: &PgPool, id: i64) -> Result<String, CommandError> {
-    sqlx::query_scalar!("SELECT kind FROM incidents WHERE id = $1", id)
-        .fetch_optional(pool)
-        .await
-        .map_err(StoreError::from)?
-        .ok_or(CommandError::NotFound(id))
+async fn kind_of(pool: &PgPool, id: i64) -> Result<IncidentKind, CommandError> {
+    let kind = incidents::kind_of(pool, id)
+        .await?
+        .ok_or(CommandError::NotFound(id))?;
+    Ok(IncidentKind::parse(&kind).unwrap_or(IncidentKind::Incident))
 }
 
 /// Changes name, status, impact or components. A person's change takes over an automatic
@@ -236,7 +230,7 @@ pub async fn patch(
     let kind = kind_of(pool, id).await?;
     let p = incidents::Patch {
         name: name(input.name.as_deref())?,
-        status: status(&kind, input.status.as_deref())?,
+        status: status(kind, input.status.as_deref())?,
         impact: impact(input.impact.as_deref())?,
         components: components(pool, input.component_ids.as_ref()).await?,
     };
@@ -272,7 +266,7 @@ pub async fn post_update(
     if text.is_empty() {
         return Err(CommandError::invalid("body", "must not be empty"));
     }
-    let status = status(&kind, input.status.as_deref())?;
+    let status = status(kind, input.status.as_deref())?;
     if input.internal && status.is_some() {
         return Err(CommandError::invalid(
             "status",

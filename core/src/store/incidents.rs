@@ -4,8 +4,8 @@
 use crate::model::{
     event::{incident_event, EventData, IncidentNews, NoteAdded},
     incident::{
-        component_status_for, is_final, AffectedComponent, EvidenceView, Impact, IncidentView,
-        PostmortemRef, UpdateView,
+        component_status_for, is_final, AffectedComponent, EvidenceView, Impact, IncidentKind,
+        IncidentView, PostmortemRef, Progress, UpdateView,
     },
 };
 use chrono::{DateTime, Utc};
@@ -13,8 +13,7 @@ use chrono::{DateTime, Utc};
 use super::{events, PgPool, StoreError};
 
 pub struct NewIncident {
-    /// "incident" or "maintenance".
-    pub kind: String,
+    pub kind: IncidentKind,
     pub name: String,
     pub status: String,
     pub impact: Impact,
@@ -34,6 +33,15 @@ pub struct Patch {
     pub components: Option<Vec<String>>,
 }
 
+/// Whether `id` is an incident or a maintenance (as stored); None when there is no such row.
+pub async fn kind_of(pool: &PgPool, id: i64) -> Result<Option<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar!("SELECT kind FROM incidents WHERE id = $1", id)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
 /// The ids among `ids` that name no component (for a clear 400 before writing anything).
 pub async fn unknown_components(pool: &PgPool, ids: &[String]) -> Result<Vec<String>, StoreError> {
     let known: Vec<String> =
@@ -43,8 +51,8 @@ pub async fn unknown_components(pool: &PgPool, ids: &[String]) -> Result<Vec<Str
     Ok(ids.iter().filter(|i| !known.contains(i)).cloned().collect())
 }
 
-fn component_state(kind: &str, status: &str, impact: Impact) -> &'static str {
-    if kind == "maintenance" {
+fn component_state(kind: IncidentKind, status: &str, impact: Impact) -> &'static str {
+    if kind == IncidentKind::Maintenance {
         if matches!(status, "in_progress" | "verifying") {
             "under_maintenance"
         } else {
@@ -75,7 +83,7 @@ pub async fn create(pool: &PgPool, new: NewIncident) -> Result<i64, StoreError> 
            started_at, monitoring_at, resolved_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($7, now()), \
            CASE WHEN $3 = 'monitoring' THEN now() END, CASE WHEN $9 THEN now() END) RETURNING id",
-        &new.kind,
+        new.kind.as_str(),
         &new.name,
         &new.status,
         new.impact.as_str(),
@@ -91,7 +99,7 @@ pub async fn create(pool: &PgPool, new: NewIncident) -> Result<i64, StoreError> 
         &mut tx,
         id,
         &new.components,
-        component_state(&new.kind, &new.status, new.impact),
+        component_state(new.kind, &new.status, new.impact),
     )
     .await?;
     sqlx::query!(
@@ -178,7 +186,7 @@ async fn emit(
 pub async fn patch(pool: &PgPool, id: i64, p: Patch, take_over: bool) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
     let changed = patch_in(&mut tx, id, &p, take_over).await?;
-    let Some((_, status_changed)) = changed else {
+    let Some(status_changed) = changed else {
         return Ok(false);
     };
     let announce = if status_changed {
@@ -191,13 +199,13 @@ pub async fn patch(pool: &PgPool, id: i64, p: Patch, take_over: bool) -> Result<
     Ok(true)
 }
 
-/// Some((kind, status changed)) when the incident exists.
+/// Some(whether the status changed) when the incident exists.
 async fn patch_in(
     tx: &mut sqlx::PgConnection,
     id: i64,
     p: &Patch,
     take_over: bool,
-) -> Result<Option<(String, bool)>, StoreError> {
+) -> Result<Option<bool>, StoreError> {
     let row = sqlx::query!(
         "SELECT kind, status, impact FROM incidents WHERE id = $1 FOR UPDATE",
         id
@@ -227,7 +235,8 @@ async fn patch_in(
     )
     .execute(&mut *tx)
     .await?;
-    let state = component_state(&kind, &status, impact);
+    let kind = IncidentKind::parse(&kind).unwrap_or(IncidentKind::Incident);
+    let state = component_state(kind, &status, impact);
     match &p.components {
         Some(c) => set_components(tx, id, c, state).await?,
         None => {
@@ -240,7 +249,7 @@ async fn patch_in(
             .await?;
         }
     }
-    Ok(Some((kind, status != old_status)))
+    Ok(Some(status != old_status))
 }
 
 /// Posts to the timeline, optionally changing the status. Internal notes change nothing public
@@ -259,7 +268,7 @@ pub async fn add_update(
         status: if internal { None } else { status },
         ..Default::default()
     };
-    let Some((_, status_changed)) = patch_in(&mut tx, id, &patch, take_over).await? else {
+    let Some(status_changed) = patch_in(&mut tx, id, &patch, take_over).await? else {
         return Ok(false);
     };
     let current: String = sqlx::query_scalar!("SELECT status FROM incidents WHERE id = $1", id)
@@ -489,63 +498,68 @@ async fn load(
     let postmortems = super::postmortems::for_incidents(pool, &ids, internal).await?;
     Ok(rows
         .into_iter()
-        .map(|r| IncidentView {
-            postmortem: postmortems
-                .iter()
-                .find(|p| p.incident_id == r.id)
-                .map(|p| PostmortemRef {
-                    id: p.id,
-                    published_at: p.published_at,
-                    body: p.body.clone(),
+        .map(|r| {
+            // The columns hold only what the commands validated; the fallbacks are for rows a
+            // person edited by hand.
+            let kind = IncidentKind::parse(&r.kind).unwrap_or(IncidentKind::Incident);
+            let status = Progress::parse(kind, &r.status).unwrap_or(Progress::initial(kind));
+            IncidentView {
+                postmortem: postmortems.iter().find(|p| p.incident_id == r.id).map(|p| {
+                    PostmortemRef {
+                        id: p.id,
+                        published_at: p.published_at,
+                        body: p.body.clone(),
+                    }
                 }),
-            components: comps
-                .iter()
-                .filter(|c| c.incident_id == r.id)
-                .map(|c| AffectedComponent {
-                    id: c.id.clone(),
-                    name: c.name.clone(),
-                    status: c.status.clone(),
-                })
-                .collect(),
-            updates: updates
-                .iter()
-                .filter(|u| u.incident_id == r.id)
-                .map(|u| UpdateView {
-                    id: u.id,
-                    status: u.status.clone(),
-                    body: u.body.clone(),
-                    internal: u.internal,
-                    author: shown_as
-                        .get(&u.author)
-                        .cloned()
-                        .unwrap_or_else(|| u.author.clone()),
-                    created_at: u.created_at,
-                })
-                .collect(),
-            evidence: evidence
-                .iter()
-                .filter(|e| e.incident_id == r.id)
-                .map(|e| EvidenceView {
-                    at: e.at,
-                    kind: e.kind.clone(),
-                    subject: e.subject.clone(),
-                    message: EventData::parse(&e.kind, e.payload.clone()).message(),
-                })
-                .collect(),
-            id: r.id,
-            kind: r.kind,
-            name: r.name,
-            status: r.status,
-            impact: r.impact,
-            automatic: r.automatic,
-            taken_over: r.taken_over,
-            started_at: r.started_at,
-            monitoring_at: r.monitoring_at,
-            resolved_at: r.resolved_at,
-            scheduled_for: r.scheduled_for,
-            scheduled_until: r.scheduled_until,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
+                components: comps
+                    .iter()
+                    .filter(|c| c.incident_id == r.id)
+                    .map(|c| AffectedComponent {
+                        id: c.id.clone(),
+                        name: c.name.clone(),
+                        status: c.status.clone(),
+                    })
+                    .collect(),
+                updates: updates
+                    .iter()
+                    .filter(|u| u.incident_id == r.id)
+                    .map(|u| UpdateView {
+                        id: u.id,
+                        status: u.status.clone(),
+                        body: u.body.clone(),
+                        internal: u.internal,
+                        author: shown_as
+                            .get(&u.author)
+                            .cloned()
+                            .unwrap_or_else(|| u.author.clone()),
+                        created_at: u.created_at,
+                    })
+                    .collect(),
+                evidence: evidence
+                    .iter()
+                    .filter(|e| e.incident_id == r.id)
+                    .map(|e| EvidenceView {
+                        at: e.at,
+                        kind: e.kind.clone(),
+                        subject: e.subject.clone(),
+                        message: EventData::parse(&e.kind, e.payload.clone()).message(),
+                    })
+                    .collect(),
+                id: r.id,
+                kind,
+                status,
+                impact: Impact::parse(&r.impact).unwrap_or(Impact::Major),
+                name: r.name,
+                automatic: r.automatic,
+                taken_over: r.taken_over,
+                started_at: r.started_at,
+                monitoring_at: r.monitoring_at,
+                resolved_at: r.resolved_at,
+                scheduled_for: r.scheduled_for,
+                scheduled_until: r.scheduled_until,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+            }
         })
         .collect())
 }

@@ -79,8 +79,11 @@ struct StateRow {
 pub async fn states(pool: &PgPool) -> Result<Vec<(i64, bool, Option<StoredState>)>, StoreError> {
     let rows = sqlx::query_as!(
         StateRow,
-        "SELECT m.id AS \"id!\", m.paused AS \"paused!\", s.status, s.since, s.failures_in_a_row, s.successes_in_a_row, \
-         s.degraded_in_a_row, s.last_ok_at \
+        // sqlx cannot tell which side of an outer join a column comes from: `!` and `?` say.
+        "SELECT m.id AS \"id!\", m.paused AS \"paused!\", s.status AS \"status?\", \
+         s.since AS \"since?\", s.failures_in_a_row AS \"failures_in_a_row?\", \
+         s.successes_in_a_row AS \"successes_in_a_row?\", \
+         s.degraded_in_a_row AS \"degraded_in_a_row?\", s.last_ok_at AS \"last_ok_at?\" \
          FROM monitors m LEFT JOIN monitor_state s ON s.monitor_id = m.id WHERE NOT m.retired",
     )
     .fetch_all(pool)

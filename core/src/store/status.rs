@@ -199,8 +199,9 @@ async fn monitors_by_component(
         MonitorRow,
         "SELECT m.id AS \"id!\", m.name AS \"name!\", m.kind AS \"kind!\", \
          m.component_id AS \"component_id!\", m.interval_secs AS \"interval_secs!\", \
-         m.paused AS \"paused!\", s.status, s.since, \
-         s.last_check_at, s.last_latency_ms, s.last_error \
+         m.paused AS \"paused!\", s.status AS \"status?\", s.since AS \"since?\", \
+         s.last_check_at AS \"last_check_at?\", s.last_latency_ms AS \"last_latency_ms?\", \
+         s.last_error AS \"last_error?\" \
          FROM monitors m LEFT JOIN monitor_state s ON s.monitor_id = m.id \
          WHERE NOT m.retired ORDER BY m.name"
     )

@@ -65,7 +65,7 @@ pub enum ApiError {
     NotFound(String),
     /// Somebody changed it first; the body says what happened to the caller's input.
     #[error("conflict")]
-    Conflict(serde_json::Value),
+    Conflict(super::bodies::SaveConflict),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -9,11 +9,13 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::{json, Value};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use vigil_core::{
-    model::auth::{Auth, Scope, INCIDENT_WRITERS},
+    model::{
+        auth::{Auth, Scope, INCIDENT_WRITERS},
+        incident::IncidentKind,
+    },
     store::{
         incident_commands::{self, IncidentInput, UpdateInput},
         incidents::{self, Filter},
@@ -22,7 +24,7 @@ use vigil_core::{
 
 use super::{
     api_error::{parse, ApiError},
-    incidents_public::incident_json,
+    bodies::{Incident, IncidentList},
     AppState,
 };
 
@@ -77,35 +79,22 @@ pub struct NewMaintenance {
     scheduled_until: DateTime<Utc>,
 }
 
-async fn one(state: &AppState, id: i64) -> Result<Value, ApiError> {
+async fn one(state: &AppState, id: i64) -> Result<Incident, ApiError> {
     let i = incidents::get(&state.pool, id, true)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no incident {id}")))?;
-    let mut v = incident_json(&i, &state.public_url);
-    v["id"] = json!(i.id);
-    v["kind"] = json!(i.kind);
-    v["automatic"] = json!(i.automatic);
-    v["taken_over"] = json!(i.taken_over);
-    v["incident_updates"] = json!(i
-        .updates
-        .iter()
-        .map(
-            |u| json!({ "id": u.id, "status": u.status, "body": u.body, "internal": u.internal,
-                          "author": u.author, "created_at": u.created_at })
-        )
-        .collect::<Vec<_>>());
-    Ok(v)
+    Ok(Incident::of(&i, &state.public_url))
 }
 
 #[utoipa::path(post, path = "/api/v1/incidents", request_body = NewIncident,
-    responses((status = 201, description = "the incident, with its `id`"), (status = 400, description = "a field is wrong; `field` names it"),
+    responses((status = 201, body = Incident, description = "the incident, with its `id`"), (status = 400, description = "a field is wrong; `field` names it"),
               (status = 401), (status = 403)),
     security(("token" = ["incidents:write"])))]
 pub async fn create(
     State(state): State<AppState>,
     Extension(auth): Extension<Auth>,
     body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Incident>), ApiError> {
     let who = auth.require(Scope::IncidentsWrite)?.audit_name();
     let n: NewIncident = parse(&body)?;
     let input = IncidentInput {
@@ -116,18 +105,18 @@ pub async fn create(
         component_ids: n.component_ids,
         ..Default::default()
     };
-    let id = incident_commands::create(&state.pool, "incident", &input, &who).await?;
+    let id = incident_commands::create(&state.pool, IncidentKind::Incident, &input, &who).await?;
     Ok((StatusCode::CREATED, Json(one(&state, id).await?)))
 }
 
 #[utoipa::path(post, path = "/api/v1/maintenances", request_body = NewMaintenance,
-    responses((status = 201, description = "the maintenance, with its `id`"), (status = 400), (status = 401), (status = 403)),
+    responses((status = 201, body = Incident, description = "the maintenance, with its `id`"), (status = 400), (status = 401), (status = 403)),
     security(("token" = ["incidents:write"])))]
 pub async fn create_maintenance(
     State(state): State<AppState>,
     Extension(auth): Extension<Auth>,
     body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Incident>), ApiError> {
     let who = auth.require(Scope::IncidentsWrite)?.audit_name();
     let n: NewMaintenance = parse(&body)?;
     let input = IncidentInput {
@@ -139,20 +128,21 @@ pub async fn create_maintenance(
         scheduled_for: Some(n.scheduled_for),
         scheduled_until: Some(n.scheduled_until),
     };
-    let id = incident_commands::create(&state.pool, "maintenance", &input, &who).await?;
+    let id =
+        incident_commands::create(&state.pool, IncidentKind::Maintenance, &input, &who).await?;
     Ok((StatusCode::CREATED, Json(one(&state, id).await?)))
 }
 
 #[utoipa::path(patch, path = "/api/v1/incidents/{id}", request_body = IncidentPatch,
     params(("id" = i64, Path, description = "incident or maintenance id")),
-    responses((status = 200, description = "the changed incident"), (status = 400), (status = 404)),
+    responses((status = 200, body = Incident, description = "the changed incident"), (status = 400), (status = 404)),
     security(("token" = ["incidents:write"])))]
 pub async fn patch(
     State(state): State<AppState>,
     Extension(auth): Extension<Auth>,
     Path(id): Path<i64>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Incident>, ApiError> {
     let who = auth.require(Scope::IncidentsWrite)?.audit_name();
     let p: IncidentPatch = parse(&body)?;
     let input = IncidentInput {
@@ -168,14 +158,14 @@ pub async fn patch(
 
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/updates", request_body = NewUpdate,
     params(("id" = i64, Path, description = "incident or maintenance id")),
-    responses((status = 201, description = "the incident with its new update"), (status = 400), (status = 404)),
+    responses((status = 201, body = Incident, description = "the incident with its new update"), (status = 400), (status = 404)),
     security(("token" = ["incidents:write"])))]
 pub async fn post_update(
     State(state): State<AppState>,
     Extension(auth): Extension<Auth>,
     Path(id): Path<i64>,
     body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Incident>), ApiError> {
     let who = auth.require(Scope::IncidentsWrite)?.audit_name();
     let u: NewUpdate = parse(&body)?;
     let input = UpdateInput {
@@ -188,28 +178,29 @@ pub async fn post_update(
 }
 
 #[utoipa::path(get, path = "/api/v1/incidents",
-    responses((status = 200, description = "the 100 newest incidents and maintenances, with internal notes")),
+    responses((status = 200, body = IncidentList, description = "the 100 newest incidents and maintenances, with internal notes"), (status = 401), (status = 403)),
     security(("token" = ["read"]), ("token" = ["incidents:write"]), ("token" = ["postmortems:write"])))]
 pub async fn list(
     State(state): State<AppState>,
     Extension(auth): Extension<Auth>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<IncidentList>, ApiError> {
     auth.require_reading(INCIDENT_WRITERS)?;
-    let mut out = Vec::new();
-    for i in incidents::list(&state.pool, Filter::Everything(100), true).await? {
-        out.push(one(&state, i.id).await?);
-    }
-    Ok(Json(json!({ "incidents": out })))
+    let incidents = incidents::list(&state.pool, Filter::Everything(100), true)
+        .await?
+        .iter()
+        .map(|i| Incident::of(i, &state.public_url))
+        .collect();
+    Ok(Json(IncidentList { incidents }))
 }
 
 #[utoipa::path(get, path = "/api/v1/incidents/{id}", params(("id" = i64, Path, description = "incident id")),
-    responses((status = 200, description = "the incident with internal notes"), (status = 404)),
+    responses((status = 200, body = Incident, description = "the incident with internal notes"), (status = 404)),
     security(("token" = ["read"]), ("token" = ["incidents:write"]), ("token" = ["postmortems:write"])))]
 pub async fn get_one(
     State(state): State<AppState>,
     Extension(auth): Extension<Auth>,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Incident>, ApiError> {
     auth.require_reading(INCIDENT_WRITERS)?;
     Ok(Json(one(&state, id).await?))
 }

@@ -8,18 +8,18 @@ use axum::{
     Extension, Json,
 };
 use serde::Deserialize;
-use serde_json::{json, Value};
 use utoipa::ToSchema;
 use vigil_core::{
     model::{
         auth::{Auth, Scope, POSTMORTEM_WRITERS},
-        postmortem::{PostmortemView, SaveOutcome},
+        postmortem::SaveOutcome,
     },
     store::{postmortem_commands, postmortems},
 };
 
 use super::{
     api_error::{parse, ApiError},
+    bodies::{Postmortem, RevisionList, SaveConflict},
     AppState,
 };
 
@@ -37,25 +37,6 @@ pub struct PostmortemSave {
     published: Option<bool>,
 }
 
-fn view_json(p: &PostmortemView) -> Value {
-    json!({
-        "id": p.id,
-        "incident_id": p.incident_id,
-        "title": p.title,
-        "body": p.body,
-        "revision": p.revision,
-        "published_at": p.published_at,
-        "authors": p.authors,
-        "updated_by": p.updated_by,
-        "updated_at": p.updated_at,
-        "snapshots": p.snapshots.iter().map(|s| json!({
-            "id": s.id, "caption": s.caption, "from": s.stack.from, "to": s.stack.to,
-            "created_by": s.created_by, "created_at": s.created_at,
-            "public": s.public, "keep_addresses": s.keep_addresses,
-        })).collect::<Vec<_>>(),
-    })
-}
-
 async fn id_of(state: &AppState, incident: i64) -> Result<i64, ApiError> {
     postmortems::id_for_incident(&state.pool, incident)
         .await?
@@ -66,22 +47,22 @@ async fn id_of(state: &AppState, incident: i64) -> Result<i64, ApiError> {
         })
 }
 
-async fn current(state: &AppState, id: i64) -> Result<Value, ApiError> {
+async fn current(state: &AppState, id: i64) -> Result<Postmortem, ApiError> {
     let p = postmortems::get(&state.pool, id, false)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no post-mortem {id}")))?;
-    Ok(view_json(&p))
+    Ok(Postmortem::of(&p))
 }
 
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/postmortem",
     params(("id" = i64, Path, description = "incident id")),
-    responses((status = 200, description = "the post-mortem, draft or published"), (status = 404)),
+    responses((status = 200, body = Postmortem, description = "the post-mortem, draft or published"), (status = 404)),
     security(("token" = ["read"]), ("token" = ["postmortems:write"])))]
 pub async fn get_postmortem(
     State(state): State<AppState>,
     Extension(auth): Extension<Auth>,
     Path(incident): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Postmortem>, ApiError> {
     auth.require_reading(POSTMORTEM_WRITERS)?;
     let id = id_of(&state, incident).await?;
     Ok(Json(current(&state, id).await?))
@@ -89,14 +70,14 @@ pub async fn get_postmortem(
 
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/postmortem",
     params(("id" = i64, Path, description = "incident id")),
-    responses((status = 201, description = "Vigil's first draft, from what it recorded"),
-              (status = 200, description = "the incident already had one: that one"), (status = 404)),
+    responses((status = 201, body = Postmortem, description = "Vigil's first draft, from what it recorded"),
+              (status = 200, body = Postmortem, description = "the incident already had one: that one"), (status = 404)),
     security(("token" = ["postmortems:write"])))]
 pub async fn draft(
     State(state): State<AppState>,
     Extension(auth): Extension<Auth>,
     Path(incident): Path<i64>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Postmortem>), ApiError> {
     let who = auth.require(Scope::PostmortemsWrite)?.audit_name();
     let (id, created) =
         postmortem_commands::draft(&state.pool, incident, &who, &state.graphs).await?;
@@ -110,8 +91,8 @@ pub async fn draft(
 
 #[utoipa::path(put, path = "/api/v1/incidents/{id}/postmortem", request_body = PostmortemSave,
     params(("id" = i64, Path, description = "incident id")),
-    responses((status = 200, description = "saved: the post-mortem with its new `revision`"),
-              (status = 409, description = "`base_revision` is not the current revision: the text was kept as revision `kept_as`; merge and save again from `current_revision`"),
+    responses((status = 200, body = Postmortem, description = "saved: the post-mortem with its new `revision`"),
+              (status = 409, body = SaveConflict, description = "`base_revision` is not the current revision: the text was kept as revision `kept_as`; merge and save again from `current_revision`"),
               (status = 400), (status = 404)),
     security(("token" = ["postmortems:write"])))]
 pub async fn save(
@@ -119,7 +100,7 @@ pub async fn save(
     Extension(auth): Extension<Auth>,
     Path(incident): Path<i64>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Postmortem>, ApiError> {
     let who = auth.require(Scope::PostmortemsWrite)?.audit_name();
     let input: PostmortemSave = parse(&body)?;
     let id = id_of(&state, incident).await?;
@@ -133,14 +114,14 @@ pub async fn save(
     )
     .await?;
     if let SaveOutcome::Conflict { current, kept_as } = outcome {
-        return Err(ApiError::Conflict(json!({
-            "error": format!(
+        return Err(ApiError::Conflict(SaveConflict {
+            error: format!(
                 "revision {current} was saved since revision {} you started from; your text is kept as revision {kept_as} — merge it and save with base_revision {current}",
                 input.base_revision
             ),
-            "current_revision": current,
-            "kept_as": kept_as,
-        })));
+            current_revision: current,
+            kept_as,
+        }));
     }
     if let Some(published) = input.published {
         postmortem_commands::publish(&state.pool, id, published, &who).await?;
@@ -150,17 +131,17 @@ pub async fn save(
 
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/postmortem/revisions",
     params(("id" = i64, Path, description = "incident id")),
-    responses((status = 200, description = "every revision, newest first"), (status = 404)),
+    responses((status = 200, body = RevisionList, description = "every revision, newest first"), (status = 404)),
     security(("token" = ["read"]), ("token" = ["postmortems:write"])))]
 pub async fn revisions(
     State(state): State<AppState>,
     Extension(auth): Extension<Auth>,
     Path(incident): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RevisionList>, ApiError> {
     auth.require_reading(POSTMORTEM_WRITERS)?;
     let id = id_of(&state, incident).await?;
-    let list = postmortems::revisions(&state.pool, id).await?;
-    Ok(Json(json!({ "revisions": list })))
+    let revisions = postmortems::revisions(&state.pool, id).await?;
+    Ok(Json(RevisionList { revisions }))
 }
 
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {

@@ -10,49 +10,11 @@ use axum::{
 };
 use serde_json::{json, Value};
 use vigil_core::{
-    model::incident::IncidentView,
+    model::incident::{IncidentView, MaintenanceStatus, Progress},
     store::incidents::{self, Filter},
 };
 
-use super::AppState;
-
-/// One incident or maintenance in Statuspage's shape.
-pub fn incident_json(i: &IncidentView, url: &str) -> Value {
-    let link = format!("{}/incidents/{}", url.trim_end_matches('/'), i.id);
-    let mut v = json!({
-        "id": i.id.to_string(),
-        "name": i.name,
-        "status": i.status,
-        "impact": i.impact,
-        "created_at": i.created_at.to_rfc3339(),
-        "updated_at": i.updated_at.to_rfc3339(),
-        "started_at": i.started_at.to_rfc3339(),
-        "monitoring_at": i.monitoring_at.map(|t| t.to_rfc3339()),
-        "resolved_at": i.resolved_at.map(|t| t.to_rfc3339()),
-        "shortlink": link,
-        "page_id": "vigil",
-        // Markdown, and only once published: a draft never leaves the ops dashboard.
-        "postmortem_body": i.postmortem.as_ref().and_then(|p| p.body.clone()),
-        "postmortem_published_at": i.postmortem.as_ref().and_then(|p| p.published_at).map(|t| t.to_rfc3339()),
-        "incident_updates": i.updates.iter().filter(|u| !u.internal).map(|u| json!({
-            "id": u.id.to_string(),
-            "status": u.status,
-            "body": u.body,
-            "incident_id": i.id.to_string(),
-            "created_at": u.created_at.to_rfc3339(),
-            "updated_at": u.created_at.to_rfc3339(),
-            "display_at": u.created_at.to_rfc3339(),
-        })).collect::<Vec<_>>(),
-        "components": i.components.iter().map(|c| json!({
-            "id": c.id, "name": c.name, "status": c.status, "page_id": "vigil",
-        })).collect::<Vec<_>>(),
-    });
-    if i.is_maintenance() {
-        v["scheduled_for"] = json!(i.scheduled_for.map(|t| t.to_rfc3339()));
-        v["scheduled_until"] = json!(i.scheduled_until.map(|t| t.to_rfc3339()));
-    }
-    v
-}
+use super::{bodies::StatuspageIncident, AppState};
 
 fn page(state: &AppState) -> Value {
     json!({ "id": "vigil", "name": state.title, "url": state.public_url, "time_zone": "Etc/UTC" })
@@ -70,10 +32,10 @@ async fn listing(
 ) -> Response {
     match incidents::list(&state.pool, filter, false).await {
         Ok(list) => {
-            let items: Vec<Value> = list
+            let items: Vec<StatuspageIncident> = list
                 .iter()
                 .filter(|i| keep(i))
-                .map(|i| incident_json(i, &state.public_url))
+                .map(|i| StatuspageIncident::of(i, &state.public_url))
                 .collect();
             let mut body = json!({ "page": page(state) });
             body[key] = json!(items);
@@ -107,7 +69,7 @@ pub async fn maintenances_upcoming(State(state): State<AppState>) -> Response {
         &state,
         Filter::OpenMaintenances,
         "scheduled_maintenances",
-        |i| i.status == "scheduled",
+        |i| i.status == Progress::Maintenance(MaintenanceStatus::Scheduled),
     )
     .await
 }
@@ -117,18 +79,19 @@ pub async fn maintenances_active(State(state): State<AppState>) -> Response {
         &state,
         Filter::OpenMaintenances,
         "scheduled_maintenances",
-        |i| matches!(i.status.as_str(), "in_progress" | "verifying"),
+        |i| {
+            matches!(
+                i.status,
+                Progress::Maintenance(MaintenanceStatus::InProgress | MaintenanceStatus::Verifying)
+            )
+        },
     )
     .await
 }
 
 /// Title of a feed entry: "[Resolved] Website is unavailable".
 fn entry_title(i: &IncidentView) -> String {
-    let mut status = i.status.replace('_', " ");
-    if let Some(first) = status.get_mut(0..1) {
-        first.make_ascii_uppercase();
-    }
-    format!("[{status}] {}", i.name)
+    format!("[{}] {}", i.status.label(), i.name)
 }
 
 /// The timeline as plain text paragraphs (the feed crates escape it), after a link to the

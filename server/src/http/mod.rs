@@ -7,6 +7,7 @@ pub mod api_postmortems;
 pub mod api_resources;
 pub mod api_v1;
 pub mod assets;
+pub mod bodies;
 pub mod health;
 pub mod incidents_public;
 pub mod live;

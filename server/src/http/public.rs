@@ -204,8 +204,8 @@ pub async fn summary_json(State(state): State<AppState>, headers: HeaderMap) -> 
             "page": page_json(s, url),
             "status": status_json(s),
             "components": components_json(s),
-            "incidents": s.incidents.iter().map(|i| super::incidents_public::incident_json(i, url)).collect::<Vec<_>>(),
-            "scheduled_maintenances": s.maintenances.iter().map(|i| super::incidents_public::incident_json(i, url)).collect::<Vec<_>>(),
+            "incidents": s.incidents.iter().map(|i| super::bodies::StatuspageIncident::of(i, url)).collect::<Vec<_>>(),
+            "scheduled_maintenances": s.maintenances.iter().map(|i| super::bodies::StatuspageIncident::of(i, url)).collect::<Vec<_>>(),
         })
     })
     .await

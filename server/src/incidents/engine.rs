@@ -246,7 +246,7 @@ impl Engine {
         let id = incidents::create(
             &self.pool,
             incidents::NewIncident {
-                kind: "incident".into(),
+                kind: vigil_core::model::incident::IncidentKind::Incident,
                 name: outage_title(std::slice::from_ref(&name)),
                 status: "investigating".into(),
                 impact: Impact::Major,

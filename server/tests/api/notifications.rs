@@ -268,7 +268,7 @@ async fn a_component_under_maintenance_holds_back_its_alerts() {
     let now = chrono::Utc::now();
     let id = vigil_core::store::incident_commands::create(
         &app.pool,
-        "maintenance",
+        vigil_core::model::incident::IncidentKind::Maintenance,
         &vigil_core::store::incident_commands::IncidentInput {
             name: Some("Kernel upgrade".into()),
             component_ids: Some(vec!["website".into()]),

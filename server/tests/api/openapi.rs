@@ -49,6 +49,13 @@ async fn the_document_and_the_router_name_the_same_operations() {
                 .unwrap();
             if documented {
                 operations += 1;
+                // Every operation says what it answers on success, not only that it succeeds.
+                let responses = item[method]["responses"].as_object().unwrap();
+                assert!(
+                    responses.iter().any(|(code, r)| code.starts_with('2')
+                        && r["content"]["application/json"]["schema"].is_object()),
+                    "{method} {path} documents no success body"
+                );
                 // Routed, and refused to an anonymous caller before anything else happens.
                 assert_eq!(resp.status(), 401, "{method} {path}");
             } else {
@@ -92,4 +99,153 @@ async fn the_read_endpoints_document_their_bodies() {
     for name in ["name", "metric", "range", "from", "to"] {
         assert!(params.iter().any(|p| p["name"] == name), "{name}");
     }
+}
+
+/// The properties a schema declares, following `$ref` and the `allOf` that `#[serde(flatten)]`
+/// produces.
+fn declared(doc: &Value, schema: &Value) -> Vec<String> {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.trim_start_matches("#/components/schemas/");
+        return declared(doc, &doc["components"]["schemas"][name]);
+    }
+    let mut out: Vec<String> = schema["properties"]
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        out.extend(declared(doc, part));
+    }
+    out
+}
+
+fn success_schema<'a>(doc: &'a Value, path: &str, method: &str, code: &str) -> &'a Value {
+    &doc["paths"][path][method]["responses"][code]["content"]["application/json"]["schema"]
+}
+
+/// Every key of `body` is declared by the schema, and every required property is present.
+fn assert_matches(doc: &Value, schema: &Value, body: &Value, what: &str) {
+    let keys = declared(doc, schema);
+    assert!(
+        !keys.is_empty(),
+        "{what}: the schema declares no properties"
+    );
+    for key in body.as_object().expect("an object").keys() {
+        assert!(
+            keys.contains(key),
+            "{what}: `{key}` is served but not documented"
+        );
+    }
+}
+
+#[tokio::test]
+async fn incidents_and_postmortems_are_served_as_documented() {
+    use crate::common::access::create_token;
+    use serde_json::json;
+    use vigil_core::model::auth::Scope;
+
+    let app = crate::common::spawn_app_with_toml(
+        "[[component]]\nid = \"site\"\nname = \"Website\"\n[incidents]\nautomatic = false\n",
+    )
+    .await;
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    let (_, token) = create_token(
+        &app,
+        &[Scope::IncidentsWrite, Scope::PostmortemsWrite, Scope::Read],
+    )
+    .await;
+    let send = |method: Method, path: &str, body: Value| {
+        app.client
+            .request(method, app.url(path))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+
+    let created = send(
+        Method::POST,
+        "/api/v1/incidents",
+        json!({ "name": "Website down", "component_ids": ["site"], "body": "Looking." }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(created.status(), 201);
+    let incident: Value = created.json().await.unwrap();
+    let id = incident["id"].as_i64().expect("a numeric id in /api/v1");
+    let schema = success_schema(&doc, "/api/v1/incidents", "post", "201");
+    assert_eq!(schema["$ref"], "#/components/schemas/Incident");
+    assert_matches(&doc, schema, &incident, "POST /api/v1/incidents");
+    assert_matches(
+        &doc,
+        &doc["components"]["schemas"]["Update"],
+        &incident["incident_updates"][0],
+        "an update",
+    );
+
+    let list: Value = app.get_json("/api/v1/incidents", &token).await;
+    let schema = success_schema(&doc, "/api/v1/incidents", "get", "200");
+    assert_matches(&doc, schema, &list, "GET /api/v1/incidents");
+    assert_eq!(list["incidents"][0]["id"], id);
+
+    let drafted = send(
+        Method::POST,
+        &format!("/api/v1/incidents/{id}/postmortem"),
+        json!({}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(drafted.status(), 201);
+    let pm: Value = drafted.json().await.unwrap();
+    let path = "/api/v1/incidents/{id}/postmortem";
+    assert_matches(
+        &doc,
+        success_schema(&doc, path, "post", "201"),
+        &pm,
+        "draft",
+    );
+
+    // A save from an older revision: 409 with the documented conflict body.
+    let stale = send(
+        Method::PUT,
+        &format!("/api/v1/incidents/{id}/postmortem"),
+        json!({ "base_revision": 0, "body": "mine" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(stale.status(), 409);
+    let conflict: Value = stale.json().await.unwrap();
+    assert_matches(
+        &doc,
+        success_schema(&doc, path, "put", "409"),
+        &conflict,
+        "a conflicting save",
+    );
+    assert_eq!(conflict["current_revision"], pm["revision"]);
+
+    let revisions: Value = app
+        .get_json(
+            &format!("/api/v1/incidents/{id}/postmortem/revisions"),
+            &token,
+        )
+        .await;
+    let schema = success_schema(
+        &doc,
+        "/api/v1/incidents/{id}/postmortem/revisions",
+        "get",
+        "200",
+    );
+    assert_matches(&doc, schema, &revisions, "revisions");
+    assert_eq!(revisions["revisions"].as_array().unwrap().len(), 2);
+
+    // The public Statuspage shape is the same incident with a string id and public updates.
+    let public: Value = app
+        .get("/api/v2/incidents.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(public["incidents"][0]["id"], id.to_string());
+    assert!(public["incidents"][0]["created_at"]
+        .as_str()
+        .unwrap()
+        .ends_with("+00:00"));
 }
