@@ -279,6 +279,39 @@ pub enum ConfigError {
     },
 }
 
+/// A setting that does not make sense: which key, why, and (for monitors) the line it starts
+/// on. Every section's checks answer with this one shape; [`ConfigError::invalid`] says where.
+#[derive(Debug)]
+pub struct Problem {
+    pub line: Option<usize>,
+    pub key: String,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Problem {
+        Problem {
+            line: None,
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl ConfigError {
+    /// A problem found in the settings read from `origin` (a file, or the built-in defaults).
+    fn invalid(origin: &str, p: Problem) -> ConfigError {
+        ConfigError::Invalid {
+            origin: match p.line {
+                Some(line) => format!("{origin}:{line}"),
+                None => origin.to_string(),
+            },
+            key: p.key,
+            problem: p.message,
+        }
+    }
+}
+
 /// Prefix of environment overrides: `VIGIL_SERVER__ADDR=0.0.0.0:8080` sets `server.addr`.
 pub const ENV_PREFIX: &str = "VIGIL_";
 
@@ -317,7 +350,9 @@ impl Config {
                     problem: e.into_inner().message().to_string(),
                 }
             })?;
-        config.validate(&origin)?;
+        config
+            .validate()
+            .map_err(|p| ConfigError::invalid(&origin, p))?;
         // Cookies over https are `Secure` unless the operator says otherwise.
         config
             .auth
@@ -329,14 +364,7 @@ impl Config {
             &config.monitors,
             &config.probes,
         )
-        .map_err(|p| ConfigError::Invalid {
-            origin: match p.line {
-                Some(line) => format!("{origin}:{line}"),
-                None => origin.clone(),
-            },
-            key: p.key,
-            problem: p.message,
-        })?;
+        .map_err(|p| ConfigError::invalid(&origin, p))?;
         Ok(config)
     }
 
@@ -387,12 +415,8 @@ impl Config {
         }
     }
 
-    fn validate(&self, origin: &str) -> Result<(), ConfigError> {
-        let invalid = |key: &str, problem: &str| ConfigError::Invalid {
-            origin: origin.to_string(),
-            key: key.to_string(),
-            problem: problem.to_string(),
-        };
+    fn validate(&self) -> Result<(), Problem> {
+        let invalid = |key: &str, problem: &str| Problem::new(key, problem);
         if self.database.max_connections == 0 {
             return Err(invalid("database.max_connections", "must be at least 1"));
         }
@@ -454,9 +478,8 @@ impl Config {
                 return Err(invalid("linode.flap_changes", "must be at least 2"));
             }
         }
-        resources::validate(&self.resources, &self.prometheus, &self.node_exporters)
-            .map_err(|(key, problem)| invalid(&key, &problem))?;
-        notify::validate(&self.notify).map_err(|(key, problem)| invalid(&key, &problem))?;
+        resources::validate(&self.resources, &self.prometheus, &self.node_exporters)?;
+        notify::validate(&self.notify)?;
         if self.incidents.opened_text.trim().is_empty() {
             return Err(invalid(
                 "incidents.opened_text",

@@ -249,17 +249,48 @@ fn editor_view(
         share,
         amend,
     } = actions;
-    let pid = p.id;
-    let (default_from, default_to) = p
-        .snapshots
-        .first()
-        .map(|s| (s.stack.from, s.stack.to))
-        .unwrap_or_else(|| {
-            let now = Utc::now();
-            (now - chrono::Duration::hours(1), now)
-        });
-    let published = p.is_published();
-    let draft_key = local_drafts::key(p.id, p.revision);
+    view! {
+        {heading(&p, &revisions)}
+        {text_form(&p, save)}
+        {publishing(&p, publish, amend)}
+        <h2>"Preview"</h2>
+        <article class="markdown panel" data-testid="pm-preview" inner_html=p.html.clone()></article>
+        {graphs(&p, snap, unsnap, share)}
+        {revision_table(&p, revisions)}
+    }
+}
+
+/// Title, state, where it belongs, and a warning when conflicting saves wait to be merged.
+fn heading(
+    p: &PostmortemView,
+    revisions: &[vigil_core::model::postmortem::RevisionSummary],
+) -> impl IntoView {
+    let conflicts = revisions
+        .iter()
+        .filter(|r| r.kind == RevisionKind::Conflict && r.number > p.revision)
+        .count();
+    let revision = p.revision;
+    view! {
+        <h1 data-testid="pm-title">{p.title.clone()}</h1>
+        <p>
+            {state_badge(p.published_at)}
+            {format!(" revision {} · last saved {} by {} · ", p.revision, when(p.updated_at), p.updated_by)}
+            <a href=format!("/ops/incidents/{}", p.incident_id)>{format!("incident: {}", p.incident_name)}</a>
+            {p.is_published().then(|| view! { " · " <a href=format!("/postmortems/{}", p.id) data-testid="pm-public-link">"Public page"</a> })}
+        </p>
+        {(conflicts > 0).then(|| view! {
+            <p class="notice" role="status" data-testid="pm-conflicts">
+                {format!("{conflicts} conflicting save(s) kept after revision {revision} — see the revisions below to merge them.")}
+            </p>
+        })}
+    }
+}
+
+/// The Markdown editor. Once hydrated, what is typed is also kept in this browser, and text that
+/// was typed but never saved is offered back.
+fn text_form(p: &PostmortemView, save: ServerAction<SavePostmortem>) -> impl IntoView {
+    let (id, revision, title, body) = (p.id, p.revision, p.title.clone(), p.body.clone());
+    let draft_key = local_drafts::key(id, revision);
     let textarea = NodeRef::<leptos::html::Textarea>::new();
     let unsaved = RwSignal::new(None::<String>);
     // Marks the editor once hydrated: from then on typing is kept in this browser.
@@ -267,7 +298,7 @@ fn editor_view(
     Effect::new(move |_| hydrated.set(true));
     {
         let key = draft_key.clone();
-        let saved = p.body.clone();
+        let saved = body.clone();
         // Runs in the browser only (effects do not run on the server).
         Effect::new(move |_| match local_drafts::get(&key) {
             Some(text) if text != saved => unsaved.set(Some(text)),
@@ -282,23 +313,7 @@ fn editor_view(
             unsaved.set(None);
         }
     };
-    let conflicts = revisions
-        .iter()
-        .filter(|r| r.kind == RevisionKind::Conflict && r.number > p.revision)
-        .count();
     view! {
-        <h1 data-testid="pm-title">{p.title.clone()}</h1>
-        <p>
-            {state_badge(p.published_at)}
-            {format!(" revision {} · last saved {} by {} · ", p.revision, when(p.updated_at), p.updated_by)}
-            <a href=format!("/ops/incidents/{}", p.incident_id)>{format!("incident: {}", p.incident_name)}</a>
-            {published.then(|| view! { " · " <a href=format!("/postmortems/{}", p.id) data-testid="pm-public-link">"Public page"</a> })}
-        </p>
-        {(conflicts > 0).then(|| view! {
-            <p class="notice" role="status" data-testid="pm-conflicts">
-                {format!("{conflicts} conflicting save(s) kept after revision {} — see the revisions below to merge them.", p.revision)}
-            </p>
-        })}
         {move || unsaved.get().map(|_| view! {
             <p class="notice" role="status" data-testid="pm-unsaved">
                 "This browser kept text you typed here and did not save. "
@@ -306,15 +321,27 @@ fn editor_view(
             </p>
         })}
         <ActionForm action=save attr:class="stack-form editor" attr:data-testid="pm-editor">
-            <input type="hidden" name="id" value=pid.to_string()/>
+            <input type="hidden" name="id" value=id.to_string()/>
             // The revision this text starts from: a save from an older one never overwrites.
-            <input type="hidden" name="base_revision" value=p.revision.to_string()/>
-            <label>"Title" <input name="title" value=p.title.clone() required maxlength="200"/></label>
+            <input type="hidden" name="base_revision" value=revision.to_string()/>
+            <label>"Title" <input name="title" value=title required maxlength="200"/></label>
             <label>"Post-mortem (Markdown)"
-                <textarea name="body" rows="28" spellcheck="true" class="mono" node_ref=textarea on:input=keep_typing data-kept=move || hydrated.get().then_some("browser")>{p.body.clone()}</textarea>
+                <textarea name="body" rows="28" spellcheck="true" class="mono" node_ref=textarea on:input=keep_typing data-kept=move || hydrated.get().then_some("browser")>{body}</textarea>
             </label>
             <button type="submit">"Save revision"</button>
         </ActionForm>
+    }
+}
+
+/// Publish or take back; once published, amendments go on top, dated.
+fn publishing(
+    p: &PostmortemView,
+    publish: ServerAction<PublishPostmortem>,
+    amend: ServerAction<AddPostmortemUpdate>,
+) -> impl IntoView {
+    let published = p.is_published();
+    let (pid, revision) = (p.id, p.revision);
+    view! {
         <ActionForm action=publish attr:class="inline" attr:data-testid="pm-publish">
             <input type="hidden" name="id" value=pid.to_string()/>
             <input type="hidden" name="publish" value=(!published).to_string()/>
@@ -325,14 +352,32 @@ fn editor_view(
                 <summary>"Amend the published post-mortem"</summary>
                 <ActionForm action=amend attr:class="stack-form" attr:data-testid="pm-amend">
                     <input type="hidden" name="id" value=pid.to_string()/>
-                    <input type="hidden" name="base_revision" value=p.revision.to_string()/>
+                    <input type="hidden" name="base_revision" value=revision.to_string()/>
                     <label>"Update (goes on top, dated today)" <textarea name="update" rows="2" required></textarea></label>
                     <button type="submit">"Add update"</button>
                 </ActionForm>
             </details>
         })}
-        <h2>"Preview"</h2>
-        <article class="markdown panel" data-testid="pm-preview" inner_html=p.html.clone()></article>
+    }
+}
+
+/// The snapshots, who may see each, and the form that takes another.
+fn graphs(
+    p: &PostmortemView,
+    snap: ServerAction<AddPostmortemSnapshot>,
+    unsnap: ServerAction<DeletePostmortemSnapshot>,
+    share: ServerAction<SetSnapshotVisibility>,
+) -> impl IntoView {
+    let pid = p.id;
+    let (default_from, default_to) = p
+        .snapshots
+        .first()
+        .map(|s| (s.stack.from, s.stack.to))
+        .unwrap_or_else(|| {
+            let now = Utc::now();
+            (now - chrono::Duration::hours(1), now)
+        });
+    view! {
         <h2>"Graphs"</h2>
         <p class="muted">"Kept as Vigil recorded them when taken, so they outlive Grafana, retention and the incident."</p>
         {p.snapshots.iter().cloned().map(|s| {
@@ -379,15 +424,25 @@ fn editor_view(
                 <button type="submit">"Take snapshot"</button>
             </ActionForm>
         </details>
+    }
+}
+
+/// Every revision, newest first, each linking to its text and what changed.
+fn revision_table(
+    p: &PostmortemView,
+    revisions: Vec<vigil_core::model::postmortem::RevisionSummary>,
+) -> impl IntoView {
+    let (pid, revision) = (p.id, p.revision);
+    view! {
         <h2>"Revisions"</h2>
         <table class="table" data-testid="pm-revisions">
             <thead><tr><th>"#"</th><th>"What"</th><th>"By"</th><th>"When"</th></tr></thead>
             <tbody>
                 {revisions.into_iter().map(|r| {
-                    let current = r.number == p.revision;
+                    let current = r.number == revision;
                     view! {
                         <tr class:current=current data-kind=r.kind.as_str()>
-                            <td><a href=format!("/ops/postmortems/{}/revisions/{}", p.id, r.number)>{r.number}</a></td>
+                            <td><a href=format!("/ops/postmortems/{}/revisions/{}", pid, r.number)>{r.number}</a></td>
                             <td>
                                 {r.kind.describe()}
                                 {r.based_on.map(|b| format!(" (from revision {b})"))}

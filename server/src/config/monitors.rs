@@ -1,5 +1,6 @@
 //! `[[component]]`, `[[monitor]]` and `[probes]`: what Vigil watches, reviewable in git.
 
+use super::Problem;
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
     time::Duration,
@@ -117,14 +118,6 @@ impl ProbesConfig {
             up_after: self.up_after,
         }
     }
-}
-
-/// A monitor that does not make sense, with the line it starts on.
-#[derive(Debug)]
-pub struct Problem {
-    pub line: Option<usize>,
-    pub key: String,
-    pub message: String,
 }
 
 /// Checks components and monitors together and turns monitors into specs.

@@ -1,6 +1,7 @@
 //! `[[notify]]`: where notifications go (Discord, Slack-compatible, any JSON webhook) and which
 //! events each channel receives.
 
+use super::Problem;
 use std::{collections::HashSet, path::PathBuf};
 
 use serde::Deserialize;
@@ -67,24 +68,25 @@ impl NotifyConfig {
     }
 }
 
-/// Checks the channels; Err is (key, problem).
-pub fn validate(channels: &[NotifyConfig]) -> Result<(), (String, String)> {
+/// Checks the channels.
+pub fn validate(channels: &[NotifyConfig]) -> Result<(), Problem> {
     let mut names = HashSet::new();
     for (i, c) in channels.iter().enumerate() {
         let key = format!("notify[{i}]");
         if c.name.trim().is_empty() || !names.insert(c.name.clone()) {
-            return Err((
+            return Err(Problem::new(
                 format!("{key}.name"),
                 format!("`{}` is empty or used twice", c.name),
             ));
         }
         if !["discord", "slack", "webhook"].contains(&c.kind.as_str()) {
-            return Err((
+            return Err(Problem::new(
                 format!("{key}.kind"),
                 format!("`{}` is not one of discord, slack, webhook", c.kind),
             ));
         }
-        c.resolve_url().map_err(|e| (format!("{key}.url"), e))?;
+        c.resolve_url()
+            .map_err(|e| Problem::new(format!("{key}.url"), e))?;
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Where node resource graphs come from (`[[prometheus]]`, `[[node_exporter]]`), how long Vigil
 //! keeps them, and the alert rules on them (`[[resources.alert]]`).
 
+use super::Problem;
 use std::collections::{BTreeMap, HashSet};
 
 use serde::Deserialize;
@@ -153,12 +154,12 @@ impl ResourcesConfig {
     }
 }
 
-/// Checks the resource sections; Err is (key, problem).
+/// Checks the resource sections.
 pub fn validate(
     resources: &ResourcesConfig,
     prometheus: &[PrometheusConfig],
     exporters: &[NodeExporterConfig],
-) -> Result<(), (String, String)> {
+) -> Result<(), Problem> {
     let metric_names = || {
         Metric::ALL
             .iter()
@@ -169,19 +170,19 @@ pub fn validate(
     for (i, a) in resources.alerts.iter().enumerate() {
         let key = format!("resources.alert[{i}]");
         if Metric::parse(&a.metric).is_none() {
-            return Err((
+            return Err(Problem::new(
                 format!("{key}.metric"),
                 format!("`{}` is not one of {}", a.metric, metric_names()),
             ));
         }
         if !a.above.is_finite() {
-            return Err((format!("{key}.above"), "must be a number".into()));
+            return Err(Problem::new(format!("{key}.above"), "must be a number"));
         }
     }
     if resources.raw_retention_days == 0 || resources.minute_retention_days == 0 {
-        return Err((
-            "resources.raw_retention_days".into(),
-            "retention must be at least 1 day".into(),
+        return Err(Problem::new(
+            "resources.raw_retention_days",
+            "retention must be at least 1 day",
         ));
     }
     let mut names = HashSet::new();
@@ -197,7 +198,7 @@ pub fn validate(
         )?;
         for m in p.queries.keys() {
             if Metric::parse(m).is_none() {
-                return Err((
+                return Err(Problem::new(
                     format!("{key}.queries.{m}"),
                     format!("not a metric; use one of {}", metric_names()),
                 ));
@@ -227,21 +228,21 @@ fn check_source(
     interval_secs: u64,
     min_interval: u64,
     seen: &mut HashSet<String>,
-) -> Result<(), (String, String)> {
+) -> Result<(), Problem> {
     if name.trim().is_empty() || !seen.insert(name.to_string()) {
-        return Err((
+        return Err(Problem::new(
             format!("{key}.{name_key}"),
             format!("`{name}` is empty or used twice"),
         ));
     }
     if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err((
+        return Err(Problem::new(
             format!("{key}.url"),
-            "must start with http:// or https://".into(),
+            "must start with http:// or https://",
         ));
     }
     if interval_secs < min_interval {
-        return Err((
+        return Err(Problem::new(
             format!("{key}.interval_secs"),
             format!("must be at least {min_interval}"),
         ));
