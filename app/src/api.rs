@@ -212,6 +212,17 @@ pub async fn audit_entries() -> Result<Vec<AuditEntry>, ServerFnError> {
         .map_err(guard::fail)
 }
 
+/// The replicas heard from in the last minute, and what each holds. Readers of `/ops`.
+#[server]
+pub async fn get_replicas() -> Result<Vec<vigil_core::model::cluster::ReplicaView>, ServerFnError> {
+    use vigil_core::model::auth::Scope;
+    guard::require(Scope::Read).await?;
+    let pool = guard::pool()?;
+    vigil_core::store::cluster::replicas(&pool, 60.0)
+        .await
+        .map_err(guard::fail)
+}
+
 /// The server side of every server function's authorization: the same `Auth::require` the HTTP
 /// routes use, on the `Auth` the server resolved for this request.
 #[cfg(feature = "ssr")]

@@ -25,6 +25,7 @@ pub struct Config {
     pub linode: LinodeConfig,
     pub resources: resources::ResourcesConfig,
     pub incidents: IncidentsConfig,
+    pub cluster: ClusterConfig,
     #[serde(rename = "prometheus")]
     pub prometheus: Vec<resources::PrometheusConfig>,
     #[serde(rename = "node_exporter")]
@@ -175,6 +176,28 @@ impl LinodeConfig {
                     self.token_env
                 )
             })
+    }
+}
+
+/// Several `vigil serve` processes on one database.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterConfig {
+    /// How long a replica's hold on a piece of work (the probes, a poller, the incident engine,
+    /// the outbox) lasts without renewal. The holder renews every third of it; when a replica
+    /// dies, another takes its work over within this long (plus a third). Keep it under the
+    /// shortest monitor interval.
+    pub lease_secs: u64,
+    /// How this replica is named on `/ops` (default: the host name and a random suffix).
+    pub replica_name: Option<String>,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            lease_secs: 15,
+            replica_name: None,
+        }
     }
 }
 
@@ -480,6 +503,12 @@ impl Config {
         }
         resources::validate(&self.resources, &self.prometheus, &self.node_exporters)?;
         notify::validate(&self.notify)?;
+        if self.cluster.lease_secs < 2 {
+            return Err(invalid(
+                "cluster.lease_secs",
+                "must be at least 2 (it is renewed every third of it)",
+            ));
+        }
         if self.incidents.opened_text.trim().is_empty() {
             return Err(invalid(
                 "incidents.opened_text",

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod auth;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -64,6 +64,8 @@ impl Application {
             .hash_files(crate::http::assets::hashed_build())
             .build();
         let events = crate::wake::spawn(db.pool.clone(), shutdown.clone());
+        let cluster = crate::cluster::Cluster::new(db.pool.clone(), &config.cluster);
+        cluster.spawn_presence(addr.to_string(), shutdown.clone());
         let (live, publisher) = live::spawn(db.pool.clone(), events.clone(), shutdown.clone());
         let state = AppState {
             leptos_options,
@@ -71,9 +73,15 @@ impl Application {
             live,
             publisher,
             auth: config.auth.clone(),
-            probes: crate::probes::registry::start(db.pool.clone(), config, shutdown.clone())
-                .await
-                .map_err(DbError::from)?,
+            probes: crate::probes::registry::start(
+                db.pool.clone(),
+                config,
+                &cluster,
+                shutdown.clone(),
+            )
+            .await
+            .map_err(DbError::from)?,
+            cluster: cluster.clone(),
             status: Default::default(),
             public: Default::default(),
             title: config.status_page.title.clone(),
@@ -92,22 +100,33 @@ impl Application {
         };
         spawn_session_cleanup(sessions.clone(), shutdown.clone());
         crate::footprint::release_start_up_pages_later(shutdown.clone());
-        crate::resources::start(config, db.pool.clone(), shutdown.clone())
+        crate::resources::start(config, db.pool.clone(), &cluster, shutdown.clone())
             .await
             .map_err(DbError::from)?;
-        crate::notify::start(config, db.pool.clone(), events.clone(), shutdown.clone())
-            .await
-            .map_err(DbError::from)?;
+        crate::notify::start(
+            config,
+            db.pool.clone(),
+            events.clone(),
+            &cluster,
+            shutdown.clone(),
+        )
+        .await
+        .map_err(DbError::from)?;
         if config.incidents.automatic {
-            let engine = crate::incidents::engine::Engine::new(
+            let (pool, rules, text) = (
                 db.pool.clone(),
                 config.incidents.rules(),
                 config.incidents.opened_text.clone(),
             );
-            tokio::spawn(engine.run(events.clone(), shutdown.clone()));
+            let events = events.clone();
+            cluster.run_exclusive("incidents", shutdown.clone(), move |held| {
+                let engine =
+                    crate::incidents::engine::Engine::new(pool.clone(), rules, text.clone());
+                engine.run(events.clone(), held)
+            });
         }
         if config.linode.enabled {
-            spawn_linode_poller(config, db.pool.clone(), shutdown.clone());
+            spawn_linode_poller(config, db.pool.clone(), &cluster, shutdown.clone());
         }
         Ok(Application {
             listener,
@@ -144,6 +163,7 @@ impl Application {
             grace,
         } = self;
         tracing::info!(%addr, "Vigil is listening on http://{addr}");
+        let cluster = state.cluster.clone();
         let app = http::router(state, sessions).into_make_service_with_connect_info::<SocketAddr>();
         let on_signal = {
             let shutdown = shutdown.clone();
@@ -161,31 +181,39 @@ impl Application {
                 Ok(())
             }
         };
+        cluster.leave(grace).await;
         db.close().await?;
         tracing::info!("stopped");
         served
     }
 }
 
-fn spawn_linode_poller(config: &Config, pool: sqlx::PgPool, shutdown: CancellationToken) {
+fn spawn_linode_poller(
+    config: &Config,
+    pool: sqlx::PgPool,
+    cluster: &crate::cluster::Cluster,
+    shutdown: CancellationToken,
+) {
     use crate::linode::{client::LinodeClient, poller::Poller};
     let l = &config.linode;
     // Validated at start-up: the token is there.
     let token = l.token().unwrap_or_default();
-    let client = LinodeClient::new(&l.api_url, &token, Duration::from_millis(l.timeout_ms));
+    let (api_url, timeout) = (l.api_url.clone(), Duration::from_millis(l.timeout_ms));
     let rule = vigil_core::model::backend::FlapRule {
         changes: l.flap_changes,
         window: chrono::Duration::seconds(l.flap_window_secs as i64),
     };
-    let mut poller = Poller::new(
-        client,
-        pool,
-        rule,
+    let (poll, stats, nodebalancers) = (
         Duration::from_secs(l.poll_secs),
+        Duration::from_secs(l.stats_secs),
         l.nodebalancers.clone(),
     );
-    poller.stats_every = Duration::from_secs(l.stats_secs);
-    tokio::spawn(poller.run(shutdown));
+    cluster.run_exclusive("linode", shutdown, move |held| {
+        let client = LinodeClient::new(&api_url, &token, timeout);
+        let mut poller = Poller::new(client, pool.clone(), rule, poll, nodebalancers.clone());
+        poller.stats_every = stats;
+        poller.run(held)
+    });
 }
 
 /// Deletes expired sessions hourly until shutdown.

@@ -37,6 +37,7 @@ pub fn OpsLayout() -> impl IntoView {
                 <a href="/ops/monitors">"Monitors"</a>
                 <a href="/ops/load-balancers">"Load balancers"</a>
                 <a href="/ops/audit">"Audit log"</a>
+                <a href="/ops/replicas">"Replicas"</a>
                 <a href="/ops/notifications">"Notifications"</a>
                 <a href="/">"Public page"</a>
             </nav>
@@ -219,6 +220,46 @@ pub fn AuditPage() -> impl IntoView {
                                     <td>{e.actor}</td>
                                     <td>{e.action}</td>
                                     <td>{e.target}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+/// The `vigil serve` processes sharing the database, and which work each runs: the probes, the
+/// pollers, the incident engine and the outbox each run on exactly one of them.
+#[component]
+pub fn ReplicasPage() -> impl IntoView {
+    let replicas = Resource::new(|| (), |_| crate::api::get_replicas());
+    view! {
+        <h1>"Replicas"</h1>
+        <p class="muted">"Every replica serves every page. Work that must run once is held by one replica at a time and taken over when it stops answering."</p>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || replicas.get().map(|r| match r {
+                Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
+                Ok(list) => view! {
+                    <table class="table" data-testid="replicas">
+                        <thead><tr><th>"Replica"</th><th>"Address"</th><th>"Version"</th><th>"Up since (UTC)"</th><th>"Last seen"</th><th>"Holds"</th></tr></thead>
+                        <tbody>
+                            {list.into_iter().map(|r| view! {
+                                <tr data-replica=r.id.clone()>
+                                    <td>{r.id.clone()}</td>
+                                    <td>{r.addr}</td>
+                                    <td>{r.version}</td>
+                                    <td>{r.started_at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
+                                    <td>{r.last_seen.format("%H:%M:%S").to_string()}</td>
+                                    <td>
+                                        {if r.leases.is_empty() { Some("nothing (standing by)") } else { None }}
+                                        {r.leases.into_iter().map(|l| view! {
+                                            <span class="badge" data-lease=l.name.clone() title=format!("since {}", l.since.format("%Y-%m-%d %H:%M:%S UTC"))>
+                                                {format!("{} since {}", l.name, l.since.format("%H:%M:%S"))}
+                                            </span>" "
+                                        }).collect_view()}
+                                    </td>
                                 </tr>
                             }).collect_view()}
                         </tbody>

@@ -420,12 +420,17 @@ pub struct AffectedComponent {
     pub status: String,
 }
 
+/// One entry of an incident's timeline.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateView {
     pub id: i64,
     pub status: String,
     pub body: String,
+    /// An internal note: never shown publicly.
     pub internal: bool,
+    /// Who wrote it: for ops readers `user:NAME`, `token:NAME` or `Vigil`; for the public a
+    /// display name or "Vigil".
     pub author: String,
     pub created_at: DateTime<Utc>,
 }

@@ -2,6 +2,7 @@ pub mod answer;
 pub mod audit;
 pub mod auth;
 pub mod backend;
+pub mod cluster;
 pub mod event;
 pub mod incident;
 pub mod live;

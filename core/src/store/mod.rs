@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod backends;
 pub mod checks;
+pub mod cluster;
 pub mod correlation;
 pub mod events;
 pub mod health;

@@ -73,6 +73,7 @@ struct StateRow {
     successes_in_a_row: Option<i32>,
     degraded_in_a_row: Option<i32>,
     last_ok_at: Option<DateTime<Utc>>,
+    last_check_at: Option<DateTime<Utc>>,
 }
 
 /// The stored state of every live monitor, and whether it is paused.
@@ -83,7 +84,8 @@ pub async fn states(pool: &PgPool) -> Result<Vec<(i64, bool, Option<StoredState>
         "SELECT m.id AS \"id!\", m.paused AS \"paused!\", s.status AS \"status?\", \
          s.since AS \"since?\", s.failures_in_a_row AS \"failures_in_a_row?\", \
          s.successes_in_a_row AS \"successes_in_a_row?\", \
-         s.degraded_in_a_row AS \"degraded_in_a_row?\", s.last_ok_at AS \"last_ok_at?\" \
+         s.degraded_in_a_row AS \"degraded_in_a_row?\", s.last_ok_at AS \"last_ok_at?\", \
+         s.last_check_at AS \"last_check_at?\" \
          FROM monitors m LEFT JOIN monitor_state s ON s.monitor_id = m.id WHERE NOT m.retired",
     )
     .fetch_all(pool)
@@ -100,6 +102,7 @@ pub async fn states(pool: &PgPool) -> Result<Vec<(i64, bool, Option<StoredState>
                     degraded_in_a_row: r.degraded_in_a_row.unwrap_or(0) as u32,
                 },
                 last_ok_at: r.last_ok_at,
+                last_check_at: r.last_check_at,
             });
             (r.id, r.paused, stored)
         })
@@ -109,6 +112,9 @@ pub async fn states(pool: &PgPool) -> Result<Vec<(i64, bool, Option<StoredState>
 pub struct StoredState {
     pub state: MonitorState,
     pub last_ok_at: Option<DateTime<Utc>>,
+    /// When it was last checked, by whichever replica: a replica taking the probes over keeps
+    /// to the same rhythm instead of starting a fresh one.
+    pub last_check_at: Option<DateTime<Utc>>,
 }
 
 /// Sets the paused flag; returns the monitor id, or None when no live monitor has that name.

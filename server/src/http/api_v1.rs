@@ -1,5 +1,5 @@
-//! `/api/v1/me`, `/api/v1/monitors`, `/api/v1/nodebalancers`: who the caller is, the monitors and
-//! the load balancers, for scripts and agents.
+//! `/api/v1/me`, `/api/v1/monitors`, `/api/v1/nodebalancers`, `/api/v1/replicas`: who the caller
+//! is, the monitors, the load balancers and the replicas, for scripts and agents.
 
 use axum::{extract::State, Extension, Json};
 use chrono::{DateTime, Utc};
@@ -191,9 +191,34 @@ pub async fn nodebalancers(
     Ok(Json(NodeBalancerList { nodebalancers: out }))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct ReplicaList {
+    /// The replicas heard from in the last minute.
+    pub replicas: Vec<vigil_core::model::cluster::ReplicaView>,
+    /// The one that answered.
+    pub answered_by: String,
+}
+
+/// `GET /api/v1/replicas` (scope `read`): the `vigil serve` processes sharing the database and
+/// the work each holds (`probes`, `linode`, `resources`, `incidents`, `notify`).
+#[utoipa::path(get, path = "/api/v1/replicas",
+    responses((status = 200, body = ReplicaList), (status = 401), (status = 403)),
+    security(("token" = ["read"])))]
+pub async fn replicas(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+) -> Result<Json<ReplicaList>, ApiError> {
+    auth.require(Scope::Read)?;
+    Ok(Json(ReplicaList {
+        replicas: vigil_core::store::cluster::replicas(&state.pool, 60.0).await?,
+        answered_by: state.cluster.id().to_string(),
+    }))
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(me))
+        .routes(routes!(replicas))
         .routes(routes!(monitors))
         .routes(routes!(nodebalancers))
 }

@@ -12,15 +12,19 @@ use vigil_core::model::{
     postmortem::{PostmortemView, RevisionSummary, Snapshot},
 };
 
-fn rfc3339<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&t.to_rfc3339())
+/// A time as Statuspage writes it: RFC 3339 with an explicit offset (`2026-11-20T14:06:00+00:00`).
+#[derive(Clone, Copy, ToSchema)]
+#[schema(value_type = String, format = DateTime)]
+pub struct Rfc3339(DateTime<Utc>);
+
+impl Serialize for Rfc3339 {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.to_rfc3339())
+    }
 }
 
-fn rfc3339_opt<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => rfc3339(t, s),
-        None => s.serialize_none(),
-    }
+fn rfc3339(t: DateTime<Utc>) -> Rfc3339 {
+    Rfc3339(t)
 }
 
 /// The page every Statuspage object belongs to: Vigil serves one.
@@ -35,44 +39,24 @@ pub struct IncidentFields {
     #[schema(value_type = String)]
     pub status: Progress,
     pub impact: Impact,
-    #[serde(serialize_with = "rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: DateTime<Utc>,
-    #[serde(serialize_with = "rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub updated_at: DateTime<Utc>,
-    #[serde(serialize_with = "rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub started_at: DateTime<Utc>,
-    #[serde(serialize_with = "rfc3339_opt")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub monitoring_at: Option<DateTime<Utc>>,
-    #[serde(serialize_with = "rfc3339_opt")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub resolved_at: Option<DateTime<Utc>>,
+    pub created_at: Rfc3339,
+    pub updated_at: Rfc3339,
+    pub started_at: Rfc3339,
+    pub monitoring_at: Option<Rfc3339>,
+    pub resolved_at: Option<Rfc3339>,
     /// The incident's public page.
     pub shortlink: String,
     pub page_id: String,
     /// Markdown, and only once published: a draft never leaves the ops dashboard.
     pub postmortem_body: Option<String>,
-    #[serde(serialize_with = "rfc3339_opt")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub postmortem_published_at: Option<DateTime<Utc>>,
+    pub postmortem_published_at: Option<Rfc3339>,
     pub components: Vec<ComponentRef>,
     /// Maintenances only.
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "rfc3339_opt"
-    )]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub scheduled_for: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduled_for: Option<Rfc3339>,
     /// Maintenances only.
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "rfc3339_opt"
-    )]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub scheduled_until: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduled_until: Option<Rfc3339>,
 }
 
 impl IncidentFields {
@@ -82,15 +66,19 @@ impl IncidentFields {
             name: i.name.clone(),
             status: i.status,
             impact: i.impact,
-            created_at: i.created_at,
-            updated_at: i.updated_at,
-            started_at: i.started_at,
-            monitoring_at: i.monitoring_at,
-            resolved_at: i.resolved_at,
+            created_at: rfc3339(i.created_at),
+            updated_at: rfc3339(i.updated_at),
+            started_at: rfc3339(i.started_at),
+            monitoring_at: i.monitoring_at.map(rfc3339),
+            resolved_at: i.resolved_at.map(rfc3339),
             shortlink: format!("{}/incidents/{}", public_url.trim_end_matches('/'), i.id),
             page_id: PAGE_ID.into(),
             postmortem_body: i.postmortem.as_ref().and_then(|p| p.body.clone()),
-            postmortem_published_at: i.postmortem.as_ref().and_then(|p| p.published_at),
+            postmortem_published_at: i
+                .postmortem
+                .as_ref()
+                .and_then(|p| p.published_at)
+                .map(rfc3339),
             components: i
                 .components
                 .iter()
@@ -101,8 +89,8 @@ impl IncidentFields {
                     page_id: PAGE_ID.into(),
                 })
                 .collect(),
-            scheduled_for: i.scheduled_for.filter(|_| maintenance),
-            scheduled_until: i.scheduled_until.filter(|_| maintenance),
+            scheduled_for: i.scheduled_for.filter(|_| maintenance).map(rfc3339),
+            scheduled_until: i.scheduled_until.filter(|_| maintenance).map(rfc3339),
         }
     }
 }
@@ -146,15 +134,9 @@ pub struct StatuspageUpdate {
     pub status: String,
     pub body: String,
     pub incident_id: String,
-    #[serde(serialize_with = "rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: DateTime<Utc>,
-    #[serde(serialize_with = "rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub updated_at: DateTime<Utc>,
-    #[serde(serialize_with = "rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub display_at: DateTime<Utc>,
+    pub created_at: Rfc3339,
+    pub updated_at: Rfc3339,
+    pub display_at: Rfc3339,
 }
 
 impl StatuspageUpdate {
@@ -164,9 +146,9 @@ impl StatuspageUpdate {
             status: u.status.clone(),
             body: u.body.clone(),
             incident_id: incident.to_string(),
-            created_at: u.created_at,
-            updated_at: u.created_at,
-            display_at: u.created_at,
+            created_at: rfc3339(u.created_at),
+            updated_at: rfc3339(u.created_at),
+            display_at: rfc3339(u.created_at),
         }
     }
 }
@@ -183,7 +165,8 @@ pub struct Incident {
     pub taken_over: bool,
     #[serde(flatten)]
     pub fields: IncidentFields,
-    pub incident_updates: Vec<Update>,
+    /// Newest first, internal notes included.
+    pub incident_updates: Vec<UpdateView>,
 }
 
 impl Incident {
@@ -194,33 +177,9 @@ impl Incident {
             automatic: i.automatic,
             taken_over: i.taken_over,
             fields: IncidentFields::of(i, public_url),
-            incident_updates: i
-                .updates
-                .iter()
-                .map(|u| Update {
-                    id: u.id,
-                    status: u.status.clone(),
-                    body: u.body.clone(),
-                    internal: u.internal,
-                    author: u.author.clone(),
-                    created_at: u.created_at,
-                })
-                .collect(),
+            incident_updates: i.updates.clone(),
         }
     }
-}
-
-/// One entry of an incident's timeline.
-#[derive(Serialize, ToSchema)]
-pub struct Update {
-    pub id: i64,
-    pub status: String,
-    pub body: String,
-    /// Never shown publicly.
-    pub internal: bool,
-    /// `user:NAME`, `token:NAME` or `Vigil`.
-    pub author: String,
-    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Serialize, ToSchema)]

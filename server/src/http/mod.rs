@@ -45,6 +45,9 @@ pub struct AppState {
     pub auth: AuthConfig,
     #[from_ref(skip)]
     pub probes: ProbeHandle,
+    /// This replica, and what it holds.
+    #[from_ref(skip)]
+    pub cluster: crate::cluster::Cluster,
     #[from_ref(skip)]
     pub status: std::sync::Arc<StatusCache>,
     /// The public read side, rendered once per change and kept compressed.

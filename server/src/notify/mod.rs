@@ -10,11 +10,12 @@ use vigil_core::store::{notifications, StoreError};
 
 use crate::config::Config;
 
-/// Syncs the configured channels and starts the delivery worker.
+/// Syncs the configured channels and delivers on whichever replica holds the `notify` lease.
 pub async fn start(
     config: &Config,
     pool: PgPool,
     events: crate::wake::Events,
+    cluster: &crate::cluster::Cluster,
     shutdown: CancellationToken,
 ) -> Result<(), StoreError> {
     let specs: Vec<notifications::ChannelSpec> = config
@@ -29,7 +30,11 @@ pub async fn start(
         })
         .collect();
     notifications::sync_channels(&pool, &specs).await?;
-    let worker = worker::Worker::new(pool, config.server.public_url.clone());
-    tokio::spawn(worker.run(events, shutdown));
+    // One replica delivers at a time: each channel's queue stays in order, and a notification
+    // is marked delivered by the replica that sent it.
+    let public_url = config.server.public_url.clone();
+    cluster.run_exclusive("notify", shutdown, move |held| {
+        worker::Worker::new(pool.clone(), public_url.clone()).run(events.clone(), held)
+    });
     Ok(())
 }

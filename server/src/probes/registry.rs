@@ -1,7 +1,11 @@
 //! Starting the probes: sync the configured components and monitors into the database, restore
 //! each monitor's state, and run the scheduler, the writer and the retention job.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use chrono::Utc;
 use sqlx::PgPool;
@@ -9,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use vigil_core::{
     model::monitor::{Check, CheckResult, MonitorSpec, PauseRequest},
-    store::{checks, monitors, StoreError},
+    store::{checks, cluster, monitors, StoreError},
 };
 
 use super::{
@@ -17,29 +21,52 @@ use super::{
     writer::{Command, Writer},
     Probers,
 };
-use crate::config::{monitors::ProbesConfig, Config};
+use crate::{
+    cluster::Cluster,
+    config::{monitors::ProbesConfig, Config},
+};
 
-/// What the HTTP side needs from the running probes.
+/// The lease the probes run under: one replica at a time schedules every monitor and folds
+/// the results into their states.
+pub const LEASE: &str = "probes";
+
+/// The probing side of the replica holding the lease: where results and pauses go.
+#[derive(Clone)]
+struct Running {
+    results: mpsc::Sender<(i64, CheckResult)>,
+    commands: mpsc::Sender<Command>,
+}
+
+/// What the HTTP side needs from the probes, on every replica.
 #[derive(Clone)]
 pub struct ProbeHandle {
+    pool: PgPool,
     heartbeat_secrets: Arc<HashMap<String, i64>>,
     heartbeats: Arc<Heartbeats>,
-    results: mpsc::Sender<(i64, CheckResult)>,
+    running: Arc<Mutex<Option<Running>>>,
     pauses: mpsc::UnboundedSender<PauseRequest>,
 }
 
 impl ProbeHandle {
-    /// Records a heartbeat; false when no monitor has this secret.
+    /// Records a heartbeat; false when no monitor has this secret. The ping is stored, so the
+    /// replica running the probes sees it whichever replica it reached; on that replica it also
+    /// counts at once.
     pub async fn heartbeat(&self, secret: &str) -> bool {
         let Some(&id) = self.heartbeat_secrets.get(secret) else {
             return false;
         };
         let now = Utc::now();
         self.heartbeats.beat(id, now);
-        let _ = self
-            .results
-            .send((id, CheckResult::ok(now, Duration::ZERO)))
-            .await;
+        if let Err(e) = cluster::record_ping(&self.pool, id, now).await {
+            tracing::warn!(error = %e, "could not store a heartbeat ping");
+        }
+        let running = self.running.lock().expect("running poisoned").clone();
+        if let Some(r) = running {
+            let _ = r
+                .results
+                .send((id, CheckResult::ok(now, Duration::ZERO)))
+                .await;
+        }
         true
     }
 
@@ -49,9 +76,12 @@ impl ProbeHandle {
     }
 }
 
+/// Syncs the configured components and monitors, then probes them on whichever replica holds
+/// the `probes` lease.
 pub async fn start(
     pool: PgPool,
     config: &Config,
+    cluster: &Cluster,
     shutdown: CancellationToken,
 ) -> Result<ProbeHandle, StoreError> {
     let decls: Vec<monitors::ComponentDecl> = config
@@ -65,20 +95,6 @@ pub async fn start(
         })
         .collect();
     let synced = monitors::sync(&pool, &decls, &config.monitor_specs).await?;
-    let stored = monitors::states(&pool).await?;
-
-    let heartbeats = Arc::new(Heartbeats::default());
-    let paused = Arc::new(Paused::default());
-    let mut states = HashMap::new();
-    for (id, is_paused, state) in stored {
-        paused.set(id, is_paused);
-        if let Some(s) = state {
-            if let Some(t) = s.last_ok_at {
-                heartbeats.beat(id, t);
-            }
-            states.insert(id, (s.state, s.last_ok_at));
-        }
-    }
     let heartbeat_secrets: HashMap<String, i64> = synced
         .iter()
         .filter_map(|(id, spec)| match &spec.check {
@@ -90,48 +106,170 @@ pub async fn start(
         .into_iter()
         .map(|(id, s)| (id, Arc::new(s)))
         .collect();
-
-    let probes: &ProbesConfig = &config.probes;
-    let (results_tx, results_rx) = mpsc::channel(16_384);
-    let (commands_tx, commands_rx) = mpsc::channel(64);
-    let writer = Writer {
-        pool: pool.clone(),
-        specs: specs.iter().cloned().collect(),
-        states,
-        thresholds: probes.thresholds(),
-        batch_max: 2_000,
-        flush_every: Duration::from_millis(250),
-        reported_at: None,
-    };
-    tokio::spawn(writer.run(results_rx, commands_rx, shutdown.clone()));
-    let scheduler = Scheduler {
-        monitors: specs,
-        probers: Arc::new(Probers::new(probes.max_body_kb * 1024, heartbeats.clone())),
-        paused: paused.clone(),
-        max_concurrency: probes.max_concurrency,
-    };
-    tokio::spawn(scheduler.run(results_tx.clone(), shutdown.clone()));
-    spawn_retention(pool, probes.raw_retention_days, shutdown);
+    let heartbeats = Arc::new(Heartbeats::default());
+    let paused = Arc::new(Paused::default());
+    let running: Arc<Mutex<Option<Running>>> = Default::default();
 
     let (pauses_tx, mut pauses_rx) = mpsc::unbounded_channel::<PauseRequest>();
     {
-        let paused = paused.clone();
-        let commands = commands_tx;
+        let (paused, running) = (paused.clone(), running.clone());
         tokio::spawn(async move {
             while let Some(req) = pauses_rx.recv().await {
                 paused.set(req.monitor_id, req.paused);
-                let _ = commands
-                    .send(Command::Pause(req.monitor_id, req.paused))
-                    .await;
+                let r = running.lock().expect("running poisoned").clone();
+                if let Some(r) = r {
+                    let _ = r
+                        .commands
+                        .send(Command::Pause(req.monitor_id, req.paused))
+                        .await;
+                }
             }
         });
     }
+
+    let probes = Probing {
+        pool: pool.clone(),
+        specs,
+        config: config.probes.clone(),
+        heartbeats: heartbeats.clone(),
+        paused: paused.clone(),
+        running: running.clone(),
+    };
+    cluster.run_exclusive(LEASE, shutdown, move |held| probes.clone().run(held));
     Ok(ProbeHandle {
+        pool,
         heartbeat_secrets: Arc::new(heartbeat_secrets),
         heartbeats,
-        results: results_tx,
+        running,
         pauses: pauses_tx,
     })
+}
+
+/// Everything a spell of probing needs; cloned for each time this replica takes the lease.
+#[derive(Clone)]
+struct Probing {
+    pool: PgPool,
+    specs: Vec<(i64, Arc<MonitorSpec>)>,
+    config: ProbesConfig,
+    heartbeats: Arc<Heartbeats>,
+    paused: Arc<Paused>,
+    running: Arc<Mutex<Option<Running>>>,
+}
+
+impl Probing {
+    /// Probes until `held` is cancelled (the lease lost, or shutdown), starting from the states
+    /// the previous holder wrote, then writes what is pending and stops.
+    async fn run(self, held: CancellationToken) {
+        let Restored {
+            states,
+            last_checked,
+        } = loop {
+            match self.restore().await {
+                Ok(restored) => break restored,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the monitors' states; retrying");
+                    tokio::select! {
+                        _ = held.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    }
+                }
+            }
+        };
+        let (results_tx, results_rx) = mpsc::channel(16_384);
+        let (commands_tx, commands_rx) = mpsc::channel(64);
+        let writer = Writer {
+            pool: self.pool.clone(),
+            specs: self.specs.iter().cloned().collect(),
+            states,
+            thresholds: self.config.thresholds(),
+            batch_max: 2_000,
+            flush_every: Duration::from_millis(250),
+            reported_at: None,
+        };
+        let writing = tokio::spawn(writer.run(results_rx, commands_rx, held.clone()));
+        let scheduler = Scheduler {
+            monitors: self.specs.clone(),
+            probers: Arc::new(Probers::new(
+                self.config.max_body_kb * 1024,
+                self.heartbeats.clone(),
+            )),
+            paused: self.paused.clone(),
+            max_concurrency: self.config.max_concurrency,
+            last_checked,
+        };
+        let scheduling = tokio::spawn(scheduler.run(results_tx.clone(), held.clone()));
+        *self.running.lock().expect("running poisoned") = Some(Running {
+            results: results_tx,
+            commands: commands_tx.clone(),
+        });
+        spawn_retention(
+            self.pool.clone(),
+            self.config.raw_retention_days,
+            held.clone(),
+        );
+        self.follow_other_replicas(commands_tx, &held).await;
+        *self.running.lock().expect("running poisoned") = None;
+        let _ = scheduling.await;
+        let _ = writing.await;
+    }
+
+    /// Each monitor's state and pause flag as stored, and the newest heartbeat pings.
+    async fn restore(&self) -> Result<Restored, StoreError> {
+        let mut restored = Restored::default();
+        for (id, is_paused, state) in monitors::states(&self.pool).await? {
+            self.paused.set(id, is_paused);
+            if let Some(s) = state {
+                if let Some(t) = s.last_ok_at {
+                    self.heartbeats.beat(id, t);
+                }
+                if let Some(t) = s.last_check_at {
+                    restored.last_checked.insert(id, t);
+                }
+                restored.states.insert(id, (s.state, s.last_ok_at));
+            }
+        }
+        for (id, at) in cluster::pings(&self.pool).await? {
+            self.heartbeats.beat(id, at);
+        }
+        Ok(restored)
+    }
+
+    /// Until `held` is cancelled: pings and pauses that reached other replicas, every few
+    /// seconds.
+    async fn follow_other_replicas(
+        &self,
+        commands: mpsc::Sender<Command>,
+        held: &CancellationToken,
+    ) {
+        let mut every = crate::workers::ticker(Duration::from_secs(2));
+        while crate::workers::next_tick(&mut every, held).await {
+            if let Ok(pings) = cluster::pings(&self.pool).await {
+                for (id, at) in pings {
+                    self.heartbeats.beat(id, at);
+                }
+            }
+            if let Ok(flags) = cluster::paused_flags(&self.pool).await {
+                for (id, paused) in flags {
+                    if self.paused.contains(id) != paused {
+                        self.paused.set(id, paused);
+                        let _ = commands.send(Command::Pause(id, paused)).await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+type StoredState = (
+    vigil_core::model::monitor::MonitorState,
+    Option<chrono::DateTime<Utc>>,
+);
+
+/// What a new holder of the probes starts from.
+#[derive(Default)]
+struct Restored {
+    states: HashMap<i64, StoredState>,
+    last_checked: HashMap<i64, chrono::DateTime<Utc>>,
 }
 
 fn spawn_retention(pool: PgPool, raw_days: u32, shutdown: CancellationToken) {

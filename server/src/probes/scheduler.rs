@@ -42,8 +42,12 @@ impl Paused {
 pub struct Heartbeats(Mutex<HashMap<i64, DateTime<Utc>>>);
 
 impl Heartbeats {
+    /// Records a beat at `at`, unless a later one is known (pings arrive through several
+    /// replicas and the database, not always in order).
     pub fn beat(&self, id: i64, at: DateTime<Utc>) {
-        self.0.lock().expect("heartbeats poisoned").insert(id, at);
+        let mut beats = self.0.lock().expect("heartbeats poisoned");
+        let last = beats.entry(id).or_insert(at);
+        *last = (*last).max(at);
     }
 
     pub fn last(&self, id: i64) -> Option<DateTime<Utc>> {
@@ -90,18 +94,41 @@ pub struct Scheduler {
     pub probers: Arc<Probers>,
     pub paused: Arc<Paused>,
     pub max_concurrency: usize,
+    /// When each monitor was last checked (before this scheduler): its first check is then one
+    /// interval after that — at once when overdue — so a replica taking over keeps the rhythm
+    /// and no monitor waits longer than its interval plus the takeover.
+    pub last_checked: HashMap<i64, DateTime<Utc>>,
+}
+
+impl Scheduler {
+    /// When monitor `id` is first due, counting from `start` (= `now` on the wall clock).
+    fn first_due(
+        &self,
+        id: i64,
+        spec: &MonitorSpec,
+        start: Instant,
+        now: DateTime<Utc>,
+    ) -> Instant {
+        match self.last_checked.get(&id) {
+            Some(last) => {
+                let due = *last + chrono::Duration::from_std(spec.interval).unwrap_or_default();
+                start + (due - now).to_std().unwrap_or_default().min(spec.interval)
+            }
+            None => start + offset(&spec.name, spec.interval),
+        }
+    }
 }
 
 impl Scheduler {
     /// Runs until `shutdown`; results go to `results`.
     pub async fn run(self, results: mpsc::Sender<(i64, CheckResult)>, shutdown: CancellationToken) {
         let limit = Arc::new(Semaphore::new(self.max_concurrency));
-        let start = Instant::now();
+        let (start, now) = (Instant::now(), Utc::now());
         let mut queue: BinaryHeap<Reverse<(Instant, usize)>> = self
             .monitors
             .iter()
             .enumerate()
-            .map(|(i, (_, spec))| Reverse((start + offset(&spec.name, spec.interval), i)))
+            .map(|(i, (id, spec))| Reverse((self.first_due(*id, spec, start, now), i)))
             .collect();
         while let Some(Reverse((due, i))) = queue.pop() {
             tokio::select! {

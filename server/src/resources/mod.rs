@@ -18,22 +18,45 @@ use crate::config::{resources::stale_after, Config};
 pub async fn start(
     config: &Config,
     pool: PgPool,
+    cluster: &crate::cluster::Cluster,
     shutdown: CancellationToken,
 ) -> Result<(), vigil_core::store::StoreError> {
     let registered = sources::register_all(config, &pool).await?;
     tracing::info!(sources = registered, "data sources registered");
-    let sink = Arc::new(sink::Sink::new(pool.clone(), config.resources.rules()).await?);
+    // The collectors, the staleness watcher and retention run on one replica at a time.
+    let config = config.clone();
+    cluster.run_exclusive("resources", shutdown, move |held| {
+        collect(config.clone(), pool.clone(), held)
+    });
+    Ok(())
+}
+
+/// Collects until `held` is cancelled (the lease lost, or shutdown).
+async fn collect(config: Config, pool: PgPool, held: CancellationToken) {
+    let sink = loop {
+        match sink::Sink::new(pool.clone(), config.resources.rules()).await {
+            Ok(sink) => break Arc::new(sink),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the alert states; retrying");
+                tokio::select! {
+                    _ = held.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                }
+            }
+        }
+    };
+    let mut tasks = tokio::task::JoinSet::new();
     for p in &config.prometheus {
         let collector = prometheus::Collector::new(p.clone(), sink.clone(), pool.clone());
-        tokio::spawn(collector.run(shutdown.clone()));
+        tasks.spawn(collector.run(held.clone()));
     }
     for e in &config.node_exporters {
         let collector = node_exporter::Collector::new(e.clone(), sink.clone(), pool.clone());
-        tokio::spawn(collector.run(shutdown.clone()));
+        tasks.spawn(collector.run(held.clone()));
     }
-    tokio::spawn(sources::watch(pool.clone(), shutdown.clone()));
-    spawn_retention(config, pool, shutdown);
-    Ok(())
+    tasks.spawn(sources::watch(pool.clone(), held.clone()));
+    spawn_retention(&config, pool, held);
+    tasks.join_all().await;
 }
 
 fn spawn_retention(config: &Config, pool: PgPool, shutdown: CancellationToken) {

@@ -14,6 +14,7 @@ mod notifications;
 mod openapi;
 mod postmortems;
 mod probes;
+mod replicas;
 mod resources;
 mod sim_webhooks;
 mod status;

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::common::spawn_app;
 
-const DOCUMENTED: [&str; 12] = [
+const DOCUMENTED: [&str; 13] = [
     "/api/v1/incidents",
     "/api/v1/incidents/{id}",
     "/api/v1/incidents/{id}/postmortem",
@@ -18,6 +18,7 @@ const DOCUMENTED: [&str; 12] = [
     "/api/v1/nodebalancers",
     "/api/v1/nodes",
     "/api/v1/nodes/{name}/series",
+    "/api/v1/replicas",
     "/api/v1/sources",
 ];
 
@@ -63,7 +64,7 @@ async fn the_document_and_the_router_name_the_same_operations() {
             }
         }
     }
-    assert_eq!(operations, 16);
+    assert_eq!(operations, 17);
     // Nothing else answers under /api/v1.
     assert_eq!(app.get("/api/v1/undocumented").await.status(), 404);
 }
@@ -176,7 +177,7 @@ async fn incidents_and_postmortems_are_served_as_documented() {
     assert_matches(&doc, schema, &incident, "POST /api/v1/incidents");
     assert_matches(
         &doc,
-        &doc["components"]["schemas"]["Update"],
+        &doc["components"]["schemas"]["UpdateView"],
         &incident["incident_updates"][0],
         "an update",
     );

@@ -1,0 +1,187 @@
+//! Several `vigil serve` processes on one PostgreSQL. Every replica serves every page and API (the
+//! live feed hears every write through LISTEN/NOTIFY); work that must run once — the probes, the
+//! Linode poller, the resource collectors, the incident engine, the outbox — runs on whichever
+//! replica holds its lease (`store::cluster::hold`), renewed every third of `cluster.lease_secs`.
+//!
+//! A holder that cannot renew stops the work itself before its lease can expire (two thirds of
+//! the way), so two replicas never run it at once even when one of them is cut off from the
+//! database rather than dead; when a replica dies, another takes over once the lease expires.
+//! PostgreSQL is the only coordinator: there is no consensus protocol of Vigil's own.
+
+use std::{
+    collections::BTreeSet,
+    future::Future,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use vigil_core::store::cluster;
+
+/// This replica: its name, and what it holds now.
+#[derive(Clone)]
+pub struct Cluster {
+    pool: PgPool,
+    id: Arc<str>,
+    lease: Duration,
+    held: Arc<Mutex<BTreeSet<String>>>,
+    /// The lease loops, so that leaving waits for the work to stop before releasing.
+    tasks: tokio_util::task::TaskTracker,
+}
+
+impl Cluster {
+    pub fn new(pool: PgPool, config: &crate::config::ClusterConfig) -> Cluster {
+        let id = config.replica_name.clone().unwrap_or_else(|| {
+            let host = hostname();
+            let suffix = uuid::Uuid::new_v4().simple().to_string();
+            format!("{host}-{}", &suffix[..6])
+        });
+        Cluster {
+            pool,
+            id: id.into(),
+            lease: Duration::from_secs(config.lease_secs),
+            held: Default::default(),
+            tasks: Default::default(),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Whether this replica holds `lease` now.
+    pub fn holds(&self, lease: &str) -> bool {
+        self.held.lock().expect("held poisoned").contains(lease)
+    }
+
+    fn mark(&self, lease: &str, held: bool) {
+        let mut set = self.held.lock().expect("held poisoned");
+        if held {
+            set.insert(lease.to_string());
+        } else {
+            set.remove(lease);
+        }
+    }
+
+    /// Announces this replica every third of the lease until shutdown, then leaves (its leases
+    /// are released with it, so the others take over at once).
+    pub fn spawn_presence(&self, addr: String, shutdown: CancellationToken) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            let version = env!("CARGO_PKG_VERSION");
+            let host = hostname();
+            let mut every = crate::workers::ticker(me.lease / 3);
+            while crate::workers::next_tick(&mut every, &shutdown).await {
+                if let Err(e) = cluster::announce(&me.pool, &me.id, &host, &addr, version).await {
+                    tracing::warn!(error = %e, "could not announce this replica");
+                }
+                // Replicas silent for an hour are gone; their rows only clutter /ops.
+                let _ = cluster::forget_silent(&me.pool, 3600.0).await;
+            }
+        });
+    }
+
+    /// Leaves the cluster once the work has stopped (at most `wait`): every lease released, so
+    /// the other replicas take over at once. Called at shutdown, after cancelling.
+    pub async fn leave(&self, wait: Duration) {
+        self.tasks.close();
+        if tokio::time::timeout(wait, self.tasks.wait()).await.is_err() {
+            tracing::warn!("work still running at shutdown; its leases expire on their own");
+            return;
+        }
+        if let Err(e) = cluster::leave(&self.pool, &self.id).await {
+            tracing::warn!(error = %e, "could not release this replica's leases");
+        }
+    }
+
+    /// Runs `work` on this replica whenever it holds lease `name`, until shutdown. `work` gets a
+    /// token that is cancelled when the lease is lost; it must stop promptly when it is, and is
+    /// started afresh (reading its state from the database) when the lease comes back.
+    pub fn run_exclusive<F, Fut>(
+        &self,
+        name: impl Into<String>,
+        shutdown: CancellationToken,
+        work: F,
+    ) where
+        F: FnMut(CancellationToken) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let me = self.clone();
+        let name = name.into();
+        self.tasks
+            .spawn(async move { me.hold_and_run(name, shutdown, work).await });
+    }
+
+    async fn try_hold(&self, name: &str) -> Result<bool, vigil_core::store::StoreError> {
+        cluster::hold(&self.pool, name, &self.id, self.lease.as_secs_f64()).await
+    }
+
+    async fn hold_and_run<F, Fut>(self, name: String, shutdown: CancellationToken, mut work: F)
+    where
+        F: FnMut(CancellationToken) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let renew_every = self.lease / 3;
+        // Stop before the lease can expire in the database: two thirds of the way, the holder
+        // gives up on its own if it has not managed to renew.
+        let give_up_after = self.lease * 2 / 3;
+        loop {
+            // Wait for the lease.
+            loop {
+                match self.try_hold(&name).await {
+                    Ok(true) => break,
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::debug!(lease = %name, error = %e, "cannot reach the database for the lease")
+                    }
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(renew_every) => {}
+                }
+            }
+            let mut renewed = Instant::now();
+            self.mark(&name, true);
+            tracing::info!(lease = %name, replica = %self.id, "holding");
+            let held = shutdown.child_token();
+            let mut task = tokio::spawn(work(held.clone()));
+            let mut finished = false;
+            let lost = loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break false,
+                    _ = &mut task => { finished = true; break false }
+                    _ = tokio::time::sleep(renew_every) => {}
+                }
+                match self.try_hold(&name).await {
+                    Ok(true) => renewed = Instant::now(),
+                    Ok(false) => break true,
+                    Err(e) if renewed.elapsed() >= give_up_after => {
+                        tracing::warn!(lease = %name, error = %e, "cannot renew the lease: stopping");
+                        break true;
+                    }
+                    Err(_) => {}
+                }
+            };
+            held.cancel();
+            if !finished {
+                let _ = task.await;
+            }
+            self.mark(&name, false);
+            if !lost {
+                // Shutdown (or the work ended by itself): let another replica take it at once.
+                let _ = cluster::release(&self.pool, &name, &self.id).await;
+                return;
+            }
+            tracing::warn!(lease = %name, replica = %self.id, "lost the lease; another replica takes over");
+        }
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "vigil".into())
+}
