@@ -342,7 +342,13 @@ pub async fn get_recent_incidents(
         false,
     )
     .await
-    .map_err(guard::fail)
+    // A part of the status page, not the page: when the database is away the page still
+    // answers 200 with the last state held (`get_status_summary`), and says this part is missing.
+    .map_err(|e| {
+        use vigil_core::model::answer::Answer;
+        leptos::logging::error!("past incidents unavailable: {e}");
+        ServerFnError::new(e.public_message())
+    })
 }
 
 /// One incident. Internal notes and evidence only for signed-in readers who ask for them.

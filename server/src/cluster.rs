@@ -3,9 +3,12 @@
 //! Linode poller, the resource collectors, the incident engine, the outbox — runs on whichever
 //! replica holds its lease (`store::cluster::hold`), renewed every third of `cluster.lease_secs`.
 //!
-//! A holder that cannot renew stops the work itself before its lease can expire (two thirds of
-//! the way), so two replicas never run it at once even when one of them is cut off from the
-//! database rather than dead; when a replica dies, another takes over once the lease expires.
+//! When a replica dies, another takes its work over once the lease expires. When the database
+//! cannot be reached, the holder keeps working (the probes buffer their results; everything else
+//! needs the database and waits for it): nobody else can take a lease meanwhile, and a replica
+//! cannot tell an outage of PostgreSQL from being cut off alone. On reconnecting it renews, or,
+//! finding its lease taken by a replica that could reach the database all along, stops — so a
+//! partition of one replica may have the probes run twice for its duration, never more.
 //! PostgreSQL is the only coordinator: there is no consensus protocol of Vigil's own.
 
 use std::{
@@ -123,9 +126,6 @@ impl Cluster {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let renew_every = self.lease / 3;
-        // Stop before the lease can expire in the database: two thirds of the way, the holder
-        // gives up on its own if it has not managed to renew.
-        let give_up_after = self.lease * 2 / 3;
         loop {
             // Wait for the lease.
             loop {
@@ -141,7 +141,7 @@ impl Cluster {
                     _ = tokio::time::sleep(renew_every) => {}
                 }
             }
-            let mut renewed = Instant::now();
+            let mut unreachable_since: Option<Instant> = None;
             self.mark(&name, true);
             tracing::info!(lease = %name, replica = %self.id, "holding");
             let held = shutdown.child_token();
@@ -154,13 +154,18 @@ impl Cluster {
                     _ = tokio::time::sleep(renew_every) => {}
                 }
                 match self.try_hold(&name).await {
-                    Ok(true) => renewed = Instant::now(),
-                    Ok(false) => break true,
-                    Err(e) if renewed.elapsed() >= give_up_after => {
-                        tracing::warn!(lease = %name, error = %e, "cannot renew the lease: stopping");
-                        break true;
+                    Ok(true) => {
+                        if let Some(t) = unreachable_since.take() {
+                            tracing::info!(lease = %name, after_secs = t.elapsed().as_secs(), "renewed the lease: the database is back");
+                        }
                     }
-                    Err(_) => {}
+                    Ok(false) => break true,
+                    Err(e) => {
+                        if unreachable_since.is_none() {
+                            tracing::warn!(lease = %name, error = %e, "cannot renew the lease; working on until the database answers");
+                            unreachable_since = Some(Instant::now());
+                        }
+                    }
                 }
             };
             held.cancel();

@@ -43,7 +43,10 @@ pub fn StatusPage() -> impl IntoView {
                 })}
             </Transition>
             <Transition fallback=|| ()>
-                {move || recent.get().and_then(Result::ok).map(|list| view! { <PastIncidents list/> })}
+                {move || recent.get().map(|r| match r {
+                    Ok(list) => view! { <PastIncidents list/> }.into_any(),
+                    Err(_) => view! { <p class="muted" data-testid="past-unavailable">"Past incidents cannot be read right now."</p> }.into_any(),
+                })}
             </Transition>
         </main>
         <footer class="site-footer">
@@ -139,7 +142,19 @@ fn Status(summary: StatusSummary) -> impl IntoView {
         .filter(|c| !c.latency_24h.is_empty())
         .map(|c| (c.name.clone(), c.latency_24h.clone()))
         .collect();
+    // The database is out of reach: what follows is the last state Vigil knew, and says so.
+    let as_of = summary.stale.then(|| {
+        let at = summary.generated_at;
+        view! {
+            <p class="notice" role="status" data-testid="stale">
+                "As of "<time datetime=at.to_rfc3339()>{at.format("%H:%M UTC").to_string()}</time>
+                " — Vigil cannot reach its database right now; this is the last state it knew. "
+                "It refreshes by itself when the database is back."
+            </p>
+        }
+    });
     view! {
+        {as_of}
         <section class=banner_class role="status" aria-live="polite" data-testid="banner">
             <strong>{summary.description.clone()}</strong>
             <span class="checked">

@@ -253,6 +253,9 @@ pub struct StatusSummary {
     pub incidents: Vec<super::incident::IncidentView>,
     /// Maintenances upcoming or in progress.
     pub maintenances: Vec<super::incident::IncidentView>,
+    /// The database could not be read: this is the last state Vigil knew, as of `generated_at`.
+    #[serde(default)]
+    pub stale: bool,
 }
 
 impl StatusSummary {

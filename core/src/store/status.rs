@@ -22,6 +22,8 @@ pub struct StatusCache {
     current: std::sync::RwLock<Option<CacheEntry>>,
     /// Serialises refreshes, so a burst of readers after a change runs the queries once.
     refresh: tokio::sync::Mutex<()>,
+    /// When the last refresh failed (the database unreachable), until one succeeds.
+    failed_at: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 #[derive(Clone)]
@@ -29,9 +31,14 @@ struct CacheEntry {
     version: i64,
     at: std::time::Instant,
     summary: std::sync::Arc<StatusSummary>,
+    /// The same, marked as the last state known, once the database has failed to answer.
+    stale: Option<std::sync::Arc<StatusSummary>>,
 }
 
 const MAX_AGE_SECS: u64 = 5;
+/// While the database fails, readers get the last state at once; one of them tries again this
+/// often (each attempt may wait for the pool's connect timeout).
+const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl StatusCache {
     fn fresh(&self, version: i64) -> Option<std::sync::Arc<StatusSummary>> {
@@ -42,7 +49,33 @@ impl StatusCache {
             .map(|e| e.summary.clone())
     }
 
-    /// `version` is the newest event id the caller knows of.
+    /// The last state known, marked stale: what readers get while the database is unreachable.
+    fn last_known(&self) -> Option<std::sync::Arc<StatusSummary>> {
+        let mut guard = self.current.write().expect("status cache poisoned");
+        let entry = guard.as_mut()?;
+        Some(
+            entry
+                .stale
+                .get_or_insert_with(|| {
+                    std::sync::Arc::new(StatusSummary {
+                        stale: true,
+                        ..(*entry.summary).clone()
+                    })
+                })
+                .clone(),
+        )
+    }
+
+    fn failing(&self) -> bool {
+        self.failed_at
+            .lock()
+            .expect("status cache poisoned")
+            .is_some_and(|t| t.elapsed() < RETRY_AFTER)
+    }
+
+    /// `version` is the newest event id the caller knows of. When the database cannot be read,
+    /// the last state known is returned (marked `stale`) if there is one: the public side keeps
+    /// answering through an outage of PostgreSQL.
     pub async fn get(
         &self,
         pool: &PgPool,
@@ -52,18 +85,56 @@ impl StatusCache {
         if let Some(s) = self.fresh(version) {
             return Ok(s);
         }
+        if self.failing() {
+            if let Some(s) = self.last_known() {
+                return Ok(s);
+            }
+        }
         let _refreshing = self.refresh.lock().await;
-        // Someone else may have refreshed while this reader waited.
+        // Someone else may have refreshed (or failed to) while this reader waited.
         if let Some(s) = self.fresh(version) {
             return Ok(s);
         }
-        let summary = std::sync::Arc::new(summary(pool, title).await?);
-        *self.current.write().expect("status cache poisoned") = Some(CacheEntry {
-            version,
-            at: std::time::Instant::now(),
-            summary: summary.clone(),
-        });
-        Ok(summary)
+        if self.failing() {
+            if let Some(s) = self.last_known() {
+                return Ok(s);
+            }
+        }
+        match summary(pool, title).await {
+            Ok(summary) => {
+                let summary = std::sync::Arc::new(summary);
+                *self.failed_at.lock().expect("status cache poisoned") = None;
+                *self.current.write().expect("status cache poisoned") = Some(CacheEntry {
+                    version,
+                    at: std::time::Instant::now(),
+                    summary: summary.clone(),
+                    stale: None,
+                });
+                Ok(summary)
+            }
+            Err(e) => {
+                *self.failed_at.lock().expect("status cache poisoned") =
+                    Some(std::time::Instant::now());
+                self.last_known().ok_or(e)
+            }
+        }
+    }
+
+    /// Whether a state is held to answer with (`/readyz` is ready with one, even without the
+    /// database).
+    pub fn holds_a_state(&self) -> bool {
+        self.current
+            .read()
+            .expect("status cache poisoned")
+            .is_some()
+    }
+
+    /// Whether the last attempt to read the database failed.
+    pub fn database_failing(&self) -> bool {
+        self.failed_at
+            .lock()
+            .expect("status cache poisoned")
+            .is_some()
     }
 }
 
@@ -72,6 +143,7 @@ impl Default for StatusCache {
         StatusCache {
             current: std::sync::RwLock::new(None),
             refresh: tokio::sync::Mutex::new(()),
+            failed_at: std::sync::Mutex::new(None),
         }
     }
 }
@@ -165,6 +237,7 @@ pub async fn summary(pool: &PgPool, title: &str) -> Result<StatusSummary, StoreE
             false,
         )
         .await?,
+        stale: false,
     })
 }
 

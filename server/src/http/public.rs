@@ -105,7 +105,10 @@ async fn json_endpoint(
     let r = RenderedBody::new(
         serde_json::to_vec(&build(&s, &state.public_url)).expect("JSON values serialise"),
     );
-    conditional(headers, "application/json", r, s.updated_at)
+    mark_stale(
+        conditional(headers, "application/json", r, s.updated_at),
+        &s,
+    )
 }
 
 fn statuspage_status(c: &ComponentSummary) -> &'static str {
@@ -130,13 +133,34 @@ fn group_id(name: &str) -> String {
 }
 
 fn page_json(s: &StatusSummary, url: &str) -> Value {
-    json!({
+    let mut page = json!({
         "id": "vigil",
         "name": s.title,
         "url": url,
         "time_zone": "Etc/UTC",
         "updated_at": s.updated_at.to_rfc3339(),
-    })
+    });
+    if s.stale {
+        // Not Statuspage's, and only during an outage of Vigil's database: the last state known,
+        // and when it was read.
+        page["stale"] = json!(true);
+        page["as_of"] = json!(s.generated_at.to_rfc3339());
+    }
+    page
+}
+
+/// Says on an answer built from the last state known that it is one, and how old.
+fn mark_stale(mut resp: Response, s: &StatusSummary) -> Response {
+    if s.stale {
+        if let Ok(v) = HeaderValue::from_str(&s.generated_at.to_rfc3339()) {
+            resp.headers_mut().insert("x-vigil-as-of", v);
+        }
+        resp.headers_mut().insert(
+            header::WARNING,
+            HeaderValue::from_static("110 - \"Response is Stale\""),
+        );
+    }
+    resp
 }
 
 fn components_json(s: &StatusSummary) -> Vec<Value> {
@@ -249,7 +273,7 @@ pub async fn badge(
         return (StatusCode::NOT_FOUND, format!("no component `{id}`\n")).into_response();
     };
     let r = RenderedBody::new(badge_svg(&c.name, c.label(), colour(c.status)).into_bytes());
-    conditional(&headers, "image/svg+xml", r, c.updated_at)
+    mark_stale(conditional(&headers, "image/svg+xml", r, c.updated_at), &s)
 }
 
 pub fn colour(s: Option<ComponentStatus>) -> &'static str {

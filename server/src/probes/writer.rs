@@ -13,6 +13,10 @@ use vigil_core::{
 };
 
 /// Requests the writer serves besides results, so only it ever changes a monitor's state.
+/// Results kept in memory while the database cannot be written (about 10 MB); past it the oldest
+/// go, counted in `probe_results_dropped_total`.
+pub const MAX_BUFFERED: usize = 100_000;
+
 pub enum Command {
     Pause(i64, bool),
 }
@@ -186,9 +190,14 @@ impl Writer {
                 // Keep them and try again at the next flush; a short outage loses nothing. A long
                 // one would grow without bound, so past a limit the oldest raw results go.
                 tracing::error!(error = %e, pending = batch.len(), "could not store check results; will retry");
-                if batch.len() > 100_000 {
-                    let excess = batch.len() - 100_000;
+                if batch.len() > MAX_BUFFERED {
+                    let excess = batch.len() - MAX_BUFFERED;
                     batch.drain(..excess);
+                    metrics::counter!("probe_results_dropped_total").increment(excess as u64);
+                    tracing::warn!(
+                        dropped = excess,
+                        "the result buffer is full: dropped the oldest results"
+                    );
                 }
                 for u in updates {
                     touched.insert(u.monitor_id, u.last);

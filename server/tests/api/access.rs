@@ -379,6 +379,7 @@ const SERVER_FN_ACCESS: &[FnAccess] = &[
     ),
     ("get_incident", None, &[("id", "1"), ("internal", "false")]),
     ("get_ops_incidents", Some(Scope::Read), &[]),
+    ("get_replicas", Some(Scope::Read), &[]),
     ("get_deliveries", Some(Scope::Admin), &[]),
     (
         "create_incident",

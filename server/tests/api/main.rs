@@ -12,6 +12,7 @@ mod linode_client;
 mod load_balancers;
 mod notifications;
 mod openapi;
+mod outage;
 mod postmortems;
 mod probes;
 mod replicas;

@@ -193,6 +193,20 @@ impl TestApp {
             .expect("server task panicked")
     }
 
+    /// Lets the database accept this app again after [`TestApp::cut_database`].
+    pub async fn restore_database(&self) {
+        let mut admin = PgConnectOptions::from_str(&self.admin_url)
+            .unwrap()
+            .database("postgres")
+            .connect()
+            .await
+            .unwrap();
+        admin
+            .execute(format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", self.db_name).as_str())
+            .await
+            .unwrap();
+    }
+
     /// Makes the database refuse this app: new connections are refused and open ones are ended.
     pub async fn cut_database(&self) {
         let mut admin = PgConnectOptions::from_str(&self.admin_url)

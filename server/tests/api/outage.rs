@@ -1,0 +1,98 @@
+//! PostgreSQL out of reach: the public side keeps answering from the last state held in memory,
+//! says how old it is, and the probe results taken meanwhile are written once it is back.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::Value;
+
+use crate::common::{eventually, spawn_app_with_toml, Target};
+
+#[tokio::test]
+async fn the_public_side_answers_through_a_database_outage_and_the_results_are_kept() {
+    let target = Target::start().await;
+    let app = spawn_app_with_toml(&format!(
+        r#"
+[probes]
+min_interval_secs = 1
+
+[[component]]
+id = "site"
+name = "Website"
+
+[[monitor]]
+name = "site-home"
+component = "site"
+kind = "http"
+url = "http://{}/"
+interval_secs = 1
+timeout_ms = 500
+"#,
+        target.addr
+    ))
+    .await;
+    let summary = || async {
+        let r = app.get("/api/v2/summary.json").await;
+        let stale = r.headers().get("x-vigil-as-of").is_some();
+        (r.status().as_u16(), stale, r.json::<Value>().await.ok())
+    };
+    eventually(20, "the website shows as operational", || async {
+        let (_, _, body) = summary().await;
+        (body?["components"][0]["status"] == "operational").then_some(())
+    })
+    .await;
+    assert!(app.get("/").await.text().await.unwrap().contains("Website"));
+
+    app.cut_database().await;
+    let cut_at = Utc::now();
+    // Past the public cache's and the summary's five seconds, so the answers below are made
+    // while the database is away, not kept from before.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+
+    // Everything public still answers, from memory, and says since when it has not changed.
+    let (status, marked, body) = summary().await;
+    assert_eq!(status, 200);
+    assert!(marked, "the JSON carries its age");
+    let body = body.unwrap();
+    assert_eq!(body["page"]["stale"], true, "{body}");
+    assert_eq!(body["components"][0]["status"], "operational");
+    let page = app.get("/").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("data-testid=\"stale\""), "no age on the page");
+    assert!(html.contains("As of "), "no age on the page");
+    let badge = app.get("/badge/site.svg").await;
+    assert_eq!(badge.status(), 200);
+    assert!(badge.headers().get("x-vigil-as-of").is_some());
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 200);
+    assert!(ready.text().await.unwrap().starts_with("degraded"));
+    assert_eq!(app.get("/healthz").await.status(), 200);
+
+    let restored_at = Utc::now();
+    app.restore_database().await;
+
+    // The checks made while the database was away are written once it is back.
+    let during: i64 = eventually(30, "the buffered results are written", || async {
+        let n: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM check_results WHERE at > $1 AND at < $2")
+                .bind(cut_at)
+                .bind(restored_at)
+                .fetch_one(&app.pool)
+                .await
+                .ok()?;
+        (n >= 3).then_some(n)
+    })
+    .await;
+    assert!(
+        during >= 3,
+        "{during} results from a 5 s outage at a 1 s interval"
+    );
+    // And the page is current again, without restarting anything.
+    eventually(20, "the page is current again", || async {
+        let (status, marked, body) = summary().await;
+        (status == 200 && !marked && body?["page"].get("stale").is_none()).then_some(())
+    })
+    .await;
+    assert_eq!(app.get("/readyz").await.text().await.unwrap(), "ready\n");
+}
