@@ -44,6 +44,12 @@ pub enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Run as a probe agent in another region: fetch the monitors that list `--region` from a
+    /// Vigil server, check them with the same probes, and push the results in batches. Results
+    /// are buffered while the server cannot be reached (the oldest dropped past `--buffer`, and
+    /// the loss reported). Needs no database. The token needs scope `agent`
+    /// (`vigil token create NAME --scope agent`).
+    Agent(AgentArgs),
     /// Manage API tokens for machines (probe agents, CI, scripts).
     Token {
         #[command(subcommand)]
@@ -103,4 +109,26 @@ pub enum DbAction {
     Stop,
     /// Print whether the cluster runs, and its URL.
     Status,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct AgentArgs {
+    /// The Vigil server's address, e.g. https://status.example.org
+    #[arg(long, env = "VIGIL_AGENT_SERVER")]
+    pub server: String,
+    /// An API token with scope `agent`.
+    #[arg(long, env = "VIGIL_AGENT_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// This agent's region, as monitors name it in `regions` (e.g. eu-west).
+    #[arg(long, env = "VIGIL_AGENT_REGION")]
+    pub region: String,
+    /// Results kept while the server cannot be reached; past it the oldest are dropped.
+    #[arg(long, default_value_t = 100_000)]
+    pub buffer: usize,
+    /// How often buffered results are pushed, in milliseconds.
+    #[arg(long, default_value_t = 1_000)]
+    pub push_ms: u64,
+    /// How often the list of monitors is fetched again, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub refresh_secs: u64,
 }

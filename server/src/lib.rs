@@ -1,6 +1,7 @@
 //! The `vigil` server: configuration, database, HTTP and the background workers.
 
 pub mod admin;
+pub mod agent;
 pub mod auth;
 pub mod cli;
 pub mod cluster;

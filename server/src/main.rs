@@ -46,6 +46,16 @@ async fn async_main() -> ExitCode {
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
+        Command::Agent(args) => {
+            let signal = shutdown_signal()?;
+            let shutdown = tokio_util::sync::CancellationToken::new();
+            let cancel = shutdown.clone();
+            tokio::spawn(async move {
+                signal.await;
+                cancel.cancel();
+            });
+            vigil_server::agent::run(args, shutdown).await?;
+        }
         Command::Serve => {
             let signal = shutdown_signal()?;
             let app = Application::build(&config).await?;

@@ -302,7 +302,15 @@ pub fn MonitorsPage() -> impl IntoView {
                                             <td>{m.name.clone()}</td>
                                             <td>{comp.clone()}</td>
                                             <td>{m.kind.clone()}</td>
-                                            <td><span class=format!("state state-{state}")>{state}</span></td>
+                                            <td>
+                                                <span class=format!("state state-{state}")>{state}</span>
+                                                // Checked from several regions: what each sees.
+                                                {(!m.regions.is_empty()).then(|| view! {
+                                                    <div class="muted regions" data-testid="monitor-regions">
+                                                        {m.regions.iter().map(|(r, st)| format!("{r}: {}", st.as_str())).collect::<Vec<_>>().join(" · ")}
+                                                    </div>
+                                                })}
+                                            </td>
                                             <td>{fmt(m.since)}</td>
                                             <td>{fmt(m.last_check_at)}</td>
                                             <td>{m.latency_ms.map(|l| format!("{l:.0} ms")).unwrap_or_else(|| "—".into())}</td>

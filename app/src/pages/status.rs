@@ -204,6 +204,7 @@ fn Component(c: ComponentSummary) -> impl IntoView {
                 <span class="component-name">{c.name.clone()}</span>
                 {c.description.clone().map(|d| view! { <span class="muted description">{d}</span> })}
                 <span class=format!("state state-{class}") data-testid="component-state">{c.label()}</span>
+                {c.regions.clone().map(|note| view! { <span class="muted regions" data-testid="component-regions">{note}</span> })}
             </div>
             <UptimeBar days=c.days.clone() uptime=c.uptime_90d/>
         </li>

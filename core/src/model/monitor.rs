@@ -93,6 +93,9 @@ pub struct CheckResult {
     pub outcome: Outcome,
     pub latency: Duration,
     pub error: Option<(ErrorClass, String)>,
+    /// Where it was observed from: a probe agent's region; `None` is this server (`local`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 impl CheckResult {
@@ -102,6 +105,7 @@ impl CheckResult {
             outcome: Outcome::Ok,
             latency,
             error: None,
+            region: None,
         }
     }
 
@@ -116,6 +120,7 @@ impl CheckResult {
             outcome: Outcome::Failed,
             latency,
             error: Some((class, message.into())),
+            region: None,
         }
     }
 
@@ -130,6 +135,7 @@ impl CheckResult {
             outcome: Outcome::Degraded,
             latency,
             error: Some((class, message.into())),
+            region: None,
         }
     }
 }
@@ -239,6 +245,19 @@ impl MonitorState {
             return None;
         }
         self.change_to(MonitorStatus::Unknown, now, "resumed".into())
+    }
+
+    /// Sets the status a combination of regions decided (see [`combine`]).
+    pub fn conclude(
+        &mut self,
+        next: MonitorStatus,
+        at: DateTime<Utc>,
+        cause: String,
+    ) -> Option<Transition> {
+        if self.status == MonitorStatus::Paused {
+            return None;
+        }
+        self.change_to(next, at, cause)
     }
 
     fn change_to(
@@ -408,6 +427,95 @@ pub struct MonitorSpec {
     pub interval: Duration,
     pub timeout: Duration,
     pub check: Check,
+    /// Where it is checked from: `local` (this server) and probe agents' regions.
+    #[serde(default = "local_only")]
+    pub regions: Vec<String>,
+    /// How many regions must see it down for it to be down.
+    #[serde(default = "one")]
+    pub quorum: u32,
+}
+
+/// This server's own region name.
+pub const LOCAL: &str = "local";
+
+fn local_only() -> Vec<String> {
+    vec![LOCAL.to_string()]
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl MonitorSpec {
+    /// Checked from more than this server alone: verdicts are per region, combined by quorum.
+    pub fn is_regional(&self) -> bool {
+        self.regions.len() > 1 || self.regions.iter().any(|r| r != LOCAL)
+    }
+
+    pub fn runs_in(&self, region: &str) -> bool {
+        self.regions.iter().any(|r| r == region)
+    }
+}
+
+/// What regions see of one monitor, combined: down when at least `quorum` regions with a current
+/// verdict see it down; otherwise up when any sees it up. Regions without a current verdict (an
+/// agent that stopped reporting) count for nothing — never for up.
+pub fn combine(
+    regions: &[String],
+    quorum: u32,
+    seen: &std::collections::BTreeMap<String, MonitorStatus>,
+) -> (MonitorStatus, String) {
+    let with = |s: MonitorStatus| -> Vec<&str> {
+        regions
+            .iter()
+            .filter(|r| seen.get(*r) == Some(&s))
+            .map(String::as_str)
+            .collect()
+    };
+    let down = with(MonitorStatus::Down);
+    let total = regions.len();
+    let names = |v: &[&str]| v.join(", ");
+    if down.len() as u32 >= quorum.max(1) {
+        return (
+            MonitorStatus::Down,
+            format!(
+                "down from {} of {total} regions ({})",
+                down.len(),
+                names(&down)
+            ),
+        );
+    }
+    let up = with(MonitorStatus::Up);
+    let degraded = with(MonitorStatus::Degraded);
+    let note = if down.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; down from {} of {total} ({}), below the quorum of {quorum}",
+            down.len(),
+            names(&down)
+        )
+    };
+    if !up.is_empty() {
+        (
+            MonitorStatus::Up,
+            format!("up from {} of {total} regions{note}", up.len()),
+        )
+    } else if !degraded.is_empty() {
+        (
+            MonitorStatus::Degraded,
+            format!(
+                "degraded from {} of {total} regions ({}){note}",
+                degraded.len(),
+                names(&degraded)
+            ),
+        )
+    } else {
+        (
+            MonitorStatus::Unknown,
+            format!("no current verdict from any region{note}"),
+        )
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -474,5 +582,59 @@ impl HttpCheck {
         } else {
             self.expect_status.contains(&code)
         }
+    }
+}
+
+#[cfg(test)]
+mod quorum_tests {
+    use std::collections::BTreeMap;
+
+    use super::{combine, MonitorStatus};
+
+    fn regions() -> Vec<String> {
+        ["local", "eu-west", "us-east"].map(String::from).to_vec()
+    }
+
+    fn seen(v: &[(&str, MonitorStatus)]) -> BTreeMap<String, MonitorStatus> {
+        v.iter().map(|(r, s)| (r.to_string(), *s)).collect()
+    }
+
+    #[test]
+    fn one_region_of_three_is_not_a_quorum_of_two() {
+        use MonitorStatus::*;
+        let (status, cause) = combine(
+            &regions(),
+            2,
+            &seen(&[("local", Up), ("eu-west", Down), ("us-east", Up)]),
+        );
+        assert_eq!(status, Up);
+        assert!(cause.contains("below the quorum of 2"), "{cause}");
+    }
+
+    #[test]
+    fn two_regions_of_three_are() {
+        use MonitorStatus::*;
+        let (status, cause) = combine(
+            &regions(),
+            2,
+            &seen(&[("local", Up), ("eu-west", Down), ("us-east", Down)]),
+        );
+        assert_eq!(status, Down);
+        assert_eq!(cause, "down from 2 of 3 regions (eu-west, us-east)");
+    }
+
+    #[test]
+    fn regions_without_a_current_verdict_count_for_nothing_not_for_up() {
+        use MonitorStatus::*;
+        // Both agents silent: only this server's verdict is left.
+        let (status, _) = combine(&regions(), 2, &seen(&[("local", Down)]));
+        assert_eq!(
+            status, Unknown,
+            "one down is below the quorum, and nobody sees it up"
+        );
+        let (status, _) = combine(&regions(), 2, &seen(&[]));
+        assert_eq!(status, Unknown);
+        let (status, _) = combine(&regions(), 1, &seen(&[("us-east", Degraded)]));
+        assert_eq!(status, Degraded);
     }
 }

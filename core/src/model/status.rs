@@ -288,6 +288,10 @@ pub struct ComponentSummary {
     /// Average response time per 10 minutes over the last 24 hours, oldest first.
     pub latency_24h: Vec<(chrono::DateTime<chrono::Utc>, f64)>,
     pub monitors: Vec<MonitorSummary>,
+    /// Computed before the monitors are removed for the public: "Seen down from 2 of 3 regions:
+    /// eu-west, us-east" (region names only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regions: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -312,9 +316,40 @@ pub struct MonitorSummary {
     pub last_error: Option<String>,
     pub interval_secs: i32,
     pub paused: bool,
+    /// For a monitor checked from several regions: what each region with a current verdict sees.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub regions: std::collections::BTreeMap<String, MonitorStatus>,
 }
 
 impl ComponentSummary {
+    /// Where a component is seen down from, when its monitors are checked from several regions:
+    /// region names only (public words), e.g. "Seen down from 2 of 3 regions: eu-west, us-east".
+    pub fn regions_note(&self) -> Option<String> {
+        let worst = self
+            .monitors
+            .iter()
+            .filter(|m| !m.regions.is_empty())
+            .max_by_key(|m| {
+                m.regions
+                    .values()
+                    .filter(|s| **s == MonitorStatus::Down)
+                    .count()
+            })?;
+        let down: Vec<&str> = worst
+            .regions
+            .iter()
+            .filter(|(_, s)| **s == MonitorStatus::Down)
+            .map(|(r, _)| r.as_str())
+            .collect();
+        (!down.is_empty()).then(|| {
+            format!(
+                "Seen down from {} of {} regions: {}",
+                down.len(),
+                worst.regions.len(),
+                down.join(", ")
+            )
+        })
+    }
     /// The status shown in words: "No data" when there is no verdict.
     pub fn label(&self) -> &'static str {
         self.status.map(ComponentStatus::label).unwrap_or("No data")

@@ -18,6 +18,8 @@ pub struct StateUpdate {
     pub state: MonitorState,
     pub last: CheckResult,
     pub last_ok_at: Option<DateTime<Utc>>,
+    /// What each region sees, for a monitor checked from several (`{"eu-west": "down"}`).
+    pub regions: Option<serde_json::Value>,
 }
 
 /// A state change to record as a `monitor.state` event.
@@ -60,6 +62,7 @@ pub async fn write_batch(
     let mut latencies = Vec::with_capacity(results.len());
     let mut classes: Vec<Option<&str>> = Vec::with_capacity(results.len());
     let mut messages: Vec<Option<&str>> = Vec::with_capacity(results.len());
+    let mut regions: Vec<&str> = Vec::with_capacity(results.len());
     let mut rollups: BTreeMap<(i64, i8, DateTime<Utc>), Agg> = BTreeMap::new();
     for (id, r) in results {
         let ms = r.latency.as_secs_f64() * 1000.0;
@@ -69,6 +72,7 @@ pub async fn write_batch(
         latencies.push(ms as f32);
         classes.push(r.error.as_ref().map(|(c, _)| c.as_str()));
         messages.push(r.error.as_ref().map(|(_, m)| m.as_str()));
+        regions.push(r.region.as_deref().unwrap_or(crate::model::monitor::LOCAL));
         for (res, step) in [
             (b'm', TimeDelta::minutes(1)),
             (b'h', TimeDelta::hours(1)),
@@ -86,14 +90,15 @@ pub async fn write_batch(
     let mut tx = pool.begin().await?;
     if !results.is_empty() {
         sqlx::query!(
-            "INSERT INTO check_results (monitor_id, at, outcome, latency_ms, error_class, message) \
-             SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[], $3::smallint[], $4::real[], $5::text[], $6::text[])",
+            "INSERT INTO check_results (monitor_id, at, outcome, latency_ms, error_class, message, region) \
+             SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[], $3::smallint[], $4::real[], $5::text[], $6::text[], $7::text[])",
             &ids,
             &ats,
             &outcomes,
             &latencies,
             &classes as _,
-            &messages as _
+            &messages as _,
+            &regions as _
         )
         .execute(&mut *tx)
         .await?;
@@ -137,11 +142,11 @@ pub async fn write_batch(
     for s in states {
         sqlx::query!(
             "INSERT INTO monitor_state AS s (monitor_id, status, since, failures_in_a_row, successes_in_a_row, \
-               degraded_in_a_row, last_check_at, last_ok_at, last_latency_ms, last_error) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+               degraded_in_a_row, last_check_at, last_ok_at, last_latency_ms, last_error, regions) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
              ON CONFLICT (monitor_id) DO UPDATE SET status = $2, since = $3, failures_in_a_row = $4, \
                successes_in_a_row = $5, degraded_in_a_row = $6, last_check_at = $7, last_ok_at = $8, \
-               last_latency_ms = $9, last_error = $10",
+               last_latency_ms = $9, last_error = $10, regions = $11",
             s.monitor_id,
             s.state.status.as_str(),
             s.state.since,
@@ -151,7 +156,8 @@ pub async fn write_batch(
             s.last.at,
             s.last_ok_at,
             (s.last.latency.as_secs_f64() * 1000.0) as f32,
-            s.last.error.as_ref().map(|(c, m)| format!("{}: {m}", c.as_str()))
+            s.last.error.as_ref().map(|(c, m)| format!("{}: {m}", c.as_str())),
+            s.regions
         )
         .execute(&mut *tx)
         .await?;

@@ -1,5 +1,6 @@
 //! The only place SQL lives. Grouped by aggregate; every function takes the pool or a transaction.
 
+pub mod agents;
 pub mod audit;
 pub mod backends;
 pub mod checks;

@@ -172,6 +172,7 @@ struct MonitorRow {
     last_check_at: Option<DateTime<Utc>>,
     last_latency_ms: Option<f32>,
     last_error: Option<String>,
+    regions: Option<serde_json::Value>,
 }
 
 pub async fn summary(pool: &PgPool, title: &str) -> Result<StatusSummary, StoreError> {
@@ -205,7 +206,7 @@ pub async fn summary(pool: &PgPool, title: &str) -> Result<StatusSummary, StoreE
         let statuses: Vec<MonitorStatus> = monitors.iter().map(|m| m.status).collect();
         let since = monitors.iter().filter_map(|m| m.since).max();
         let (days, uptime_90d) = history.days_of(&id);
-        out.push(ComponentSummary {
+        let mut summary = ComponentSummary {
             status: shown_status(&declared, &id, &statuses),
             latency_24h: latency.remove(&id).unwrap_or_default(),
             id,
@@ -218,7 +219,10 @@ pub async fn summary(pool: &PgPool, title: &str) -> Result<StatusSummary, StoreE
             uptime_90d,
             days,
             monitors,
-        });
+            regions: None,
+        };
+        summary.regions = summary.regions_note();
+        out.push(summary);
     }
     let counted: Vec<_> = out.iter().filter_map(|c| c.status).collect();
     let (indicator, description) = page_status(&counted);
@@ -274,7 +278,7 @@ async fn monitors_by_component(
          m.component_id AS \"component_id!\", m.interval_secs AS \"interval_secs!\", \
          m.paused AS \"paused!\", s.status AS \"status?\", s.since AS \"since?\", \
          s.last_check_at AS \"last_check_at?\", s.last_latency_ms AS \"last_latency_ms?\", \
-         s.last_error AS \"last_error?\" \
+         s.last_error AS \"last_error?\", s.regions AS \"regions?\" \
          FROM monitors m LEFT JOIN monitor_state s ON s.monitor_id = m.id \
          WHERE NOT m.retired ORDER BY m.name"
     )
@@ -307,6 +311,10 @@ async fn monitors_by_component(
                 last_error: m.last_error,
                 interval_secs: m.interval_secs,
                 paused,
+                regions: m
+                    .regions
+                    .and_then(|r| serde_json::from_value(r).ok())
+                    .unwrap_or_default(),
             });
     }
     Ok((by_component, latest))

@@ -69,6 +69,11 @@ pub struct MonitorConfig {
     pub window_secs: Option<u64>,
     // prometheus
     pub up_query: Option<String>,
+    /// Where it is checked from: `local` (this server) and probe agents' regions
+    /// (`vigil agent --region NAME`). Default: `["local"]`.
+    pub regions: Option<Vec<String>>,
+    /// How many of `regions` must see it down for it to be down. Default 1.
+    pub quorum: Option<u32>,
 }
 
 fn default_interval() -> u64 {
@@ -268,13 +273,67 @@ fn monitor_spec(
             }
         }
     };
+    let (regions, quorum) = regions(m, at, &check)?;
     Ok(MonitorSpec {
         name: m.name.clone(),
         component: m.component.clone(),
         interval: Duration::from_secs(m.interval_secs),
         timeout: Duration::from_millis(timeout_ms),
         check,
+        regions,
+        quorum,
     })
+}
+
+/// Where a monitor runs and how many regions decide that it is down.
+fn regions(m: &MonitorConfig, at: &At, check: &Check) -> Result<(Vec<String>, u32), Problem> {
+    let regions = m
+        .regions
+        .clone()
+        .unwrap_or_else(|| vec![vigil_core::model::monitor::LOCAL.to_string()]);
+    if regions.is_empty() {
+        return Err(at.problem(
+            "regions",
+            "names no region; leave it out to check from here",
+        ));
+    }
+    let mut seen = HashSet::new();
+    for r in &regions {
+        let ok = !r.is_empty()
+            && r.len() <= 40
+            && r.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !ok {
+            return Err(at.problem(
+                "regions",
+                format!("`{r}` is not a region name (letters, digits, - and _, up to 40)"),
+            ));
+        }
+        if !seen.insert(r.as_str()) {
+            return Err(at.problem("regions", format!("`{r}` is listed twice")));
+        }
+    }
+    if matches!(check, Check::Heartbeat { .. })
+        && regions
+            .iter()
+            .any(|r| r != vigil_core::model::monitor::LOCAL)
+    {
+        return Err(at.problem(
+            "regions",
+            "a heartbeat is received, not probed: it has no regions",
+        ));
+    }
+    let quorum = m.quorum.unwrap_or(1);
+    if quorum == 0 || quorum as usize > regions.len() {
+        return Err(at.problem(
+            "quorum",
+            format!(
+                "must be between 1 and the {} region(s) listed",
+                regions.len()
+            ),
+        ));
+    }
+    Ok((regions, quorum))
 }
 
 fn http_check(m: &MonitorConfig, at: &At) -> Result<Check, Problem> {

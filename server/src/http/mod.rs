@@ -1,6 +1,7 @@
 //! The HTTP surface: the Leptos app, health and metrics endpoints, the live event stream, sign-in,
 //! and the JSON API.
 
+pub mod api_agents;
 pub mod api_error;
 pub mod api_incidents;
 pub mod api_postmortems;

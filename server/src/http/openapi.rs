@@ -8,7 +8,7 @@ use axum::{routing::get, Json, Router};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use super::{api_incidents, api_postmortems, api_resources, api_v1, AppState};
+use super::{api_agents, api_incidents, api_postmortems, api_resources, api_v1, AppState};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -45,6 +45,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(api_resources::routes())
         .merge(api_incidents::routes())
         .merge(api_postmortems::routes())
+        .merge(api_agents::routes())
         .split_for_parts();
     // Public, like any API description.
     let served = Arc::new(doc.clone());

@@ -185,10 +185,17 @@ impl Probing {
             batch_max: 2_000,
             flush_every: Duration::from_millis(250),
             reported_at: None,
+            regional: HashMap::new(),
         };
         let writing = tokio::spawn(writer.run(results_rx, commands_rx, held.clone()));
         let scheduler = Scheduler {
-            monitors: self.specs.clone(),
+            // Checked from here: those that list `local` (the others only by agents).
+            monitors: self
+                .specs
+                .iter()
+                .filter(|(_, s)| s.runs_in(vigil_core::model::monitor::LOCAL))
+                .cloned()
+                .collect(),
             probers: Arc::new(Probers::new(
                 self.config.max_body_kb * 1024,
                 self.heartbeats.clone(),
@@ -199,7 +206,7 @@ impl Probing {
         };
         let scheduling = tokio::spawn(scheduler.run(results_tx.clone(), held.clone()));
         *self.running.lock().expect("running poisoned") = Some(Running {
-            results: results_tx,
+            results: results_tx.clone(),
             commands: commands_tx.clone(),
         });
         spawn_retention(
@@ -207,6 +214,13 @@ impl Probing {
             self.config.raw_retention_days,
             held.clone(),
         );
+        if self.specs.iter().any(|(_, s)| s.is_regional()) {
+            tokio::spawn(drain_agent_inbox(
+                self.pool.clone(),
+                results_tx.clone(),
+                held.clone(),
+            ));
+        }
         self.follow_other_replicas(commands_tx, &held).await;
         *self.running.lock().expect("running poisoned") = None;
         let _ = scheduling.await;
@@ -270,6 +284,36 @@ type StoredState = (
 struct Restored {
     states: HashMap<i64, StoredState>,
     last_checked: HashMap<i64, chrono::DateTime<Utc>>,
+}
+
+/// Feeds the agents' results (received by any replica) to this replica's writer, oldest first.
+async fn drain_agent_inbox(
+    pool: PgPool,
+    results: mpsc::Sender<(i64, CheckResult)>,
+    held: CancellationToken,
+) {
+    let mut every = crate::workers::ticker(Duration::from_millis(500));
+    while crate::workers::next_tick(&mut every, &held).await {
+        loop {
+            match vigil_core::store::agents::take(&pool, 5_000).await {
+                Ok(taken) => {
+                    let full = taken.len() == 5_000;
+                    for (id, _, result) in taken {
+                        if results.send((id, result)).await.is_err() {
+                            return;
+                        }
+                    }
+                    if !full {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "cannot read the agents' results");
+                    break;
+                }
+            }
+        }
+    }
 }
 
 fn spawn_retention(pool: PgPool, raw_days: u32, shutdown: CancellationToken) {

@@ -1,22 +1,28 @@
 //! Collects check results, folds each into its monitor's state, and writes them in batches: raw
 //! results, rollups, states and state-change events in one transaction.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+    time::Duration,
+};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use vigil_core::{
-    model::monitor::{CheckResult, MonitorSpec, MonitorState, Outcome, Thresholds},
+    model::monitor::{
+        combine, CheckResult, MonitorSpec, MonitorState, MonitorStatus, Outcome, Thresholds, LOCAL,
+    },
     store::checks::{self, Change, StateUpdate},
 };
 
-/// Requests the writer serves besides results, so only it ever changes a monitor's state.
 /// Results kept in memory while the database cannot be written (about 10 MB); past it the oldest
 /// go, counted in `probe_results_dropped_total`.
 pub const MAX_BUFFERED: usize = 100_000;
 
+/// Requests the writer serves besides results, so only it ever changes a monitor's state.
 pub enum Command {
     Pause(i64, bool),
 }
@@ -30,7 +36,14 @@ pub struct Writer {
     pub flush_every: Duration,
     /// When the scheduler's freshness was last recorded (at most every few seconds).
     pub reported_at: Option<std::time::Instant>,
+    /// For monitors checked from several regions: each region's own state, and when it last
+    /// reported. The monitor's state is their combination (`monitor::combine`).
+    pub regional: HashMap<i64, BTreeMap<String, (MonitorState, DateTime<Utc>)>>,
 }
+
+/// A region's verdict counts while its newest result is younger than this many intervals: an
+/// agent that stopped reporting sees nothing, rather than what it saw last.
+const CURRENT_FOR_INTERVALS: u32 = 3;
 
 impl Writer {
     pub async fn run(
@@ -93,7 +106,22 @@ impl Writer {
         if result.outcome != Outcome::Failed {
             *last_ok = Some(result.at);
         }
-        if let Some(t) = state.apply(result, self.thresholds) {
+        let transition = if spec.is_regional() {
+            let region = result.region.as_deref().unwrap_or(LOCAL);
+            let regions = self.regional.entry(id).or_default();
+            let (regional, seen_at) = regions
+                .entry(region.to_string())
+                .or_insert_with(|| (MonitorState::new(result.at), result.at));
+            regional.apply(result, self.thresholds);
+            *seen_at = result.at;
+            let current = spec.interval * CURRENT_FOR_INTERVALS;
+            let seen = current_verdicts(regions, result.at, current);
+            let (status, cause) = combine(&spec.regions, spec.quorum, &seen);
+            state.conclude(status, result.at, cause)
+        } else {
+            state.apply(result, self.thresholds)
+        };
+        if let Some(t) = transition {
             tracing::info!(monitor = %spec.name, from = ?t.from, to = ?t.to, cause = %t.cause, "monitor state changed");
             changes.push(Change {
                 monitor_id: id,
@@ -102,6 +130,18 @@ impl Writer {
                 transition: t,
             });
         }
+    }
+
+    /// What each region sees now, as stored with the monitor's state (regional monitors only).
+    fn regions_of(&self, id: i64) -> Option<serde_json::Value> {
+        let spec = self.specs.get(&id)?;
+        let regions = self.regional.get(&id)?;
+        let now = Utc::now();
+        let seen = current_verdicts(regions, now, spec.interval * CURRENT_FOR_INTERVALS);
+        Some(serde_json::json!(seen
+            .iter()
+            .map(|(r, s)| (r.clone(), s.as_str()))
+            .collect::<BTreeMap<_, _>>()))
     }
 
     fn pause(&mut self, id: i64, paused: bool, changes: &mut Vec<Change>) {
@@ -145,6 +185,7 @@ impl Writer {
                     state: state.clone(),
                     last,
                     last_ok_at: *last_ok,
+                    regions: self.regions_of(id),
                 })
             })
             .collect();
@@ -157,6 +198,7 @@ impl Writer {
                         state: state.clone(),
                         last: CheckResult::ok(c.transition.at, Duration::ZERO),
                         last_ok_at: *last_ok,
+                        regions: self.regions_of(c.monitor_id),
                     });
                 }
             }
@@ -205,4 +247,18 @@ impl Writer {
             }
         }
     }
+}
+
+/// Each region's verdict, for regions that reported within `current` of `now`.
+fn current_verdicts(
+    regions: &BTreeMap<String, (MonitorState, DateTime<Utc>)>,
+    now: DateTime<Utc>,
+    current: Duration,
+) -> BTreeMap<String, MonitorStatus> {
+    let current = chrono::Duration::from_std(current).unwrap_or_default();
+    regions
+        .iter()
+        .filter(|(_, (_, at))| now - *at <= current)
+        .map(|(r, (state, _))| (r.clone(), state.status))
+        .collect()
 }

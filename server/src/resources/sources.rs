@@ -13,6 +13,11 @@ pub const SCHEDULER: &str = "scheduler";
 /// The source name of the Linode API poller.
 pub const LINODE: &str = "linode:api";
 
+/// The source name of the probe agents of `region`.
+pub fn agent_source(region: &str) -> String {
+    format!("agent:{region}")
+}
+
 /// Declares every source the configuration names and retires the rest. Returns how many.
 // Targets are stored as shown: no credentials or query (the API and /ops list them).
 use crate::redact;
@@ -46,6 +51,26 @@ pub async fn register_all(config: &Config, pool: &PgPool) -> Result<usize, Store
             "scheduler",
             "probe scheduler".into(),
             stale,
+        ));
+    }
+    // Each probe agent's region: stale when its agent stops reporting (never green instead).
+    let mut regions: std::collections::BTreeMap<&str, u64> = Default::default();
+    for m in &config.monitor_specs {
+        for r in m
+            .regions
+            .iter()
+            .filter(|r| *r != vigil_core::model::monitor::LOCAL)
+        {
+            let shortest = regions.entry(r).or_insert(u64::MAX);
+            *shortest = (*shortest).min(m.interval.as_secs());
+        }
+    }
+    for (region, shortest) in regions {
+        all.push((
+            agent_source(region),
+            "agent",
+            format!("probe agent in {region}"),
+            (shortest * 4).max(60),
         ));
     }
     let mut names = Vec::new();

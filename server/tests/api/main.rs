@@ -4,6 +4,7 @@
 mod common;
 
 mod access;
+mod agents;
 mod cli;
 mod events;
 mod http;

@@ -75,6 +75,8 @@ fn spec(check: Check, timeout_ms: u64) -> MonitorSpec {
         interval: Duration::from_secs(30),
         timeout: Duration::from_millis(timeout_ms),
         check,
+        regions: vec!["local".into()],
+        quorum: 1,
     }
 }
 
