@@ -2,6 +2,7 @@
 //! figures and ratios. Run it through `./scripts/bench`, which builds everything and provides
 //! PostgreSQL, nginx and wrk.
 
+mod cluster;
 mod measure;
 mod resources;
 
@@ -41,7 +42,8 @@ struct Args {
     /// The Playwright project (with its node_modules) whose `transfer.mjs` drives Chromium.
     #[arg(long, default_value = "end2end")]
     end2end: PathBuf,
-    /// Run only these scenarios (capacity, page, transfer, idle, resources); all when not given.
+    /// Run only these scenarios (capacity, page, transfer, idle, resources, failover, agents);
+    /// all when not given.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -76,6 +78,14 @@ async fn main() -> Result<()> {
     if args.runs("resources") {
         eprintln!("== resource samples: ingest, then graph queries over 30 days × 50 nodes");
         resources::run(&args.database_url, &mut rows).await?;
+    }
+    if args.runs("failover") {
+        eprintln!("== failover: kill -9 of the replica running the probes");
+        cluster::failover(&args.vigil, &args.database_url, target, &mut rows).await?;
+    }
+    if args.runs("agents") {
+        eprintln!("== agent ingest: results per second from probe agents");
+        cluster::agent_ingest(&args.vigil, &args.database_url, args.wrk_secs, &mut rows).await?;
     }
     if args.runs("idle") {
         eprintln!("== idle: 20 monitors every 20 s");
