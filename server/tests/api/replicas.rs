@@ -13,8 +13,14 @@ use crate::common::{
 };
 
 fn toml(addr: std::net::SocketAddr, interval: u64, lease: u64) -> String {
+    toml_with(addr, interval, lease, "")
+}
+
+fn toml_with(addr: std::net::SocketAddr, interval: u64, lease: u64, extra: &str) -> String {
     format!(
         r#"
+{extra}
+
 [cluster]
 lease_secs = {lease}
 
@@ -67,9 +73,15 @@ async fn answered_by(app: &TestApp, token: &str) -> String {
 #[tokio::test]
 async fn two_replicas_run_the_work_once_and_hand_it_over() {
     let target = Target::start().await;
+    let discord = vigil_sim::webhooks::WebhookSim::new();
+    let hook = discord.serve().await.unwrap();
+    let channel = format!(
+        "[[notify]]\nname = \"ops\"\nkind = \"discord\"\nurl = \"{hook}/api/webhooks/1/secret\"\nevents = [\"incident.*\"]\n"
+    );
+    let text = toml_with(target.addr, 1, 2, &channel);
     let (db, url) = fresh_database().await;
-    let a = spawn_with(config_from_toml(&toml(target.addr, 1, 2), &url), db.clone()).await;
-    let b = spawn_with(config_from_toml(&toml(target.addr, 1, 2), &url), db.clone()).await;
+    let a = spawn_with(config_from_toml(&text, &url), db.clone()).await;
+    let b = spawn_with(config_from_toml(&text, &url), db.clone()).await;
     let (_, token) = create_token(&a, &[Scope::Read, Scope::IncidentsWrite]).await;
 
     // Every lease is held, each by one replica, and both replicas are listed.
@@ -110,6 +122,9 @@ async fn two_replicas_run_the_work_once_and_hand_it_over() {
         .await
         .unwrap();
     assert_eq!(created.status(), 201);
+    let created_id = created.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
     eventually(10, "the other replica shows the incident", || async {
         let body: Value = b
             .get("/api/v2/incidents/unresolved.json")
@@ -141,6 +156,38 @@ async fn two_replicas_run_the_work_once_and_hand_it_over() {
         (checks(&staying.pool).await.len() > after).then_some(())
     })
     .await;
+
+    // Every notification reached the channel once, whichever replica delivered it, across the
+    // handover.
+    let id = created_id;
+    let update = staying
+        .client
+        .post(staying.url(&format!("/api/v1/incidents/{id}/updates")))
+        .bearer_auth(&token)
+        .json(&json!({ "body": "Handed over.", "status": "resolved" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(update.status(), 201);
+    let delivered: i64 = eventually(15, "both notifications delivered", || async {
+        let n: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM notifications WHERE delivered_at IS NOT NULL")
+                .fetch_one(&staying.pool)
+                .await
+                .ok()?;
+        (n >= 2).then_some(n)
+    })
+    .await;
+    let received = discord.received();
+    let mut ids: Vec<String> = received.iter().filter_map(|r| r.delivery.clone()).collect();
+    assert_eq!(ids.len() as i64, delivered, "{received:?}");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(
+        ids.len() as i64,
+        delivered,
+        "a notification was delivered twice"
+    );
 }
 
 /// A replica killed with SIGKILL releases nothing: its leases expire and the survivor takes the
