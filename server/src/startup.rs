@@ -99,6 +99,7 @@ impl Application {
                 .map(|t| t.trim().into()),
         };
         spawn_session_cleanup(sessions.clone(), shutdown.clone());
+        warm_status(&state, shutdown.clone());
         crate::footprint::release_start_up_pages_later(shutdown.clone());
         crate::resources::start(config, db.pool.clone(), &cluster, shutdown.clone())
             .await
@@ -213,6 +214,30 @@ fn spawn_linode_poller(
         let mut poller = Poller::new(client, pool.clone(), rule, poll, nodebalancers.clone());
         poller.stats_every = stats;
         poller.run(held)
+    });
+}
+
+/// Reads the status once at start-up (retrying until the database answers), so that every
+/// replica holds a state to answer the public with should PostgreSQL become unreachable before
+/// anybody has asked this one.
+fn warm_status(state: &AppState, shutdown: CancellationToken) {
+    let (status, pool, title) = (
+        state.status.clone(),
+        state.pool.clone(),
+        state.title.clone(),
+    );
+    let live = state.live.clone();
+    tokio::spawn(async move {
+        loop {
+            let version = live.borrow().status_version;
+            if status.get(&pool, &title, version).await.is_ok() && status.holds_a_state() {
+                return;
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            }
+        }
     });
 }
 

@@ -6,6 +6,7 @@ mod common;
 mod access;
 mod agents;
 mod cli;
+mod cluster;
 mod events;
 mod http;
 mod incidents;
