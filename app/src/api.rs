@@ -88,6 +88,30 @@ pub async fn get_load_balancers(
         .map_err(guard::fail)
 }
 
+/// The upstream providers as their status pages last said. Viewers and up.
+#[server]
+pub async fn get_upstreams() -> Result<Vec<vigil_core::model::upstream::UpstreamView>, ServerFnError>
+{
+    use vigil_core::model::auth::Scope;
+    guard::require(Scope::Read).await?;
+    let pool = guard::pool()?;
+    vigil_core::store::upstream::all(&pool)
+        .await
+        .map_err(guard::fail)
+}
+
+/// The newest 200 NodeBalancer configuration readings (changes, re-applies). Viewers and up.
+#[server]
+pub async fn get_lb_config_history(
+) -> Result<Vec<vigil_core::model::lb_config::HistoryEntry>, ServerFnError> {
+    use vigil_core::model::auth::Scope;
+    guard::require(Scope::Read).await?;
+    let pool = guard::pool()?;
+    vigil_core::store::lb_configs::history(&pool, 200)
+        .await
+        .map_err(guard::fail)
+}
+
 /// Every signal over one window on one time axis: probes, backends, node graphs, events. The
 /// window is a named range (`1h` … `30d`) or explicit `from`/`to`. Viewers and up.
 #[server]

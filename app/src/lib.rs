@@ -119,6 +119,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=pages::ops::OpsOverview/>
                     <Route path=StaticSegment("audit") view=pages::ops::AuditPage/>
                     <Route path=StaticSegment("replicas") view=pages::ops::ReplicasPage/>
+                    <Route path=StaticSegment("upstream") view=pages::ops::UpstreamPage/>
                     <Route path=StaticSegment("nodes") view=pages::ops::NodesPage/>
                     <Route path=StaticSegment("incidents") view=pages::incidents::OpsIncidentsPage/>
                     <Route path=(StaticSegment("incidents"), ParamSegment("id")) view=pages::incidents::OpsIncidentPage/>

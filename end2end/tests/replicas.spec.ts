@@ -63,7 +63,7 @@ test("a page on a surviving replica keeps following changes when another is kill
     });
     expect(created.status).toBe(201);
     const id = (await created.json()).id;
-    await expect(page.getByText("Replicated outage")).toBeVisible({ timeout: 15_000 });
+    await expect(page.getByTestId("incident").filter({ hasText: "Replicated outage" })).toHaveCount(1, { timeout: 15_000 });
 
     // The replica it was opened through dies without a word.
     doomed.kill("SIGKILL");
@@ -73,7 +73,7 @@ test("a page on a surviving replica keeps following changes when another is kill
       status: "identified",
     });
     expect(updated.status).toBe(201);
-    await expect(page.getByText("Found it: one node under memory pressure.")).toBeVisible({ timeout: 15_000 });
+    await expect(page.getByTestId("incident").filter({ hasText: "Found it: one node under memory pressure." })).toHaveCount(1, { timeout: 15_000 });
     const resolved = await api(3995, "POST", `/api/v1/incidents/${id}/updates`, {
       body: "Resolved.",
       status: "resolved",

@@ -94,14 +94,11 @@ impl Agent {
             .send()
             .await
             .map_err(|e| anyhow::anyhow!(crate::redact::transport_error(&e)))?;
-        let status = resp.status();
-        if !status.is_success() {
-            anyhow::bail!(
-                "the server answered {status}: {}",
-                resp.text().await.unwrap_or_default()
-            );
-        }
-        let assignment: Assignment = resp.json().await.context("reading the monitor list")?;
+        let assignment: Assignment = accepted(resp)
+            .await?
+            .json()
+            .await
+            .context("reading the monitor list")?;
         Ok(assignment
             .monitors
             .into_iter()
@@ -213,13 +210,18 @@ impl Agent {
             .send()
             .await
             .map_err(|e| anyhow::anyhow!(crate::redact::transport_error(&e)))?;
-        let status = resp.status();
-        if !status.is_success() {
-            anyhow::bail!(
-                "the server answered {status}: {}",
-                resp.text().await.unwrap_or_default()
-            );
-        }
-        Ok(())
+        accepted(resp).await.map(drop)
     }
+}
+
+/// The answer when the server took the request; otherwise what it said.
+async fn accepted(resp: reqwest::Response) -> anyhow::Result<reqwest::Response> {
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(resp);
+    }
+    anyhow::bail!(
+        "the server answered {status}: {}",
+        resp.text().await.unwrap_or_default()
+    )
 }

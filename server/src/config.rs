@@ -12,6 +12,7 @@ use vigil_core::model::monitor::MonitorSpec;
 pub mod monitors;
 pub mod notify;
 pub mod resources;
+pub mod upstream;
 
 /// Everything Vigil can be told. Unknown keys are errors, so a typo never silently does nothing.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -32,6 +33,8 @@ pub struct Config {
     pub node_exporters: Vec<resources::NodeExporterConfig>,
     #[serde(rename = "notify")]
     pub notify: Vec<notify::NotifyConfig>,
+    #[serde(rename = "upstream")]
+    pub upstreams: Vec<upstream::UpstreamConfig>,
     #[serde(rename = "component")]
     pub components: Vec<monitors::ComponentConfig>,
     #[serde(rename = "monitor")]
@@ -400,6 +403,9 @@ impl Config {
         const HIDDEN: &str = "<redacted>";
         let mut c = self.clone();
         c.database.url = c.database.url.as_deref().map(redact::database_url);
+        for u in &mut c.upstreams {
+            u.url = redact::url(&u.url);
+        }
         for n in &mut c.notify {
             n.url = n.url.as_deref().map(redact::url);
         }
@@ -503,6 +509,7 @@ impl Config {
         }
         resources::validate(&self.resources, &self.prometheus, &self.node_exporters)?;
         notify::validate(&self.notify)?;
+        upstream::validate(&self.upstreams)?;
         if self.cluster.lease_secs < 2 {
             return Err(invalid(
                 "cluster.lease_secs",

@@ -20,5 +20,6 @@ pub mod redact;
 pub mod resources;
 pub mod startup;
 pub mod telemetry;
+pub mod upstream;
 pub mod wake;
 pub mod workers;

@@ -113,6 +113,9 @@ impl Application {
         )
         .await
         .map_err(DbError::from)?;
+        crate::upstream::start(config, db.pool.clone(), &cluster, shutdown.clone())
+            .await
+            .map_err(DbError::from)?;
         if config.incidents.automatic {
             let (pool, rules, text) = (
                 db.pool.clone(),

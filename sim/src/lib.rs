@@ -3,5 +3,6 @@
 
 pub mod linode;
 pub mod nodes;
+pub mod provider;
 pub mod scenario;
 pub mod webhooks;

@@ -36,6 +36,10 @@ pub struct NbConfig {
     pub port: u16,
     pub protocol: String,
     pub nodes: Vec<Node>,
+    /// Health checks as Linode's Kubernetes cloud controller set them (5 s, 3 s, 2 attempts).
+    pub check_interval: u32,
+    pub check_timeout: u32,
+    pub check_attempts: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -43,6 +47,8 @@ pub struct NodeBalancer {
     pub id: u64,
     pub label: String,
     pub region: String,
+    /// Moves whenever the cluster posts the configuration, changed or not.
+    pub updated: String,
     pub configs: Vec<NbConfig>,
     /// Connection counts for `/stats`: (unix seconds, value).
     pub connections: Vec<(i64, f64)>,
@@ -103,6 +109,36 @@ impl LinodeSim {
                     if n.id == node_id {
                         n.status = status.to_string();
                     }
+                }
+            }
+        }
+    }
+
+    /// The cluster re-posts every configuration unchanged (a `rebuild` with the same payload):
+    /// only the NodeBalancer's `updated` moves.
+    pub fn reapply(&self, at: chrono::DateTime<chrono::Utc>) {
+        let mut inner = self.inner.lock().expect("sim poisoned");
+        for nb in &mut inner.balancers {
+            nb.updated = at.format("%Y-%m-%dT%H:%M:%S").to_string();
+        }
+    }
+
+    /// Changes a port's health-check timing, as a rebuild with new settings would.
+    pub fn set_check(
+        &self,
+        config_id: u64,
+        interval: u32,
+        timeout: u32,
+        attempts: u32,
+        at: chrono::DateTime<chrono::Utc>,
+    ) {
+        let mut inner = self.inner.lock().expect("sim poisoned");
+        for nb in &mut inner.balancers {
+            for c in &mut nb.configs {
+                if c.id == config_id {
+                    (c.check_interval, c.check_timeout, c.check_attempts) =
+                        (interval, timeout, attempts);
+                    nb.updated = at.format("%Y-%m-%dT%H:%M:%S").to_string();
                 }
             }
         }
@@ -267,7 +303,7 @@ fn balancer_json(nb: &NodeBalancer) -> Value {
         "transfer": { "total": 0.0, "in": 0.0, "out": 0.0 },
         "tags": [],
         "created": "2021-01-01T00:00:00",
-        "updated": "2021-01-30T14:30:00",
+        "updated": nb.updated,
     })
 }
 
@@ -280,9 +316,9 @@ fn config_json(nb: &NodeBalancer, c: &NbConfig) -> Value {
         "algorithm": "roundrobin",
         "stickiness": "none",
         "check": "connection",
-        "check_interval": 5,
-        "check_timeout": 3,
-        "check_attempts": 2,
+        "check_interval": c.check_interval,
+        "check_timeout": c.check_timeout,
+        "check_attempts": c.check_attempts,
         "check_path": "",
         "check_body": "",
         "check_passive": true,
@@ -412,6 +448,7 @@ pub fn seed_balancer() -> NodeBalancer {
         id: 101,
         label: "lke-ingress".into(),
         region: "eu-west".into(),
+        updated: "2021-01-30T14:30:00".into(),
         configs: vec![
             NbConfig {
                 id: 80,
@@ -421,6 +458,9 @@ pub fn seed_balancer() -> NodeBalancer {
                     node(8001, "lke-node-a", "192.168.200.11", 31080),
                     node(8002, "lke-node-b", "192.168.200.12", 31080),
                 ],
+                check_interval: 5,
+                check_timeout: 3,
+                check_attempts: 2,
             },
             NbConfig {
                 id: 443,
@@ -430,6 +470,9 @@ pub fn seed_balancer() -> NodeBalancer {
                     node(4431, "lke-node-a", "192.168.200.11", 31443),
                     node(4432, "lke-node-b", "192.168.200.12", 31443),
                 ],
+                check_interval: 5,
+                check_timeout: 3,
+                check_attempts: 2,
             },
         ],
         // A day of 5-minute averages before the simulation started.

@@ -32,6 +32,12 @@ pub struct Step {
     /// Kubernetes node name → its load and state; unset fields keep their value.
     #[serde(default)]
     pub nodes: BTreeMap<String, NodeStep>,
+    /// The cluster re-posts the NodeBalancer's configuration, unchanged.
+    #[serde(default)]
+    pub reapply: bool,
+    /// The provider's status page: "open" an incident about NodeBalancer connectivity, or
+    /// "resolved".
+    pub provider: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -80,6 +86,11 @@ impl Scenario {
             }
         }
         for st in &s.steps {
+            if let Some(p) = &st.provider {
+                if p != "open" && p != "resolved" {
+                    return Err(format!("provider: `{p}` is not open or resolved"));
+                }
+            }
             for (name, n) in &st.nodes {
                 for (what, v) in [("memory", n.memory), ("cpu", n.cpu)] {
                     if v.is_some_and(|v| !(0.0..=1.0).contains(&v)) {

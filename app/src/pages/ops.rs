@@ -38,6 +38,7 @@ pub fn OpsLayout() -> impl IntoView {
                 <a href="/ops/load-balancers">"Load balancers"</a>
                 <a href="/ops/audit">"Audit log"</a>
                 <a href="/ops/replicas">"Replicas"</a>
+                <a href="/ops/upstream">"Providers"</a>
                 <a href="/ops/notifications">"Notifications"</a>
                 <a href="/">"Public page"</a>
             </nav>
@@ -270,6 +271,52 @@ pub fn ReplicasPage() -> impl IntoView {
     }
 }
 
+/// The providers Vigil depends on, as their own status pages say: overall state, the followed
+/// components, open incidents with their latest words.
+#[component]
+pub fn UpstreamPage() -> impl IntoView {
+    let providers = Resource::new(|| (), |_| crate::api::get_upstreams());
+    view! {
+        <h1>"Upstream providers"</h1>
+        <p class="muted">"Read from each provider's public status page ([[upstream]] in the configuration). Their incidents are marked in the correlation view and attached to Vigil's incidents as evidence."</p>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || providers.get().map(|r| match r {
+                Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
+                Ok(list) if list.is_empty() => view! { <p class="muted">"No provider configured, or none read yet."</p> }.into_any(),
+                Ok(list) => list.into_iter().map(|p| {
+                    let s = p.snapshot;
+                    view! {
+                        <section class="panel" data-testid="provider">
+                            <h2>{p.name.clone()}</h2>
+                            <p>
+                                <span class=format!("state state-{}", s.indicator)>{s.description.clone()}</span>
+                                <span class="muted">{format!(" · read {}", p.fetched_at.format("%Y-%m-%d %H:%M:%S UTC"))}</span>
+                                {p.public.then_some(" · shown on the public page")}
+                            </p>
+                            <ul>
+                                {s.components.into_iter().map(|c| view! {
+                                    <li>{c.name}" — "<span class=format!("state state-{}", c.status)>{c.status.replace('_', " ")}</span></li>
+                                }).collect_view()}
+                            </ul>
+                            {s.incidents.into_iter().map(|i| {
+                                // A provider's link is shown only if it is a web address.
+                                let link = i.shortlink.filter(|l| l.starts_with("https://") || l.starts_with("http://"));
+                                view! {
+                                    <article class="incident" data-testid="provider-incident">
+                                        <h3>{i.name}" "<span class="badge">{i.status}</span></h3>
+                                        <p>{i.body}</p>
+                                        {link.map(|l| view! { <a href=l rel="noopener noreferrer nofollow">"On the provider's page"</a> })}
+                                    </article>
+                                }
+                            }).collect_view()}
+                        </section>
+                    }
+                }).collect_view().into_any(),
+            })}
+        </Suspense>
+    }
+}
+
 /// Every monitor with its state; admins can pause and resume them.
 #[component]
 pub fn MonitorsPage() -> impl IntoView {
@@ -400,6 +447,52 @@ pub fn LoadBalancersPage() -> impl IntoView {
                 <h2>"Connections"</h2>
                 <p class="muted">"5-minute averages from the NodeBalancer stats endpoint."</p>
                 <TimeStack stack/>
+            })}
+        </Transition>
+        <ConfigHistory/>
+    }
+}
+
+/// Each port's configuration history: first reading, changes field by field, and re-applies
+/// (the cluster posting the very same configuration again).
+#[component]
+fn ConfigHistory() -> impl IntoView {
+    let history = Resource::new(|| (), |_| crate::api::get_lb_config_history());
+    view! {
+        <Transition fallback=|| ()>
+            {move || history.get().and_then(Result::ok).filter(|h| !h.is_empty()).map(|list| view! {
+                <h2>"Configuration history"</h2>
+                <p class="muted">"Read from Linode at every poll; a re-apply is the same settings posted again."</p>
+                <table class="table" data-testid="lb-config-history">
+                    <thead><tr><th>"When (UTC)"</th><th>"NodeBalancer"</th><th>"Port"</th><th>"What"</th><th>"Details"</th></tr></thead>
+                    <tbody>
+                        {list.into_iter().map(|e| {
+                            use vigil_core::model::lb_config::ConfigChange;
+                            let what = match e.change {
+                                ConfigChange::Initial => "first read",
+                                ConfigChange::Changed => "changed",
+                                ConfigChange::Reapplied => "re-applied, no change",
+                            };
+                            let details = match e.change {
+                                ConfigChange::Changed => e.changes.iter().map(|c| c.describe()).collect::<Vec<_>>().join("; "),
+                                _ => e.settings.iter()
+                                    .filter(|(k, _)| k.starts_with("check"))
+                                    .map(|(k, v)| format!("{k}={v}"))
+                                    .collect::<Vec<_>>()
+                                    .join(" "),
+                            };
+                            view! {
+                                <tr data-change=e.change.as_str()>
+                                    <td>{e.at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
+                                    <td>{e.nodebalancer}</td>
+                                    <td>{e.port}</td>
+                                    <td>{what}</td>
+                                    <td class="mono">{details}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
             })}
         </Transition>
     }

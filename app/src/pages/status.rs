@@ -187,6 +187,26 @@ fn Status(summary: StatusSummary) -> impl IntoView {
             </section>
             }
         }).collect_view()}
+        {(!summary.third_party.is_empty()).then(|| view! {
+            <section class="panel group" aria-labelledby="third-party-heading" data-testid="third-party">
+                <h2 id="third-party-heading">"Third-party services"</h2>
+                <p class="muted">"As the providers' own status pages report them."</p>
+                <ul class="components">
+                    {summary.third_party.iter().cloned().map(|t| {
+                        let (class, label) = match t.status {
+                            Some(s) => (s.as_str(), s.label()),
+                            None => ("unknown", "No data"),
+                        };
+                        view! {
+                            <li class="component">
+                                <span class="name">{format!("{} · {}", t.provider, t.component)}</span>
+                                <span class=format!("state state-{class}") data-testid="third-party-state">{label}</span>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </section>
+        })}
         <section class="panel" aria-labelledby="latency-heading">
             <h2 id="latency-heading">"Response time, last 24 hours"</h2>
             <LatencyChart series=series now=summary.generated_at/>

@@ -30,6 +30,15 @@ pub enum EventData {
     /// A port's ingress broke (no backend steadily up) or recovered.
     #[serde(rename = "lb.ingress")]
     Ingress(IngressChanged),
+    /// A port's configuration changed, or was posted again unchanged ("re-applied").
+    #[serde(rename = "lb.config")]
+    LbConfig(LbConfigChanged),
+    /// An upstream provider's incident opened, moved on or was resolved (its own status page).
+    #[serde(rename = "upstream.incident")]
+    UpstreamIncident(UpstreamIncident),
+    /// A followed component on a provider's status page changed state.
+    #[serde(rename = "upstream.component")]
+    UpstreamComponent(UpstreamComponent),
     /// A resource alert rule (memory, CPU, pressure) fired or cleared.
     #[serde(rename = "resource.alert")]
     ResourceAlert(ResourceAlert),
@@ -115,6 +124,31 @@ pub struct IngressChanged {
     pub port: u16,
     pub broken: bool,
     pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LbConfigChanged {
+    pub nodebalancer: String,
+    pub port: u16,
+    pub change: super::lb_config::ConfigChange,
+    /// Field by field, for a change (empty for a re-apply).
+    #[serde(default)]
+    pub changes: Vec<super::lb_config::FieldChange>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UpstreamIncident {
+    pub provider: String,
+    pub change: super::upstream::IncidentChange,
+    pub incident: super::upstream::ProviderIncident,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UpstreamComponent {
+    pub provider: String,
+    pub component: String,
+    pub from: String,
+    pub to: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -261,6 +295,46 @@ impl EventData {
                 }
             ),
             EventData::Ingress(i) => format!("{} :{}: {}", i.nodebalancer, i.port, i.message),
+            EventData::UpstreamIncident(u) => {
+                use super::upstream::IncidentChange;
+                let what = match u.change {
+                    IncidentChange::Opened => "incident opened",
+                    IncidentChange::Updated => "incident updated",
+                    IncidentChange::Resolved => "incident resolved",
+                };
+                let words = if u.incident.body.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", u.incident.body)
+                };
+                format!(
+                    "{} {what} — {} [{}]{words}",
+                    u.provider, u.incident.name, u.incident.status
+                )
+            }
+            EventData::UpstreamComponent(c) => format!(
+                "{}: {} {} → {}",
+                c.provider,
+                c.component,
+                c.from.replace('_', " "),
+                c.to.replace('_', " ")
+            ),
+            EventData::LbConfig(c) => {
+                use super::lb_config::ConfigChange;
+                let what = match c.change {
+                    ConfigChange::Changed => format!(
+                        "configuration changed: {}",
+                        c.changes
+                            .iter()
+                            .map(|f| f.describe())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
+                    ConfigChange::Reapplied => "configuration re-applied, no change".to_string(),
+                    ConfigChange::Initial => "configuration first read".to_string(),
+                };
+                format!("{} :{} {what}", c.nodebalancer, c.port)
+            }
             EventData::ResourceAlert(a) => a.message.clone(),
             EventData::IncidentOpened(n) => format!("Incident opened: {}", n.name),
             EventData::IncidentResolved(n) => format!("Incident resolved: {}", n.name),
@@ -293,6 +367,10 @@ impl EventData {
             EventData::BackendFlapping(b) => Tone::of(b.flapping),
             EventData::Ingress(i) => Tone::of(i.broken),
             EventData::ResourceAlert(a) => Tone::of(a.firing),
+            EventData::UpstreamIncident(u) => {
+                Tone::of(u.change != super::upstream::IncidentChange::Resolved)
+            }
+            EventData::UpstreamComponent(c) => Tone::of(c.to != "operational"),
             _ => Tone::Info,
         }
     }
@@ -304,6 +382,10 @@ impl EventData {
             EventData::Ingress(i) => i.broken,
             EventData::ResourceAlert(a) => a.firing,
             EventData::SourceStale(_) => true,
+            // What the load balancer was told while things broke: changed or posted again.
+            EventData::LbConfig(_) => true,
+            // The provider's own word about it.
+            EventData::UpstreamIncident(u) => u.change != super::upstream::IncidentChange::Resolved,
             _ => false,
         }
     }

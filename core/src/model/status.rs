@@ -256,6 +256,19 @@ pub struct StatusSummary {
     /// The database could not be read: this is the last state Vigil knew, as of `generated_at`.
     #[serde(default)]
     pub stale: bool,
+    /// Providers' components the public page shows as third-party services (`[[upstream]]`
+    /// with `public = true`), as their own status pages say.
+    #[serde(default)]
+    pub third_party: Vec<ThirdParty>,
+}
+
+/// A provider's component, as its status page reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThirdParty {
+    pub provider: String,
+    pub component: String,
+    /// None: a status the page did not name in Statuspage's words ("no data", never green).
+    pub status: Option<ComponentStatus>,
 }
 
 impl StatusSummary {

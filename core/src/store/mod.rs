@@ -10,6 +10,7 @@ pub mod events;
 pub mod health;
 pub mod incident_commands;
 pub mod incidents;
+pub mod lb_configs;
 pub mod monitors;
 pub mod notifications;
 pub mod postmortem_commands;
@@ -20,6 +21,7 @@ pub mod sources;
 pub mod status;
 pub mod throttle;
 pub mod tokens;
+pub mod upstream;
 pub mod users;
 
 pub use sqlx::PgPool;

@@ -242,7 +242,28 @@ pub async fn summary(pool: &PgPool, title: &str) -> Result<StatusSummary, StoreE
         )
         .await?,
         stale: false,
+        third_party: third_party(pool).await?,
     })
+}
+
+/// The followed components of providers shown publicly.
+async fn third_party(pool: &PgPool) -> Result<Vec<crate::model::status::ThirdParty>, StoreError> {
+    Ok(super::upstream::all(pool)
+        .await?
+        .into_iter()
+        .filter(|p| p.public)
+        .flat_map(|p| {
+            let provider = p.name;
+            p.snapshot
+                .components
+                .into_iter()
+                .map(move |c| crate::model::status::ThirdParty {
+                    provider: provider.clone(),
+                    status: ComponentStatus::parse(&c.status),
+                    component: c.name,
+                })
+        })
+        .collect())
 }
 
 /// What a component shows: maintenance wins; otherwise the worse of what its monitors see and

@@ -264,6 +264,10 @@ impl Engine {
         if let Some(e) = evidence {
             incidents::attach_evidence(&self.pool, id, e).await?;
         }
+        // A provider we depend on already says something is wrong: that is evidence too.
+        for e in vigil_core::store::upstream::open_incident_events(&self.pool).await? {
+            incidents::attach_evidence(&self.pool, id, e).await?;
+        }
         tracing::info!(incident = id, %monitor, "opened an incident");
         self.open = Some(OpenAuto {
             id,

@@ -31,6 +31,9 @@ pub struct NodeBalancer {
     pub id: u64,
     pub label: String,
     pub region: String,
+    /// Moves whenever the configuration is posted (changed or not).
+    #[serde(default)]
+    pub updated: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -45,6 +48,42 @@ pub struct Config {
     pub port: u16,
     pub protocol: String,
     pub nodes_status: NodesStatus,
+    /// The settings Vigil keeps a history of, as Linode reports them; absent ones stay absent
+    /// (an unexpected type is kept as it came, not refused).
+    #[serde(flatten)]
+    pub settings: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The configuration fields whose history is kept (`GET …/configs`).
+pub const CONFIG_FIELDS: [&str; 10] = [
+    "algorithm",
+    "stickiness",
+    "check",
+    "check_path",
+    "check_body",
+    "check_interval",
+    "check_timeout",
+    "check_attempts",
+    "check_passive",
+    "cipher_suite",
+];
+
+impl Config {
+    /// This port's settings and its backends, flat, for the configuration history.
+    pub fn history_settings(&self, nodes: &[Node]) -> vigil_core::model::lb_config::Settings {
+        let mut out: vigil_core::model::lb_config::Settings = CONFIG_FIELDS
+            .iter()
+            .filter_map(|f| Some((f.to_string(), self.settings.get(*f)?.clone())))
+            .collect();
+        out.insert("protocol".into(), self.protocol.clone().into());
+        for n in nodes {
+            out.insert(
+                format!("node {}", n.address),
+                format!("{} weight {}, {}", n.label, n.weight, n.mode).into(),
+            );
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

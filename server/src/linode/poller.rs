@@ -11,8 +11,12 @@ use vigil_core::{
     model::{
         backend::{ingress_broken, BackendHistory, BackendStatus, FlapRule},
         event::{BackendChanged, BackendFlapping, EventData, IngressChanged},
+        lb_config::classify,
     },
-    store::backends::{self, Backend, Change, NewEvent},
+    store::{
+        backends::{self, Backend, Change, NewEvent},
+        lb_configs,
+    },
 };
 
 use super::client::{LinodeClient, LinodeError};
@@ -29,6 +33,8 @@ pub struct Poller {
     stats_at: Option<std::time::Instant>,
     histories: HashMap<(i64, i64), BackendHistory>,
     broken: HashMap<i64, bool>,
+    /// Each port's newest configuration reading (loaded from the history on the first poll).
+    configs: Option<HashMap<i64, lb_configs::Latest>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +63,7 @@ impl Poller {
             stats_at: None,
             histories: HashMap::new(),
             broken: HashMap::new(),
+            configs: None,
         }
     }
 
@@ -125,6 +132,10 @@ impl Poller {
         let stats_due = self
             .stats_at
             .is_none_or(|t| t.elapsed() >= self.stats_every);
+        if self.configs.is_none() {
+            self.configs = Some(lb_configs::latest(&self.pool).await?);
+        }
+        let mut readings = Vec::new();
         for nb in self.client.nodebalancers().await? {
             if !self.only.is_empty() && !self.only.contains(&nb.id) {
                 continue;
@@ -149,7 +160,9 @@ impl Poller {
             }
             for cfg in self.client.configs(nb.id).await? {
                 let mut port_view = Vec::new();
-                for node in self.client.nodes(nb.id, cfg.id).await? {
+                let nodes = self.client.nodes(nb.id, cfg.id).await?;
+                readings.extend(self.reading(&nb, &cfg, &nodes, now));
+                for node in nodes {
                     let status = BackendStatus::from_linode(&node.status);
                     let key = (cfg.id as i64, node.id as i64);
                     let subject = format!("lb:{}:{}:{}", nb.label, cfg.port, node.label);
@@ -228,6 +241,46 @@ impl Poller {
             }
         }
         backends::record(&self.pool, &rows, &changes, new_events).await?;
+        lb_configs::record(&self.pool, &readings).await?;
+        let latest = self.configs.get_or_insert_with(HashMap::new);
+        for r in readings {
+            latest.insert(
+                r.config_id,
+                lb_configs::Latest {
+                    settings: r.settings,
+                    nodebalancer_updated: r.nodebalancer_updated,
+                },
+            );
+        }
         Ok(rows.len())
+    }
+
+    /// This poll's reading of one port's configuration, when it is news: the first reading, a
+    /// change, or the same settings posted again (the NodeBalancer's `updated` moved).
+    fn reading(
+        &self,
+        nb: &super::client::NodeBalancer,
+        cfg: &super::client::Config,
+        nodes: &[super::client::Node],
+        now: chrono::DateTime<Utc>,
+    ) -> Option<lb_configs::Reading> {
+        let settings = cfg.history_settings(nodes);
+        let previous = self
+            .configs
+            .as_ref()
+            .and_then(|c| c.get(&(cfg.id as i64)))
+            .map(|l| (&l.settings, l.nodebalancer_updated.as_deref()));
+        let (change, changes) = classify(previous, &settings, nb.updated.as_deref())?;
+        Some(lb_configs::Reading {
+            nodebalancer_id: nb.id as i64,
+            nodebalancer_label: nb.label.clone(),
+            config_id: cfg.id as i64,
+            port: cfg.port,
+            at: now,
+            nodebalancer_updated: nb.updated.clone(),
+            settings,
+            change,
+            changes,
+        })
     }
 }

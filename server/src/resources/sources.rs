@@ -53,6 +53,10 @@ pub async fn register_all(config: &Config, pool: &PgPool) -> Result<usize, Store
             stale,
         ));
     }
+    for u in &config.upstreams {
+        let stale = stale_after(None, u.interval_secs).max(300);
+        all.push((u.source_name(), "upstream", redact::url(&u.url), stale));
+    }
     // Each probe agent's region: stale when its agent stops reporting (never green instead).
     let mut regions: std::collections::BTreeMap<&str, u64> = Default::default();
     for m in &config.monitor_specs {

@@ -380,6 +380,8 @@ const SERVER_FN_ACCESS: &[FnAccess] = &[
     ("get_incident", None, &[("id", "1"), ("internal", "false")]),
     ("get_ops_incidents", Some(Scope::Read), &[]),
     ("get_replicas", Some(Scope::Read), &[]),
+    ("get_lb_config_history", Some(Scope::Read), &[]),
+    ("get_upstreams", Some(Scope::Read), &[]),
     ("get_deliveries", Some(Scope::Admin), &[]),
     (
         "create_incident",

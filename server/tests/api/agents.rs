@@ -10,28 +10,16 @@ use tokio_util::sync::CancellationToken;
 use vigil_core::model::auth::Scope;
 use vigil_server::cli::AgentArgs;
 
-use crate::common::{access::create_token, eventually, spawn_app_with_toml, Target, TestApp};
+use crate::common::{
+    access::create_token, eventually, site_monitor, spawn_app_with_toml, Target, TestApp,
+};
 
 fn toml(addr: std::net::SocketAddr, regions: &str, quorum: u32) -> String {
-    format!(
-        r#"
-[probes]
-min_interval_secs = 1
-
-[[component]]
-id = "site"
-name = "Website"
-
-[[monitor]]
-name = "site-home"
-component = "site"
-kind = "http"
-url = "http://{addr}/"
-interval_secs = 1
-timeout_ms = 500
-regions = {regions}
-quorum = {quorum}
-"#
+    site_monitor(
+        addr,
+        1,
+        &format!("regions = {regions}\nquorum = {quorum}"),
+        "",
     )
 }
 

@@ -237,3 +237,82 @@ fn linode_enabled_without_a_token_is_refused_at_start_up() {
         "{err}"
     );
 }
+
+/// Each port's configuration is recorded; the cluster posting the same configuration again is a
+/// re-apply ("the configuration looked correct" becomes a fact), a changed health check is a
+/// change named field by field; both are `lb.config` events, kept as an incident's evidence, and
+/// the history survives a restart of the poller.
+#[tokio::test]
+async fn configuration_changes_and_reapplies_are_recorded_field_by_field() {
+    let app = spawn_app().await;
+    let (sim, base) = seed_sim().await;
+    let mut poller = new_poller(&app, &base);
+    poller.poll_once().await.unwrap();
+    let history = vigil_core::store::lb_configs::history(&app.pool, 10)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 2, "ports 80 and 443, first read");
+    assert_eq!(
+        event_count(&app.pool, "lb.config").await,
+        0,
+        "a first reading is no news"
+    );
+    let first = &history[0].settings;
+    assert_eq!(first["check_interval"], 5);
+    assert_eq!(first["check"], "connection");
+    // Newest first: port 443's backends.
+    assert_eq!(
+        first["node 192.168.200.11:31443"], "lke-node-a weight 100, accept",
+        "{first:?}"
+    );
+
+    // Nothing moved: nothing recorded.
+    poller.poll_once().await.unwrap();
+    assert_eq!(event_count(&app.pool, "lb.config").await, 0);
+
+    // The cluster posts the same configuration again.
+    sim.reapply(chrono::Utc::now() + chrono::Duration::seconds(5));
+    let mut restarted = new_poller(&app, &base);
+    restarted.poll_once().await.unwrap();
+    let messages: Vec<String> = sqlx::query_scalar(
+        "SELECT payload->>'change' FROM events WHERE kind = 'lb.config' ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(messages, ["reapplied", "reapplied"]);
+
+    // Port 80's health check is changed.
+    sim.set_check(
+        80,
+        10,
+        4,
+        3,
+        chrono::Utc::now() + chrono::Duration::seconds(10),
+    );
+    restarted.poll_once().await.unwrap();
+    let events = vigil_core::store::events::after(&app.pool, 0, 100)
+        .await
+        .unwrap();
+    let changed: Vec<String> = events
+        .iter()
+        .filter(|e| e.kind() == "lb.config")
+        .map(|e| e.data.message())
+        .collect();
+    assert_eq!(changed.len(), 4, "{changed:?}");
+    assert!(
+        changed.contains(
+            &"lke-ingress :80 configuration changed: check_attempts 2 → 3; check_interval 5 → 10; check_timeout 3 → 4"
+                .to_string()
+        ),
+        "{changed:?}"
+    );
+    assert!(
+        changed.contains(&"lke-ingress :443 configuration re-applied, no change".to_string()),
+        "{changed:?}"
+    );
+    assert!(events
+        .iter()
+        .filter(|e| e.kind() == "lb.config")
+        .all(|e| e.data.is_evidence()));
+}

@@ -21,3 +21,4 @@ mod replicas;
 mod resources;
 mod sim_webhooks;
 mod status;
+mod upstream;

@@ -6,31 +6,12 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::Value;
 
-use crate::common::{eventually, spawn_app_with_toml, Target};
+use crate::common::{eventually, site_monitor, spawn_app_with_toml, Target};
 
 #[tokio::test]
 async fn the_public_side_answers_through_a_database_outage_and_the_results_are_kept() {
     let target = Target::start().await;
-    let app = spawn_app_with_toml(&format!(
-        r#"
-[probes]
-min_interval_secs = 1
-
-[[component]]
-id = "site"
-name = "Website"
-
-[[monitor]]
-name = "site-home"
-component = "site"
-kind = "http"
-url = "http://{}/"
-interval_secs = 1
-timeout_ms = 500
-"#,
-        target.addr
-    ))
-    .await;
+    let app = spawn_app_with_toml(&site_monitor(target.addr, 1, "", "")).await;
     let summary = || async {
         let r = app.get("/api/v2/summary.json").await;
         let stale = r.headers().get("x-vigil-as-of").is_some();

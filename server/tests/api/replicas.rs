@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 use vigil_core::model::auth::Scope;
 
 use crate::common::{
-    access::create_token, config_from_toml, eventually, fresh_database, spawn_with, Target, TestApp,
+    access::create_token, config_from_toml, eventually, fresh_database, site_monitor, spawn_with,
+    Target, TestApp,
 };
 
 fn toml(addr: std::net::SocketAddr, interval: u64, lease: u64) -> String {
@@ -17,28 +18,11 @@ fn toml(addr: std::net::SocketAddr, interval: u64, lease: u64) -> String {
 }
 
 fn toml_with(addr: std::net::SocketAddr, interval: u64, lease: u64, extra: &str) -> String {
-    format!(
-        r#"
-{extra}
-
-[cluster]
-lease_secs = {lease}
-
-[probes]
-min_interval_secs = 1
-
-[[component]]
-id = "site"
-name = "Website"
-
-[[monitor]]
-name = "site-home"
-component = "site"
-kind = "http"
-url = "http://{addr}/"
-interval_secs = {interval}
-timeout_ms = 500
-"#
+    site_monitor(
+        addr,
+        interval,
+        "",
+        &format!("{extra}\n[cluster]\nlease_secs = {lease}\n"),
     )
 }
 

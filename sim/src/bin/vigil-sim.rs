@@ -16,6 +16,7 @@ use axum::{extract::State, http::StatusCode, Router};
 use vigil_sim::{
     linode::{seed_balancer, LinodeSim},
     nodes::{unix_now, NodesSim},
+    provider::ProviderSim,
     scenario::Scenario,
     webhooks::WebhookSim,
 };
@@ -30,6 +31,7 @@ Serves on 127.0.0.1:
   BASE+6    node_exporter of lke-node-b (/metrics)
   BASE+7    webhook receiver: Discord /api/webhooks/{id}/{token}, Slack /services/..., JSON
             /hook/{name}; GET /_sim/messages lists what arrived, POST /_sim/faults misbehaves
+  BASE+8    the provider's status page (Statuspage v2: /api/v2/summary.json)
 Defaults: the bundled seed scenario, speed 1, port 4100, token sim-linode-token.";
 
 #[tokio::main]
@@ -89,6 +91,8 @@ async fn main() {
     }
     let webhooks = WebhookSim::new();
     serve(port + 7, webhooks.router()).await;
+    let provider = ProviderSim::new();
+    serve(port + 8, provider.router()).await;
     eprintln!(
         "vigil-sim: Linode API http://127.0.0.1:{port}/v4, services on {}–{}, Prometheus on {}, \
          node_exporters on {} and {}, webhooks on {}",
@@ -142,6 +146,19 @@ async fn main() {
             }
             for (id, status) in &step.backends {
                 linode.set_node_status(id.parse().expect("validated"), status);
+            }
+            if step.reapply {
+                linode.reapply(chrono::Utc::now());
+            }
+            match step.provider.as_deref() {
+                Some("open") => provider.open_incident(
+                    "Connectivity issue affecting NodeBalancers in eu-west",
+                    "NodeBalancers",
+                    "partial_outage",
+                    "We are investigating reports of intermittent connectivity to NodeBalancer backends.",
+                ),
+                Some("resolved") => provider.resolve(),
+                _ => {}
             }
             eprintln!("vigil-sim: t={}s applied", step.at_secs);
         }

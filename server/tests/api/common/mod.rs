@@ -195,26 +195,25 @@ impl TestApp {
 
     /// Lets the database accept this app again after [`TestApp::cut_database`].
     pub async fn restore_database(&self) {
-        let mut admin = PgConnectOptions::from_str(&self.admin_url)
-            .unwrap()
-            .database("postgres")
-            .connect()
+        self.admin()
             .await
-            .unwrap();
-        admin
             .execute(format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", self.db_name).as_str())
             .await
             .unwrap();
     }
 
-    /// Makes the database refuse this app: new connections are refused and open ones are ended.
-    pub async fn cut_database(&self) {
-        let mut admin = PgConnectOptions::from_str(&self.admin_url)
+    async fn admin(&self) -> sqlx::PgConnection {
+        PgConnectOptions::from_str(&self.admin_url)
             .unwrap()
             .database("postgres")
             .connect()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Makes the database refuse this app: new connections are refused and open ones are ended.
+    pub async fn cut_database(&self) {
+        let mut admin = self.admin().await;
         admin
             .execute(format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", self.db_name).as_str())
             .await
@@ -225,6 +224,37 @@ impl TestApp {
             .await
             .unwrap();
     }
+}
+
+/// One component, `site`, and one HTTP monitor of it, `site-home`, checking `addr` every
+/// `interval` seconds; `monitor` adds keys to the monitor, `sections` adds sections before it.
+pub fn site_monitor(
+    addr: std::net::SocketAddr,
+    interval: u64,
+    monitor: &str,
+    sections: &str,
+) -> String {
+    format!(
+        r#"
+{sections}
+
+[probes]
+min_interval_secs = 1
+
+[[component]]
+id = "site"
+name = "Website"
+
+[[monitor]]
+name = "site-home"
+component = "site"
+kind = "http"
+url = "http://{addr}/"
+interval_secs = {interval}
+timeout_ms = 500
+{monitor}
+"#
+    )
 }
 
 pub mod access {

@@ -1,0 +1,122 @@
+//! Reads the upstream providers' status pages (`[[upstream]]`): each provider's
+//! `/api/v2/summary.json` every `interval_secs`, with its ETag, on the replica holding the
+//! `upstream` lease. What changed becomes `upstream.incident` / `upstream.component` events; a
+//! provider whose page cannot be read is a stale data source. Bad answers (not JSON, not a
+//! Statuspage summary, too large) are logged with the provider named and skipped.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use reqwest::{header, StatusCode};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use vigil_core::{model::upstream::parse, store::upstream};
+
+use crate::config::{upstream::UpstreamConfig, Config};
+
+/// The largest page read (Statuspage summaries are tens of KB).
+const MAX_BODY: usize = 2 << 20;
+
+/// Declares the providers and reads them on whichever replica holds the `upstream` lease.
+pub async fn start(
+    config: &Config,
+    pool: PgPool,
+    cluster: &crate::cluster::Cluster,
+    shutdown: CancellationToken,
+) -> Result<(), vigil_core::store::StoreError> {
+    let declared: Vec<(String, bool)> = config
+        .upstreams
+        .iter()
+        .map(|u| (u.name.clone(), u.public))
+        .collect();
+    upstream::sync(&pool, &declared).await?;
+    if config.upstreams.is_empty() {
+        return Ok(());
+    }
+    let providers = config.upstreams.clone();
+    cluster.run_exclusive("upstream", shutdown, move |held| {
+        let (providers, pool) = (providers.clone(), pool.clone());
+        async move {
+            let mut tasks = tokio::task::JoinSet::new();
+            for u in providers {
+                tasks.spawn(watch(u, pool.clone(), held.clone()));
+            }
+            tasks.join_all().await;
+        }
+    });
+    Ok(())
+}
+
+async fn watch(u: UpstreamConfig, pool: PgPool, held: CancellationToken) {
+    let client = reqwest::Client::builder()
+        .user_agent(concat!("Vigil/", env!("CARGO_PKG_VERSION")))
+        .timeout(Duration::from_millis(u.timeout_ms))
+        .build()
+        .expect("the HTTP client builds");
+    let mut every = crate::workers::ticker(Duration::from_secs(u.interval_secs));
+    while crate::workers::next_tick(&mut every, &held).await {
+        let outcome = read_once(&client, &u, &pool).await;
+        if let Err(e) = &outcome {
+            tracing::warn!(provider = %u.name, error = %e, "cannot read the provider's status page");
+        }
+        crate::resources::sources::report(&pool, &u.source_name(), outcome.map(drop)).await;
+    }
+}
+
+/// One reading; returns how many changes it found.
+pub async fn read_once(
+    client: &reqwest::Client,
+    u: &UpstreamConfig,
+    pool: &PgPool,
+) -> Result<usize, String> {
+    let url = format!("{}/api/v2/summary.json", u.url.trim_end_matches('/'));
+    let (before, etag) = upstream::previous(pool, &u.name)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut req = client.get(&url).header(header::ACCEPT, "application/json");
+    if let (Some(etag), Some(_)) = (&etag, &before) {
+        req = req.header(header::IF_NONE_MATCH, etag);
+    }
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| crate::redact::transport_error(&e))?;
+    let now = Utc::now();
+    if resp.status() == StatusCode::NOT_MODIFIED {
+        upstream::touch(pool, &u.name, now)
+            .await
+            .map_err(|e| e.to_string())?;
+        return Ok(0);
+    }
+    if !resp.status().is_success() {
+        return Err(format!("the status page answered HTTP {}", resp.status()));
+    }
+    let new_etag = resp
+        .headers()
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    if resp.content_length().is_some_and(|n| n as usize > MAX_BODY) {
+        return Err(format!("the status page is larger than {MAX_BODY} bytes"));
+    }
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| crate::redact::transport_error(&e))?;
+    if body.len() > MAX_BODY {
+        return Err(format!("the status page is larger than {MAX_BODY} bytes"));
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| format!("the status page is not JSON: {e}"))?;
+    let snapshot = parse(&value, &u.components)?;
+    upstream::record(
+        pool,
+        &u.name,
+        before.as_ref(),
+        &snapshot,
+        new_etag.as_deref(),
+        now,
+    )
+    .await
+    .map_err(|e| e.to_string())
+}
