@@ -192,7 +192,7 @@ fn Status(summary: StatusSummary) -> impl IntoView {
                 <h2 id="third-party-heading">"Third-party services"</h2>
                 <p class="muted">"As the providers' own status pages report them."</p>
                 <ul class="components">
-                    {summary.third_party.iter().cloned().map(|t| {
+                    {summary.third_party.into_iter().map(|t| {
                         let (class, label) = match t.status {
                             Some(s) => (s.as_str(), s.label()),
                             None => ("unknown", "No data"),

@@ -325,12 +325,13 @@ pub fn draft(f: &DraftFacts) -> String {
     let end = i.resolved_at.unwrap_or(f.now);
     let mut marks: Vec<&Mark> = f.stack.marks.iter().collect();
     marks.sort_by_key(|m| m.t);
-    // The lead-up is what went wrong or changed; neutral marks (Vigil starting, the incident's
-    // own bookkeeping) stay in the timeline only.
+    // The lead-up is what went wrong or changed — including the load balancer's configuration
+    // being changed or posted again; neutral marks (Vigil starting, the incident's own
+    // bookkeeping) stay in the timeline only.
     let before: Vec<&Mark> = marks
         .iter()
         .copied()
-        .filter(|m| mark_time(m) < i.started_at && m.tone != "info")
+        .filter(|m| mark_time(m) < i.started_at && (m.tone != "info" || m.kind == "lb.config"))
         .collect();
     let first_bad = marks.iter().find(|m| m.tone == "bad").map(|m| mark_time(m));
     // The incident's own window: what recovered after it was resolved is context, not recovery.
@@ -370,7 +371,7 @@ pub fn draft(f: &DraftFacts) -> String {
         match heading {
             "Leadup" => leadup(&mut md, &before),
             "Impact" => impact(&mut md, f, end),
-            "Detection" => detection(&mut md, f, first_bad),
+            "Detection" => detection(&mut md, f, first_bad, &marks),
             "Response" => response(&mut md, &updates),
             "Recovery" => recovery(&mut md, i, &recovered),
             "Five Whys" => {
@@ -494,10 +495,18 @@ fn impact(md: &mut String, f: &DraftFacts, end: DateTime<Utc>) {
 }
 
 /// Detection: the first failing signal, the opening, the first notification, time to detect.
-fn detection(md: &mut String, f: &DraftFacts, first_bad: Option<DateTime<Utc>>) {
+fn detection(md: &mut String, f: &DraftFacts, first_bad: Option<DateTime<Utc>>, marks: &[&Mark]) {
     let i = f.incident;
     if let Some(t) = first_bad {
         md.push_str(&format!("- First failing signal: {}\n", clock(t)));
+    }
+    // What the providers said, and when: the word the seed team waited days for.
+    for m in marks.iter().filter(|m| m.kind == "upstream.incident") {
+        md.push_str(&format!(
+            "- Provider's status page, {}: {}\n",
+            clock(mark_time(m)),
+            md_escape(&m.message)
+        ));
     }
     md.push_str(&format!(
         "- Incident opened {}: {}\n",
@@ -671,6 +680,47 @@ mod tests {
         assert!(recovery.contains("site down → up"), "{recovery}");
         assert!(md.contains("(after) later recovery"), "{md}");
         assert!(md.contains("(before) memory"), "{md}");
+    }
+
+    #[test]
+    fn config_reapplies_lead_up_and_the_providers_word_is_part_of_detection() {
+        let i = incident();
+        let mut s = stack();
+        s.marks.push(Mark {
+            kind: "lb.config".into(),
+            ..mark(
+                "2026-11-20T14:01:00Z",
+                "info",
+                "lke-ingress :80 configuration re-applied, no change",
+            )
+        });
+        s.marks.push(Mark {
+            kind: "upstream.incident".into(),
+            ..mark(
+                "2026-11-20T14:12:00Z",
+                "bad",
+                "Linode incident opened — NodeBalancer connectivity",
+            )
+        });
+        let md = draft(&DraftFacts {
+            incident: &i,
+            stack: &s,
+            history: &[history()],
+            first_notification: None,
+            now: at("2026-11-21T00:00:00Z"),
+        });
+        let leadup = &md[md.find("## Leadup").unwrap()
+            ..md.find("## Fault").unwrap_or(md.find("## Impact").unwrap())];
+        assert!(
+            leadup.contains("configuration re-applied, no change"),
+            "{leadup}"
+        );
+        let detection = &md[md.find("## Detection").unwrap()..md.find("## Response").unwrap()];
+        assert!(
+            detection.contains("Provider's status page, 14:12")
+                && detection.contains("NodeBalancer connectivity"),
+            "{detection}"
+        );
     }
 
     #[test]

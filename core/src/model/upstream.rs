@@ -113,16 +113,25 @@ pub enum IncidentChange {
     Resolved,
 }
 
+/// What changed on a provider's page between two readings.
+#[derive(Debug, Default, PartialEq)]
+pub struct Changes {
+    pub incidents: Vec<(IncidentChange, ProviderIncident)>,
+    pub components: Vec<ComponentChange>,
+}
+
+/// A followed component's state, before and now.
+#[derive(Debug, PartialEq)]
+pub struct ComponentChange {
+    pub name: String,
+    pub from: String,
+    pub to: String,
+}
+
 /// The incidents that opened, moved on or were resolved, and the components whose status
 /// changed, from `before` (None: the first reading, where open incidents count as opened) to
 /// `now`.
-pub fn changes(
-    before: Option<&Snapshot>,
-    now: &Snapshot,
-) -> (
-    Vec<(IncidentChange, ProviderIncident)>,
-    Vec<(String, String, String)>,
-) {
+pub fn changes(before: Option<&Snapshot>, now: &Snapshot) -> Changes {
     let empty = Snapshot::default();
     let was = before.unwrap_or(&empty);
     let mut incidents = Vec::new();
@@ -149,12 +158,18 @@ pub fn changes(
             .iter()
             .filter_map(|c| {
                 let old = was.components.iter().find(|w| w.name == c.name)?;
-                (old.status != c.status)
-                    .then(|| (c.name.clone(), old.status.clone(), c.status.clone()))
+                (old.status != c.status).then(|| ComponentChange {
+                    name: c.name.clone(),
+                    from: old.status.clone(),
+                    to: c.status.clone(),
+                })
             })
             .collect(),
     };
-    (incidents, components)
+    Changes {
+        incidents,
+        components,
+    }
 }
 
 /// A provider as `/ops` shows it.
@@ -199,19 +214,19 @@ mod tests {
     fn an_incident_opens_moves_on_and_resolves() {
         let calm = parse(&page(false, "operational"), &[]).unwrap();
         let bad = parse(&page(true, "partial_outage"), &[]).unwrap();
-        let (inc, comps) = changes(Some(&calm), &bad);
-        assert_eq!(inc[0].0, IncidentChange::Opened);
+        let opened = changes(Some(&calm), &bad);
+        assert_eq!(opened.incidents[0].0, IncidentChange::Opened);
         assert_eq!(
-            comps,
-            vec![(
-                "NodeBalancers".into(),
-                "operational".into(),
-                "partial_outage".into()
-            )]
+            opened.components,
+            vec![ComponentChange {
+                name: "NodeBalancers".into(),
+                from: "operational".into(),
+                to: "partial_outage".into()
+            }]
         );
-        assert!(changes(Some(&bad), &bad).0.is_empty());
-        let (inc, _) = changes(Some(&bad), &calm);
-        assert_eq!(inc[0].0, IncidentChange::Resolved);
-        assert_eq!(inc[0].1.status, "resolved");
+        assert!(changes(Some(&bad), &bad).incidents.is_empty());
+        let resolved = changes(Some(&bad), &calm).incidents;
+        assert_eq!(resolved[0].0, IncidentChange::Resolved);
+        assert_eq!(resolved[0].1.status, "resolved");
     }
 }

@@ -58,7 +58,7 @@ pub async fn record(
     etag: Option<&str>,
     at: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
-    let (incidents, components) = changes(before, now);
+    let found = changes(before, now);
     let mut tx = pool.begin().await?;
     sqlx::query!(
         "UPDATE upstream_status SET snapshot = $2, etag = $3, fetched_at = $4 WHERE name = $1",
@@ -69,8 +69,8 @@ pub async fn record(
     )
     .execute(&mut *tx)
     .await?;
-    let n = incidents.len() + components.len();
-    for (change, incident) in incidents {
+    let n = found.incidents.len() + found.components.len();
+    for (change, incident) in found.incidents {
         let subject = format!("upstream:{name}:{}", incident.id);
         let data = EventData::UpstreamIncident(UpstreamIncident {
             provider: name.to_string(),
@@ -79,14 +79,15 @@ pub async fn record(
         });
         events::append_in(&mut tx, &subject, &data).await?;
     }
-    for (component, from, to) in components {
+    for c in found.components {
+        let subject = format!("upstream:{name}:{}", c.name);
         let data = EventData::UpstreamComponent(UpstreamComponent {
             provider: name.to_string(),
-            component: component.clone(),
-            from,
-            to,
+            component: c.name,
+            from: c.from,
+            to: c.to,
         });
-        events::append_in(&mut tx, &format!("upstream:{name}:{component}"), &data).await?;
+        events::append_in(&mut tx, &subject, &data).await?;
     }
     tx.commit().await?;
     Ok(n)
