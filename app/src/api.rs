@@ -332,6 +332,17 @@ pub mod guard {
     }
 }
 
+/// Every component's uptime, month by month over the last year, maintenance hours left out.
+/// Public: component names and percentages only.
+#[server]
+pub async fn get_uptime() -> Result<Vec<vigil_core::model::uptime::ComponentUptime>, ServerFnError>
+{
+    let pool = guard::pool()?;
+    vigil_core::store::uptime::monthly(&pool, 12)
+        .await
+        .map_err(guard::fail)
+}
+
 /// Incidents of the last year, newest first, public updates only. Public.
 #[server]
 pub async fn get_history() -> Result<Vec<vigil_core::model::incident::IncidentView>, ServerFnError>

@@ -113,6 +113,7 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("") view=pages::status::StatusPage ssr=SsrMode::Async/>
                 <Route path=StaticSegment("login") view=pages::login::LoginPage ssr=SsrMode::Async/>
                 <Route path=StaticSegment("history") view=pages::incidents::HistoryPage ssr=SsrMode::Async/>
+                <Route path=StaticSegment("uptime") view=pages::uptime::UptimePage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("incidents"), ParamSegment("id")) view=pages::incidents::IncidentPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("postmortems"), ParamSegment("id")) view=pages::postmortems::PublicPostmortemPage ssr=SsrMode::Async/>
                 <ParentRoute path=StaticSegment("ops") view=pages::ops::OpsLayout ssr=SsrMode::Async>

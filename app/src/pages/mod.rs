@@ -4,6 +4,7 @@ pub mod not_found;
 pub mod ops;
 pub mod postmortems;
 pub mod status;
+pub mod uptime;
 
 /// A moment as every page writes it: minutes, UTC, said so.
 pub fn when(t: chrono::DateTime<chrono::Utc>) -> String {

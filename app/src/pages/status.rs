@@ -51,6 +51,8 @@ pub fn StatusPage() -> impl IntoView {
         </main>
         <footer class="site-footer">
             <a href="/history">"Incident history"</a>
+            <span>" · "</span>
+            <a href="/uptime">"Uptime"</a>
             <span>" · Subscribe: "</span>
             <a href="/history.atom">"Atom"</a>
             <span>" / "</span>

@@ -15,4 +15,5 @@ pub mod stack;
 pub mod status;
 pub mod throttle;
 pub mod upstream;
+pub mod uptime;
 pub mod window;

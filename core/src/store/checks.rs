@@ -194,7 +194,8 @@ pub async fn expire(pool: &PgPool, raw_days: u32) -> Result<u64, StoreError> {
     .await?
     .rows_affected();
     let hours = sqlx::query!(
-        "DELETE FROM check_rollups WHERE resolution = 'h' AND bucket < now() - interval '100 days'"
+        // Kept for 400 days: the public uptime page's twelve months are drawn from them.
+        "DELETE FROM check_rollups WHERE resolution = 'h' AND bucket < now() - interval '400 days'"
     )
     .execute(pool)
     .await?

@@ -22,6 +22,7 @@ pub mod status;
 pub mod throttle;
 pub mod tokens;
 pub mod upstream;
+pub mod uptime;
 pub mod users;
 
 pub use sqlx::PgPool;

@@ -83,8 +83,10 @@ pub struct Entry {
 
 /// Whether `path` is part of the public read side.
 fn is_public(path: &str) -> bool {
-    matches!(path, "/" | "/history" | "/history.atom" | "/history.rss")
-        || path.starts_with("/api/v2/")
+    matches!(
+        path,
+        "/" | "/history" | "/uptime" | "/history.atom" | "/history.rss"
+    ) || path.starts_with("/api/v2/")
         || path.starts_with("/badge/")
         || one_segment_under(path, "/incidents/")
         || one_segment_under(path, "/postmortems/")

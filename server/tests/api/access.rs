@@ -304,6 +304,7 @@ const SERVER_FN_ACCESS: &[FnAccess] = &[
     ("get_lb_connections", Some(Scope::Read), &[("hours", "6")]),
     ("get_nodes", Some(Scope::Read), &[("range", "1h")]),
     ("get_history", None, &[]),
+    ("get_uptime", None, &[]),
     ("get_recent_incidents", None, &[("days", "7")]),
     // Longer names first: a path matches the first entry it starts with.
     (

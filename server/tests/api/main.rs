@@ -22,3 +22,4 @@ mod resources;
 mod sim_webhooks;
 mod status;
 mod upstream;
+mod uptime;
