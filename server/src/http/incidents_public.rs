@@ -3,7 +3,7 @@
 //! evidence never reach any of these: they read incidents without them.
 
 use axum::{
-    extract::State,
+    extract::{Query, State},
     http::header,
     response::{IntoResponse, Response},
     Json,
@@ -120,16 +120,59 @@ fn entry_text(i: &IncidentView, base: &str) -> String {
     postmortem + &timeline
 }
 
-async fn history(state: &AppState) -> Result<Vec<IncidentView>, Response> {
-    incidents::list(&state.pool, Filter::Latest(50), false)
+/// `?component=ID`: one component's feed.
+#[derive(serde::Deserialize)]
+pub struct FeedQuery {
+    component: Option<String>,
+}
+
+/// What a feed lists: the 50 newest incidents; or, for one component, its 50 newest incidents
+/// and maintenances. Also the feed's title suffix and its own address's query.
+struct FeedItems {
+    list: Vec<IncidentView>,
+    about: String,
+    query: String,
+}
+
+async fn history(state: &AppState, q: &FeedQuery) -> Result<FeedItems, Response> {
+    let Some(component) = &q.component else {
+        let list = incidents::list(&state.pool, Filter::Latest(50), false)
+            .await
+            .map_err(unavailable)?;
+        return Ok(FeedItems {
+            list,
+            about: "incident history".into(),
+            query: String::new(),
+        });
+    };
+    let known = incidents::component_choices(&state.pool)
         .await
-        .map_err(unavailable)
+        .map_err(unavailable)?;
+    let Some((id, name)) = known.into_iter().find(|(id, _)| id == component) else {
+        return Err((
+            axum::http::StatusCode::NOT_FOUND,
+            format!("no component `{component}`; GET /api/v2/components.json lists them\n"),
+        )
+            .into_response());
+    };
+    let list = incidents::list(&state.pool, Filter::Everything(500), false)
+        .await
+        .map_err(unavailable)?
+        .into_iter()
+        .filter(|i| i.components.iter().any(|c| c.id == id))
+        .take(50)
+        .collect();
+    Ok(FeedItems {
+        list,
+        about: format!("{name}: incidents and maintenance"),
+        query: format!("?component={id}"),
+    })
 }
 
 /// `/history.atom`
-pub async fn atom(State(state): State<AppState>) -> Response {
+pub async fn atom(State(state): State<AppState>, Query(q): Query<FeedQuery>) -> Response {
     use atom_syndication::{Content, Entry, Feed, Link, Text};
-    let list = match history(&state).await {
+    let FeedItems { list, about, query } = match history(&state, &q).await {
         Ok(l) => l,
         Err(r) => return r,
     };
@@ -161,8 +204,8 @@ pub async fn atom(State(state): State<AppState>) -> Response {
         })
         .collect();
     let mut feed = Feed::default();
-    feed.set_id(format!("{base}/history"));
-    feed.set_title(Text::plain(format!("{} – incident history", state.title)));
+    feed.set_id(format!("{base}/history{query}"));
+    feed.set_title(Text::plain(format!("{} – {about}", state.title)));
     feed.set_updated(updated.fixed_offset());
     feed.set_links(vec![
         Link {
@@ -171,7 +214,7 @@ pub async fn atom(State(state): State<AppState>) -> Response {
             ..Default::default()
         },
         Link {
-            href: format!("{base}/history.atom"),
+            href: format!("{base}/history.atom{query}"),
             rel: "self".into(),
             ..Default::default()
         },
@@ -185,9 +228,13 @@ pub async fn atom(State(state): State<AppState>) -> Response {
 }
 
 /// `/history.rss`
-pub async fn rss(State(state): State<AppState>) -> Response {
+pub async fn rss(State(state): State<AppState>, Query(q): Query<FeedQuery>) -> Response {
     use rss::{ChannelBuilder, GuidBuilder, ItemBuilder};
-    let list = match history(&state).await {
+    let FeedItems {
+        list,
+        about,
+        query: _,
+    } = match history(&state, &q).await {
         Ok(l) => l,
         Err(r) => return r,
     };
@@ -212,7 +259,7 @@ pub async fn rss(State(state): State<AppState>) -> Response {
         })
         .collect();
     let channel = ChannelBuilder::default()
-        .title(format!("{} – incident history", state.title))
+        .title(format!("{} – {about}", state.title))
         .link(format!("{base}/history"))
         .description("Incidents and their updates")
         .items(items)

@@ -617,3 +617,56 @@ async fn people_appear_publicly_by_display_name_and_feeds_carry_no_markup() {
         "{rss}"
     );
 }
+
+/// `?component=ID` narrows the feeds to one component's incidents and maintenances.
+#[tokio::test]
+async fn a_feed_per_component() {
+    use reqwest::Method;
+    let app = spawn_app_with_toml(&format!("{COMPONENTS}\n[incidents]\nautomatic = false\n")).await;
+    let (_, writer) = create_token(&app, &[Scope::IncidentsWrite]).await;
+    for (name, component) in [("Website down", "site"), ("Grafana down", "grafana")] {
+        let (status, _) = send(
+            &app,
+            Method::POST,
+            "/api/v1/incidents",
+            &writer,
+            json!({ "name": name, "component_ids": [component] }),
+        )
+        .await;
+        assert_eq!(status, 201);
+    }
+    let now = chrono::Utc::now();
+    let (status, body) = send(
+        &app,
+        Method::POST,
+        "/api/v1/maintenances",
+        &writer,
+        json!({ "name": "Website upgrade", "component_ids": ["site"],
+                "scheduled_for": now + chrono::Duration::hours(1),
+                "scheduled_until": now + chrono::Duration::hours(2) }),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+
+    for feed in [
+        "/history.atom?component=site",
+        "/history.rss?component=site",
+    ] {
+        let text = app.get(feed).await.text().await.unwrap();
+        assert!(text.contains("Website down"), "{feed}: {text}");
+        assert!(text.contains("Website upgrade"), "{feed}: maintenance too");
+        assert!(
+            !text.contains("Grafana down"),
+            "{feed}: another component's"
+        );
+        assert!(
+            text.contains("Website: incidents and maintenance"),
+            "{feed}"
+        );
+    }
+    let all = app.get("/history.atom").await.text().await.unwrap();
+    assert!(all.contains("Website down") && all.contains("Grafana down"));
+    let unknown = app.get("/history.atom?component=nope").await;
+    assert_eq!(unknown.status(), 404);
+    assert!(unknown.text().await.unwrap().contains("components.json"));
+}
