@@ -146,11 +146,10 @@ impl Cluster {
             tracing::info!(lease = %name, replica = %self.id, "holding");
             let held = shutdown.child_token();
             let mut task = tokio::spawn(work(held.clone()));
-            let mut finished = false;
-            let lost = loop {
+            let ended = loop {
                 tokio::select! {
-                    _ = shutdown.cancelled() => break false,
-                    _ = &mut task => { finished = true; break false }
+                    _ = shutdown.cancelled() => break Ended::Shutdown,
+                    _ = &mut task => break Ended::ByItself,
                     _ = tokio::time::sleep(renew_every) => {}
                 }
                 match self.try_hold(&name).await {
@@ -159,7 +158,7 @@ impl Cluster {
                             tracing::info!(lease = %name, after_secs = t.elapsed().as_secs(), "renewed the lease: the database is back");
                         }
                     }
-                    Ok(false) => break true,
+                    Ok(false) => break Ended::Lost,
                     Err(e) => {
                         if unreachable_since.is_none() {
                             tracing::warn!(lease = %name, error = %e, "cannot renew the lease; working on until the database answers");
@@ -169,18 +168,42 @@ impl Cluster {
                 }
             };
             held.cancel();
-            if !finished {
+            if ended != Ended::ByItself {
                 let _ = task.await;
             }
             self.mark(&name, false);
-            if !lost {
-                // Shutdown (or the work ended by itself): let another replica take it at once.
-                let _ = cluster::release(&self.pool, &name, &self.id).await;
-                return;
+            match ended {
+                Ended::Shutdown => {
+                    // Let another replica take it at once.
+                    let _ = cluster::release(&self.pool, &name, &self.id).await;
+                    return;
+                }
+                Ended::Lost => {
+                    tracing::warn!(lease = %name, replica = %self.id, "lost the lease; another replica takes over")
+                }
+                Ended::ByItself => {
+                    // The work stopped although nobody asked it to: start it again (still
+                    // holding the lease) rather than leave it undone.
+                    tracing::warn!(lease = %name, "the work stopped by itself; starting it again");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => {
+                            let _ = cluster::release(&self.pool, &name, &self.id).await;
+                            return;
+                        }
+                        _ = tokio::time::sleep(renew_every) => {}
+                    }
+                }
             }
-            tracing::warn!(lease = %name, replica = %self.id, "lost the lease; another replica takes over");
         }
     }
+}
+
+/// Why a spell of holding a lease ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    Shutdown,
+    Lost,
+    ByItself,
 }
 
 fn hostname() -> String {
