@@ -48,11 +48,7 @@ pub async fn start(
 }
 
 async fn watch(u: UpstreamConfig, pool: PgPool, held: CancellationToken) {
-    let client = reqwest::Client::builder()
-        .user_agent(concat!("Vigil/", env!("CARGO_PKG_VERSION")))
-        .timeout(Duration::from_millis(u.timeout_ms))
-        .build()
-        .expect("the HTTP client builds");
+    let client = crate::workers::http_client();
     let mut every = crate::workers::ticker(Duration::from_secs(u.interval_secs));
     while crate::workers::next_tick(&mut every, &held).await {
         let outcome = read_once(&client, &u, &pool).await;
@@ -73,7 +69,10 @@ pub async fn read_once(
     let (before, etag) = upstream::previous(pool, &u.name)
         .await
         .map_err(|e| e.to_string())?;
-    let mut req = client.get(&url).header(header::ACCEPT, "application/json");
+    let mut req = client
+        .get(&url)
+        .timeout(Duration::from_millis(u.timeout_ms))
+        .header(header::ACCEPT, "application/json");
     if let (Some(etag), Some(_)) = (&etag, &before) {
         req = req.header(header::IF_NONE_MATCH, etag);
     }

@@ -438,6 +438,15 @@ pub struct MonitorSpec {
 /// This server's own region name.
 pub const LOCAL: &str = "local";
 
+/// Whether `s` can name a region: letters, digits, `-` and `_`, up to 40. One rule for the
+/// configuration's `regions` and for what agents say they are.
+pub fn is_region_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 40
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 fn local_only() -> Vec<String> {
     vec![LOCAL.to_string()]
 }

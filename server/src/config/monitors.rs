@@ -299,11 +299,7 @@ fn regions(m: &MonitorConfig, at: &At, check: &Check) -> Result<(Vec<String>, u3
     }
     let mut seen = HashSet::new();
     for r in &regions {
-        let ok = !r.is_empty()
-            && r.len() <= 40
-            && r.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !ok {
+        if !vigil_core::model::monitor::is_region_name(r) {
             return Err(at.problem(
                 "regions",
                 format!("`{r}` is not a region name (letters, digits, - and _, up to 40)"),

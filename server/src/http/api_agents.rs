@@ -14,7 +14,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use vigil_core::{
     model::{
         auth::{Auth, Scope},
-        monitor::{CheckResult, MonitorSpec, LOCAL},
+        monitor::{is_region_name, CheckResult, MonitorSpec, LOCAL},
     },
     store::{agents, sources},
 };
@@ -34,13 +34,7 @@ pub struct RegionQuery {
 }
 
 fn check_region(region: &str) -> Result<(), ApiError> {
-    let ok = !region.is_empty()
-        && region.len() <= 40
-        && region != LOCAL
-        && region
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
+    if region != LOCAL && is_region_name(region) {
         Ok(())
     } else {
         Err(ApiError::Invalid {
