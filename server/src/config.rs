@@ -9,6 +9,7 @@ use std::{
 use serde::Deserialize;
 use vigil_core::model::monitor::MonitorSpec;
 
+pub mod kubernetes;
 pub mod monitors;
 pub mod notify;
 pub mod resources;
@@ -35,6 +36,8 @@ pub struct Config {
     pub notify: Vec<notify::NotifyConfig>,
     #[serde(rename = "upstream")]
     pub upstreams: Vec<upstream::UpstreamConfig>,
+    #[serde(rename = "kubernetes")]
+    pub kubernetes: Vec<kubernetes::KubernetesConfig>,
     #[serde(rename = "component")]
     pub components: Vec<monitors::ComponentConfig>,
     #[serde(rename = "monitor")]
@@ -406,6 +409,9 @@ impl Config {
         for u in &mut c.upstreams {
             u.url = redact::url(&u.url);
         }
+        for k in &mut c.kubernetes {
+            k.url = redact::url(&k.url);
+        }
         for n in &mut c.notify {
             n.url = n.url.as_deref().map(redact::url);
         }
@@ -510,6 +516,7 @@ impl Config {
         resources::validate(&self.resources, &self.prometheus, &self.node_exporters)?;
         notify::validate(&self.notify)?;
         upstream::validate(&self.upstreams)?;
+        kubernetes::validate(&self.kubernetes)?;
         if self.cluster.lease_secs < 2 {
             return Err(invalid(
                 "cluster.lease_secs",

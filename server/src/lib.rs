@@ -11,6 +11,7 @@ pub mod error;
 pub mod footprint;
 pub mod http;
 pub mod incidents;
+pub mod kubernetes;
 pub mod linode;
 pub mod live;
 pub mod notify;

@@ -38,6 +38,27 @@ pub struct Step {
     /// The provider's status page: "open" an incident about NodeBalancer connectivity, or
     /// "resolved".
     pub provider: Option<String>,
+    /// Kubernetes: pods bound to nodes, with their requests.
+    #[serde(default)]
+    pub schedule: Vec<PodStep>,
+    /// Kubernetes: pods the kubelet evicts (memory).
+    #[serde(default)]
+    pub evict: Vec<String>,
+    /// Kubernetes: pods whose container is OOM-killed and restarted.
+    #[serde(default)]
+    pub oom_kill: Vec<String>,
+    /// Kubernetes: pods removed (a drain, or evicted ones cleaned up).
+    #[serde(default)]
+    pub delete_pods: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodStep {
+    pub pod: String,
+    pub node: String,
+    pub cpu: String,
+    pub memory: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -54,6 +75,10 @@ pub struct NodeStep {
     /// true: its exporter restarts, so every counter resets.
     #[serde(default)]
     pub restart_exporter: bool,
+    /// Kubernetes: the node's `MemoryPressure` condition.
+    pub k8s_memory_pressure: Option<bool>,
+    /// Kubernetes: the node's `Ready` condition (false: Unknown, the kubelet went quiet).
+    pub k8s_ready: Option<bool>,
 }
 
 impl NodeStep {
@@ -117,6 +142,12 @@ mod tests {
             .steps
             .iter()
             .any(|st| st.nodes.get("lke-node-b").and_then(|n| n.memory) > Some(0.9)));
+        assert!(s.steps.iter().any(|st| !st.evict.is_empty()));
+        assert!(s.steps.iter().any(|st| st
+            .nodes
+            .get("lke-node-b")
+            .and_then(|n| n.k8s_memory_pressure)
+            == Some(true)));
     }
 
     #[test]

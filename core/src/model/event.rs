@@ -39,6 +39,12 @@ pub enum EventData {
     /// A followed component on a provider's status page changed state.
     #[serde(rename = "upstream.component")]
     UpstreamComponent(UpstreamComponent),
+    /// A Kubernetes node condition (memory, disk or PID pressure, readiness) changed.
+    #[serde(rename = "k8s.node")]
+    K8sNode(K8sNodeCondition),
+    /// A pod was evicted or one of its containers was killed for running out of memory.
+    #[serde(rename = "k8s.pod")]
+    K8sPod(K8sPodTrouble),
     /// A resource alert rule (memory, CPU, pressure) fired or cleared.
     #[serde(rename = "resource.alert")]
     ResourceAlert(ResourceAlert),
@@ -149,6 +155,32 @@ pub struct UpstreamComponent {
     pub component: String,
     pub from: String,
     pub to: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct K8sNodeCondition {
+    /// The `[[kubernetes]]` source.
+    pub cluster: String,
+    pub node: String,
+    pub condition: super::kubernetes::NodeCondition,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct K8sPodTrouble {
+    pub cluster: String,
+    pub namespace: String,
+    pub pod: String,
+    /// Where it ran (empty when the API did not say).
+    pub node: String,
+    pub trouble: super::kubernetes::PodTroubleKind,
+    /// The container killed, for an OOM kill.
+    #[serde(default)]
+    pub container: Option<String>,
+    /// The kubelet's words.
+    #[serde(default)]
+    pub message: String,
+    /// When it happened by the cluster's account.
+    pub happened_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -335,6 +367,45 @@ impl EventData {
                 };
                 format!("{} :{} {what}", c.nodebalancer, c.port)
             }
+            EventData::K8sNode(k) => {
+                let c = &k.condition;
+                let state = match (c.kind.as_str(), c.is_bad()) {
+                    ("Ready", false) => "ready again".to_string(),
+                    ("Ready", true) => format!("not ready ({})", c.status),
+                    (_, true) => format!("{} ({})", c.label(), c.status),
+                    (_, false) => format!("{} over", c.label()),
+                };
+                let why = [c.reason.as_str(), c.message.as_str()]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(": ");
+                let why = if why.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {why}")
+                };
+                format!("Kubernetes node {} {state}{why}", k.node)
+            }
+            EventData::K8sPod(p) => {
+                use super::kubernetes::PodTroubleKind;
+                let what = match (p.trouble, &p.container) {
+                    (PodTroubleKind::Evicted, _) => "evicted".to_string(),
+                    (PodTroubleKind::OomKilled, Some(c)) => format!("container {c} OOMKilled"),
+                    (PodTroubleKind::OomKilled, None) => "OOMKilled".to_string(),
+                };
+                let on = if p.node.is_empty() {
+                    String::new()
+                } else {
+                    format!(" on {}", p.node)
+                };
+                let why = if p.message.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", p.message)
+                };
+                format!("Pod {}/{}{on} {what}{why}", p.namespace, p.pod)
+            }
             EventData::ResourceAlert(a) => a.message.clone(),
             EventData::IncidentOpened(n) => format!("Incident opened: {}", n.name),
             EventData::IncidentResolved(n) => format!("Incident resolved: {}", n.name),
@@ -367,6 +438,8 @@ impl EventData {
             EventData::BackendFlapping(b) => Tone::of(b.flapping),
             EventData::Ingress(i) => Tone::of(i.broken),
             EventData::ResourceAlert(a) => Tone::of(a.firing),
+            EventData::K8sNode(k) => Tone::of(k.condition.is_bad()),
+            EventData::K8sPod(_) => Tone::Bad,
             EventData::UpstreamIncident(u) => {
                 Tone::of(u.change != super::upstream::IncidentChange::Resolved)
             }
@@ -382,6 +455,9 @@ impl EventData {
             EventData::Ingress(i) => i.broken,
             EventData::ResourceAlert(a) => a.firing,
             EventData::SourceStale(_) => true,
+            // The cluster's own account: a node under pressure, pods evicted or OOM-killed.
+            EventData::K8sNode(k) => k.condition.is_bad(),
+            EventData::K8sPod(_) => true,
             // What the load balancer was told while things broke: changed or posted again.
             EventData::LbConfig(_) => true,
             // The provider's own word about it.

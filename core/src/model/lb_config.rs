@@ -12,6 +12,7 @@ pub type Settings = BTreeMap<String, Value>;
 
 /// What a reading shows against the one before.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConfigChange {
     /// The first reading of this port.
@@ -44,6 +45,7 @@ impl ConfigChange {
 /// One field that differs; `None` on a side where the field is absent (a backend added or
 /// removed).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldChange {
     pub field: String,
     pub from: Option<Value>,
@@ -99,12 +101,15 @@ pub fn classify(
 
 /// One entry of the history, for `/ops/load-balancers`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryEntry {
     pub nodebalancer: String,
     pub port: i32,
     pub at: chrono::DateTime<chrono::Utc>,
     pub change: ConfigChange,
     pub changes: Vec<FieldChange>,
+    /// Field → value, e.g. `check_interval` → 5, `node 192.168.255.10:80 mode` → "accept".
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub settings: Settings,
 }
 

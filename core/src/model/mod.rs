@@ -5,6 +5,7 @@ pub mod backend;
 pub mod cluster;
 pub mod event;
 pub mod incident;
+pub mod kubernetes;
 pub mod lb_config;
 pub mod live;
 pub mod monitor;

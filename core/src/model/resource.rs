@@ -13,10 +13,23 @@ pub enum Metric {
     MemoryPressure,
     CpuPressure,
     Load,
+    /// Pods' requests over the node's allocatable, the scarcer of CPU and memory (from a
+    /// `[[kubernetes]]` source); above 1 the node is over-scheduled.
+    RequestsRatio,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 5] = [
+    pub const ALL: [Metric; 6] = [
+        Metric::Memory,
+        Metric::Cpu,
+        Metric::MemoryPressure,
+        Metric::CpuPressure,
+        Metric::Load,
+        Metric::RequestsRatio,
+    ];
+
+    /// What a node's exporter (directly or through Prometheus) measures.
+    pub const EXPORTED: [Metric; 5] = [
         Metric::Memory,
         Metric::Cpu,
         Metric::MemoryPressure,
@@ -32,6 +45,7 @@ impl Metric {
             Metric::MemoryPressure => 3,
             Metric::CpuPressure => 4,
             Metric::Load => 5,
+            Metric::RequestsRatio => 6,
         }
     }
 
@@ -46,6 +60,7 @@ impl Metric {
             Metric::MemoryPressure => "memory_pressure",
             Metric::CpuPressure => "cpu_pressure",
             Metric::Load => "load",
+            Metric::RequestsRatio => "requests_ratio",
         }
     }
 
@@ -60,12 +75,18 @@ impl Metric {
             Metric::MemoryPressure => "Memory pressure (stalled s/s)",
             Metric::CpuPressure => "CPU pressure (stalled s/s)",
             Metric::Load => "Load per core",
+            Metric::RequestsRatio => "Pod requests / allocatable",
         }
     }
 
     /// Ratios are shown as percentages and drawn on a 0–100 % axis.
     pub fn is_ratio(self) -> bool {
-        matches!(self, Metric::Memory | Metric::Cpu)
+        matches!(self, Metric::Memory | Metric::Cpu | Metric::RequestsRatio)
+    }
+
+    /// Ratios that can pass 100 % (requests beyond allocatable): their axis grows to fit.
+    pub fn can_exceed_one(self) -> bool {
+        self == Metric::RequestsRatio
     }
 
     pub fn format(self, v: f64) -> String {
@@ -87,6 +108,11 @@ impl Metric {
             Metric::CpuPressure => "rate(node_pressure_cpu_waiting_seconds_total[5m])",
             Metric::Load => {
                 r#"node_load1 / count without (cpu, mode) (node_cpu_seconds_total{mode="idle"})"#
+            }
+            // kube-state-metrics' figures, for a Prometheus that scrapes it; Vigil's own
+            // `[[kubernetes]]` source computes the same from the API.
+            Metric::RequestsRatio => {
+                r#"max by (node) (sum by (node, resource) (kube_pod_container_resource_requests{resource=~"cpu|memory"}) / sum by (node, resource) (kube_node_status_allocatable{resource=~"cpu|memory"}))"#
             }
         }
     }

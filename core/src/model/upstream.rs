@@ -7,6 +7,7 @@ use serde_json::Value;
 
 /// What a provider's page said at one reading.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Snapshot {
     /// none, minor, major, critical, maintenance — or "unknown".
     pub indicator: String,
@@ -17,6 +18,7 @@ pub struct Snapshot {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProviderComponent {
     pub name: String,
     /// operational, degraded_performance, partial_outage, major_outage, under_maintenance — or
@@ -25,6 +27,7 @@ pub struct ProviderComponent {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProviderIncident {
     pub id: String,
     pub name: String,
@@ -174,6 +177,7 @@ pub fn changes(before: Option<&Snapshot>, now: &Snapshot) -> Changes {
 
 /// A provider as `/ops` shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpstreamView {
     pub name: String,
     pub public: bool,

@@ -24,6 +24,8 @@ fn marked(data: &EventData) -> bool {
             | EventData::UpstreamIncident(_)
             | EventData::UpstreamComponent(_)
             | EventData::ResourceAlert(_)
+            | EventData::K8sNode(_)
+            | EventData::K8sPod(_)
             | EventData::SourceStale(_)
             | EventData::SourceFresh(_)
             | EventData::IncidentOpened(_)
@@ -145,7 +147,14 @@ pub async fn metric_rows(
             continue;
         }
         let threshold = settings.threshold(metric);
-        let max = if metric.is_ratio() {
+        let max = if metric.can_exceed_one() {
+            series
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| p.max))
+                .chain(threshold)
+                .fold(1.0, f64::max)
+                * 1.05
+        } else if metric.is_ratio() {
             1.0
         } else {
             series

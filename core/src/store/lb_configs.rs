@@ -93,22 +93,55 @@ pub async fn record(pool: &PgPool, readings: &[Reading]) -> Result<(), StoreErro
 
 /// The newest `limit` entries, newest first.
 pub async fn history(pool: &PgPool, limit: i64) -> Result<Vec<HistoryEntry>, StoreError> {
-    let rows = sqlx::query!(
+    let rows = sqlx::query_as!(
+        HistoryRow,
         "SELECT nodebalancer_label, port, at, change, changes, settings FROM lb_config_history \
          ORDER BY id DESC LIMIT $1",
         limit
     )
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| HistoryEntry {
-            nodebalancer: r.nodebalancer_label,
-            port: r.port,
-            at: r.at,
-            change: ConfigChange::parse(&r.change),
-            changes: serde_json::from_value(r.changes).unwrap_or_default(),
-            settings: serde_json::from_value(r.settings).unwrap_or_default(),
-        })
-        .collect())
+    Ok(rows.into_iter().map(HistoryRow::entry).collect())
+}
+
+/// One port's newest `limit` entries, newest first (empty when Vigil never read that port).
+pub async fn history_of(
+    pool: &PgPool,
+    nodebalancer_id: i64,
+    config_id: i64,
+    limit: i64,
+) -> Result<Vec<HistoryEntry>, StoreError> {
+    let rows = sqlx::query_as!(
+        HistoryRow,
+        "SELECT nodebalancer_label, port, at, change, changes, settings FROM lb_config_history \
+         WHERE nodebalancer_id = $1 AND config_id = $2 ORDER BY id DESC LIMIT $3",
+        nodebalancer_id,
+        config_id,
+        limit
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(HistoryRow::entry).collect())
+}
+
+struct HistoryRow {
+    nodebalancer_label: String,
+    port: i32,
+    at: DateTime<Utc>,
+    change: String,
+    changes: serde_json::Value,
+    settings: serde_json::Value,
+}
+
+impl HistoryRow {
+    fn entry(self) -> HistoryEntry {
+        HistoryEntry {
+            nodebalancer: self.nodebalancer_label,
+            port: self.port,
+            at: self.at,
+            change: ConfigChange::parse(&self.change),
+            changes: serde_json::from_value(self.changes).unwrap_or_default(),
+            settings: serde_json::from_value(self.settings).unwrap_or_default(),
+        }
+    }
 }

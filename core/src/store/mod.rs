@@ -10,6 +10,7 @@ pub mod events;
 pub mod health;
 pub mod incident_commands;
 pub mod incidents;
+pub mod kubernetes;
 pub mod lb_configs;
 pub mod monitors;
 pub mod notifications;

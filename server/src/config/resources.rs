@@ -24,7 +24,7 @@ pub struct ResourcesConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertConfig {
-    /// memory, cpu, memory_pressure, cpu_pressure or load.
+    /// memory, cpu, memory_pressure, cpu_pressure, load or requests_ratio.
     pub metric: String,
     /// Raise when the value is above this (ratios are 0..1: 0.9 is 90 %).
     pub above: f64,
@@ -50,6 +50,12 @@ impl Default for ResourcesConfig {
                 AlertConfig {
                     metric: "cpu".into(),
                     above: 0.8,
+                    for_secs: 300,
+                },
+                // Pods requesting more than the node can allocate (needs [[kubernetes]]).
+                AlertConfig {
+                    metric: "requests_ratio".into(),
+                    above: 1.0,
                     for_secs: 300,
                 },
             ],
@@ -113,17 +119,15 @@ pub fn stale_after(configured: Option<u64>, interval: u64) -> u64 {
 }
 
 impl PrometheusConfig {
-    /// The query for each metric: configured, else the default.
+    /// The query for each metric: configured, else the default. `requests_ratio` only when
+    /// configured (it needs kube-state-metrics, which a plain node Prometheus lacks).
     pub fn queries(&self) -> Vec<(Metric, String)> {
         Metric::ALL
             .into_iter()
-            .map(|m| {
-                let q = self
-                    .queries
-                    .get(m.name())
-                    .cloned()
-                    .unwrap_or_else(|| m.default_query().to_string());
-                (m, q)
+            .filter_map(|m| match self.queries.get(m.name()) {
+                Some(q) => Some((m, q.clone())),
+                None if Metric::EXPORTED.contains(&m) => Some((m, m.default_query().to_string())),
+                None => None,
             })
             .collect()
     }

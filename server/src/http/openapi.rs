@@ -8,7 +8,9 @@ use axum::{routing::get, Json, Router};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use super::{api_agents, api_incidents, api_postmortems, api_resources, api_v1, AppState};
+use super::{
+    api_agents, api_evidence, api_incidents, api_postmortems, api_resources, api_v1, AppState,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -46,6 +48,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(api_incidents::routes())
         .merge(api_postmortems::routes())
         .merge(api_agents::routes())
+        .merge(api_evidence::routes())
         .split_for_parts();
     // Public, like any API description.
     let served = Arc::new(doc.clone());

@@ -23,6 +23,8 @@ pub async fn start(
 ) -> Result<(), vigil_core::store::StoreError> {
     let registered = sources::register_all(config, &pool).await?;
     tracing::info!(sources = registered, "data sources registered");
+    let clusters: Vec<String> = config.kubernetes.iter().map(|k| k.name.clone()).collect();
+    vigil_core::store::kubernetes::sync(&pool, &clusters).await?;
     // The collectors, the staleness watcher and retention run on one replica at a time.
     let config = config.clone();
     cluster.run_exclusive("resources", shutdown, move |held| {
@@ -53,6 +55,14 @@ async fn collect(config: Config, pool: PgPool, held: CancellationToken) {
     for e in &config.node_exporters {
         let collector = node_exporter::Collector::new(e.clone(), sink.clone(), pool.clone());
         tasks.spawn(collector.run(held.clone()));
+    }
+    for k in &config.kubernetes {
+        tasks.spawn(crate::kubernetes::run(
+            k.clone(),
+            sink.clone(),
+            pool.clone(),
+            held.clone(),
+        ));
     }
     tasks.spawn(sources::watch(pool.clone(), held.clone()));
     spawn_retention(&config, pool, held);

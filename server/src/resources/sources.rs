@@ -57,6 +57,10 @@ pub async fn register_all(config: &Config, pool: &PgPool) -> Result<usize, Store
         let stale = stale_after(None, u.interval_secs).max(300);
         all.push((u.source_name(), "upstream", redact::url(&u.url), stale));
     }
+    for k in &config.kubernetes {
+        let stale = stale_after(k.stale_after_secs, k.interval_secs);
+        all.push((k.source_name(), "kubernetes", redact::url(&k.url), stale));
+    }
     // Each probe agent's region: stale when its agent stops reporting (never green instead).
     let mut regions: std::collections::BTreeMap<&str, u64> = Default::default();
     for m in &config.monitor_specs {

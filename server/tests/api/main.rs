@@ -10,6 +10,7 @@ mod cluster;
 mod events;
 mod http;
 mod incidents;
+mod kubernetes;
 mod linode_client;
 mod load_balancers;
 mod notifications;

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::common::spawn_app;
 
-const DOCUMENTED: [&str; 15] = [
+const DOCUMENTED: [&str; 18] = [
     "/api/v1/agent/monitors",
     "/api/v1/agent/results",
     "/api/v1/incidents",
@@ -14,14 +14,17 @@ const DOCUMENTED: [&str; 15] = [
     "/api/v1/incidents/{id}/postmortem",
     "/api/v1/incidents/{id}/postmortem/revisions",
     "/api/v1/incidents/{id}/updates",
+    "/api/v1/kubernetes/nodes",
     "/api/v1/maintenances",
     "/api/v1/me",
     "/api/v1/monitors",
     "/api/v1/nodebalancers",
+    "/api/v1/nodebalancers/{id}/configs/{config_id}/history",
     "/api/v1/nodes",
     "/api/v1/nodes/{name}/series",
     "/api/v1/replicas",
     "/api/v1/sources",
+    "/api/v1/upstreams",
 ];
 
 #[tokio::test]
@@ -38,7 +41,10 @@ async fn the_document_and_the_router_name_the_same_operations() {
 
     let mut operations = 0;
     for (path, item) in paths {
-        let url = path.replace("{id}", "1").replace("{name}", "node-a");
+        let url = path
+            .replace("{id}", "1")
+            .replace("{config_id}", "1")
+            .replace("{name}", "node-a");
         for method in ["get", "post", "put", "patch", "delete"] {
             let documented = item.get(method).is_some();
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
@@ -66,7 +72,7 @@ async fn the_document_and_the_router_name_the_same_operations() {
             }
         }
     }
-    assert_eq!(operations, 19);
+    assert_eq!(operations, 22);
     // Nothing else answers under /api/v1.
     assert_eq!(app.get("/api/v1/undocumented").await.status(), 404);
 }

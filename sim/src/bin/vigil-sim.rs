@@ -14,6 +14,7 @@ use std::{
 
 use axum::{extract::State, http::StatusCode, Router};
 use vigil_sim::{
+    kubernetes::KubeSim,
     linode::{seed_balancer, LinodeSim},
     nodes::{unix_now, NodesSim},
     provider::ProviderSim,
@@ -32,6 +33,8 @@ Serves on 127.0.0.1:
   BASE+7    webhook receiver: Discord /api/webhooks/{id}/{token}, Slack /services/..., JSON
             /hook/{name}; GET /_sim/messages lists what arrived, POST /_sim/faults misbehaves
   BASE+8    the provider's status page (Statuspage v2: /api/v2/summary.json)
+  BASE+9    Kubernetes API server (/version, list + watch /api/v1/{nodes,pods,events};
+            Bearer TOKEN)
 Defaults: the bundled seed scenario, speed 1, port 4100, token sim-linode-token.";
 
 #[tokio::main]
@@ -93,15 +96,19 @@ async fn main() {
     serve(port + 7, webhooks.router()).await;
     let provider = ProviderSim::new();
     serve(port + 8, provider.router()).await;
+    let kube = KubeSim::new(&token);
+    serve(port + 9, kube.router()).await;
     eprintln!(
         "vigil-sim: Linode API http://127.0.0.1:{port}/v4, services on {}–{}, Prometheus on {}, \
-         node_exporters on {} and {}, webhooks on {}",
+         node_exporters on {} and {}, webhooks on {}, status page on {}, Kubernetes on {}",
         port + 1,
         port + 3,
         port + 4,
         port + 5,
         port + 6,
-        port + 7
+        port + 7,
+        port + 8,
+        port + 9
     );
     // Prometheus scrapes every 15 s; the NodeBalancer's stats are 5-minute averages, sampled
     // here every 30 s so a sped-up scenario shows its dips.
@@ -119,6 +126,7 @@ async fn main() {
 
     loop {
         let start = tokio::time::Instant::now();
+        kube.reset();
         for step in &scenario.steps {
             tokio::time::sleep_until(start + Duration::from_secs_f64(step.at_secs as f64 / speed))
                 .await;
@@ -143,6 +151,24 @@ async fn main() {
                 if n.restart_exporter {
                     nodes.restart_exporter(name);
                 }
+                if let Some(on) = n.k8s_memory_pressure {
+                    kube.set_memory_pressure(name, on);
+                }
+                if let Some(ready) = n.k8s_ready {
+                    kube.set_ready(name, ready);
+                }
+            }
+            for p in &step.schedule {
+                kube.schedule(&p.pod, &p.node, &p.cpu, &p.memory);
+            }
+            for pod in &step.evict {
+                kube.evict(pod);
+            }
+            for pod in &step.oom_kill {
+                kube.oom_kill(pod);
+            }
+            for pod in &step.delete_pods {
+                kube.delete_pod(pod);
             }
             for (id, status) in &step.backends {
                 linode.set_node_status(id.parse().expect("validated"), status);
