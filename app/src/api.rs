@@ -157,6 +157,9 @@ pub async fn get_nodes(range: Option<String>) -> Result<NodesPage, ServerFnError
         .map_err(guard::fail)?;
     Ok(NodesPage {
         nodes,
+        kubernetes: vigil_core::store::kubernetes::nodes(&pool)
+            .await
+            .map_err(guard::fail)?,
         sources: sources::all(&pool).await.map_err(guard::fail)?,
         stack: Stack {
             from,
@@ -173,6 +176,8 @@ pub async fn get_nodes(range: Option<String>) -> Result<NodesPage, ServerFnError
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct NodesPage {
     pub nodes: Vec<vigil_core::model::resource::NodeSummary>,
+    /// Nodes of the `[[kubernetes]]` clusters: conditions, requests against allocatable.
+    pub kubernetes: Vec<vigil_core::model::kubernetes::NodeView>,
     pub sources: Vec<vigil_core::model::resource::SourceView>,
     pub stack: vigil_core::model::stack::Stack,
 }

@@ -46,5 +46,6 @@ test("the correlation view stacks probes, backends and node graphs, and reads th
   await page.goto("/ops/nodes?range=1h");
   await expect(page.getByTestId("sources-table")).toContainText("node_exporter:lke-node-b");
   await expect(page.getByTestId("nodes-table")).toContainText("lke-node-b");
-  await expect(page.getByTestId("time-stack").getByTestId("stack-graph")).toHaveCount(5);
+  // Five node metrics and the Kubernetes requests ratio.
+  await expect(page.getByTestId("time-stack").getByTestId("stack-graph")).toHaveCount(6);
 });

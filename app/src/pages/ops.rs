@@ -126,6 +126,55 @@ pub fn OpsOverview() -> impl IntoView {
     }
 }
 
+/// The clusters' own account of their nodes: conditions that are bad now, and the pods'
+/// requests against what each node can allocate (over 100 %: over-scheduled).
+#[component]
+fn KubernetesNodes(nodes: Vec<vigil_core::model::kubernetes::NodeView>) -> impl IntoView {
+    use vigil_core::model::kubernetes::{format_bytes, format_cpu};
+    if nodes.is_empty() {
+        return ().into_any();
+    }
+    let share = |requests: String, alloc: Option<String>, ratio: Option<f64>| match (alloc, ratio) {
+        (Some(a), Some(r)) => format!("{requests} of {a} ({:.0} %)", r * 100.0),
+        _ => requests,
+    };
+    view! {
+        <h2>"Kubernetes"</h2>
+        <table class="table" data-testid="k8s-nodes">
+            <thead><tr><th>"Cluster"</th><th>"Node"</th><th>"Conditions"</th><th>"Pods"</th>
+                <th>"CPU requests"</th><th>"Memory requests"</th><th>"Read"</th></tr></thead>
+            <tbody>
+                {nodes.into_iter().map(|n| {
+                    let troubles: Vec<String> = n.troubles().map(|c| {
+                        let what = if c.kind == "Ready" { format!("not ready ({})", c.status) } else { c.kind.clone() };
+                        match c.since { Some(t) => format!("{what} since {}", t.format("%H:%M:%S")), None => what }
+                    }).collect();
+                    let healthy = troubles.is_empty();
+                    let over = n.memory_requests_ratio.max(n.cpu_requests_ratio).is_some_and(|r| r > 1.0);
+                    view! {
+                        <tr data-testid=format!("k8s-node-{}", n.node) data-over-scheduled=over.to_string()>
+                            <td>{n.cluster.clone()}</td>
+                            <td>{n.node.clone()}</td>
+                            <td><span class=if healthy { "state state-up" } else { "state state-down" }>
+                                {if healthy { "ready, no pressure".to_string() } else { troubles.join(", ") }}
+                            </span></td>
+                            <td>{n.pods}</td>
+                            <td class=if n.cpu_requests_ratio.is_some_and(|r| r > 1.0) { "state state-down" } else { "" }>
+                                {share(format_cpu(n.cpu_requests_millis), n.cpu_allocatable_millis.map(format_cpu), n.cpu_requests_ratio)}
+                            </td>
+                            <td class=if n.memory_requests_ratio.is_some_and(|r| r > 1.0) { "state state-down" } else { "" }>
+                                {share(format_bytes(n.memory_requests_bytes), n.memory_allocatable_bytes.map(format_bytes), n.memory_requests_ratio)}
+                            </td>
+                            <td>{n.updated_at.format("%H:%M:%S").to_string()}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
 /// Nodes with their newest values and graphs, and the freshness of every data source.
 #[component]
 pub fn NodesPage() -> impl IntoView {
@@ -194,6 +243,7 @@ pub fn NodesPage() -> impl IntoView {
                             </table>
                         }.into_any()
                     }}
+                    <KubernetesNodes nodes=page.kubernetes/>
                     <h2>"Graphs"</h2>
                     <RangeNav current=range default="6h"/>
                     <TimeStack stack=page.stack/>

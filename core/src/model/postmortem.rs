@@ -500,6 +500,17 @@ fn detection(md: &mut String, f: &DraftFacts, first_bad: Option<DateTime<Utc>>, 
     if let Some(t) = first_bad {
         md.push_str(&format!("- First failing signal: {}\n", clock(t)));
     }
+    // What the cluster itself said first: a node under pressure, pods evicted or OOM-killed.
+    if let Some(m) = marks
+        .iter()
+        .find(|m| m.tone == "bad" && m.kind.starts_with("k8s."))
+    {
+        md.push_str(&format!(
+            "- First word from Kubernetes, {}: {}\n",
+            clock(mark_time(m)),
+            md_escape(&m.message)
+        ));
+    }
     // What the providers said, and when: the word the seed team waited days for.
     for m in marks.iter().filter(|m| m.kind == "upstream.incident") {
         md.push_str(&format!(
@@ -695,6 +706,22 @@ mod tests {
             )
         });
         s.marks.push(Mark {
+            kind: "k8s.node".into(),
+            ..mark(
+                "2026-11-20T14:02:00Z",
+                "bad",
+                "Kubernetes node lke-node-b memory pressure (True) — KubeletHasInsufficientMemory",
+            )
+        });
+        s.marks.push(Mark {
+            kind: "k8s.pod".into(),
+            ..mark(
+                "2026-11-20T14:04:00Z",
+                "bad",
+                "Pod default/api-1 on lke-node-b evicted: The node was low on resource: memory.",
+            )
+        });
+        s.marks.push(Mark {
             kind: "upstream.incident".into(),
             ..mark(
                 "2026-11-20T14:12:00Z",
@@ -715,10 +742,20 @@ mod tests {
             leadup.contains("configuration re-applied, no change"),
             "{leadup}"
         );
+        assert!(
+            leadup.contains("14:02") && leadup.contains("lke-node-b memory pressure (True)"),
+            "{leadup}"
+        );
+        assert!(leadup.contains("api-1 on lke-node-b evicted"), "{leadup}");
         let detection = &md[md.find("## Detection").unwrap()..md.find("## Response").unwrap()];
         assert!(
             detection.contains("Provider's status page, 14:12")
                 && detection.contains("NodeBalancer connectivity"),
+            "{detection}"
+        );
+        assert!(
+            detection
+                .contains("First word from Kubernetes, 14:02:00 UTC: Kubernetes node lke-node-b"),
             "{detection}"
         );
     }
