@@ -150,7 +150,7 @@ fn KubernetesNodes(nodes: Vec<vigil_core::model::kubernetes::NodeView>) -> impl 
                         match c.since { Some(t) => format!("{what} since {}", t.format("%H:%M:%S")), None => what }
                     }).collect();
                     let healthy = troubles.is_empty();
-                    let over = n.memory_requests_ratio.max(n.cpu_requests_ratio).is_some_and(|r| r > 1.0);
+                    let over = [n.memory_requests_ratio, n.cpu_requests_ratio].into_iter().flatten().any(|r| r > 1.0);
                     view! {
                         <tr data-testid=format!("k8s-node-{}", n.node) data-over-scheduled=over.to_string()>
                             <td>{n.cluster.clone()}</td>
