@@ -126,6 +126,7 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("incidents"), ParamSegment("id")) view=pages::incidents::OpsIncidentPage/>
                     <Route path=StaticSegment("notifications") view=pages::incidents::DeliveriesPage/>
                     <Route path=StaticSegment("postmortems") view=pages::postmortems::PostmortemsPage/>
+                    <Route path=StaticSegment("follow-ups") view=pages::follow_ups::FollowUpsPage/>
                     <Route path=(StaticSegment("postmortems"), ParamSegment("id")) view=pages::postmortems::PostmortemEditor/>
                     <Route path=(StaticSegment("postmortems"), ParamSegment("id"), StaticSegment("revisions"), ParamSegment("n")) view=pages::postmortems::RevisionPage/>
                     <Route path=StaticSegment("monitors") view=pages::ops::MonitorsPage/>

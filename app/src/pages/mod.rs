@@ -1,3 +1,4 @@
+pub mod follow_ups;
 pub mod incidents;
 pub mod login;
 pub mod not_found;

@@ -33,6 +33,7 @@ pub fn OpsLayout() -> impl IntoView {
                 <a href="/ops">"Correlation"</a>
                 <a href="/ops/incidents">"Incidents"</a>
                 <a href="/ops/postmortems">"Post-mortems"</a>
+                <a href="/ops/follow-ups">"Follow-ups"</a>
                 <a href="/ops/nodes">"Nodes"</a>
                 <a href="/ops/monitors">"Monitors"</a>
                 <a href="/ops/load-balancers">"Load balancers"</a>

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod backend;
 pub mod cluster;
 pub mod event;
+pub mod follow_up;
 pub mod incident;
 pub mod kubernetes;
 pub mod lb_config;

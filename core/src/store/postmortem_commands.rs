@@ -159,7 +159,11 @@ pub async fn save(
     .await?
     .ok_or(CommandError::NoPostmortem(id))?;
     let action = match outcome {
-        SaveOutcome::Saved { .. } => "postmortem.save",
+        SaveOutcome::Saved { .. } => {
+            // The checklist and the follow-up list never disagree: new entries become items.
+            super::follow_ups::sync_checklist(pool, id, &body, actor).await?;
+            "postmortem.save"
+        }
         SaveOutcome::Conflict { .. } => "postmortem.save_conflict",
     };
     audit_pm(pool, actor, action, id).await?;

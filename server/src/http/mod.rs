@@ -4,6 +4,7 @@
 pub mod api_agents;
 pub mod api_error;
 pub mod api_evidence;
+pub mod api_follow_ups;
 pub mod api_incidents;
 pub mod api_postmortems;
 pub mod api_resources;

@@ -383,6 +383,7 @@ const SERVER_FN_ACCESS: &[FnAccess] = &[
     ("get_replicas", Some(Scope::Read), &[]),
     ("get_lb_config_history", Some(Scope::Read), &[]),
     ("get_upstreams", Some(Scope::Read), &[]),
+    ("get_follow_ups", Some(Scope::Read), &[("overdue", "false")]),
     ("get_deliveries", Some(Scope::Admin), &[]),
     (
         "create_incident",

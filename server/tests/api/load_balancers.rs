@@ -315,4 +315,36 @@ async fn configuration_changes_and_reapplies_are_recorded_field_by_field() {
         .iter()
         .filter(|e| e.kind() == "lb.config")
         .all(|e| e.data.is_evidence()));
+
+    // The API gives one port's history, newest first, to a reader only.
+    let path = "/api/v1/nodebalancers/101/configs/80/history";
+    assert_eq!(app.get(path).await.status(), 401);
+    let (_, reader) = create_token(&app, &[Scope::Read]).await;
+    let body = app.get_json(path, &reader).await;
+    let h = body["history"].as_array().unwrap();
+    let changes: Vec<&str> = h.iter().map(|e| e["change"].as_str().unwrap()).collect();
+    assert_eq!(changes, ["changed", "reapplied", "initial"]);
+    assert_eq!(h[0]["port"], 80);
+    assert_eq!(h[0]["settings"]["check_interval"], 10);
+    assert!(h[0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["field"] == "check_interval" && c["from"] == 5 && c["to"] == 10));
+    let one = app.get_json(&format!("{path}?limit=1"), &reader).await;
+    assert_eq!(one["history"].as_array().unwrap().len(), 1);
+    let bad = app
+        .get_with_token(&format!("{path}?limit=0"), &reader)
+        .await;
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("limit"));
+    let unknown = app
+        .get_with_token("/api/v1/nodebalancers/101/configs/8080/history", &reader)
+        .await;
+    assert_eq!(unknown.status(), 404);
+    assert!(unknown
+        .text()
+        .await
+        .unwrap()
+        .contains("GET /api/v1/nodebalancers"));
 }

@@ -8,6 +8,7 @@ mod agents;
 mod cli;
 mod cluster;
 mod events;
+mod follow_ups;
 mod http;
 mod incidents;
 mod kubernetes;

@@ -6,12 +6,15 @@ use serde_json::Value;
 
 use crate::common::spawn_app;
 
-const DOCUMENTED: [&str; 18] = [
+const DOCUMENTED: [&str; 21] = [
     "/api/v1/agent/monitors",
     "/api/v1/agent/results",
+    "/api/v1/follow-ups",
+    "/api/v1/follow-ups/{id}",
     "/api/v1/incidents",
     "/api/v1/incidents/{id}",
     "/api/v1/incidents/{id}/postmortem",
+    "/api/v1/incidents/{id}/postmortem/follow-ups",
     "/api/v1/incidents/{id}/postmortem/revisions",
     "/api/v1/incidents/{id}/updates",
     "/api/v1/kubernetes/nodes",
@@ -72,7 +75,7 @@ async fn the_document_and_the_router_name_the_same_operations() {
             }
         }
     }
-    assert_eq!(operations, 22);
+    assert_eq!(operations, 25);
     // Nothing else answers under /api/v1.
     assert_eq!(app.get("/api/v1/undocumented").await.status(), 404);
 }

@@ -3,10 +3,13 @@
 //! their incidents become events, attached as evidence to an incident Vigil opens meanwhile;
 //! a broken page is skipped and said, never fatal.
 
-use vigil_core::store::{events, incidents, upstream};
+use vigil_core::{
+    model::auth::Scope,
+    store::{events, incidents, upstream},
+};
 use vigil_sim::provider::ProviderSim;
 
-use crate::common::{eventually, site_monitor, spawn_app_with_toml, Target};
+use crate::common::{access::create_token, eventually, site_monitor, spawn_app_with_toml, Target};
 
 async fn kinds(pool: &sqlx::PgPool) -> Vec<String> {
     events::after(pool, 0, 1000)
@@ -67,6 +70,26 @@ async fn a_providers_incident_is_followed_shown_and_kept_as_evidence() {
     assert!(kinds(&app.pool)
         .await
         .contains(&"Linode: NodeBalancers operational → partial outage".to_string()));
+    // Scripts read the same through the API (scope `read`).
+    assert_eq!(app.get("/api/v1/upstreams").await.status(), 401);
+    let (_, reader) = create_token(&app, &[Scope::Read]).await;
+    let body = eventually(15, "the API shows the provider's incident", || async {
+        let v = app.get_json("/api/v1/upstreams", &reader).await;
+        (v["upstreams"][0]["snapshot"]["incidents"].as_array()?.len() == 1).then_some(v)
+    })
+    .await;
+    let linode = &body["upstreams"][0];
+    assert_eq!(linode["name"], "Linode");
+    assert_eq!(linode["public"], true);
+    assert_eq!(linode["snapshot"]["indicator"], "major");
+    assert_eq!(
+        linode["snapshot"]["components"],
+        serde_json::json!([{"name": "NodeBalancers", "status": "partial_outage"}])
+    );
+    assert_eq!(
+        linode["snapshot"]["incidents"][0]["name"],
+        "Connectivity issue affecting NodeBalancers"
+    );
 
     // Vigil's own checks fail while the provider's incident is open: it is the new incident's
     // evidence.
