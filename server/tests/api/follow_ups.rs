@@ -11,24 +11,8 @@ use vigil_core::model::{
 
 use crate::common::{
     access::{create_token, create_user},
-    spawn_app_with_toml, TestApp,
+    send, spawn_app_with_toml,
 };
-
-async fn send(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = app.client.request(method, app.url(path)).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
 
 #[tokio::test]
 async fn the_checklist_becomes_items_that_are_owned_dated_and_closed() {

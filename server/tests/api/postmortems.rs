@@ -5,7 +5,7 @@
 use crate::common;
 
 use crate::common::{
-    access::create_token, flapping_event, monitor_event, spawn_app_with_toml, TestApp,
+    access::create_token, flapping_event, monitor_event, send, spawn_app_with_toml, TestApp,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -26,22 +26,6 @@ name = "Website"
 [incidents]
 automatic = false
 "#;
-
-async fn send(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = app.client.request(method, app.url(path)).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
 
 /// The seed's shape: the load balancer flaps and the site goes down, then an incident is opened
 /// and later resolved.

@@ -319,6 +319,23 @@ pub mod access {
     }
 }
 
+/// Sends `body` (JSON) with a bearer token; returns the status and the JSON answer (null if none).
+pub async fn send(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut req = app.client.request(method, app.url(path)).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
 /// A config read from TOML text (as an operator would write it), pointed at `db_url`.
 pub fn config_from_toml(text: &str, db_url: &str) -> Config {
     use std::io::Write;
