@@ -81,6 +81,14 @@ ensure_postgres_programs() {
   fi
 }
 
+# A Python module from PyPI (the tests' SMTP server, aiosmtpd).
+ensure_python_module() {
+  local module="$1" package="$2"
+  python3 -c "import $module" 2>/dev/null && return 0
+  log "installing $package from PyPI"
+  python3 -m pip install --quiet --disable-pip-version-check "$package"
+}
+
 ensure_build_tools() {
   ensure_apt build-essential pkg-config
   ensure_rust

@@ -114,6 +114,9 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("login") view=pages::login::LoginPage ssr=SsrMode::Async/>
                 <Route path=StaticSegment("history") view=pages::incidents::HistoryPage ssr=SsrMode::Async/>
                 <Route path=StaticSegment("uptime") view=pages::uptime::UptimePage ssr=SsrMode::Async/>
+                <Route path=StaticSegment("subscribe") view=pages::subscribe::SubscribePage ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("subscribe"), StaticSegment("confirm"), ParamSegment("token")) view=pages::subscribe::ConfirmPage ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("unsubscribe"), ParamSegment("token")) view=pages::subscribe::UnsubscribePage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("incidents"), ParamSegment("id")) view=pages::incidents::IncidentPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("postmortems"), ParamSegment("id")) view=pages::postmortems::PublicPostmortemPage ssr=SsrMode::Async/>
                 <ParentRoute path=StaticSegment("ops") view=pages::ops::OpsLayout ssr=SsrMode::Async>
@@ -127,6 +130,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("notifications") view=pages::incidents::DeliveriesPage/>
                     <Route path=StaticSegment("postmortems") view=pages::postmortems::PostmortemsPage/>
                     <Route path=StaticSegment("follow-ups") view=pages::follow_ups::FollowUpsPage/>
+                    <Route path=StaticSegment("subscribers") view=pages::subscribe::SubscribersPage/>
                     <Route path=(StaticSegment("postmortems"), ParamSegment("id")) view=pages::postmortems::PostmortemEditor/>
                     <Route path=(StaticSegment("postmortems"), ParamSegment("id"), StaticSegment("revisions"), ParamSegment("n")) view=pages::postmortems::RevisionPage/>
                     <Route path=StaticSegment("monitors") view=pages::ops::MonitorsPage/>

@@ -13,6 +13,7 @@ pub mod kubernetes;
 pub mod monitors;
 pub mod notify;
 pub mod resources;
+pub mod subscribers;
 pub mod upstream;
 
 /// Everything Vigil can be told. Unknown keys are errors, so a typo never silently does nothing.
@@ -28,6 +29,8 @@ pub struct Config {
     pub resources: resources::ResourcesConfig,
     pub incidents: IncidentsConfig,
     pub cluster: ClusterConfig,
+    pub smtp: subscribers::SmtpConfig,
+    pub subscribers: subscribers::SubscribersConfig,
     #[serde(rename = "prometheus")]
     pub prometheus: Vec<resources::PrometheusConfig>,
     #[serde(rename = "node_exporter")]
@@ -517,6 +520,7 @@ impl Config {
         notify::validate(&self.notify)?;
         upstream::validate(&self.upstreams)?;
         kubernetes::validate(&self.kubernetes)?;
+        subscribers::validate(&self.smtp, &self.subscribers)?;
         if self.cluster.lease_secs < 2 {
             return Err(invalid(
                 "cluster.lease_secs",

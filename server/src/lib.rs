@@ -20,6 +20,7 @@ pub mod probes;
 pub mod redact;
 pub mod resources;
 pub mod startup;
+pub mod subscribers;
 pub mod telemetry;
 pub mod upstream;
 pub mod wake;

@@ -26,6 +26,8 @@ pub enum StartupError {
     },
     #[error("the HTTP server failed: {0}")]
     Serve(std::io::Error),
+    #[error("cannot set up mail to subscribers: {0}\n  check [smtp]")]
+    Smtp(anyhow::Error),
 }
 
 /// A bound, migrated, ready-to-run Vigil.
@@ -85,6 +87,10 @@ impl Application {
             status: Default::default(),
             public: Default::default(),
             title: config.status_page.title.clone(),
+            subscriptions: std::sync::Arc::new(crate::subscribers::Subscriptions::new(
+                config,
+                db.pool.clone(),
+            )),
             public_url: config.server.public_url.clone(),
             graphs: std::sync::Arc::new(config.graph_settings()),
             framing: std::sync::Arc::new(http::security::Framing(
@@ -113,6 +119,14 @@ impl Application {
         )
         .await
         .map_err(DbError::from)?;
+        crate::subscribers::start(
+            config,
+            db.pool.clone(),
+            events.clone(),
+            &cluster,
+            shutdown.clone(),
+        )
+        .map_err(StartupError::Smtp)?;
         crate::upstream::start(config, db.pool.clone(), &cluster, shutdown.clone())
             .await
             .map_err(DbError::from)?;

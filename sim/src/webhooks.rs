@@ -31,7 +31,11 @@ pub struct Received {
     pub path: String,
     /// The `X-Vigil-Delivery` header, when sent: lets tests tell a resend from a new message.
     pub delivery: Option<String>,
+    /// The `X-Vigil-Signature-256` header, when sent (subscribers' webhooks).
+    pub signature: Option<String>,
     pub body: Value,
+    /// The body exactly as it arrived, for checking its signature.
+    pub raw: String,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -47,6 +51,8 @@ pub struct WebhookFaults {
     /// Discord's per-webhook limit: this many requests per `rate_window_ms` (0: no limit).
     pub rate_limit: u32,
     pub rate_window_ms: u64,
+    /// Discord webhook ids that were deleted: Discord answers 404 Unknown Webhook (10015).
+    pub deleted: Vec<String>,
 }
 
 #[derive(Default)]
@@ -152,17 +158,21 @@ impl WebhookSim {
         None
     }
 
-    fn record(&self, kind: &str, path: String, headers: &HeaderMap, body: Value) {
-        let delivery = headers
-            .get("x-vigil-delivery")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+    fn record(&self, kind: &str, path: String, headers: &HeaderMap, raw: &str, body: Value) {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
         self.lock().received.push(Received {
             at: unix_now(),
             kind: kind.into(),
             path,
-            delivery,
+            delivery: header("x-vigil-delivery"),
+            signature: header("x-vigil-signature-256"),
             body,
+            raw: raw.to_string(),
         });
     }
 }
@@ -264,6 +274,13 @@ async fn discord(
     headers: HeaderMap,
     body: String,
 ) -> Response {
+    if sim.faults().deleted.contains(&id) {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "message": "Unknown Webhook", "code": 10015 })),
+        )
+            .into_response();
+    }
     if let Some(r) = sim.gate(&format!("discord/{id}")).await {
         return r;
     }
@@ -294,6 +311,7 @@ async fn discord(
             "discord",
             format!("/api/webhooks/{id}/{token}"),
             &headers,
+            &body,
             json_body.clone(),
         );
         sim.lock().received.len()
@@ -319,7 +337,7 @@ async fn slack(
     }
     match serde_json::from_str::<Value>(&body) {
         Ok(v) if v.get("text").is_some() || v.get("blocks").is_some() => {
-            sim.record("slack", format!("/services/{path}"), &headers, v);
+            sim.record("slack", format!("/services/{path}"), &headers, &body, v);
             (StatusCode::OK, "ok").into_response()
         }
         _ => (StatusCode::BAD_REQUEST, "invalid_payload").into_response(),
@@ -337,7 +355,7 @@ async fn generic(
     }
     match serde_json::from_str::<Value>(&body) {
         Ok(v) => {
-            sim.record("webhook", format!("/hook/{name}"), &headers, v);
+            sim.record("webhook", format!("/hook/{name}"), &headers, &body, v);
             StatusCode::NO_CONTENT.into_response()
         }
         Err(e) => (StatusCode::BAD_REQUEST, format!("not JSON: {e}\n")).into_response(),

@@ -5,6 +5,7 @@ pub mod not_found;
 pub mod ops;
 pub mod postmortems;
 pub mod status;
+pub mod subscribe;
 pub mod uptime;
 
 /// A moment as every page writes it: minutes, UTC, said so.

@@ -41,6 +41,7 @@ pub fn OpsLayout() -> impl IntoView {
                 <a href="/ops/replicas">"Replicas"</a>
                 <a href="/ops/upstream">"Providers"</a>
                 <a href="/ops/notifications">"Notifications"</a>
+                <a href="/ops/subscribers">"Subscribers"</a>
                 <a href="/">"Public page"</a>
             </nav>
             <main class="ops-main">

@@ -53,7 +53,9 @@ pub fn StatusPage() -> impl IntoView {
             <a href="/history">"Incident history"</a>
             <span>" · "</span>
             <a href="/uptime">"Uptime"</a>
-            <span>" · Subscribe: "</span>
+            <span>" · "</span>
+            <a href="/subscribe" data-testid="subscribe-link">"Subscribe to updates"</a>
+            <span>" · Feeds: "</span>
             <a href="/history.atom">"Atom"</a>
             <span>" / "</span>
             <a href="/history.rss">"RSS"</a>

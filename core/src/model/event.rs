@@ -62,6 +62,9 @@ pub enum EventData {
     MaintenanceCompleted(IncidentNews),
     #[serde(rename = "maintenance.updated")]
     MaintenanceUpdated(IncidentNews),
+    /// A scheduled maintenance starts soon (`[subscribers] reminder_minutes`): subscribers hear.
+    #[serde(rename = "maintenance.reminder")]
+    MaintenanceReminder(IncidentNews),
     /// An internal note on an incident (its text stays in the incident, never in the stream).
     #[serde(rename = "note.added")]
     NoteAdded(NoteAdded),
@@ -261,7 +264,8 @@ impl EventData {
             | EventData::MaintenanceScheduled(n)
             | EventData::MaintenanceStarted(n)
             | EventData::MaintenanceCompleted(n)
-            | EventData::MaintenanceUpdated(n) => Some(n),
+            | EventData::MaintenanceUpdated(n)
+            | EventData::MaintenanceReminder(n) => Some(n),
             _ => None,
         }
     }
@@ -414,6 +418,7 @@ impl EventData {
             | EventData::MaintenanceStarted(n)
             | EventData::MaintenanceCompleted(n)
             | EventData::MaintenanceUpdated(n) => format!("[{}] {}", n.status, n.name),
+            EventData::MaintenanceReminder(n) => format!("Maintenance starts soon: {}", n.name),
             EventData::NoteAdded(n) => format!("Internal note by {}", n.author),
             EventData::PostmortemPublished(p) => format!("Post-mortem published: {}", p.name),
             EventData::PostmortemUnpublished(p) => format!("Post-mortem unpublished: {}", p.name),

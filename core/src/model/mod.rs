@@ -15,6 +15,7 @@ pub mod postmortem;
 pub mod resource;
 pub mod stack;
 pub mod status;
+pub mod subscriber;
 pub mod throttle;
 pub mod upstream;
 pub mod uptime;

@@ -5,7 +5,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{PgPool, StoreError};
-use crate::model::{event::EventData, monitor::MonitorStatus};
+use crate::model::{
+    event::EventData,
+    monitor::MonitorStatus,
+    subscriber::{audience, Audience},
+};
 
 /// The channel name used with LISTEN/NOTIFY; the payload is the new event's id.
 pub const NOTIFY_CHANNEL: &str = "vigil_events";
@@ -119,6 +123,27 @@ pub async fn append_in(
     )
     .execute(&mut *conn)
     .await?;
+    // Subscribers' outbox, likewise in this transaction: every confirmed subscriber who follows
+    // this kind of news and one of the components it touches (or all of them).
+    if let Some(audience) = audience(&kind) {
+        let incident = match data {
+            EventData::PostmortemPublished(p) => Some(p.incident_id),
+            other => other.incident().map(|n| n.id),
+        };
+        sqlx::query!(
+            "INSERT INTO subscriber_deliveries (subscriber_id, purpose, event_id) \
+             SELECT s.id, 'event', $1 FROM subscribers s \
+             WHERE s.state = 'active' AND (CASE WHEN $2 THEN s.maintenances ELSE s.incidents END) \
+               AND (cardinality(s.components) = 0 OR s.components && ARRAY( \
+                 SELECT component_id FROM incident_components WHERE incident_id = $3)) \
+             ORDER BY s.id",
+            event.id,
+            audience == Audience::Maintenances,
+            incident
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
     sqlx::query!(
         "SELECT pg_notify($1, $2)",
         NOTIFY_CHANNEL,

@@ -73,6 +73,8 @@ enum Announce {
     StatusChanged,
     /// Words or components changed, the status did not.
     Updated,
+    /// A scheduled maintenance starts soon.
+    Reminder,
 }
 
 pub async fn create(pool: &PgPool, new: NewIncident) -> Result<i64, StoreError> {
@@ -174,6 +176,7 @@ async fn emit(
     let data = match announce {
         Announce::Opened => incident_event(true, news),
         Announce::StatusChanged => incident_event(false, news),
+        Announce::Reminder => EventData::MaintenanceReminder(news),
         Announce::Updated if news.kind == "maintenance" => EventData::MaintenanceUpdated(news),
         Announce::Updated => EventData::IncidentUpdated(news),
     };
@@ -562,6 +565,40 @@ async fn load(
             }
         })
         .collect())
+}
+
+/// Scheduled maintenances starting within `lead` whose reminder has not gone out: each gets its
+/// `maintenance.reminder` event exactly once (the row in `maintenance_reminders` commits with it,
+/// so two replicas racing send one). Returns how many were sent.
+pub async fn send_maintenance_reminders(
+    pool: &PgPool,
+    lead: chrono::Duration,
+) -> Result<usize, StoreError> {
+    let due = sqlx::query_scalar!(
+        "SELECT id FROM incidents WHERE kind = 'maintenance' AND status = 'scheduled' \
+         AND resolved_at IS NULL AND scheduled_for > now() AND scheduled_for <= now() + make_interval(secs => $1) \
+         AND NOT EXISTS (SELECT 1 FROM maintenance_reminders r WHERE r.incident_id = incidents.id)",
+        lead.num_seconds() as f64
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut sent = 0;
+    for id in due {
+        let mut tx = pool.begin().await?;
+        let claimed = sqlx::query!(
+            "INSERT INTO maintenance_reminders (incident_id) VALUES ($1) ON CONFLICT DO NOTHING",
+            id
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if claimed == 1 {
+            emit(&mut tx, id, Announce::Reminder, "").await?;
+            sent += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(sent)
 }
 
 /// Components in a maintenance now: their monitors' alerts are held back.

@@ -21,6 +21,7 @@ pub mod resources;
 pub mod sessions;
 pub mod sources;
 pub mod status;
+pub mod subscribers;
 pub mod throttle;
 pub mod tokens;
 pub mod upstream;

@@ -16,6 +16,10 @@ pub async fn protect(req: Request, next: Next) -> Response {
     if is_safe_method(req.method())
         || req.headers().contains_key(header::AUTHORIZATION)
         || req.uri().path().starts_with("/heartbeat/")
+        // So do confirmation and unsubscribe links; a mail client's RFC 8058 one-click
+        // unsubscribe is a POST from the mail provider, with neither cookies nor Origin.
+        || req.uri().path().starts_with("/unsubscribe/")
+        || req.uri().path().starts_with("/subscribe/confirm/")
         // An API call without cookies carries no ambient authority to forge; it gets its 401.
         || (req.uri().path().starts_with("/api/") && !req.headers().contains_key(header::COOKIE))
     {

@@ -70,6 +70,18 @@ pub enum ApiError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Command(#[from] vigil_core::store::incident_commands::CommandError),
+    /// Asked too often; the answer says when to try again (`Retry-After`, seconds).
+    #[error("too many requests from this address; try again in {0} s")]
+    TooMany(u64),
+}
+
+impl From<crate::subscribers::RequestError> for ApiError {
+    fn from(e: crate::subscribers::RequestError) -> Self {
+        match e {
+            crate::subscribers::RequestError::Command(c) => ApiError::Command(c),
+            crate::subscribers::RequestError::TooMany(secs) => ApiError::TooMany(secs),
+        }
+    }
 }
 
 impl ApiError {
@@ -94,6 +106,7 @@ impl Answer for ApiError {
             ApiError::Invalid { .. } => 400,
             ApiError::NotFound(_) => 404,
             ApiError::Conflict(_) => 409,
+            ApiError::TooMany(_) => 429,
             ApiError::Store(e) => e.status(),
             ApiError::Command(e) => e.status(),
         }
@@ -121,6 +134,12 @@ impl IntoResponse for ApiError {
         match self {
             // The body says what became of the caller's input.
             ApiError::Conflict(body) => (StatusCode::CONFLICT, Json(body)).into_response(),
+            ApiError::TooMany(secs) => {
+                let mut resp = crate::error::answer(&ApiError::TooMany(secs));
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                resp
+            }
             other => crate::error::answer(&other),
         }
     }

@@ -8,6 +8,7 @@ pub mod api_follow_ups;
 pub mod api_incidents;
 pub mod api_postmortems;
 pub mod api_resources;
+pub mod api_subscribers;
 pub mod api_v1;
 pub mod assets;
 pub mod bodies;
@@ -20,6 +21,7 @@ pub mod ops_guard;
 pub mod public;
 pub mod public_cache;
 pub mod security;
+pub mod subscriptions;
 
 use crate::auth::session_store::PgSessions;
 use axum::{extract::FromRef, middleware, Router};
@@ -58,6 +60,9 @@ pub struct AppState {
     pub public: std::sync::Arc<public_cache::PublicCache>,
     #[from_ref(skip)]
     pub title: String,
+    /// Requests to follow the page.
+    #[from_ref(skip)]
+    pub subscriptions: std::sync::Arc<crate::subscribers::Subscriptions>,
     #[from_ref(skip)]
     pub public_url: String,
     #[from_ref(skip)]
@@ -95,6 +100,11 @@ pub fn router(state: AppState, sessions: PgSessions) -> Router {
         let title = PageTitle(state.title.clone());
         let pauses = state.probes.pause_requests();
         let graphs = state.graphs.clone();
+        let offer = vigil_core::model::subscriber::SubscribeOffer {
+            enabled: state.subscriptions.enabled,
+            email: state.subscriptions.offers_email(),
+            components: Vec::new(),
+        };
         move || {
             // The nonce the security headers announce, so the hydration scripts carry it.
             if let Some(nonce) = use_context::<axum::http::request::Parts>()
@@ -110,6 +120,7 @@ pub fn router(state: AppState, sessions: PgSessions) -> Router {
             provide_context(status.clone());
             provide_context(title.clone());
             provide_context(pauses.clone());
+            provide_context(offer.clone());
         }
     };
     let render = {
@@ -124,6 +135,7 @@ pub fn router(state: AppState, sessions: PgSessions) -> Router {
         .merge(openapi::api().0)
         .merge(public_read_side())
         .merge(public::heartbeat_router())
+        .merge(subscriptions::router())
         .merge(assets::router(std::path::Path::new(
             state.leptos_options.site_root.as_ref(),
         )))

@@ -85,7 +85,7 @@ pub struct Entry {
 fn is_public(path: &str) -> bool {
     matches!(
         path,
-        "/" | "/history" | "/uptime" | "/history.atom" | "/history.rss"
+        "/" | "/history" | "/uptime" | "/subscribe" | "/history.atom" | "/history.rss"
     ) || path.starts_with("/api/v2/")
         || path.starts_with("/badge/")
         || one_segment_under(path, "/incidents/")

@@ -62,7 +62,7 @@ pub fn summary(e: &Event) -> (String, String, u32) {
     }
 }
 
-fn incident_summary(n: &IncidentNews) -> (String, String, u32) {
+pub fn incident_summary(n: &IncidentNews) -> (String, String, u32) {
     let colour = match n.status.as_str() {
         "resolved" | "completed" => GREEN,
         "monitoring" | "verifying" => AMBER,
@@ -79,7 +79,7 @@ fn incident_summary(n: &IncidentNews) -> (String, String, u32) {
     (format!("[{}] {}", n.status, n.name), description, colour)
 }
 
-fn clip(s: &str, max: usize) -> String {
+pub fn clip(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_string()
     } else {

@@ -23,5 +23,6 @@ mod replicas;
 mod resources;
 mod sim_webhooks;
 mod status;
+mod subscribers;
 mod upstream;
 mod uptime;

@@ -1,0 +1,182 @@
+//! People following the status page: taking requests (the public form, the Statuspage-style JSON
+//! endpoint, the admin API), and delivering their queue on whichever replica holds the
+//! `subscribers` lease — a lease of its own, so a fan-out never delays the ops channels.
+
+pub mod mail;
+pub mod render;
+pub mod target;
+pub mod worker;
+
+use std::{net::IpAddr, num::NonZeroU32, sync::Arc};
+
+use governor::{clock::Clock, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use vigil_core::{
+    model::subscriber::{NewSubscription, SubscriberKind, SubscriptionInput},
+    store::{
+        incident_commands::CommandError,
+        subscribers::{self, Request, Requested},
+        StoreError,
+    },
+};
+
+use crate::config::Config;
+
+/// Refusals of a subscription request, in the API's one error shape.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    /// This client has asked too often; try again after this many seconds.
+    #[error("too many subscription requests from this address; try again in {0} s")]
+    TooMany(u64),
+}
+
+impl From<StoreError> for RequestError {
+    fn from(e: StoreError) -> Self {
+        RequestError::Command(e.into())
+    }
+}
+
+/// Takes requests to follow the page.
+pub struct Subscriptions {
+    pool: PgPool,
+    email: bool,
+    allow_private: bool,
+    confirm_within: chrono::Duration,
+    resend_after: chrono::Duration,
+    per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    pub enabled: bool,
+}
+
+/// 32 random bytes in hex: a link token or a signing key nobody can guess.
+pub fn random_hex() -> String {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+impl Subscriptions {
+    pub fn new(config: &Config, pool: PgPool) -> Subscriptions {
+        let s = &config.subscribers;
+        Subscriptions {
+            pool,
+            email: config.smtp.enabled(),
+            allow_private: s.allow_private_targets,
+            confirm_within: chrono::Duration::hours(s.confirm_hours as i64),
+            resend_after: chrono::Duration::minutes(s.resend_minutes as i64),
+            per_ip: RateLimiter::keyed(Quota::per_hour(
+                NonZeroU32::new(s.per_ip_per_hour).unwrap_or(NonZeroU32::MIN),
+            )),
+            enabled: s.enabled,
+        }
+    }
+
+    /// Whether email is offered (a mail server is configured).
+    pub fn offers_email(&self) -> bool {
+        self.email
+    }
+
+    /// One request from a client address (the public form and JSON endpoint): counted against
+    /// its hourly allowance before anything else is done.
+    pub fn admit(&self, ip: IpAddr) -> Result<(), RequestError> {
+        if self.per_ip.len() > 100_000 {
+            self.per_ip.retain_recent();
+        }
+        self.per_ip.check_key(&ip).map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+            RequestError::TooMany(wait.as_secs().max(1))
+        })
+    }
+
+    /// Checks and records a request. `created_by` is `public` or an admin's audit name;
+    /// `confirmed` (admins only) skips the confirmation.
+    pub async fn request(
+        &self,
+        input: &SubscriptionInput,
+        secret: Option<&str>,
+        created_by: &str,
+        confirmed: bool,
+    ) -> Result<Requested, RequestError> {
+        if !self.enabled && created_by == "public" {
+            return Err(CommandError::invalid(
+                "kind",
+                "this status page does not take subscriptions; follow /history.atom instead",
+            )
+            .into());
+        }
+        let new = NewSubscription::parse(input).map_err(CommandError::from)?;
+        // Cheap checks before the one that needs DNS.
+        subscribers::unknown_components(&self.pool, &new.components).await?;
+        match new.kind {
+            SubscriberKind::Email if !self.email => {
+                return Err(CommandError::invalid(
+                    "kind",
+                    "this status page does not send email (no mail server is configured): choose Discord, a webhook or the feeds",
+                )
+                .into())
+            }
+            SubscriberKind::Email => {}
+            kind => {
+                target::check_resolving(kind, &new.target, self.allow_private)
+                    .await
+                    .map_err(|e| CommandError::invalid(kind.target_field(), e))?;
+            }
+        }
+        let secret = match (new.kind, secret.map(str::trim).filter(|s| !s.is_empty())) {
+            (SubscriberKind::Webhook, Some(s)) if s.len() < 16 || s.len() > 200 => {
+                return Err(CommandError::invalid(
+                    "webhook_secret",
+                    "a signing key is 16 to 200 characters; leave it empty to have one made",
+                )
+                .into())
+            }
+            (SubscriberKind::Webhook, Some(s)) => Some(s.to_string()),
+            (SubscriberKind::Webhook, None) => Some(random_hex()),
+            _ => None,
+        };
+        let token = random_hex();
+        Ok(subscribers::request(
+            &self.pool,
+            &Request {
+                new: &new,
+                token: &token,
+                secret: secret.as_deref(),
+                created_by,
+                confirmed,
+                confirm_within: self.confirm_within,
+                resend_after: self.resend_after,
+            },
+        )
+        .await?)
+    }
+}
+
+/// Delivers subscribers' messages on the replica holding the `subscribers` lease.
+pub fn start(
+    config: &Config,
+    pool: PgPool,
+    events: crate::wake::Events,
+    cluster: &crate::cluster::Cluster,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let mailer = if config.smtp.enabled() {
+        Some(Arc::new(mail::Mailer::new(&config.smtp)?))
+    } else {
+        None
+    };
+    let settings = Arc::new(worker::Settings {
+        public_url: config.server.public_url.clone(),
+        title: config.status_page.title.clone(),
+        allow_private: config.subscribers.allow_private_targets,
+        concurrency: config.subscribers.concurrency,
+        reminder: chrono::Duration::minutes(config.subscribers.reminder_minutes as i64),
+    });
+    cluster.run_exclusive("subscribers", shutdown, move |held| {
+        worker::Worker::new(pool.clone(), mailer.clone(), settings.clone())
+            .run(events.clone(), held)
+    });
+    Ok(())
+}

@@ -1,0 +1,359 @@
+//! Delivers subscribers' queue: many subscribers at once (a fan-out to thousands), each one's
+//! messages strictly in order (only the head of a queue is tried). 2xx is delivered; 429 waits as
+//! long as asked; 5xx, timeouts and transient mail errors back off; a receiver that is gone (Discord
+//! 404/401, webhook 410, a mailbox the server refuses) deactivates the subscription. A crash
+//! between sending and recording repeats that one message; nothing recorded as delivered is sent
+//! again.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use hmac::{Hmac, Mac};
+use reqwest::StatusCode;
+use sha2::Sha256;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use vigil_core::{
+    model::{status::StatusSummary, subscriber::SubscriberKind},
+    store::{incidents, status, subscribers, StoreError},
+};
+
+use super::{
+    mail::Mailer,
+    render::{self, Links},
+    target,
+};
+use crate::notify::worker::{backoff, retry_after};
+
+/// A message still undelivered after this long is given up on.
+const GIVE_UP_AFTER: chrono::Duration = chrono::Duration::hours(24);
+/// Heads taken per pass: bounded so a pass's bookkeeping stays small.
+const BATCH: i64 = 1000;
+/// How often reminders and lapsed requests are looked for.
+const HOUSEKEEPING: Duration = Duration::from_secs(15);
+/// The header carrying a webhook's HMAC-SHA256 signature.
+pub const SIGNATURE_HEADER: &str = "x-vigil-signature-256";
+
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    Delivered(u16),
+    Wait {
+        status: u16,
+        after: Duration,
+    },
+    Retry {
+        status: Option<u16>,
+        error: String,
+    },
+    /// This message will never be taken (a 400 for its body): marked failed, the rest go on.
+    Refused {
+        status: u16,
+        error: String,
+    },
+    /// The receiver is gone: the subscription is deactivated.
+    Gone {
+        status: Option<u16>,
+        error: String,
+    },
+}
+
+pub struct Settings {
+    pub public_url: String,
+    pub title: String,
+    pub allow_private: bool,
+    pub concurrency: usize,
+    pub reminder: chrono::Duration,
+}
+
+pub struct Worker {
+    pool: PgPool,
+    http: reqwest::Client,
+    mailer: Option<Arc<Mailer>>,
+    settings: Arc<Settings>,
+}
+
+/// `sha256=<hex>` of the body under `secret`.
+pub fn signature(secret: &str, body: &[u8]) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+impl Worker {
+    pub fn new(pool: PgPool, mailer: Option<Arc<Mailer>>, settings: Arc<Settings>) -> Worker {
+        Worker {
+            http: target::client(settings.allow_private),
+            pool,
+            mailer,
+            settings,
+        }
+    }
+
+    pub async fn run(self, mut events: crate::wake::Events, shutdown: CancellationToken) {
+        let mut last_housekeeping: Option<tokio::time::Instant> = None;
+        loop {
+            if last_housekeeping.is_none_or(|t| t.elapsed() >= HOUSEKEEPING) {
+                if let Err(e) = self.housekeeping().await {
+                    tracing::warn!(error = %e, "subscriber housekeeping failed; retrying");
+                }
+                last_housekeeping = Some(tokio::time::Instant::now());
+            }
+            let wait = match self.round().await {
+                Ok(0) => match subscribers::next_due(&self.pool).await {
+                    Ok(next) => next.map_or(HOUSEKEEPING, |at| {
+                        (at - Utc::now())
+                            .to_std()
+                            .unwrap_or(Duration::ZERO)
+                            .min(HOUSEKEEPING)
+                    }),
+                    Err(_) => Duration::from_secs(1),
+                },
+                Ok(_) => Duration::ZERO,
+                Err(e) => {
+                    tracing::warn!(error = %e, "subscriber delivery round failed; retrying");
+                    Duration::from_secs(1)
+                }
+            };
+            if shutdown.is_cancelled() {
+                return;
+            }
+            if wait > Duration::ZERO {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = events.changed(wait) => {}
+                }
+            }
+        }
+    }
+
+    /// Maintenance reminders fall due; unconfirmed requests lapse.
+    pub async fn housekeeping(&self) -> Result<(), StoreError> {
+        let sent =
+            incidents::send_maintenance_reminders(&self.pool, self.settings.reminder).await?;
+        if sent > 0 {
+            tracing::info!(sent, "maintenance reminders queued for subscribers");
+        }
+        subscribers::expire(&self.pool).await?;
+        Ok(())
+    }
+
+    /// One pass over the heads that are due; returns how many were tried.
+    pub async fn round(&self) -> Result<usize, StoreError> {
+        let due = subscribers::due(&self.pool, BATCH).await?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let summary = Arc::new(status::summary(&self.pool, &self.settings.title).await?);
+        let n = due.len();
+        let results: Vec<Result<(), StoreError>> = futures::stream::iter(due)
+            .map(|d| {
+                let summary = summary.clone();
+                async move {
+                    let outcome = self.attempt(&d, &summary).await;
+                    self.record(&d, outcome).await
+                }
+            })
+            .buffer_unordered(self.settings.concurrency)
+            .collect()
+            .await;
+        results.into_iter().collect::<Result<(), _>>()?;
+        Ok(n)
+    }
+
+    async fn attempt(&self, d: &subscribers::Due, summary: &StatusSummary) -> Outcome {
+        let s = &self.settings;
+        let links = Links::new(&s.public_url, &d.token);
+        match d.kind {
+            SubscriberKind::Email => {
+                let Some(mailer) = &self.mailer else {
+                    return Outcome::Retry {
+                        status: None,
+                        error: "no mail server: configure [smtp]".into(),
+                    };
+                };
+                match &d.event {
+                    None => {
+                        mailer
+                            .send(&d.target, render::confirmation_mail(&s.title, &links), None)
+                            .await
+                    }
+                    Some(e) => {
+                        mailer
+                            .send(
+                                &d.target,
+                                render::event_mail(&s.title, e, &links),
+                                Some(&links.unsubscribe),
+                            )
+                            .await
+                    }
+                }
+            }
+            SubscriberKind::Discord => {
+                let body = render::discord(&s.title, d.event.as_ref(), &links);
+                self.post(d, &body).await
+            }
+            SubscriberKind::Webhook => {
+                let body = match &d.event {
+                    None => render::webhook_verification(
+                        summary,
+                        &links,
+                        d.secret.as_deref().unwrap_or_default(),
+                    ),
+                    Some(e) => render::webhook(summary, e, &links),
+                };
+                self.post(d, &body).await
+            }
+        }
+    }
+
+    async fn post(&self, d: &subscribers::Due, body: &serde_json::Value) -> Outcome {
+        // Checked again at each delivery: the rules may have tightened since it was typed.
+        let url = match target::check(d.kind, &d.target, self.settings.allow_private) {
+            Ok(u) => u,
+            Err(e) => {
+                return Outcome::Gone {
+                    status: None,
+                    error: format!("the URL is no longer allowed: {e}"),
+                }
+            }
+        };
+        let bytes = serde_json::to_vec(body).expect("JSON values serialise");
+        let mut req = self
+            .http
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("x-vigil-delivery", d.id.to_string());
+        if let Some(secret) = &d.secret {
+            req = req.header(SIGNATURE_HEADER, signature(secret, &bytes));
+        }
+        let resp = match req.body(bytes).send().await {
+            Ok(r) => r,
+            Err(e) => {
+                return Outcome::Retry {
+                    status: None,
+                    error: if e.is_timeout() {
+                        "no answer within 10 s".into()
+                    } else {
+                        format!(
+                            "cannot reach the receiver: {}",
+                            crate::redact::transport_error(&e)
+                        )
+                    },
+                }
+            }
+        };
+        let status = resp.status();
+        let header = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let bytes = resp.bytes().await.unwrap_or_default();
+        let text = || {
+            String::from_utf8_lossy(&bytes)
+                .chars()
+                .take(300)
+                .collect::<String>()
+        };
+        let code = status.as_u16();
+        match status {
+            s if s.is_success() => Outcome::Delivered(code),
+            StatusCode::TOO_MANY_REQUESTS => Outcome::Wait {
+                status: 429,
+                after: retry_after(&bytes, header.as_deref()),
+            },
+            s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => Outcome::Retry {
+                status: Some(code),
+                error: format!("HTTP {code}: {}", text()),
+            },
+            StatusCode::NOT_FOUND | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+                if d.kind == SubscriberKind::Discord =>
+            {
+                Outcome::Gone {
+                    status: Some(code),
+                    error: format!(
+                        "Discord answered {code}: the webhook was deleted or its token changed"
+                    ),
+                }
+            }
+            StatusCode::GONE => Outcome::Gone {
+                status: Some(code),
+                error: "the receiver answered 410 Gone".into(),
+            },
+            _ => Outcome::Refused {
+                status: code,
+                error: format!("HTTP {code}: {}", text()),
+            },
+        }
+    }
+
+    async fn record(&self, d: &subscribers::Due, outcome: Outcome) -> Result<(), StoreError> {
+        let now = Utc::now();
+        let give_up = |at: DateTime<Utc>| at - d.created_at > GIVE_UP_AFTER;
+        let kind = d.kind.as_str();
+        match outcome {
+            Outcome::Delivered(status) => {
+                metrics::counter!("subscriber_messages_delivered_total", "kind" => kind)
+                    .increment(1);
+                let activates = d.event.is_none() && d.kind == SubscriberKind::Discord;
+                subscribers::delivered(&self.pool, d, status, activates).await
+            }
+            Outcome::Wait { status, after } => {
+                metrics::counter!("subscriber_messages_rate_limited_total", "kind" => kind)
+                    .increment(1);
+                let next = now + chrono::Duration::from_std(after).unwrap_or_default();
+                subscribers::attempt_failed(
+                    &self.pool,
+                    d.id,
+                    Some(status),
+                    "rate limited (429)",
+                    next,
+                    give_up(next),
+                    false,
+                )
+                .await
+            }
+            Outcome::Retry { status, error } => {
+                let next = now + backoff(d.attempts);
+                subscribers::attempt_failed(
+                    &self.pool,
+                    d.id,
+                    status,
+                    &error,
+                    next,
+                    give_up(next),
+                    true,
+                )
+                .await
+            }
+            Outcome::Refused { status, error } => {
+                metrics::counter!("subscriber_messages_failed_total", "kind" => kind).increment(1);
+                subscribers::attempt_failed(&self.pool, d.id, Some(status), &error, now, true, true)
+                    .await
+            }
+            Outcome::Gone { status, error } => {
+                metrics::counter!("subscriber_messages_failed_total", "kind" => kind).increment(1);
+                tracing::info!(subscriber = d.subscriber_id, %error, "subscriber deactivated");
+                subscribers::attempt_failed(&self.pool, d.id, status, &error, now, true, true)
+                    .await?;
+                subscribers::deactivate(&self.pool, d.subscriber_id, &error).await
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_hmac_sha256_in_hex() {
+        // RFC 4231 test case 2.
+        assert_eq!(
+            signature("Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+}

@@ -1,0 +1,841 @@
+//! People following the page, end to end: mail through a real SMTP server (aiosmtpd, started by
+//! the test), Discord and webhook subscribers against the simulator's receivers, the rules that
+//! keep strangers' URLs out of the private network, and a `kill -9` mid fan-out.
+
+use std::{
+    collections::HashMap,
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use vigil_core::model::auth::Scope;
+use vigil_sim::webhooks::{WebhookFaults, WebhookSim};
+
+use crate::common::{
+    access::create_token, eventually, fresh_database, send, spawn_app_with_toml, TestApp,
+};
+
+/// Where the links in messages point; tests follow them to the server under test.
+const PUBLIC: &str = "https://status.example.org";
+
+const COMPONENTS: &str = r#"
+[server]
+public_url = "https://status.example.org"
+
+[[component]]
+id = "site"
+name = "Website"
+
+[[component]]
+id = "api"
+name = "API"
+
+[incidents]
+automatic = false
+"#;
+
+/// aiosmtpd on a free port, writing each accepted message as a JSON line.
+struct SmtpServer {
+    child: Child,
+    port: u16,
+    out: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SmtpServer {
+    fn start() -> SmtpServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("mail.jsonl");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(&out)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 runs (./scripts/test installs aiosmtpd)");
+        let mut ready = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut ready)
+            .unwrap();
+        assert_eq!(ready.trim(), "ready", "the SMTP server started");
+        SmtpServer {
+            child,
+            port,
+            out,
+            _dir: dir,
+        }
+    }
+
+    fn mails(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    fn to(&self, address: &str) -> Vec<Value> {
+        self.mails()
+            .into_iter()
+            .filter(|m| m["to"].as_array().unwrap().iter().any(|t| t == address))
+            .collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The form as a browser posts it (same-origin, form-encoded).
+async fn post_form(app: &TestApp, fields: &[(&str, &str)]) -> reqwest::Response {
+    app.client
+        .post(app.url("/subscribe"))
+        .header("origin", &app.base)
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// A link from a message, pointed at the server under test.
+fn here(app: &TestApp, link: &str) -> String {
+    link.replace(PUBLIC, &app.base)
+}
+
+/// The first `https?://…` in `text` that starts with `prefix`.
+fn link(text: &str, prefix: &str) -> String {
+    let start = text
+        .find(prefix)
+        .unwrap_or_else(|| panic!("no {prefix} in {text}"));
+    text[start..]
+        .split(|c: char| c.is_whitespace() || c == '"' || c == '<' || c == '>')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+async fn incident(app: &TestApp, token: &str, name: &str, component: &str) -> i64 {
+    let (status, body) = send(
+        app,
+        Method::POST,
+        "/api/v1/incidents",
+        token,
+        Some(
+            json!({ "name": name, "status": "investigating", "impact": "major",
+            "body": format!("{name}: we are looking into it."), "component_ids": [component] }),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_i64().unwrap()
+}
+
+async fn update(app: &TestApp, token: &str, id: i64, body: Value) {
+    let (status, answer) = send(
+        app,
+        Method::POST,
+        &format!("/api/v1/incidents/{id}/updates"),
+        token,
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, 201, "{answer}");
+}
+
+async fn state_of(app: &TestApp, kind: &str, target: &str) -> Option<String> {
+    sqlx::query_scalar("SELECT state FROM subscribers WHERE kind = $1 AND target = $2")
+        .bind(kind)
+        .bind(target)
+        .fetch_optional(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn email_subscribers_confirm_follow_an_incident_and_leave_in_one_click() {
+    let smtp = SmtpServer::start();
+    let app = spawn_app_with_toml(&format!(
+        "{COMPONENTS}\n[status_page]\ntitle = \"Example Status\"\n\
+         [smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\nfrom = \"Example Status <status@example.org>\"\n",
+        smtp.port
+    ))
+    .await;
+    let (_, writer) = create_token(&app, &[Scope::IncidentsWrite]).await;
+    let (_, admin) = create_token(&app, &[Scope::Admin]).await;
+
+    // The form, as a visitor without JavaScript sends it.
+    let r = post_form(
+        &app,
+        &[
+            ("kind", "email"),
+            ("email", "ada@Example.org"),
+            ("incidents", "on"),
+            ("maintenances", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/subscribe?requested=email");
+    // Someone who never confirms.
+    post_form(
+        &app,
+        &[
+            ("kind", "email"),
+            ("email", "bob@example.org"),
+            ("incidents", "on"),
+        ],
+    )
+    .await;
+    // An import by an admin, already confirmed, following the API only.
+    let (status, imported) = send(
+        &app,
+        Method::POST,
+        "/api/v1/subscribers",
+        &admin,
+        Some(json!({ "email": "cy@example.org", "components": ["api"], "confirmed": true })),
+    )
+    .await;
+    assert_eq!(status, 201, "{imported}");
+    assert_eq!(imported["state"], "active");
+    assert_eq!(imported["components"], json!(["api"]));
+
+    let confirmation = eventually(20, "two confirmation mails", || async {
+        let ada = smtp.to("ada@example.org");
+        (ada.len() == 1 && smtp.to("bob@example.org").len() == 1).then(|| ada[0].clone())
+    })
+    .await;
+    assert_eq!(
+        confirmation["subject"],
+        "Confirm your subscription to Example Status"
+    );
+    assert_eq!(confirmation["content_type"], "multipart/alternative");
+    assert!(
+        confirmation["list_unsubscribe"].is_null(),
+        "nothing to leave yet"
+    );
+    let confirm = link(
+        confirmation["text"].as_str().unwrap(),
+        &format!("{PUBLIC}/subscribe/confirm/"),
+    );
+    assert!(confirmation["html"].as_str().unwrap().contains(&confirm));
+    let confirm = here(&app, &confirm);
+    // Asking again at once sends no second mail (a form cannot flood an inbox).
+    post_form(
+        &app,
+        &[
+            ("kind", "email"),
+            ("email", "ada@example.org"),
+            ("incidents", "on"),
+        ],
+    )
+    .await;
+
+    // Following the link shows a button; only the POST confirms (mail scanners fetch links).
+    let page = app.client.get(&confirm).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Confirm subscription"));
+    assert_eq!(
+        state_of(&app, "email", "ada@example.org").await.as_deref(),
+        Some("pending")
+    );
+    let r = app
+        .client
+        .post(&confirm)
+        .header("origin", &app.base)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/subscribe?confirmed=email");
+    assert_eq!(
+        state_of(&app, "email", "ada@example.org").await.as_deref(),
+        Some("active")
+    );
+
+    // An incident on the website: opened, an internal note, an update, resolved.
+    let id = incident(&app, &writer, "Website unreachable", "site").await;
+    update(
+        &app,
+        &writer,
+        id,
+        json!({ "body": "node b is swapping; drain it", "internal": true }),
+    )
+    .await;
+    update(
+        &app,
+        &writer,
+        id,
+        json!({ "body": "A fix is rolling out.", "status": "identified" }),
+    )
+    .await;
+    update(
+        &app,
+        &writer,
+        id,
+        json!({ "body": "Sites are back.", "status": "resolved" }),
+    )
+    .await;
+    let mails = eventually(20, "three incident mails to ada", || async {
+        let m = smtp.to("ada@example.org");
+        (m.len() == 4).then_some(m)
+    })
+    .await;
+    let subjects: Vec<&str> = mails[1..]
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            "[Example Status] Incident: Website unreachable — Investigating",
+            "[Example Status] Incident: Website unreachable — Identified",
+            "[Example Status] Incident: Website unreachable — Resolved",
+        ],
+        "in order, and the internal note is not among them"
+    );
+    let opened = &mails[1];
+    let text = opened["text"].as_str().unwrap();
+    assert!(
+        text.contains("Website unreachable: we are looking into it."),
+        "{text}"
+    );
+    assert!(text.contains("Affected: Website"));
+    assert!(text.contains(&format!("{PUBLIC}/incidents/{id}")), "{text}");
+    assert!(!mails
+        .iter()
+        .any(|m| m["text"].as_str().unwrap().contains("swapping")));
+    let unsubscribe = opened["list_unsubscribe"].as_str().unwrap();
+    assert!(
+        unsubscribe.starts_with(&format!("<{PUBLIC}/unsubscribe/")),
+        "{unsubscribe}"
+    );
+    assert_eq!(
+        opened["list_unsubscribe_post"],
+        "List-Unsubscribe=One-Click"
+    );
+    assert!(opened["html"].as_str().unwrap().contains("Unsubscribe"));
+    assert!(
+        smtp.to("cy@example.org").is_empty(),
+        "cy follows the API only"
+    );
+    assert_eq!(
+        smtp.to("bob@example.org").len(),
+        1,
+        "bob never confirmed: only the confirmation"
+    );
+
+    // An incident on the API reaches cy too.
+    incident(&app, &writer, "API errors", "api").await;
+    eventually(20, "the API incident to ada and cy", || async {
+        (smtp.to("ada@example.org").len() == 5 && smtp.to("cy@example.org").len() == 1)
+            .then_some(())
+    })
+    .await;
+
+    // RFC 8058: the mail client POSTs `List-Unsubscribe=One-Click`, without cookies or Origin.
+    let url = here(&app, unsubscribe.trim_matches(|c| c == '<' || c == '>'));
+    let r = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        state_of(&app, "email", "ada@example.org").await,
+        None,
+        "the address is not kept"
+    );
+    incident(&app, &writer, "Website slow", "site").await;
+    eventually(20, "nothing more for ada", || async {
+        let delivered: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM subscriber_deliveries WHERE state = 'pending'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        (delivered == 0).then_some(())
+    })
+    .await;
+    assert_eq!(smtp.to("ada@example.org").len(), 5);
+
+    // Admins see counts and remove subscribers (audited); the public never sees addresses.
+    let list = app
+        .get_json("/api/v1/subscribers?per_page=10", &admin)
+        .await;
+    assert_eq!(list["total"], 2);
+    let email = list["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "email")
+        .unwrap();
+    assert_eq!(
+        (email["active"].as_i64(), email["pending"].as_i64()),
+        (Some(1), Some(1))
+    );
+    let cy = imported["id"].as_i64().unwrap();
+    let (status, _) = send(
+        &app,
+        Method::DELETE,
+        &format!("/api/v1/subscribers/{cy}"),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, _) = send(
+        &app,
+        Method::DELETE,
+        &format!("/api/v1/subscribers/{cy}"),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action IN ('subscriber.add', 'subscriber.remove')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 2);
+    let (status, _) = send(&app, Method::GET, "/api/v1/subscribers", &writer, None).await;
+    assert_eq!(status, 403, "addresses are for admins only");
+    for path in ["/", "/subscribe", "/api/v2/summary.json"] {
+        let body = app.get(path).await.text().await.unwrap();
+        assert!(!body.contains("bob@example.org"), "{path} shows an address");
+    }
+}
+
+#[tokio::test]
+async fn discord_and_webhook_subscribers_are_confirmed_signed_and_dropped_when_deleted() {
+    let sim = WebhookSim::new();
+    let base = sim.serve().await.unwrap();
+    let app = spawn_app_with_toml(&format!(
+        "{COMPONENTS}\n[subscribers]\nallow_private_targets = true\n"
+    ))
+    .await;
+    let (_, writer) = create_token(&app, &[Scope::IncidentsWrite]).await;
+    let subscribe = |body: Value| {
+        let client = app.client.clone();
+        let url = app.url("/api/v2/subscriptions.json");
+        async move {
+            let r = client.post(url).json(&body).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+
+    let discord = format!("{base}/api/webhooks/42/channel-token");
+    let (status, body) =
+        subscribe(json!({ "subscription": { "discord_webhook_url": discord } })).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["subscription"]["state"], "pending");
+    let hook = format!("{base}/hook/statusbot");
+    let secret = "a-key-only-the-receiver-knows";
+    let (status, _) = subscribe(
+        json!({ "subscription": { "endpoint": hook, "secret": secret, "components": ["site"] } }),
+    )
+    .await;
+    assert_eq!(status, 202);
+
+    // Discord: the confirmation message arriving confirms it.
+    eventually(20, "the Discord subscription confirmed", || async {
+        (state_of(&app, "discord", &discord).await.as_deref() == Some("active")).then_some(())
+    })
+    .await;
+    let hello = sim
+        .received()
+        .into_iter()
+        .find(|r| r.kind == "discord")
+        .unwrap();
+    assert!(hello.body["embeds"][0]["title"]
+        .as_str()
+        .unwrap()
+        .starts_with("Following"));
+    // The webhook: a signed verification request carrying the confirm URL.
+    let verification = eventually(20, "the verification request", || async {
+        sim.received().into_iter().find(|r| r.kind == "webhook")
+    })
+    .await;
+    assert_eq!(
+        verification.signature.as_deref().unwrap(),
+        vigil_server::subscribers::worker::signature(secret, verification.raw.as_bytes())
+    );
+    assert_eq!(
+        state_of(&app, "webhook", &hook).await.as_deref(),
+        Some("pending")
+    );
+    let confirm = here(
+        &app,
+        verification.body["verification"]["confirm_url"]
+            .as_str()
+            .unwrap(),
+    );
+    // The receiver confirms with a POST of its own (no cookies, no Origin).
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(&confirm)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        state_of(&app, "webhook", &hook).await.as_deref(),
+        Some("active")
+    );
+
+    let id = incident(&app, &writer, "Website unreachable", "site").await;
+    let (embed, statuspage) = eventually(20, "the incident on both", || async {
+        let got = sim.received();
+        let embed = got.iter().filter(|r| r.kind == "discord").nth(1).cloned();
+        let hook = got.iter().filter(|r| r.kind == "webhook").nth(1).cloned();
+        embed.zip(hook)
+    })
+    .await;
+    assert_eq!(
+        embed.body["embeds"][0]["title"],
+        "Incident: Website unreachable — Investigating"
+    );
+    assert_eq!(
+        embed.body["embeds"][0]["color"], 15158332,
+        "red, as the ops channel"
+    );
+    assert_eq!(
+        embed.body["embeds"][0]["url"],
+        format!("{PUBLIC}/incidents/{id}")
+    );
+    // Statuspage's subscriber webhook shape, signed.
+    let b = &statuspage.body;
+    assert_eq!(b["incident"]["id"], id.to_string());
+    assert_eq!(b["incident"]["name"], "Website unreachable");
+    assert_eq!(b["incident"]["status"], "investigating");
+    assert_eq!(
+        b["incident"]["incident_updates"][0]["body"],
+        "Website unreachable: we are looking into it.\n\nAffected: Website"
+    );
+    assert!(b["page"]["status_indicator"].is_string());
+    assert!(b["meta"]["unsubscribe"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("{PUBLIC}/unsubscribe/")));
+    assert_eq!(
+        statuspage.signature.unwrap(),
+        vigil_server::subscribers::worker::signature(secret, statuspage.raw.as_bytes())
+    );
+
+    // An incident elsewhere: Discord (all components) hears, the webhook (site only) does not.
+    incident(&app, &writer, "API errors", "api").await;
+    eventually(20, "the API incident on Discord", || async {
+        (sim.received()
+            .iter()
+            .filter(|r| r.kind == "discord")
+            .count()
+            == 3)
+            .then_some(())
+    })
+    .await;
+
+    // The channel's webhook is deleted in Discord: 404 deactivates the subscription.
+    sim.set_faults(WebhookFaults {
+        deleted: vec!["42".into()],
+        ..Default::default()
+    });
+    update(
+        &app,
+        &writer,
+        id,
+        json!({ "body": "Sites are back.", "status": "resolved" }),
+    )
+    .await;
+    eventually(20, "the Discord subscription deactivated", || async {
+        (state_of(&app, "discord", &discord).await.as_deref() == Some("deactivated")).then_some(())
+    })
+    .await;
+    let reason: String =
+        sqlx::query_scalar("SELECT state_reason FROM subscribers WHERE kind = 'discord'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(reason.contains("404"), "{reason}");
+    eventually(20, "the resolution to the webhook", || async {
+        sim.received()
+            .into_iter()
+            .find(|r| r.kind == "webhook" && r.body["incident"]["status"] == "resolved")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn strangers_urls_stay_out_of_the_private_network_and_the_form_is_throttled() {
+    let app = spawn_app_with_toml(&format!(
+        "{COMPONENTS}\n[subscribers]\nper_ip_per_hour = 8\n"
+    ))
+    .await;
+    let subscribe = |sub: Value| {
+        let client = app.client.clone();
+        let url = app.url("/api/v2/subscriptions.json");
+        async move {
+            let r = client
+                .post(url)
+                .json(&json!({ "subscription": sub }))
+                .send()
+                .await
+                .unwrap();
+            let retry = r.headers().get("retry-after").cloned();
+            (r.status().as_u16(), retry, r.json::<Value>().await.unwrap())
+        }
+    };
+    for (sub, field, says) in [
+        (
+            json!({ "endpoint": "http://hooks.example.org/x" }),
+            "endpoint",
+            "https",
+        ),
+        (
+            json!({ "endpoint": "https://127.0.0.1:8080/x" }),
+            "endpoint",
+            "loopback",
+        ),
+        (
+            json!({ "endpoint": "https://169.254.169.254/latest/meta-data" }),
+            "endpoint",
+            "link-local",
+        ),
+        // A name that resolves to loopback (through /etc/hosts).
+        (
+            json!({ "endpoint": format!("https://{}/hook", loopback_name()) }),
+            "endpoint",
+            "resolves to",
+        ),
+        (
+            json!({ "discord_webhook_url": "https://hooks.example.org/api/webhooks/1/a" }),
+            "discord_webhook_url",
+            "not Discord",
+        ),
+        (
+            json!({ "email": "ada@example.org" }),
+            "kind",
+            "does not send email",
+        ),
+    ] {
+        let (status, _, body) = subscribe(sub.clone()).await;
+        assert_eq!(status, 400, "{sub}: {body}");
+        assert_eq!(body["field"], field, "{sub}: {body}");
+        assert!(
+            body["error"].as_str().unwrap().contains(says),
+            "{sub}: {body}"
+        );
+    }
+    let (status, _, body) = subscribe(json!({ "discord_webhook_url": "https://discord.com/api/webhooks/1/a", "components": ["nope"] })).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (400, Some("components")),
+        "{body}"
+    );
+    // Seven requests so far; the eighth is allowed, the ninth refused.
+    let (status, _, body) =
+        subscribe(json!({ "endpoint": "https://hooks.example.org/x", "surprise": 1 })).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, retry, body) =
+        subscribe(json!({ "endpoint": "https://hooks.example.org/x" })).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(retry.is_some(), "says when to come back");
+    // The form says the same on the page.
+    let r = post_form(
+        &app,
+        &[
+            ("kind", "discord"),
+            (
+                "discord_webhook_url",
+                "https://discord.com/api/webhooks/1/a",
+            ),
+            ("incidents", "on"),
+        ],
+    )
+    .await;
+    assert!(location(&r).contains("error=form"), "{}", location(&r));
+    let none: i64 = sqlx::query_scalar("SELECT count(*) FROM subscribers")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(none, 0, "nothing refused was kept");
+
+    // At delivery, the resolver itself refuses private addresses (a name that changed since).
+    let guarded = vigil_server::subscribers::target::client(false);
+    let err = guarded
+        .post(format!("https://{}:9/x", loopback_name()))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(format!("{err:?}").contains("private"), "{err:?}");
+}
+
+/// A host name other than `localhost` that /etc/hosts maps to a loopback address (Debian maps the
+/// machine's own name so): what a rebinding name looks like to Vigil.
+fn loopback_name() -> String {
+    std::fs::read_to_string("/etc/hosts")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.trim_start().starts_with("127."))
+        .flat_map(|l| {
+            l.split_whitespace()
+                .skip(1)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .find(|name| !name.starts_with('#') && !name.to_ascii_lowercase().contains("localhost"))
+        .expect(
+            "/etc/hosts maps a name besides localhost to 127.x (Debian maps the host's own name)",
+        )
+}
+
+/// Starts the real binary; returns it once it answers.
+fn start_vigil(config: &Path, db_url: &str) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["--config", config.to_str().unwrap(), "serve"])
+        .env("DATABASE_URL", db_url)
+        .env("VIGIL_SERVER__ADDR", "127.0.0.1:0")
+        .env("VIGIL_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    child
+}
+
+#[tokio::test]
+async fn kill_9_during_a_fan_out_to_5000_loses_nothing_and_repeats_nothing_acknowledged() {
+    const N: i64 = 5000;
+    let sim = WebhookSim::new();
+    sim.set_faults(WebhookFaults {
+        delay_ms: 5,
+        ..Default::default()
+    });
+    let base = sim.serve().await.unwrap();
+    let (_, db_url) = fresh_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("vigil.toml");
+    std::fs::write(
+        &config,
+        format!("{COMPONENTS}\n[subscribers]\nallow_private_targets = true\nconcurrency = 32\n"),
+    )
+    .unwrap();
+    let pool = sqlx::PgPool::connect(&db_url).await.unwrap();
+    let mut first = start_vigil(&config, &db_url);
+    eventually(60, "the schema", || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM components")
+            .fetch_one(&pool)
+            .await
+            .ok()
+            .filter(|n| *n == 2)
+    })
+    .await;
+    // 5000 confirmed webhook subscribers (an import), then one incident for all of them.
+    sqlx::query(
+        "INSERT INTO subscribers (kind, target, token, secret, state, created_by, confirmed_at) \
+         SELECT 'webhook', $1 || '/hook/s' || n, md5(random()::text) || n, 'k', 'active', 'test', now() \
+         FROM generate_series(1, $2) n",
+    )
+    .bind(&base)
+    .bind(N)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let news = vigil_core::model::event::EventData::IncidentOpened(
+        vigil_core::model::event::IncidentNews {
+            id: 0,
+            kind: "incident".into(),
+            name: "Website unreachable".into(),
+            status: "investigating".into(),
+            impact: "major".into(),
+            body: "Looking into it.".into(),
+            components: vec![],
+        },
+    );
+    vigil_core::store::events::append(&pool, "incident:0", &news)
+        .await
+        .unwrap();
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM subscriber_deliveries")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        queued, N,
+        "one message per subscriber, queued with the event"
+    );
+    let delivered = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM subscriber_deliveries WHERE state = 'delivered'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    eventually(60, "the fan-out under way", || async {
+        (delivered().await >= 300).then_some(())
+    })
+    .await;
+    first.kill().unwrap(); // SIGKILL: no chance to finish anything
+    first.wait().unwrap();
+    let acknowledged: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM subscriber_deliveries WHERE state = 'delivered'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!((acknowledged.len() as i64) < N, "killed mid-way");
+
+    let mut second = start_vigil(&config, &db_url);
+    eventually(120, "every message delivered after the restart", || async {
+        (delivered().await == N).then_some(())
+    })
+    .await;
+    second.kill().unwrap();
+    second.wait().unwrap();
+
+    let mut seen: HashMap<i64, usize> = HashMap::new();
+    for r in sim.received() {
+        *seen
+            .entry(r.delivery.unwrap().parse().unwrap())
+            .or_default() += 1;
+    }
+    let all: Vec<i64> = sqlx::query_scalar("SELECT id FROM subscriber_deliveries")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(all.len() as i64, N);
+    for id in &all {
+        assert!(seen.contains_key(id), "message {id} never arrived");
+    }
+    for id in &acknowledged {
+        assert_eq!(
+            seen[id], 1,
+            "message {id} was acknowledged, then sent again"
+        );
+    }
+    // Only messages in flight at the kill (at most `concurrency` of them) may arrive twice.
+    let repeats = seen.values().filter(|n| **n > 1).count();
+    assert!(repeats <= 32, "{repeats} messages arrived twice");
+}
