@@ -30,7 +30,9 @@ use crate::notify::worker::{backoff, retry_after};
 const GIVE_UP_AFTER: chrono::Duration = chrono::Duration::hours(24);
 /// Heads taken per pass: bounded so a pass's bookkeeping stays small.
 const BATCH: i64 = 1000;
-/// How often reminders and lapsed requests are looked for.
+/// Reminders and lapsed requests are looked for at every wake-up (a new maintenance may start
+/// within the reminder's lead), at most this often, and at least every [`HOUSEKEEPING`].
+const HOUSEKEEPING_MIN: Duration = Duration::from_secs(1);
 const HOUSEKEEPING: Duration = Duration::from_secs(15);
 /// The header carrying a webhook's HMAC-SHA256 signature.
 pub const SIGNATURE_HEADER: &str = "x-vigil-signature-256";
@@ -94,7 +96,7 @@ impl Worker {
     pub async fn run(self, mut events: crate::wake::Events, shutdown: CancellationToken) {
         let mut last_housekeeping: Option<tokio::time::Instant> = None;
         loop {
-            if last_housekeeping.is_none_or(|t| t.elapsed() >= HOUSEKEEPING) {
+            if last_housekeeping.is_none_or(|t| t.elapsed() >= HOUSEKEEPING_MIN) {
                 if let Err(e) = self.housekeeping().await {
                     tracing::warn!(error = %e, "subscriber housekeeping failed; retrying");
                 }

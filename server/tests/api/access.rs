@@ -305,6 +305,9 @@ const SERVER_FN_ACCESS: &[FnAccess] = &[
     ("get_nodes", Some(Scope::Read), &[("range", "1h")]),
     ("get_history", None, &[]),
     ("get_uptime", None, &[]),
+    ("get_subscribe_offer", None, &[]),
+    ("get_subscribers", Some(Scope::Admin), &[("page", "1")]),
+    ("remove_subscriber", Some(Scope::Admin), &[("id", "999999")]),
     ("get_recent_incidents", None, &[("days", "7")]),
     // Longer names first: a path matches the first entry it starts with.
     (

@@ -557,6 +557,70 @@ async fn discord_and_webhook_subscribers_are_confirmed_signed_and_dropped_when_d
     })
     .await;
 
+    // A maintenance on the website, half an hour away: announced, reminded at once (it starts
+    // within the hour), started, completed — to the webhook, in that order.
+    let soon = chrono::Utc::now() + chrono::Duration::minutes(30);
+    let (status, m) = send(
+        &app,
+        Method::POST,
+        "/api/v1/maintenances",
+        &writer,
+        Some(
+            json!({ "name": "Database upgrade", "component_ids": ["site"],
+            "body": "Pages may be slow for a minute.",
+            "scheduled_for": soon, "scheduled_until": soon + chrono::Duration::hours(1) }),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{m}");
+    let mid = m["id"].as_i64().unwrap();
+    let maintenance_news = || {
+        sim.received()
+            .into_iter()
+            .filter(|r| r.kind == "webhook" && r.body["incident"]["name"] == "Database upgrade")
+            .map(|r| {
+                let update = r.body["incident"]["incident_updates"][0]["body"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                format!(
+                    "{} {update}",
+                    r.body["incident"]["status"].as_str().unwrap()
+                )
+            })
+            .collect::<Vec<String>>()
+    };
+    eventually(20, "the announcement and the reminder", || async {
+        (maintenance_news().len() == 2).then_some(())
+    })
+    .await;
+    for step in ["in_progress", "completed"] {
+        let (status, _) = send(
+            &app,
+            Method::PATCH,
+            &format!("/api/v1/incidents/{mid}"),
+            &writer,
+            Some(json!({ "status": step })),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    let seen = eventually(20, "the maintenance's four messages", || async {
+        let about = maintenance_news();
+        (about.len() == 4).then_some(about)
+    })
+    .await;
+    assert!(
+        seen[0].starts_with("scheduled Pages may be slow"),
+        "{seen:?}"
+    );
+    assert!(
+        seen[1].starts_with("scheduled Scheduled maintenance \"Database upgrade\" starts soon"),
+        "{seen:?}"
+    );
+    assert!(seen[2].starts_with("in_progress"), "{seen:?}");
+    assert!(seen[3].starts_with("completed"), "{seen:?}");
+
     // The channel's webhook is deleted in Discord: 404 deactivates the subscription.
     sim.set_faults(WebhookFaults {
         deleted: vec!["42".into()],
