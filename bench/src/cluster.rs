@@ -27,7 +27,7 @@ impl Drop for Replica {
     }
 }
 
-async fn fresh_database(admin_url: &str, name: &str) -> Result<String> {
+pub async fn fresh_database(admin_url: &str, name: &str) -> Result<String> {
     let mut admin = PgConnection::connect(admin_url).await?;
     admin
         .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
@@ -64,7 +64,7 @@ fn start(
     })
 }
 
-async fn ready(base: &str) -> Result<()> {
+pub async fn ready(base: &str) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
         if let Ok(r) = reqwest::get(format!("{base}/readyz")).await {

@@ -3,6 +3,7 @@
 //! PostgreSQL, nginx and wrk.
 
 mod cluster;
+mod fanout;
 mod measure;
 mod resources;
 
@@ -42,8 +43,14 @@ struct Args {
     /// The Playwright project (with its node_modules) whose `transfer.mjs` drives Chromium.
     #[arg(long, default_value = "end2end")]
     end2end: PathBuf,
-    /// Run only these scenarios (capacity, page, transfer, idle, resources, failover, agents);
-    /// all when not given.
+    /// Subscribers of each kind (email, webhook) in the fan-out run.
+    #[arg(long, default_value_t = 10_000)]
+    subscribers: i64,
+    /// The tests' SMTP server script (aiosmtpd), which the fan-out run mails.
+    #[arg(long, default_value = "server/tests/support/smtp_sink.py")]
+    smtp_sink: PathBuf,
+    /// Run only these scenarios (capacity, page, transfer, idle, resources, failover, agents,
+    /// fanout); all when not given.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -86,6 +93,17 @@ async fn main() -> Result<()> {
     if args.runs("agents") {
         eprintln!("== agent ingest: results per second from probe agents");
         cluster::agent_ingest(&args.vigil, &args.database_url, args.wrk_secs, &mut rows).await?;
+    }
+    if args.runs("fanout") {
+        eprintln!("== subscribers: one incident update to email and webhook subscribers");
+        fanout::run(
+            &args.vigil,
+            &args.database_url,
+            &args.smtp_sink,
+            args.subscribers,
+            &mut rows,
+        )
+        .await?;
     }
     if args.runs("idle") {
         eprintln!("== idle: 20 monitors every 20 s");
