@@ -136,13 +136,12 @@ pub fn validate(smtp: &SmtpConfig, s: &SubscribersConfig) -> Result<(), Problem>
         }
         smtp.password()
             .map_err(|e| Problem::new("smtp.password_env", e))?;
-        if smtp.password_env.is_some() || smtp.password_file.is_some() {
-            if smtp.username.is_none() {
-                return Err(Problem::new(
-                    "smtp.username",
-                    "a password needs a username to go with it",
-                ));
-            }
+        if (smtp.password_env.is_some() || smtp.password_file.is_some()) && smtp.username.is_none()
+        {
+            return Err(Problem::new(
+                "smtp.username",
+                "a password needs a username to go with it",
+            ));
         }
         if smtp.max_connections == 0 {
             return Err(Problem::new("smtp.max_connections", "must be at least 1"));

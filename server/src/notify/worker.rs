@@ -59,6 +59,56 @@ pub fn retry_after(body: &[u8], header: Option<&str>) -> Duration {
     Duration::from_secs_f64(from_body.or(from_header).unwrap_or(1.0).clamp(0.05, 3600.0))
 }
 
+/// What an HTTP delivery attempt came to: 2xx delivered, 429 wait as told, 5xx/408/no answer
+/// retry, any other status permanent. Shared by the ops channels and subscribers' webhooks.
+pub async fn answered(resp: reqwest::Result<reqwest::Response>) -> Outcome {
+    let resp = match resp {
+        Ok(r) => r,
+        Err(e) => {
+            return Outcome::Retry {
+                status: None,
+                error: if e.is_timeout() {
+                    "no answer within 10 s".into()
+                } else {
+                    // Never the URL: a webhook's URL is its secret.
+                    format!(
+                        "cannot reach the receiver: {}",
+                        crate::redact::transport_error(&e)
+                    )
+                },
+            };
+        }
+    };
+    let status = resp.status();
+    let header = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let bytes = resp.bytes().await.unwrap_or_default();
+    let text = || {
+        String::from_utf8_lossy(&bytes)
+            .chars()
+            .take(300)
+            .collect::<String>()
+    };
+    match status {
+        s if s.is_success() => Outcome::Delivered(s.as_u16()),
+        StatusCode::TOO_MANY_REQUESTS => Outcome::Wait {
+            status: 429,
+            after: retry_after(&bytes, header.as_deref()),
+        },
+        s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => Outcome::Retry {
+            status: Some(s.as_u16()),
+            error: format!("HTTP {}: {}", s.as_u16(), text()),
+        },
+        s => Outcome::Permanent {
+            status: s.as_u16(),
+            error: format!("HTTP {}: {}", s.as_u16(), text()),
+        },
+    }
+}
+
 pub fn backoff(attempts: i32) -> chrono::Duration {
     chrono::Duration::seconds((1_i64 << attempts.clamp(0, 16)).min(MAX_BACKOFF_SECS))
 }
@@ -134,51 +184,7 @@ impl Worker {
             .json(&body)
             .send()
             .await;
-        let resp = match resp {
-            Ok(r) => r,
-            Err(e) => {
-                return Outcome::Retry {
-                    status: None,
-                    error: if e.is_timeout() {
-                        "no answer within 10 s".into()
-                    } else {
-                        // Never the URL: a webhook's URL is its secret.
-                        format!(
-                            "cannot reach the receiver: {}",
-                            crate::redact::transport_error(&e)
-                        )
-                    },
-                };
-            }
-        };
-        let status = resp.status();
-        let header = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let bytes = resp.bytes().await.unwrap_or_default();
-        let text = || {
-            String::from_utf8_lossy(&bytes)
-                .chars()
-                .take(300)
-                .collect::<String>()
-        };
-        match status {
-            s if s.is_success() => Outcome::Delivered(s.as_u16()),
-            StatusCode::TOO_MANY_REQUESTS => Outcome::Wait {
-                status: 429,
-                after: retry_after(&bytes, header.as_deref()),
-            },
-            s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => Outcome::Retry {
-                status: Some(s.as_u16()),
-                error: format!("HTTP {}: {}", s.as_u16(), text()),
-            },
-            s => Outcome::Permanent {
-                status: s.as_u16(),
-                error: format!("HTTP {}: {}", s.as_u16(), text()),
-            },
-        }
+        answered(resp).await
     }
 
     async fn record(&self, d: &Due, outcome: Outcome) -> Result<(), vigil_core::store::StoreError> {

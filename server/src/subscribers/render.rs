@@ -196,7 +196,7 @@ pub fn event_mail(title: &str, e: &Event, links: &Links) -> Mail {
     );
     let html = html_page(
         &n.subject,
-        &[n.text.clone()],
+        std::slice::from_ref(&n.text),
         Some(("View on the status page", &n.url)),
         &foot,
     );

@@ -10,7 +10,6 @@ use std::{sync::Arc, time::Duration};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use hmac::{Hmac, Mac};
-use reqwest::StatusCode;
 use sha2::Sha256;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -24,7 +23,7 @@ use super::{
     render::{self, Links},
     target,
 };
-use crate::notify::worker::{backoff, retry_after};
+use crate::notify::worker::{answered, backoff, Outcome as Sent};
 
 /// A message still undelivered after this long is given up on.
 const GIVE_UP_AFTER: chrono::Duration = chrono::Duration::hours(24);
@@ -230,64 +229,26 @@ impl Worker {
         if let Some(secret) = &d.secret {
             req = req.header(SIGNATURE_HEADER, signature(secret, &bytes));
         }
-        let resp = match req.body(bytes).send().await {
-            Ok(r) => r,
-            Err(e) => {
-                return Outcome::Retry {
-                    status: None,
-                    error: if e.is_timeout() {
-                        "no answer within 10 s".into()
-                    } else {
-                        format!(
-                            "cannot reach the receiver: {}",
-                            crate::redact::transport_error(&e)
-                        )
-                    },
-                }
-            }
-        };
-        let status = resp.status();
-        let header = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let bytes = resp.bytes().await.unwrap_or_default();
-        let text = || {
-            String::from_utf8_lossy(&bytes)
-                .chars()
-                .take(300)
-                .collect::<String>()
-        };
-        let code = status.as_u16();
-        match status {
-            s if s.is_success() => Outcome::Delivered(code),
-            StatusCode::TOO_MANY_REQUESTS => Outcome::Wait {
-                status: 429,
-                after: retry_after(&bytes, header.as_deref()),
-            },
-            s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => Outcome::Retry {
-                status: Some(code),
-                error: format!("HTTP {code}: {}", text()),
-            },
-            StatusCode::NOT_FOUND | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
-                if d.kind == SubscriberKind::Discord =>
+        match answered(req.body(bytes).send().await).await {
+            Sent::Delivered(code) => Outcome::Delivered(code),
+            Sent::Wait { status, after } => Outcome::Wait { status, after },
+            Sent::Retry { status, error } => Outcome::Retry { status, error },
+            // Discord says a deleted webhook (or a changed token) this way.
+            Sent::Permanent { status, .. }
+                if d.kind == SubscriberKind::Discord && matches!(status, 401 | 403 | 404) =>
             {
                 Outcome::Gone {
-                    status: Some(code),
+                    status: Some(status),
                     error: format!(
-                        "Discord answered {code}: the webhook was deleted or its token changed"
+                        "Discord answered {status}: the webhook was deleted or its token changed"
                     ),
                 }
             }
-            StatusCode::GONE => Outcome::Gone {
-                status: Some(code),
+            Sent::Permanent { status: 410, .. } => Outcome::Gone {
+                status: Some(410),
                 error: "the receiver answered 410 Gone".into(),
             },
-            _ => Outcome::Refused {
-                status: code,
-                error: format!("HTTP {code}: {}", text()),
-            },
+            Sent::Permanent { status, error } => Outcome::Refused { status, error },
         }
     }
 

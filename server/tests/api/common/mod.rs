@@ -445,3 +445,29 @@ pub fn flapping_event(
         },
     )
 }
+
+/// After a `kill -9` and a restart: every queued message arrived (by its `X-Vigil-Delivery` id),
+/// none that was recorded as delivered before the kill arrived twice, and at most `in_flight`
+/// (sent but not yet recorded at the kill) arrived twice.
+pub fn assert_at_least_once(
+    received: impl IntoIterator<Item = i64>,
+    all: &[i64],
+    acknowledged: &[i64],
+    in_flight: usize,
+) {
+    let mut seen: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
+    for id in received {
+        *seen.entry(id).or_default() += 1;
+    }
+    for id in all {
+        assert!(seen.contains_key(id), "message {id} never arrived");
+    }
+    for id in acknowledged {
+        assert_eq!(
+            seen[id], 1,
+            "message {id} was acknowledged, then sent again"
+        );
+    }
+    let repeats = seen.values().filter(|n| **n > 1).count();
+    assert!(repeats <= in_flight, "{repeats} messages arrived twice");
+}
