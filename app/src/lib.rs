@@ -131,6 +131,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("postmortems") view=pages::postmortems::PostmortemsPage/>
                     <Route path=StaticSegment("follow-ups") view=pages::follow_ups::FollowUpsPage/>
                     <Route path=StaticSegment("subscribers") view=pages::subscribe::SubscribersPage/>
+                    <Route path=StaticSegment("reliability") view=pages::reliability::ReliabilityPage/>
                     <Route path=(StaticSegment("postmortems"), ParamSegment("id")) view=pages::postmortems::PostmortemEditor/>
                     <Route path=(StaticSegment("postmortems"), ParamSegment("id"), StaticSegment("revisions"), ParamSegment("n")) view=pages::postmortems::RevisionPage/>
                     <Route path=StaticSegment("monitors") view=pages::ops::MonitorsPage/>

@@ -4,6 +4,7 @@ pub mod login;
 pub mod not_found;
 pub mod ops;
 pub mod postmortems;
+pub mod reliability;
 pub mod status;
 pub mod subscribe;
 pub mod uptime;

@@ -34,6 +34,7 @@ pub fn OpsLayout() -> impl IntoView {
                 <a href="/ops/incidents">"Incidents"</a>
                 <a href="/ops/postmortems">"Post-mortems"</a>
                 <a href="/ops/follow-ups">"Follow-ups"</a>
+                <a href="/ops/reliability">"Reliability"</a>
                 <a href="/ops/nodes">"Nodes"</a>
                 <a href="/ops/monitors">"Monitors"</a>
                 <a href="/ops/load-balancers">"Load balancers"</a>

@@ -12,6 +12,7 @@ pub mod live;
 pub mod monitor;
 pub mod notification;
 pub mod postmortem;
+pub mod reliability;
 pub mod resource;
 pub mod stack;
 pub mod status;

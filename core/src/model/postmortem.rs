@@ -65,6 +65,9 @@ pub struct PostmortemView {
     pub updated_by: String,
     pub updated_at: DateTime<Utc>,
     pub snapshots: Vec<Snapshot>,
+    /// Contributing factors (`model::reliability::FACTORS`).
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 impl PostmortemView {

@@ -17,6 +17,7 @@ pub mod monitors;
 pub mod notifications;
 pub mod postmortem_commands;
 pub mod postmortems;
+pub mod reliability;
 pub mod resources;
 pub mod sessions;
 pub mod sources;

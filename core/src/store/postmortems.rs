@@ -238,10 +238,11 @@ struct Row {
     published_at: Option<DateTime<Utc>>,
     updated_by: String,
     updated_at: DateTime<Utc>,
+    tags: Vec<String>,
 }
 
 const SELECT: &str = "SELECT p.id, p.incident_id, i.name AS incident_name, p.title, p.body, \
-    p.revision, p.published_at, p.updated_by, p.updated_at \
+    p.revision, p.published_at, p.updated_by, p.updated_at, p.tags \
     FROM postmortems p JOIN incidents i ON i.id = p.incident_id";
 
 /// One post-mortem with its rendered body, authors and snapshots; `published_only` for public
@@ -298,6 +299,7 @@ pub async fn get(
         authors,
         updated_by: r.updated_by,
         updated_at: r.updated_at,
+        tags: r.tags,
         snapshots: snaps
             .into_iter()
             .filter_map(

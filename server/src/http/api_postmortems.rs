@@ -35,6 +35,9 @@ pub struct PostmortemSave {
     title: Option<String>,
     /// true publishes it on the incident's public page and in its JSON; false takes it back.
     published: Option<bool>,
+    /// Contributing factors, from: capacity, config, deploy, upstream-provider, network,
+    /// hardware, software-bug, dependency, monitoring-gap, human-error. Unchanged when left out.
+    tags: Option<Vec<String>>,
 }
 
 async fn id_of(state: &AppState, incident: i64) -> Result<i64, ApiError> {
@@ -103,6 +106,13 @@ pub async fn save(
 ) -> Result<Json<Postmortem>, ApiError> {
     let who = auth.require(Scope::PostmortemsWrite)?.audit_name();
     let input: PostmortemSave = parse(&body)?;
+    // Checked before anything is saved: a refused request keeps nothing.
+    let tags = input
+        .tags
+        .as_deref()
+        .map(vigil_core::model::reliability::tags)
+        .transpose()
+        .map_err(|e| ApiError::invalid("tags", e))?;
     let id = id_of(&state, incident).await?;
     let outcome = postmortem_commands::save(
         &state.pool,
@@ -122,6 +132,9 @@ pub async fn save(
             current_revision: current,
             kept_as,
         }));
+    }
+    if let Some(tags) = tags {
+        vigil_core::store::reliability::set_tags(&state.pool, id, &tags, &who).await?;
     }
     if let Some(published) = input.published {
         postmortem_commands::publish(&state.pool, id, published, &who).await?;

@@ -204,6 +204,8 @@ pub struct Postmortem {
     pub updated_by: String,
     pub updated_at: DateTime<Utc>,
     pub snapshots: Vec<SnapshotRef>,
+    /// Contributing factors.
+    pub tags: Vec<String>,
 }
 
 impl Postmortem {
@@ -219,6 +221,7 @@ impl Postmortem {
             updated_by: p.updated_by.clone(),
             updated_at: p.updated_at,
             snapshots: p.snapshots.iter().map(SnapshotRef::of).collect(),
+            tags: p.tags.clone(),
         }
     }
 }

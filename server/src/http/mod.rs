@@ -7,6 +7,7 @@ pub mod api_evidence;
 pub mod api_follow_ups;
 pub mod api_incidents;
 pub mod api_postmortems;
+pub mod api_reliability;
 pub mod api_resources;
 pub mod api_subscribers;
 pub mod api_v1;

@@ -9,8 +9,8 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use super::{
-    api_agents, api_evidence, api_follow_ups, api_incidents, api_postmortems, api_resources,
-    api_subscribers, api_v1, AppState,
+    api_agents, api_evidence, api_follow_ups, api_incidents, api_postmortems, api_reliability,
+    api_resources, api_subscribers, api_v1, AppState,
 };
 
 #[derive(OpenApi)]
@@ -52,6 +52,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(api_evidence::routes())
         .merge(api_follow_ups::routes())
         .merge(api_subscribers::routes())
+        .merge(api_reliability::routes())
         .split_for_parts();
     // Public, like any API description.
     let served = Arc::new(doc.clone());

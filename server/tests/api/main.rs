@@ -19,6 +19,7 @@ mod openapi;
 mod outage;
 mod postmortems;
 mod probes;
+mod reliability;
 mod replicas;
 mod resources;
 mod sim_webhooks;

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::common::spawn_app;
 
-const DOCUMENTED: [&str; 24] = [
+const DOCUMENTED: [&str; 25] = [
     "/api/v1/agent/monitors",
     "/api/v1/agent/results",
     "/api/v1/follow-ups",
@@ -25,6 +25,7 @@ const DOCUMENTED: [&str; 24] = [
     "/api/v1/nodebalancers/{id}/configs/{config_id}/history",
     "/api/v1/nodes",
     "/api/v1/nodes/{name}/series",
+    "/api/v1/reliability",
     "/api/v1/replicas",
     "/api/v1/sources",
     "/api/v1/subscribers",
@@ -86,7 +87,7 @@ async fn the_document_and_the_router_name_the_same_operations() {
             }
         }
     }
-    assert_eq!(operations, 29);
+    assert_eq!(operations, 30);
     // Nothing else answers under /api/v1.
     assert_eq!(app.get("/api/v1/undocumented").await.status(), 404);
 }
