@@ -72,6 +72,9 @@ pub enum EventData {
     PostmortemPublished(PostmortemNews),
     #[serde(rename = "postmortem.unpublished")]
     PostmortemUnpublished(PostmortemNews),
+    /// A follow-up is past its due date and still open: said once a day until it is handled.
+    #[serde(rename = "followup.overdue")]
+    FollowUpOverdue(FollowUpOverdue),
     /// A stored event this version does not understand, kept as it is.
     #[serde(skip)]
     Other {
@@ -226,6 +229,17 @@ pub struct PostmortemNews {
     pub id: i64,
     pub incident_id: i64,
     pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FollowUpOverdue {
+    pub id: i64,
+    pub incident_id: i64,
+    pub title: String,
+    /// Its owner's user name, when it has one.
+    pub owner: Option<String>,
+    pub due_on: chrono::NaiveDate,
+    pub days_overdue: i64,
 }
 
 impl EventData {
@@ -422,6 +436,16 @@ impl EventData {
             EventData::NoteAdded(n) => format!("Internal note by {}", n.author),
             EventData::PostmortemPublished(p) => format!("Post-mortem published: {}", p.name),
             EventData::PostmortemUnpublished(p) => format!("Post-mortem unpublished: {}", p.name),
+            EventData::FollowUpOverdue(f) => format!(
+                "Follow-up overdue by {} day{} (due {}): {} — {}",
+                f.days_overdue,
+                if f.days_overdue == 1 { "" } else { "s" },
+                f.due_on,
+                f.title,
+                f.owner
+                    .as_deref()
+                    .map_or_else(|| "nobody owns it".to_string(), |o| format!("owner {o}"))
+            ),
             EventData::Other { kind, payload } => payload["message"]
                 .as_str()
                 .map_or_else(|| kind.clone(), str::to_string),

@@ -164,9 +164,104 @@ pub fn checklist(markdown: &str) -> Vec<(String, bool)> {
     out
 }
 
+/// The post-mortem as rendered: its "Follow-up tasks" checklist follows the items, so the
+/// document and `/ops/follow-ups` never disagree. A box is ticked when its item is done or
+/// decided against (said so); items added elsewhere (the API, the list) are appended to the
+/// section. Only titles and states: owners are people, and published post-mortems are public.
+pub fn with_items(markdown: &str, items: &[(String, FollowUpStatus)]) -> String {
+    let line_for = |title: &str, status: FollowUpStatus| match status {
+        FollowUpStatus::Open => format!("- [ ] {title}"),
+        FollowUpStatus::Done => format!("- [x] {title}"),
+        FollowUpStatus::WontDo => format!("- [x] {title} (won't do)"),
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut shown: Vec<&str> = Vec::new();
+    let mut inside = false;
+    let flush = |out: &mut Vec<String>, shown: &[&str]| {
+        let missing: Vec<String> = items
+            .iter()
+            .filter(|(t, _)| !shown.contains(&t.as_str()))
+            .map(|(t, s)| line_for(t, *s))
+            .collect();
+        if !missing.is_empty() {
+            while out.last().is_some_and(|l| l.trim().is_empty()) {
+                out.pop();
+            }
+            if out
+                .last()
+                .is_some_and(|l| l.trim_start().starts_with("## "))
+            {
+                out.push(String::new());
+            }
+            out.extend(missing);
+            out.push(String::new());
+        }
+    };
+    let mut found = false;
+    for line in markdown.lines() {
+        let l = line.trim();
+        if let Some(h) = l.strip_prefix("## ") {
+            if inside {
+                flush(&mut out, &shown);
+            }
+            inside = h.trim().eq_ignore_ascii_case("Follow-up tasks");
+            found |= inside;
+            out.push(line.to_string());
+            continue;
+        }
+        let boxed = ["- [ ]", "- [x]", "- [X]"]
+            .iter()
+            .find_map(|p| l.strip_prefix(p))
+            .map(str::trim);
+        match (inside, boxed) {
+            (true, Some(t)) => match items.iter().find(|(title, _)| title == t) {
+                Some((title, status)) => {
+                    let indent = &line[..line.len() - line.trim_start().len()];
+                    out.push(format!("{indent}{}", line_for(title, *status)));
+                    shown.push(title);
+                }
+                None => out.push(line.to_string()),
+            },
+            _ => out.push(line.to_string()),
+        }
+    }
+    if inside {
+        flush(&mut out, &shown);
+    } else if !found && !items.is_empty() {
+        out.push(String::new());
+        out.push("## Follow-up tasks".into());
+        flush(&mut out, &[]);
+    }
+    out.join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_section_renders_the_items() {
+        let md = "## Follow-up tasks\n\n- [ ] Monitor for follow up from Linode\n- [ ] Carefully monitor the allocation rules\n\n## Timeline\n\n- [ ] not a task\n";
+        let items = vec![
+            (
+                "Monitor for follow up from Linode".to_string(),
+                FollowUpStatus::Done,
+            ),
+            (
+                "Carefully monitor the allocation rules".to_string(),
+                FollowUpStatus::WontDo,
+            ),
+            ("Page on ingress errors".to_string(), FollowUpStatus::Open),
+        ];
+        assert_eq!(
+            with_items(md, &items),
+            "## Follow-up tasks\n\n- [x] Monitor for follow up from Linode\n- [x] Carefully monitor the allocation rules (won't do)\n- [ ] Page on ingress errors\n\n## Timeline\n\n- [ ] not a task"
+        );
+        // A document without the section gets one, only when there are items.
+        assert_eq!(with_items("Text.", &[]), "Text.");
+        assert!(with_items("Text.", &items[2..])
+            .ends_with("## Follow-up tasks\n\n- [ ] Page on ingress errors\n"));
+    }
 
     #[test]
     fn the_checklist_of_the_follow_up_section_only() {

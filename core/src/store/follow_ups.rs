@@ -231,3 +231,35 @@ pub async fn list(pool: &PgPool, filter: &FollowUpFilter) -> Result<Vec<FollowUp
         })
         .collect())
 }
+
+/// Announces every open follow-up past its due date that has not been announced on `today`: one
+/// `followup.overdue` event each (so the ops channels hear through the outbox), once a day until
+/// it is done, decided against or moved. `today` is the caller's clock. Returns how many.
+pub async fn remind_overdue(pool: &PgPool, today: NaiveDate) -> Result<usize, StoreError> {
+    use crate::model::event::{EventData, FollowUpOverdue};
+    let mut tx = pool.begin().await?;
+    // Claimed and announced in one transaction: two replicas never announce one item twice.
+    let due = sqlx::query!(
+        "UPDATE follow_ups f SET reminded_on = $1 FROM postmortems p \
+         WHERE p.id = f.postmortem_id AND f.status = 'open' AND f.due_on < $1 \
+           AND (f.reminded_on IS NULL OR f.reminded_on < $1) \
+         RETURNING f.id, p.incident_id, f.title, f.due_on AS \"due_on!\", \
+           (SELECT username FROM users WHERE id = f.owner_id) AS owner",
+        today
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for r in &due {
+        let data = EventData::FollowUpOverdue(FollowUpOverdue {
+            id: r.id,
+            incident_id: r.incident_id,
+            title: r.title.clone(),
+            owner: r.owner.clone(),
+            due_on: r.due_on,
+            days_overdue: (today - r.due_on).num_days(),
+        });
+        super::events::append_in(&mut tx, &format!("follow-up:{}", r.id), &data).await?;
+    }
+    tx.commit().await?;
+    Ok(due.len())
+}

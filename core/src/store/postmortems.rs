@@ -287,8 +287,18 @@ pub async fn get(
     )
     .fetch_all(pool)
     .await?;
+    // The follow-up section as the items say (done, won't do, added since).
+    let items: Vec<(String, crate::model::follow_up::FollowUpStatus)> = sqlx::query!(
+        "SELECT title, status FROM follow_ups WHERE postmortem_id = $1 ORDER BY id",
+        id
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .filter_map(|r| crate::model::follow_up::FollowUpStatus::parse(&r.status).map(|s| (r.title, s)))
+    .collect();
     let mut view = PostmortemView {
-        html: render::markdown_to_html(&r.body),
+        html: render::markdown_to_html(&crate::model::follow_up::with_items(&r.body, &items)),
         id: r.id,
         incident_id: r.incident_id,
         incident_name: r.incident_name,

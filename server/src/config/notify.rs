@@ -22,7 +22,7 @@ pub struct NotifyConfig {
 }
 
 /// What a channel receives unless told otherwise: what a person wants to be woken for.
-pub const DEFAULT_EVENTS: [&str; 7] = [
+pub const DEFAULT_EVENTS: [&str; 8] = [
     "monitor.state",
     "incident.*",
     "maintenance.*",
@@ -30,6 +30,7 @@ pub const DEFAULT_EVENTS: [&str; 7] = [
     "source.fresh",
     "resource.alert",
     "lb.ingress",
+    "followup.overdue",
 ];
 
 impl NotifyConfig {

@@ -19,7 +19,7 @@ use vigil_core::{
         answer::Answer,
         subscriber::{SubscriberKind, SubscriptionInput},
     },
-    store::subscribers,
+    store::{incident_commands::CommandError, subscribers},
 };
 
 use super::{
@@ -94,7 +94,10 @@ async fn subscribe_form(
             "form",
             &format!("Too many requests; try again in {secs} seconds."),
         ),
-        Err(RequestError::Command(e)) => back(e.field().unwrap_or("form"), &e.public_message()),
+        Err(RequestError::Command(CommandError::Invalid { field, message })) => {
+            back(field, &message)
+        }
+        Err(RequestError::Command(e)) => back("form", &e.public_message()),
     }
 }
 

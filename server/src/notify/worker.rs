@@ -130,7 +130,20 @@ impl Worker {
     /// notification is written with its event), the next retry falls due, or the fallback
     /// timer ends; it never polls the queue on an idle system.
     pub async fn run(self, mut events: crate::wake::Events, shutdown: CancellationToken) {
+        let mut reminded: Option<tokio::time::Instant> = None;
         loop {
+            // Overdue follow-ups are looked for every half minute; each is said once a day.
+            if reminded.is_none_or(|t| t.elapsed() >= crate::wake::FALLBACK) {
+                let today = Utc::now().date_naive();
+                match vigil_core::store::follow_ups::remind_overdue(&self.pool, today).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(n, "overdue follow-ups announced"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "overdue follow-ups not checked; retrying")
+                    }
+                }
+                reminded = Some(tokio::time::Instant::now());
+            }
             let wait = match self.round().await {
                 Ok(r) if r.attempts > 0 => Duration::ZERO,
                 Ok(r) => r.next_due.map_or(crate::wake::FALLBACK, |at| {

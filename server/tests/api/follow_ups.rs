@@ -253,3 +253,94 @@ async fn the_checklist_becomes_items_that_are_owned_dated_and_closed() {
     assert!(html.contains("Monitor for follow up from Linode"));
     assert!(html.contains("https://github.com/example/infra/issues/42"));
 }
+
+#[tokio::test]
+async fn overdue_follow_ups_are_announced_once_a_day_until_handled() {
+    let sim = vigil_sim::webhooks::WebhookSim::new();
+    let hook = sim.serve().await.unwrap();
+    let app = spawn_app_with_toml(&format!(
+        "[[component]]\nid = \"site\"\nname = \"Website\"\n\n[incidents]\nautomatic = false\n\n\
+         [[notify]]\nname = \"ops\"\nkind = \"webhook\"\nurl = \"{hook}/hook/ops\"\nevents = [\"followup.*\"]\n"
+    ))
+    .await;
+    create_user(&app, "alice", Role::Editor).await;
+    let (_, writer) = create_token(
+        &app,
+        &[Scope::IncidentsWrite, Scope::PostmortemsWrite, Scope::Read],
+    )
+    .await;
+    let (_, created) = send(
+        &app,
+        Method::POST,
+        "/api/v1/incidents",
+        &writer,
+        Some(
+            json!({ "name": "Website down", "status": "investigating", "component_ids": ["site"] }),
+        ),
+    )
+    .await;
+    let incident = created["id"].as_i64().unwrap();
+    let path = format!("/api/v1/incidents/{incident}/postmortem");
+    send(&app, Method::POST, &path, &writer, None).await;
+    let today = chrono::Utc::now().date_naive();
+    let (status, item) = send(&app, Method::POST, &format!("{path}/follow-ups"), &writer,
+        Some(json!({ "title": "Watch the allocation rules", "owner": "alice", "due_on": today.to_string() }))).await;
+    assert_eq!(status, 201, "{item}");
+    let id = item["id"].as_i64().unwrap();
+
+    // The clock is the caller's: the days are chosen here.
+    let day = |n: i64| today + chrono::Duration::days(n);
+    let remind = |n: i64| vigil_core::store::follow_ups::remind_overdue(&app.pool, day(n));
+    assert_eq!(remind(0).await.unwrap(), 0, "not overdue on its due day");
+    assert_eq!(remind(1).await.unwrap(), 1, "overdue the day after");
+    assert_eq!(remind(1).await.unwrap(), 0, "once a day");
+    assert_eq!(remind(2).await.unwrap(), 1, "and again the next day");
+    let (status, _) = send(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/follow-ups/{id}"),
+        &writer,
+        Some(json!({ "status": "done" })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(remind(3).await.unwrap(), 0, "handled: no more reminders");
+    // The post-mortem's section follows the item: ticked now, though nobody edited the text.
+    let pm = vigil_core::store::postmortems::id_for_incident(&app.pool, incident)
+        .await
+        .unwrap()
+        .unwrap();
+    let view = vigil_core::store::postmortems::get(&app.pool, pm, false)
+        .await
+        .unwrap()
+        .unwrap();
+    let at = view
+        .html
+        .find("Watch the allocation rules")
+        .expect("the item is in the section");
+    assert!(
+        view.html[at.saturating_sub(80)..at].contains("checked"),
+        "{}",
+        view.html
+    );
+    assert!(!view.html.contains("alice"), "owners stay off the document");
+
+    // Both went out through the outbox to the ops channel, in order.
+    let got = crate::common::eventually(20, "two reminders delivered", || async {
+        let got = sim.received();
+        (got.len() == 2).then_some(got)
+    })
+    .await;
+    assert_eq!(got[0].body["kind"], "followup.overdue");
+    assert_eq!(got[0].body["payload"]["days_overdue"], 1);
+    assert_eq!(got[1].body["payload"]["days_overdue"], 2);
+    assert_eq!(got[1].body["payload"]["owner"], "alice");
+    assert!(
+        got[1].body["title"]
+            .as_str()
+            .unwrap()
+            .contains("Watch the allocation rules"),
+        "{}",
+        got[1].body
+    );
+}
