@@ -130,6 +130,12 @@ impl Application {
         crate::upstream::start(config, db.pool.clone(), &cluster, shutdown.clone())
             .await
             .map_err(DbError::from)?;
+        crate::incidents::components::start(
+            db.pool.clone(),
+            events.clone(),
+            &cluster,
+            shutdown.clone(),
+        );
         if config.incidents.automatic {
             let (pool, rules, text) = (
                 db.pool.clone(),

@@ -25,6 +25,29 @@ impl Events {
     pub async fn changed(&mut self, timeout: Duration) {
         let _ = tokio::time::timeout(timeout, self.0.changed()).await;
     }
+
+    /// A worker's pause between passes: `wait` or the next wake-up, whichever comes first.
+    /// False once `shutdown` is asked (before or during the pause): the worker stops.
+    pub async fn rest(&mut self, shutdown: &CancellationToken, wait: Duration) -> bool {
+        if shutdown.is_cancelled() {
+            return false;
+        }
+        if wait > Duration::ZERO {
+            tokio::select! {
+                _ = shutdown.cancelled() => return false,
+                _ = self.changed(wait) => {}
+            }
+        }
+        true
+    }
+}
+
+/// How long until `at` (nothing if it has passed), at most `cap`.
+pub fn until(at: chrono::DateTime<chrono::Utc>, cap: Duration) -> Duration {
+    (at - chrono::Utc::now())
+        .to_std()
+        .unwrap_or(Duration::ZERO)
+        .min(cap)
 }
 
 /// Starts listening; the returned handle wakes its holders until `shutdown`.

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{backend::BackendStatus, monitor::MonitorStatus};
+use super::{backend::BackendStatus, monitor::MonitorStatus, status::ComponentStatus};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "payload")]
@@ -75,6 +75,10 @@ pub enum EventData {
     /// A follow-up is past its due date and still open: said once a day until it is handled.
     #[serde(rename = "followup.overdue")]
     FollowUpOverdue(FollowUpOverdue),
+    /// What a component shows the public changed (its monitors, an incident or a maintenance):
+    /// Statuspage's `component_update` to webhook subscribers.
+    #[serde(rename = "component.status")]
+    ComponentStatus(ComponentChanged),
     /// A stored event this version does not understand, kept as it is.
     #[serde(skip)]
     Other {
@@ -240,6 +244,16 @@ pub struct FollowUpOverdue {
     pub owner: Option<String>,
     pub due_on: chrono::NaiveDate,
     pub days_overdue: i64,
+}
+
+/// A component's public status before and after, in Statuspage's names. Public words only: the
+/// component, never the monitor or the reason.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ComponentChanged {
+    pub component_id: String,
+    pub name: String,
+    pub from: ComponentStatus,
+    pub to: ComponentStatus,
 }
 
 impl EventData {
@@ -446,6 +460,12 @@ impl EventData {
                     .as_deref()
                     .map_or_else(|| "nobody owns it".to_string(), |o| format!("owner {o}"))
             ),
+            EventData::ComponentStatus(c) => format!(
+                "{} shows {} (was {})",
+                c.name,
+                c.to.label().to_lowercase(),
+                c.from.label().to_lowercase()
+            ),
             EventData::Other { kind, payload } => payload["message"]
                 .as_str()
                 .map_or_else(|| kind.clone(), str::to_string),
@@ -473,6 +493,11 @@ impl EventData {
                 Tone::of(u.change != super::upstream::IncidentChange::Resolved)
             }
             EventData::UpstreamComponent(c) => Tone::of(c.to != "operational"),
+            EventData::ComponentStatus(c) => match c.to {
+                ComponentStatus::Operational => Tone::Good,
+                ComponentStatus::UnderMaintenance => Tone::Info,
+                _ => Tone::Bad,
+            },
             _ => Tone::Info,
         }
     }

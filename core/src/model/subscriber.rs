@@ -273,6 +273,10 @@ pub fn email(s: &str) -> Result<String, FieldError> {
 pub enum Audience {
     Incidents,
     Maintenances,
+    /// A component's public status changed: webhook subscribers (Statuspage's
+    /// `component_update`) who follow it. Mail and Discord hear of the incident instead, so a
+    /// component that flaps does not fill inboxes.
+    Components,
 }
 
 pub fn audience(kind: &str) -> Option<Audience> {
@@ -285,6 +289,7 @@ pub fn audience(kind: &str) -> Option<Audience> {
         | "maintenance.started"
         | "maintenance.updated"
         | "maintenance.completed" => Some(Audience::Maintenances),
+        "component.status" => Some(Audience::Components),
         _ => None,
     }
 }
@@ -377,6 +382,7 @@ mod tests {
             audience("maintenance.reminder"),
             Some(Audience::Maintenances)
         );
+        assert_eq!(audience("component.status"), Some(Audience::Components));
         assert_eq!(audience("note.added"), None);
         assert_eq!(audience("monitor.state"), None);
         assert_eq!(audience("postmortem.unpublished"), None);

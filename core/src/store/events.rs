@@ -8,6 +8,7 @@ use super::{PgPool, StoreError};
 use crate::model::{
     event::EventData,
     monitor::MonitorStatus,
+    status::ComponentStatus,
     subscriber::{audience, Audience},
 };
 
@@ -125,24 +126,45 @@ pub async fn append_in(
     .await?;
     // Subscribers' outbox, likewise in this transaction: every confirmed subscriber who follows
     // this kind of news and one of the components it touches (or all of them).
-    if let Some(audience) = audience(&kind) {
-        let incident = match data {
-            EventData::PostmortemPublished(p) => Some(p.incident_id),
-            other => other.incident().map(|n| n.id),
-        };
-        sqlx::query!(
-            "INSERT INTO subscriber_deliveries (subscriber_id, purpose, event_id) \
-             SELECT s.id, 'event', $1 FROM subscribers s \
-             WHERE s.state = 'active' AND (CASE WHEN $2 THEN s.maintenances ELSE s.incidents END) \
-               AND (cardinality(s.components) = 0 OR s.components && ARRAY( \
-                 SELECT component_id FROM incident_components WHERE incident_id = $3)) \
-             ORDER BY s.id",
-            event.id,
-            audience == Audience::Maintenances,
-            incident
-        )
-        .execute(&mut *conn)
-        .await?;
+    match (audience(&kind), data) {
+        (Some(Audience::Components), EventData::ComponentStatus(c)) => {
+            // Maintenance-only followers hear of a component going into or out of maintenance.
+            let maintenance = c.from == ComponentStatus::UnderMaintenance
+                || c.to == ComponentStatus::UnderMaintenance;
+            sqlx::query!(
+                "INSERT INTO subscriber_deliveries (subscriber_id, purpose, event_id) \
+                 SELECT s.id, 'event', $1 FROM subscribers s \
+                 WHERE s.state = 'active' AND s.kind = 'webhook' \
+                   AND (s.incidents OR ($2 AND s.maintenances)) \
+                   AND (cardinality(s.components) = 0 OR $3 = ANY (s.components)) \
+                 ORDER BY s.id",
+                event.id,
+                maintenance,
+                c.component_id
+            )
+            .execute(&mut *conn)
+            .await?;
+        }
+        (Some(Audience::Components), _) | (None, _) => {}
+        (Some(audience), _) => {
+            let incident = match data {
+                EventData::PostmortemPublished(p) => Some(p.incident_id),
+                other => other.incident().map(|n| n.id),
+            };
+            sqlx::query!(
+                "INSERT INTO subscriber_deliveries (subscriber_id, purpose, event_id) \
+                 SELECT s.id, 'event', $1 FROM subscribers s \
+                 WHERE s.state = 'active' AND (CASE WHEN $2 THEN s.maintenances ELSE s.incidents END) \
+                   AND (cardinality(s.components) = 0 OR s.components && ARRAY( \
+                     SELECT component_id FROM incident_components WHERE incident_id = $3)) \
+                 ORDER BY s.id",
+                event.id,
+                audience == Audience::Maintenances,
+                incident
+            )
+            .execute(&mut *conn)
+            .await?;
+        }
     }
     sqlx::query!(
         "SELECT pg_notify($1, $2)",

@@ -246,6 +246,70 @@ pub async fn summary(pool: &PgPool, title: &str) -> Result<StatusSummary, StoreE
     })
 }
 
+/// Compares what each component shows the public now with what it last showed, and records each
+/// difference as a `component.status` event (with the subscribers' deliveries it queues) in the
+/// same transaction as the new stored state, so a change is announced once — across restarts
+/// and replicas. A component whose monitors have no verdict yet keeps what it last showed; one
+/// never announced counts as `operational`, where Statuspage's components start, so
+/// Vigil starting on a healthy page says nothing and one starting mid-outage says so.
+pub async fn announce_component_changes(
+    pool: &PgPool,
+) -> Result<Vec<super::events::Event>, StoreError> {
+    use crate::model::event::{ComponentChanged, EventData};
+    let (mut by_component, _) = monitors_by_component(pool).await?;
+    let declared = super::incidents::declared_component_states(pool).await?;
+    let mut tx = pool.begin().await?;
+    // Locked, so two holders of a lease in handover cannot both announce one change.
+    let rows = sqlx::query!(
+        "SELECT id, name, shown_status FROM components WHERE NOT retired ORDER BY position \
+         FOR UPDATE"
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut announced = Vec::new();
+    for row in rows {
+        let statuses: Vec<MonitorStatus> = by_component
+            .remove(&row.id)
+            .unwrap_or_default()
+            .iter()
+            .map(|m| m.status)
+            .collect();
+        // A component without monitors is run by hand: operational unless an incident or a
+        // maintenance says otherwise. One whose monitors have no verdict yet keeps its state.
+        let Some(now) = shown_status(&declared, &row.id, &statuses)
+            .or(statuses.is_empty().then_some(ComponentStatus::Operational))
+        else {
+            continue;
+        };
+        let before = row
+            .shown_status
+            .as_deref()
+            .and_then(ComponentStatus::parse)
+            .unwrap_or(ComponentStatus::Operational);
+        if row.shown_status.is_some() && before == now {
+            continue;
+        }
+        sqlx::query!(
+            "UPDATE components SET shown_status = $2, shown_since = now() WHERE id = $1",
+            row.id,
+            now.as_str()
+        )
+        .execute(&mut *tx)
+        .await?;
+        if before != now {
+            let change = EventData::ComponentStatus(ComponentChanged {
+                component_id: row.id.clone(),
+                name: row.name,
+                from: before,
+                to: now,
+            });
+            announced.push(super::events::append_in(&mut tx, &row.id, &change).await?);
+        }
+    }
+    tx.commit().await?;
+    Ok(announced)
+}
+
 /// The followed components of providers shown publicly.
 async fn third_party(pool: &PgPool) -> Result<Vec<crate::model::status::ThirdParty>, StoreError> {
     Ok(super::upstream::all(pool)

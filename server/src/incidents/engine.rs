@@ -142,9 +142,8 @@ impl Engine {
             } else {
                 crate::wake::FALLBACK
             };
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = events.changed(wait) => {}
+            if !events.rest(&shutdown, wait).await {
+                return;
             }
             if let Err(e) = self.step().await {
                 tracing::warn!(error = %e, "incident engine step failed; retrying");

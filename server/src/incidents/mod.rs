@@ -1,3 +1,4 @@
 //! The incident engine: follows the event stream and keeps one automatic incident per outage.
 
+pub mod components;
 pub mod engine;

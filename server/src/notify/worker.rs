@@ -147,24 +147,15 @@ impl Worker {
             let wait = match self.round().await {
                 Ok(r) if r.attempts > 0 => Duration::ZERO,
                 Ok(r) => r.next_due.map_or(crate::wake::FALLBACK, |at| {
-                    (at - Utc::now())
-                        .to_std()
-                        .unwrap_or(Duration::ZERO)
-                        .min(crate::wake::FALLBACK)
+                    crate::wake::until(at, crate::wake::FALLBACK)
                 }),
                 Err(e) => {
                     tracing::warn!(error = %e, "notification round failed; retrying");
                     Duration::from_secs(1)
                 }
             };
-            if shutdown.is_cancelled() {
+            if !events.rest(&shutdown, wait).await {
                 return;
-            }
-            if wait > Duration::ZERO {
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = events.changed(wait) => {}
-                }
             }
         }
     }

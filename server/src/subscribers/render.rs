@@ -7,7 +7,7 @@ use vigil_core::{
     model::{
         event::{EventData, IncidentNews},
         incident::{IncidentKind, Progress},
-        status::StatusSummary,
+        status::{ComponentStatus, StatusSummary},
     },
     store::events::Event,
 };
@@ -54,6 +54,22 @@ fn status_label(n: &IncidentNews) -> String {
 
 pub fn news(e: &Event, base: &str) -> News {
     match &e.data {
+        EventData::ComponentStatus(c) => News {
+            subject: format!("{}: {}", c.name, c.to.label()),
+            text: format!(
+                "{} is now {} (was {}).",
+                c.name,
+                c.to.label().to_lowercase(),
+                c.from.label().to_lowercase()
+            ),
+            url: base.to_string(),
+            colour: if c.to == ComponentStatus::Operational {
+                GREEN
+            } else {
+                crate::notify::render::RED
+            },
+            incident_id: None,
+        },
         EventData::PostmortemPublished(p) => News {
             subject: format!("Post-mortem: {}", p.name),
             text: format!(
@@ -254,8 +270,34 @@ fn meta(links: &Links) -> Value {
 }
 
 /// Statuspage's subscriber webhook: `meta`, `page`, and the `incident` with its update. A
-/// maintenance is an incident with `scheduled_*` fields there too.
+/// maintenance is an incident with `scheduled_*` fields there too. A component's change is
+/// `component_update` with the `component` as it is now.
 pub fn webhook(summary: &StatusSummary, e: &Event, links: &Links) -> Value {
+    if let EventData::ComponentStatus(c) = &e.data {
+        let created_at = summary
+            .components
+            .iter()
+            .find(|s| s.id == c.component_id)
+            .map(|s| s.created_at);
+        return json!({
+            "meta": meta(links),
+            "page": page(summary, &links.base),
+            "component_update": {
+                "id": e.id.to_string(),
+                "component_id": c.component_id,
+                "created_at": e.at,
+                "old_status": c.from.as_str(),
+                "new_status": c.to.as_str(),
+            },
+            "component": {
+                "id": c.component_id,
+                "name": c.name,
+                "status": c.to.as_str(),
+                "created_at": created_at,
+                "updated_at": e.at,
+            },
+        });
+    }
     let n = news(e, &links.base);
     let incident = match &e.data {
         EventData::PostmortemPublished(p) => json!({

@@ -103,12 +103,9 @@ impl Worker {
             }
             let wait = match self.round().await {
                 Ok(0) => match subscribers::next_due(&self.pool).await {
-                    Ok(next) => next.map_or(HOUSEKEEPING, |at| {
-                        (at - Utc::now())
-                            .to_std()
-                            .unwrap_or(Duration::ZERO)
-                            .min(HOUSEKEEPING)
-                    }),
+                    Ok(next) => {
+                        next.map_or(HOUSEKEEPING, |at| crate::wake::until(at, HOUSEKEEPING))
+                    }
                     Err(_) => Duration::from_secs(1),
                 },
                 Ok(_) => Duration::ZERO,
@@ -117,14 +114,8 @@ impl Worker {
                     Duration::from_secs(1)
                 }
             };
-            if shutdown.is_cancelled() {
+            if !events.rest(&shutdown, wait).await {
                 return;
-            }
-            if wait > Duration::ZERO {
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = events.changed(wait) => {}
-                }
             }
         }
     }

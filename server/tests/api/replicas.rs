@@ -71,12 +71,19 @@ async fn two_replicas_run_the_work_once_and_hand_it_over() {
     // Every lease is held, each by one replica, and both replicas are listed.
     let leases = eventually(10, "every lease held", || async {
         let h = holders(&a.pool).await;
-        (h.len() == 5).then_some(h)
+        (h.len() == 6).then_some(h)
     })
     .await;
     assert_eq!(
         leases.keys().map(String::as_str).collect::<Vec<_>>(),
-        ["incidents", "notify", "probes", "resources", "subscribers"]
+        [
+            "components",
+            "incidents",
+            "notify",
+            "probes",
+            "resources",
+            "subscribers"
+        ]
     );
     let listed = a.get_json("/api/v1/replicas", &token).await;
     let replicas = listed["replicas"].as_array().unwrap();
@@ -85,7 +92,7 @@ async fn two_replicas_run_the_work_once_and_hand_it_over() {
         .iter()
         .map(|r| r["leases"].as_array().unwrap().len())
         .sum();
-    assert_eq!(held, 5, "each lease once: {listed}");
+    assert_eq!(held, 6, "each lease once: {listed}");
 
     // The monitor is probed once per interval, not once per replica.
     let before = checks(&a.pool).await.len();
@@ -131,7 +138,7 @@ async fn two_replicas_run_the_work_once_and_hand_it_over() {
     leaving.shutdown().await.unwrap();
     let took_over = eventually(8, "the other replica takes every lease", || async {
         let h = holders(&staying.pool).await;
-        (h.len() == 5 && !h.values().any(|r| *r == gone)).then_some(h)
+        (h.len() == 6 && !h.values().any(|r| *r == gone)).then_some(h)
     })
     .await;
     assert!(took_over.values().all(|r| *r != gone));

@@ -679,6 +679,186 @@ async fn discord_and_webhook_subscribers_are_confirmed_signed_and_dropped_when_d
     .await;
 }
 
+/// Statuspage's `component_update`s a webhook at `hook` has received, as "old → new" of
+/// `component`.
+fn component_updates(sim: &WebhookSim, hook: &str, component: &str) -> Vec<String> {
+    sim.received()
+        .into_iter()
+        .filter(|r| hook.ends_with(&r.path) && r.body["component"]["id"] == component)
+        .map(|r| {
+            let u = &r.body["component_update"];
+            assert_eq!(u["component_id"], component);
+            assert_eq!(r.body["component"]["status"], u["new_status"]);
+            format!(
+                "{} → {}",
+                u["old_status"].as_str().unwrap(),
+                u["new_status"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn webhook_subscribers_hear_each_component_change_once() {
+    let sim = WebhookSim::new();
+    let base = sim.serve().await.unwrap();
+    let app = spawn_app_with_toml(&format!(
+        "{COMPONENTS}\n[subscribers]\nallow_private_targets = true\n"
+    ))
+    .await;
+    let (_, writer) = create_token(&app, &[Scope::IncidentsWrite]).await;
+    // Two receivers: one follows the website, one follows maintenances only.
+    let (site_hook, maint_hook) = (format!("{base}/hook/site"), format!("{base}/hook/maint"));
+    for (hook, sub) in [
+        (
+            &site_hook,
+            json!({ "endpoint": site_hook, "components": ["site"] }),
+        ),
+        (
+            &maint_hook,
+            json!({ "endpoint": maint_hook, "incidents": false, "maintenances": true }),
+        ),
+    ] {
+        let r = app
+            .client
+            .post(app.url("/api/v2/subscriptions.json"))
+            .json(&json!({ "subscription": sub }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+        let verification = eventually(20, "the verification request", || async {
+            sim.received()
+                .into_iter()
+                .find(|r| hook.ends_with(&r.path) && r.body.get("verification").is_some())
+        })
+        .await;
+        let confirm = verification.body["verification"]["confirm_url"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let r = app.client.post(here(&app, &confirm)).send().await.unwrap();
+        assert!(r.status().is_success() || r.status().is_redirection());
+        assert_eq!(
+            state_of(&app, "webhook", hook).await.as_deref(),
+            Some("active")
+        );
+    }
+
+    // Nothing has changed yet: components run by hand start operational, unannounced.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(component_updates(&sim, &site_hook, "site").is_empty());
+
+    // An incident on the website: announced as an incident, then as the component's change.
+    let id = incident(&app, &writer, "Website unreachable", "site").await;
+    let seen = eventually(20, "the website's component update", || async {
+        let u = component_updates(&sim, &site_hook, "site");
+        (!u.is_empty()).then_some(u)
+    })
+    .await;
+    assert_eq!(seen, ["operational → partial_outage"]);
+    let to_site: Vec<_> = sim
+        .received()
+        .into_iter()
+        .filter(|r| site_hook.ends_with(&r.path) && r.body.get("verification").is_none())
+        .collect();
+    assert!(
+        to_site[0].body.get("incident").is_some(),
+        "the incident comes first"
+    );
+    let update = &to_site[1].body;
+    assert_eq!(update["component"]["name"], "Website");
+    assert!(update["component_update"]["created_at"].is_string());
+    assert!(update["page"]["status_indicator"].is_string());
+    assert!(update["meta"]["unsubscribe"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("{PUBLIC}/unsubscribe/")));
+    // Public words only: no monitor, no reason, nothing from /ops.
+    let raw = &to_site[1].raw;
+    assert!(!raw.contains("monitor") && !raw.contains("error"), "{raw}");
+
+    // An incident on the API: not for a receiver following the website.
+    incident(&app, &writer, "API errors", "api").await;
+    update_and_settle(&app, &writer, id, "resolved").await;
+    let seen = eventually(20, "the website's recovery", || async {
+        let u = component_updates(&sim, &site_hook, "site");
+        (u.len() == 2).then_some(u)
+    })
+    .await;
+    assert_eq!(seen[1], "partial_outage → operational");
+    assert!(component_updates(&sim, &site_hook, "api").is_empty());
+    // Incidents are not for the maintenance-only receiver.
+    assert!(component_updates(&sim, &maint_hook, "site").is_empty());
+    assert!(component_updates(&sim, &maint_hook, "api").is_empty());
+
+    // A maintenance on the website: into and out of maintenance, to both receivers.
+    let soon = chrono::Utc::now() + chrono::Duration::hours(3);
+    let (status, m) = send(
+        &app,
+        Method::POST,
+        "/api/v1/maintenances",
+        &writer,
+        Some(
+            json!({ "name": "Database upgrade", "component_ids": ["site"],
+            "scheduled_for": soon, "scheduled_until": soon + chrono::Duration::hours(1) }),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{m}");
+    let mid = m["id"].as_i64().unwrap();
+    for step in ["in_progress", "completed"] {
+        let (status, _) = send(
+            &app,
+            Method::PATCH,
+            &format!("/api/v1/incidents/{mid}"),
+            &writer,
+            Some(json!({ "status": step })),
+        )
+        .await;
+        assert_eq!(status, 200);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let want = [
+        "operational → under_maintenance",
+        "under_maintenance → operational",
+    ];
+    for hook in [&site_hook, &maint_hook] {
+        let seen = eventually(20, "in and out of maintenance", || async {
+            let u = component_updates(&sim, hook, "site");
+            (u.len() >= 2 && u[u.len() - 2..] == want).then_some(u)
+        })
+        .await;
+        assert_eq!(seen[seen.len() - 2..], want, "{hook}");
+    }
+
+    // Each change was recorded once; looking again finds nothing new.
+    let again = vigil_core::store::status::announce_component_changes(&app.pool)
+        .await
+        .unwrap();
+    assert!(again.is_empty(), "{again:?}");
+    let recorded: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE kind = 'component.status' AND subject = 'site'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(recorded, 4);
+    assert_eq!(component_updates(&sim, &site_hook, "site").len(), 4);
+}
+
+/// Moves an incident to `status` and gives the watchers a moment.
+async fn update_and_settle(app: &TestApp, token: &str, id: i64, status: &str) {
+    update(
+        app,
+        token,
+        id,
+        json!({ "body": "An update.", "status": status }),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
 #[tokio::test]
 async fn strangers_urls_stay_out_of_the_private_network_and_the_form_is_throttled() {
     let app = spawn_app_with_toml(&format!(
