@@ -9,6 +9,7 @@ use std::{
 use serde::Deserialize;
 use vigil_core::model::monitor::MonitorSpec;
 
+pub mod github;
 pub mod kubernetes;
 pub mod monitors;
 pub mod notify;
@@ -31,6 +32,7 @@ pub struct Config {
     pub cluster: ClusterConfig,
     pub smtp: subscribers::SmtpConfig,
     pub subscribers: subscribers::SubscribersConfig,
+    pub github: github::GithubConfig,
     #[serde(rename = "prometheus")]
     pub prometheus: Vec<resources::PrometheusConfig>,
     #[serde(rename = "node_exporter")]
@@ -521,6 +523,7 @@ impl Config {
         upstream::validate(&self.upstreams)?;
         kubernetes::validate(&self.kubernetes)?;
         subscribers::validate(&self.smtp, &self.subscribers)?;
+        github::validate(&self.github)?;
         if self.cluster.lease_secs < 2 {
             return Err(invalid(
                 "cluster.lease_secs",

@@ -103,6 +103,10 @@ impl Application {
                 .as_ref()
                 .and_then(|var| std::env::var(var).ok())
                 .map(|t| t.trim().into()),
+            github: config
+                .github
+                .enabled()
+                .then(|| std::sync::Arc::new(config.github.clone())),
         };
         spawn_session_cleanup(sessions.clone(), shutdown.clone());
         warm_status(&state, shutdown.clone());
@@ -130,6 +134,13 @@ impl Application {
         crate::upstream::start(config, db.pool.clone(), &cluster, shutdown.clone())
             .await
             .map_err(DbError::from)?;
+        crate::github::start(
+            &config.github,
+            &config.server.public_url,
+            db.pool.clone(),
+            &cluster,
+            shutdown.clone(),
+        );
         crate::incidents::components::start(
             db.pool.clone(),
             events.clone(),

@@ -62,7 +62,21 @@ pub fn FollowUpsPage() -> impl IntoView {
                                             {if f.overdue { format!("{due} (overdue)") } else { due }}
                                         </td>
                                         <td>{f.status.label()}</td>
-                                        <td>{link.map(|l| view! { <a href=l.clone() rel="noopener noreferrer nofollow">{l.clone()}</a> })}</td>
+                                        <td>
+                                            {link.map(|l| view! { <a href=l.clone() rel="noopener noreferrer nofollow">{l.clone()}</a> })}
+                                            {f.github.clone().map(|g| {
+                                                let words = match (g.number, g.state.as_deref()) {
+                                                    (None, _) => "GitHub issue: being opened".to_string(),
+                                                    (Some(n), Some("deleted")) => format!("GitHub issue #{n}: deleted"),
+                                                    (Some(n), Some(state)) => format!("GitHub issue #{n}: {state}"),
+                                                    (Some(n), None) => format!("GitHub issue #{n}"),
+                                                };
+                                                view! {
+                                                    <div class="muted" data-testid="github">{words}</div>
+                                                    {g.error.map(|e| view! { <div class="form-error">{e}</div> })}
+                                                }
+                                            })}
+                                        </td>
                                     </tr>
                                 }
                             }).collect_view()}

@@ -63,9 +63,36 @@ pub struct FollowUp {
     pub link: Option<String>,
     /// Open and past its due date.
     pub overdue: bool,
+    /// Its GitHub issue (`[github]`), when one was asked for.
+    pub github: Option<GithubIssue>,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A follow-up's GitHub issue as Vigil last read it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GithubIssue {
+    /// None until it is opened (a moment after the follow-up is made, or after GitHub answers
+    /// again).
+    pub number: Option<i64>,
+    pub url: Option<String>,
+    /// `open`, `closed`, or `deleted` (GitHub answered 404: no longer read).
+    pub state: Option<String>,
+    /// What went wrong last, in words (a 401, issues disabled, …).
+    pub error: Option<String>,
+    pub checked_at: Option<DateTime<Utc>>,
+}
+
+/// What a GitHub issue's state means for its follow-up: closed as completed is done, closed as
+/// not planned is won't do, open (or reopened) is open.
+pub fn status_of_issue(state: &str, reason: Option<&str>) -> FollowUpStatus {
+    match (state, reason) {
+        ("closed", Some("not_planned")) => FollowUpStatus::WontDo,
+        ("closed", _) => FollowUpStatus::Done,
+        _ => FollowUpStatus::Open,
+    }
 }
 
 /// Which follow-ups a list shows.
@@ -238,6 +265,24 @@ pub fn with_items(markdown: &str, items: &[(String, FollowUpStatus)]) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_issues_state_becomes_the_follow_ups_status() {
+        assert_eq!(
+            status_of_issue("closed", Some("completed")),
+            FollowUpStatus::Done
+        );
+        assert_eq!(status_of_issue("closed", None), FollowUpStatus::Done);
+        assert_eq!(
+            status_of_issue("closed", Some("not_planned")),
+            FollowUpStatus::WontDo
+        );
+        assert_eq!(
+            status_of_issue("open", Some("reopened")),
+            FollowUpStatus::Open
+        );
+        assert_eq!(status_of_issue("open", None), FollowUpStatus::Open);
+    }
 
     #[test]
     fn the_section_renders_the_items() {

@@ -6,6 +6,7 @@ use chrono::{NaiveDate, Utc};
 use super::{audit, incident_commands::CommandError, PgPool, StoreError};
 use crate::model::follow_up::{
     checklist, link, new_due, title, FieldError, FollowUp, FollowUpFilter, FollowUpStatus,
+    GithubIssue,
 };
 
 impl From<FieldError> for CommandError {
@@ -26,6 +27,9 @@ pub struct Fields<'a> {
     pub due_on: Option<Option<NaiveDate>>,
     pub status: Option<FollowUpStatus>,
     pub link: Option<Option<&'a str>>,
+    /// On a new item: open a GitHub issue for it (`[github]`); `None` leaves it to
+    /// `open_by_default`.
+    pub github: Option<bool>,
 }
 
 async fn owner_id(pool: &PgPool, owner: Option<&str>) -> Result<Option<i64>, CommandError> {
@@ -61,8 +65,9 @@ pub async fn create(
     let link = link(f.link.flatten())?;
     let status = f.status.unwrap_or(FollowUpStatus::Open);
     let id = sqlx::query_scalar!(
-        "INSERT INTO follow_ups (postmortem_id, title, owner_id, due_on, status, link, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (postmortem_id, title) DO NOTHING \
+        "INSERT INTO follow_ups (postmortem_id, title, owner_id, due_on, status, link, created_by, \
+         github_wanted) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (postmortem_id, title) DO NOTHING \
          RETURNING id",
         postmortem,
         &title,
@@ -70,7 +75,8 @@ pub async fn create(
         due,
         status.as_str(),
         link,
-        actor
+        actor,
+        f.github
     )
     .fetch_optional(pool)
     .await
@@ -195,7 +201,9 @@ pub async fn list(pool: &PgPool, filter: &FollowUpFilter) -> Result<Vec<FollowUp
     let today = Utc::now().date_naive();
     let rows = sqlx::query!(
         r#"SELECT f.id, p.incident_id, p.title AS postmortem, f.title, u.username AS "owner?",
-           f.due_on, f.status, f.link, f.created_by, f.created_at, f.updated_at
+           f.due_on, f.status, f.link, f.created_by, f.created_at, f.updated_at,
+           f.github_wanted, f.github_number, f.github_url, f.github_state, f.github_error,
+           f.github_checked_at
            FROM follow_ups f JOIN postmortems p ON p.id = f.postmortem_id
            LEFT JOIN users u ON u.id = f.owner_id
            WHERE ($1::text IS NULL OR u.username = $1)
@@ -214,7 +222,17 @@ pub async fn list(pool: &PgPool, filter: &FollowUpFilter) -> Result<Vec<FollowUp
         .into_iter()
         .map(|r| {
             let status = FollowUpStatus::parse(&r.status).unwrap_or(FollowUpStatus::Open);
+            let tracked = r.github_wanted == Some(true)
+                || r.github_number.is_some()
+                || r.github_error.is_some();
             FollowUp {
+                github: tracked.then_some(GithubIssue {
+                    number: r.github_number,
+                    url: r.github_url,
+                    state: r.github_state,
+                    error: r.github_error,
+                    checked_at: r.github_checked_at,
+                }),
                 overdue: status == FollowUpStatus::Open && r.due_on.is_some_and(|d| d < today),
                 id: r.id,
                 incident_id: r.incident_id,

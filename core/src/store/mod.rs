@@ -7,6 +7,7 @@ pub mod checks;
 pub mod cluster;
 pub mod correlation;
 pub mod events;
+pub mod follow_up_issues;
 pub mod follow_ups;
 pub mod health;
 pub mod incident_commands;

@@ -89,6 +89,9 @@ pub struct NewFollowUp {
     pub due_on: Option<String>,
     /// The issue tracking it (http or https).
     pub link: Option<String>,
+    /// With `[github]`: open a GitHub issue for it (its address becomes the link, and the
+    /// status follows the issue's state). Left out: `github.open_by_default`.
+    pub github_issue: Option<bool>,
 }
 
 /// A change; fields left out stay as they are, an empty `owner`, `due_on` or `link` clears it.
@@ -125,6 +128,12 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<FollowUp>), ApiError> {
     let who = auth.require(Scope::PostmortemsWrite)?.audit_name();
     let input: NewFollowUp = parse(&body)?;
+    if input.github_issue == Some(true) && state.github.is_none() {
+        return Err(ApiError::invalid(
+            "github_issue",
+            "this Vigil does not open GitHub issues: configure [github] (repository and token)",
+        ));
+    }
     let due = input.due_on.as_deref().map(date).transpose()?;
     let fields = Fields {
         title: Some(&input.title),
@@ -132,6 +141,7 @@ pub async fn create(
         due_on: due,
         status: None,
         link: Some(input.link.as_deref()),
+        github: input.github_issue,
     };
     let id = follow_ups::create(&state.pool, incident, &fields, &who).await?;
     Ok((StatusCode::CREATED, Json(one(&state, id).await?)))
@@ -164,6 +174,7 @@ pub async fn update(
             .link
             .as_deref()
             .map(|l| Some(l).filter(|l| !l.is_empty())),
+        github: None,
     };
     follow_ups::update(&state.pool, id, &fields, &who).await?;
     Ok(Json(one(&state, id).await?))

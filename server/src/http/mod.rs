@@ -13,6 +13,7 @@ pub mod api_subscribers;
 pub mod api_v1;
 pub mod assets;
 pub mod bodies;
+pub mod github_webhook;
 pub mod health;
 pub mod incidents_public;
 pub mod live;
@@ -72,6 +73,9 @@ pub struct AppState {
     /// The bearer token `/metrics` requires, when `server.metrics_token_env` names one.
     #[from_ref(skip)]
     pub metrics_token: Option<std::sync::Arc<str>>,
+    /// `[github]`, when follow-ups are tracked there.
+    #[from_ref(skip)]
+    pub github: Option<std::sync::Arc<crate::config::github::GithubConfig>>,
 }
 
 /// What sign-in and the credential resolver take from the server's state.
@@ -137,6 +141,7 @@ pub fn router(state: AppState, sessions: PgSessions) -> Router {
         .merge(public_read_side())
         .merge(public::heartbeat_router())
         .merge(subscriptions::router())
+        .merge(github_webhook::router())
         .merge(assets::router(std::path::Path::new(
             state.leptos_options.site_root.as_ref(),
         )))

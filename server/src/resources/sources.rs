@@ -61,6 +61,12 @@ pub async fn register_all(config: &Config, pool: &PgPool) -> Result<usize, Store
         let stale = stale_after(k.stale_after_secs, k.interval_secs);
         all.push((k.source_name(), "kubernetes", redact::url(&k.url), stale));
     }
+    if config.github.enabled() {
+        let g = &config.github;
+        let stale = (g.poll_secs * 3).max(60);
+        let target = format!("{} ({})", g.repository, redact::url(&g.api_url));
+        all.push((crate::github::SOURCE.into(), "github", target, stale));
+    }
     // Each probe agent's region: stale when its agent stops reporting (never green instead).
     let mut regions: std::collections::BTreeMap<&str, u64> = Default::default();
     for m in &config.monitor_specs {

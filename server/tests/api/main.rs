@@ -9,6 +9,7 @@ mod cli;
 mod cluster;
 mod events;
 mod follow_ups;
+mod github;
 mod http;
 mod incidents;
 mod kubernetes;
