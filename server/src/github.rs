@@ -206,6 +206,21 @@ impl Sync {
         )
     }
 
+    /// GitHub answered 2xx with something that is not an issue: said on the item.
+    async fn not_an_issue(
+        &self,
+        id: i64,
+        e: reqwest::Error,
+    ) -> Result<(), (String, Option<Duration>)> {
+        issues::failed(
+            &self.pool,
+            id,
+            &format!("GitHub's answer is not an issue: {e}"),
+        )
+        .await
+        .map_err(|e| (format!("database: {e}"), None))
+    }
+
     async fn open(&self, token: &str, f: &ToOpen) -> Result<(), (String, Option<Duration>)> {
         let body = serde_json::json!({
             "title": f.title,
@@ -221,13 +236,7 @@ impl Sync {
                 Ok(issue) => issues::opened(&self.pool, f.id, issue.number, &issue.html_url)
                     .await
                     .map_err(db),
-                Err(e) => issues::failed(
-                    &self.pool,
-                    f.id,
-                    &format!("GitHub's answer is not an issue: {e}"),
-                )
-                .await
-                .map_err(db),
+                Err(e) => self.not_an_issue(f.id, e).await,
             },
             Answer::NotModified => Ok(()),
             Answer::Item(StatusCode::NOT_FOUND, _) => {
@@ -275,13 +284,7 @@ impl Sync {
                         }
                         Ok(())
                     }
-                    Err(e) => issues::failed(
-                        &self.pool,
-                        f.id,
-                        &format!("GitHub's answer is not an issue: {e}"),
-                    )
-                    .await
-                    .map_err(db),
+                    Err(e) => self.not_an_issue(f.id, e).await,
                 }
             }
             Answer::NotModified => issues::unchanged(&self.pool, f.id).await.map_err(db),

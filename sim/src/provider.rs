@@ -108,11 +108,7 @@ impl ProviderSim {
 
     /// Serves on an ephemeral 127.0.0.1 port; returns the page's base URL.
     pub async fn serve(&self) -> std::io::Result<String> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let app = self.router();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Ok(format!("http://{addr}"))
+        crate::nodes::serve_free(self.router()).await
     }
 }
 

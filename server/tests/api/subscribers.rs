@@ -622,17 +622,7 @@ async fn discord_and_webhook_subscribers_are_confirmed_signed_and_dropped_when_d
         (maintenance_news().len() == 2).then_some(())
     })
     .await;
-    for step in ["in_progress", "completed"] {
-        let (status, _) = send(
-            &app,
-            Method::PATCH,
-            &format!("/api/v1/incidents/{mid}"),
-            &writer,
-            Some(json!({ "status": step })),
-        )
-        .await;
-        assert_eq!(status, 200);
-    }
+    start_and_complete(&app, &writer, mid).await;
     let seen = eventually(20, "the maintenance's four messages", || async {
         let about = maintenance_news();
         (about.len() == 4).then_some(about)
@@ -807,18 +797,7 @@ async fn webhook_subscribers_hear_each_component_change_once() {
     .await;
     assert_eq!(status, 201, "{m}");
     let mid = m["id"].as_i64().unwrap();
-    for step in ["in_progress", "completed"] {
-        let (status, _) = send(
-            &app,
-            Method::PATCH,
-            &format!("/api/v1/incidents/{mid}"),
-            &writer,
-            Some(json!({ "status": step })),
-        )
-        .await;
-        assert_eq!(status, 200);
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    start_and_complete(&app, &writer, mid).await;
     let want = [
         "operational → under_maintenance",
         "under_maintenance → operational",
@@ -845,6 +824,23 @@ async fn webhook_subscribers_hear_each_component_change_once() {
     .unwrap();
     assert_eq!(recorded, 4);
     assert_eq!(component_updates(&sim, &site_hook, "site").len(), 4);
+}
+
+/// Starts maintenance `id`, then completes it, with a moment between for the watchers to see it
+/// under way.
+async fn start_and_complete(app: &TestApp, token: &str, id: i64) {
+    for step in ["in_progress", "completed"] {
+        let (status, _) = send(
+            app,
+            Method::PATCH,
+            &format!("/api/v1/incidents/{id}"),
+            token,
+            Some(json!({ "status": step })),
+        )
+        .await;
+        assert_eq!(status, 200);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
 }
 
 /// Moves an incident to `status` and gives the watchers a moment.
