@@ -70,6 +70,11 @@ struct Issue {
     state_reason: Option<String>,
 }
 
+/// A pass stopped by the database, in the sync's failure shape.
+fn db(e: vigil_core::store::StoreError) -> (String, Option<Duration>) {
+    (format!("database: {e}"), None)
+}
+
 /// Seconds GitHub asks to wait: `retry-after`, or until `x-ratelimit-reset` when none remain.
 fn wait_asked(headers: &header::HeaderMap) -> Option<Duration> {
     let num = |name: &str| {
@@ -112,7 +117,6 @@ impl Sync {
 
     /// Opens what is waiting, then reads what is due. Public for tests.
     pub async fn pass(&self) -> Result<(), (String, Option<Duration>)> {
-        let db = |e: vigil_core::store::StoreError| (format!("database: {e}"), None);
         let token = self.config.token().map_err(|e| (e, None))?;
         let every = chrono::Duration::seconds(self.config.poll_secs as i64);
         for item in issues::to_open(&self.pool, self.config.open_by_default, every, BATCH)
@@ -218,7 +222,7 @@ impl Sync {
             &format!("GitHub's answer is not an issue: {e}"),
         )
         .await
-        .map_err(|e| (format!("database: {e}"), None))
+        .map_err(db)
     }
 
     async fn open(&self, token: &str, f: &ToOpen) -> Result<(), (String, Option<Duration>)> {
@@ -227,7 +231,6 @@ impl Sync {
             "body": self.issue_text(f),
             "labels": self.config.labels,
         });
-        let db = |e: vigil_core::store::StoreError| (format!("database: {e}"), None);
         match self
             .send(self.http.post(self.url("")).json(&body), token)
             .await
@@ -260,7 +263,6 @@ impl Sync {
         if let Some(etag) = &f.etag {
             req = req.header(header::IF_NONE_MATCH, etag);
         }
-        let db = |e: vigil_core::store::StoreError| (format!("database: {e}"), None);
         match self.send(req, token).await {
             Answer::Ok(r) => {
                 let etag = r

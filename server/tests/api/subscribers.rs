@@ -455,8 +455,9 @@ async fn email_subscribers_confirm_follow_an_incident_and_leave_in_one_click() {
     }
 }
 
-#[tokio::test]
-async fn discord_and_webhook_subscribers_are_confirmed_signed_and_dropped_when_deleted() {
+/// The simulator's receivers, Vigil allowed to reach them on loopback, and a token that writes
+/// incidents.
+async fn receivers_and_app() -> (WebhookSim, String, TestApp, String) {
     let sim = WebhookSim::new();
     let base = sim.serve().await.unwrap();
     let app = spawn_app_with_toml(&format!(
@@ -464,6 +465,12 @@ async fn discord_and_webhook_subscribers_are_confirmed_signed_and_dropped_when_d
     ))
     .await;
     let (_, writer) = create_token(&app, &[Scope::IncidentsWrite]).await;
+    (sim, base, app, writer)
+}
+
+#[tokio::test]
+async fn discord_and_webhook_subscribers_are_confirmed_signed_and_dropped_when_deleted() {
+    let (sim, base, app, writer) = receivers_and_app().await;
     let subscribe = |body: Value| {
         let client = app.client.clone();
         let url = app.url("/api/v2/subscriptions.json");
@@ -690,13 +697,7 @@ fn component_updates(sim: &WebhookSim, hook: &str, component: &str) -> Vec<Strin
 
 #[tokio::test]
 async fn webhook_subscribers_hear_each_component_change_once() {
-    let sim = WebhookSim::new();
-    let base = sim.serve().await.unwrap();
-    let app = spawn_app_with_toml(&format!(
-        "{COMPONENTS}\n[subscribers]\nallow_private_targets = true\n"
-    ))
-    .await;
-    let (_, writer) = create_token(&app, &[Scope::IncidentsWrite]).await;
+    let (sim, base, app, writer) = receivers_and_app().await;
     // Two receivers: one follows the website, one follows maintenances only.
     let (site_hook, maint_hook) = (format!("{base}/hook/site"), format!("{base}/hook/maint"));
     for (hook, sub) in [
