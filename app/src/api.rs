@@ -338,6 +338,11 @@ pub mod guard {
         }
     }
 
+    /// How many approvals publishing a post-mortem needs, as the server was configured.
+    pub fn review_rules() -> vigil_core::model::review::ReviewRules {
+        use_context::<vigil_core::model::review::ReviewRules>().unwrap_or_default()
+    }
+
     /// The graph settings the server provided (defaults when it did not).
     pub fn graphs() -> vigil_core::model::resource::GraphSettings {
         use_context::<std::sync::Arc<vigil_core::model::resource::GraphSettings>>()

@@ -33,6 +33,7 @@ pub struct Config {
     pub smtp: subscribers::SmtpConfig,
     pub subscribers: subscribers::SubscribersConfig,
     pub github: github::GithubConfig,
+    pub postmortems: PostmortemsConfig,
     #[serde(rename = "prometheus")]
     pub prometheus: Vec<resources::PrometheusConfig>,
     #[serde(rename = "node_exporter")]
@@ -244,6 +245,30 @@ impl IncidentsConfig {
         vigil_core::model::incident::AutoRules {
             correlation_window: chrono::Duration::seconds(self.correlation_window_secs as i64),
             quiet_period: chrono::Duration::seconds(self.quiet_period_secs as i64),
+        }
+    }
+}
+
+/// Post-mortems: the review before publishing.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PostmortemsConfig {
+    /// Approvals of the current revision that publishing needs; 0 publishes without review.
+    pub approvals: u32,
+}
+
+impl Default for PostmortemsConfig {
+    fn default() -> Self {
+        PostmortemsConfig {
+            approvals: vigil_core::model::review::ReviewRules::default().approvals,
+        }
+    }
+}
+
+impl PostmortemsConfig {
+    pub fn rules(&self) -> vigil_core::model::review::ReviewRules {
+        vigil_core::model::review::ReviewRules {
+            approvals: self.approvals,
         }
     }
 }
@@ -534,6 +559,12 @@ impl Config {
             return Err(invalid(
                 "incidents.opened_text",
                 "must not be empty: it is the first thing visitors read",
+            ));
+        }
+        if self.postmortems.approvals > 10 {
+            return Err(invalid(
+                "postmortems.approvals",
+                "must be at most 10 (0 publishes without review)",
             ));
         }
         if self.status_page.title.trim().is_empty() {

@@ -74,6 +74,9 @@ impl Publisher {
 /// that `/ops` shows first, and hands freed memory back, without a round trip every second.
 const IDLE_TICK: Duration = Duration::from_secs(30);
 
+/// An open editor says so every 10 s; one not heard from for this long has been closed.
+const PRESENCE_SECS: f64 = 25.0;
+
 /// Starts the feed. It ends (and every SSE stream with it) when `shutdown` is cancelled, so open
 /// pages never hold a graceful shutdown hostage.
 pub fn spawn(
@@ -111,11 +114,22 @@ pub fn spawn(
                     libc::malloc_trim(0);
                 }
             }
+            // Who has which post-mortem open, while operators' pages listen (the editor's
+            // presence line); nobody's page needs it otherwise.
+            let listened = heartbeat.count.load(Ordering::Relaxed) > 0;
+            let editing = if listened && db.is_connected() {
+                vigil_core::store::reviews::editing(&pool, PRESENCE_SECS)
+                    .await
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
             tx.send_replace(LiveStatus {
                 server_time: Utc::now(),
                 db,
                 seq,
                 status_version,
+                editing,
             });
             let wait = if heartbeat.count.load(Ordering::Relaxed) > 0 {
                 TICK

@@ -93,6 +93,7 @@ impl Application {
             )),
             public_url: config.server.public_url.clone(),
             graphs: std::sync::Arc::new(config.graph_settings()),
+            review: config.postmortems.rules(),
             framing: std::sync::Arc::new(http::security::Framing(
                 config.server.frame_ancestors.clone(),
             )),

@@ -4,8 +4,9 @@
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-use vigil_core::model::postmortem::{
-    PostmortemSummary, PostmortemView, RevisionSummary, RevisionView,
+use vigil_core::model::{
+    postmortem::{PostmortemSummary, PostmortemView, RevisionSummary, RevisionView},
+    review::{Review, ReviewEvent},
 };
 
 #[cfg(feature = "ssr")]
@@ -158,6 +159,7 @@ pub async fn publish_postmortem(id: i64, publish: String) -> Result<(), ServerFn
         id,
         publish == "true",
         &who.audit_name(),
+        guard::review_rules(),
     )
     .await
     .map_err(command_error)?;
@@ -288,4 +290,160 @@ pub async fn restore_postmortem_revision(
     .await
     .map_err(command_error)?;
     saved_or_kept(id, base_revision, outcome).map(|_| ())
+}
+
+/// The review of a post-mortem, its history, and who is asking (to show their own actions).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReviewPage {
+    pub review: Review,
+    pub history: Vec<ReviewEvent>,
+    /// The reader's audit name (`user:bob`).
+    pub me: String,
+}
+
+/// Where the review stands. Ops readers.
+#[server]
+pub async fn get_review(id: i64) -> Result<Option<ReviewPage>, ServerFnError> {
+    use vigil_core::{model::auth::Scope, store::reviews};
+    let me = guard::require(Scope::Read).await?.audit_name();
+    let pool = guard::pool()?;
+    let Some(review) = reviews::review(&pool, id, guard::review_rules())
+        .await
+        .map_err(guard::fail)?
+    else {
+        return Ok(None);
+    };
+    let history = reviews::history(&pool, id).await.map_err(guard::fail)?;
+    Ok(Some(ReviewPage {
+        review,
+        history,
+        me,
+    }))
+}
+
+/// Asks editors (logins, comma-separated) to review. Editors.
+#[server]
+pub async fn request_review(id: i64, reviewers: String) -> Result<(), ServerFnError> {
+    use vigil_core::model::auth::Scope;
+    let who = guard::require(Scope::PostmortemsWrite).await?;
+    let pool = guard::pool()?;
+    vigil_core::store::review_commands::request_review(
+        &pool,
+        id,
+        &[reviewers],
+        &who.audit_name(),
+    )
+    .await
+    .map_err(command_error)?;
+    editor(id);
+    Ok(())
+}
+
+/// Comments on a section of the revision read. Editors.
+#[server]
+pub async fn comment_postmortem(
+    id: i64,
+    revision: i32,
+    section: String,
+    body: String,
+) -> Result<(), ServerFnError> {
+    comment_or_reply(id, revision, section, None, body).await
+}
+
+/// Replies to a thread. Editors.
+#[server]
+pub async fn reply_postmortem(
+    id: i64,
+    revision: i32,
+    thread: i64,
+    body: String,
+) -> Result<(), ServerFnError> {
+    comment_or_reply(id, revision, String::new(), Some(thread), body).await
+}
+
+#[cfg(feature = "ssr")]
+async fn comment_or_reply(
+    id: i64,
+    revision: i32,
+    section: String,
+    reply_to: Option<i64>,
+    body: String,
+) -> Result<(), ServerFnError> {
+    use vigil_core::{model::auth::Scope, store::review_commands};
+    let who = guard::require(Scope::PostmortemsWrite).await?;
+    let pool = guard::pool()?;
+    review_commands::comment(
+        &pool,
+        id,
+        review_commands::CommentInput {
+            section: &section,
+            reply_to,
+            revision,
+            body: &body,
+        },
+        &who.audit_name(),
+    )
+    .await
+    .map_err(command_error)?;
+    editor(id);
+    Ok(())
+}
+
+/// Resolves a thread (`resolved` "true") or opens it again. Editors.
+#[server]
+pub async fn resolve_thread(id: i64, thread: i64, resolved: String) -> Result<(), ServerFnError> {
+    use vigil_core::model::auth::Scope;
+    let who = guard::require(Scope::PostmortemsWrite).await?;
+    let pool = guard::pool()?;
+    vigil_core::store::review_commands::resolve(
+        &pool,
+        id,
+        thread,
+        resolved == "true",
+        &who.audit_name(),
+    )
+    .await
+    .map_err(command_error)?;
+    editor(id);
+    Ok(())
+}
+
+/// Approves the revision read. Reviewers who were asked.
+#[server]
+pub async fn approve_postmortem(id: i64, revision: i32) -> Result<(), ServerFnError> {
+    use vigil_core::model::auth::Scope;
+    let who = guard::require(Scope::PostmortemsWrite).await?;
+    let pool = guard::pool()?;
+    vigil_core::store::review_commands::approve(&pool, id, revision, &who.audit_name())
+        .await
+        .map_err(command_error)?;
+    editor(id);
+    Ok(())
+}
+
+/// Says the caller has the editor of `id` open (every few seconds while it is); answers the
+/// caller's audit name, so the page leaves them out of "also open". Editors.
+#[server]
+pub async fn mark_editing(id: i64) -> Result<String, ServerFnError> {
+    use vigil_core::model::auth::Scope;
+    let who = guard::require(Scope::PostmortemsWrite).await?.audit_name();
+    let pool = guard::pool()?;
+    vigil_core::store::reviews::mark_editing(&pool, id, &who)
+        .await
+        .map_err(guard::fail)?;
+    Ok(who)
+}
+
+/// The editor's live preview: Markdown rendered by the sanitizer the published page uses.
+/// Ops readers (it stores nothing).
+#[server]
+pub async fn preview_postmortem(body: String) -> Result<String, ServerFnError> {
+    use vigil_core::model::{auth::Scope, postmortem::MAX_BODY};
+    guard::require(Scope::Read).await?;
+    if body.chars().count() > MAX_BODY {
+        return Err(ServerFnError::new(format!(
+            "body: at most {MAX_BODY} characters fit"
+        )));
+    }
+    Ok(vigil_core::render::markdown_to_html(&body))
 }

@@ -9,32 +9,10 @@ use vigil_core::model::stack::{Line, Row, Stack};
 const W: f64 = 1000.0;
 const GRAPH_H: f64 = 80.0;
 
-fn fmt_time(ms: i64, span_ms: i64) -> String {
-    let t = DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default();
-    if span_ms <= 2 * 86_400_000 {
-        t.format("%H:%M").to_string()
-    } else {
-        t.format("%m-%d %H:%M").to_string()
-    }
-}
+use vigil_core::model::stack::{fmt_time, line_path};
 
-/// The SVG path of a line, broken wherever points are further apart than its gap.
 fn path(line: &Line, start: i64, span: f64, max: f64) -> String {
-    let mut d = String::new();
-    let mut prev: Option<i64> = None;
-    for p in &line.points {
-        let x = (p.t - start) as f64 / span * W;
-        let y = GRAPH_H - (p.v / max).clamp(0.0, 1.0) * GRAPH_H;
-        let gap = prev.is_none_or(|t| p.t - t > line.gap_ms);
-        if gap {
-            // A lone point still shows: a tiny stroke that the round cap turns into a dot.
-            d.push_str(&format!("M{x:.1},{y:.1} l0.01,0 "));
-        } else {
-            d.push_str(&format!("L{x:.1},{y:.1} "));
-        }
-        prev = Some(p.t);
-    }
-    d
+    line_path(line, start, span, max, W, GRAPH_H)
 }
 
 /// `cursor`: where the pointer is, as a fraction of the width. A page that refreshes the stack

@@ -39,6 +39,9 @@ pub struct LiveStatus {
     pub seq: u64,
     /// The newest event id: when it moves, something on the status page changed.
     pub status_version: i64,
+    /// Operators only: who has which post-mortem open in an editor right now.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub editing: Vec<super::review::Editing>,
 }
 
 impl LiveStatus {
@@ -47,6 +50,7 @@ impl LiveStatus {
     pub fn public(&self) -> LiveStatus {
         LiveStatus {
             db: DbState::Unknown,
+            editing: Vec::new(),
             ..self.clone()
         }
     }
@@ -57,6 +61,7 @@ impl LiveStatus {
             db: DbState::Unknown,
             seq: 0,
             status_version: 0,
+            editing: Vec::new(),
         }
     }
 }

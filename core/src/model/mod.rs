@@ -14,6 +14,7 @@ pub mod notification;
 pub mod postmortem;
 pub mod reliability;
 pub mod resource;
+pub mod review;
 pub mod stack;
 pub mod status;
 pub mod subscriber;

@@ -40,6 +40,9 @@ pub const SECTIONS: [(&str, &str); 9] = [
 ];
 
 pub const MAX_TITLE: usize = 200;
+/// What rendered headings' anchors start with (`#section-impact`), so a heading never takes an
+/// id the page itself uses.
+pub const ANCHOR_PREFIX: &str = "section-";
 pub const MAX_BODY: usize = 200_000;
 pub const MAX_CAPTION: usize = 200;
 /// At most this many events in a draft's lead-up and timeline, so a flapping outage still drafts
@@ -91,6 +94,68 @@ pub struct Snapshot {
     /// Shown publicly with backend addresses and ports as recorded (otherwise they are left out).
     #[serde(default)]
     pub keep_addresses: bool,
+}
+
+/// How the text places a snapshot: a line of its own, `{{snapshot:12}}`.
+pub fn snapshot_ref(id: i64) -> String {
+    format!("{{{{snapshot:{id}}}}}")
+}
+
+/// A rendered post-mortem cut where the text places snapshots.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Part {
+    /// Sanitized HTML (whole paragraphs: the cuts fall between them).
+    Html(String),
+    Snapshot(i64),
+}
+
+/// Cuts rendered HTML at each `<p>{{snapshot:N}}</p>` (a snapshot reference on a line of its
+/// own), so pages place the snapshot's figure there.
+pub fn parts(html: &str) -> Vec<Part> {
+    const OPEN: &str = "<p>{{snapshot:";
+    fn push(out: &mut Vec<Part>, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        match out.last_mut() {
+            Some(Part::Html(h)) => h.push_str(text),
+            _ => out.push(Part::Html(text.to_string())),
+        }
+    }
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(at) = rest.find(OPEN) {
+        let after = &rest[at + OPEN.len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        match (
+            after[..digits].parse::<i64>(),
+            after[digits..].strip_prefix("}}</p>"),
+        ) {
+            (Ok(id), Some(next)) => {
+                push(&mut out, &rest[..at]);
+                out.push(Part::Snapshot(id));
+                rest = next;
+            }
+            // Not a reference after all: text, and look further on.
+            _ => {
+                push(&mut out, &rest[..at + OPEN.len()]);
+                rest = after;
+            }
+        }
+    }
+    push(&mut out, rest);
+    out
+}
+
+/// The snapshots the text places, in order.
+pub fn placed_snapshots(html: &str) -> Vec<i64> {
+    parts(html)
+        .into_iter()
+        .filter_map(|p| match p {
+            Part::Snapshot(id) => Some(id),
+            Part::Html(_) => None,
+        })
+        .collect()
 }
 
 /// One line of the post-mortem list in `/ops/postmortems`.
@@ -606,6 +671,23 @@ mod tests {
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn rendered_text_is_cut_where_it_places_snapshots() {
+        let html = "<h2>Impact</h2><p>{{snapshot:12}}</p><p>after {{snapshot:3}}</p><p>{{snapshot:x}}</p><p>{{snapshot:7}}</p>";
+        assert_eq!(
+            parts(html),
+            [
+                Part::Html("<h2>Impact</h2>".into()),
+                Part::Snapshot(12),
+                Part::Html("<p>after {{snapshot:3}}</p><p>{{snapshot:x}}</p>".into()),
+                Part::Snapshot(7),
+            ]
+        );
+        assert_eq!(placed_snapshots(html), [12, 7]);
+        assert_eq!(parts("<p>x</p>"), [Part::Html("<p>x</p>".into())]);
+        assert_eq!(snapshot_ref(5), "{{snapshot:5}}");
     }
 
     fn mark(t: &str, tone: &str, message: &str) -> Mark {

@@ -96,6 +96,36 @@ impl Row {
     }
 }
 
+/// A time on an axis: `HH:MM` for spans up to two days, else `MM-DD HH:MM`.
+pub fn fmt_time(ms: i64, span_ms: i64) -> String {
+    let t = DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default();
+    if span_ms <= 2 * 86_400_000 {
+        t.format("%H:%M").to_string()
+    } else {
+        t.format("%m-%d %H:%M").to_string()
+    }
+}
+
+/// The SVG path of a line in a `w`×`h` box, broken wherever points are further apart than its
+/// gap.
+pub fn line_path(line: &Line, start: i64, span: f64, max: f64, w: f64, h: f64) -> String {
+    let mut d = String::new();
+    let mut prev: Option<i64> = None;
+    for p in &line.points {
+        let x = (p.t - start) as f64 / span * w;
+        let y = h - (p.v / max).clamp(0.0, 1.0) * h;
+        let gap = prev.is_none_or(|t| p.t - t > line.gap_ms);
+        if gap {
+            // A lone point still shows: a tiny stroke that the round cap turns into a dot.
+            d.push_str(&format!("M{x:.1},{y:.1} l0.01,0 "));
+        } else {
+            d.push_str(&format!("L{x:.1},{y:.1} "));
+        }
+        prev = Some(p.t);
+    }
+    d
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Section {
     pub title: String,

@@ -15,6 +15,13 @@ pub enum CommandError {
         field: &'static str,
         message: String,
     },
+    /// The request was made from a state that has moved on (a revision saved since it was
+    /// read, approvals still missing); nothing was changed. HTTP 409.
+    #[error("{field}: {message}")]
+    Conflict {
+        field: &'static str,
+        message: String,
+    },
     #[error("no incident {0}")]
     NotFound(i64),
     #[error("no post-mortem {0}")]
@@ -27,6 +34,7 @@ impl crate::model::answer::Answer for CommandError {
     fn status(&self) -> u16 {
         match self {
             CommandError::Invalid { .. } => 400,
+            CommandError::Conflict { .. } => 409,
             CommandError::NotFound(_) | CommandError::NoPostmortem(_) => 404,
             CommandError::Store(e) => e.status(),
         }
@@ -41,7 +49,9 @@ impl crate::model::answer::Answer for CommandError {
 
     fn field(&self) -> Option<&str> {
         match self {
-            CommandError::Invalid { field, .. } => Some(field),
+            CommandError::Invalid { field, .. } | CommandError::Conflict { field, .. } => {
+                Some(field)
+            }
             _ => None,
         }
     }

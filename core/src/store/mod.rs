@@ -20,6 +20,8 @@ pub mod postmortem_commands;
 pub mod postmortems;
 pub mod reliability;
 pub mod resources;
+pub mod review_commands;
+pub mod reviews;
 pub mod sessions;
 pub mod sources;
 pub mod status;

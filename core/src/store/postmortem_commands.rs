@@ -40,7 +40,7 @@ fn check_body(b: &str) -> Result<String, CommandError> {
     Ok(b.replace("\r\n", "\n"))
 }
 
-async fn audit_pm(pool: &PgPool, actor: &str, action: &str, id: i64) -> Result<(), StoreError> {
+pub(super) async fn audit_pm(pool: &PgPool, actor: &str, action: &str, id: i64) -> Result<(), StoreError> {
     audit::record(
         pool,
         actor,
@@ -234,14 +234,28 @@ pub async fn restore(
     Ok(outcome)
 }
 
+/// Publishes (needs `rules.approvals` approvals of the current revision) or takes back to draft.
 pub async fn publish(
     pool: &PgPool,
     id: i64,
     published: bool,
     actor: &str,
+    rules: crate::model::review::ReviewRules,
 ) -> Result<(), CommandError> {
-    if !postmortems::set_published(pool, id, published).await? {
-        return Err(CommandError::NoPostmortem(id));
+    match postmortems::set_published(pool, id, published, rules.approvals).await? {
+        postmortems::Published::Done => {}
+        postmortems::Published::NoPostmortem => return Err(CommandError::NoPostmortem(id)),
+        postmortems::Published::Waiting { .. } => {
+            let review = super::reviews::review(pool, id, rules)
+                .await?
+                .ok_or(CommandError::NoPostmortem(id))?;
+            return Err(CommandError::Conflict {
+                field: "approvals",
+                message: review.waiting_for().unwrap_or_else(|| {
+                    "a revision was saved meanwhile; it needs approving".to_string()
+                }),
+            });
+        }
     }
     let action = if published {
         "postmortem.publish"

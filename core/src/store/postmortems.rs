@@ -152,10 +152,25 @@ pub async fn save(
     Ok(Some(outcome))
 }
 
-/// Publishes (or takes back to draft). Returns false when there is no such post-mortem.
-/// Publishing is an event like any other change people see: live pages refresh, and channels
-/// that want `postmortem.*` are told.
-pub async fn set_published(pool: &PgPool, id: i64, published: bool) -> Result<bool, StoreError> {
+/// What publishing did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Published {
+    Done,
+    /// Publishing needs more approvals of the current revision than the `approvals` it has.
+    Waiting { approvals: i64 },
+    NoPostmortem,
+}
+
+/// Publishes (or takes back to draft). Publishing needs `approvals_needed` approvals of the
+/// current revision, counted under the row lock a save takes, so what is published is what was
+/// approved. Publishing is an event like any other change people see: live pages refresh, and
+/// channels that want `postmortem.*` are told.
+pub async fn set_published(
+    pool: &PgPool,
+    id: i64,
+    published: bool,
+    approvals_needed: u32,
+) -> Result<Published, StoreError> {
     let mut tx = pool.begin().await?;
     let row = sqlx::query!(
         "SELECT incident_id, title, published_at FROM postmortems WHERE id = $1 FOR UPDATE",
@@ -164,11 +179,17 @@ pub async fn set_published(pool: &PgPool, id: i64, published: bool) -> Result<bo
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = row else {
-        return Ok(false);
+        return Ok(Published::NoPostmortem);
     };
     let (incident, title, was) = (row.incident_id, row.title, row.published_at);
     if was.is_some() == published {
-        return Ok(true);
+        return Ok(Published::Done);
+    }
+    if published && approvals_needed > 0 {
+        let approvals = super::reviews::approvals_of_current(&mut tx, id).await?;
+        if approvals < i64::from(approvals_needed) {
+            return Ok(Published::Waiting { approvals });
+        }
     }
     sqlx::query!(
         "UPDATE postmortems SET published_at = CASE WHEN $2 THEN now() END, updated_at = now() \
@@ -190,7 +211,7 @@ pub async fn set_published(pool: &PgPool, id: i64, published: bool) -> Result<bo
     };
     super::events::append_in(&mut tx, &format!("postmortem:{id}"), &data).await?;
     tx.commit().await?;
-    Ok(true)
+    Ok(Published::Done)
 }
 
 pub struct NewSnapshot<'a> {

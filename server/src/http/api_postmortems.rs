@@ -33,7 +33,9 @@ pub struct PostmortemSave {
     body: String,
     /// Unchanged when left out.
     title: Option<String>,
-    /// true publishes it on the incident's public page and in its JSON; false takes it back.
+    /// true publishes it on the incident's public page and in its JSON (with `[postmortems]
+    /// approvals` above 0, once the current revision has that many: 409 naming `approvals`
+    /// otherwise); false takes it back.
     published: Option<bool>,
     /// Contributing factors, from: capacity, config, deploy, upstream-provider, network,
     /// hardware, software-bug, dependency, monitoring-gap, human-error. Unchanged when left out.
@@ -137,7 +139,7 @@ pub async fn save(
         vigil_core::store::reliability::set_tags(&state.pool, id, &tags, &who).await?;
     }
     if let Some(published) = input.published {
-        postmortem_commands::publish(&state.pool, id, published, &who).await?;
+        postmortem_commands::publish(&state.pool, id, published, &who, state.review).await?;
     }
     Ok(Json(current(&state, id).await?))
 }
@@ -154,7 +156,8 @@ pub async fn revisions(
     auth.require_reading(POSTMORTEM_WRITERS)?;
     let id = id_of(&state, incident).await?;
     let revisions = postmortems::revisions(&state.pool, id).await?;
-    Ok(Json(RevisionList { revisions }))
+    let review = vigil_core::store::reviews::history(&state.pool, id).await?;
+    Ok(Json(RevisionList { revisions, review }))
 }
 
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {

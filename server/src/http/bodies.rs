@@ -260,6 +260,9 @@ impl SnapshotRef {
 pub struct RevisionList {
     /// Newest first.
     pub revisions: Vec<RevisionSummary>,
+    /// Review requests, comments, resolutions and approvals, oldest first, each with the
+    /// revision it was about.
+    pub review: Vec<vigil_core::model::review::ReviewEvent>,
 }
 
 /// A save that started from an older revision: nothing is lost, the text is its own revision.

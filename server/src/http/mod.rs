@@ -8,6 +8,7 @@ pub mod api_follow_ups;
 pub mod api_incidents;
 pub mod api_postmortems;
 pub mod api_reliability;
+pub mod api_reviews;
 pub mod api_resources;
 pub mod api_subscribers;
 pub mod api_v1;
@@ -69,6 +70,9 @@ pub struct AppState {
     pub public_url: String,
     #[from_ref(skip)]
     pub graphs: std::sync::Arc<vigil_core::model::resource::GraphSettings>,
+    /// How many approvals publishing a post-mortem needs.
+    #[from_ref(skip)]
+    pub review: vigil_core::model::review::ReviewRules,
     pub framing: std::sync::Arc<security::Framing>,
     /// The bearer token `/metrics` requires, when `server.metrics_token_env` names one.
     #[from_ref(skip)]
@@ -105,6 +109,7 @@ pub fn router(state: AppState, sessions: PgSessions) -> Router {
         let title = PageTitle(state.title.clone());
         let pauses = state.probes.pause_requests();
         let graphs = state.graphs.clone();
+        let review = state.review;
         let offer = vigil_core::model::subscriber::SubscribeOffer {
             enabled: state.subscriptions.enabled,
             email: state.subscriptions.offers_email(),
@@ -120,6 +125,7 @@ pub fn router(state: AppState, sessions: PgSessions) -> Router {
             }
             provide_context(vigil_app::PublicScript(assets::PUBLIC_SCRIPT.as_str()));
             provide_context(graphs.clone());
+            provide_context(review);
             provide_context(live.clone());
             provide_context(pool.clone());
             provide_context(status.clone());

@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use super::{
     api_agents, api_evidence, api_follow_ups, api_incidents, api_postmortems, api_reliability,
-    api_resources, api_subscribers, api_v1, AppState,
+    api_resources, api_reviews, api_subscribers, api_v1, AppState,
 };
 
 #[derive(OpenApi)]
@@ -48,6 +48,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(api_resources::routes())
         .merge(api_incidents::routes())
         .merge(api_postmortems::routes())
+        .merge(api_reviews::routes())
         .merge(api_agents::routes())
         .merge(api_evidence::routes())
         .merge(api_follow_ups::routes())

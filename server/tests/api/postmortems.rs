@@ -330,7 +330,7 @@ async fn published_post_mortems_are_public_and_sanitized_drafts_are_not() {
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("The night the ingress flapped"));
-    assert!(html.contains("<h2>Five Whys</h2>"), "Markdown is rendered");
+    assert!(html.contains(r#"<h2 id="section-five-whys">Five Whys</h2>"#), "Markdown is rendered");
     assert!(html.contains("type=\"checkbox\""), "task lists render");
     let start = html.find("data-testid=\"pm-body\"").unwrap();
     let rendered = &html[start..start + html[start..].find("</div>").unwrap()];

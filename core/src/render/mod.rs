@@ -3,6 +3,8 @@
 
 use crate::model::postmortem::DiffLine;
 
+pub mod svg;
+
 /// CommonMark with tables, task lists and strikethrough, then sanitized: scripts, event
 /// handlers, `javascript:` links and comments are removed whatever the author typed.
 pub fn markdown_to_html(md: &str) -> String {
@@ -11,9 +13,34 @@ pub fn markdown_to_html(md: &str) -> String {
         | Options::ENABLE_TASKLISTS
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_FOOTNOTES;
+    use pulldown_cmark::{Event, Tag, TagEnd};
+    // Headings get anchors (`#five-whys`, prefixed by the sanitizer), so the editor's outline
+    // and a reader's link can point at a section.
+    let mut events: Vec<Event> = Parser::new_ext(md, options).collect();
+    let mut i = 0;
+    while i < events.len() {
+        if let Event::Start(Tag::Heading { .. }) = &events[i] {
+            let mut text = String::new();
+            for e in &events[i + 1..] {
+                match e {
+                    Event::End(TagEnd::Heading(_)) => break,
+                    Event::Text(t) | Event::Code(t) => text.push_str(t),
+                    _ => {}
+                }
+            }
+            if let Event::Start(Tag::Heading { id, .. }) = &mut events[i] {
+                *id = Some(crate::model::review::slug(&text).into());
+            }
+        }
+        i += 1;
+    }
     let mut unsafe_html = String::with_capacity(md.len() * 3 / 2);
-    html::push_html(&mut unsafe_html, Parser::new_ext(md, options));
+    html::push_html(&mut unsafe_html, events.into_iter());
     ammonia::Builder::default()
+        .add_tag_attributes("h1", ["id"])
+        .add_tag_attributes("h2", ["id"])
+        .add_tag_attributes("h3", ["id"])
+        .id_prefix(Some(crate::model::postmortem::ANCHOR_PREFIX))
         // Task-list checkboxes are rendered as disabled inputs; keep them, nothing else.
         .add_tags(["input"])
         .add_tag_attribute_values("input", "type", ["checkbox"])
@@ -147,12 +174,20 @@ mod tests {
     }
 
     #[test]
+    fn headings_get_prefixed_anchors_and_typed_ids_are_prefixed_too() {
+        let html = markdown_to_html("## Five Whys\n\n<h2 id=\"top\">x</h2>\n\n{{snapshot:4}}\n");
+        assert!(html.contains(r#"<h2 id="section-five-whys">Five Whys</h2>"#), "{html}");
+        assert!(html.contains(r#"id="section-top""#), "{html}");
+        assert!(html.contains("<p>{{snapshot:4}}</p>"), "{html}");
+    }
+
+    #[test]
     fn markdown_renders_and_hostile_markup_does_not() {
         let html = markdown_to_html(
             "## Impact\n\n- [x] done\n- [ ] todo\n\n<script>alert(1)</script>\n\n\
              <img src=x onerror=alert(2)>\n\n[link](javascript:alert(3))\n\n<!-- a prompt -->\n",
         );
-        assert!(html.contains("<h2>Impact</h2>"), "{html}");
+        assert!(html.contains(r#"<h2 id="section-impact">Impact</h2>"#), "{html}");
         assert!(html.contains("type=\"checkbox\""), "{html}");
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("onerror"), "{html}");
