@@ -256,16 +256,18 @@ pub async fn get_postmortem_revisions(id: i64) -> Result<Vec<RevisionSummary>, S
         .map_err(guard::fail)
 }
 
-/// One revision with its diff. Ops readers.
+/// One revision with its diff (from revision `since` when given: what changed since a reviewer
+/// approved). Ops readers.
 #[server]
 pub async fn get_postmortem_revision(
     id: i64,
     number: i32,
+    #[server(default)] since: Option<i32>,
 ) -> Result<Option<RevisionView>, ServerFnError> {
     use vigil_core::model::auth::Scope;
     guard::require(Scope::Read).await?;
     let pool = guard::pool()?;
-    vigil_core::store::postmortems::revision(&pool, id, number)
+    vigil_core::store::postmortems::revision(&pool, id, number, since)
         .await
         .map_err(guard::fail)
 }
@@ -327,14 +329,9 @@ pub async fn request_review(id: i64, reviewers: String) -> Result<(), ServerFnEr
     use vigil_core::model::auth::Scope;
     let who = guard::require(Scope::PostmortemsWrite).await?;
     let pool = guard::pool()?;
-    vigil_core::store::review_commands::request_review(
-        &pool,
-        id,
-        &[reviewers],
-        &who.audit_name(),
-    )
-    .await
-    .map_err(command_error)?;
+    vigil_core::store::review_commands::request_review(&pool, id, &[reviewers], &who.audit_name())
+        .await
+        .map_err(command_error)?;
     editor(id);
     Ok(())
 }

@@ -3,6 +3,8 @@ pub mod incidents;
 pub mod login;
 pub mod not_found;
 pub mod ops;
+pub mod postmortem_editor;
+pub mod postmortem_review;
 pub mod postmortems;
 pub mod reliability;
 pub mod status;

@@ -11,16 +11,21 @@ use vigil_core::model::postmortem::{PostmortemView, RevisionKind, Snapshot};
 use crate::{
     api::postmortems::{
         get_postmortem, get_postmortem_revision, get_postmortem_revisions, get_postmortems,
-        AddPostmortemSnapshot, AddPostmortemUpdate, DeletePostmortemSnapshot, DraftPostmortem,
-        PublishPostmortem, RestorePostmortemRevision, SavePostmortem, SetSnapshotVisibility,
+        get_review, AddPostmortemSnapshot, AddPostmortemUpdate, DeletePostmortemSnapshot,
+        DraftPostmortem, PublishPostmortem, RestorePostmortemRevision, ReviewPage, SavePostmortem,
+        SetSnapshotVisibility,
     },
     components::time_stack::TimeStack,
-    pages::incidents::{int_param, HistoryFrame},
+    pages::{
+        incidents::{int_param, HistoryFrame},
+        postmortem_editor::{placed, presence, text_form, TextHandle},
+        postmortem_review::{review_panel, ReviewActions},
+    },
 };
 
 /// Text typed but not yet saved, kept in the browser's local storage per post-mortem and base
 /// revision, so a closed tab or a crash loses nothing. Browser only; no-ops on the server.
-mod local_drafts {
+pub(crate) mod local_drafts {
     pub fn key(id: i64, revision: i32) -> String {
         format!("vigil-postmortem-{id}-{revision}")
     }
@@ -80,7 +85,7 @@ fn state_badge(published: Option<DateTime<Utc>>) -> impl IntoView {
 
 /// A snapshot as a figure: the graphs as recorded, and what they show.
 #[component]
-fn SnapshotFigure(snapshot: Snapshot) -> impl IntoView {
+pub(crate) fn SnapshotFigure(snapshot: Snapshot) -> impl IntoView {
     view! {
         <figure class="snapshot" data-testid="snapshot">
             <TimeStack stack=snapshot.stack/>
@@ -155,7 +160,7 @@ fn local_input(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M").to_string()
 }
 
-/// `/ops/postmortems/{id}`: write, preview, publish; snapshots; revisions.
+/// `/ops/postmortems/{id}`: write beside a live preview, review, publish; snapshots; revisions.
 #[component]
 pub fn PostmortemEditor() -> impl IntoView {
     let id = int_param("id");
@@ -165,6 +170,7 @@ pub fn PostmortemEditor() -> impl IntoView {
     let unsnap = ServerAction::<DeletePostmortemSnapshot>::new();
     let share = ServerAction::<SetSnapshotVisibility>::new();
     let amend = ServerAction::<AddPostmortemUpdate>::new();
+    let review = ReviewActions::new();
     let actions = EditorActions {
         save,
         publish,
@@ -172,6 +178,7 @@ pub fn PostmortemEditor() -> impl IntoView {
         unsnap,
         share,
         amend,
+        review,
     };
     let data = Resource::new(
         move || {
@@ -183,15 +190,17 @@ pub fn PostmortemEditor() -> impl IntoView {
                 unsnap.version().get(),
                 share.version().get(),
                 amend.version().get(),
+                review.version(),
             )
         },
         |(id, ..)| async move {
             let Some(id) = id else {
-                return Ok((None, Vec::new()));
+                return Ok((None, Vec::new(), None));
             };
             let pm = get_postmortem(id, true).await?;
             let revisions = get_postmortem_revisions(id).await?;
-            Ok::<_, ServerFnError>((pm, revisions))
+            let review = get_review(id).await?;
+            Ok::<_, ServerFnError>((pm, revisions, review))
         },
     );
     // A save that went through makes the browser's kept copy redundant.
@@ -209,17 +218,19 @@ pub fn PostmortemEditor() -> impl IntoView {
             .or_else(|| unsnap.value().get().and_then(Result::err))
             .or_else(|| share.value().get().and_then(Result::err))
             .or_else(|| amend.value().get().and_then(Result::err))
+            .or_else(|| review.error())
             .map(|e| {
                 view! { <p class="form-error" role="alert" data-testid="pm-error">{e.to_string()}</p> }
             })
     };
     view! {
         {error}
+        {move || id.get().map(presence)}
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || data.get().map(|r| match r {
                 Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
-                Ok((None, _)) => view! { <p>"There is no such post-mortem."</p> }.into_any(),
-                Ok((Some(p), revisions)) => editor_view(p, revisions, actions).into_any(),
+                Ok((Some(p), revisions, Some(review))) => editor_view(p, revisions, review, actions).into_any(),
+                Ok(_) => view! { <p>"There is no such post-mortem."</p> }.into_any(),
             })}
         </Transition>
     }
@@ -234,11 +245,13 @@ struct EditorActions {
     unsnap: ServerAction<DeletePostmortemSnapshot>,
     share: ServerAction<SetSnapshotVisibility>,
     amend: ServerAction<AddPostmortemUpdate>,
+    review: ReviewActions,
 }
 
 fn editor_view(
     p: PostmortemView,
     revisions: Vec<vigil_core::model::postmortem::RevisionSummary>,
+    review: ReviewPage,
     actions: EditorActions,
 ) -> impl IntoView {
     let EditorActions {
@@ -248,15 +261,18 @@ fn editor_view(
         unsnap,
         share,
         amend,
+        review: review_actions,
     } = actions;
+    let (text, handle) = text_form(&p, save);
+    let waiting = review.review.waiting_for();
+    let history = review.history.clone();
     view! {
-        {heading(&p, &revisions)}
-        {text_form(&p, save)}
-        {publishing(&p, publish, amend)}
-        <h2>"Preview"</h2>
-        <article class="markdown panel" data-testid="pm-preview" inner_html=p.html.clone()></article>
-        {graphs(&p, snap, unsnap, share)}
-        {revision_table(&p, revisions)}
+        {heading(&p, &revisions, &review)}
+        {text}
+        {publishing(&p, waiting, publish, amend)}
+        {review_panel(p.id, review, review_actions)}
+        {graphs(&p, handle, snap, unsnap, share)}
+        {revision_table(&p, revisions, history)}
     }
 }
 
@@ -264,6 +280,7 @@ fn editor_view(
 fn heading(
     p: &PostmortemView,
     revisions: &[vigil_core::model::postmortem::RevisionSummary],
+    review: &ReviewPage,
 ) -> impl IntoView {
     let conflicts = revisions
         .iter()
@@ -273,10 +290,12 @@ fn heading(
     view! {
         <h1 data-testid="pm-title">{p.title.clone()}</h1>
         <p>
-            {state_badge(p.published_at)}
+            {super::postmortem_review::state_badge(review.review.state)}
             {format!(" revision {} · last saved {} by {} · ", p.revision, when(p.updated_at), p.updated_by)}
             <a href=format!("/ops/incidents/{}", p.incident_id)>{format!("incident: {}", p.incident_name)}</a>
             {p.is_published().then(|| view! { " · " <a href=format!("/postmortems/{}", p.id) data-testid="pm-public-link">"Public page"</a> })}
+            " · " <a href=format!("/api/v1/incidents/{}/postmortem/export", p.incident_id) download data-testid="pm-export">"Download (Markdown and SVG, zipped)"</a>
+            <span class="muted small print-hint">" · Printing this page (or Save as PDF) gives the document alone."</span>
         </p>
         {(conflicts > 0).then(|| view! {
             <p class="notice" role="status" data-testid="pm-conflicts">
@@ -286,66 +305,22 @@ fn heading(
     }
 }
 
-/// The Markdown editor. Once hydrated, what is typed is also kept in this browser, and text that
-/// was typed but never saved is offered back.
-fn text_form(p: &PostmortemView, save: ServerAction<SavePostmortem>) -> impl IntoView {
-    let (id, revision, title, body) = (p.id, p.revision, p.title.clone(), p.body.clone());
-    let draft_key = local_drafts::key(id, revision);
-    let textarea = NodeRef::<leptos::html::Textarea>::new();
-    let unsaved = RwSignal::new(None::<String>);
-    // Marks the editor once hydrated: from then on typing is kept in this browser.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
-    {
-        let key = draft_key.clone();
-        let saved = body.clone();
-        // Runs in the browser only (effects do not run on the server).
-        Effect::new(move |_| match local_drafts::get(&key) {
-            Some(text) if text != saved => unsaved.set(Some(text)),
-            _ => {}
-        });
-    }
-    let keep_typing =
-        move |ev: leptos::ev::Event| local_drafts::set(&draft_key, &event_target_value(&ev));
-    let put_back = move |_| {
-        if let (Some(text), Some(el)) = (unsaved.get_untracked(), textarea.get_untracked()) {
-            el.set_value(&text);
-            unsaved.set(None);
-        }
-    };
-    view! {
-        {move || unsaved.get().map(|_| view! {
-            <p class="notice" role="status" data-testid="pm-unsaved">
-                "This browser kept text you typed here and did not save. "
-                <button type="button" on:click=put_back>"Put my unsaved text back"</button>
-            </p>
-        })}
-        <ActionForm action=save attr:class="stack-form editor" attr:data-testid="pm-editor">
-            <input type="hidden" name="id" value=id.to_string()/>
-            // The revision this text starts from: a save from an older one never overwrites.
-            <input type="hidden" name="base_revision" value=revision.to_string()/>
-            <label>"Title" <input name="title" value=title required maxlength="200"/></label>
-            <label>"Post-mortem (Markdown)"
-                <textarea name="body" rows="28" spellcheck="true" class="mono" node_ref=textarea on:input=keep_typing data-kept=move || hydrated.get().then_some("browser")>{body}</textarea>
-            </label>
-            <button type="submit">"Save revision"</button>
-        </ActionForm>
-    }
-}
-
 /// Publish or take back; once published, amendments go on top, dated.
 fn publishing(
     p: &PostmortemView,
+    waiting: Option<String>,
     publish: ServerAction<PublishPostmortem>,
     amend: ServerAction<AddPostmortemUpdate>,
 ) -> impl IntoView {
     let published = p.is_published();
     let (pid, revision) = (p.id, p.revision);
+    // Publishing waits for the review; taking back never does.
+    let blocked = !published && waiting.is_some();
     view! {
         <ActionForm action=publish attr:class="inline" attr:data-testid="pm-publish">
             <input type="hidden" name="id" value=pid.to_string()/>
             <input type="hidden" name="publish" value=(!published).to_string()/>
-            <button type="submit">{if published { "Take back to draft" } else { "Publish" }}</button>
+            <button type="submit" disabled=blocked title=waiting.clone().unwrap_or_default()>{if published { "Take back to draft" } else { "Publish" }}</button>
         </ActionForm>
         {published.then(|| view! {
             <details class="panel">
@@ -364,6 +339,7 @@ fn publishing(
 /// The snapshots, who may see each, and the form that takes another.
 fn graphs(
     p: &PostmortemView,
+    text: TextHandle,
     snap: ServerAction<AddPostmortemSnapshot>,
     unsnap: ServerAction<DeletePostmortemSnapshot>,
     share: ServerAction<SetSnapshotVisibility>,
@@ -400,9 +376,19 @@ fn graphs(
                     </ActionForm>
                 }
             };
-            let (public, keep) = (s.public, s.keep_addresses);
+            let (public, keep, snapshot) = (s.public, s.keep_addresses, s.id);
+            let hydrated = RwSignal::new(false);
+            Effect::new(move |_| hydrated.set(true));
             view! {
                 <SnapshotFigure snapshot=s/>
+                <p class="muted" data-testid="snapshot-ref">
+                    "To show it in the text, put "
+                    <code>{vigil_core::model::postmortem::snapshot_ref(snapshot)}</code>
+                    " on a line of its own. "
+                    {move || hydrated.get().then(|| view! {
+                        <button type="button" class="secondary" on:click=move |_| text.insert_snapshot(snapshot)>"Insert at the cursor"</button>
+                    })}
+                </p>
                 <p class="muted" data-testid="snapshot-visibility">{visibility}</p>
                 {(!public || keep).then(|| choice(true, false, "Show publicly without addresses"))}
                 {(!public || !keep).then(|| choice(true, true, "Show publicly with addresses"))}
@@ -431,27 +417,49 @@ fn graphs(
 fn revision_table(
     p: &PostmortemView,
     revisions: Vec<vigil_core::model::postmortem::RevisionSummary>,
+    review: Vec<vigil_core::model::review::ReviewEvent>,
 ) -> impl IntoView {
     let (pid, revision) = (p.id, p.revision);
+    // Saves and review actions in one history, newest first.
+    enum Line {
+        Saved(vigil_core::model::postmortem::RevisionSummary),
+        Reviewed(vigil_core::model::review::ReviewEvent),
+    }
+    let mut lines: Vec<(DateTime<Utc>, Line)> = revisions
+        .into_iter()
+        .map(|r| (r.created_at, Line::Saved(r)))
+        .chain(review.into_iter().map(|e| (e.at, Line::Reviewed(e))))
+        .collect();
+    lines.sort_by(|a, b| b.0.cmp(&a.0));
     view! {
-        <h2>"Revisions"</h2>
+        <h2>"Revisions and review"</h2>
         <table class="table" data-testid="pm-revisions">
             <thead><tr><th>"#"</th><th>"What"</th><th>"By"</th><th>"When"</th></tr></thead>
             <tbody>
-                {revisions.into_iter().map(|r| {
-                    let current = r.number == revision;
-                    view! {
-                        <tr class:current=current data-kind=r.kind.as_str()>
-                            <td><a href=format!("/ops/postmortems/{}/revisions/{}", pid, r.number)>{r.number}</a></td>
-                            <td>
-                                {r.kind.describe()}
-                                {r.based_on.map(|b| format!(" (from revision {b})"))}
-                                {current.then_some(" — current")}
-                            </td>
-                            <td>{r.author}</td>
-                            <td>{when(r.created_at)}</td>
-                        </tr>
+                {lines.into_iter().map(|(_, line)| match line {
+                    Line::Saved(r) => {
+                        let current = r.number == revision;
+                        view! {
+                            <tr class:current=current data-kind=r.kind.as_str()>
+                                <td><a href=format!("/ops/postmortems/{}/revisions/{}", pid, r.number)>{r.number}</a></td>
+                                <td>
+                                    {r.kind.describe()}
+                                    {r.based_on.map(|b| format!(" (from revision {b})"))}
+                                    {current.then_some(" — current")}
+                                </td>
+                                <td>{r.author}</td>
+                                <td>{when(r.created_at)}</td>
+                            </tr>
+                        }.into_any()
                     }
+                    Line::Reviewed(e) => view! {
+                        <tr class="review-event" data-kind="review" data-action=e.action.clone()>
+                            <td class="muted">{e.revision}</td>
+                            <td>{e.describe()}</td>
+                            <td>{e.who.clone()}</td>
+                            <td>{when(e.at)}</td>
+                        </tr>
+                    }.into_any(),
                 }).collect_view()}
             </tbody>
         </table>
@@ -464,11 +472,19 @@ pub fn RevisionPage() -> impl IntoView {
     let id = int_param("id");
     let number = int_param("n");
     let restore = ServerAction::<RestorePostmortemRevision>::new();
+    // `?since=N`: what changed since revision N (a reviewer's last approval).
+    let query = leptos_router::hooks::use_query_map();
+    let since = Memo::new(move |_| {
+        query
+            .read()
+            .get("since")
+            .and_then(|s| s.parse::<i32>().ok())
+    });
     let data = Resource::new(
-        move || (id.get(), number.get()),
-        |(id, n)| async move {
+        move || (id.get(), number.get(), since.get()),
+        |(id, n, since)| async move {
             match (id, n) {
-                (Some(id), Some(n)) => get_postmortem_revision(id, n as i32).await,
+                (Some(id), Some(n)) => get_postmortem_revision(id, n as i32, since).await,
                 _ => Ok(None),
             }
         },
@@ -546,9 +562,16 @@ pub fn PublicPostmortemPage() -> impl IntoView {
                                 )}
                                 <a href=format!("/incidents/{}", p.incident_id)>{format!("incident: {}", p.incident_name)}</a>
                             </p>
-                            <div class="markdown" data-testid="pm-body" inner_html=p.html.clone()></div>
-                            {(!p.snapshots.is_empty()).then(|| view! { <h2>"Graphs"</h2> })}
-                            {p.snapshots.into_iter().map(|s| view! { <SnapshotFigure snapshot=s/> }).collect_view()}
+                            <div class="markdown" data-testid="pm-body">{placed(&p.html, &p.snapshots, false)}</div>
+                            {
+                                // Snapshots the text does not place come after it.
+                                let inline = vigil_core::model::postmortem::placed_snapshots(&p.html);
+                                let rest: Vec<Snapshot> = p.snapshots.into_iter().filter(|s| !inline.contains(&s.id)).collect();
+                                view! {
+                                    {(!rest.is_empty()).then(|| view! { <h2>"Graphs"</h2> })}
+                                    {rest.into_iter().map(|s| view! { <SnapshotFigure snapshot=s/> }).collect_view()}
+                                }
+                            }
                         </article>
                     }.into_any(),
                     Ok(None) => view! { <p data-testid="not-found">"There is no such post-mortem."</p> }.into_any(),

@@ -147,6 +147,75 @@ pub fn parts(html: &str) -> Vec<Part> {
     out
 }
 
+/// Where an exported snapshot's SVG lives inside the zip, beside `postmortem.md`.
+pub fn snapshot_file(id: i64) -> String {
+    format!("snapshots/snapshot-{id}.svg")
+}
+
+/// The Markdown export: a title, where it stands, the text as readers get it (`shown_body`) with
+/// each `{{snapshot:N}}` line turned into an image of `snapshots/snapshot-N.svg`, and the
+/// snapshots the text does not place under "Graphs" at the end.
+pub fn export_markdown(p: &PostmortemView, shown_body: &str, now: DateTime<Utc>) -> String {
+    let caption_of = |id: i64| {
+        p.snapshots
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.caption.as_str())
+    };
+    let mut placed = Vec::new();
+    let mut text = String::new();
+    for line in shown_body.lines() {
+        let t = line.trim();
+        let id = t
+            .strip_prefix("{{snapshot:")
+            .and_then(|r| r.strip_suffix("}}"))
+            .and_then(|n| n.parse::<i64>().ok());
+        match id.and_then(|id| caption_of(id).map(|c| (id, c))) {
+            Some((id, caption)) => {
+                placed.push(id);
+                text.push_str(&format!(
+                    "![{}]({})\n",
+                    md_escape(caption),
+                    snapshot_file(id)
+                ));
+            }
+            None => {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+    }
+    let state = match p.published_at {
+        Some(at) => format!("Published {}", stamp(at)),
+        None => "Draft (not published)".to_string(),
+    };
+    let mut md = format!(
+        "# {}\n\n_{state} · revision {} · by {} · exported {}_\n\n{}",
+        md_escape(&p.title),
+        p.revision,
+        md_escape(&p.authors.join(", ")),
+        stamp(now),
+        text.trim_end()
+    );
+    md.push('\n');
+    let rest: Vec<&Snapshot> = p
+        .snapshots
+        .iter()
+        .filter(|s| !placed.contains(&s.id))
+        .collect();
+    if !rest.is_empty() {
+        md.push_str("\n## Graphs\n\n");
+        for s in rest {
+            md.push_str(&format!(
+                "![{}]({})\n\n",
+                md_escape(&s.caption),
+                snapshot_file(s.id)
+            ));
+        }
+    }
+    md
+}
+
 /// The snapshots the text places, in order.
 pub fn placed_snapshots(html: &str) -> Vec<i64> {
     parts(html)

@@ -176,7 +176,10 @@ mod tests {
     #[test]
     fn headings_get_prefixed_anchors_and_typed_ids_are_prefixed_too() {
         let html = markdown_to_html("## Five Whys\n\n<h2 id=\"top\">x</h2>\n\n{{snapshot:4}}\n");
-        assert!(html.contains(r#"<h2 id="section-five-whys">Five Whys</h2>"#), "{html}");
+        assert!(
+            html.contains(r#"<h2 id="section-five-whys">Five Whys</h2>"#),
+            "{html}"
+        );
         assert!(html.contains(r#"id="section-top""#), "{html}");
         assert!(html.contains("<p>{{snapshot:4}}</p>"), "{html}");
     }
@@ -187,7 +190,10 @@ mod tests {
             "## Impact\n\n- [x] done\n- [ ] todo\n\n<script>alert(1)</script>\n\n\
              <img src=x onerror=alert(2)>\n\n[link](javascript:alert(3))\n\n<!-- a prompt -->\n",
         );
-        assert!(html.contains(r#"<h2 id="section-impact">Impact</h2>"#), "{html}");
+        assert!(
+            html.contains(r#"<h2 id="section-impact">Impact</h2>"#),
+            "{html}"
+        );
         assert!(html.contains("type=\"checkbox\""), "{html}");
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("onerror"), "{html}");

@@ -197,8 +197,16 @@ mod tests {
                             name: "node-a".into(),
                             gap_ms: 120_000,
                             points: vec![
-                                Point { t: ms, v: 0.5, max: 0.5 },
-                                Point { t: ms + 60_000, v: 0.9, max: 0.9 },
+                                Point {
+                                    t: ms,
+                                    v: 0.5,
+                                    max: 0.5,
+                                },
+                                Point {
+                                    t: ms + 60_000,
+                                    v: 0.9,
+                                    max: 0.9,
+                                },
                             ],
                         }],
                         threshold: Some(0.9),
@@ -216,9 +224,15 @@ mod tests {
         let svg = stack_svg(&stack, "What Vigil recorded");
         assert!(svg.starts_with("<?xml"), "{svg}");
         assert!(svg.contains(r#"xmlns="http://www.w3.org/2000/svg""#));
-        assert!(svg.contains("Probes &amp; &lt;backends&gt;"), "escaped: {svg}");
+        assert!(
+            svg.contains("Probes &amp; &lt;backends&gt;"),
+            "escaped: {svg}"
+        );
         assert!(svg.contains("web-1:443") && svg.contains("fill=\"#e03131\""));
-        assert!(svg.contains("<path d=\"M0.0,40.0 l0.01,0 L12.7,8.0 "), "{svg}");
+        assert!(
+            svg.contains("<path d=\"M0.0,40.0 l0.01,0 L12.7,8.0 "),
+            "{svg}"
+        );
         assert!(svg.contains("Incident &quot;x&quot; opened"));
         assert_eq!(svg.matches("<svg").count(), 1);
         assert_eq!(svg.matches("<g ").count(), svg.matches("</g>").count());

@@ -40,7 +40,12 @@ fn check_body(b: &str) -> Result<String, CommandError> {
     Ok(b.replace("\r\n", "\n"))
 }
 
-pub(super) async fn audit_pm(pool: &PgPool, actor: &str, action: &str, id: i64) -> Result<(), StoreError> {
+pub(super) async fn audit_pm(
+    pool: &PgPool,
+    actor: &str,
+    action: &str,
+    id: i64,
+) -> Result<(), StoreError> {
     audit::record(
         pool,
         actor,
@@ -232,6 +237,48 @@ pub async fn restore(
     .ok_or(CommandError::NoPostmortem(id))?;
     audit_pm(pool, actor, "postmortem.restore", id).await?;
     Ok(outcome)
+}
+
+/// Whether a save of `title`/`body` followed by publishing could succeed: with approvals
+/// required, the text must be the current revision's (approved as it is) and have enough
+/// approvals. Checked before saving, so a refused "save and publish" keeps nothing.
+pub async fn check_publishable(
+    pool: &PgPool,
+    id: i64,
+    title: Option<&str>,
+    body: &str,
+    rules: crate::model::review::ReviewRules,
+) -> Result<(), CommandError> {
+    if rules.approvals == 0 {
+        return Ok(());
+    }
+    let current = postmortems::get(pool, id, false)
+        .await?
+        .ok_or(CommandError::NoPostmortem(id))?;
+    if current.is_published() {
+        return Ok(());
+    }
+    let body = check_body(body)?;
+    let title = title.map(check_title).transpose()?;
+    if body != current.body || title.is_some_and(|t| t != current.title) {
+        return Err(CommandError::Conflict {
+            field: "approvals",
+            message: format!(
+                "this text differs from revision {}, which is what reviewers see: save it first (without published), have it approved, then publish",
+                current.revision
+            ),
+        });
+    }
+    let review = super::reviews::review(pool, id, rules)
+        .await?
+        .ok_or(CommandError::NoPostmortem(id))?;
+    match review.waiting_for() {
+        Some(w) => Err(CommandError::Conflict {
+            field: "approvals",
+            message: w,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Publishes (needs `rules.approvals` approvals of the current revision) or takes back to draft.

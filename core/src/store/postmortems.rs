@@ -157,7 +157,9 @@ pub async fn save(
 pub enum Published {
     Done,
     /// Publishing needs more approvals of the current revision than the `approvals` it has.
-    Waiting { approvals: i64 },
+    Waiting {
+        approvals: i64,
+    },
     NoPostmortem,
 }
 
@@ -308,18 +310,8 @@ pub async fn get(
     )
     .fetch_all(pool)
     .await?;
-    // The follow-up section as the items say (done, won't do, added since).
-    let items: Vec<(String, crate::model::follow_up::FollowUpStatus)> = sqlx::query!(
-        "SELECT title, status FROM follow_ups WHERE postmortem_id = $1 ORDER BY id",
-        id
-    )
-    .fetch_all(pool)
-    .await?
-    .into_iter()
-    .filter_map(|r| crate::model::follow_up::FollowUpStatus::parse(&r.status).map(|s| (r.title, s)))
-    .collect();
     let mut view = PostmortemView {
-        html: render::markdown_to_html(&crate::model::follow_up::with_items(&r.body, &items)),
+        html: render::markdown_to_html(&shown_body(pool, id, &r.body).await?),
         id: r.id,
         incident_id: r.incident_id,
         incident_name: r.incident_name,
@@ -380,6 +372,21 @@ pub async fn get(
         }
     }
     Ok(Some(view))
+}
+
+/// The text as readers get it: the follow-up section as the items say (done, won't do, added
+/// since), so the document and the list never disagree.
+pub async fn shown_body(pool: &PgPool, id: i64, body: &str) -> Result<String, StoreError> {
+    let items: Vec<(String, crate::model::follow_up::FollowUpStatus)> = sqlx::query!(
+        "SELECT title, status FROM follow_ups WHERE postmortem_id = $1 ORDER BY id",
+        id
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .filter_map(|r| crate::model::follow_up::FollowUpStatus::parse(&r.status).map(|s| (r.title, s)))
+    .collect();
+    Ok(crate::model::follow_up::with_items(body, &items))
 }
 
 /// Shows a snapshot on the public post-mortem or keeps it private; false when there is no such
@@ -484,11 +491,13 @@ async fn summaries(
         .collect())
 }
 
-/// One revision's text and what changed from the revision its author started from.
+/// One revision's text and what changed: from `since` when given (a reviewer's last approved
+/// revision), else from the revision its author started from.
 pub async fn revision(
     pool: &PgPool,
     id: i64,
     number: i32,
+    since: Option<i32>,
 ) -> Result<Option<RevisionView>, StoreError> {
     let body_of = |n: i32| {
         sqlx::query_scalar!(
@@ -502,9 +511,9 @@ pub async fn revision(
         return Ok(None);
     };
     let body = body_of(number).await?.unwrap_or_default();
-    let compared_with = summary
+    let compared_with = since.filter(|s| *s != number).or(summary
         .based_on
-        .or_else(|| (number > 1).then_some(number - 1));
+        .or_else(|| (number > 1).then_some(number - 1)));
     let diff: Vec<DiffLine> = match compared_with {
         Some(n) => render::diff(&body_of(n).await?.unwrap_or_default(), &body),
         None => render::diff("", &body),

@@ -197,7 +197,9 @@ pub async fn is_reviewer(pool: &PgPool, id: i64, who: &str) -> Result<bool, Stor
 pub enum Approved {
     Done,
     /// The reviewer read `read`; `current` was saved since. Nothing is approved.
-    Stale { current: i32 },
+    Stale {
+        current: i32,
+    },
     NoPostmortem,
 }
 
@@ -290,7 +292,8 @@ pub async fn history(pool: &PgPool, id: i64) -> Result<Vec<ReviewEvent>, StoreEr
 /// Says `who` has post-mortem `id` open in an editor now.
 pub async fn mark_editing(pool: &PgPool, id: i64, who: &str) -> Result<(), StoreError> {
     sqlx::query!(
-        "INSERT INTO postmortem_presence (postmortem_id, who) VALUES ($1, $2) \
+        "INSERT INTO postmortem_presence (postmortem_id, who) \
+         SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM postmortems WHERE id = $1) \
          ON CONFLICT (postmortem_id, who) DO UPDATE SET seen_at = now()",
         id,
         who
@@ -302,11 +305,9 @@ pub async fn mark_editing(pool: &PgPool, id: i64, who: &str) -> Result<(), Store
 
 /// Who has which post-mortem open: seen within `fresh_secs`. Older rows are swept on the way.
 pub async fn editing(pool: &PgPool, fresh_secs: f64) -> Result<Vec<Editing>, StoreError> {
-    sqlx::query!(
-        "DELETE FROM postmortem_presence WHERE seen_at < now() - interval '10 minutes'"
-    )
-    .execute(pool)
-    .await?;
+    sqlx::query!("DELETE FROM postmortem_presence WHERE seen_at < now() - interval '10 minutes'")
+        .execute(pool)
+        .await?;
     let rows = sqlx::query!(
         "SELECT postmortem_id, array_agg(who ORDER BY who) AS \"who!\" FROM postmortem_presence \
          WHERE seen_at > now() - make_interval(secs => $1) GROUP BY postmortem_id ORDER BY postmortem_id",

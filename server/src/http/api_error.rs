@@ -68,6 +68,9 @@ pub enum ApiError {
     Conflict(super::bodies::SaveConflict),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Vigil failed at something that is not the caller's doing; the log has the detail.
+    #[error("Vigil could not finish this request; the server log says why")]
+    Internal(String),
     #[error(transparent)]
     Command(#[from] vigil_core::store::incident_commands::CommandError),
     /// Asked too often; the answer says when to try again (`Retry-After`, seconds).
@@ -108,6 +111,7 @@ impl Answer for ApiError {
             ApiError::Conflict(_) => 409,
             ApiError::TooMany(_) => 429,
             ApiError::Store(e) => e.status(),
+            ApiError::Internal(_) => 500,
             ApiError::Command(e) => e.status(),
         }
     }
@@ -139,6 +143,10 @@ impl IntoResponse for ApiError {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(secs));
                 resp
+            }
+            ApiError::Internal(detail) => {
+                tracing::error!(%detail, "request failed");
+                crate::error::answer(&ApiError::Internal(detail))
             }
             other => crate::error::answer(&other),
         }

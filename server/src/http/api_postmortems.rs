@@ -116,6 +116,18 @@ pub async fn save(
         .transpose()
         .map_err(|e| ApiError::invalid("tags", e))?;
     let id = id_of(&state, incident).await?;
+    if input.published == Some(true) {
+        // Publishing needs approvals of the text as it stands: text that changes with this very
+        // request was never approved, so the request is refused before anything is saved.
+        postmortem_commands::check_publishable(
+            &state.pool,
+            id,
+            input.title.as_deref(),
+            &input.body,
+            state.review,
+        )
+        .await?;
+    }
     let outcome = postmortem_commands::save(
         &state.pool,
         id,
@@ -160,9 +172,73 @@ pub async fn revisions(
     Ok(Json(RevisionList { revisions, review }))
 }
 
+/// A zip: `postmortem.md` and each snapshot as `snapshots/snapshot-N.svg`.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct ExportZip(#[allow(dead_code)] Vec<u8>);
+
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/postmortem/export",
+    params(("id" = i64, Path, description = "incident id")),
+    responses((status = 200, body = ExportZip, content_type = "application/zip",
+               description = "the post-mortem as Markdown with its snapshots as SVG files, zipped; every snapshot, private ones included (this is the team's copy)"),
+              (status = 404)),
+    security(("token" = ["read"]), ("token" = ["postmortems:write"])))]
+pub async fn export(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Auth>,
+    Path(incident): Path<i64>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    use std::io::Write;
+    use vigil_core::{model::postmortem, render::svg::stack_svg};
+    auth.require_reading(POSTMORTEM_WRITERS)?;
+    let id = id_of(&state, incident).await?;
+    let p = postmortems::get(&state.pool, id, false)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no post-mortem {id}")))?;
+    let shown = postmortems::shown_body(&state.pool, id, &p.body).await?;
+    let md = postmortem::export_markdown(&p, &shown, chrono::Utc::now());
+    let folder = format!("postmortem-incident-{incident}");
+    let zipped = (|| -> zip::result::ZipResult<Vec<u8>> {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file(format!("{folder}/postmortem.md"), options)?;
+        zip.write_all(md.as_bytes())?;
+        for s in &p.snapshots {
+            zip.start_file(
+                format!("{folder}/{}", postmortem::snapshot_file(s.id)),
+                options,
+            )?;
+            zip.write_all(stack_svg(&s.stack, &s.caption).as_bytes())?;
+        }
+        Ok(zip.finish()?.into_inner())
+    })()
+    .map_err(|e| ApiError::Internal(format!("could not write the zip: {e}")))?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/zip".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{folder}.zip\""),
+            ),
+            (
+                axum::http::header::CACHE_CONTROL,
+                "private, no-store".to_string(),
+            ),
+        ],
+        zipped,
+    )
+        .into_response())
+}
+
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
     use utoipa_axum::routes;
     utoipa_axum::router::OpenApiRouter::new()
         .routes(routes!(get_postmortem, draft, save))
         .routes(routes!(revisions))
+        .routes(routes!(export))
 }

@@ -382,6 +382,48 @@ const SERVER_FN_ACCESS: &[FnAccess] = &[
         Some(Scope::PostmortemsWrite),
         &[("id", "999999"), ("number", "1"), ("base_revision", "1")],
     ),
+    ("get_review", Some(Scope::Read), &[("id", "999999")]),
+    (
+        "request_review",
+        Some(Scope::PostmortemsWrite),
+        &[("id", "999999"), ("reviewers", "x")],
+    ),
+    (
+        "comment_postmortem",
+        Some(Scope::PostmortemsWrite),
+        &[
+            ("id", "999999"),
+            ("revision", "1"),
+            ("section", "General"),
+            ("body", "x"),
+        ],
+    ),
+    (
+        "reply_postmortem",
+        Some(Scope::PostmortemsWrite),
+        &[
+            ("id", "999999"),
+            ("revision", "1"),
+            ("thread", "1"),
+            ("body", "x"),
+        ],
+    ),
+    (
+        "resolve_thread",
+        Some(Scope::PostmortemsWrite),
+        &[("id", "999999"), ("thread", "1"), ("resolved", "true")],
+    ),
+    (
+        "approve_postmortem",
+        Some(Scope::PostmortemsWrite),
+        &[("id", "999999"), ("revision", "1")],
+    ),
+    (
+        "mark_editing",
+        Some(Scope::PostmortemsWrite),
+        &[("id", "999999")],
+    ),
+    ("preview_postmortem", Some(Scope::Read), &[("body", "x")]),
     ("get_incident", None, &[("id", "1"), ("internal", "false")]),
     ("get_ops_incidents", Some(Scope::Read), &[]),
     ("get_replicas", Some(Scope::Read), &[]),

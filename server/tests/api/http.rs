@@ -185,7 +185,7 @@ async fn the_live_stream_pushes_a_fresh_status_every_second() {
 }
 
 /// Reads server-sent events until one carries a `LiveStatus`, for at most `within`.
-async fn next_status<B: AsRef<[u8]>>(
+pub(crate) async fn next_status<B: AsRef<[u8]>>(
     stream: &mut (impl futures::Stream<Item = reqwest::Result<B>> + Unpin),
     buf: &mut String,
     within: Duration,

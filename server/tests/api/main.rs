@@ -23,6 +23,7 @@ mod probes;
 mod reliability;
 mod replicas;
 mod resources;
+mod reviews;
 mod sim_webhooks;
 mod status;
 mod subscribers;

@@ -14,6 +14,7 @@ use vigil_core::{
         auth::Scope,
         monitor::MonitorStatus::{self, Down, Up},
         postmortem::{RevisionKind, SaveOutcome},
+        review::ReviewRules,
     },
     store::{events, postmortem_commands, postmortems},
 };
@@ -25,6 +26,11 @@ name = "Website"
 
 [incidents]
 automatic = false
+
+# These tests are about drafting, saving and publishing; the review before publishing is
+# tests/api/reviews.rs.
+[postmortems]
+approvals = 0
 "#;
 
 /// The seed's shape: the load balancer flaps and the site goes down, then an incident is opened
@@ -168,7 +174,7 @@ async fn vigil_drafts_from_what_it_recorded_and_no_save_is_lost() {
         "Ana's save stands"
     );
     let id = now["id"].as_i64().unwrap();
-    let kept = postmortems::revision(&app.pool, id, 3)
+    let kept = postmortems::revision(&app.pool, id, 3, None)
         .await
         .unwrap()
         .unwrap();
@@ -330,7 +336,10 @@ async fn published_post_mortems_are_public_and_sanitized_drafts_are_not() {
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("The night the ingress flapped"));
-    assert!(html.contains(r#"<h2 id="section-five-whys">Five Whys</h2>"#), "Markdown is rendered");
+    assert!(
+        html.contains(r#"<h2 id="section-five-whys">Five Whys</h2>"#),
+        "Markdown is rendered"
+    );
     assert!(html.contains("type=\"checkbox\""), "task lists render");
     let start = html.find("data-testid=\"pm-body\"").unwrap();
     let rendered = &html[start..start + html[start..].find("</div>").unwrap()];
@@ -521,9 +530,15 @@ async fn snapshots_are_private_until_shown_and_then_without_addresses_or_logins(
         postmortem_commands::draft(&app.pool, incident, "user:ana.k", &Default::default())
             .await
             .unwrap();
-    postmortem_commands::publish(&app.pool, id, true, "user:ana.k")
-        .await
-        .unwrap();
+    postmortem_commands::publish(
+        &app.pool,
+        id,
+        true,
+        "user:ana.k",
+        ReviewRules { approvals: 0 },
+    )
+    .await
+    .unwrap();
     let page = |app: &TestApp| {
         let url = app.url(&format!("/postmortems/{id}"));
         let client = app.client.clone();

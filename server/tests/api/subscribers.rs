@@ -173,6 +173,7 @@ async fn email_subscribers_confirm_follow_an_incident_and_leave_in_one_click() {
     let smtp = SmtpServer::start();
     let app = spawn_app_with_toml(&format!(
         "{COMPONENTS}\n[status_page]\ntitle = \"Example Status\"\n\
+         [postmortems]\napprovals = 0\n\
          [smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\nfrom = \"Example Status <status@example.org>\"\n",
         smtp.port
     ))
