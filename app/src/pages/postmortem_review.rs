@@ -20,6 +20,12 @@ pub struct ReviewActions {
     pub approve: ServerAction<ApprovePostmortem>,
 }
 
+impl Default for ReviewActions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl ReviewActions {
     pub fn new() -> Self {
         ReviewActions {

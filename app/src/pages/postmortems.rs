@@ -289,7 +289,7 @@ fn heading(
     let revision = p.revision;
     view! {
         <h1 data-testid="pm-title">{p.title.clone()}</h1>
-        <p>
+        <p class="pm-meta">
             {super::postmortem_review::state_badge(review.review.state)}
             {format!(" revision {} · last saved {} by {} · ", p.revision, when(p.updated_at), p.updated_by)}
             <a href=format!("/ops/incidents/{}", p.incident_id)>{format!("incident: {}", p.incident_name)}</a>
@@ -354,6 +354,7 @@ fn graphs(
             (now - chrono::Duration::hours(1), now)
         });
     view! {
+        <section class="pm-graphs no-print">
         <h2>"Graphs"</h2>
         <p class="muted">"Kept as Vigil recorded them when taken, so they outlive Grafana, retention and the incident."</p>
         {p.snapshots.iter().cloned().map(|s| {
@@ -410,6 +411,7 @@ fn graphs(
                 <button type="submit">"Take snapshot"</button>
             </ActionForm>
         </details>
+        </section>
     }
 }
 
@@ -430,9 +432,9 @@ fn revision_table(
         .map(|r| (r.created_at, Line::Saved(r)))
         .chain(review.into_iter().map(|e| (e.at, Line::Reviewed(e))))
         .collect();
-    lines.sort_by(|a, b| b.0.cmp(&a.0));
+    lines.sort_by_key(|l| std::cmp::Reverse(l.0));
     view! {
-        <h2>"Revisions and review"</h2>
+        <h2 class="no-print">"Revisions and review"</h2>
         <table class="table" data-testid="pm-revisions">
             <thead><tr><th>"#"</th><th>"What"</th><th>"By"</th><th>"When"</th></tr></thead>
             <tbody>

@@ -72,6 +72,10 @@ pub enum EventData {
     PostmortemPublished(PostmortemNews),
     #[serde(rename = "postmortem.unpublished")]
     PostmortemUnpublished(PostmortemNews),
+    /// A post-mortem's review moved: reviewers were asked, or one approved a revision. For the
+    /// team's channels (`postmortem.*`); never for subscribers.
+    #[serde(rename = "postmortem.review")]
+    PostmortemReview(ReviewNews),
     /// A follow-up is past its due date and still open: said once a day until it is handled.
     #[serde(rename = "followup.overdue")]
     FollowUpOverdue(FollowUpOverdue),
@@ -233,6 +237,21 @@ pub struct PostmortemNews {
     pub id: i64,
     pub incident_id: i64,
     pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReviewNews {
+    pub id: i64,
+    pub incident_id: i64,
+    pub name: String,
+    /// `requested` or `approved`.
+    pub action: String,
+    /// Who asked, or who approved (audit names).
+    pub who: String,
+    /// Who was asked (for `requested`).
+    #[serde(default)]
+    pub reviewers: Vec<String>,
+    pub revision: i32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -450,6 +469,16 @@ impl EventData {
             EventData::NoteAdded(n) => format!("Internal note by {}", n.author),
             EventData::PostmortemPublished(p) => format!("Post-mortem published: {}", p.name),
             EventData::PostmortemUnpublished(p) => format!("Post-mortem unpublished: {}", p.name),
+            EventData::PostmortemReview(r) if r.action == "approved" => format!(
+                "Post-mortem approved by {} (revision {}): {}",
+                r.who, r.revision, r.name
+            ),
+            EventData::PostmortemReview(r) => format!(
+                "{} asked {} to review the post-mortem: {}",
+                r.who,
+                r.reviewers.join(", "),
+                r.name
+            ),
             EventData::FollowUpOverdue(f) => format!(
                 "Follow-up overdue by {} day{} (due {}): {} — {}",
                 f.days_overdue,

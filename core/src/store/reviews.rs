@@ -2,6 +2,7 @@
 //! has an editor open. Review rows never touch `postmortem_revisions`: no review action can lose
 //! a revision.
 
+use crate::model::event::{EventData, ReviewNews};
 use crate::model::review::{
     self, Comment, Editing, Review, ReviewEvent, ReviewRules, ReviewState, Reviewer, Thread,
 };
@@ -108,13 +109,26 @@ pub async fn request(
     )
     .fetch_all(&mut *tx)
     .await?;
-    sqlx::query!(
+    let pm = sqlx::query!(
         "UPDATE postmortems SET review_requested_at = COALESCE(review_requested_at, now()) \
-         WHERE id = $1",
+         WHERE id = $1 RETURNING incident_id, title, revision",
         id
     )
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
+    if !added.is_empty() {
+        // The team's channels hear who was asked (`postmortem.*`).
+        let news = EventData::PostmortemReview(ReviewNews {
+            id,
+            incident_id: pm.incident_id,
+            name: pm.title,
+            action: "requested".into(),
+            who: by.to_string(),
+            reviewers: added.clone(),
+            revision: pm.revision,
+        });
+        super::events::append_in(&mut tx, &format!("postmortem:{id}"), &news).await?;
+    }
     tx.commit().await?;
     Ok(added)
 }
@@ -212,8 +226,8 @@ pub async fn approve(
     revision: i32,
 ) -> Result<Approved, StoreError> {
     let mut tx = pool.begin().await?;
-    let Some(current) = sqlx::query_scalar!(
-        "SELECT revision FROM postmortems WHERE id = $1 FOR UPDATE",
+    let Some(pm) = sqlx::query!(
+        "SELECT revision, incident_id, title FROM postmortems WHERE id = $1 FOR UPDATE",
         id
     )
     .fetch_optional(&mut *tx)
@@ -221,10 +235,12 @@ pub async fn approve(
     else {
         return Ok(Approved::NoPostmortem);
     };
-    if current != revision {
-        return Ok(Approved::Stale { current });
+    if pm.revision != revision {
+        return Ok(Approved::Stale {
+            current: pm.revision,
+        });
     }
-    sqlx::query!(
+    let new = sqlx::query!(
         "INSERT INTO postmortem_approvals (postmortem_id, reviewer, revision) VALUES ($1, $2, $3) \
          ON CONFLICT DO NOTHING",
         id,
@@ -232,7 +248,21 @@ pub async fn approve(
         revision
     )
     .execute(&mut *tx)
-    .await?;
+    .await?
+    .rows_affected()
+        == 1;
+    if new {
+        let news = EventData::PostmortemReview(ReviewNews {
+            id,
+            incident_id: pm.incident_id,
+            name: pm.title,
+            action: "approved".into(),
+            who: reviewer.to_string(),
+            reviewers: Vec::new(),
+            revision,
+        });
+        super::events::append_in(&mut tx, &format!("postmortem:{id}"), &news).await?;
+    }
     tx.commit().await?;
     Ok(Approved::Done)
 }

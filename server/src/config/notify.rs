@@ -22,7 +22,7 @@ pub struct NotifyConfig {
 }
 
 /// What a channel receives unless told otherwise: what a person wants to be woken for.
-pub const DEFAULT_EVENTS: [&str; 8] = [
+pub const DEFAULT_EVENTS: [&str; 9] = [
     "monitor.state",
     "incident.*",
     "maintenance.*",
@@ -31,6 +31,8 @@ pub const DEFAULT_EVENTS: [&str; 8] = [
     "resource.alert",
     "lb.ingress",
     "followup.overdue",
+    // Somebody was asked to review a post-mortem, or approved one.
+    "postmortem.review",
 ];
 
 impl NotifyConfig {

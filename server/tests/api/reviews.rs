@@ -402,6 +402,23 @@ async fn publishing_waits_for_an_approval_of_the_current_revision() {
         ]
     );
 
+    // The team's channels hear who was asked and each approval (`postmortem.review`).
+    let said: Vec<String> = sqlx::query_scalar(
+        "SELECT payload->>'action' || ' by ' || (payload->>'who') || ' r' || (payload->>'revision') \
+         FROM events WHERE kind = 'postmortem.review' ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        said,
+        [
+            format!("requested by user:ana r{first}"),
+            format!("approved by user:bob r{first}"),
+            format!("approved by user:bob r{second}"),
+        ]
+    );
+
     // The ops page shows the thread as text, never as markup.
     let page = bob
         .get(app.url(&format!("/ops/postmortems/{}", draft["id"])))
