@@ -184,15 +184,18 @@ fn follow_typing(body: RwSignal<String>, html: RwSignal<String>) {
             }
             let mine = generation.get_value() + 1;
             generation.set_value(mine);
+            // A save re-renders the editor and disposes these values while a timer or a request
+            // may still be pending: `try_` reads and writes turn that into "nothing to do".
+            let newest = move || generation.try_get_value() == Some(mine);
             set_timeout(
                 move || {
-                    if generation.get_value() != mine {
+                    if !newest() {
                         return;
                     }
                     leptos::task::spawn_local(async move {
                         if let Ok(h) = crate::api::postmortems::preview_postmortem(text).await {
-                            if generation.get_value() == mine {
-                                html.set(h);
+                            if newest() {
+                                let _ = html.try_set(h);
                             }
                         }
                     });
@@ -214,7 +217,8 @@ pub fn presence(id: i64) -> impl IntoView {
         let beat = move || {
             leptos::task::spawn_local(async move {
                 if let Ok(who) = crate::api::postmortems::mark_editing(id).await {
-                    me.set(Some(who));
+                    // The page may have moved on while the request was out.
+                    let _ = me.try_set(Some(who));
                 }
             })
         };

@@ -58,14 +58,15 @@ impl ReviewActions {
     }
 }
 
-pub fn state_badge(state: ReviewState) -> impl IntoView {
+/// The state as a badge; `testid` tells the page's heading from the review panel.
+pub fn state_badge(state: ReviewState, testid: &'static str) -> impl IntoView {
     let class = match state {
         ReviewState::Draft => "badge badge-scheduled",
         ReviewState::InReview => "badge badge-investigating",
         ReviewState::Approved => "badge badge-monitoring",
         ReviewState::Published => "badge badge-resolved",
     };
-    view! { <span class=class data-testid="pm-review-state">{state.label()}</span> }
+    view! { <span class=class data-testid=testid>{state.label()}</span> }
 }
 
 /// The panel. `id` is the post-mortem's.
@@ -80,7 +81,7 @@ pub fn review_panel(id: i64, page: ReviewPage, actions: ReviewActions) -> impl I
         <section class="panel review" data-testid="pm-review" aria-labelledby="review-heading">
             <h2 id="review-heading">"Review"</h2>
             <p>
-                {state_badge(review.state)}
+                {state_badge(review.state, "pm-review-state")}
                 {format!(" {} of {} approval(s) of revision {revision}", review.approvals, review.approvals_required)}
                 {(open > 0).then(|| format!(" · {open} open thread(s)"))}
             </p>

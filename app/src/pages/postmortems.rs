@@ -290,7 +290,7 @@ fn heading(
     view! {
         <h1 data-testid="pm-title">{p.title.clone()}</h1>
         <p class="pm-meta">
-            {super::postmortem_review::state_badge(review.review.state)}
+            {super::postmortem_review::state_badge(review.review.state, "pm-state")}
             {format!(" revision {} · last saved {} by {} · ", p.revision, when(p.updated_at), p.updated_by)}
             <a href=format!("/ops/incidents/{}", p.incident_id)>{format!("incident: {}", p.incident_name)}</a>
             {p.is_published().then(|| view! { " · " <a href=format!("/postmortems/{}", p.id) data-testid="pm-public-link">"Public page"</a> })}

@@ -42,12 +42,13 @@ pub struct PostmortemSave {
     tags: Option<Vec<String>>,
 }
 
-async fn id_of(state: &AppState, incident: i64) -> Result<i64, ApiError> {
+/// The incident's post-mortem, or a 404 that says how to draft one.
+pub(super) async fn id_of(state: &AppState, incident: i64) -> Result<i64, ApiError> {
     postmortems::id_for_incident(&state.pool, incident)
         .await?
         .ok_or_else(|| {
             ApiError::NotFound(format!(
-                "incident {incident} has no post-mortem; POST to this address drafts one"
+                "incident {incident} has no post-mortem; POST /api/v1/incidents/{incident}/postmortem drafts one"
             ))
         })
 }

@@ -16,22 +16,27 @@ use vigil_core::{
         auth::{Auth, Scope, POSTMORTEM_WRITERS},
         review::Review,
     },
-    store::{postmortems, review_commands, reviews},
+    store::{review_commands, reviews},
 };
 
 use super::{
     api_error::{parse, ApiError},
+    api_postmortems::id_of,
     AppState,
 };
 
-async fn id_of(state: &AppState, incident: i64) -> Result<i64, ApiError> {
-    postmortems::id_for_incident(&state.pool, incident)
-        .await?
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "incident {incident} has no post-mortem; POST /api/v1/incidents/{incident}/postmortem drafts one"
-            ))
-        })
+/// What every review action starts with: the caller may write post-mortems, the body parses,
+/// the incident has a post-mortem. Returns (who, input, post-mortem id).
+async fn writing<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    auth: &Auth,
+    incident: i64,
+    body: &[u8],
+) -> Result<(String, T, i64), ApiError> {
+    let who = auth.require(Scope::PostmortemsWrite)?.audit_name();
+    let input: T = parse(body)?;
+    let id = id_of(state, incident).await?;
+    Ok((who, input, id))
 }
 
 async fn review_of(state: &AppState, id: i64) -> Result<Json<Review>, ApiError> {
@@ -74,9 +79,7 @@ pub async fn request_review(
     Path(incident): Path<i64>,
     body: axum::body::Bytes,
 ) -> Result<Json<Review>, ApiError> {
-    let who = auth.require(Scope::PostmortemsWrite)?.audit_name();
-    let input: ReviewRequest = parse(&body)?;
-    let id = id_of(&state, incident).await?;
+    let (who, input, id) = writing::<ReviewRequest>(&state, &auth, incident, &body).await?;
     review_commands::request_review(&state.pool, id, &input.reviewers, &who).await?;
     review_of(&state, id).await
 }
@@ -107,9 +110,7 @@ pub async fn comment(
     Path(incident): Path<i64>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Review>), ApiError> {
-    let who = auth.require(Scope::PostmortemsWrite)?.audit_name();
-    let input: NewComment = parse(&body)?;
-    let id = id_of(&state, incident).await?;
+    let (who, input, id) = writing::<NewComment>(&state, &auth, incident, &body).await?;
     review_commands::comment(
         &state.pool,
         id,
@@ -142,9 +143,7 @@ pub async fn resolve(
     Path((incident, thread)): Path<(i64, i64)>,
     body: axum::body::Bytes,
 ) -> Result<Json<Review>, ApiError> {
-    let who = auth.require(Scope::PostmortemsWrite)?.audit_name();
-    let input: ThreadPatch = parse(&body)?;
-    let id = id_of(&state, incident).await?;
+    let (who, input, id) = writing::<ThreadPatch>(&state, &auth, incident, &body).await?;
     review_commands::resolve(&state.pool, id, thread, input.resolved, &who).await?;
     review_of(&state, id).await
 }
@@ -168,9 +167,7 @@ pub async fn approve(
     Path(incident): Path<i64>,
     body: axum::body::Bytes,
 ) -> Result<Json<Review>, ApiError> {
-    let who = auth.require(Scope::PostmortemsWrite)?.audit_name();
-    let input: Approval = parse(&body)?;
-    let id = id_of(&state, incident).await?;
+    let (who, input, id) = writing::<Approval>(&state, &auth, incident, &body).await?;
     review_commands::approve(&state.pool, id, input.revision, &who).await?;
     review_of(&state, id).await
 }
