@@ -21,7 +21,7 @@ test.describe("without JavaScript", () => {
     await form.getByLabel("A Discord channel").check();
     await form.getByLabel(/Discord webhook URL/).fill(`${receiver}/hook/not-discord`);
     await page.getByTestId("subscribe-submit").click();
-    await expect(page.getByTestId("subscribe-notice")).toContainText("Discord webhook URL: a Discord webhook URL looks like");
+    await expect(page.getByTestId("subscribe-notice")).toContainText("Discord webhook URL: paste the URL from the channel's settings");
     await expect(page.getByTestId("subscribe-notice")).toHaveAttribute("role", "alert");
 
     await page.getByTestId("subscribe-form").getByLabel(/A webhook/).check();

@@ -24,6 +24,9 @@ pub enum AdminError {
     BadDisplayName,
     #[error("the two passwords differ")]
     Mismatch,
+    /// `--region` missing, misplaced or malformed; the text says which and how to fix it.
+    #[error("{0}")]
+    Region(String),
     #[error("no password given on standard input")]
     NoPassword,
     #[error(transparent)]
@@ -195,16 +198,45 @@ async fn set_disabled(
 pub async fn token(pool: &PgPool, action: TokenAction) -> Result<(), AdminError> {
     let actor = actor();
     match action {
-        TokenAction::Create { name, scopes } => {
+        TokenAction::Create {
+            name,
+            scopes,
+            region,
+        } => {
+            use vigil_core::model::{
+                auth::Scope,
+                monitor::{is_region_name, LOCAL},
+            };
+            let agent = scopes.contains(&Scope::Agent);
+            match region.as_deref() {
+                None if agent => return Err(AdminError::Region(
+                    "--region: an agent token speaks for one region; add --region NAME (as monitors list it in `regions`, e.g. eu-west)".into()
+                )),
+                Some(_) if !agent => {
+                    return Err(AdminError::Region("--region: only a token with --scope agent has a region".into()))
+                }
+                Some(r) if r == LOCAL || !is_region_name(r) => return Err(AdminError::Region(format!(
+                    "--region: `{r}` is not an agent's region: letters, digits, - and _, up to 40, not `local`"
+                ))),
+                _ => {}
+            }
             let new = token::generate();
-            let t = tokens::create(pool, &name, &new.hash, &new.display_prefix, &scopes, &actor)
-                .await?;
+            let t = tokens::create(
+                pool,
+                &name,
+                &new.hash,
+                &new.display_prefix,
+                &scopes,
+                region.as_deref(),
+                &actor,
+            )
+            .await?;
             audit::record(
                 pool,
                 &actor,
                 "token.create",
                 &format!("token:{}", t.id),
-                serde_json::json!({ "name": name, "scopes": scopes }),
+                serde_json::json!({ "name": name, "scopes": scopes, "region": region }),
             )
             .await?;
             // The secret alone on stdout, so `TOKEN=$(vigil token create …)` works.

@@ -94,9 +94,7 @@ impl Agent {
             .send()
             .await
             .map_err(|e| anyhow::anyhow!(crate::redact::transport_error(&e)))?;
-        let assignment: Assignment = accepted(resp)
-            .await?
-            .json()
+        let assignment: Assignment = crate::capped::json(accepted(resp).await?, 16 << 20)
             .await
             .context("reading the monitor list")?;
         Ok(assignment
@@ -159,7 +157,13 @@ impl Agent {
     async fn push_all(&self) -> anyhow::Result<()> {
         loop {
             let (batch, last, dropped) = {
-                let b = self.buffer.lock().expect("buffer poisoned");
+                let mut b = self.buffer.lock().expect("buffer poisoned");
+                // The server refuses results older than this; they count as dropped instead.
+                let oldest = chrono::Utc::now() - crate::http::api_agents::MAX_RESULT_AGE;
+                while b.results.front().is_some_and(|(_, _, r)| r.at < oldest) {
+                    b.results.pop_front();
+                    b.dropped += 1;
+                }
                 if b.results.is_empty() && b.dropped == 0 {
                     return Ok(());
                 }
@@ -222,6 +226,9 @@ async fn accepted(resp: reqwest::Response) -> anyhow::Result<reqwest::Response> 
     }
     anyhow::bail!(
         "the server answered {status}: {}",
-        resp.text().await.unwrap_or_default()
+        crate::capped::read(resp, crate::capped::ANSWER_EXCERPT)
+            .await
+            .map(|c| c.excerpt(300))
+            .unwrap_or_default()
     )
 }

@@ -48,7 +48,8 @@ pub enum Command {
     /// Vigil server, check them with the same probes, and push the results in batches. Results
     /// are buffered while the server cannot be reached (the oldest dropped past `--buffer`, and
     /// the loss reported). Needs no database. The token needs scope `agent`
-    /// (`vigil token create NAME --scope agent`).
+    /// bound to the same region
+    /// (`vigil token create --name NAME --scope agent --region REGION`).
     Agent(AgentArgs),
     /// Manage API tokens for machines (probe agents, CI, scripts).
     Token {
@@ -94,6 +95,10 @@ pub enum TokenAction {
         name: String,
         #[arg(long = "scope", required = true, value_name = "SCOPE")]
         scopes: Vec<Scope>,
+        /// The one region an `agent` token speaks for (required with `--scope agent`): the
+        /// agent endpoints refuse it for any other region.
+        #[arg(long, value_name = "REGION")]
+        region: Option<String>,
     },
     /// List tokens (never the secrets): id, name, scopes, last use, revoked or not.
     List,

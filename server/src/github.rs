@@ -7,6 +7,9 @@
 
 use std::time::Duration;
 
+/// The largest issue read back (GitHub caps an issue's body at 64 KB of text).
+const MAX_ISSUE: usize = 1 << 20;
+
 use reqwest::{header, StatusCode};
 use serde::Deserialize;
 use sqlx::PgPool;
@@ -186,7 +189,10 @@ impl Sync {
             ),
             StatusCode::GONE => Answer::Stop(format!("issues are disabled in {repo}"), None),
             other => {
-                let text = r.text().await.unwrap_or_default();
+                let text = crate::capped::read(r, crate::capped::ANSWER_EXCERPT)
+                    .await
+                    .map(|c| c.excerpt(crate::capped::ANSWER_EXCERPT))
+                    .unwrap_or_default();
                 let said = serde_json::from_str::<serde_json::Value>(&text)
                     .ok()
                     .and_then(|v| v["message"].as_str().map(str::to_string))
@@ -214,7 +220,7 @@ impl Sync {
     async fn not_an_issue(
         &self,
         id: i64,
-        e: reqwest::Error,
+        e: crate::capped::ReadError,
     ) -> Result<(), (String, Option<Duration>)> {
         issues::failed(
             &self.pool,
@@ -235,7 +241,7 @@ impl Sync {
             .send(self.http.post(self.url("")).json(&body), token)
             .await
         {
-            Answer::Ok(r) => match r.json::<Issue>().await {
+            Answer::Ok(r) => match crate::capped::json::<Issue>(r, MAX_ISSUE).await {
                 Ok(issue) => issues::opened(&self.pool, f.id, issue.number, &issue.html_url)
                     .await
                     .map_err(db),
@@ -270,7 +276,7 @@ impl Sync {
                     .get(header::ETAG)
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string);
-                match r.json::<Issue>().await {
+                match crate::capped::json::<Issue>(r, MAX_ISSUE).await {
                     Ok(issue) => {
                         let changed = issues::read(
                             &self.pool,

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod agent;
 pub mod auth;
+pub mod capped;
 pub mod cli;
 pub mod cluster;
 pub mod config;

@@ -98,13 +98,12 @@ pub async fn read_once(
     if resp.content_length().is_some_and(|n| n as usize > MAX_BODY) {
         return Err(format!("the status page is larger than {MAX_BODY} bytes"));
     }
-    let body = resp
-        .bytes()
+    // Capped while reading (after inflation), not after the whole body is held.
+    let body = crate::capped::read(resp, MAX_BODY)
         .await
-        .map_err(|e| crate::redact::transport_error(&e))?;
-    if body.len() > MAX_BODY {
-        return Err(format!("the status page is larger than {MAX_BODY} bytes"));
-    }
+        .map_err(|e| crate::redact::transport_error(&e))?
+        .whole(MAX_BODY)
+        .map_err(|_| format!("the status page is larger than {MAX_BODY} bytes"))?;
     let value: serde_json::Value =
         serde_json::from_slice(&body).map_err(|e| format!("the status page is not JSON: {e}"))?;
     let snapshot = parse(&value, &u.components)?;

@@ -95,6 +95,7 @@ pub async fn save_postmortem(
         Some(&title),
         &body,
         &who.audit_name(),
+        crate::api::guard::review_rules(),
     )
     .await
     .map_err(command_error)?;
@@ -142,6 +143,7 @@ pub async fn add_postmortem_update(
         base_revision,
         &update,
         &who.audit_name(),
+        crate::api::guard::review_rules(),
     )
     .await
     .map_err(command_error)?;
@@ -288,6 +290,7 @@ pub async fn restore_postmortem_revision(
         number,
         base_revision,
         &who.audit_name(),
+        crate::api::guard::review_rules(),
     )
     .await
     .map_err(command_error)?;
@@ -411,9 +414,15 @@ pub async fn approve_postmortem(id: i64, revision: i32) -> Result<(), ServerFnEr
     use vigil_core::model::auth::Scope;
     let who = guard::require(Scope::PostmortemsWrite).await?;
     let pool = guard::pool()?;
-    vigil_core::store::review_commands::approve(&pool, id, revision, &who.audit_name())
-        .await
-        .map_err(command_error)?;
+    vigil_core::store::review_commands::approve(
+        &pool,
+        id,
+        revision,
+        &who.audit_name(),
+        crate::api::guard::review_rules(),
+    )
+    .await
+    .map_err(command_error)?;
     editor(id);
     Ok(())
 }

@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
-use vigil_core::model::subscriber::{SubscribeOffer, SubscriberKind};
+use vigil_core::model::subscriber::{FormNotice, SubscribeOffer, SubscriberKind};
 
 use crate::api::{get_subscribe_offer, get_subscribers, RemoveSubscriber};
 
@@ -15,21 +15,6 @@ fn next_step(kind: &str) -> &'static str {
         Some(SubscriberKind::Discord) => "A confirmation message is on its way to your channel; updates follow from then on.",
         Some(SubscriberKind::Webhook) => "A verification request is on its way to your endpoint. POST to the confirm_url it carries to start receiving updates.",
         None => "Request received.",
-    }
-}
-
-/// A field name as the form labels it.
-fn field_label(field: &str) -> &str {
-    match field {
-        "email" => "Email address",
-        "discord_webhook_url" => "Discord webhook URL",
-        "webhook_url" => "Webhook URL",
-        "webhook_secret" => "Signing key",
-        "components" => "Components",
-        "events" => "What to receive",
-        "kind" => "How",
-        "token" => "Link",
-        _ => "Form",
     }
 }
 
@@ -69,17 +54,13 @@ pub fn SubscribePage() -> impl IntoView {
                     .to_string(),
             ));
         }
-        q.get("error").map(|field| {
-            (
-                "form-error",
-                format!(
-                    "{}: {}",
-                    field_label(&field),
-                    q.get("message")
-                        .unwrap_or_else(|| "check it and try again".into())
-                ),
-            )
-        })
+        // Only the codes the server sends are worded; any other text in the URL is not shown.
+        q.get("error")
+            .and_then(|code| FormNotice::parse_code(&code))
+            .map(|notice| {
+                let retry = q.get("retry").and_then(|s| s.parse().ok());
+                ("form-error", notice.message(retry))
+            })
     };
     let chosen = move || query.read().get("kind").unwrap_or_default();
     view! {

@@ -24,7 +24,7 @@ impl Answer for super::auth::Denied {
     fn status(&self) -> u16 {
         match self {
             super::auth::Denied::Unauthenticated => 401,
-            super::auth::Denied::Forbidden(_) => 403,
+            super::auth::Denied::Forbidden(_) | super::auth::Denied::OtherRegion(_) => 403,
         }
     }
 }

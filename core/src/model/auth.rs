@@ -135,6 +135,8 @@ pub enum Principal {
         id: i64,
         name: String,
         scopes: Vec<Scope>,
+        /// The one region an agent token speaks for (set at creation).
+        region: Option<String>,
     },
 }
 
@@ -221,6 +223,9 @@ pub enum Denied {
     /// Valid credentials without the needed scope. HTTP 403.
     #[error("this needs the `{0}` permission, which you do not have")]
     Forbidden(Scope),
+    /// An agent token asked for or spoke for a region it is not bound to. HTTP 403.
+    #[error("{0}")]
+    OtherRegion(String),
 }
 
 /// The request's authentication outcome, as the server resolved it before any handler ran.
@@ -234,6 +239,24 @@ impl Auth {
             None => Err(Denied::Unauthenticated),
             Some(p) if p.allows(scope) => Ok(p),
             Some(_) => Err(Denied::Forbidden(scope)),
+        }
+    }
+
+    /// An agent speaking for `region`: its token must be bound to that region (an `admin` token,
+    /// or a signed-in admin, speaks for any).
+    pub fn require_agent_of(&self, region: &str) -> Result<&Principal, Denied> {
+        let p = self.require(Scope::Agent)?;
+        match p {
+            Principal::Token { region: Some(bound), .. } if bound == region => Ok(p),
+            Principal::Token { region: Some(bound), .. } => Err(Denied::OtherRegion(format!(
+                "region: this token speaks for `{bound}` only, not `{region}`; run the agent of `{region}` with a token created with --region {region}"
+            ))),
+            Principal::Token { scopes, .. } if !scopes.contains(&Scope::Admin) => {
+                Err(Denied::OtherRegion(format!(
+                    "region: this agent token is bound to no region; create one with `vigil token create --name NAME --scope agent --region {region}` and revoke this one"
+                )))
+            }
+            _ => Ok(p),
         }
     }
 
@@ -292,12 +315,42 @@ mod tests {
     }
 
     #[test]
+    fn an_agent_token_speaks_for_its_own_region_only() {
+        let t = |scopes: Vec<Scope>, region: Option<&str>| {
+            Auth(Some(Principal::Token {
+                id: 1,
+                name: "agent".into(),
+                scopes,
+                region: region.map(str::to_string),
+            }))
+        };
+        let eu = t(vec![Scope::Agent], Some("eu-west"));
+        assert!(eu.require_agent_of("eu-west").is_ok());
+        assert!(matches!(
+            eu.require_agent_of("us-east"),
+            Err(Denied::OtherRegion(m)) if m.contains("`eu-west` only")
+        ));
+        assert!(matches!(
+            t(vec![Scope::Agent], None).require_agent_of("eu-west"),
+            Err(Denied::OtherRegion(_))
+        ));
+        assert!(t(vec![Scope::Admin], None)
+            .require_agent_of("eu-west")
+            .is_ok());
+        assert_eq!(
+            t(vec![Scope::Read], Some("eu-west")).require_agent_of("eu-west"),
+            Err(Denied::Forbidden(Scope::Agent))
+        );
+    }
+
+    #[test]
     fn token_scopes_are_exact_except_admin() {
         let t = |scopes: Vec<Scope>| {
             Auth(Some(Principal::Token {
                 id: 1,
                 name: "ci".into(),
                 scopes,
+                region: None,
             }))
         };
         assert!(t(vec![Scope::Agent]).require(Scope::Read).is_err());
@@ -316,6 +369,7 @@ mod tests {
                 id: 1,
                 name: "ci".into(),
                 scopes,
+                region: None,
             }))
         };
         assert!(t(vec![Scope::PostmortemsWrite])

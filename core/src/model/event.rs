@@ -473,6 +473,9 @@ impl EventData {
                 "Post-mortem approved by {} (revision {}): {}",
                 r.who, r.revision, r.name
             ),
+            EventData::PostmortemReview(r) if r.action == "revision_public" => {
+                format!("Post-mortem revision {} is public: {}", r.revision, r.name)
+            }
             EventData::PostmortemReview(r) => format!(
                 "{} asked {} to review the post-mortem: {}",
                 r.who,

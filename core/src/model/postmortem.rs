@@ -109,6 +109,15 @@ pub enum Part {
     Snapshot(i64),
 }
 
+/// The snapshot a `{{snapshot:N}}` reference names; `None` for anything else.
+pub fn parse_snapshot_ref(s: &str) -> Option<i64> {
+    let n = s.strip_prefix("{{snapshot:")?.strip_suffix("}}")?;
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    n.parse().ok()
+}
+
 /// Cuts rendered HTML at each `<p>{{snapshot:N}}</p>` (a snapshot reference on a line of its
 /// own), so pages place the snapshot's figure there.
 pub fn parts(html: &str) -> Vec<Part> {
@@ -125,21 +134,20 @@ pub fn parts(html: &str) -> Vec<Part> {
     let mut out = Vec::new();
     let mut rest = html;
     while let Some(at) = rest.find(OPEN) {
-        let after = &rest[at + OPEN.len()..];
-        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
-        match (
-            after[..digits].parse::<i64>(),
-            after[digits..].strip_prefix("}}</p>"),
-        ) {
-            (Ok(id), Some(next)) => {
+        let inner = &rest[at + "<p>".len()..];
+        let reference = inner
+            .find("</p>")
+            .and_then(|end| parse_snapshot_ref(&inner[..end]).map(|id| (id, end)));
+        match reference {
+            Some((id, end)) => {
                 push(&mut out, &rest[..at]);
                 out.push(Part::Snapshot(id));
-                rest = next;
+                rest = &inner[end + "</p>".len()..];
             }
             // Not a reference after all: text, and look further on.
-            _ => {
+            None => {
                 push(&mut out, &rest[..at + OPEN.len()]);
-                rest = after;
+                rest = &rest[at + OPEN.len()..];
             }
         }
     }
@@ -165,12 +173,7 @@ pub fn export_markdown(p: &PostmortemView, shown_body: &str, now: DateTime<Utc>)
     let mut placed = Vec::new();
     let mut text = String::new();
     for line in shown_body.lines() {
-        let t = line.trim();
-        let id = t
-            .strip_prefix("{{snapshot:")
-            .and_then(|r| r.strip_suffix("}}"))
-            .and_then(|n| n.parse::<i64>().ok());
-        match id.and_then(|id| caption_of(id).map(|c| (id, c))) {
+        match parse_snapshot_ref(line.trim()).and_then(|id| caption_of(id).map(|c| (id, c))) {
             Some((id, caption)) => {
                 placed.push(id);
                 text.push_str(&format!(

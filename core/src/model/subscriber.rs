@@ -397,3 +397,98 @@ mod tests {
         assert!(!is_discord_webhook_path("/hook/123/abc"));
     }
 }
+
+/// What the subscribe page says after the form was sent without JavaScript. Its URL carries one
+/// of these codes (`/subscribe?error=email`), never text: a link cannot make the page say
+/// anything its owner did not write. The JSON API names the exact problem instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormNotice {
+    Email,
+    DiscordUrl,
+    WebhookUrl,
+    WebhookSecret,
+    Components,
+    Events,
+    Kind,
+    TooMany,
+    Token,
+    Form,
+}
+
+impl FormNotice {
+    const ALL: [FormNotice; 10] = [
+        FormNotice::Email,
+        FormNotice::DiscordUrl,
+        FormNotice::WebhookUrl,
+        FormNotice::WebhookSecret,
+        FormNotice::Components,
+        FormNotice::Events,
+        FormNotice::Kind,
+        FormNotice::TooMany,
+        FormNotice::Token,
+        FormNotice::Form,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            FormNotice::Email => "email",
+            FormNotice::DiscordUrl => "discord_webhook_url",
+            FormNotice::WebhookUrl => "webhook_url",
+            FormNotice::WebhookSecret => "webhook_secret",
+            FormNotice::Components => "components",
+            FormNotice::Events => "events",
+            FormNotice::Kind => "kind",
+            FormNotice::TooMany => "too_many",
+            FormNotice::Token => "token",
+            FormNotice::Form => "form",
+        }
+    }
+
+    pub fn parse_code(s: &str) -> Option<FormNotice> {
+        Self::ALL.into_iter().find(|n| n.code() == s)
+    }
+
+    /// The notice for a problem the checks named by its field.
+    pub fn for_field(field: &str) -> FormNotice {
+        Self::parse_code(field)
+            .filter(|n| !matches!(n, FormNotice::TooMany | FormNotice::Token))
+            .unwrap_or(FormNotice::Form)
+    }
+
+    /// What the page shows: the field, and what it takes. `retry` is the wait, in seconds, of a
+    /// [`FormNotice::TooMany`].
+    pub fn message(self, retry: Option<u64>) -> String {
+        match self {
+            FormNotice::Email => "Email address: enter one address, such as you@example.org (at most 254 characters).".into(),
+            FormNotice::DiscordUrl => "Discord webhook URL: paste the URL from the channel's settings (Integrations → Webhooks → Copy Webhook URL); it starts with https://discord.com/api/webhooks/.".into(),
+            FormNotice::WebhookUrl => "Webhook URL: an https URL on the public internet, which answers the verification request we send to it.".into(),
+            FormNotice::WebhookSecret => "Signing key: 16 to 200 characters, or leave it empty to have one made.".into(),
+            FormNotice::Components => "Components: choose among the components listed below, or none to hear about all.".into(),
+            FormNotice::Events => "What to receive: tick incidents, maintenances, or both.".into(),
+            FormNotice::Kind => "How: choose one of the ways offered below.".into(),
+            FormNotice::TooMany => format!(
+                "Too many requests: try again in {} seconds.",
+                retry.unwrap_or(60)
+            ),
+            FormNotice::Token => "Link: it has expired or was already used to unsubscribe; subscribe again below.".into(),
+            FormNotice::Form => "The request could not be taken; check the fields and try again.".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod form_notice_tests {
+    use super::FormNotice;
+
+    #[test]
+    fn every_code_reads_back_and_unknown_text_is_no_notice() {
+        for n in FormNotice::ALL {
+            assert_eq!(FormNotice::parse_code(n.code()), Some(n));
+        }
+        assert_eq!(FormNotice::parse_code("Your account is suspended"), None);
+        assert_eq!(FormNotice::for_field("email"), FormNotice::Email);
+        assert_eq!(FormNotice::for_field("token"), FormNotice::Form);
+        assert_eq!(FormNotice::for_field("anything"), FormNotice::Form);
+        assert!(FormNotice::TooMany.message(Some(42)).contains("42 seconds"));
+    }
+}

@@ -195,3 +195,22 @@ pub async fn by_number(pool: &PgPool, number: i64) -> Result<Vec<i64>, StoreErro
     .fetch_all(pool)
     .await?)
 }
+
+/// Remembers a GitHub webhook delivery; false when it was already taken within the last day
+/// (a replay). Deliveries older than a day are forgotten on the way.
+pub async fn first_delivery(pool: &PgPool, delivery: &str) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!("DELETE FROM github_deliveries WHERE received_at < now() - interval '1 day'")
+        .execute(&mut *tx)
+        .await?;
+    let new = sqlx::query!(
+        "INSERT INTO github_deliveries (id) VALUES ($1) ON CONFLICT DO NOTHING",
+        delivery
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    tx.commit().await?;
+    Ok(new)
+}

@@ -149,6 +149,7 @@ pub async fn save(
     title: Option<&str>,
     body: &str,
     actor: &str,
+    rules: crate::model::review::ReviewRules,
 ) -> Result<SaveOutcome, CommandError> {
     let title = title.map(check_title).transpose()?;
     let body = check_body(body)?;
@@ -167,6 +168,8 @@ pub async fn save(
         SaveOutcome::Saved { .. } => {
             // The checklist and the follow-up list never disagree: new entries become items.
             super::follow_ups::sync_checklist(pool, id, &body, actor).await?;
+            // Public at once only when no approval is needed; else it waits for one.
+            postmortems::advance_published(pool, id, rules.approvals).await?;
             "postmortem.save"
         }
         SaveOutcome::Conflict { .. } => "postmortem.save_conflict",
@@ -182,6 +185,7 @@ pub async fn add_update(
     base: i32,
     text: &str,
     actor: &str,
+    rules: crate::model::review::ReviewRules,
 ) -> Result<SaveOutcome, CommandError> {
     if text.trim().is_empty() {
         return Err(CommandError::invalid("update", "must not be empty"));
@@ -198,6 +202,7 @@ pub async fn add_update(
         None,
         &postmortem::with_update(&body, Utc::now(), text),
         actor,
+        rules,
     )
     .await
 }
@@ -209,6 +214,7 @@ pub async fn restore(
     number: i32,
     base: i32,
     actor: &str,
+    rules: crate::model::review::ReviewRules,
 ) -> Result<SaveOutcome, CommandError> {
     let old = sqlx::query!(
         "SELECT title, body FROM postmortem_revisions WHERE postmortem_id = $1 AND number = $2",
@@ -235,6 +241,9 @@ pub async fn restore(
     )
     .await?
     .ok_or(CommandError::NoPostmortem(id))?;
+    if let SaveOutcome::Saved { .. } = outcome {
+        postmortems::advance_published(pool, id, rules.approvals).await?;
+    }
     audit_pm(pool, actor, "postmortem.restore", id).await?;
     Ok(outcome)
 }
@@ -252,10 +261,15 @@ pub async fn check_publishable(
     if rules.approvals == 0 {
         return Ok(());
     }
-    let current = postmortems::get(pool, id, false)
-        .await?
-        .ok_or(CommandError::NoPostmortem(id))?;
-    if current.is_published() {
+    let current = sqlx::query!(
+        "SELECT title, body, revision, published_at FROM postmortems WHERE id = $1",
+        id
+    )
+    .fetch_optional(pool)
+    .await
+    .map_err(StoreError::from)?
+    .ok_or(CommandError::NoPostmortem(id))?;
+    if current.published_at.is_some() {
         return Ok(());
     }
     let body = check_body(body)?;
@@ -269,16 +283,25 @@ pub async fn check_publishable(
             ),
         });
     }
+    match waiting_for_approvals(pool, id, rules).await? {
+        Some(refusal) => Err(refusal),
+        None => Ok(()),
+    }
+}
+
+/// The 409 naming `approvals` that says what publishing still waits for; `None` when nothing.
+async fn waiting_for_approvals(
+    pool: &PgPool,
+    id: i64,
+    rules: crate::model::review::ReviewRules,
+) -> Result<Option<CommandError>, CommandError> {
     let review = super::reviews::review(pool, id, rules)
         .await?
         .ok_or(CommandError::NoPostmortem(id))?;
-    match review.waiting_for() {
-        Some(w) => Err(CommandError::Conflict {
-            field: "approvals",
-            message: w,
-        }),
-        None => Ok(()),
-    }
+    Ok(review.waiting_for().map(|message| CommandError::Conflict {
+        field: "approvals",
+        message,
+    }))
 }
 
 /// Publishes (needs `rules.approvals` approvals of the current revision) or takes back to draft.
@@ -293,15 +316,12 @@ pub async fn publish(
         postmortems::Published::Done => {}
         postmortems::Published::NoPostmortem => return Err(CommandError::NoPostmortem(id)),
         postmortems::Published::Waiting { .. } => {
-            let review = super::reviews::review(pool, id, rules)
+            return Err(waiting_for_approvals(pool, id, rules)
                 .await?
-                .ok_or(CommandError::NoPostmortem(id))?;
-            return Err(CommandError::Conflict {
-                field: "approvals",
-                message: review.waiting_for().unwrap_or_else(|| {
-                    "a revision was saved meanwhile; it needs approving".to_string()
-                }),
-            });
+                .unwrap_or_else(|| CommandError::Conflict {
+                    field: "approvals",
+                    message: "a revision was saved meanwhile; it needs approving".to_string(),
+                }));
         }
     }
     let action = if published {

@@ -194,8 +194,8 @@ pub async fn set_published(
         }
     }
     sqlx::query!(
-        "UPDATE postmortems SET published_at = CASE WHEN $2 THEN now() END, updated_at = now() \
-         WHERE id = $1",
+        "UPDATE postmortems SET published_at = CASE WHEN $2 THEN now() END, \
+         published_revision = CASE WHEN $2 THEN revision END, updated_at = now() WHERE id = $1",
         id,
         published
     )
@@ -214,6 +214,45 @@ pub async fn set_published(
     super::events::append_in(&mut tx, &format!("postmortem:{id}"), &data).await?;
     tx.commit().await?;
     Ok(Published::Done)
+}
+
+/// Makes the current revision of a published post-mortem the one the public reads, once it has
+/// `approvals_needed` approvals by people who did not write it (at once when none are needed).
+/// Returns whether it moved; the move is an event, so public pages and channels hear of it.
+pub async fn advance_published(
+    pool: &PgPool,
+    id: i64,
+    approvals_needed: u32,
+) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
+    let moved = sqlx::query!(
+        "UPDATE postmortems p SET published_revision = p.revision \
+         WHERE p.id = $1 AND p.published_at IS NOT NULL \
+           AND p.published_revision IS DISTINCT FROM p.revision \
+           AND (SELECT count(*) FROM postmortem_approvals a \
+                JOIN postmortem_revisions r ON r.postmortem_id = a.postmortem_id AND r.number = a.revision \
+                WHERE a.postmortem_id = p.id AND a.revision = p.revision AND a.reviewer <> r.author) >= $2 \
+         RETURNING p.incident_id, p.title, p.revision, p.updated_by",
+        id,
+        i64::from(approvals_needed)
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(m) = moved else {
+        return Ok(false);
+    };
+    let news = EventData::PostmortemReview(crate::model::event::ReviewNews {
+        id,
+        incident_id: m.incident_id,
+        name: m.title,
+        action: "revision_public".into(),
+        who: m.updated_by,
+        reviewers: Vec::new(),
+        revision: m.revision,
+    });
+    super::events::append_in(&mut tx, &format!("postmortem:{id}"), &news).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 pub struct NewSnapshot<'a> {
@@ -282,7 +321,20 @@ pub async fn get(
     .bind(published_only)
     .fetch_optional(pool)
     .await?;
-    let Some(r) = row else { return Ok(None) };
+    let Some(mut r) = row else { return Ok(None) };
+    if published_only {
+        // The public reads the revision that was approved for it, whatever was saved since.
+        let shown = sqlx::query!(
+            "SELECT v.number, v.title, v.body FROM postmortems p JOIN postmortem_revisions v \
+             ON v.postmortem_id = p.id AND v.number = p.published_revision WHERE p.id = $1",
+            id
+        )
+        .fetch_optional(pool)
+        .await?;
+        if let Some(v) = shown {
+            (r.revision, r.title, r.body) = (v.number, v.title, v.body);
+        }
+    }
     let authors: Vec<String> = sqlx::query_scalar!(
         "SELECT author FROM postmortem_revisions WHERE postmortem_id = $1 AND kind <> 'conflict' \
          GROUP BY author ORDER BY min(number)",

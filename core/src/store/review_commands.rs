@@ -196,6 +196,7 @@ pub async fn approve(
     id: i64,
     revision: i32,
     actor: &str,
+    rules: crate::model::review::ReviewRules,
 ) -> Result<(), CommandError> {
     exists(pool, id).await?;
     if !reviews::is_reviewer(pool, id, actor).await? {
@@ -209,6 +210,14 @@ pub async fn approve(
     match reviews::approve(pool, id, actor, revision).await? {
         reviews::Approved::Done => {}
         reviews::Approved::NoPostmortem => return Err(CommandError::NoPostmortem(id)),
+        reviews::Approved::OwnText => {
+            return Err(CommandError::Conflict {
+                field: "revision",
+                message: format!(
+                    "you wrote revision {revision}; it is approved by a reviewer who did not write it"
+                ),
+            })
+        }
         reviews::Approved::Stale { current } => {
             return Err(CommandError::Conflict {
                 field: "revision",
@@ -218,6 +227,8 @@ pub async fn approve(
             })
         }
     }
+    // A published post-mortem's new revision becomes public with its approval.
+    super::postmortems::advance_published(pool, id, rules.approvals).await?;
     audit_pm(pool, actor, "postmortem.approve", id).await?;
     Ok(())
 }

@@ -214,6 +214,8 @@ pub enum Approved {
     Stale {
         current: i32,
     },
+    /// The reviewer wrote this revision: an approval is a second pair of eyes.
+    OwnText,
     NoPostmortem,
 }
 
@@ -227,7 +229,9 @@ pub async fn approve(
 ) -> Result<Approved, StoreError> {
     let mut tx = pool.begin().await?;
     let Some(pm) = sqlx::query!(
-        "SELECT revision, incident_id, title FROM postmortems WHERE id = $1 FOR UPDATE",
+        "SELECT p.revision, p.incident_id, p.title, r.author FROM postmortems p \
+         JOIN postmortem_revisions r ON r.postmortem_id = p.id AND r.number = p.revision \
+         WHERE p.id = $1 FOR UPDATE OF p",
         id
     )
     .fetch_optional(&mut *tx)
@@ -239,6 +243,9 @@ pub async fn approve(
         return Ok(Approved::Stale {
             current: pm.revision,
         });
+    }
+    if pm.author == reviewer {
+        return Ok(Approved::OwnText);
     }
     let new = sqlx::query!(
         "INSERT INTO postmortem_approvals (postmortem_id, reviewer, revision) VALUES ($1, $2, $3) \
@@ -275,7 +282,8 @@ pub async fn approvals_of_current(
 ) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar!(
         "SELECT count(*) AS \"n!\" FROM postmortem_approvals a JOIN postmortems p ON p.id = a.postmortem_id \
-         WHERE a.postmortem_id = $1 AND a.revision = p.revision",
+         JOIN postmortem_revisions r ON r.postmortem_id = p.id AND r.number = p.revision \
+         WHERE a.postmortem_id = $1 AND a.revision = p.revision AND a.reviewer <> r.author",
         id
     )
     .fetch_one(&mut **tx)
@@ -319,8 +327,12 @@ pub async fn history(pool: &PgPool, id: i64) -> Result<Vec<ReviewEvent>, StoreEr
         .collect())
 }
 
-/// Says `who` has post-mortem `id` open in an editor now.
+/// Says `who` has post-mortem `id` open in an editor now. Rows nobody renewed for ten minutes
+/// are swept here, on the write side, so the live feed's per-second read stays a read.
 pub async fn mark_editing(pool: &PgPool, id: i64, who: &str) -> Result<(), StoreError> {
+    sqlx::query!("DELETE FROM postmortem_presence WHERE seen_at < now() - interval '10 minutes'")
+        .execute(pool)
+        .await?;
     sqlx::query!(
         "INSERT INTO postmortem_presence (postmortem_id, who) \
          SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM postmortems WHERE id = $1) \
@@ -333,11 +345,8 @@ pub async fn mark_editing(pool: &PgPool, id: i64, who: &str) -> Result<(), Store
     Ok(())
 }
 
-/// Who has which post-mortem open: seen within `fresh_secs`. Older rows are swept on the way.
+/// Who has which post-mortem open: seen within `fresh_secs`.
 pub async fn editing(pool: &PgPool, fresh_secs: f64) -> Result<Vec<Editing>, StoreError> {
-    sqlx::query!("DELETE FROM postmortem_presence WHERE seen_at < now() - interval '10 minutes'")
-        .execute(pool)
-        .await?;
     let rows = sqlx::query!(
         "SELECT postmortem_id, array_agg(who ORDER BY who) AS \"who!\" FROM postmortem_presence \
          WHERE seen_at > now() - make_interval(secs => $1) GROUP BY postmortem_id ORDER BY postmortem_id",

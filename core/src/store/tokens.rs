@@ -11,6 +11,8 @@ pub struct ApiToken {
     pub name: String,
     pub prefix: String,
     pub scopes: Vec<Scope>,
+    /// The one region an agent token speaks for.
+    pub region: Option<String>,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
@@ -22,6 +24,7 @@ struct Row {
     name: String,
     prefix: String,
     scopes: Vec<String>,
+    region: Option<String>,
     created_by: String,
     created_at: DateTime<Utc>,
     last_used_at: Option<DateTime<Utc>>,
@@ -36,6 +39,7 @@ impl From<Row> for ApiToken {
             prefix: r.prefix,
             // Unknown names (from a newer Vigil) grant nothing rather than failing the lookup.
             scopes: r.scopes.iter().filter_map(|s| s.parse().ok()).collect(),
+            region: r.region,
             created_by: r.created_by,
             created_at: r.created_at,
             last_used_at: r.last_used_at,
@@ -50,18 +54,20 @@ pub async fn create(
     token_hash: &[u8],
     prefix: &str,
     scopes: &[Scope],
+    region: Option<&str>,
     created_by: &str,
 ) -> Result<ApiToken, StoreError> {
     let scopes: Vec<String> = scopes.iter().map(|s| s.as_str().to_string()).collect();
     let row: Row = sqlx::query_as!(
         Row,
-        "INSERT INTO api_tokens (name, token_hash, prefix, scopes, created_by) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING id, name, prefix, scopes, created_by, created_at, last_used_at, revoked_at",
+        "INSERT INTO api_tokens (name, token_hash, prefix, scopes, created_by, region) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, name, prefix, scopes, region, created_by, created_at, last_used_at, revoked_at",
         name,
         token_hash,
         prefix,
         &scopes,
-        created_by
+        created_by,
+        region
     )
     .fetch_one(pool)
     .await?;
@@ -73,7 +79,7 @@ pub async fn use_by_hash(pool: &PgPool, token_hash: &[u8]) -> Result<Option<ApiT
     let row: Option<Row> = sqlx::query_as!(
         Row,
         "UPDATE api_tokens SET last_used_at = now() \
-         WHERE token_hash = $1 AND revoked_at IS NULL RETURNING id, name, prefix, scopes, created_by, created_at, last_used_at, revoked_at",
+         WHERE token_hash = $1 AND revoked_at IS NULL RETURNING id, name, prefix, scopes, region, created_by, created_at, last_used_at, revoked_at",
         token_hash
     )
     .fetch_optional(pool)
@@ -84,7 +90,7 @@ pub async fn use_by_hash(pool: &PgPool, token_hash: &[u8]) -> Result<Option<ApiT
 pub async fn list(pool: &PgPool) -> Result<Vec<ApiToken>, StoreError> {
     let rows: Vec<Row> = sqlx::query_as!(
         Row,
-        "SELECT id, name, prefix, scopes, created_by, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY id"
+        "SELECT id, name, prefix, scopes, region, created_by, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY id"
     )
         .fetch_all(pool)
         .await?;
@@ -96,7 +102,7 @@ pub async fn revoke(pool: &PgPool, id: i64) -> Result<Option<ApiToken>, StoreErr
     let row: Option<Row> = sqlx::query_as!(
         Row,
         "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL \
-         RETURNING id, name, prefix, scopes, created_by, created_at, last_used_at, revoked_at",
+         RETURNING id, name, prefix, scopes, region, created_by, created_at, last_used_at, revoked_at",
         id
     )
     .fetch_optional(pool)

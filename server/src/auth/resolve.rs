@@ -37,6 +37,7 @@ pub async fn resolve(
                     id: t.id,
                     name: t.name,
                     scopes: t.scopes,
+                    region: t.region,
                 })),
                 // A wrong token is refused outright rather than treated as anonymous, so a script
                 // with a revoked token fails loudly even on public endpoints.
@@ -45,8 +46,31 @@ pub async fn resolve(
             }
         }
     };
+    let anonymous = auth.0.is_none();
     req.extensions_mut().insert(auth);
-    next.run(req).await
+    // A public URL for nobody: answered from the public cache, or rendered in turn. A signed-in
+    // reader never waits here.
+    let _turn = if anonymous {
+        match crate::http::public_cache::for_anonymous(&req).await {
+            crate::http::public_cache::Gate::Answer(r) => return r,
+            crate::http::public_cache::Gate::Render(turn) => turn,
+        }
+    } else {
+        None
+    };
+    let mut resp = next.run(req).await;
+    if anonymous {
+        // What the public cache may keep: a rendering for a caller resolved as nobody.
+        resp.extensions_mut().insert(RenderedFor::Anonymous);
+    }
+    resp
+}
+
+/// Whom a response was rendered for, as resolved here (never as guessed from headers): the public
+/// cache stores only what was rendered for [`RenderedFor::Anonymous`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RenderedFor {
+    Anonymous,
 }
 
 enum Bearer {

@@ -26,6 +26,11 @@ use super::{
 
 /// The most results one push may carry.
 pub const MAX_BATCH: usize = 20_000;
+/// The oldest result taken: an agent keeps results while it cannot reach Vigil (`--buffer`), and
+/// drops what is older than this itself. Older ones would rewrite history (`/uptime`, the bars).
+pub const MAX_RESULT_AGE: chrono::Duration = chrono::Duration::hours(1);
+/// How far ahead of this server's clock a result may be (an agent's clock a little fast).
+pub const MAX_RESULT_AHEAD: chrono::Duration = chrono::Duration::seconds(30);
 
 #[derive(Deserialize, IntoParams)]
 pub struct RegionQuery {
@@ -70,9 +75,9 @@ pub async fn monitors(
     Extension(auth): Extension<Auth>,
     Query(q): Query<RegionQuery>,
 ) -> Result<Json<Assignment>, ApiError> {
-    auth.require(Scope::Agent)?;
     let region = q.region.unwrap_or_default();
     check_region(&region)?;
+    auth.require_agent_of(&region)?;
     let monitors = agents::monitors_for(&state.pool, &region)
         .await?
         .into_iter()
@@ -105,11 +110,14 @@ pub struct Push {
 pub struct Accepted {
     /// Results queued (those for monitors that list the region).
     pub accepted: u64,
+    /// Results refused because their `at` lies more than an hour back or more than 30 s ahead
+    /// of the server's clock.
+    pub refused: u64,
 }
 
 /// `POST /api/v1/agent/results` (scope `agent`): a batch of results from one region.
 #[utoipa::path(post, path = "/api/v1/agent/results", request_body = Push,
-    responses((status = 202, body = Accepted), (status = 400), (status = 401), (status = 403)),
+    responses((status = 202, body = Accepted), (status = 400), (status = 401), (status = 403, description = "not an agent token, or bound to another region")),
     security(("token" = ["agent"])))]
 pub async fn results(
     State(state): State<AppState>,
@@ -119,17 +127,26 @@ pub async fn results(
     auth.require(Scope::Agent)?;
     let push: Push = parse(&body)?;
     check_region(&push.region)?;
+    auth.require_agent_of(&push.region)?;
     if push.results.len() > MAX_BATCH {
         return Err(ApiError::Invalid {
             field: "results".into(),
             message: format!("at most {MAX_BATCH} results a push; send the rest in another"),
         });
     }
-    let batch: Vec<(i64, CheckResult)> = push
+    // Results from outside [now − MAX_RESULT_AGE, now + MAX_RESULT_AHEAD] are refused (and
+    // counted): they could backdate failures into the record or keep a region fresh from the future.
+    let now = Utc::now();
+    let (batch, refused): (Vec<(i64, CheckResult)>, Vec<_>) = push
         .results
         .into_iter()
         .map(|o| (o.monitor_id, o.result))
-        .collect();
+        .partition(|(_, r)| r.at >= now - MAX_RESULT_AGE && r.at <= now + MAX_RESULT_AHEAD);
+    if !refused.is_empty() {
+        metrics::counter!("agent_results_refused_total", "reason" => "time")
+            .increment(refused.len() as u64);
+        tracing::warn!(region = %push.region, refused = refused.len(), "an agent sent results outside the accepted time window");
+    }
     let accepted = agents::accept(&state.pool, &push.region, &batch).await?;
     let source = crate::resources::sources::agent_source(&push.region);
     sources::success(&state.pool, &source, Utc::now()).await?;
@@ -149,7 +166,13 @@ pub async fn results(
         .await?;
     }
     metrics::counter!("agent_results_accepted_total").increment(accepted);
-    Ok((StatusCode::ACCEPTED, Json(Accepted { accepted })))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            accepted,
+            refused: refused.len() as u64,
+        }),
+    ))
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {

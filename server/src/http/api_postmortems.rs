@@ -136,6 +136,7 @@ pub async fn save(
         input.title.as_deref(),
         &input.body,
         &who,
+        state.review,
     )
     .await?;
     if let SaveOutcome::Conflict { current, kept_as } = outcome {

@@ -168,7 +168,7 @@ pub async fn approve(
     body: axum::body::Bytes,
 ) -> Result<Json<Review>, ApiError> {
     let (who, input, id) = writing::<Approval>(&state, &auth, incident, &body).await?;
-    review_commands::approve(&state.pool, id, input.revision, &who).await?;
+    review_commands::approve(&state.pool, id, input.revision, &who, state.review).await?;
     review_of(&state, id).await
 }
 

@@ -47,7 +47,7 @@ pub async fn guard(req: Request, next: Next) -> Response {
             .into_response()
         }
         // A page, not the API: the same status, in words.
-        Err(denied @ Denied::Forbidden(_)) => (
+        Err(denied @ (Denied::Forbidden(_) | Denied::OtherRegion(_))) => (
             StatusCode::from_u16(denied.status()).unwrap_or(StatusCode::FORBIDDEN),
             format!("{denied}\n"),
         )

@@ -6,7 +6,11 @@
 //! "Changed" is the live feed's status version (the newest event: an incident, a component, a
 //! published post-mortem), so a crowd arriving during an outage costs a lookup and a copy of shared
 //! bytes; a page is also rendered again after [`MAX_AGE`], for the graphs' moving time axis.
-//! Signed-in readers (whose pages carry more) and URLs with a query are never cached.
+//! Only what was rendered for a caller the credential resolver resolved as nobody is kept: a
+//! request carrying a cookie or a token is passed to the resolver, which answers from the cache
+//! when it finds nobody behind it. Each URL has one spelling: the path plus the parameters its page
+//! declares; other parameters are dropped before rendering, and `/incidents/006` is moved to
+//! `/incidents/6`. Uncached renderings for anonymous callers take turns ([`RENDER_TURNS`]).
 //!
 //! This is the outermost layer: a hit answers before tracing, sessions, compression or metrics
 //! run, with the headers the whole stack gave the rendering (security headers, CORS, the CSP naming
@@ -60,6 +64,8 @@ pub struct PublicCache {
     /// Moved by every change made through this process, including those that write no event
     /// (a snapshot made public, a display name): what was rendered before is not served after.
     generation: std::sync::atomic::AtomicU64,
+    /// Turns to render for anonymous callers, shared by every public URL.
+    turns: Arc<Turns>,
 }
 
 /// One rendering of one URL with its variants.
@@ -133,27 +139,246 @@ impl PublicCache {
     }
 }
 
-/// Whether the request may be answered from the cache: a GET or HEAD of a public URL without a
-/// query, from somebody who is not signed in (no credentials at all: the layers that would read
-/// them have not run yet).
-fn cacheable(req: &Request) -> bool {
-    let has_session = crate::auth::cookie(req.headers(), crate::auth::session::COOKIE).is_some();
-    matches!(*req.method(), Method::GET | Method::HEAD)
-        && req.uri().query().is_none()
-        && !has_session
-        && !req.headers().contains_key(header::AUTHORIZATION)
-        && is_public(req.uri().path())
+/// How many anonymous renderings of public URLs run at once (on a 2-core machine, more only
+/// queue on the database pool). A flood of distinct URLs (`/incidents/9999…`, fake cookies) costs
+/// at most this much; the rest wait in a bounded queue, then get a 503.
+const RENDER_TURNS: usize = 4;
+/// Requests waiting for a turn to render, beyond which a 503 answers at once.
+const MAX_WAITING: usize = 128;
+/// The longest a request waits for its turn.
+const TURN_WAIT: Duration = Duration::from_secs(10);
+
+/// Turns to render a public URL for an anonymous caller.
+pub struct Turns {
+    sem: Arc<tokio::sync::Semaphore>,
+    waiting: std::sync::atomic::AtomicUsize,
 }
 
-pub async fn serve(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if !cacheable(&req) {
+impl Default for Turns {
+    fn default() -> Self {
+        Turns {
+            sem: Arc::new(tokio::sync::Semaphore::new(RENDER_TURNS)),
+            waiting: Default::default(),
+        }
+    }
+}
+
+/// Counts a request as waiting while it exists (a client gone while waiting is no longer counted).
+struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Turns {
+    async fn wait(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Response> {
+        if let Ok(p) = self.sem.clone().try_acquire_owned() {
+            return Ok(p);
+        }
+        let before = self
+            .waiting
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let _counted = Waiting(&self.waiting);
+        if before >= MAX_WAITING {
+            return Err(busy());
+        }
+        match tokio::time::timeout(TURN_WAIT, self.sem.clone().acquire_owned()).await {
+            Ok(Ok(p)) => Ok(p),
+            _ => Err(busy()),
+        }
+    }
+}
+
+fn busy() -> Response {
+    metrics::counter!("public_cache_responses_total", "result" => "busy").increment(1);
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [
+            (header::RETRY_AFTER, "1"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        "too many pages are being prepared right now; try again in a second\n",
+    )
+        .into_response()
+}
+
+/// A public URL in its one spelling.
+#[derive(Debug, PartialEq)]
+enum Canonical {
+    /// Not part of the public read side.
+    NotPublic,
+    /// Another spelling of a public URL (`/incidents/006`): answered with a 301 to this one.
+    Moved(String),
+    /// Cannot name anything (`/incidents/abc`): a 404 without rendering.
+    Missing,
+    /// The path and the parameters its page declares, in a fixed order: the cache key, and the
+    /// URL the app renders (every other parameter is ignored for both).
+    Page(String),
+}
+
+type Accepts = fn(&str) -> bool;
+
+/// The parameters a public page declares, each with the values it takes; all others are dropped.
+fn declared(path: &str) -> &'static [(&'static str, Accepts)] {
+    fn kind(v: &str) -> bool {
+        matches!(v, "email" | "discord" | "webhook")
+    }
+    fn component(v: &str) -> bool {
+        !v.is_empty()
+            && v.len() <= 100
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    }
+    fn code(v: &str) -> bool {
+        vigil_core::model::subscriber::FormNotice::parse_code(v).is_some()
+    }
+    fn seconds(v: &str) -> bool {
+        (1..=5).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit())
+    }
+    fn one(v: &str) -> bool {
+        v == "1"
+    }
+    match path {
+        "/history.atom" | "/history.rss" => &[("component", component)],
+        "/subscribe" => &[
+            ("kind", kind),
+            ("requested", kind),
+            ("confirmed", kind),
+            ("unsubscribed", one),
+            ("error", code),
+            ("retry", seconds),
+        ],
+        _ => &[],
+    }
+}
+
+fn canonical(path: &str, query: Option<&str>) -> Canonical {
+    if !is_public(path) {
+        return Canonical::NotPublic;
+    }
+    for prefix in ["/incidents/", "/postmortems/"] {
+        if let Some(id) = path.strip_prefix(prefix) {
+            let digits = !id.is_empty() && id.len() <= 18 && id.bytes().all(|b| b.is_ascii_digit());
+            let Some(n) = digits.then(|| id.parse::<i64>().ok()).flatten() else {
+                return Canonical::Missing;
+            };
+            if n.to_string() != id {
+                return Canonical::Moved(format!("{prefix}{n}"));
+            }
+        }
+    }
+    let params = declared(path);
+    let mut kept: Vec<(usize, String)> = Vec::new();
+    for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        if let Some(i) = params.iter().position(|(name, ok)| *name == k && ok(&v)) {
+            if !kept.iter().any(|(j, _)| *j == i) {
+                kept.push((i, format!("{k}={}", crate::auth::login::urlencode(&v))));
+            }
+        }
+    }
+    kept.sort();
+    if kept.is_empty() {
+        return Canonical::Page(path.to_owned());
+    }
+    let q: Vec<String> = kept.into_iter().map(|(_, kv)| kv).collect();
+    Canonical::Page(format!("{path}?{}", q.join("&")))
+}
+
+/// Whether the request carries anything that could make it somebody: then only the credential
+/// resolver can say whether it is anonymous.
+fn carries_credentials(req: &Request) -> bool {
+    req.headers().contains_key(header::AUTHORIZATION) || req.headers().contains_key(header::COOKIE)
+}
+
+/// Handed to the credential resolver for a request that carries credentials: when it resolves
+/// to nobody, the cached rendering answers (see [`for_anonymous`]).
+#[derive(Clone)]
+struct Lookup {
+    slot: Arc<Slot>,
+    version: i64,
+    generation: u64,
+    turns: Arc<Turns>,
+}
+
+/// The resolver's word that a cached rendering answers this anonymous request.
+#[derive(Clone)]
+struct FromCache(Arc<Entry>);
+
+/// What the credential resolver does with a request it resolved as nobody.
+pub enum Gate {
+    /// Answered without rendering (from the cache, or "busy").
+    Answer(Response),
+    /// Render; the permit, when there is one, is this request's turn.
+    Render(Option<tokio::sync::OwnedSemaphorePermit>),
+}
+
+/// Called by the credential resolver for a caller it resolved as anonymous. (The request is only
+/// read before the wait: a request is not `Sync`, a future holding it could not be `Send`.)
+pub fn for_anonymous(req: &Request) -> impl std::future::Future<Output = Gate> + Send + 'static {
+    let lookup = req.extensions().get::<Lookup>().cloned();
+    async move {
+        let Some(l) = lookup else {
+            return Gate::Render(None);
+        };
+        if let Some(e) = l.slot.current().filter(|e| {
+            e.version == l.version && e.generation == l.generation && e.rendered.elapsed() < MAX_AGE
+        }) {
+            let mut r = Response::new(Body::empty());
+            r.extensions_mut().insert(FromCache(e));
+            return Gate::Answer(r);
+        }
+        match l.turns.wait().await {
+            Ok(p) => Gate::Render(Some(p)),
+            Err(busy) => Gate::Answer(busy),
+        }
+    }
+}
+
+pub async fn serve(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return next.run(req).await;
+    }
+    let key = match canonical(req.uri().path(), req.uri().query()) {
+        Canonical::NotPublic => return next.run(req).await,
+        Canonical::Moved(to) => {
+            return (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, to)]).into_response()
+        }
+        Canonical::Missing => {
+            return (
+                StatusCode::NOT_FOUND,
+                [(header::X_CONTENT_TYPE_OPTIONS, "nosniff")],
+                "not found\n",
+            )
+                .into_response()
+        }
+        Canonical::Page(key) => key,
+    };
+    // Every undeclared parameter is gone before anything renders.
+    if let Ok(uri) = key.parse() {
+        *req.uri_mut() = uri;
     }
     let version = state.live.borrow().status_version;
     let generation = state.public.generation();
-    let Some(slot) = state.public.slot(req.uri().path(), version) else {
+    let Some(slot) = state.public.slot(&key, version) else {
         return next.run(req).await;
     };
+    if carries_credentials(&req) {
+        // Only the resolver knows whether this is somebody; it answers from the cache if not.
+        req.extensions_mut().insert(Lookup {
+            slot,
+            version,
+            generation,
+            turns: state.public.turns.clone(),
+        });
+        let headers = req.headers().clone();
+        let resp = next.run(req).await;
+        return match resp.extensions().get::<FromCache>() {
+            Some(FromCache(e)) => respond(&headers, e),
+            None => resp,
+        };
+    }
     let fresh = |e: &Entry| {
         e.version == version && e.generation == generation && e.rendered.elapsed() < MAX_AGE
     };
@@ -176,6 +401,10 @@ pub async fn serve(State(state): State<AppState>, req: Request, next: Next) -> R
     if let Some(e) = slot.current().filter(|e| fresh(e)) {
         return respond(req.headers(), &e);
     }
+    let _turn = match state.public.turns.wait().await {
+        Ok(t) => t,
+        Err(busy) => return busy,
+    };
     let headers = req.headers().clone();
     metrics::counter!("public_cache_responses_total", "result" => "render").increment(1);
     match render(req, next, version, generation).await {
@@ -184,8 +413,8 @@ pub async fn serve(State(state): State<AppState>, req: Request, next: Next) -> R
             *slot.current.write().expect("cache lock poisoned") = Some(entry.clone());
             respond(&headers, &entry)
         }
-        // Not a 200 (a 404 for an unknown incident, a 503 while the database is away): passed on
-        // as it is, and not kept.
+        // Not a 200 rendered for nobody (a 404 for an unknown incident, a 503 while the database
+        // is away): passed on as it is, and not kept.
         Err(resp) => resp,
     }
 }
@@ -206,7 +435,12 @@ async fn render(
     }
     *req.method_mut() = Method::GET;
     let resp = next.run(req).await;
-    if resp.status() != StatusCode::OK || resp.headers().contains_key(header::CONTENT_ENCODING) {
+    let anonymous = resp.extensions().get::<crate::auth::resolve::RenderedFor>()
+        == Some(&crate::auth::resolve::RenderedFor::Anonymous);
+    if !anonymous
+        || resp.status() != StatusCode::OK
+        || resp.headers().contains_key(header::CONTENT_ENCODING)
+    {
         return Err(resp);
     }
     let (parts, body) = resp.into_parts();

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use vigil_core::{
     model::{
         answer::Answer,
-        subscriber::{SubscriberKind, SubscriptionInput},
+        subscriber::{FormNotice, SubscriberKind, SubscriptionInput},
     },
     store::{incident_commands::CommandError, subscribers},
 };
@@ -26,7 +26,7 @@ use super::{
     api_error::{parse, ApiError},
     AppState,
 };
-use crate::{auth::login::urlencode, subscribers::RequestError};
+use crate::subscribers::RequestError;
 
 fn client(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> std::net::IpAddr {
     crate::auth::client::client_ip(peer.ip(), headers, &state.auth.proxies())
@@ -69,35 +69,36 @@ async fn subscribe_form(
     body: Bytes,
 ) -> Response {
     let (input, secret) = form_input(&body);
-    let kind = urlencode(&input.kind);
-    let back = |field: &str, message: &str| {
+    let kind = SubscriberKind::parse(&input.kind)
+        .map(|k| format!("kind={}&", k.as_str()))
+        .unwrap_or_default();
+    // A code, never text: the page words it (see `FormNotice`).
+    let back = |notice: FormNotice, retry: Option<u64>| {
+        let retry = retry.map(|s| format!("&retry={s}")).unwrap_or_default();
         Redirect::to(&format!(
-            "/subscribe?kind={kind}&error={}&message={}#subscribe-form",
-            urlencode(field),
-            urlencode(message)
+            "/subscribe?{kind}error={}{retry}#subscribe-form",
+            notice.code()
         ))
         .into_response()
     };
     let subs = &state.subscriptions;
     if let Err(RequestError::TooMany(secs)) = subs.admit(client(&state, peer, &headers)) {
-        return back(
-            "form",
-            &format!("Too many requests from your address; try again in {secs} seconds."),
-        );
+        return back(FormNotice::TooMany, Some(secs));
     }
     match subs
         .request(&input, secret.as_deref(), "public", false)
         .await
     {
-        Ok(_) => Redirect::to(&format!("/subscribe?requested={kind}")).into_response(),
-        Err(RequestError::TooMany(secs)) => back(
-            "form",
-            &format!("Too many requests; try again in {secs} seconds."),
-        ),
-        Err(RequestError::Command(CommandError::Invalid { field, message })) => {
-            back(field, &message)
+        Ok(_) => Redirect::to(&format!(
+            "/subscribe?requested={}",
+            SubscriberKind::parse(&input.kind).map_or("email", |k| k.as_str())
+        ))
+        .into_response(),
+        Err(RequestError::TooMany(secs)) => back(FormNotice::TooMany, Some(secs)),
+        Err(RequestError::Command(CommandError::Invalid { field, .. })) => {
+            back(FormNotice::for_field(field), None)
         }
-        Err(RequestError::Command(e)) => back("form", &e.public_message()),
+        Err(RequestError::Command(_)) => back(FormNotice::Form, None),
     }
 }
 
@@ -108,7 +109,7 @@ async fn confirm(State(state): State<AppState>, Path(token): Path<String>) -> Re
         Ok(Some(kind)) => {
             Redirect::to(&format!("/subscribe?confirmed={}", kind.as_str())).into_response()
         }
-        Ok(None) => Redirect::to("/subscribe?error=token&message=This%20link%20has%20expired%20or%20was%20already%20used%20to%20unsubscribe%3A%20subscribe%20again%20below.").into_response(),
+        Ok(None) => Redirect::to("/subscribe?error=token").into_response(),
         Err(e) => crate::error::answer(&e),
     }
 }

@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+/// The largest answer read from the Linode API (a page of 100 objects is a few dozen KB).
+const MAX_ANSWER: usize = 4 << 20;
+
 use reqwest::{header, StatusCode};
 use serde::{de::DeserializeOwned, Deserialize};
 
@@ -251,10 +254,16 @@ impl LinodeClient {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
-            let body = resp
-                .bytes()
+            let body = crate::capped::read(resp, MAX_ANSWER)
                 .await
                 .map_err(|e| self.transport_error(path, e))?;
+            if body.truncated {
+                return Err(LinodeError::Malformed {
+                    path: path.into(),
+                    detail: format!("the answer is larger than {MAX_ANSWER} bytes"),
+                });
+            }
+            let body = body.bytes;
             let reason = || {
                 serde_json::from_slice::<Errors>(&body)
                     .ok()

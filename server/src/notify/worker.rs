@@ -85,7 +85,11 @@ pub async fn answered(resp: reqwest::Result<reqwest::Response>) -> Outcome {
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let bytes = resp.bytes().await.unwrap_or_default();
+    // A receiver's answer is a stranger's bytes: only its start is read, never inflated.
+    let bytes = crate::capped::read(resp, crate::capped::ANSWER_EXCERPT)
+        .await
+        .map(|c| c.bytes)
+        .unwrap_or_default();
     let text = || {
         String::from_utf8_lossy(&bytes)
             .chars()
@@ -120,6 +124,8 @@ impl Worker {
             http: reqwest::Client::builder()
                 .user_agent(concat!("Vigil/", env!("CARGO_PKG_VERSION")))
                 .timeout(Duration::from_secs(10))
+                // Nothing is read beyond an excerpt; an inflated bomb is never built.
+                .no_gzip()
                 .build()
                 .expect("the HTTP client builds"),
             public_url,

@@ -1,7 +1,6 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use futures::StreamExt;
 use reqwest::{redirect, Client, Method};
 use vigil_core::model::monitor::{CheckResult, ErrorClass, HttpCheck};
 
@@ -68,8 +67,9 @@ impl HttpProber {
             .and_then(days_left);
         let needs_body =
             c.body_contains.is_some() || c.body_not_contains.is_some() || c.body_regex.is_some();
-        let body = match read_capped(resp, if needs_body { self.max_body } else { 0 }).await {
-            Ok(b) => b,
+        let body = match crate::capped::read(resp, if needs_body { self.max_body } else { 0 }).await
+        {
+            Ok(b) => b.bytes,
             Err(e) => {
                 let (class, msg) = classify(&e);
                 return fail(class, msg);
@@ -132,24 +132,6 @@ impl HttpProber {
         }
         CheckResult::ok(Utc::now(), latency)
     }
-}
-
-/// Reads at most `cap` bytes of the body and drops the rest, so a 100 MB answer costs 1 MB.
-pub async fn read_capped(resp: reqwest::Response, cap: usize) -> Result<Vec<u8>, reqwest::Error> {
-    let mut body = Vec::new();
-    if cap == 0 {
-        return Ok(body);
-    }
-    let mut stream = resp.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk?;
-        let room = cap - body.len();
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() >= cap {
-            break;
-        }
-    }
-    Ok(body)
 }
 
 fn classify(e: &reqwest::Error) -> (ErrorClass, String) {

@@ -7,7 +7,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use vigil_core::model::monitor::{CheckResult, ErrorClass};
 
-use super::http::{read_capped, HttpProber};
+use super::http::HttpProber;
 
 #[derive(Deserialize)]
 struct Envelope {
@@ -80,8 +80,8 @@ pub async fn check(
         Err(e) => return fail(ErrorClass::Connect, format!("query: {e}")),
     };
     let code = resp.status().as_u16();
-    let body = match read_capped(resp, 4 << 20).await {
-        Ok(b) => b,
+    let body = match crate::capped::read(resp, 4 << 20).await {
+        Ok(b) => b.bytes,
         Err(e) => return fail(ErrorClass::Protocol, format!("query: {e}")),
     };
     let env: Envelope = match serde_json::from_slice(&body) {

@@ -4,6 +4,9 @@
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
+/// The largest metrics page read (node_exporter's is a few hundred KB on a busy host).
+const MAX_SCRAPE: usize = 8 << 20;
+
 use chrono::{DateTime, Utc};
 use prometheus_parse::{Scrape, Value};
 use sqlx::PgPool;
@@ -175,10 +178,19 @@ impl Collector {
                 }
             })?;
         let status = resp.status();
-        let text = resp
-            .text()
-            .await
-            .map_err(|e| format!("reading the answer failed: {e}"))?;
+        let body = crate::capped::read(resp, MAX_SCRAPE).await.map_err(|e| {
+            format!(
+                "reading the answer failed: {}",
+                crate::redact::transport_error(&e)
+            )
+        })?;
+        if body.truncated && status.is_success() {
+            self.prev = None;
+            return Err(format!(
+                "the metrics page is larger than {MAX_SCRAPE} bytes"
+            ));
+        }
+        let text = String::from_utf8_lossy(&body.bytes).into_owned();
         if !status.is_success() {
             // The counters' history is broken by the gap; rates restart after it.
             self.prev = None;

@@ -3,6 +3,9 @@
 
 use std::{sync::Arc, time::Duration};
 
+/// The largest query answer read (one series per node over the graphs' window).
+const MAX_ANSWER: usize = 16 << 20;
+
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sqlx::PgPool;
@@ -245,7 +248,11 @@ impl Collector {
             .await
             .map_err(|e| self.transport(e))?;
         let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(|e| self.transport(e))?;
+        let body = crate::capped::read(resp, MAX_ANSWER)
+            .await
+            .map_err(|e| self.transport(e))?;
+        // A cut answer is not JSON: it reads as a malformed answer, never as a partial one.
+        let body = body.bytes;
         parse(&body, status, metric, &self.cfg.node_label)
     }
 

@@ -167,6 +167,8 @@ pub fn client(allow_private: bool) -> reqwest::Client {
         .connect_timeout(Duration::from_secs(5))
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
+        // Strangers' receivers: their answers are read raw and capped, never inflated.
+        .no_gzip()
         .pool_max_idle_per_host(64);
     if !allow_private {
         b = b.dns_resolver(Arc::new(PublicOnly));

@@ -4,7 +4,7 @@
 use crate::common;
 
 use crate::common::{
-    access::{browser, create_token, create_user, login, signed_in, PASSWORD},
+    access::{browser, create_agent_token, create_token, create_user, login, signed_in, PASSWORD},
     spawn_app,
 };
 use vigil_core::{
@@ -464,7 +464,7 @@ async fn every_server_function_refuses_callers_without_its_scope() {
     let viewer = signed_in(&app, "vera", Role::Viewer).await;
     let admin = signed_in(&app, "ada", Role::Admin).await;
     let anonymous = browser(&app);
-    let (_, agent_token) = create_token(&app, &[Scope::Agent]).await;
+    let (_, agent_token) = create_agent_token(&app, "eu-west").await;
 
     let paths: Vec<String> = leptos::server_fn::axum::server_fn_paths()
         .map(|(path, _)| path.to_string())
@@ -818,7 +818,7 @@ async fn a_write_scope_reads_what_it_writes() {
     let app = spawn_app().await;
     let (_, incidents) = create_token(&app, &[Scope::IncidentsWrite]).await;
     let (_, postmortems) = create_token(&app, &[Scope::PostmortemsWrite]).await;
-    let (_, agent) = create_token(&app, &[Scope::Agent]).await;
+    let (_, agent) = create_agent_token(&app, "eu-west").await;
     let get = |path: &'static str, token: String| {
         let app = &app;
         async move { app.get_with_token(path, &token).await.status().as_u16() }

@@ -11,7 +11,8 @@ use vigil_core::model::auth::Scope;
 use vigil_server::cli::AgentArgs;
 
 use crate::common::{
-    access::create_token, eventually, site_monitor, spawn_app_with_toml, Target, TestApp,
+    access::{create_agent_token, create_token},
+    eventually, site_monitor, spawn_app_with_toml, Target, TestApp,
 };
 
 fn toml(addr: std::net::SocketAddr, regions: &str, quorum: u32) -> String {
@@ -56,7 +57,7 @@ async fn region_results(app: &TestApp, region: &str) -> i64 {
 async fn an_agent_probes_its_region_and_buffers_while_the_server_cannot_store() {
     let target = Target::start().await;
     let app = spawn_app_with_toml(&toml(target.addr, r#"["eu-west"]"#, 1)).await;
-    let (_, token) = create_token(&app, &[Scope::Agent]).await;
+    let (_, token) = create_agent_token(&app, "eu-west").await;
     let (_, reader) = create_token(&app, &[Scope::Read]).await;
 
     // A token without scope `agent` gets nothing.
@@ -71,10 +72,13 @@ async fn an_agent_probes_its_region_and_buffers_while_the_server_cannot_store() 
         assigned["monitors"][0]["spec"]["name"], "site-home",
         "{assigned}"
     );
+    // Another region's monitors are not this token's to ask for.
     let elsewhere = app
-        .get_json("/api/v1/agent/monitors?region=us-east", &token)
+        .get_with_token("/api/v1/agent/monitors?region=us-east", &token)
         .await;
-    assert_eq!(elsewhere["monitors"].as_array().unwrap().len(), 0);
+    assert_eq!(elsewhere.status(), 403);
+    let said = elsewhere.text().await.unwrap();
+    assert!(said.contains("speaks for `eu-west` only"), "{said}");
 
     let (stop, running) = agent(&app, &token, "eu-west");
     eventually(20, "the agent's results arrive", || async {
@@ -164,7 +168,8 @@ async fn one_region_of_three_seeing_a_target_down_pages_nobody_two_do() {
     let target = Target::start().await;
     let app =
         spawn_app_with_toml(&toml(target.addr, r#"["local", "eu-west", "us-east"]"#, 2)).await;
-    let (_, token) = create_token(&app, &[Scope::Agent]).await;
+    let (_, eu) = create_agent_token(&app, "eu-west").await;
+    let (_, us) = create_agent_token(&app, "us-east").await;
     let monitor: i64 = sqlx::query_scalar("SELECT id FROM monitors WHERE name = 'site-home'")
         .fetch_one(&app.pool)
         .await
@@ -174,11 +179,11 @@ async fn one_region_of_three_seeing_a_target_down_pages_nobody_two_do() {
         (region_results(&app, "local").await >= 2).then_some(())
     })
     .await;
-    observe(&app, &token, monitor, "us-east", true, 3).await;
+    observe(&app, &us, monitor, "us-east", true, 3).await;
 
     // eu-west alone sees it down, again and again: below the quorum of 2.
     for _ in 0..3 {
-        observe(&app, &token, monitor, "eu-west", false, 4).await;
+        observe(&app, &eu, monitor, "eu-west", false, 4).await;
         tokio::time::sleep(Duration::from_millis(700)).await;
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -194,11 +199,11 @@ async fn one_region_of_three_seeing_a_target_down_pages_nobody_two_do() {
     // us-east sees it down too: two of three, and both keep reporting it (a region's verdict
     // counts while it is current).
     let reporting = tokio::spawn({
-        let (client, base, token) = (app.client.clone(), app.base.clone(), token.clone());
+        let (client, base, eu, us) = (app.client.clone(), app.base.clone(), eu.clone(), us.clone());
         async move {
             loop {
-                push(&client, &base, &token, monitor, "eu-west", false, 4).await;
-                push(&client, &base, &token, monitor, "us-east", false, 4).await;
+                push(&client, &base, &eu, monitor, "eu-west", false, 4).await;
+                push(&client, &base, &us, monitor, "us-east", false, 4).await;
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }
@@ -229,4 +234,76 @@ async fn one_region_of_three_seeing_a_target_down_pages_nobody_two_do() {
     })
     .await;
     reporting.abort();
+}
+
+#[tokio::test]
+async fn an_agent_token_speaks_for_its_region_only_and_for_now_only() {
+    let target = Target::start().await;
+    let app = spawn_app_with_toml(&toml(target.addr, r#"["eu-west", "us-east"]"#, 1)).await;
+    let monitor: i64 = sqlx::query_scalar("SELECT id FROM monitors WHERE name = 'site-home'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let (_, eu) = create_agent_token(&app, "eu-west").await;
+    let (_, unbound) = create_token(&app, &[Scope::Agent]).await;
+    let failed = |at: chrono::DateTime<Utc>| {
+        json!({ "monitor_id": monitor, "result": { "at": at, "outcome": "failed",
+                "latency": { "secs": 0, "nanos": 5_000_000 }, "error": ["connect", "refused"] } })
+    };
+    let post = |token: String, body: Value| {
+        let app = &app;
+        async move {
+            app.client
+                .post(app.url("/api/v1/agent/results"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+
+    // An eu-west token cannot push for us-east, nor can a token bound to no region.
+    for (token, region) in [(&eu, "us-east"), (&unbound, "eu-west")] {
+        let r = post(
+            token.clone(),
+            json!({ "region": region, "results": [failed(Utc::now())] }),
+        )
+        .await;
+        assert_eq!(r.status(), 403, "{region}");
+        let text = r.text().await.unwrap();
+        assert!(text.contains("region"), "{text}");
+    }
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM agent_inbox")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(region_results(&app, "us-east").await + queued, 0);
+
+    // Its own region, now: taken. Two hours ago, or a minute ahead: refused and counted.
+    let now = Utc::now();
+    let r = post(
+        eu.clone(),
+        json!({ "region": "eu-west", "results": [
+            failed(now - chrono::Duration::hours(2)),
+            failed(now + chrono::Duration::minutes(1)),
+            failed(now),
+        ] }),
+    )
+    .await;
+    assert_eq!(r.status(), 202);
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(answer["accepted"], 1, "{answer}");
+    assert_eq!(answer["refused"], 2, "{answer}");
+    eventually(10, "the one result in the window is recorded", || async {
+        (region_results(&app, "eu-west").await == 1).then_some(())
+    })
+    .await;
+    let backdated: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM check_results WHERE at < now() - interval '1 hour' OR at > now() + interval '10 seconds'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(backdated, 0);
 }

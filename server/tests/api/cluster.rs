@@ -131,23 +131,24 @@ async fn three_replicas_and_two_agents_survive_a_kill_and_a_database_outage() {
         .await;
     }
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
-    let token = |scope: &str| {
+    let token = |scope: &str, region: Option<&str>| {
         let out = vigil(dir)
             .args([
                 "token",
                 "create",
                 "--name",
-                &format!("t-{scope}"),
+                &format!("t-{scope}-{}", region.unwrap_or("any")),
                 "--scope",
                 scope,
             ])
+            .args(region.map(|r| ["--region", r]).into_iter().flatten())
             .env("DATABASE_URL", &url)
             .stdout(Stdio::piped())
             .output()
             .unwrap();
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     };
-    let (agent_token, writer) = (token("agent"), token("incidents:write"));
+    let writer = token("incidents:write", None);
     // The replica that will be killed runs the probes; the agents report to the other two.
     let holder: String = eventually(15, "a replica holds the probes", || async {
         sqlx::query_scalar("SELECT holder FROM leases WHERE name = 'probes'")
@@ -170,7 +171,7 @@ async fn three_replicas_and_two_agents_survive_a_kill_and_a_database_outage() {
                     "--refresh-secs",
                     "2",
                 ])
-                .env("VIGIL_AGENT_TOKEN", &agent_token)
+                .env("VIGIL_AGENT_TOKEN", token("agent", Some(region)))
                 .spawn()
                 .unwrap(),
         )

@@ -120,12 +120,25 @@ impl World {
     }
 
     async fn webhook(&self, event: &str, body: &Value, secret: Option<&str>) -> (u16, Value) {
+        let delivery = uuid::Uuid::new_v4().to_string();
+        self.webhook_delivery(event, body, secret, &delivery).await
+    }
+
+    /// A delivery with the id GitHub gave it (`X-GitHub-Delivery`).
+    async fn webhook_delivery(
+        &self,
+        event: &str,
+        body: &Value,
+        secret: Option<&str>,
+        delivery: &str,
+    ) -> (u16, Value) {
         let raw = serde_json::to_vec(body).unwrap();
         let mut req = self
             .app
             .client
             .post(self.app.url("/api/v1/github/webhook"))
             .header("x-github-event", event)
+            .header("x-github-delivery", delivery)
             .header("content-type", "application/json");
         if let Some(secret) = secret {
             req = req.header(
@@ -348,6 +361,35 @@ async fn the_issues_webhook_is_taken_only_when_signed() {
     let done = w.item("Alert on requests").await;
     assert_eq!(done["status"], "done");
     assert_eq!(done["github"]["state"], "closed");
+
+    // A captured signed delivery sent again is answered 200 and changes nothing.
+    let reopened = json!({ "action": "reopened",
+        "issue": { "number": number, "state": "open", "state_reason": "reopened" },
+        "repository": { "full_name": REPO } });
+    let (status, _) = w
+        .webhook_delivery(
+            "issues",
+            &reopened,
+            Some("hook-secret"),
+            "delivery-reopen-1",
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(w.item("Alert on requests").await["status"], "open");
+    let (status, _) = w.webhook("issues", &closed, Some("hook-secret")).await;
+    assert_eq!(status, 204);
+    assert_eq!(w.item("Alert on requests").await["status"], "done");
+    let (status, _) = w
+        .webhook_delivery(
+            "issues",
+            &reopened,
+            Some("hook-secret"),
+            "delivery-reopen-1",
+        )
+        .await;
+    assert_eq!(status, 200, "a replay is taken without effect");
+    assert_eq!(w.item("Alert on requests").await["status"], "done");
+
     let deleted = json!({ "action": "deleted",
         "issue": { "number": number, "state": "closed", "state_reason": "completed" },
         "repository": { "full_name": REPO } });
@@ -357,7 +399,7 @@ async fn the_issues_webhook_is_taken_only_when_signed() {
     assert_eq!(gone["github"]["state"], "deleted");
     assert_eq!(gone["status"], "done");
 
-    // Asking for an issue where none are opened is a named mistake.
+    // Where GitHub webhooks are not taken, the answer is a plain 404.
     let plain = spawn_app_with_toml(
         "[[component]]\nid = \"site\"\nname = \"Website\"\n\n[incidents]\nautomatic = false\n",
     )
@@ -371,5 +413,11 @@ async fn the_issues_webhook_is_taken_only_when_signed() {
         .await
         .map(|r| (r.status().as_u16(), r))
         .unwrap();
-    assert_eq!(status, 404, "{:?}", body.text().await);
+    assert_eq!(status, 404);
+    // A plain 404: nothing of the configuration (settings, files, errors) for strangers.
+    let said = body.text().await.unwrap();
+    assert!(
+        !said.contains("github") && !said.contains("secret") && said.len() < 80,
+        "{said}"
+    );
 }

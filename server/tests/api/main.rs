@@ -5,6 +5,7 @@ mod common;
 
 mod access;
 mod agents;
+mod bombs;
 mod cli;
 mod cluster;
 mod events;
@@ -20,6 +21,7 @@ mod openapi;
 mod outage;
 mod postmortems;
 mod probes;
+mod public_cache;
 mod reliability;
 mod replicas;
 mod resources;

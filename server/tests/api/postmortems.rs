@@ -222,17 +222,25 @@ async fn vigil_drafts_from_what_it_recorded_and_no_save_is_lost() {
     assert_eq!(same["authors"], json!(["token:test"]));
 
     // Bringing back Vigil's draft is a new revision too; nothing is rewritten.
-    let restored = postmortem_commands::restore(&app.pool, id, 1, 4, "user:ana")
-        .await
-        .unwrap();
+    let restored =
+        postmortem_commands::restore(&app.pool, id, 1, 4, "user:ana", Default::default())
+            .await
+            .unwrap();
     assert_eq!(restored, SaveOutcome::Saved { revision: 5 });
     let (_, now) = send(&app, Method::GET, &path, &writer, None).await;
     assert_eq!(now["body"], draft["body"]);
 
     // A dated update goes on top, as its own revision; from a stale base it is kept aside.
-    let amended = postmortem_commands::add_update(&app.pool, id, 5, "Grafana moved.", "user:ana")
-        .await
-        .unwrap();
+    let amended = postmortem_commands::add_update(
+        &app.pool,
+        id,
+        5,
+        "Grafana moved.",
+        "user:ana",
+        Default::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(amended, SaveOutcome::Saved { revision: 6 });
     let (_, now) = send(&app, Method::GET, &path, &writer, None).await;
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
@@ -240,9 +248,10 @@ async fn vigil_drafts_from_what_it_recorded_and_no_save_is_lost() {
         .as_str()
         .unwrap()
         .starts_with(&format!("**Update {today}:** Grafana moved.\n\n")));
-    let stale = postmortem_commands::add_update(&app.pool, id, 5, "Late.", "user:ben")
-        .await
-        .unwrap();
+    let stale =
+        postmortem_commands::add_update(&app.pool, id, 5, "Late.", "user:ben", Default::default())
+            .await
+            .unwrap();
     assert_eq!(
         stale,
         SaveOutcome::Conflict {

@@ -556,3 +556,116 @@ async fn an_open_editor_is_announced_to_operators_over_the_live_feed() {
         .unwrap();
     assert!(status.editing.is_empty(), "{status:?}");
 }
+
+#[tokio::test]
+async fn nobody_approves_their_own_text_and_a_later_save_waits_for_an_approval() {
+    let app = spawn_app_with_toml(CONFIG).await;
+    let (_, token) = create_token(&app, &[Scope::IncidentsWrite, Scope::PostmortemsWrite]).await;
+    let ana = signed_in(&app, "ana", Role::Editor).await;
+    let bob = signed_in(&app, "bob", Role::Editor).await;
+    let (incident, draft) = drafted(&app, &token).await;
+    let pm = format!("/api/v1/incidents/{incident}/postmortem");
+    let review = format!("{pm}/review");
+    let approvals = format!("{review}/approvals");
+    let public = format!("/postmortems/{}", draft["id"].as_i64().unwrap());
+    let save = |who: &reqwest::Client, base: i64, body: &str| {
+        let (app, who, pm) = (&app, who.clone(), pm.clone());
+        let body = json!({ "base_revision": base, "body": body });
+        async move {
+            let (status, saved) = call(app, &who, Method::PUT, &pm, Some(body)).await;
+            assert_eq!(status, 200, "{saved}");
+            saved["revision"].as_i64().unwrap()
+        }
+    };
+    let approve = |who: &reqwest::Client, revision: i64| {
+        let (app, who, approvals) = (&app, who.clone(), approvals.clone());
+        async move {
+            call(
+                app,
+                &who,
+                Method::POST,
+                &approvals,
+                Some(json!({ "revision": revision })),
+            )
+            .await
+        }
+    };
+    let public_page = || async {
+        let r = reqwest::Client::new()
+            .get(app.url(&public))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+
+    let first = save(
+        &ana,
+        draft["revision"].as_i64().unwrap(),
+        "# Summary\n\nThe first account.",
+    )
+    .await;
+    // Bob names the author, Ana, as a reviewer; Ana names Bob.
+    for (who, whom) in [(&bob, "ana"), (&ana, "bob")] {
+        let (status, r) = call(
+            &app,
+            who,
+            Method::POST,
+            &format!("{review}/reviewers"),
+            Some(json!({ "reviewers": [whom] })),
+        )
+        .await;
+        assert_eq!(status, 200, "{r}");
+    }
+    // Ana wrote it: her approval is refused, and publishing still waits.
+    let (status, err) = approve(&ana, first).await;
+    assert_eq!(status, 409, "{err}");
+    assert!(
+        err["error"]
+            .as_str()
+            .unwrap()
+            .contains("you wrote revision"),
+        "{err}"
+    );
+    let (status, err) = call(&app, &ana, Method::PUT, &pm, Some(json!({ "base_revision": first, "body": "# Summary\n\nThe first account.", "published": true }))).await;
+    assert_eq!(
+        (status, err["field"].as_str()),
+        (409, Some("approvals")),
+        "{err}"
+    );
+    let (status, r) = approve(&bob, first).await;
+    assert_eq!(status, 200, "{r}");
+    let (status, r) = call(&app, &ana, Method::PUT, &pm, Some(json!({ "base_revision": first, "body": "# Summary\n\nThe first account.", "published": true }))).await;
+    assert_eq!(status, 200, "{r}");
+    let (status, page) = public_page().await;
+    assert_eq!(status, 200);
+    assert!(page.contains("The first account."), "{page}");
+
+    // Published: Bob, a reviewer, rewrites it and approves his own rewrite. Refused, and the
+    // public keeps reading the approved revision.
+    let rewrite = save(&bob, first, "# Summary\n\nA rewrite nobody else read.").await;
+    let (status, err) = approve(&bob, rewrite).await;
+    assert_eq!(status, 409, "{err}");
+    let (_, page) = public_page().await;
+    assert!(page.contains("The first account."), "{page}");
+    assert!(!page.contains("A rewrite nobody else read."), "{page}");
+    let (_, r) = call(&app, &bob, Method::GET, &review, None).await;
+    assert_eq!(r["revision"], rewrite);
+
+    // Ana, who did not write it, approves: now it is public.
+    let (status, r) = approve(&ana, rewrite).await;
+    assert_eq!(status, 200, "{r}");
+    let (_, page) = public_page().await;
+    assert!(page.contains("A rewrite nobody else read."), "{page}");
+    let said: Vec<String> = sqlx::query_scalar(
+        "SELECT payload->>'action' FROM events WHERE kind = 'postmortem.review' ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        said.last().map(String::as_str),
+        Some("revision_public"),
+        "{said:?}"
+    );
+}

@@ -2,7 +2,7 @@
 //! configured streaks, record events, roll up, and show in the Statuspage-compatible JSON.
 
 use crate::common::{
-    access::{browser, create_token, signed_in},
+    access::{browser, create_agent_token, create_token, signed_in},
     eventually, spawn_app_with_toml, Target, TestApp,
 };
 use vigil_core::model::auth::{Role, Scope};
@@ -245,7 +245,7 @@ async fn monitors_are_listed_for_readers_and_paused_by_admins() {
     let target = Target::start().await;
     let app = spawn_app_with_toml(&config(&target, "backup-secret-0123456789")).await;
     assert_eq!(app.get("/api/v1/monitors").await.status(), 401);
-    let (_, agent) = create_token(&app, &[Scope::Agent]).await;
+    let (_, agent) = create_agent_token(&app, "eu-west").await;
     let resp = app
         .client
         .get(app.url("/api/v1/monitors"))

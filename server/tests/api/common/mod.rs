@@ -273,6 +273,19 @@ pub mod access {
     }
 
     pub async fn create_token(app: &TestApp, scopes: &[Scope]) -> (i64, String) {
+        create_token_for(app, scopes, None).await
+    }
+
+    /// An agent token speaking for `region`.
+    pub async fn create_agent_token(app: &TestApp, region: &str) -> (i64, String) {
+        create_token_for(app, &[Scope::Agent], Some(region)).await
+    }
+
+    async fn create_token_for(
+        app: &TestApp,
+        scopes: &[Scope],
+        region: Option<&str>,
+    ) -> (i64, String) {
         let new = token::generate();
         let t = tokens::create(
             &app.pool,
@@ -280,6 +293,7 @@ pub mod access {
             &new.hash,
             &new.display_prefix,
             scopes,
+            region,
             "test",
         )
         .await

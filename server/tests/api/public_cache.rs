@@ -1,0 +1,177 @@
+//! What the public cache keeps and serves: only renderings for callers the credential resolver
+//! found to be nobody, one per URL whatever parameters are added, and never a stranger's text.
+
+use reqwest::header;
+use vigil_core::model::auth::{Role, Scope};
+
+use crate::common::{
+    self,
+    access::{create_token, create_user, PASSWORD},
+    eventually, site_monitor, spawn_app_with_toml, Target, TestApp,
+};
+
+/// Signs in as `name` and returns the session cookie's value.
+async fn session_of(app: &TestApp, name: &str) -> String {
+    let client = common::access::browser(app);
+    let resp = client
+        .post(app.url("/login"))
+        .form(&[("username", name), ("password", PASSWORD), ("next", "/ops")])
+        .send()
+        .await
+        .unwrap();
+    resp.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("vigil_session="))
+        .map(|c| c.split(';').next().unwrap().to_string())
+        .expect("signing in sets the session cookie")
+}
+
+async fn anonymous(app: &TestApp, path: &str) -> String {
+    let r = reqwest::Client::new()
+        .get(app.url(path))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{path}");
+    r.text().await.unwrap()
+}
+
+async fn with_cookie(app: &TestApp, path: &str, cookie: &str) -> String {
+    reqwest::Client::new()
+        .get(app.url(path))
+        .header(header::COOKIE, cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn what_a_signed_in_reader_is_shown_never_reaches_an_anonymous_one() {
+    let target = Target::start().await;
+    let app = spawn_app_with_toml(&site_monitor(target.addr, 1, "", "")).await;
+    create_user(&app, "vera", Role::Viewer).await;
+    let id = session_of(&app, "vera").await;
+    let (_, reader) = create_token(&app, &[Scope::Read]).await;
+    // The operator's copy of `/` names the monitor; that is what must stay theirs.
+    let theirs = eventually(15, "the signed-in copy names the monitor", || async {
+        let page = with_cookie(&app, "/", &format!("vigil_session={id}")).await;
+        page.contains("site-home").then_some(page)
+    })
+    .await;
+    assert!(theirs.contains("site-home"));
+
+    // Spellings the session layer takes as signed in, a bearer token, and the real cookie: each
+    // asks for `/` (and a query) first, then an anonymous reader asks.
+    let spellings = [
+        format!("vigil_session ={id}"),
+        format!("vigil%5Fsession={id}"),
+        format!("other=1; vigil_session={id}"),
+        format!("vigil_session={id}"),
+    ];
+    for cookie in &spellings {
+        for path in ["/", "/?utm_source=x"] {
+            with_cookie(&app, path, cookie).await;
+            let page = anonymous(&app, path).await;
+            assert!(!page.contains("site-home"), "after `{cookie}` on {path}");
+            assert!(!page.contains("last_error"), "after `{cookie}` on {path}");
+        }
+    }
+    let by_token = reqwest::Client::new()
+        .get(app.url("/"))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(by_token.contains("site-home"));
+    let page = anonymous(&app, "/").await;
+    assert!(!page.contains("site-home") && !page.contains("last_error"));
+
+    // A cookie that is nobody's is answered from the cache like any anonymous reader.
+    let first = reqwest::Client::new()
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap();
+    let tag = first.headers()[header::ETAG].clone();
+    let fake = reqwest::Client::new()
+        .get(app.url("/"))
+        .header(header::COOKIE, "vigil_session=not-a-session")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fake.headers().get(header::ETAG), Some(&tag));
+}
+
+#[tokio::test]
+async fn a_url_has_one_rendering_whatever_parameters_are_added() {
+    let app = spawn_app_with_toml(
+        "[[component]]\nid = \"site\"\nname = \"Website\"\n\n[incidents]\nautomatic = false\n",
+    )
+    .await;
+    let tag = |r: &reqwest::Response| r.headers()[header::ETAG].to_str().unwrap().to_string();
+    let plain = reqwest::Client::new()
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap();
+    let first = tag(&plain);
+    // Each rendering carries its own nonce: the same tag is the same (cached) rendering.
+    for n in 0..20 {
+        let r = reqwest::Client::new()
+            .get(app.url(&format!("/?utm_source=x&r={n}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(tag(&r), first, "/?utm_source=x&r={n} was rendered anew");
+    }
+
+    // Incident and post-mortem ids have one spelling.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let moved = no_redirects
+        .get(app.url("/incidents/006"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), 301);
+    assert_eq!(moved.headers()[header::LOCATION], "/incidents/6");
+    let moved = no_redirects
+        .get(app.url("/postmortems/+2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), 404);
+    assert_eq!(
+        no_redirects
+            .get(app.url("/incidents/abc"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    // The subscribe page words only its own codes; a link cannot make it say anything else.
+    let page = anonymous(
+        &app,
+        "/subscribe?error=form&message=Your%20account%20is%20suspended%2C%20call%20us",
+    )
+    .await;
+    assert!(!page.contains("account is suspended"), "{page}");
+    assert!(page.contains("check the fields and try again"));
+    let page = anonymous(&app, "/subscribe?error=%3Cscript%3Ealert(1)%3C%2Fscript%3E").await;
+    assert!(!page.contains("alert(1)"));
+    let page = anonymous(&app, "/subscribe?error=too_many&retry=42").await;
+    assert!(page.contains("try again in 42 seconds"), "{page}");
+}
