@@ -7,7 +7,9 @@ pub mod components;
 pub mod pages;
 
 use leptos::{nonce::use_nonce, prelude::*};
-use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
+#[cfg(feature = "ssr")]
+use leptos_meta::Title;
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
     ParamSegment, SsrMode, StaticSegment,
@@ -100,25 +102,58 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The status page's name (`status_page.title`), as the server was configured.
+pub fn site_title() -> String {
+    use_context::<vigil_core::model::status::PageTitle>()
+        .map(|t| t.0)
+        .unwrap_or_else(|| "Vigil".into())
+}
+
+/// This page's `<title>`: "Incident history — Example Org status"; the status page's own name
+/// alone when `text` is empty. Rendered by the server only: in the browser the context that
+/// names the site does not exist, and the title the server sent stays.
+#[component]
+pub fn PageTitle(#[prop(into)] text: String) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        let site = site_title();
+        let full = if text.is_empty() {
+            site
+        } else {
+            format!("{text} — {site}")
+        };
+        view! { <Title text=full/> }
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = text;
+    }
+}
+
+/// A public page: it never hydrates (it loads the small follow script, not the app), so what it
+/// fetched is not serialized into it for a browser to pick up — no hydration data at all.
+fn public<V: IntoView + 'static>(page: fn() -> V) -> V {
+    Owner::with_no_hydration(page)
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
 
     view! {
-        <Title text="Vigil status"/>
         <Router>
             <Routes fallback=pages::not_found::NotFound>
                 // Async: the server waits for the data and sends one complete document, so the page
                 // is whole for readers without JavaScript (streamed chunks need a script to land).
-                <Route path=StaticSegment("") view=pages::status::StatusPage ssr=SsrMode::Async/>
+                <Route path=StaticSegment("") view=|| public(pages::status::StatusPage) ssr=SsrMode::Async/>
                 <Route path=StaticSegment("login") view=pages::login::LoginPage ssr=SsrMode::Async/>
-                <Route path=StaticSegment("history") view=pages::incidents::HistoryPage ssr=SsrMode::Async/>
-                <Route path=StaticSegment("uptime") view=pages::uptime::UptimePage ssr=SsrMode::Async/>
-                <Route path=StaticSegment("subscribe") view=pages::subscribe::SubscribePage ssr=SsrMode::Async/>
+                <Route path=StaticSegment("history") view=|| public(pages::incidents::HistoryPage) ssr=SsrMode::Async/>
+                <Route path=StaticSegment("uptime") view=|| public(pages::uptime::UptimePage) ssr=SsrMode::Async/>
+                <Route path=StaticSegment("subscribe") view=|| public(pages::subscribe::SubscribePage) ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("subscribe"), StaticSegment("confirm"), ParamSegment("token")) view=pages::subscribe::ConfirmPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("unsubscribe"), ParamSegment("token")) view=pages::subscribe::UnsubscribePage ssr=SsrMode::Async/>
-                <Route path=(StaticSegment("incidents"), ParamSegment("id")) view=pages::incidents::IncidentPage ssr=SsrMode::Async/>
-                <Route path=(StaticSegment("postmortems"), ParamSegment("id")) view=pages::postmortems::PublicPostmortemPage ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("incidents"), ParamSegment("id")) view=|| public(pages::incidents::IncidentPage) ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("postmortems"), ParamSegment("id")) view=|| public(pages::postmortems::PublicPostmortemPage) ssr=SsrMode::Async/>
                 <ParentRoute path=StaticSegment("ops") view=pages::ops::OpsLayout ssr=SsrMode::Async>
                     <Route path=StaticSegment("") view=pages::ops::OpsOverview/>
                     <Route path=StaticSegment("audit") view=pages::ops::AuditPage/>

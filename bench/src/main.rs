@@ -301,6 +301,24 @@ async fn page_load(args: &Args, target: SocketAddr, rows: &mut Vec<[String; 4]>)
             ]);
         }
     }
+    // A query string of its own on every request: served from the one cached rendering.
+    let v = Wrk::run_random_query(&format!("{}/", vigil.base), d, measure::BROWSER_ENCODINGS)?;
+    let n = Wrk::run_random_query(
+        &format!("{}/index.html", nginx.base),
+        d,
+        measure::BROWSER_ENCODINGS,
+    )?;
+    let ratio = v.rps / n.rps;
+    rows.push([
+        "`/?utm_source=x&r=RANDOM` (browser; a new query each request) req/s · p50 / p99".into(),
+        format!("{:.0} · {} / {}", v.rps, ms(v.p50), ms(v.p99)),
+        format!("nginx {:.0} · {} / {}", n.rps, ms(n.p50), ms(n.p99)),
+        format!(
+            "{ratio:.2}× (≥ 0.5: {}); p99 ≤ 5 ms: {}",
+            yes(ratio >= 0.5),
+            yes(v.p99 <= 0.005)
+        ),
+    ]);
     if !nginx.brotli {
         rows.push([
             "note".into(),

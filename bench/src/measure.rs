@@ -131,6 +131,34 @@ impl Wrk {
     /// 32 connections, 2 threads, from a second process on 127.0.0.1; `encodings` is the
     /// `Accept-Encoding` header to send (none when empty).
     pub fn run(url: &str, secs: u64, encodings: &str) -> Result<Wrk> {
+        Self::run_with(url, secs, encodings, None)
+    }
+
+    /// As [`Wrk::run`], each request with a query string of its own (`?utm_source=x&r=N`): what
+    /// links shared during an incident, or a cache-busting flood, look like.
+    pub fn run_random_query(url: &str, secs: u64, encodings: &str) -> Result<Wrk> {
+        let path = reqwest::Url::parse(url)?.path().to_string();
+        let script = std::env::temp_dir().join(format!(
+            "vigil-bench-random-query-{}.lua",
+            std::process::id()
+        ));
+        std::fs::write(
+            &script,
+            format!(
+                "local n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format(\"GET\", \"{path}?utm_source=x&r=\" .. math.random(1, 1000000000) .. n)\nend\n"
+            ),
+        )?;
+        let out = Self::run_with(url, secs, encodings, Some(&script));
+        let _ = std::fs::remove_file(&script);
+        out
+    }
+
+    fn run_with(
+        url: &str,
+        secs: u64,
+        encodings: &str,
+        script: Option<&std::path::Path>,
+    ) -> Result<Wrk> {
         let mut args = vec![
             "-t2".to_string(),
             "-c32".into(),
@@ -140,6 +168,10 @@ impl Wrk {
         if !encodings.is_empty() {
             args.push("-H".into());
             args.push(format!("Accept-Encoding: {encodings}"));
+        }
+        if let Some(s) = script {
+            args.push("-s".into());
+            args.push(s.display().to_string());
         }
         args.push(url.into());
         let out = Command::new("wrk")

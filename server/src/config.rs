@@ -17,6 +17,21 @@ pub mod resources;
 pub mod subscribers;
 pub mod upstream;
 
+/// Whether the links Vigil writes (its public URL, or the address it listens on) name this
+/// machine only.
+fn links_are_loopback(public_url: &str, addr: SocketAddr) -> bool {
+    let url = crate::startup::public_url_of(public_url, addr);
+    let host = reqwest::Url::parse(&url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Everything Vigil can be told. Unknown keys are errors, so a typo never silently does nothing.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -63,7 +78,8 @@ pub struct ServerConfig {
     pub site_root: PathBuf,
     /// How long in-flight requests may take to finish after a shutdown signal.
     pub shutdown_grace_secs: u64,
-    /// The address people reach Vigil at, for links in JSON and feeds.
+    /// The address people reach Vigil at, for links in mail, JSON and feeds. Unset: `http://`
+    /// and the address Vigil listens on.
     pub public_url: String,
     /// Environment variable holding a bearer token `/metrics` then requires; unset, `/metrics` is
     /// open (keep it unreachable from outside some other way).
@@ -71,6 +87,8 @@ pub struct ServerConfig {
     /// Origins allowed to embed the public pages in a frame (`https://example.org`); none by
     /// default. `/ops` and the sign-in page can never be framed.
     pub frame_ancestors: Vec<String>,
+    /// Live streams (`/events/live`) one client address (an IPv6 /64) may hold open at once.
+    pub live_streams_per_client: usize,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -98,6 +116,9 @@ pub struct AuthConfig {
     pub session_idle_minutes: u64,
     /// A session ends this long after signing in, however active.
     pub session_absolute_hours: u64,
+    /// Sign-in attempts one client address (an IPv6 /64) may make per minute, counted before the
+    /// database is asked anything; the per-account throttle comes after.
+    pub login_attempts_per_minute: u32,
 }
 
 impl Default for AuthConfig {
@@ -107,6 +128,7 @@ impl Default for AuthConfig {
             trusted_proxies: Vec::new(),
             session_idle_minutes: 12 * 60,
             session_absolute_hours: 7 * 24,
+            login_attempts_per_minute: 30,
         }
     }
 }
@@ -285,9 +307,11 @@ impl Default for ServerConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
             site_root: PathBuf::from("target/site"),
             shutdown_grace_secs: 10,
-            public_url: "http://127.0.0.1:3000".to_string(),
+            // Unset: the address Vigil listens on (see `startup::public_url_of`).
+            public_url: String::new(),
             metrics_token_env: None,
             frame_ancestors: Vec::new(),
+            live_streams_per_client: 20,
         }
     }
 }
@@ -425,6 +449,23 @@ impl Config {
         )
         .map_err(|p| ConfigError::invalid(&origin, p))?;
         Ok(config)
+    }
+
+    /// What is valid but probably not meant: said by `vigil check-config`.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if links_are_loopback(&self.server.public_url, self.server.addr) && !self.demo() {
+            out.push(format!(
+                "server.public_url: links in mail, feeds and JSON will point at {} (a loopback address), which only this machine can open; set public_url to the address people reach Vigil at",
+                crate::startup::public_url_of(&self.server.public_url, self.server.addr)
+            ));
+        }
+        out
+    }
+
+    /// The demo's configuration (it polls the simulator), where loopback links are expected.
+    fn demo(&self) -> bool {
+        self.status_page.title.contains("(demo)")
     }
 
     /// What pages and the API need to know about resource collection.
@@ -786,6 +827,19 @@ mod tests {
         )
         .auth
         .secure());
+    }
+
+    #[test]
+    fn loopback_links_are_warned_about_outside_the_demo() {
+        let c = |text: &str| Config::load_with_env(Some(write(text).path()), &[]).unwrap();
+        assert!(c("").warnings()[0].contains("server.public_url"));
+        assert!(c("[server]\naddr = \"0.0.0.0:3000\"\n").warnings()[0].contains("127.0.0.1:3000"));
+        assert!(c("[server]\npublic_url = \"https://status.example.org\"\n")
+            .warnings()
+            .is_empty());
+        assert!(c("[status_page]\ntitle = \"Example Org status (demo)\"\n")
+            .warnings()
+            .is_empty());
     }
 
     #[test]

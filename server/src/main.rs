@@ -69,6 +69,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::CheckConfig => {
             println!("{:#?}", config.redacted());
+            for warning in config.warnings() {
+                eprintln!("warning: {warning}");
+            }
         }
         Command::User { action } => {
             let db = Database::open(&config.database).await?;

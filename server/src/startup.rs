@@ -46,6 +46,7 @@ impl Application {
         crate::http::metrics::handle();
         let db = Database::open(&config.database).await?;
         db.migrate().await?;
+        crate::resources::sources::note_absence(&db.pool).await;
         let sessions = PgSessions::new(db.pool.clone());
         let listener = TcpListener::bind(config.server.addr)
             .await
@@ -57,6 +58,11 @@ impl Application {
             addr: config.server.addr,
             source,
         })?;
+        let config = &{
+            let mut c = config.clone();
+            c.server.public_url = public_url_of(&c.server.public_url, addr);
+            c
+        };
         let shutdown = CancellationToken::new();
         let leptos_options = LeptosOptions::builder()
             .output_name("vigil")
@@ -104,6 +110,10 @@ impl Application {
                 .as_ref()
                 .and_then(|var| std::env::var(var).ok())
                 .map(|t| t.trim().into()),
+            limits: std::sync::Arc::new(http::limits::Limits::new(
+                config.auth.login_attempts_per_minute,
+                config.server.live_streams_per_client,
+            )),
             github: config
                 .github
                 .enabled()
@@ -301,4 +311,41 @@ pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 's
             _ = int.recv() => {}
         }
     })
+}
+
+/// The address links point at: `public_url` when set, else the one Vigil listens on (a wildcard
+/// address read as this host's loopback), so links work on whatever port it was started.
+pub fn public_url_of(configured: &str, listening: SocketAddr) -> String {
+    if !configured.trim().is_empty() {
+        return configured.trim().to_string();
+    }
+    let ip = match listening.ip() {
+        std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, listening.port()))
+}
+
+#[cfg(test)]
+mod public_url_tests {
+    use super::public_url_of;
+
+    #[test]
+    fn links_follow_the_listening_address_unless_configured() {
+        let at = |s: &str| s.parse().unwrap();
+        assert_eq!(
+            public_url_of("", at("127.0.0.1:3300")),
+            "http://127.0.0.1:3300"
+        );
+        assert_eq!(
+            public_url_of("", at("0.0.0.0:8080")),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(public_url_of("", at("[::]:8080")), "http://[::1]:8080");
+        assert_eq!(
+            public_url_of("https://status.example.org", at("0.0.0.0:80")),
+            "https://status.example.org"
+        );
+    }
 }

@@ -73,8 +73,9 @@ pub fn IncidentCard(incident: IncidentView, #[prop(optional)] link: bool) -> imp
 pub fn HistoryPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| get_history());
     view! {
+        <crate::PageTitle text="Incident history"/>
         <header class="site-header">
-            <a class="brand" href="/">"Vigil"</a>
+            <a class="brand" href="/">{crate::site_title()}</a>
             <span class="tagline">"Incident history"</span>
         </header>
         <main class="page">
@@ -116,7 +117,7 @@ pub fn int_param(name: &'static str) -> Memo<Option<i64>> {
 pub fn HistoryFrame(children: Children) -> impl IntoView {
     view! {
         <header class="site-header">
-            <a class="brand" href="/">"Vigil"</a>
+            <a class="brand" href="/">{crate::site_title()}</a>
             <a class="tagline" href="/history">"Incident history"</a>
         </header>
         <main class="page">{children()}</main>
@@ -137,6 +138,7 @@ pub fn IncidentPage() -> impl IntoView {
         },
     );
     view! {
+        <crate::PageTitle text="Incident"/>
         <HistoryFrame>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || data.get().map(|r| match r {

@@ -33,6 +33,7 @@ pub fn LoginPage() -> impl IntoView {
         }
     };
     view! {
+        <crate::PageTitle text="Sign in"/>
         <main class="page narrow">
             <h1>"Sign in to Vigil"</h1>
             {move || message().map(|m| view! { <p class="form-error" role="alert" data-testid="login-error">{m}</p> })}

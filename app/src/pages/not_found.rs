@@ -9,6 +9,7 @@ pub fn NotFound() -> impl IntoView {
         }
     }
     view! {
+        <crate::PageTitle text="Not found"/>
         <main class="page">
             <h1>"Page not found"</h1>
             <p><a href="/">"Back to the status page"</a></p>

@@ -17,6 +17,7 @@ use crate::{
 pub fn OpsLayout() -> impl IntoView {
     let me = Resource::new(|| (), |_| whoami());
     view! {
+        <crate::PageTitle text="Operations"/>
         <div class="ops">
             <header class="ops-header">
                 <a class="brand" href="/ops">"Vigil ops"</a>

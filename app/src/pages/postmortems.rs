@@ -549,6 +549,7 @@ pub fn PublicPostmortemPage() -> impl IntoView {
         },
     );
     view! {
+        <crate::PageTitle text="Post-mortem"/>
         <HistoryFrame>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || data.get().map(|r| match r {

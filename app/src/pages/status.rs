@@ -24,8 +24,9 @@ pub fn StatusPage() -> impl IntoView {
     let recent = Resource::new(move || version.get(), |_| get_recent_incidents(PAST_DAYS));
 
     view! {
+        <crate::PageTitle text=""/>
         <header class="site-header">
-            <a class="brand" href="/">"Vigil"</a>
+            <a class="brand" href="/">{crate::site_title()}</a>
             <span class="tagline">"Service status"</span>
             <a class="signin" href="/login">"Sign in"</a>
         </header>

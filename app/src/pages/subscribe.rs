@@ -21,7 +21,7 @@ fn next_step(kind: &str) -> &'static str {
 fn public_header() -> impl IntoView {
     view! {
         <header class="site-header">
-            <a class="brand" href="/">"Vigil"</a>
+            <a class="brand" href="/">{crate::site_title()}</a>
             <span class="tagline">"Service status"</span>
         </header>
     }
@@ -64,6 +64,7 @@ pub fn SubscribePage() -> impl IntoView {
     };
     let chosen = move || query.read().get("kind").unwrap_or_default();
     view! {
+        <crate::PageTitle text="Subscribe to updates"/>
         {public_header()}
         <main class="page narrow-wide">
             <h1>"Subscribe to updates"</h1>
@@ -145,6 +146,7 @@ pub fn ConfirmPage() -> impl IntoView {
         )
     };
     view! {
+        <crate::PageTitle text="Confirm your subscription"/>
         {public_header()}
         <main class="page narrow">
             <h1>"Confirm your subscription"</h1>
@@ -168,6 +170,7 @@ pub fn UnsubscribePage() -> impl IntoView {
         )
     };
     view! {
+        <crate::PageTitle text="Unsubscribe"/>
         {public_header()}
         <main class="page narrow">
             <h1>"Unsubscribe"</h1>

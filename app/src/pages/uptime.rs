@@ -29,8 +29,9 @@ fn percent(uptime: Option<f64>) -> String {
 pub fn UptimePage() -> impl IntoView {
     let data = Resource::new(|| (), |_| get_uptime());
     view! {
+        <crate::PageTitle text="Uptime"/>
         <header class="site-header">
-            <a class="brand" href="/">"Vigil"</a>
+            <a class="brand" href="/">{crate::site_title()}</a>
             <span class="tagline">"Uptime"</span>
         </header>
         <main class="page">

@@ -83,6 +83,10 @@ pub enum EventData {
     /// Statuspage's `component_update` to webhook subscribers.
     #[serde(rename = "component.status")]
     ComponentStatus(ComponentChanged),
+    /// No replica of Vigil was running for a while: said once when one starts again, instead of
+    /// every source going stale and answering again as if each had failed.
+    #[serde(rename = "vigil.absent")]
+    VigilAbsent(VigilAbsent),
     /// A stored event this version does not understand, kept as it is.
     #[serde(skip)]
     Other {
@@ -263,6 +267,23 @@ pub struct FollowUpOverdue {
     pub owner: Option<String>,
     pub due_on: chrono::NaiveDate,
     pub days_overdue: i64,
+}
+
+/// A gap in Vigil's own watch: from its last sign of life to its start.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VigilAbsent {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+impl VigilAbsent {
+    pub fn message(&self) -> String {
+        format!(
+            "Vigil was not running {}–{} UTC",
+            self.from.format("%H:%M"),
+            self.to.format("%H:%M")
+        )
+    }
 }
 
 /// A component's public status before and after, in Statuspage's names. Public words only: the
@@ -492,6 +513,7 @@ impl EventData {
                     .as_deref()
                     .map_or_else(|| "nobody owns it".to_string(), |o| format!("owner {o}"))
             ),
+            EventData::VigilAbsent(a) => a.message(),
             EventData::ComponentStatus(c) => format!(
                 "{} shows {} (was {})",
                 c.name,

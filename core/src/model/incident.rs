@@ -153,6 +153,11 @@ pub fn component_text(template: &str, names: &[String]) -> String {
     template.replace("{components}", &list).replace("{is}", is)
 }
 
+/// How long before an incident opened a failing signal (or a notification) still belongs to it:
+/// the engine's default correlation window. What came earlier belongs to what went before (an
+/// earlier incident, a restart's gap); drafted Detection and the reliability figures ignore it.
+pub const SIGNAL_LOOKBACK: Duration = Duration::minutes(10);
+
 /// Settings of the automatic incident engine.
 #[derive(Clone, Copy, Debug)]
 pub struct AutoRules {
@@ -235,9 +240,22 @@ pub fn decide(open: Option<&OpenAuto>, signal: &Signal, rules: AutoRules) -> Vec
                 at,
             },
         ) => {
-            let within =
-                *at - o.last_failure_at <= rules.correlation_window || !o.failing.is_empty();
-            if within || o.taken_over {
+            // At most one open automatic incident: a failure joins the open one, unless it has
+            // been quiet for the whole quiet period (by the probes, since they last spoke), in
+            // which case it is resolved first and a new one opens. Two open incidents for one
+            // outage is what the public must never see.
+            let quiet = o.failing.is_empty()
+                && *at - o.last_failure_at > rules.correlation_window
+                && o.recovered_at
+                    .is_some_and(|r| *at - r >= rules.quiet_period)
+                && *at - o.last_failure_at >= rules.quiet_period;
+            let open = Action::Open {
+                monitor: monitor.clone(),
+                component: component.clone(),
+            };
+            if quiet && !o.taken_over {
+                vec![Action::Resolve, open]
+            } else {
                 let mut out = vec![Action::Join {
                     monitor: monitor.clone(),
                     component: component.clone(),
@@ -247,11 +265,6 @@ pub fn decide(open: Option<&OpenAuto>, signal: &Signal, rules: AutoRules) -> Vec
                     out.push(Action::Relapse);
                 }
                 out
-            } else {
-                vec![Action::Open {
-                    monitor: monitor.clone(),
-                    component: component.clone(),
-                }]
             }
         }
         (
@@ -391,13 +404,36 @@ mod tests {
     }
 
     #[test]
+    fn after_a_restart_a_failure_relapses_the_open_incident_instead_of_opening_another() {
+        // The seed replay: #7's last failure at 09:56; Vigil away until 10:23; it restarts,
+        // sees every check passing (monitoring from 10:23:39, the quiet period starting then),
+        // and at 10:24:24 the replay fails again — 28 minutes after #7's last failure.
+        let mut o = open(&[], 0);
+        o.status = IncidentStatus::Monitoring;
+        o.recovered_at = Some(t(27 * 60 + 39));
+        let actions = decide(Some(&o), &down("site", 28 * 60 + 24), rules());
+        assert_eq!(
+            actions,
+            vec![
+                Action::Join {
+                    monitor: "site".into(),
+                    component: "site".into()
+                },
+                Action::Relapse
+            ],
+            "one incident: relapsed, not a second one beside it"
+        );
+    }
+
+    #[test]
     fn a_failure_long_after_recovery_is_a_new_incident() {
         let mut o = open(&[], 0);
         o.status = IncidentStatus::Monitoring;
         o.recovered_at = Some(t(60));
+        // Quiet for longer than the quiet period: the open one is resolved first, then a new one.
         assert!(matches!(
             decide(Some(&o), &down("site", 3000), rules())[..],
-            [Action::Open { .. }]
+            [Action::Resolve, Action::Open { .. }]
         ));
         assert_eq!(
             decide(Some(&o), &down("site", 300), rules()),

@@ -473,7 +473,13 @@ pub fn draft(f: &DraftFacts) -> String {
         .copied()
         .filter(|m| mark_time(m) < i.started_at && (m.tone != "info" || m.kind == "lb.config"))
         .collect();
-    let first_bad = marks.iter().find(|m| m.tone == "bad").map(|m| mark_time(m));
+    // Detection counts only what belongs to this incident: signals from the lookback before it
+    // opened, never an earlier outage's that the graphs' wider window still shows.
+    let detect_from = i.started_at - super::incident::SIGNAL_LOOKBACK;
+    let first_bad = marks
+        .iter()
+        .find(|m| m.tone == "bad" && mark_time(m) >= detect_from)
+        .map(|m| mark_time(m));
     // The incident's own window: what recovered after it was resolved is context, not recovery.
     let recovered: Vec<&Mark> = marks
         .iter()
@@ -641,9 +647,10 @@ fn detection(md: &mut String, f: &DraftFacts, first_bad: Option<DateTime<Utc>>, 
         md.push_str(&format!("- First failing signal: {}\n", clock(t)));
     }
     // What the cluster itself said first: a node under pressure, pods evicted or OOM-killed.
+    let detect_from = i.started_at - super::incident::SIGNAL_LOOKBACK;
     if let Some(m) = marks
         .iter()
-        .find(|m| m.tone == "bad" && m.kind.starts_with("k8s."))
+        .find(|m| m.tone == "bad" && m.kind.starts_with("k8s.") && mark_time(m) >= detect_from)
     {
         md.push_str(&format!(
             "- First word from Kubernetes, {}: {}\n",
@@ -945,6 +952,30 @@ mod tests {
                 mark("2026-11-20T13:37:00Z", "info", "site unknown → up"),
             ],
         }
+    }
+
+    #[test]
+    fn detection_ignores_signals_from_before_the_incidents_own_window() {
+        // The memory alert (13:58) is 17 minutes before this incident opened: an earlier era's.
+        let mut i = incident();
+        i.started_at = at("2026-11-20T14:15:00Z");
+        let md = draft(&DraftFacts {
+            incident: &i,
+            stack: &stack(),
+            history: &[history()],
+            first_notification: None,
+            now: at("2026-11-21T00:00:00Z"),
+        });
+        let detection = &md[md.find("## Detection").unwrap()..md.find("## Response").unwrap()];
+        assert!(
+            detection.contains("- First failing signal: 14:05:00 UTC"),
+            "{detection}"
+        );
+        assert!(!detection.contains("13:58"), "{detection}");
+        assert!(
+            detection.contains("- Time to detect: 10 min"),
+            "{detection}"
+        );
     }
 
     #[test]

@@ -492,3 +492,36 @@ mod form_notice_tests {
         assert!(FormNotice::TooMany.message(Some(42)).contains("42 seconds"));
     }
 }
+
+/// The spelling of a target that throttles count by: one inbox however it is written. Mail
+/// providers ignore case and deliver `name+tag@` to `name@`; URLs are counted lowercased.
+pub fn throttle_key(kind: SubscriberKind, target: &str) -> String {
+    let t = target.trim().to_lowercase();
+    match kind {
+        SubscriberKind::Email => match t.rsplit_once('@') {
+            Some((local, domain)) => {
+                let local = local.split('+').next().unwrap_or(local);
+                format!("email:{local}@{domain}")
+            }
+            None => format!("email:{t}"),
+        },
+        other => format!("{}:{t}", other.as_str()),
+    }
+}
+
+#[cfg(test)]
+mod throttle_key_tests {
+    use super::{throttle_key, SubscriberKind};
+
+    #[test]
+    fn one_inbox_is_one_key_however_it_is_written() {
+        let k = |t| throttle_key(SubscriberKind::Email, t);
+        assert_eq!(k("Victim@Example.org"), k("victim+1@example.org"));
+        assert_eq!(k("victim+a+b@example.org"), "email:victim@example.org");
+        assert_ne!(k("victim@example.org"), k("other@example.org"));
+        assert_ne!(
+            throttle_key(SubscriberKind::Webhook, "https://a.example/x"),
+            k("https://a.example/x")
+        );
+    }
+}

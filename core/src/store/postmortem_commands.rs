@@ -85,7 +85,8 @@ pub async fn draft(
          JOIN events e ON e.id = n.event_id JOIN notify_channels c ON c.id = n.channel_id \
          WHERE n.delivered_at IS NOT NULL AND e.at >= $1 AND e.at <= $2 \
          ORDER BY n.delivered_at LIMIT 1",
-        from,
+        // A notification about an earlier outage is not this incident's detection.
+        from.max(incident.started_at - crate::model::incident::SIGNAL_LOOKBACK),
         to
     )
     .fetch_optional(pool)

@@ -11,7 +11,7 @@ use crate::model::reliability::{
 };
 
 /// A failing signal counts for an incident when it came at most this long before the opening.
-pub const SIGNAL_LOOKBACK_SECS: f64 = 3600.0;
+pub const SIGNAL_LOOKBACK_SECS: f64 = crate::model::incident::SIGNAL_LOOKBACK.num_seconds() as f64;
 /// Updates written by Vigil itself (the incident engine); every other author is a person.
 pub const ENGINE_AUTHOR: &str = "Vigil";
 
@@ -32,7 +32,7 @@ pub async fn incident_times(
               WHERE u.incident_id = i.id AND u.author <> $4) AS acknowledged_at,
              LEAST(
                (SELECT min(e.at) FROM incident_evidence ie JOIN events e ON e.id = ie.event_id
-                WHERE ie.incident_id = i.id),
+                WHERE ie.incident_id = i.id AND e.at >= i.created_at - make_interval(secs => $5)),
                (SELECT min(e.at) FROM events e
                 WHERE e.kind = 'monitor.state' AND e.payload->>'to' IN ('down', 'degraded')
                   AND e.payload->>'component' IN

@@ -107,8 +107,14 @@ pub async fn failure(
 }
 
 /// Marks every source not heard from within its stale-after as stale and appends a
-/// `source.stale` alert event for each. Returns the names that went stale.
-pub async fn mark_stale(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+/// `source.stale` alert event for each. Returns the names that went stale. `watching_since` is
+/// when this process began to watch: a source is judged only on what could have been heard since
+/// (a restart after a gap is Vigil's absence, not every source's failure).
+pub async fn mark_stale(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    watching_since: DateTime<Utc>,
+) -> Result<Vec<String>, StoreError> {
     let mut tx = pool.begin().await?;
     #[derive(sqlx::FromRow)]
     struct Gone {
@@ -121,9 +127,10 @@ pub async fn mark_stale(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<String>
         Gone,
         "UPDATE sources SET stale = true, stale_since = $1 \
          WHERE NOT stale AND NOT retired \
-           AND COALESCE(last_success, registered_at) < $1::timestamptz - make_interval(secs => stale_after_secs) \
+           AND GREATEST(COALESCE(last_success, registered_at), $2) < $1::timestamptz - make_interval(secs => stale_after_secs) \
          RETURNING name, kind, last_success, last_error",
-        now
+        now,
+        watching_since
     )
     .fetch_all(&mut *tx)
     .await?;
@@ -187,4 +194,41 @@ impl SourceRow {
             stale_since: self.stale_since,
         }
     }
+}
+
+/// When Vigil starts: if nothing was heard from any source for longer than `gap` (no replica was
+/// running), says so once as a `vigil.absent` event. Returns the event's data when it was written.
+pub async fn record_absence(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    gap: chrono::Duration,
+) -> Result<Option<crate::model::event::VigilAbsent>, StoreError> {
+    let mut tx = pool.begin().await?;
+    // One replica says it, whichever starts first.
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtext('vigil.absent'))")
+        .execute(&mut *tx)
+        .await?;
+    let last: Option<DateTime<Utc>> =
+        sqlx::query_scalar!("SELECT max(last_attempt) FROM sources WHERE NOT retired")
+            .fetch_one(&mut *tx)
+            .await?;
+    let Some(last) = last.filter(|l| now - *l > gap) else {
+        return Ok(None);
+    };
+    let said: bool = sqlx::query_scalar!(
+        "SELECT EXISTS (SELECT 1 FROM events WHERE kind = 'vigil.absent' AND at >= $1) AS \"said!\"",
+        last
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if said {
+        return Ok(None);
+    }
+    let absent = crate::model::event::VigilAbsent {
+        from: last,
+        to: now,
+    };
+    events::append_in(&mut tx, "vigil", &EventData::VigilAbsent(absent.clone())).await?;
+    tx.commit().await?;
+    Ok(Some(absent))
 }

@@ -22,15 +22,19 @@ pub enum Requested {
     AlreadyActive(i64),
     /// Imported by an admin as already confirmed.
     Active(i64),
+    /// Held back before any row was touched: this inbox (however spelled) had its confirmation
+    /// lately, or the page sent its hourly share of confirmations. The public answer is the same.
+    Held,
 }
 
 impl Requested {
-    pub fn id(self) -> i64 {
+    pub fn id(self) -> Option<i64> {
         match self {
             Requested::ConfirmationQueued(id)
             | Requested::Throttled(id)
             | Requested::AlreadyActive(id)
-            | Requested::Active(id) => id,
+            | Requested::Active(id) => Some(id),
+            Requested::Held => None,
         }
     }
 }
@@ -89,8 +93,23 @@ pub async fn request(pool: &PgPool, r: &Request<'_>) -> Result<Requested, Comman
         {
             Requested::Throttled(row.id)
         }
+        Some(row) if r.created_by == "public" => {
+            // Pending past the window, or deactivated and asked for again by somebody on the
+            // public side: the confirmation goes out again, for the subscription as it was. A
+            // stranger never changes its link token, signing key or components.
+            sqlx::query!(
+                "UPDATE subscribers SET state = 'pending', state_reason = NULL, expires_at = $2, \
+                 confirmed_at = NULL, confirm_sent_at = now() WHERE id = $1",
+                row.id,
+                expires
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+            queued(&mut tx, row.id, false).await?
+        }
         Some(row) => {
-            // Pending past the window, or deactivated and asked for again: start over.
+            // Pending past the window, or deactivated and asked for again by an admin: start over.
             sqlx::query!(
                 "UPDATE subscribers SET token = $2, secret = $3, components = $4, incidents = $5, \
                  maintenances = $6, state = $7, state_reason = NULL, expires_at = $8, \
@@ -134,12 +153,12 @@ pub async fn request(pool: &PgPool, r: &Request<'_>) -> Result<Requested, Comman
             queued(&mut tx, id, r.confirmed).await?
         }
     };
-    if r.created_by != "public" {
+    if let (false, Some(id)) = (r.created_by == "public", outcome.id()) {
         audit_in(
             &mut tx,
             r.created_by,
             "subscriber.add",
-            outcome.id(),
+            id,
             n.kind,
             r.confirmed,
         )
@@ -332,7 +351,17 @@ pub struct Due {
 /// Up to `limit` subscribers' next messages that are due now, oldest first. Only the head of a
 /// subscriber's queue is ever sent, so one subscriber's messages arrive in order; a subscriber
 /// waiting out a 429 holds back nobody else.
-pub async fn due(pool: &PgPool, limit: i64) -> Result<Vec<Due>, StoreError> {
+/// Which queue a delivery is in: confirmations of requests nobody has confirmed yet, or
+/// messages to confirmed subscribers. Each lane is delivered on its own, so a crowd of
+/// unconfirmed endpoints that never answer cannot delay what confirmed subscribers are owed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    Confirmations,
+    Subscribers,
+}
+
+pub async fn due(pool: &PgPool, limit: i64, lane: Lane) -> Result<Vec<Due>, StoreError> {
+    let confirmations = lane == Lane::Confirmations;
     let rows = sqlx::query!(
         r#"SELECT d.id, d.subscriber_id, s.kind, s.target, s.token, s.secret, d.attempts,
              d.created_at, e.id AS "event_id?", e.at AS "at?", e.kind AS "event_kind?",
@@ -343,9 +372,11 @@ pub async fn due(pool: &PgPool, limit: i64) -> Result<Vec<Due>, StoreError> {
            JOIN subscribers s ON s.id = d.subscriber_id
            LEFT JOIN events e ON e.id = d.event_id
            WHERE h.next_attempt_at <= now()
-             AND (s.state = 'active' OR (s.state = 'pending' AND d.purpose = 'confirm'))
+             AND CASE WHEN $2 THEN s.state = 'pending' AND d.purpose = 'confirm'
+                      ELSE s.state = 'active' END
            ORDER BY d.id LIMIT $1"#,
-        limit
+        limit,
+        confirmations
     )
     .fetch_all(pool)
     .await?;

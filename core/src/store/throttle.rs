@@ -110,3 +110,40 @@ pub async fn is_known_device(
     .fetch_one(pool)
     .await?)
 }
+
+/// Counts one request under `key`: at most `limit` per `window`, shared by every replica.
+/// `Err(wait)` when the window is full (nothing is counted then). Windows ended a day ago are
+/// swept on the way.
+pub async fn admit_window(
+    pool: &PgPool,
+    key: &str,
+    limit: u32,
+    window: chrono::Duration,
+) -> Result<Result<(), chrono::Duration>, StoreError> {
+    let secs = window.num_milliseconds() as f64 / 1000.0;
+    sqlx::query!("DELETE FROM request_windows WHERE started_at < now() - interval '1 day' - make_interval(secs => $1)", secs)
+        .execute(pool)
+        .await?;
+    let counted: Option<i32> = sqlx::query_scalar!(
+        "INSERT INTO request_windows AS w (key, started_at, n) VALUES ($1, now(), 1) \
+         ON CONFLICT (key) DO UPDATE SET \
+           n = CASE WHEN w.started_at + make_interval(secs => $3) <= now() THEN 1 ELSE w.n + 1 END, \
+           started_at = CASE WHEN w.started_at + make_interval(secs => $3) <= now() THEN now() ELSE w.started_at END \
+         WHERE w.started_at + make_interval(secs => $3) <= now() OR w.n < $2 \
+         RETURNING n",
+        key,
+        limit as i32,
+        secs
+    )
+    .fetch_optional(pool)
+    .await?;
+    if counted.is_some() {
+        return Ok(Ok(()));
+    }
+    let started: Option<DateTime<Utc>> =
+        sqlx::query_scalar!("SELECT started_at FROM request_windows WHERE key = $1", key)
+            .fetch_optional(pool)
+            .await?;
+    let wait = started.map_or(window, |s| s + window - Utc::now());
+    Ok(Err(wait.max(chrono::Duration::seconds(1))))
+}

@@ -48,6 +48,11 @@ pub async fn login(
 ) -> Response {
     let pool = &state.pool;
     let next = safe_next(&form.next);
+    let ip = client::client_ip(peer.ip(), &headers, &state.config.proxies());
+    // Per address, before anything is asked of the database: a flood costs a hash lookup.
+    if let Err(secs) = state.limits.login(ip) {
+        return back_to_login("throttled", Some(secs as i64), &next);
+    }
     let username = form.username.trim().to_string();
     if username.is_empty()
         || username.len() > MAX_USERNAME
@@ -55,7 +60,6 @@ pub async fn login(
     {
         return back_to_login("invalid", None, &next);
     }
-    let ip = client::client_ip(peer.ip(), &headers, &state.config.proxies());
     let device_token = device_cookie(&headers);
     let device = device_token.map(|t| hex::encode(Sha256::digest(t.as_bytes())));
     let known_device = match &device {

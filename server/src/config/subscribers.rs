@@ -97,8 +97,11 @@ pub struct SubscribersConfig {
     pub confirm_hours: u64,
     /// One address or URL gets at most one confirmation per this many minutes.
     pub resend_minutes: u64,
-    /// Requests one client address may make per hour (the form and the JSON endpoint).
+    /// Requests one client address (an IPv6 /64) may make per hour (the form and the JSON
+    /// endpoint), counted in the database so replicas share it.
     pub per_ip_per_hour: u32,
+    /// Confirmations the public side may cause per hour, all targets together.
+    pub max_confirmations_per_hour: u32,
     /// Messages in flight at once during a fan-out.
     pub concurrency: usize,
 }
@@ -112,6 +115,7 @@ impl Default for SubscribersConfig {
             confirm_hours: 48,
             resend_minutes: 10,
             per_ip_per_hour: 20,
+            max_confirmations_per_hour: 200,
             concurrency: 64,
         }
     }

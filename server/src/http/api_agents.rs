@@ -75,6 +75,7 @@ pub async fn monitors(
     Extension(auth): Extension<Auth>,
     Query(q): Query<RegionQuery>,
 ) -> Result<Json<Assignment>, ApiError> {
+    auth.require(Scope::Agent)?;
     let region = q.region.unwrap_or_default();
     check_region(&region)?;
     auth.require_agent_of(&region)?;

@@ -108,7 +108,9 @@ pub async fn create(
         )
         .await
         .map_err(subscriptions::api_error)?
-        .id();
+        .id()
+        // Admins' requests are never held back.
+        .ok_or_else(|| ApiError::Internal("the request was held back".into()))?;
     let found = subscribers::get(&state.pool, id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no subscriber {id}")))?;

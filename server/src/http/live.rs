@@ -1,8 +1,12 @@
-use std::{convert::Infallible, time::Duration};
+use std::{convert::Infallible, net::SocketAddr, time::Duration};
 
 use axum::{
-    extract::State,
-    response::sse::{Event, KeepAlive, Sse},
+    extract::{ConnectInfo, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{
+        sse::{Event, KeepAlive, Sse},
+        IntoResponse, Response,
+    },
     Extension,
 };
 use futures::{Stream, StreamExt};
@@ -18,14 +22,27 @@ use super::AppState;
 pub async fn events(
     State(state): State<AppState>,
     Extension(auth): Extension<Auth>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Response> {
+    // Each client holds a bounded number of streams (tabs); past it, a 429 and no task.
+    let client = crate::auth::client::client_ip(peer.ip(), &headers, &state.auth.proxies());
+    let Some(slot) = state.limits.open_stream(client) else {
+        return Err((
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "30")],
+            "too many live streams open from your address; close some tabs\n",
+        )
+            .into_response());
+    };
     let ops = auth.require(Scope::Read).is_ok();
     let listening = ops.then(|| state.publisher.listen_to_heartbeat());
     let mut shown = None;
     let stream = WatchStream::new(state.live.clone())
         .filter_map(move |status| {
-            // The guard lives as long as the stream: the heartbeat stops when the page goes.
-            let _ = &listening;
+            // The guards live as long as the stream: the heartbeat stops and the client's slot
+            // is given back when the page goes.
+            let _ = (&listening, &slot);
             let status = if ops { status } else { status.public() };
             let fresh = ops || shown != Some(status.status_version);
             shown = Some(status.status_version);
@@ -38,7 +55,7 @@ pub async fn events(
                 .unwrap_or_else(|_| Event::default().comment("unserialisable status"));
             Ok(event)
         });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 pub fn router() -> axum::Router<AppState> {

@@ -17,6 +17,7 @@ pub mod bodies;
 pub mod github_webhook;
 pub mod health;
 pub mod incidents_public;
+pub mod limits;
 pub mod live;
 pub mod metrics;
 pub mod openapi;
@@ -77,6 +78,9 @@ pub struct AppState {
     /// The bearer token `/metrics` requires, when `server.metrics_token_env` names one.
     #[from_ref(skip)]
     pub metrics_token: Option<std::sync::Arc<str>>,
+    /// What one client may hold or repeat (live streams, sign-in attempts).
+    #[from_ref(skip)]
+    pub limits: std::sync::Arc<limits::Limits>,
     /// `[github]`, when follow-ups are tracked there.
     #[from_ref(skip)]
     pub github: Option<std::sync::Arc<crate::config::github::GithubConfig>>,
@@ -88,6 +92,7 @@ impl FromRef<AppState> for auth::AuthState {
         auth::AuthState {
             pool: state.pool.clone(),
             config: state.auth.clone(),
+            limits: state.limits.clone(),
         }
     }
 }

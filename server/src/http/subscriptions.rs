@@ -82,8 +82,10 @@ async fn subscribe_form(
         .into_response()
     };
     let subs = &state.subscriptions;
-    if let Err(RequestError::TooMany(secs)) = subs.admit(client(&state, peer, &headers)) {
-        return back(FormNotice::TooMany, Some(secs));
+    match subs.admit(client(&state, peer, &headers)).await {
+        Err(RequestError::TooMany(secs)) => return back(FormNotice::TooMany, Some(secs)),
+        Err(RequestError::Command(_)) => return back(FormNotice::Form, None),
+        Ok(()) => {}
     }
     match subs
         .request(&input, secret.as_deref(), "public", false)
@@ -235,6 +237,7 @@ pub async fn subscribe_json(
     state
         .subscriptions
         .admit(client(&state, peer, &headers))
+        .await
         .map_err(api_error)?;
     let req: SubscriptionBody = parse(&body)?;
     let input = req.subscription.input()?;

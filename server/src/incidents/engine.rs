@@ -117,12 +117,14 @@ impl Engine {
                     .await?
                     .into_iter()
                     .collect();
+                // Taken up again (a restart): what the probes say from now on decides. The quiet
+                // period counts from now, not from before Vigil stopped, when nobody watched.
                 self.open = Some(OpenAuto {
                     id,
                     status,
                     taken_over,
                     last_failure_at: updated_at,
-                    recovered_at: failing.is_empty().then_some(updated_at),
+                    recovered_at: failing.is_empty().then(Utc::now),
                     failing,
                 });
             }
@@ -373,9 +375,11 @@ impl Engine {
         let Some(o) = self.open.take() else {
             return Ok(());
         };
+        // Honest about when: the last failure Vigil saw, not "N minutes" that may span a time
+        // Vigil was not running.
         let words = format!(
-            "No failures for {} minutes: resolved.",
-            self.rules.quiet_period.num_minutes().max(1)
+            "Resolved: no failures since {} UTC.",
+            o.last_failure_at.format("%H:%M")
         );
         self.post(o.id, &words, "resolved").await?;
         tracing::info!(

@@ -110,9 +110,10 @@ pub async fn report(pool: &PgPool, name: &str, outcome: Result<(), String>) {
 
 /// Marks sources stale every few seconds until shutdown.
 pub async fn watch(pool: PgPool, shutdown: CancellationToken) {
+    let watching_since = chrono::Utc::now();
     let mut every = crate::workers::ticker(Duration::from_secs(5));
     while crate::workers::next_tick(&mut every, &shutdown).await {
-        match sources::mark_stale(&pool, chrono::Utc::now()).await {
+        match sources::mark_stale(&pool, chrono::Utc::now(), watching_since).await {
             Ok(gone) => {
                 for name in gone {
                     tracing::warn!(source = %name, "data source is stale");
@@ -120,5 +121,16 @@ pub async fn watch(pool: PgPool, shutdown: CancellationToken) {
             }
             Err(e) => tracing::warn!(error = %e, "could not judge source freshness"),
         }
+    }
+}
+
+/// At start-up, before any collector runs: says once if no replica was running for a while.
+pub async fn note_absence(pool: &PgPool) {
+    // Nothing heard from any source for this long means no replica was running.
+    let gap = chrono::Duration::minutes(2);
+    match sources::record_absence(pool, chrono::Utc::now(), gap).await {
+        Ok(Some(a)) => tracing::warn!("{}", a.message()),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "could not look for a gap in Vigil's watch"),
     }
 }

@@ -7,9 +7,8 @@ pub mod render;
 pub mod target;
 pub mod worker;
 
-use std::{net::IpAddr, num::NonZeroU32, sync::Arc};
+use std::{net::IpAddr, sync::Arc};
 
-use governor::{clock::Clock, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use vigil_core::{
@@ -46,7 +45,8 @@ pub struct Subscriptions {
     allow_private: bool,
     confirm_within: chrono::Duration,
     resend_after: chrono::Duration,
-    per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    per_ip_per_hour: u32,
+    confirmations_per_hour: u32,
     pub enabled: bool,
 }
 
@@ -67,9 +67,8 @@ impl Subscriptions {
             allow_private: s.allow_private_targets,
             confirm_within: chrono::Duration::hours(s.confirm_hours as i64),
             resend_after: chrono::Duration::minutes(s.resend_minutes as i64),
-            per_ip: RateLimiter::keyed(Quota::per_hour(
-                NonZeroU32::new(s.per_ip_per_hour).unwrap_or(NonZeroU32::MIN),
-            )),
+            per_ip_per_hour: s.per_ip_per_hour,
+            confirmations_per_hour: s.max_confirmations_per_hour,
             enabled: s.enabled,
         }
     }
@@ -79,16 +78,18 @@ impl Subscriptions {
         self.email
     }
 
-    /// One request from a client address (the public form and JSON endpoint): counted against
-    /// its hourly allowance before anything else is done.
-    pub fn admit(&self, ip: IpAddr) -> Result<(), RequestError> {
-        if self.per_ip.len() > 100_000 {
-            self.per_ip.retain_recent();
-        }
-        self.per_ip.check_key(&ip).map_err(|not_until| {
-            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
-            RequestError::TooMany(wait.as_secs().max(1))
-        })
+    /// One request from a client address (an IPv6 /64) on the public form or JSON endpoint:
+    /// counted against its hourly allowance, in PostgreSQL so every replica shares it, before
+    /// anything else is done.
+    pub async fn admit(&self, ip: IpAddr) -> Result<(), RequestError> {
+        let key = format!("subscribe-ip:{}", crate::http::limits::client_key(ip));
+        held(
+            &self.pool,
+            &key,
+            self.per_ip_per_hour,
+            chrono::Duration::hours(1),
+        )
+        .await
     }
 
     /// Checks and records a request. `created_by` is `public` or an admin's audit name;
@@ -137,6 +138,25 @@ impl Subscriptions {
             (SubscriberKind::Webhook, None) => Some(random_hex()),
             _ => None,
         };
+        if created_by == "public" && !confirmed {
+            // One inbox however it is spelled, and a ceiling for the whole page: a stranger with
+            // many addresses still sends a victim one confirmation per window, and all of them
+            // together at most `max_confirmations_per_hour`.
+            let inbox = vigil_core::model::subscriber::throttle_key(new.kind, &new.target);
+            for (key, limit, window) in [
+                (format!("subscribe-target:{inbox}"), 1, self.resend_after),
+                (
+                    "subscribe-confirmations".to_string(),
+                    self.confirmations_per_hour,
+                    chrono::Duration::hours(1),
+                ),
+            ] {
+                if held(&self.pool, &key, limit, window).await.is_err() {
+                    metrics::counter!("subscriber_requests_held_total").increment(1);
+                    return Ok(Requested::Held);
+                }
+            }
+        }
         let token = random_hex();
         Ok(subscribers::request(
             &self.pool,
@@ -152,6 +172,18 @@ impl Subscriptions {
         )
         .await?)
     }
+}
+
+/// Counts a request under `key`; `TooMany` with the wait when its window is full.
+async fn held(
+    pool: &PgPool,
+    key: &str,
+    limit: u32,
+    window: chrono::Duration,
+) -> Result<(), RequestError> {
+    vigil_core::store::throttle::admit_window(pool, key, limit, window)
+        .await?
+        .map_err(|wait| RequestError::TooMany(wait.num_seconds().max(1) as u64))
 }
 
 /// Delivers subscribers' messages on the replica holding the `subscribers` lease.

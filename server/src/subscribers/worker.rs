@@ -15,7 +15,11 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use vigil_core::{
     model::{status::StatusSummary, subscriber::SubscriberKind},
-    store::{incidents, status, subscribers, StoreError},
+    store::{
+        incidents, status,
+        subscribers::{self, Lane},
+        StoreError,
+    },
 };
 
 use super::{
@@ -33,6 +37,13 @@ const BATCH: i64 = 1000;
 /// within the reminder's lead), at most this often, and at least every [`HOUSEKEEPING`].
 const HOUSEKEEPING_MIN: Duration = Duration::from_secs(1);
 const HOUSEKEEPING: Duration = Duration::from_secs(15);
+/// The confirmations lane: requests nobody has confirmed yet are strangers' endpoints, so each
+/// attempt gets a short answer time, few tries and few at once; confirmed subscribers' messages
+/// are delivered in their own lane and never wait behind them.
+const CONFIRM_CONCURRENCY: usize = 8;
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(3);
+const CONFIRM_TRIES: i32 = 3;
+const CONFIRM_BATCH: i64 = 64;
 /// The header carrying a webhook's HMAC-SHA256 signature.
 pub const SIGNATURE_HEADER: &str = "x-vigil-signature-256";
 
@@ -92,16 +103,31 @@ impl Worker {
         }
     }
 
-    pub async fn run(self, mut events: crate::wake::Events, shutdown: CancellationToken) {
+    pub async fn run(self, events: crate::wake::Events, shutdown: CancellationToken) {
+        tokio::join!(
+            self.lane(Lane::Subscribers, events.clone(), &shutdown),
+            self.lane(Lane::Confirmations, events, &shutdown),
+        );
+    }
+
+    /// Delivers one lane until shutdown; the subscribers' lane also keeps house.
+    async fn lane(
+        &self,
+        lane: Lane,
+        mut events: crate::wake::Events,
+        shutdown: &CancellationToken,
+    ) {
         let mut last_housekeeping: Option<tokio::time::Instant> = None;
         loop {
-            if last_housekeeping.is_none_or(|t| t.elapsed() >= HOUSEKEEPING_MIN) {
+            let due_for_housekeeping =
+                last_housekeeping.is_none_or(|t| t.elapsed() >= HOUSEKEEPING_MIN);
+            if lane == Lane::Subscribers && due_for_housekeeping {
                 if let Err(e) = self.housekeeping().await {
                     tracing::warn!(error = %e, "subscriber housekeeping failed; retrying");
                 }
                 last_housekeeping = Some(tokio::time::Instant::now());
             }
-            let wait = match self.round().await {
+            let wait = match self.round_of(lane).await {
                 Ok(0) => match subscribers::next_due(&self.pool).await {
                     Ok(next) => {
                         next.map_or(HOUSEKEEPING, |at| crate::wake::until(at, HOUSEKEEPING))
@@ -114,7 +140,7 @@ impl Worker {
                     Duration::from_secs(1)
                 }
             };
-            if !events.rest(&shutdown, wait).await {
+            if !events.rest(shutdown, wait).await {
                 return;
             }
         }
@@ -131,23 +157,45 @@ impl Worker {
         Ok(())
     }
 
-    /// One pass over the heads that are due; returns how many were tried.
+    /// One pass over the heads that are due in both lanes, one after the other (for tests and
+    /// tools; the worker runs the lanes side by side). Returns how many were tried.
     pub async fn round(&self) -> Result<usize, StoreError> {
-        let due = subscribers::due(&self.pool, BATCH).await?;
+        Ok(self.round_of(Lane::Confirmations).await? + self.round_of(Lane::Subscribers).await?)
+    }
+
+    /// One pass over the heads due in `lane`; returns how many were tried.
+    async fn round_of(&self, lane: Lane) -> Result<usize, StoreError> {
+        let confirming = lane == Lane::Confirmations;
+        let batch = if confirming { CONFIRM_BATCH } else { BATCH };
+        let due = subscribers::due(&self.pool, batch, lane).await?;
         if due.is_empty() {
             return Ok(0);
         }
         let summary = Arc::new(status::summary(&self.pool, &self.settings.title).await?);
         let n = due.len();
+        let concurrency = if confirming {
+            CONFIRM_CONCURRENCY
+        } else {
+            self.settings.concurrency
+        };
         let results: Vec<Result<(), StoreError>> = futures::stream::iter(due)
             .map(|d| {
                 let summary = summary.clone();
                 async move {
-                    let outcome = self.attempt(&d, &summary).await;
-                    self.record(&d, outcome).await
+                    let outcome = if confirming {
+                        tokio::time::timeout(CONFIRM_TIMEOUT, self.attempt(&d, &summary))
+                            .await
+                            .unwrap_or_else(|_| Outcome::Retry {
+                                status: None,
+                                error: format!("no answer within {} s", CONFIRM_TIMEOUT.as_secs()),
+                            })
+                    } else {
+                        self.attempt(&d, &summary).await
+                    };
+                    self.record(&d, outcome, confirming).await
                 }
             })
-            .buffer_unordered(self.settings.concurrency)
+            .buffer_unordered(concurrency)
             .collect()
             .await;
         results.into_iter().collect::<Result<(), _>>()?;
@@ -201,16 +249,19 @@ impl Worker {
     }
 
     async fn post(&self, d: &subscribers::Due, body: &serde_json::Value) -> Outcome {
-        // Checked again at each delivery: the rules may have tightened since it was typed.
-        let url = match target::check(d.kind, &d.target, self.settings.allow_private) {
-            Ok(u) => u,
-            Err(e) => {
-                return Outcome::Gone {
-                    status: None,
-                    error: format!("the URL is no longer allowed: {e}"),
+        // Checked again at each delivery, resolving the name: the rules may have tightened, or the
+        // name moved into the private network, since it was typed (and a row may have been
+        // written by other means). The client's resolver refuses again at connection time.
+        let url =
+            match target::check_resolving(d.kind, &d.target, self.settings.allow_private).await {
+                Ok(u) => u,
+                Err(e) => {
+                    return Outcome::Gone {
+                        status: None,
+                        error: format!("the URL is no longer allowed: {e}"),
+                    }
                 }
-            }
-        };
+            };
         let bytes = serde_json::to_vec(body).expect("JSON values serialise");
         let mut req = self
             .http
@@ -243,9 +294,17 @@ impl Worker {
         }
     }
 
-    async fn record(&self, d: &subscribers::Due, outcome: Outcome) -> Result<(), StoreError> {
+    async fn record(
+        &self,
+        d: &subscribers::Due,
+        outcome: Outcome,
+        confirming: bool,
+    ) -> Result<(), StoreError> {
         let now = Utc::now();
-        let give_up = |at: DateTime<Utc>| at - d.created_at > GIVE_UP_AFTER;
+        // A confirmation gets CONFIRM_TRIES; anything else a day.
+        let give_up = |at: DateTime<Utc>| {
+            at - d.created_at > GIVE_UP_AFTER || (confirming && d.attempts + 1 >= CONFIRM_TRIES)
+        };
         let kind = d.kind.as_str();
         match outcome {
             Outcome::Delivered(status) => {

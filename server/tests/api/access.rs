@@ -509,6 +509,41 @@ async fn every_server_function_refuses_callers_without_its_scope() {
     }
 }
 
+/// Public server functions that can also read internal data refuse strangers who ask for it.
+#[tokio::test]
+async fn anonymous_calls_asking_for_internal_data_are_refused() {
+    let app = spawn_app().await;
+    let viewer = signed_in(&app, "vera", Role::Viewer).await;
+    let anonymous = browser(&app);
+    let paths: Vec<String> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path.to_string())
+        .collect();
+    for name in ["get_incident", "get_postmortem"] {
+        let path = paths
+            .iter()
+            .find(|p| p.rsplit('/').next().unwrap().starts_with(name))
+            .unwrap_or_else(|| panic!("{name} is served"));
+        let internal = [("id", "1"), ("internal", "true")];
+        let anon = anonymous
+            .post(app.url(path))
+            .form(&internal)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(anon, 401, "{name}(internal = true), anonymous");
+        let as_viewer = viewer
+            .post(app.url(path))
+            .form(&internal)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_ne!(as_viewer, 401, "{name}(internal = true) as a viewer");
+        assert_ne!(as_viewer, 403, "{name}(internal = true) as a viewer");
+    }
+}
+
 /// The README's first steps: create the first admin and a token from the command line, against
 /// the same database the server uses, then use both.
 #[tokio::test]

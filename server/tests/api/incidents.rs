@@ -516,12 +516,8 @@ async fn the_public_hears_of_components_never_of_monitors_urls_or_errors() {
     let ops = common::access::signed_in(&app, "olga", vigil_core::model::auth::Role::Viewer).await;
     let page = app.text_as(&ops, &format!("/ops/incidents/{id}")).await;
     assert!(page.contains("ingress-probe-7"), "{page}");
-    // An operator opening `/` first must not leave their richer copy in the page cache.
-    let mine = app.text_as(&ops, "/").await;
-    assert!(
-        mine.contains("ingress-probe-7"),
-        "operators' hydration data has monitors"
-    );
+    // An operator opening `/` first must not leave their copy in the page cache.
+    let _ = app.text_as(&ops, "/").await;
     // …and nowhere a stranger can look, hydration data included.
     let public = public_surfaces(&app, id).await;
     for secret in [
@@ -604,10 +600,10 @@ async fn people_appear_publicly_by_display_name_and_feeds_carry_no_markup() {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("Ana from Ops"), "{page}");
+    // The public page names no people at all (and carries no hydration data that would).
+    assert!(page.contains("Rolled back the deploy."), "{page}");
     assert!(!page.contains("ana.k"), "no login names in public: {page}");
     assert!(!page.contains("token:"), "no token names in public: {page}");
-    assert!(page.contains("Vigil"), "a token's update reads as Vigil");
 
     // RSS readers render descriptions as HTML: what was typed must arrive as text.
     let rss = app.get("/history.rss").await.text().await.unwrap();

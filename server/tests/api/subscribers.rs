@@ -945,7 +945,7 @@ async fn strangers_urls_stay_out_of_the_private_network_and_the_form_is_throttle
         ],
     )
     .await;
-    assert!(location(&r).contains("error=form"), "{}", location(&r));
+    assert!(location(&r).contains("error=too_many"), "{}", location(&r));
     let none: i64 = sqlx::query_scalar("SELECT count(*) FROM subscribers")
         .fetch_one(&app.pool)
         .await
@@ -1098,5 +1098,263 @@ async fn kill_9_during_a_fan_out_to_5000_loses_nothing_and_repeats_nothing_ackno
         &all,
         &acknowledged,
         32,
+    );
+}
+
+#[tokio::test]
+async fn many_addresses_asking_for_one_inbox_send_it_one_confirmation_and_the_page_has_a_ceiling() {
+    let smtp = SmtpServer::start();
+    let app = spawn_app_with_toml(&format!(
+        "{COMPONENTS}\n[auth]\ntrusted_proxies = [\"127.0.0.1\"]\n\n\
+         [subscribers]\nmax_confirmations_per_hour = 5\n\n\
+         [smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\nfrom = \"Example Status <status@example.org>\"\n",
+        smtp.port
+    ))
+    .await;
+    let ask = |from: String, email: String, components: &'static [&'static str]| {
+        let (client, url) = (app.client.clone(), app.url("/api/v2/subscriptions.json"));
+        async move {
+            let r = client
+                .post(url)
+                .header("x-forwarded-for", from)
+                .json(&json!({ "subscription": { "email": email, "components": components } }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+        }
+    };
+    // 60 addresses, 60 spellings of one inbox.
+    for i in 0..60 {
+        let email = if i % 2 == 0 {
+            format!("victim+{i}@example.org")
+        } else {
+            format!("Victim+{i}@Example.org")
+        };
+        ask(format!("203.0.113.{i}"), email, &[]).await;
+    }
+    let inbox = |smtp: &SmtpServer| {
+        smtp.mails()
+            .into_iter()
+            .filter(|m| {
+                m["to"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|t| t.as_str().unwrap().to_lowercase().starts_with("victim"))
+            })
+            .count()
+    };
+    eventually(20, "the first confirmation arrives", || async {
+        (inbox(&smtp) >= 1).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(inbox(&smtp), 1, "one inbox, one confirmation");
+
+    // Ten more inboxes from ten more addresses: the page's ceiling (5 an hour) holds.
+    for i in 0..10 {
+        ask(
+            format!("198.51.100.{i}"),
+            format!("reader{i}@example.org"),
+            &[],
+        )
+        .await;
+    }
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(
+        smtp.mails().len() <= 5,
+        "{} confirmations",
+        smtp.mails().len()
+    );
+    let held: i64 = sqlx::query_scalar("SELECT count(*) FROM subscribers")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(held <= 5, "held-back requests keep nothing ({held} rows)");
+}
+
+#[tokio::test]
+async fn asking_again_from_the_public_side_changes_nothing_of_a_subscription() {
+    let (_sim, base, app, _) = receivers_and_app().await;
+    let hook = format!("{base}/hook/statusbot");
+    let ask = |secret: &'static str, components: Vec<&'static str>| {
+        let (client, url, hook) = (
+            app.client.clone(),
+            app.url("/api/v2/subscriptions.json"),
+            hook.clone(),
+        );
+        async move {
+            let r = client
+                .post(url)
+                .json(&json!({ "subscription": { "endpoint": hook, "secret": secret, "components": components } }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+        }
+    };
+    ask("the-owners-signing-key-0001", vec!["site"]).await;
+    let before: (String, Option<String>, Vec<String>) =
+        sqlx::query_as("SELECT token, secret, components FROM subscribers")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    // Past every window, a stranger asks for the same endpoint with their own key and components.
+    sqlx::query("UPDATE subscribers SET confirm_sent_at = now() - interval '2 hours'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM request_windows")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    ask("a-strangers-signing-key-0002", vec!["api"]).await;
+    let after: (String, Option<String>, Vec<String>) =
+        sqlx::query_as("SELECT token, secret, components FROM subscribers")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(before, after);
+}
+
+/// A receiver that takes connections and never answers.
+async fn black_hole() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn two_thousand_endpoints_that_never_answer_do_not_delay_a_confirmed_subscribers_mail() {
+    let smtp = SmtpServer::start();
+    let app = spawn_app_with_toml(&format!(
+        "{COMPONENTS}\n[subscribers]\nallow_private_targets = true\n\n\
+         [smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\nfrom = \"Example Status <status@example.org>\"\n",
+        smtp.port
+    ))
+    .await;
+    let (_, admin) = create_token(&app, &[Scope::Admin]).await;
+    let (_, writer) = create_token(&app, &[Scope::IncidentsWrite]).await;
+    let (status, body) = send(
+        &app,
+        Method::POST,
+        "/api/v1/subscribers",
+        &admin,
+        Some(json!({ "email": "reader@example.org", "confirmed": true })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    // 2,000 requests from strangers, each naming an endpoint that never answers, queued before
+    // the incident (older, so first in a single oldest-first queue).
+    let hole = black_hole().await;
+    sqlx::query(
+        "WITH s AS (INSERT INTO subscribers (kind, target, token, secret, state, expires_at, created_by, confirm_sent_at) \
+           SELECT 'webhook', 'http://' || $1 || '/hole/' || i, md5(random()::text || i), 'a-signing-key-0123456789', \
+                  'pending', now() + interval '1 day', 'public', now() \
+           FROM generate_series(1, 2000) i RETURNING id) \
+         INSERT INTO subscriber_deliveries (subscriber_id, purpose) SELECT id, 'confirm' FROM s",
+    )
+    .bind(hole.to_string())
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let opened = std::time::Instant::now();
+    incident(&app, &writer, "Checkout failing", "site").await;
+    eventually(30, "the confirmed subscriber's mail", || async {
+        (!smtp.to("reader@example.org").is_empty()).then_some(())
+    })
+    .await;
+    let waited = opened.elapsed();
+    assert!(
+        waited < Duration::from_secs(10),
+        "the incident mail waited {waited:?} behind unconfirmed endpoints"
+    );
+    // The black holes get few tries each, briefly.
+    let tries: Option<i32> = sqlx::query_scalar(
+        "SELECT max(attempts) FROM subscriber_deliveries WHERE purpose = 'confirm'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(tries.unwrap_or(0) <= 3, "{tries:?}");
+}
+
+/// Counts every connection it takes (and answers 200).
+async fn counting_receiver() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    };
+    let hits = Arc::new(AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let counted = hits.clone();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut s, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let mut buf = vec![0u8; 8192];
+            let _ = s.read(&mut buf).await;
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .await;
+        }
+    });
+    (port, hits)
+}
+
+#[tokio::test]
+async fn deliveries_into_the_private_network_are_refused_however_the_row_got_there() {
+    let app = spawn_app_with_toml(COMPONENTS).await;
+    let (_, writer) = create_token(&app, &[Scope::IncidentsWrite]).await;
+    let (port, hits) = counting_receiver().await;
+    // Written straight into the database: a private address, and a name that resolves to
+    // loopback (what a rebinding name looks like once it has turned).
+    let targets = [
+        format!("https://127.0.0.1:{port}/hook"),
+        format!("https://10.0.0.7:{port}/hook"),
+        format!("https://{}:{port}/hook", loopback_name()),
+    ];
+    for (i, t) in targets.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO subscribers (kind, target, token, secret, state, created_by, confirmed_at) \
+             VALUES ('webhook', $1, $2, 'a-signing-key-0123456789', 'active', 'test', now())",
+        )
+        .bind(t)
+        .bind(format!("token-{i}"))
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+    incident(&app, &writer, "Checkout failing", "site").await;
+    eventually(20, "every delivery ends as refused", || async {
+        let left: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM subscriber_deliveries WHERE state = 'pending'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .ok()?;
+        let deactivated: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM subscribers WHERE state = 'deactivated' AND state_reason LIKE '%no longer allowed%'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .ok()?;
+        (left == 0 && deactivated == 3).then_some(())
+    })
+    .await;
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing reached the receiver"
     );
 }
