@@ -7,9 +7,7 @@ pub mod components;
 pub mod pages;
 
 use leptos::{nonce::use_nonce, prelude::*};
-#[cfg(feature = "ssr")]
-use leptos_meta::Title;
-use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
     ParamSegment, SsrMode, StaticSegment,
@@ -110,24 +108,26 @@ pub fn site_title() -> String {
 }
 
 /// This page's `<title>`: "Incident history — Example Org status"; the status page's own name
-/// alone when `text` is empty. Rendered by the server only: in the browser the context that
-/// names the site does not exist, and the title the server sent stays.
+/// alone when `text` is empty. The same component on both sides, so hydration finds what the
+/// server rendered; in the browser the context naming the site does not exist, and the title
+/// the server sent stays.
 #[component]
 pub fn PageTitle(#[prop(into)] text: String) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    {
+    let full = {
         let site = site_title();
-        let full = if text.is_empty() {
+        if text.is_empty() {
             site
         } else {
             format!("{text} — {site}")
-        };
-        view! { <Title text=full/> }
-    }
+        }
+    };
     #[cfg(not(feature = "ssr"))]
-    {
+    let full = {
         let _ = text;
-    }
+        document().title()
+    };
+    view! { <Title text=full/> }
 }
 
 /// A public page: it never hydrates (it loads the small follow script, not the app), so what it
