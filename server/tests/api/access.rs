@@ -519,9 +519,17 @@ async fn anonymous_calls_asking_for_internal_data_are_refused() {
         .map(|(path, _)| path.to_string())
         .collect();
     for name in ["get_incident", "get_postmortem"] {
+        // This function's path, not `get_postmortems`' or `get_postmortem_revision`'s: the name
+        // is followed by digits only.
         let path = paths
             .iter()
-            .find(|p| p.rsplit('/').next().unwrap().starts_with(name))
+            .find(|p| {
+                p.rsplit('/')
+                    .next()
+                    .unwrap()
+                    .strip_prefix(name)
+                    .is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_digit()))
+            })
             .unwrap_or_else(|| panic!("{name} is served"));
         let internal = [("id", "1"), ("internal", "true")];
         let anon = anonymous
