@@ -288,17 +288,11 @@ async fn page_load(args: &Args, target: SocketAddr, rows: &mut Vec<[String; 4]>)
         for (label, encodings) in [("browser", measure::BROWSER_ENCODINGS), ("no encoding", "")] {
             let v = Wrk::run(&format!("{}{path}", vigil.base), d, encodings)?;
             let n = Wrk::run(&format!("{}/{file}", nginx.base), d, encodings)?;
-            let ratio = v.rps / n.rps;
-            rows.push([
+            rows.push(beside_nginx(
                 format!("`{path}` ({label}; {br_size} B as brotli) req/s · p50 / p99"),
-                format!("{:.0} · {} / {}", v.rps, ms(v.p50), ms(v.p99)),
-                format!("nginx {:.0} · {} / {}", n.rps, ms(n.p50), ms(n.p99)),
-                format!(
-                    "{ratio:.2}× (≥ 0.5: {}); p99 ≤ 5 ms: {}",
-                    yes(ratio >= 0.5),
-                    yes(v.p99 <= 0.005)
-                ),
-            ]);
+                &v,
+                &n,
+            ));
         }
     }
     // A query string of its own on every request: served from the one cached rendering.
@@ -308,17 +302,11 @@ async fn page_load(args: &Args, target: SocketAddr, rows: &mut Vec<[String; 4]>)
         d,
         measure::BROWSER_ENCODINGS,
     )?;
-    let ratio = v.rps / n.rps;
-    rows.push([
+    rows.push(beside_nginx(
         "`/?utm_source=x&r=RANDOM` (browser; a new query each request) req/s · p50 / p99".into(),
-        format!("{:.0} · {} / {}", v.rps, ms(v.p50), ms(v.p99)),
-        format!("nginx {:.0} · {} / {}", n.rps, ms(n.p50), ms(n.p99)),
-        format!(
-            "{ratio:.2}× (≥ 0.5: {}); p99 ≤ 5 ms: {}",
-            yes(ratio >= 0.5),
-            yes(v.p99 <= 0.005)
-        ),
-    ]);
+        &v,
+        &n,
+    ));
     if !nginx.brotli {
         rows.push([
             "note".into(),
@@ -328,6 +316,21 @@ async fn page_load(args: &Args, target: SocketAddr, rows: &mut Vec<[String; 4]>)
         ]);
     }
     Ok(())
+}
+
+/// One row: Vigil's figures beside nginx's, and the targets (≥ 0.5× nginx, p99 ≤ 5 ms).
+fn beside_nginx(measure: String, v: &Wrk, n: &Wrk) -> [String; 4] {
+    let ratio = v.rps / n.rps;
+    [
+        measure,
+        format!("{:.0} · {} / {}", v.rps, ms(v.p50), ms(v.p99)),
+        format!("nginx {:.0} · {} / {}", n.rps, ms(n.p50), ms(n.p99)),
+        format!(
+            "{ratio:.2}× (≥ 0.5: {}); p99 ≤ 5 ms: {}",
+            yes(ratio >= 0.5),
+            yes(v.p99 <= 0.005)
+        ),
+    ]
 }
 
 #[derive(serde::Deserialize)]

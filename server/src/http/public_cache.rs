@@ -669,6 +669,37 @@ mod tests {
     }
 
     #[test]
+    fn a_public_url_has_one_spelling() {
+        let page = |p: &str, q: Option<&str>| canonical(p, q);
+        assert_eq!(
+            page("/", Some("utm_source=x&r=1")),
+            Canonical::Page("/".into())
+        );
+        assert_eq!(
+            page("/history.atom", Some("r=2&component=site&component=api")),
+            Canonical::Page("/history.atom?component=site".into())
+        );
+        assert_eq!(
+            page("/subscribe", Some("message=hi&error=email&kind=webhook")),
+            Canonical::Page("/subscribe?kind=webhook&error=email".into())
+        );
+        assert_eq!(
+            page("/subscribe", Some("error=Your%20account%20is%20suspended")),
+            Canonical::Page("/subscribe".into())
+        );
+        assert_eq!(
+            page("/incidents/006", None),
+            Canonical::Moved("/incidents/6".into())
+        );
+        assert_eq!(page("/incidents/abc", None), Canonical::Missing);
+        assert_eq!(
+            page("/incidents/99999999999999999999", None),
+            Canonical::Missing
+        );
+        assert_eq!(page("/ops", Some("a=1")), Canonical::NotPublic);
+    }
+
+    #[test]
     fn variants_decompress_to_the_same_bytes() {
         use std::io::Read;
         let body = "<p>Website is not responding.</p>".repeat(200);

@@ -532,21 +532,10 @@ async fn anonymous_calls_asking_for_internal_data_are_refused() {
             })
             .unwrap_or_else(|| panic!("{name} is served"));
         let internal = [("id", "1"), ("internal", "true")];
-        let anon = anonymous
-            .post(app.url(path))
-            .form(&internal)
-            .send()
-            .await
-            .unwrap()
-            .status();
+        let call = |c: &reqwest::Client| c.post(app.url(path)).form(&internal).send();
+        let anon = call(&anonymous).await.unwrap().status();
         assert_eq!(anon, 401, "{name}(internal = true), anonymous");
-        let as_viewer = viewer
-            .post(app.url(path))
-            .form(&internal)
-            .send()
-            .await
-            .unwrap()
-            .status();
+        let as_viewer = call(&viewer).await.unwrap().status();
         assert_ne!(as_viewer, 401, "{name}(internal = true) as a viewer");
         assert_ne!(as_viewer, 403, "{name}(internal = true) as a viewer");
     }
