@@ -112,8 +112,7 @@ pub async fn is_known_device(
 }
 
 /// Counts one request under `key`: at most `limit` per `window`, shared by every replica.
-/// `Err(wait)` when the window is full (nothing is counted then). Windows ended a day ago are
-/// swept on the way.
+/// `Err(wait)` when the window is full (nothing is counted then).
 pub async fn admit_window(
     pool: &PgPool,
     key: &str,
@@ -121,9 +120,6 @@ pub async fn admit_window(
     window: chrono::Duration,
 ) -> Result<Result<(), chrono::Duration>, StoreError> {
     let secs = window.num_milliseconds() as f64 / 1000.0;
-    sqlx::query!("DELETE FROM request_windows WHERE started_at < now() - interval '1 day' - make_interval(secs => $1)", secs)
-        .execute(pool)
-        .await?;
     let counted: Option<i32> = sqlx::query_scalar!(
         "INSERT INTO request_windows AS w (key, started_at, n) VALUES ($1, now(), 1) \
          ON CONFLICT (key) DO UPDATE SET \
@@ -146,4 +142,17 @@ pub async fn admit_window(
             .await?;
     let wait = started.map_or(window, |s| s + window - Utc::now());
     Ok(Err(wait.max(chrono::Duration::seconds(1))))
+}
+
+/// Forgets windows that started more than `longest` (the longest window counted) and a day ago:
+/// housekeeping, so counting a request stays one statement.
+pub async fn sweep_windows(pool: &PgPool, longest: chrono::Duration) -> Result<u64, StoreError> {
+    let secs = longest.num_milliseconds() as f64 / 1000.0;
+    Ok(sqlx::query!(
+        "DELETE FROM request_windows WHERE started_at < now() - interval '1 day' - make_interval(secs => $1)",
+        secs
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
 }

@@ -87,6 +87,16 @@ pub struct Entry {
     brotli: Bytes,
 }
 
+impl Entry {
+    /// Whether this rendering still shows what the page shows now: nothing moved since, and the
+    /// graphs' time axis has not either.
+    fn fresh(&self, version: i64, generation: u64) -> bool {
+        self.version == version
+            && self.generation == generation
+            && self.rendered.elapsed() < MAX_AGE
+    }
+}
+
 /// Whether `path` is part of the public read side.
 fn is_public(path: &str) -> bool {
     matches!(
@@ -322,9 +332,11 @@ pub fn for_anonymous(req: &Request) -> impl std::future::Future<Output = Gate> +
         let Some(l) = lookup else {
             return Gate::Render(None);
         };
-        if let Some(e) = l.slot.current().filter(|e| {
-            e.version == l.version && e.generation == l.generation && e.rendered.elapsed() < MAX_AGE
-        }) {
+        if let Some(e) = l
+            .slot
+            .current()
+            .filter(|e| e.fresh(l.version, l.generation))
+        {
             let mut r = Response::new(Body::empty());
             r.extensions_mut().insert(FromCache(e));
             return Gate::Answer(r);
@@ -379,11 +391,8 @@ pub async fn serve(State(state): State<AppState>, mut req: Request, next: Next) 
             None => resp,
         };
     }
-    let fresh = |e: &Entry| {
-        e.version == version && e.generation == generation && e.rendered.elapsed() < MAX_AGE
-    };
     let current = slot.current();
-    if let Some(e) = current.as_ref().filter(|e| fresh(e)) {
+    if let Some(e) = current.as_ref().filter(|e| e.fresh(version, generation)) {
         return respond(req.headers(), e);
     }
     // Out of date: one request renders it again; meanwhile the others get what there is.
@@ -398,7 +407,7 @@ pub async fn serve(State(state): State<AppState>, mut req: Request, next: Next) 
         },
     };
     // Somebody may have rendered it while this request waited for the lock.
-    if let Some(e) = slot.current().filter(|e| fresh(e)) {
+    if let Some(e) = slot.current().filter(|e| e.fresh(version, generation)) {
         return respond(req.headers(), &e);
     }
     let _turn = match state.public.turns.wait().await {

@@ -22,6 +22,10 @@ use vigil_core::{
 
 use crate::config::Config;
 
+/// What the per-address and page-wide throttles count over (`per_ip_per_hour`,
+/// `max_confirmations_per_hour`); the per-inbox one counts over `resend_minutes`.
+const HOUR: chrono::Duration = chrono::Duration::hours(1);
+
 /// Refusals of a subscription request, in the API's one error shape.
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
@@ -83,13 +87,7 @@ impl Subscriptions {
     /// anything else is done.
     pub async fn admit(&self, ip: IpAddr) -> Result<(), RequestError> {
         let key = format!("subscribe-ip:{}", crate::http::limits::client_key(ip));
-        held(
-            &self.pool,
-            &key,
-            self.per_ip_per_hour,
-            chrono::Duration::hours(1),
-        )
-        .await
+        held(&self.pool, &key, self.per_ip_per_hour, HOUR).await
     }
 
     /// Checks and records a request. `created_by` is `public` or an admin's audit name;
@@ -148,7 +146,7 @@ impl Subscriptions {
                 (
                     "subscribe-confirmations".to_string(),
                     self.confirmations_per_hour,
-                    chrono::Duration::hours(1),
+                    HOUR,
                 ),
             ] {
                 if held(&self.pool, &key, limit, window).await.is_err() {
@@ -205,6 +203,8 @@ pub fn start(
         allow_private: config.subscribers.allow_private_targets,
         concurrency: config.subscribers.concurrency,
         reminder: chrono::Duration::minutes(config.subscribers.reminder_minutes as i64),
+        throttle_window: chrono::Duration::minutes(config.subscribers.resend_minutes as i64)
+            .max(HOUR),
     });
     cluster.run_exclusive("subscribers", shutdown, move |held| {
         worker::Worker::new(pool.clone(), mailer.clone(), settings.clone())

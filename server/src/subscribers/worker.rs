@@ -76,6 +76,8 @@ pub struct Settings {
     pub allow_private: bool,
     pub concurrency: usize,
     pub reminder: chrono::Duration,
+    /// The longest window the subscribe throttles count over: their rows are kept that long.
+    pub throttle_window: chrono::Duration,
 }
 
 pub struct Worker {
@@ -127,7 +129,7 @@ impl Worker {
                 }
                 last_housekeeping = Some(tokio::time::Instant::now());
             }
-            let wait = match self.round_of(lane).await {
+            let wait = match self.round(lane).await {
                 Ok(0) => match subscribers::next_due(&self.pool).await {
                     Ok(next) => {
                         next.map_or(HOUSEKEEPING, |at| crate::wake::until(at, HOUSEKEEPING))
@@ -154,17 +156,13 @@ impl Worker {
             tracing::info!(sent, "maintenance reminders queued for subscribers");
         }
         subscribers::expire(&self.pool).await?;
+        vigil_core::store::throttle::sweep_windows(&self.pool, self.settings.throttle_window)
+            .await?;
         Ok(())
     }
 
-    /// One pass over the heads that are due in both lanes, one after the other (for tests and
-    /// tools; the worker runs the lanes side by side). Returns how many were tried.
-    pub async fn round(&self) -> Result<usize, StoreError> {
-        Ok(self.round_of(Lane::Confirmations).await? + self.round_of(Lane::Subscribers).await?)
-    }
-
     /// One pass over the heads due in `lane`; returns how many were tried.
-    async fn round_of(&self, lane: Lane) -> Result<usize, StoreError> {
+    async fn round(&self, lane: Lane) -> Result<usize, StoreError> {
         let confirming = lane == Lane::Confirmations;
         let batch = if confirming { CONFIRM_BATCH } else { BATCH };
         let due = subscribers::due(&self.pool, batch, lane).await?;
