@@ -10,7 +10,7 @@ use leptos::{nonce::use_nonce, prelude::*};
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
-    ParamSegment, SsrMode, StaticSegment,
+    MatchNestedRoutes, ParamSegment, SsrMode, StaticSegment,
 };
 
 /// The script public pages load instead of the app's WebAssembly: it follows the live feed and
@@ -19,7 +19,9 @@ use leptos_router::{
 #[derive(Clone, Copy, Debug)]
 pub struct PublicScript(pub &'static str);
 
-/// What a page loads besides its HTML and stylesheet.
+/// What a page loads besides its HTML and stylesheet. The server provides it with each route
+/// group's rendering context (a page's group decides it, never its path); without one, a page gets
+/// the whole app.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PageScripts {
     /// The whole app in the browser: operators' pages (forms that act in place, editors, the
@@ -29,32 +31,8 @@ pub enum PageScripts {
     /// visitor downloads a few kilobytes instead of the app.
     Follow,
     /// Nothing: pages complete as sent that must not change under the reader (the sign-in form,
-    /// "not found").
+    /// the subscribe form, "not found").
     None,
-}
-
-pub fn scripts_for(path: &str) -> PageScripts {
-    let under = |prefix: &str| {
-        path.strip_prefix(prefix)
-            .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
-    };
-    if path == "/ops" || path.starts_with("/ops/") {
-        PageScripts::App
-    } else if path == "/" || path == "/history" || under("/incidents/") || under("/postmortems/") {
-        PageScripts::Follow
-    } else {
-        PageScripts::None
-    }
-}
-
-#[cfg(feature = "ssr")]
-fn request_path() -> Option<String> {
-    use_context::<http::request::Parts>().map(|p| p.uri.path().to_owned())
-}
-
-#[cfg(not(feature = "ssr"))]
-fn request_path() -> Option<String> {
-    None
 }
 
 /// The status version this rendering reflects (at least): the public script refreshes the page
@@ -72,7 +50,7 @@ fn rendered_status_version() -> Option<i64> {
 
 /// The HTML document around the app: the server renders it once per request.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    let scripts = match request_path().map_or(PageScripts::App, |p| scripts_for(&p)) {
+    let scripts = match use_context::<PageScripts>().unwrap_or(PageScripts::App) {
         PageScripts::App => view! { <HydrationScripts options=options.clone()/> }.into_any(),
         PageScripts::Follow => use_context::<PublicScript>()
             .map(|s| view! { <script type="module" src=s.0 nonce=use_nonce()></script> })
@@ -145,58 +123,149 @@ pub fn App() -> impl IntoView {
             <Routes fallback=pages::not_found::NotFound>
                 // Async: the server waits for the data and sends one complete document, so the page
                 // is whole for readers without JavaScript (streamed chunks need a script to land).
-                <Route path=StaticSegment("") view=|| public(pages::status::StatusPage) ssr=SsrMode::Async/>
-                <Route path=StaticSegment("login") view=pages::login::LoginPage ssr=SsrMode::Async/>
-                <Route path=StaticSegment("history") view=|| public(pages::incidents::HistoryPage) ssr=SsrMode::Async/>
-                <Route path=StaticSegment("uptime") view=|| public(pages::uptime::UptimePage) ssr=SsrMode::Async/>
-                <Route path=StaticSegment("subscribe") view=|| public(pages::subscribe::SubscribePage) ssr=SsrMode::Async/>
-                <Route path=(StaticSegment("subscribe"), StaticSegment("confirm"), ParamSegment("token")) view=pages::subscribe::ConfirmPage ssr=SsrMode::Async/>
-                <Route path=(StaticSegment("unsubscribe"), ParamSegment("token")) view=pages::subscribe::UnsubscribePage ssr=SsrMode::Async/>
-                <Route path=(StaticSegment("incidents"), ParamSegment("id")) view=|| public(pages::incidents::IncidentPage) ssr=SsrMode::Async/>
-                <Route path=(StaticSegment("postmortems"), ParamSegment("id")) view=|| public(pages::postmortems::PublicPostmortemPage) ssr=SsrMode::Async/>
-                <ParentRoute path=StaticSegment("ops") view=pages::ops::OpsLayout ssr=SsrMode::Async>
-                    <Route path=StaticSegment("") view=pages::ops::OpsOverview/>
-                    <Route path=StaticSegment("audit") view=pages::ops::AuditPage/>
-                    <Route path=StaticSegment("replicas") view=pages::ops::ReplicasPage/>
-                    <Route path=StaticSegment("upstream") view=pages::ops::UpstreamPage/>
-                    <Route path=StaticSegment("nodes") view=pages::ops::NodesPage/>
-                    <Route path=StaticSegment("incidents") view=pages::incidents::OpsIncidentsPage/>
-                    <Route path=(StaticSegment("incidents"), ParamSegment("id")) view=pages::incidents::OpsIncidentPage/>
-                    <Route path=StaticSegment("notifications") view=pages::incidents::DeliveriesPage/>
-                    <Route path=StaticSegment("postmortems") view=pages::postmortems::PostmortemsPage/>
-                    <Route path=StaticSegment("follow-ups") view=pages::follow_ups::FollowUpsPage/>
-                    <Route path=StaticSegment("subscribers") view=pages::subscribe::SubscribersPage/>
-                    <Route path=StaticSegment("reliability") view=pages::reliability::ReliabilityPage/>
-                    <Route path=(StaticSegment("postmortems"), ParamSegment("id")) view=pages::postmortems::PostmortemEditor/>
-                    <Route path=(StaticSegment("postmortems"), ParamSegment("id"), StaticSegment("revisions"), ParamSegment("n")) view=pages::postmortems::RevisionPage/>
-                    <Route path=StaticSegment("monitors") view=pages::ops::MonitorsPage/>
-                    <Route path=StaticSegment("load-balancers") view=pages::ops::LoadBalancersPage/>
+                <StatusPages/>
+                <ReportPages/>
+                <SubscribePages/>
+                <LinkPages/>
+                <SignInPages/>
+                <ParentRoute path=OPS view=pages::ops::OpsLayout ssr=SsrMode::Async>
+                    <OpsPages/>
+                    <AdminPages/>
                 </ParentRoute>
             </Routes>
         </Router>
     }
 }
 
-#[cfg(test)]
-mod tests {
+// The pages, by audience. The server registers each group's pages behind that group's policy
+// (who may see them, CSRF, caching, framing; `server/src/http/groups.rs`), listing them from the
+// sections below: a page's place in this tree is its access, never its path.
+
+/// The operators' section: every page under it has [`pages::ops::OpsLayout`] around it.
+const OPS: StaticSegment<&'static str> = StaticSegment("ops");
+
+/// The status pages anyone may read, kept current by [`PageScripts::Follow`].
+#[component(transparent)]
+fn StatusPages() -> impl MatchNestedRoutes + Clone {
+    // Async: the server waits for the data and sends one complete document, so the page is whole
+    // for readers without JavaScript (streamed chunks need a script to land).
+    view! {
+        <Route path=StaticSegment("") view=|| public(pages::status::StatusPage) ssr=SsrMode::Async/>
+        <Route path=StaticSegment("history") view=|| public(pages::incidents::HistoryPage) ssr=SsrMode::Async/>
+        <Route path=(StaticSegment("incidents"), ParamSegment("id")) view=|| public(pages::incidents::IncidentPage) ssr=SsrMode::Async/>
+        <Route path=(StaticSegment("postmortems"), ParamSegment("id")) view=|| public(pages::postmortems::PublicPostmortemPage) ssr=SsrMode::Async/>
+    }
+    .into_inner()
+}
+
+/// Reports anyone may read, complete as sent (monthly uptime).
+#[component(transparent)]
+fn ReportPages() -> impl MatchNestedRoutes + Clone {
+    view! {
+        <Route path=StaticSegment("uptime") view=|| public(pages::uptime::UptimePage) ssr=SsrMode::Async/>
+    }
+    .into_inner()
+}
+
+/// The form to follow the page.
+#[component(transparent)]
+fn SubscribePages() -> impl MatchNestedRoutes + Clone {
+    view! {
+        <Route path=StaticSegment("subscribe") view=|| public(pages::subscribe::SubscribePage) ssr=SsrMode::Async/>
+    }
+    .into_inner()
+}
+
+/// Pages reached from a link that carries its own secret (confirming, unsubscribing).
+#[component(transparent)]
+fn LinkPages() -> impl MatchNestedRoutes + Clone {
+    view! {
+        <Route path=(StaticSegment("subscribe"), StaticSegment("confirm"), ParamSegment("token")) view=pages::subscribe::ConfirmPage ssr=SsrMode::Async/>
+        <Route path=(StaticSegment("unsubscribe"), ParamSegment("token")) view=pages::subscribe::UnsubscribePage ssr=SsrMode::Async/>
+    }
+    .into_inner()
+}
+
+#[component(transparent)]
+fn SignInPages() -> impl MatchNestedRoutes + Clone {
+    view! {
+        <Route path=StaticSegment("login") view=pages::login::LoginPage ssr=SsrMode::Async/>
+    }
+    .into_inner()
+}
+
+/// Operators' pages: for anyone signed in who may read.
+#[component(transparent)]
+fn OpsPages() -> impl MatchNestedRoutes + Clone {
+    view! {
+        <Route path=StaticSegment("") view=pages::ops::OpsOverview/>
+        <Route path=StaticSegment("replicas") view=pages::ops::ReplicasPage/>
+        <Route path=StaticSegment("upstream") view=pages::ops::UpstreamPage/>
+        <Route path=StaticSegment("nodes") view=pages::ops::NodesPage/>
+        <Route path=StaticSegment("incidents") view=pages::incidents::OpsIncidentsPage/>
+        <Route path=(StaticSegment("incidents"), ParamSegment("id")) view=pages::incidents::OpsIncidentPage/>
+        <Route path=StaticSegment("postmortems") view=pages::postmortems::PostmortemsPage/>
+        <Route path=StaticSegment("follow-ups") view=pages::follow_ups::FollowUpsPage/>
+        <Route path=StaticSegment("reliability") view=pages::reliability::ReliabilityPage/>
+        <Route path=(StaticSegment("postmortems"), ParamSegment("id")) view=pages::postmortems::PostmortemEditor/>
+        <Route path=(StaticSegment("postmortems"), ParamSegment("id"), StaticSegment("revisions"), ParamSegment("n")) view=pages::postmortems::RevisionPage/>
+        <Route path=StaticSegment("monitors") view=pages::ops::MonitorsPage/>
+        <Route path=StaticSegment("load-balancers") view=pages::ops::LoadBalancersPage/>
+    }
+    .into_inner()
+}
+
+/// Operators' pages for admins only: the audit log, the deliveries (their receivers' answers name
+/// the channels' addresses) and the subscribers (people's addresses).
+#[component(transparent)]
+fn AdminPages() -> impl MatchNestedRoutes + Clone {
+    view! {
+        <Route path=StaticSegment("audit") view=pages::ops::AuditPage/>
+        <Route path=StaticSegment("subscribers") view=pages::subscribe::SubscribersPage/>
+        <Route path=StaticSegment("notifications") view=pages::incidents::DeliveriesPage/>
+    }
+    .into_inner()
+}
+
+/// The app's pages in sections, each a router of its own pages only: what the server lists to
+/// register one route group's pages.
+#[cfg(feature = "ssr")]
+pub mod sections {
     use super::*;
 
-    #[test]
-    fn only_operators_pages_load_the_app_and_only_status_pages_follow() {
-        for p in ["/ops", "/ops/incidents/3", "/ops/postmortems/1/revisions/2"] {
-            assert_eq!(scripts_for(p), PageScripts::App, "{p}");
+    pub fn status() -> impl IntoView {
+        view! { <Router><Routes fallback=pages::not_found::NotFound><StatusPages/></Routes></Router> }
+    }
+
+    pub fn reports() -> impl IntoView {
+        view! { <Router><Routes fallback=pages::not_found::NotFound><ReportPages/></Routes></Router> }
+    }
+
+    pub fn subscribe() -> impl IntoView {
+        view! { <Router><Routes fallback=pages::not_found::NotFound><SubscribePages/></Routes></Router> }
+    }
+
+    pub fn links() -> impl IntoView {
+        view! { <Router><Routes fallback=pages::not_found::NotFound><LinkPages/></Routes></Router> }
+    }
+
+    pub fn sign_in() -> impl IntoView {
+        view! { <Router><Routes fallback=pages::not_found::NotFound><SignInPages/></Routes></Router> }
+    }
+
+    pub fn ops() -> impl IntoView {
+        view! {
+            <Router><Routes fallback=pages::not_found::NotFound>
+                <ParentRoute path=OPS view=pages::ops::OpsLayout ssr=SsrMode::Async><OpsPages/></ParentRoute>
+            </Routes></Router>
         }
-        for p in ["/", "/history", "/incidents/12", "/postmortems/4"] {
-            assert_eq!(scripts_for(p), PageScripts::Follow, "{p}");
-        }
-        for p in [
-            "/login",
-            "/no/such",
-            "/incidents/",
-            "/incidents/1/x",
-            "/opsx",
-        ] {
-            assert_eq!(scripts_for(p), PageScripts::None, "{p}");
+    }
+
+    pub fn admin() -> impl IntoView {
+        view! {
+            <Router><Routes fallback=pages::not_found::NotFound>
+                <ParentRoute path=OPS view=pages::ops::OpsLayout ssr=SsrMode::Async><AdminPages/></ParentRoute>
+            </Routes></Router>
         }
     }
 }

@@ -19,7 +19,7 @@ use vigil_core::model::monitor::{CheckResult, MonitorSpec};
 use crate::{
     cli::AgentArgs,
     http::api_agents::{Assignment, Observed, Push, MAX_BATCH},
-    probes::{scheduler::Scheduler, Probers},
+    probes::{check::Probers, scheduler::Scheduler},
 };
 
 /// Results waiting to be pushed, and how many were dropped since the last push that got through.

@@ -9,10 +9,13 @@ use std::{
 use serde::Deserialize;
 use vigil_core::model::monitor::MonitorSpec;
 
+use problem::Problem;
+
 pub mod github;
 pub mod kubernetes;
 pub mod monitors;
 pub mod notify;
+pub mod problem;
 pub mod resources;
 pub mod subscribers;
 pub mod upstream;
@@ -20,7 +23,7 @@ pub mod upstream;
 /// Whether the links Vigil writes (its public URL, or the address it listens on) name this
 /// machine only.
 fn links_are_loopback(public_url: &str, addr: SocketAddr) -> bool {
-    let url = crate::startup::public_url_of(public_url, addr);
+    let url = public_url_of(public_url, addr);
     let host = reqwest::Url::parse(&url)
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
@@ -111,7 +114,10 @@ pub struct AuthConfig {
     pub secure_cookies: Option<bool>,
     /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed; from
     /// anyone else the header is ignored and the peer address is the client's.
-    pub trusted_proxies: Vec<String>,
+    /// Parsed once, when the configuration is read (an entry that is no address or range is
+    /// refused there, naming it).
+    #[serde(deserialize_with = "proxies")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// A session ends after this long without a request.
     pub session_idle_minutes: u64,
     /// A session ends this long after signing in, however active.
@@ -139,13 +145,37 @@ impl AuthConfig {
         self.secure_cookies.unwrap_or(false)
     }
 
-    /// The trusted proxies, parsed (validated when the config is loaded, so nothing is dropped).
-    pub fn proxies(&self) -> Vec<ipnet::IpNet> {
-        self.trusted_proxies
-            .iter()
-            .filter_map(|p| crate::auth::client::parse_proxy(p).ok())
-            .collect()
+    pub fn proxies(&self) -> &[ipnet::IpNet] {
+        &self.trusted_proxies
     }
+}
+
+/// Parses `10.0.0.0/8` or a bare `10.0.0.1`; the error names the bad entry.
+pub fn parse_proxy(entry: &str) -> Result<ipnet::IpNet, String> {
+    let entry = entry.trim();
+    entry
+        .parse::<ipnet::IpNet>()
+        .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("`{entry}` is neither an IP address nor a CIDR range like 10.0.0.0/8"))
+}
+
+/// One entry, parsed where it is read, so an error names its place (`auth.trusted_proxies[1]`).
+struct Proxy(ipnet::IpNet);
+
+impl<'de> Deserialize<'de> for Proxy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let entry = String::deserialize(d)?;
+        parse_proxy(&entry)
+            .map(Proxy)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+fn proxies<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ipnet::IpNet>, D::Error> {
+    Ok(Vec::<Proxy>::deserialize(d)?
+        .into_iter()
+        .map(|p| p.0)
+        .collect())
 }
 
 /// Polling Linode NodeBalancers. The token comes from the environment or a file, never the config.
@@ -307,7 +337,7 @@ impl Default for ServerConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
             site_root: PathBuf::from("target/site"),
             shutdown_grace_secs: 10,
-            // Unset: the address Vigil listens on (see `startup::public_url_of`).
+            // Unset: the address Vigil listens on (see `public_url_of`).
             public_url: String::new(),
             metrics_token_env: None,
             frame_ancestors: Vec::new(),
@@ -360,25 +390,6 @@ pub enum ConfigError {
         key: String,
         problem: String,
     },
-}
-
-/// A setting that does not make sense: which key, why, and (for monitors) the line it starts
-/// on. Every section's checks answer with this one shape; [`ConfigError::invalid`] says where.
-#[derive(Debug)]
-pub struct Problem {
-    pub line: Option<usize>,
-    pub key: String,
-    pub message: String,
-}
-
-impl Problem {
-    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Problem {
-        Problem {
-            line: None,
-            key: key.into(),
-            message: message.into(),
-        }
-    }
 }
 
 impl ConfigError {
@@ -457,7 +468,7 @@ impl Config {
         if links_are_loopback(&self.server.public_url, self.server.addr) && !self.demo() {
             out.push(format!(
                 "server.public_url: links in mail, feeds and JSON will point at {} (a loopback address), which only this machine can open; set public_url to the address people reach Vigil at",
-                crate::startup::public_url_of(&self.server.public_url, self.server.addr)
+                public_url_of(&self.server.public_url, self.server.addr)
             ));
         }
         out
@@ -545,10 +556,6 @@ impl Config {
         }
         if self.auth.session_absolute_hours == 0 {
             return Err(invalid("auth.session_absolute_hours", "must be at least 1"));
-        }
-        for (i, p) in self.auth.trusted_proxies.iter().enumerate() {
-            crate::auth::client::parse_proxy(p)
-                .map_err(|e| invalid(&format!("auth.trusted_proxies[{i}]"), &e))?;
         }
         for (i, o) in self.server.frame_ancestors.iter().enumerate() {
             let ok = reqwest::Url::parse(o).is_ok_and(|u| {
@@ -884,5 +891,42 @@ mod tests {
     fn line_and_column_count_from_one() {
         assert_eq!(line_and_column("ab\ncd", 4), (2, 2));
         assert_eq!(line_and_column("ab", 0), (1, 1));
+    }
+}
+
+/// The address links point at: `public_url` when set, else the one Vigil listens on (a wildcard
+/// address read as this host's loopback), so links work on whatever port it was started.
+pub fn public_url_of(configured: &str, listening: std::net::SocketAddr) -> String {
+    if !configured.trim().is_empty() {
+        return configured.trim().to_string();
+    }
+    let ip = match listening.ip() {
+        std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    format!("http://{}", std::net::SocketAddr::new(ip, listening.port()))
+}
+
+#[cfg(test)]
+mod public_url_tests {
+    use super::public_url_of;
+
+    #[test]
+    fn links_follow_the_listening_address_unless_configured() {
+        let at = |s: &str| s.parse().unwrap();
+        assert_eq!(
+            public_url_of("", at("127.0.0.1:3300")),
+            "http://127.0.0.1:3300"
+        );
+        assert_eq!(
+            public_url_of("", at("0.0.0.0:8080")),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(public_url_of("", at("[::]:8080")), "http://[::1]:8080");
+        assert_eq!(
+            public_url_of("https://status.example.org", at("0.0.0.0:80")),
+            "https://status.example.org"
+        );
     }
 }

@@ -145,21 +145,3 @@ pub fn spawn(
     });
     (rx, publisher)
 }
-
-/// Middleware: after a request that may have changed something (any method but GET, HEAD and
-/// OPTIONS) the status version catches up before the answer leaves, so public pages served from
-/// memory show the change to whoever reads next.
-pub async fn catch_up_after_writes(
-    axum::extract::State(state): axum::extract::State<crate::http::AppState>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::http::Method;
-    let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let resp = next.run(req).await;
-    if writes && resp.status().as_u16() < 400 {
-        state.publisher.catch_up(&state.pool).await;
-        state.public.invalidate();
-    }
-    resp
-}

@@ -36,7 +36,8 @@ pub struct Application {
     addr: SocketAddr,
     db: Database,
     state: AppState,
-    sessions: PgSessions,
+    site: axum::Router,
+    routes: Vec<http::groups::Route>,
     shutdown: CancellationToken,
     grace: Duration,
 }
@@ -46,7 +47,7 @@ impl Application {
         crate::http::metrics::handle();
         let db = Database::open(&config.database).await?;
         db.migrate().await?;
-        crate::resources::sources::note_absence(&db.pool).await;
+        crate::sources::registry::note_absence(&db.pool).await;
         let sessions = PgSessions::new(db.pool.clone());
         let listener = TcpListener::bind(config.server.addr)
             .await
@@ -60,7 +61,7 @@ impl Application {
         })?;
         let config = &{
             let mut c = config.clone();
-            c.server.public_url = public_url_of(&c.server.public_url, addr);
+            c.server.public_url = crate::config::public_url_of(&c.server.public_url, addr);
             c
         };
         let shutdown = CancellationToken::new();
@@ -110,7 +111,7 @@ impl Application {
                 .as_ref()
                 .and_then(|var| std::env::var(var).ok())
                 .map(|t| t.trim().into()),
-            limits: std::sync::Arc::new(http::limits::Limits::new(
+            limits: std::sync::Arc::new(crate::limits::Limits::new(
                 config.auth.login_attempts_per_minute,
                 config.server.live_streams_per_client,
             )),
@@ -142,10 +143,10 @@ impl Application {
             shutdown.clone(),
         )
         .map_err(StartupError::Smtp)?;
-        crate::upstream::start(config, db.pool.clone(), &cluster, shutdown.clone())
+        crate::sources::upstream::start(config, db.pool.clone(), &cluster, shutdown.clone())
             .await
             .map_err(DbError::from)?;
-        crate::github::start(
+        crate::sources::github::start(
             &config.github,
             &config.server.public_url,
             db.pool.clone(),
@@ -174,12 +175,14 @@ impl Application {
         if config.linode.enabled {
             spawn_linode_poller(config, db.pool.clone(), &cluster, shutdown.clone());
         }
+        let (site, routes) = http::site(state.clone(), sessions).into_parts();
         Ok(Application {
             listener,
             addr,
             db,
             state,
-            sessions,
+            site,
+            routes,
             shutdown,
             grace: Duration::from_secs(config.server.shutdown_grace_secs),
         })
@@ -187,6 +190,11 @@ impl Application {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Every route with its group (see `http::groups`).
+    pub fn routes(&self) -> &[http::groups::Route] {
+        &self.routes
     }
 
     pub fn pool(&self) -> &sqlx::PgPool {
@@ -204,13 +212,14 @@ impl Application {
             addr,
             db,
             state,
-            sessions,
+            site,
+            routes: _,
             shutdown,
             grace,
         } = self;
         tracing::info!(%addr, "Vigil is listening on http://{addr}");
         let cluster = state.cluster.clone();
-        let app = http::router(state, sessions).into_make_service_with_connect_info::<SocketAddr>();
+        let app = site.into_make_service_with_connect_info::<SocketAddr>();
         let on_signal = {
             let shutdown = shutdown.clone();
             async move {
@@ -240,7 +249,7 @@ fn spawn_linode_poller(
     cluster: &crate::cluster::Cluster,
     shutdown: CancellationToken,
 ) {
-    use crate::linode::{client::LinodeClient, poller::Poller};
+    use crate::sources::linode::{client::LinodeClient, poller::Poller};
     let l = &config.linode;
     // Validated at start-up: the token is there.
     let token = l.token().unwrap_or_default();
@@ -311,41 +320,4 @@ pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 's
             _ = int.recv() => {}
         }
     })
-}
-
-/// The address links point at: `public_url` when set, else the one Vigil listens on (a wildcard
-/// address read as this host's loopback), so links work on whatever port it was started.
-pub fn public_url_of(configured: &str, listening: SocketAddr) -> String {
-    if !configured.trim().is_empty() {
-        return configured.trim().to_string();
-    }
-    let ip = match listening.ip() {
-        std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
-        std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
-        ip => ip,
-    };
-    format!("http://{}", SocketAddr::new(ip, listening.port()))
-}
-
-#[cfg(test)]
-mod public_url_tests {
-    use super::public_url_of;
-
-    #[test]
-    fn links_follow_the_listening_address_unless_configured() {
-        let at = |s: &str| s.parse().unwrap();
-        assert_eq!(
-            public_url_of("", at("127.0.0.1:3300")),
-            "http://127.0.0.1:3300"
-        );
-        assert_eq!(
-            public_url_of("", at("0.0.0.0:8080")),
-            "http://127.0.0.1:8080"
-        );
-        assert_eq!(public_url_of("", at("[::]:8080")), "http://[::1]:8080");
-        assert_eq!(
-            public_url_of("https://status.example.org", at("0.0.0.0:80")),
-            "https://status.example.org"
-        );
-    }
 }

@@ -4,6 +4,7 @@ pub mod login;
 pub mod not_found;
 pub mod ops;
 pub mod postmortem_editor;
+pub mod postmortem_parts;
 pub mod postmortem_review;
 pub mod postmortems;
 pub mod reliability;

@@ -11,7 +11,7 @@ use vigil_core::model::{
     review::{headings, slug},
 };
 
-use super::postmortems::{local_drafts, SnapshotFigure};
+use super::postmortem_parts::{local_drafts, SnapshotFigure};
 use crate::{api::postmortems::SavePostmortem, components::live_feed::use_live_feed};
 
 /// What the graphs panel needs to put a snapshot into the text being written.

@@ -7,15 +7,6 @@ use std::net::IpAddr;
 use axum::http::HeaderMap;
 use ipnet::IpNet;
 
-/// Parses `10.0.0.0/8` or a bare `10.0.0.1`; the error names the bad entry.
-pub fn parse_proxy(entry: &str) -> Result<IpNet, String> {
-    let entry = entry.trim();
-    entry
-        .parse::<IpNet>()
-        .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
-        .map_err(|_| format!("`{entry}` is neither an IP address nor a CIDR range like 10.0.0.0/8"))
-}
-
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
     if !is_trusted(&peer) {
@@ -47,6 +38,7 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::parse_proxy;
 
     fn headers(xff: &str) -> HeaderMap {
         let mut h = HeaderMap::new();

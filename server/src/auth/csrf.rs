@@ -11,20 +11,29 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
+/// For forms and pages: every state-changing request must come from this site, with or without
+/// cookies (a form elsewhere must not subscribe people or sign them in). Links that carry their own
+/// secret (confirmations, one-click unsubscribe, heartbeats) are in groups without this layer.
 pub async fn protect(req: Request, next: Next) -> Response {
-    // Heartbeat URLs carry their own secret and are called by cron jobs, not browsers.
+    if is_safe_method(req.method()) || req.headers().contains_key(header::AUTHORIZATION) {
+        return next.run(req).await;
+    }
+    refuse_cross_site(req, next).await
+}
+
+/// For the API: a call without cookies carries no ambient authority to forge (it gets its 401 or
+/// its answer); one with cookies must come from this site.
+pub async fn protect_cookies(req: Request, next: Next) -> Response {
     if is_safe_method(req.method())
         || req.headers().contains_key(header::AUTHORIZATION)
-        || req.uri().path().starts_with("/heartbeat/")
-        // So do confirmation and unsubscribe links; a mail client's RFC 8058 one-click
-        // unsubscribe is a POST from the mail provider, with neither cookies nor Origin.
-        || req.uri().path().starts_with("/unsubscribe/")
-        || req.uri().path().starts_with("/subscribe/confirm/")
-        // An API call without cookies carries no ambient authority to forge; it gets its 401.
-        || (req.uri().path().starts_with("/api/") && !req.headers().contains_key(header::COOKIE))
+        || !req.headers().contains_key(header::COOKIE)
     {
         return next.run(req).await;
     }
+    refuse_cross_site(req, next).await
+}
+
+async fn refuse_cross_site(req: Request, next: Next) -> Response {
     match verdict(&req) {
         Ok(()) => next.run(req).await,
         Err(why) => (

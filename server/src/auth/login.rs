@@ -48,7 +48,7 @@ pub async fn login(
 ) -> Response {
     let pool = &state.pool;
     let next = safe_next(&form.next);
-    let ip = client::client_ip(peer.ip(), &headers, &state.config.proxies());
+    let ip = client::client_ip(peer.ip(), &headers, state.config.proxies());
     // Per address, before anything is asked of the database: a flood costs a hash lookup.
     if let Err(secs) = state.limits.login(ip) {
         return back_to_login("throttled", Some(secs as i64), &next);
@@ -219,17 +219,6 @@ pub fn urlencode(s: &str) -> String {
 fn unavailable(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "sign-in failed on the database");
     back_to_login("unavailable", None, "/ops")
-}
-
-/// `POST /login` (the form on `/login`) and `POST /logout`.
-pub fn router<S>() -> axum::Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-    AuthState: axum::extract::FromRef<S>,
-{
-    axum::Router::new()
-        .route("/login", axum::routing::post(login))
-        .route("/logout", axum::routing::post(logout))
 }
 
 #[cfg(test)]

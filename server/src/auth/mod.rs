@@ -22,7 +22,7 @@ pub struct AuthState {
     pub pool: sqlx::PgPool,
     pub config: crate::config::AuthConfig,
     /// Sign-in attempts per client, counted before the database is asked anything.
-    pub limits: std::sync::Arc<crate::http::limits::Limits>,
+    pub limits: std::sync::Arc<crate::limits::Limits>,
 }
 
 /// The value of the cookie `name` in a request's `Cookie` headers, if it sent one.

@@ -22,13 +22,7 @@ pub async fn resolve(
     mut req: Request,
     next: Next,
 ) -> Response {
-    // `/metrics` checks its own bearer token (`server.metrics_token_env`), which is no API token.
-    let bearer = if req.uri().path() == "/metrics" {
-        Bearer::None
-    } else {
-        bearer(&req)
-    };
-    let auth = match bearer {
+    let auth = match bearer(&req) {
         Bearer::None => Auth(from_session(&state, &session).await),
         Bearer::Malformed => return answer(&Denied::Unauthenticated),
         Bearer::Token(secret) => {
@@ -48,15 +42,15 @@ pub async fn resolve(
     };
     let anonymous = auth.0.is_none();
     req.extensions_mut().insert(auth);
-    // A public URL for nobody: answered from the public cache, or rendered in turn. A signed-in
-    // reader never waits here.
-    let _turn = if anonymous {
-        match crate::http::public_cache::for_anonymous(&req).await {
-            crate::http::public_cache::Gate::Answer(r) => return r,
-            crate::http::public_cache::Gate::Render(turn) => turn,
-        }
-    } else {
-        None
+    // A URL shared by everybody it renders for nobody: the layer that shares it (the public
+    // cache) answers, or this request renders in turn. A signed-in reader never waits here.
+    let gate = req.extensions().get::<AnonymousGate>().cloned();
+    let _turn = match gate.filter(|_| anonymous) {
+        Some(gate) => match (gate.0)().await {
+            Gate::Answer(r) => return r,
+            Gate::Render(turn) => turn,
+        },
+        None => None,
     };
     let mut resp = next.run(req).await;
     if anonymous {
@@ -64,6 +58,20 @@ pub async fn resolve(
         resp.extensions_mut().insert(RenderedFor::Anonymous);
     }
     resp
+}
+
+/// What a layer outside asks of a request found to be nobody's (see `http::public_cache`).
+#[derive(Clone)]
+pub struct AnonymousGate(
+    pub std::sync::Arc<dyn Fn() -> futures::future::BoxFuture<'static, Gate> + Send + Sync>,
+);
+
+/// The answer to an [`AnonymousGate`].
+pub enum Gate {
+    /// Answered without rendering.
+    Answer(Response),
+    /// Render; what it holds (a turn) is kept until the rendering is done.
+    Render(Option<Box<dyn Send>>),
 }
 
 /// Whom a response was rendered for, as resolved here (never as guessed from headers): the public

@@ -1,6 +1,6 @@
 //! `[[component]]`, `[[monitor]]` and `[probes]`: what Vigil watches, reviewable in git.
 
-use super::Problem;
+use super::problem::Problem;
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
     time::Duration,

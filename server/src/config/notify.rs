@@ -1,7 +1,7 @@
 //! `[[notify]]`: where notifications go (Discord, Slack-compatible, any JSON webhook) and which
 //! events each channel receives.
 
-use super::Problem;
+use super::problem::Problem;
 use std::{collections::HashSet, path::PathBuf};
 
 use serde::Deserialize;

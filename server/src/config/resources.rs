@@ -1,7 +1,7 @@
 //! Where node resource graphs come from (`[[prometheus]]`, `[[node_exporter]]`), how long Vigil
 //! keeps them, and the alert rules on them (`[[resources.alert]]`).
 
-use super::Problem;
+use super::problem::Problem;
 use std::collections::{BTreeMap, HashSet};
 
 use serde::Deserialize;

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use serde::Deserialize;
 
-use super::Problem;
+use super::problem::Problem;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

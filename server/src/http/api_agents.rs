@@ -21,7 +21,7 @@ use vigil_core::{
 
 use super::{
     api_error::{parse, ApiError},
-    AppState,
+    state::AppState,
 };
 
 /// The most results one push may carry.
@@ -149,7 +149,7 @@ pub async fn results(
         tracing::warn!(region = %push.region, refused = refused.len(), "an agent sent results outside the accepted time window");
     }
     let accepted = agents::accept(&state.pool, &push.region, &batch).await?;
-    let source = crate::resources::sources::agent_source(&push.region);
+    let source = crate::sources::registry::agent_source(&push.region);
     sources::success(&state.pool, &source, Utc::now()).await?;
     if push.dropped > 0 {
         metrics::counter!("agent_results_dropped_total", "region" => push.region.clone())

@@ -15,14 +15,10 @@ use vigil_core::{
     store::StoreError,
 };
 
-/// Middleware over `/api/v1` and `/api/v2`: errors that axum or tower produce before a handler runs
-/// (413 for an oversized body, 415, 422 for JSON that does not fit, 405, 404 for no such route)
-/// come as plain text; they leave in the API's one JSON error shape, status unchanged.
+/// Layer of the groups that answer in JSON (`groups::Errors::Json`): errors that axum or tower
+/// produce before a handler runs (413 for an oversized body, 415, 422 for JSON that does not fit,
+/// 405) come as plain text; they leave in the API's one JSON error shape, status unchanged.
 pub async fn json_errors(req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    if !(path.starts_with("/api/v1/") || path.starts_with("/api/v2/")) {
-        return next.run(req).await;
-    }
     let resp = next.run(req).await;
     let is_json = resp
         .headers()

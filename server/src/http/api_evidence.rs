@@ -19,7 +19,7 @@ use vigil_core::{
     store::{kubernetes, lb_configs, upstream},
 };
 
-use super::{api_error::ApiError, AppState};
+use super::{api_error::ApiError, state::AppState};
 
 #[derive(Serialize, ToSchema)]
 pub struct KubernetesNodeList {

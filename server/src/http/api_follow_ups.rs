@@ -21,7 +21,7 @@ use vigil_core::{
 
 use super::{
     api_error::{parse, ApiError},
-    AppState,
+    state::AppState,
 };
 
 #[derive(Deserialize, IntoParams)]

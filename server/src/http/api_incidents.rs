@@ -25,7 +25,7 @@ use vigil_core::{
 use super::{
     api_error::{parse, ApiError},
     bodies::{Incident, IncidentList},
-    AppState,
+    state::AppState,
 };
 
 /// A new incident.

@@ -20,7 +20,7 @@ use vigil_core::{
 use super::{
     api_error::{parse, ApiError},
     bodies::{Postmortem, RevisionList, SaveConflict},
-    AppState,
+    state::AppState,
 };
 
 /// A new revision of the post-mortem.

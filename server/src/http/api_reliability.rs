@@ -17,7 +17,7 @@ use vigil_core::{
     store::reliability,
 };
 
-use super::{api_error::ApiError, AppState};
+use super::{api_error::ApiError, state::AppState};
 
 /// The longest period asked for at once.
 const MAX_DAYS: i64 = 5 * 366;

@@ -18,7 +18,7 @@ use vigil_core::{
     store::{resources, sources},
 };
 
-use super::{api_error::ApiError, AppState};
+use super::{api_error::ApiError, state::AppState};
 
 #[derive(Serialize, ToSchema)]
 pub struct SourceList {

@@ -22,7 +22,7 @@ use vigil_core::{
 use super::{
     api_error::{parse, ApiError},
     api_postmortems::id_of,
-    AppState,
+    state::AppState,
 };
 
 /// What every review action starts with: the caller may write post-mortems, the body parses,

@@ -19,7 +19,8 @@ use vigil_core::{
 
 use super::{
     api_error::{parse, ApiError},
-    subscriptions, AppState,
+    state::AppState,
+    subscriptions,
 };
 
 pub const MAX_PER_PAGE: i64 = 500;

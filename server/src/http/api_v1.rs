@@ -11,7 +11,7 @@ use vigil_core::model::{
     monitor::MonitorStatus,
 };
 
-use super::{api_error::ApiError, AppState};
+use super::{api_error::ApiError, state::AppState};
 
 /// `GET /api/v1/me`: who the caller is and what it may do. Any valid credential will do.
 #[utoipa::path(get, path = "/api/v1/me",

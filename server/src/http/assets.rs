@@ -45,6 +45,14 @@ pub fn router<S: Clone + Send + Sync + 'static>(site_root: &Path) -> Router<S> {
         .nest_service("/pkg", files)
 }
 
+/// The routes of [`router`], for the route table.
+pub fn table() -> Vec<(axum::http::Method, String)> {
+    vec![
+        (axum::http::Method::GET, PUBLIC_SCRIPT.clone()),
+        (axum::http::Method::GET, "/pkg/{*file}".into()),
+    ]
+}
+
 /// Whether this binary was built with hashed asset names (`hash.txt` beside it). Without it (a
 /// test binary, a plain `cargo build`) pages name the plain files.
 pub fn hashed_build() -> bool {
@@ -65,9 +73,10 @@ fn is_hashed(file: &str) -> bool {
         && matches!(parts[2], "js" | "wasm" | "css")
 }
 
-/// Middleware: hashed files are immutable; everything else under `/pkg` is revalidated.
+/// Layer of the files' group: files named after their content are immutable; every other file
+/// is revalidated.
 pub async fn cache_control(req: Request, next: Next) -> Response {
-    let file = req.uri().path().strip_prefix("/pkg/").map(str::to_owned);
+    let file = req.uri().path().rsplit('/').next().map(str::to_owned);
     let mut resp = next.run(req).await;
     if let Some(file) = file.filter(|_| resp.status().is_success()) {
         let value = if is_hashed(&file) {

@@ -8,8 +8,6 @@ use axum::{
     extract::State,
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
-    routing::post,
-    Router,
 };
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
@@ -18,7 +16,7 @@ use vigil_core::store::follow_up_issues as issues;
 
 use super::{
     api_error::{parse, ApiError},
-    AppState,
+    state::AppState,
 };
 
 /// GitHub's webhook bodies are at most 25 MB; an `issues` event is a few KB.
@@ -140,8 +138,8 @@ async fn receive(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/github/webhook", post(receive))
+pub fn endpoints() -> Vec<super::endpoint::Endpoint> {
+    vec![super::endpoint::post("/api/v1/github/webhook", receive)]
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ pub async fn healthz() -> &'static str {
 /// neither is not ready: taking every replica out of a load balancer during an outage of
 /// PostgreSQL would turn the status page off exactly when it is needed. Public, so few words: why
 /// is in the log and on `/ops`.
-pub async fn readyz(State(state): State<super::AppState>) -> (StatusCode, &'static str) {
+pub async fn readyz(State(state): State<super::state::AppState>) -> (StatusCode, &'static str) {
     let db = health::ping(&state.pool, Duration::from_secs(1)).await;
     if db.is_connected() {
         return (StatusCode::OK, "ready\n");
@@ -32,9 +32,7 @@ pub async fn readyz(State(state): State<super::AppState>) -> (StatusCode, &'stat
     }
 }
 
-pub fn router() -> axum::Router<super::AppState> {
-    use axum::routing::get;
-    axum::Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+pub fn endpoints() -> Vec<super::endpoint::Endpoint> {
+    use super::endpoint::get;
+    vec![get("/healthz", healthz), get("/readyz", readyz)]
 }

@@ -14,7 +14,7 @@ use vigil_core::{
     store::incidents::{self, Filter},
 };
 
-use super::{bodies::StatuspageIncident, AppState};
+use super::{bodies::StatuspageIncident, state::AppState};
 
 fn page(state: &AppState) -> Value {
     json!({ "id": "vigil", "name": state.title, "url": state.public_url, "time_zone": "Etc/UTC" })
@@ -271,21 +271,22 @@ pub async fn rss(State(state): State<AppState>, Query(q): Query<FeedQuery>) -> R
         .into_response()
 }
 
-/// Incidents and maintenances, as Statuspage JSON and as feeds.
-pub fn router() -> axum::Router<AppState> {
-    use axum::routing::get;
-    axum::Router::new()
-        .route("/api/v2/incidents.json", get(all))
-        .route("/api/v2/incidents/unresolved.json", get(unresolved))
-        .route("/api/v2/scheduled-maintenances.json", get(maintenances))
-        .route(
+/// Incidents and maintenances, as Statuspage JSON and as feeds (whole, or for one component).
+pub fn endpoints() -> Vec<super::endpoint::Endpoint> {
+    use super::{endpoint::get, public_cache::Page};
+    vec![
+        get("/api/v2/incidents.json", all),
+        get("/api/v2/incidents/unresolved.json", unresolved),
+        get("/api/v2/scheduled-maintenances.json", maintenances),
+        get(
             "/api/v2/scheduled-maintenances/upcoming.json",
-            get(maintenances_upcoming),
-        )
-        .route(
+            maintenances_upcoming,
+        ),
+        get(
             "/api/v2/scheduled-maintenances/active.json",
-            get(maintenances_active),
-        )
-        .route("/history.atom", get(atom))
-        .route("/history.rss", get(rss))
+            maintenances_active,
+        ),
+        get("/history.atom", atom).page(Page::FEED),
+        get("/history.rss", rss).page(Page::FEED),
+    ]
 }

@@ -13,7 +13,7 @@ use futures::{Stream, StreamExt};
 use tokio_stream::wrappers::WatchStream;
 use vigil_core::model::auth::{Auth, Scope};
 
-use super::AppState;
+use super::state::AppState;
 
 /// `GET /events/live`: the live feed as server-sent events, one JSON `LiveStatus` per message.
 /// Operators' pages get every heartbeat (each second, with the database's state); everybody else
@@ -26,7 +26,7 @@ pub async fn events(
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Response> {
     // Each client holds a bounded number of streams (tabs); past it, a 429 and no task.
-    let client = crate::auth::client::client_ip(peer.ip(), &headers, &state.auth.proxies());
+    let client = crate::auth::client::client_ip(peer.ip(), &headers, state.auth.proxies());
     let Some(slot) = state.limits.open_stream(client) else {
         return Err((
             StatusCode::TOO_MANY_REQUESTS,
@@ -58,9 +58,9 @@ pub async fn events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
-pub fn router() -> axum::Router<AppState> {
-    axum::Router::new().route(
+pub fn endpoints() -> Vec<super::endpoint::Endpoint> {
+    vec![super::endpoint::get(
         vigil_app::components::live_feed::LIVE_EVENTS_PATH,
-        axum::routing::get(events),
-    )
+        events,
+    )]
 }

@@ -58,7 +58,7 @@ pub async fn track(req: Request, next: Next) -> Response {
 }
 
 /// `GET /metrics`. With `server.metrics_token_env` set, only for `Authorization: Bearer <token>`.
-pub async fn render(State(state): State<super::AppState>, headers: HeaderMap) -> Response {
+pub async fn render(State(state): State<super::state::AppState>, headers: HeaderMap) -> Response {
     if let Some(want) = &state.metrics_token {
         let given = headers
             .get(header::AUTHORIZATION)
@@ -91,6 +91,6 @@ pub async fn render(State(state): State<super::AppState>, headers: HeaderMap) ->
         .into_response()
 }
 
-pub fn router() -> axum::Router<super::AppState> {
-    axum::Router::new().route("/metrics", axum::routing::get(render))
+pub fn endpoints() -> Vec<super::endpoint::Endpoint> {
+    vec![super::endpoint::get("/metrics", render)]
 }

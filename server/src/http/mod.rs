@@ -14,10 +14,12 @@ pub mod api_subscribers;
 pub mod api_v1;
 pub mod assets;
 pub mod bodies;
+pub mod conditional;
+pub mod endpoint;
 pub mod github_webhook;
+pub mod groups;
 pub mod health;
 pub mod incidents_public;
-pub mod limits;
 pub mod live;
 pub mod metrics;
 pub mod openapi;
@@ -25,171 +27,176 @@ pub mod ops_guard;
 pub mod public;
 pub mod public_cache;
 pub mod security;
+pub mod state;
 pub mod subscriptions;
 
-use crate::auth::session_store::PgSessions;
-use axum::{extract::FromRef, middleware, Router};
+pub use state::AppState;
+
+use axum::Router;
+use endpoint::Endpoint;
+use groups::{Group, Site};
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
-use sqlx::PgPool;
-use tokio::sync::watch;
-use tower_http::{compression::CompressionLayer, trace::TraceLayer};
-use vigil_app::{shell, App};
-use vigil_core::{
-    model::{live::LiveStatus, status::PageTitle},
-    store::status::StatusCache,
-};
+use leptos_axum::generate_route_list;
+use vigil_app::{shell, PageScripts};
+use vigil_core::model::status::PageTitle;
 
-use crate::{auth, config::AuthConfig, probes::registry::ProbeHandle};
+use crate::{auth, auth::session_store::PgSessions};
 
-/// What every handler may need; cheap to clone.
-#[derive(Clone, FromRef)]
-pub struct AppState {
-    pub leptos_options: LeptosOptions,
-    pub pool: PgPool,
-    pub live: watch::Receiver<LiveStatus>,
-    #[from_ref(skip)]
-    pub publisher: crate::live::Publisher,
-    #[from_ref(skip)]
-    pub auth: AuthConfig,
-    #[from_ref(skip)]
-    pub probes: ProbeHandle,
-    /// This replica, and what it holds.
-    #[from_ref(skip)]
-    pub cluster: crate::cluster::Cluster,
-    #[from_ref(skip)]
-    pub status: std::sync::Arc<StatusCache>,
-    /// The public read side, rendered once per change and kept compressed.
-    #[from_ref(skip)]
-    pub public: std::sync::Arc<public_cache::PublicCache>,
-    #[from_ref(skip)]
-    pub title: String,
-    /// Requests to follow the page.
-    #[from_ref(skip)]
-    pub subscriptions: std::sync::Arc<crate::subscribers::Subscriptions>,
-    #[from_ref(skip)]
-    pub public_url: String,
-    #[from_ref(skip)]
-    pub graphs: std::sync::Arc<vigil_core::model::resource::GraphSettings>,
-    /// How many approvals publishing a post-mortem needs.
-    #[from_ref(skip)]
-    pub review: vigil_core::model::review::ReviewRules,
-    pub framing: std::sync::Arc<security::Framing>,
-    /// The bearer token `/metrics` requires, when `server.metrics_token_env` names one.
-    #[from_ref(skip)]
-    pub metrics_token: Option<std::sync::Arc<str>>,
-    /// What one client may hold or repeat (live streams, sign-in attempts).
-    #[from_ref(skip)]
-    pub limits: std::sync::Arc<limits::Limits>,
-    /// `[github]`, when follow-ups are tracked there.
-    #[from_ref(skip)]
-    pub github: Option<std::sync::Arc<crate::config::github::GithubConfig>>,
-}
-
-/// What sign-in and the credential resolver take from the server's state.
-impl FromRef<AppState> for auth::AuthState {
-    fn from_ref(state: &AppState) -> Self {
-        auth::AuthState {
-            pool: state.pool.clone(),
-            config: state.auth.clone(),
-            limits: state.limits.clone(),
+/// What every rendering of the app is given: the request's nonce, the status, the pool, the
+/// settings pages show, and which scripts this group's pages load.
+fn render_context(
+    state: &AppState,
+    scripts: PageScripts,
+) -> impl Fn() + Clone + Send + Sync + 'static {
+    let live = state.live.clone();
+    let pool = state.pool.clone();
+    let status = state.status.clone();
+    let title = PageTitle(state.title.clone());
+    let pauses = state.probes.pause_requests();
+    let graphs = state.graphs.clone();
+    let review = state.review;
+    let offer = vigil_core::model::subscriber::SubscribeOffer {
+        enabled: state.subscriptions.enabled,
+        email: state.subscriptions.offers_email(),
+        components: Vec::new(),
+    };
+    move || {
+        // The nonce the security headers announce, so the hydration scripts carry it.
+        if let Some(nonce) = use_context::<axum::http::request::Parts>()
+            .as_ref()
+            .and_then(security::nonce_of)
+        {
+            provide_context(nonce);
         }
+        provide_context(scripts);
+        provide_context(vigil_app::PublicScript(assets::PUBLIC_SCRIPT.as_str()));
+        provide_context(graphs.clone());
+        provide_context(review);
+        provide_context(live.clone());
+        provide_context(pool.clone());
+        provide_context(status.clone());
+        provide_context(title.clone());
+        provide_context(pauses.clone());
+        provide_context(offer.clone());
     }
 }
 
-/// The public read side — Statuspage-compatible JSON, badges and feeds — which any web page may
-/// read cross-origin (an embedded status widget does exactly that).
-fn public_read_side() -> Router<AppState> {
-    public::router()
-        .merge(incidents_public::router())
-        .layer(security::public_cors())
+/// The app's pages of one section, each rendered whole on the server.
+fn pages<IV: IntoView + 'static>(
+    state: &AppState,
+    group: Group,
+    section: fn() -> IV,
+) -> Vec<Endpoint> {
+    let scripts = group.policy().scripts.unwrap_or(PageScripts::App);
+    let context = render_context(state, scripts);
+    let options = state.leptos_options.clone();
+    let render = move || shell(options.clone());
+    generate_route_list(section)
+        .into_iter()
+        .flat_map(|listing| {
+            groups::methods_of(&listing)
+                .into_iter()
+                .map(|method| {
+                    let handler =
+                        leptos_axum::render_app_async_with_context(context.clone(), render.clone());
+                    let path = listing.path().to_owned();
+                    let router = axum::routing::on(
+                        axum::routing::MethodFilter::try_from(method.clone())
+                            .expect("pages answer GET or POST"),
+                        handler,
+                    );
+                    Endpoint::new(&path, method, router)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The server functions the pages call (`/api/…`), each with the rendering context.
+fn server_functions(state: &AppState) -> Vec<Endpoint> {
+    let context = render_context(state, PageScripts::App);
+    leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, method)| {
+            let context = context.clone();
+            let handler = move |req: axum::extract::Request| async move {
+                leptos_axum::handle_server_fns_with_context(context, req).await
+            };
+            let router = axum::routing::on(
+                axum::routing::MethodFilter::try_from(method.clone())
+                    .expect("server functions use plain methods"),
+                handler,
+            );
+            Endpoint::new(path, method, router)
+        })
+        .collect()
+}
+
+/// The whole HTTP surface, by route group ([`groups`]), and its route table.
+pub fn site(state: AppState, sessions: PgSessions) -> groups::Site {
+    use vigil_app::sections;
+    let api = openapi::api();
+    let not_found = {
+        let context = render_context(&state, PageScripts::None);
+        leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell)
+    };
+    let site_root = std::path::PathBuf::from(state.leptos_options.site_root.as_ref());
+    Site::new(groups::Layers {
+        state: state.clone(),
+        sessions,
+    })
+    .add(
+        Group::StatusPages,
+        pages(&state, Group::StatusPages, sections::status),
+    )
+    .add(
+        Group::Reports,
+        pages(&state, Group::Reports, sections::reports),
+    )
+    .add(Group::PublicData, public::endpoints())
+    .add(Group::PublicData, incidents_public::endpoints())
+    .add(
+        Group::PublicForms,
+        pages(&state, Group::PublicForms, sections::subscribe)
+            .into_iter()
+            .map(|e| e.page(public_cache::Page::SUBSCRIBE)),
+    )
+    .add(Group::PublicForms, subscriptions::form_endpoints())
+    .add(Group::Links, pages(&state, Group::Links, sections::links))
+    .add(Group::Links, subscriptions::link_endpoints())
+    .add(Group::Links, public::heartbeat_endpoints())
+    .add(
+        Group::SignIn,
+        pages(&state, Group::SignIn, sections::sign_in),
+    )
+    .add(
+        Group::SignIn,
+        [
+            endpoint::post("/login", auth::login::login),
+            endpoint::post("/logout", auth::login::logout),
+        ],
+    )
+    .add(Group::Ops, pages(&state, Group::Ops, sections::ops))
+    // Anything else under the operators' section is not found, for signed-in readers only.
+    .add(
+        Group::Ops,
+        [Endpoint::new(
+            "/ops/{*rest}",
+            axum::http::Method::GET,
+            axum::routing::get(not_found.clone()),
+        )],
+    )
+    .add(Group::Admin, pages(&state, Group::Admin, sections::admin))
+    .add(Group::ServerFns, server_functions(&state))
+    .add_router(Group::Api, api.scripts, api.scripts_table)
+    .add_router(Group::Agents, api.agents, api.agents_table)
+    .add(Group::Webhooks, github_webhook::endpoints())
+    .add(Group::Live, live::endpoints())
+    .add(Group::Metrics, metrics::endpoints())
+    .add(Group::Health, health::endpoints())
+    .add_router(Group::Assets, assets::router(&site_root), assets::table())
+    .fallback(Group::Assets, axum::routing::any(not_found))
 }
 
 pub fn router(state: AppState, sessions: PgSessions) -> Router {
-    let routes = generate_route_list(App);
-    let context = {
-        let live = state.live.clone();
-        let pool = state.pool.clone();
-        let status = state.status.clone();
-        let title = PageTitle(state.title.clone());
-        let pauses = state.probes.pause_requests();
-        let graphs = state.graphs.clone();
-        let review = state.review;
-        let offer = vigil_core::model::subscriber::SubscribeOffer {
-            enabled: state.subscriptions.enabled,
-            email: state.subscriptions.offers_email(),
-            components: Vec::new(),
-        };
-        move || {
-            // The nonce the security headers announce, so the hydration scripts carry it.
-            if let Some(nonce) = use_context::<axum::http::request::Parts>()
-                .as_ref()
-                .and_then(security::nonce_of)
-            {
-                provide_context(nonce);
-            }
-            provide_context(vigil_app::PublicScript(assets::PUBLIC_SCRIPT.as_str()));
-            provide_context(graphs.clone());
-            provide_context(review);
-            provide_context(live.clone());
-            provide_context(pool.clone());
-            provide_context(status.clone());
-            provide_context(title.clone());
-            provide_context(pauses.clone());
-            provide_context(offer.clone());
-        }
-    };
-    let render = {
-        let options = state.leptos_options.clone();
-        move || shell(options.clone())
-    };
-    Router::new()
-        .merge(health::router())
-        .merge(metrics::router())
-        .merge(live::router())
-        .merge(auth::login::router())
-        .merge(openapi::api().0)
-        .merge(public_read_side())
-        .merge(public::heartbeat_router())
-        .merge(subscriptions::router())
-        .merge(github_webhook::router())
-        .merge(assets::router(std::path::Path::new(
-            state.leptos_options.site_root.as_ref(),
-        )))
-        .leptos_routes_with_context(&state, routes, context.clone(), render)
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(context, shell))
-        // Outermost last. A request meets: the public cache (anonymous reads of the public side
-        // end there), tracing, compression (never for text/event-stream), security headers,
-        // /pkg caching, the API's JSON errors, metrics (which see the matched route), cross-site
-        // protection, the session, the resolver that turns credentials into `Auth`, the
-        // catch-up after writes, then the /ops guard.
-        .layer(middleware::from_fn(ops_guard::guard))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::live::catch_up_after_writes,
-        ))
-        .layer(middleware::from_fn_with_state(
-            auth::AuthState::from_ref(&state),
-            auth::resolve::resolve,
-        ))
-        .layer(auth::session::layer(sessions, &state.auth))
-        .layer(middleware::from_fn(auth::csrf::protect))
-        .layer(middleware::from_fn(metrics::track))
-        .layer(middleware::from_fn(api_error::json_errors))
-        .layer(middleware::from_fn(assets::cache_control))
-        .layer(middleware::from_fn_with_state(
-            state.framing.clone(),
-            security::headers,
-        ))
-        .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
-        // Outermost: the public read side answers from memory before anything else runs.
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            public_cache::serve,
-        ))
-        .with_state(state)
+    site(state, sessions).into_parts().0
 }

@@ -4,13 +4,13 @@
 
 use std::sync::Arc;
 
-use axum::{routing::get, Json, Router};
+use axum::{http::Method, routing::get, Json, Router};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use super::{
     api_agents, api_evidence, api_follow_ups, api_incidents, api_postmortems, api_reliability,
-    api_resources, api_reviews, api_subscribers, api_v1, AppState,
+    api_resources, api_reviews, api_subscribers, api_v1, state::AppState,
 };
 
 #[derive(OpenApi)]
@@ -41,28 +41,69 @@ impl utoipa::Modify for Security {
     }
 }
 
+/// The `/api/v1` routes in two route groups: scripts' and agents'.
+pub struct Api {
+    pub scripts: Router<AppState>,
+    pub agents: Router<AppState>,
+    /// The document describing exactly those routes.
+    pub doc: utoipa::openapi::OpenApi,
+    pub scripts_table: Vec<(Method, String)>,
+    pub agents_table: Vec<(Method, String)>,
+}
+
 /// Every `/api/v1` route, and the document describing exactly those.
-pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+pub fn api() -> Api {
+    let (scripts, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(api_v1::routes())
         .merge(api_resources::routes())
         .merge(api_incidents::routes())
         .merge(api_postmortems::routes())
         .merge(api_reviews::routes())
-        .merge(api_agents::routes())
         .merge(api_evidence::routes())
         .merge(api_follow_ups::routes())
         .merge(api_subscribers::routes())
         .merge(api_reliability::routes())
         .split_for_parts();
+    let (agents, agents_doc) = api_agents::routes().split_for_parts();
+    let mut scripts_table = table_of(&doc);
+    let agents_table = table_of(&agents_doc);
+    doc.merge(agents_doc);
     // Public, like any API description.
     let served = Arc::new(doc.clone());
-    let router = router.route(
-        "/api/v1/openapi.json",
+    let scripts = scripts.route(
+        OPENAPI_PATH,
         get(move || {
             let doc = served.clone();
             async move { Json((*doc).clone()) }
         }),
     );
-    (router, doc)
+    scripts_table.push((Method::GET, OPENAPI_PATH.into()));
+    Api {
+        scripts,
+        agents,
+        doc,
+        scripts_table,
+        agents_table,
+    }
+}
+
+const OPENAPI_PATH: &str = "/api/v1/openapi.json";
+
+/// Each documented operation's method and path.
+fn table_of(doc: &utoipa::openapi::OpenApi) -> Vec<(Method, String)> {
+    let mut out = Vec::new();
+    for (path, item) in &doc.paths.paths {
+        for (method, op) in [
+            (Method::GET, &item.get),
+            (Method::POST, &item.post),
+            (Method::PUT, &item.put),
+            (Method::PATCH, &item.patch),
+            (Method::DELETE, &item.delete),
+        ] {
+            if op.is_some() {
+                out.push((method, path.clone()));
+            }
+        }
+    }
+    out
 }

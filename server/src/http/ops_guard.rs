@@ -1,8 +1,8 @@
-//! The `/ops` pages are for signed-in people: anonymous visitors are sent to `/login`, people
+//! Operators' pages are for signed-in people: anonymous visitors are sent to `/login`, people
 //! without the needed role get a 403. Server functions behind the pages check again on their own.
 
 use axum::{
-    extract::Request,
+    extract::{Request, State},
     http::StatusCode,
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
@@ -12,25 +12,8 @@ use vigil_core::model::{
     auth::{Auth, Denied, Scope},
 };
 
-/// Path prefixes and the scope they need; the first match wins, so specific paths come first.
-pub const OPS_ACCESS: &[(&str, Scope)] = &[("/ops/audit", Scope::Admin), ("/ops", Scope::Read)];
-
-pub fn needed_scope(path: &str) -> Option<Scope> {
-    OPS_ACCESS
-        .iter()
-        .find(|(prefix, _)| {
-            path == *prefix
-                || path
-                    .strip_prefix(prefix)
-                    .is_some_and(|rest| rest.starts_with('/'))
-        })
-        .map(|(_, scope)| *scope)
-}
-
-pub async fn guard(req: Request, next: Next) -> Response {
-    let Some(scope) = needed_scope(req.uri().path()) else {
-        return next.run(req).await;
-    };
+/// Layer of the groups that require a scope (`groups::Identity::Required`).
+pub async fn guard(State(scope): State<Scope>, req: Request, next: Next) -> Response {
     let auth = req.extensions().get::<Auth>().cloned().unwrap_or_default();
     match auth.require(scope) {
         Ok(_) => next.run(req).await,
@@ -52,20 +35,5 @@ pub async fn guard(req: Request, next: Next) -> Response {
             format!("{denied}\n"),
         )
             .into_response(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_most_specific_prefix_decides() {
-        assert_eq!(needed_scope("/ops"), Some(Scope::Read));
-        assert_eq!(needed_scope("/ops/monitors"), Some(Scope::Read));
-        assert_eq!(needed_scope("/ops/audit"), Some(Scope::Admin));
-        assert_eq!(needed_scope("/ops/audit/2"), Some(Scope::Admin));
-        assert_eq!(needed_scope("/opsx"), None);
-        assert_eq!(needed_scope("/"), None);
     }
 }

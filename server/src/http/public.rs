@@ -11,10 +11,9 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use vigil_core::model::status::{ComponentStatus, ComponentSummary, StatusSummary};
 
-use super::AppState;
+use super::state::AppState;
 
 async fn read(state: &AppState) -> Result<Arc<StatusSummary>, Response> {
     let version = state.live.borrow().status_version;
@@ -35,29 +34,12 @@ impl RenderedBody {
     fn new(body: Vec<u8>) -> Self {
         let body = Bytes::from(body);
         RenderedBody {
-            etag: etag_of(&body),
+            etag: super::conditional::etag_of(&body),
             body,
         }
     }
 }
 
-pub fn etag_of(body: &[u8]) -> HeaderValue {
-    let digest = Sha256::digest(body);
-    HeaderValue::from_str(&format!("\"{}\"", hex::encode(&digest[..12])))
-        .expect("hex is a valid header")
-}
-
-/// Whether `If-None-Match` names `etag` (or `*`); None when the request has no such header.
-pub fn if_none_match(headers: &HeaderMap, etag: &HeaderValue) -> Option<bool> {
-    let inm = headers.get(header::IF_NONE_MATCH)?.to_str().ok()?;
-    Some(
-        inm.split(',')
-            .map(str::trim)
-            .any(|t| t.as_bytes() == etag.as_bytes() || t == "*"),
-    )
-}
-
-/// A body with validators; 304 when the client already has it.
 fn conditional(
     headers: &HeaderMap,
     content_type: &'static str,
@@ -66,14 +48,12 @@ fn conditional(
 ) -> Response {
     let etag = r.etag;
     let last_modified = modified.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
-    let fresh = match if_none_match(headers, &etag) {
-        Some(matched) => matched,
-        None => headers
-            .get(header::IF_MODIFIED_SINCE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
-            .is_some_and(|since| modified.timestamp() <= since.timestamp()),
-    };
+    let bare = etag
+        .to_str()
+        .unwrap_or_default()
+        .trim_matches('"')
+        .to_owned();
+    let fresh = super::conditional::not_modified(headers, |t| t == bare, modified);
     let mut resp = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -317,18 +297,19 @@ pub async fn heartbeat(State(state): State<AppState>, Path(secret): Path<String>
 }
 
 /// The status read side: Statuspage JSON and badges.
-pub fn router() -> axum::Router<AppState> {
-    use axum::routing::get;
-    axum::Router::new()
-        .route("/api/v2/summary.json", get(summary_json))
-        .route("/api/v2/status.json", get(status_json_handler))
-        .route("/api/v2/components.json", get(components_json_handler))
-        .route("/badge/{file}", get(badge))
+pub fn endpoints() -> Vec<super::endpoint::Endpoint> {
+    use super::endpoint::get;
+    vec![
+        get("/api/v2/summary.json", summary_json),
+        get("/api/v2/status.json", status_json_handler),
+        get("/api/v2/components.json", components_json_handler),
+        get("/badge/{file}", badge),
+    ]
 }
 
 /// Heartbeat monitors' check-ins.
-pub fn heartbeat_router() -> axum::Router<AppState> {
-    axum::Router::new().route("/heartbeat/{secret}", axum::routing::post(heartbeat))
+pub fn heartbeat_endpoints() -> Vec<super::endpoint::Endpoint> {
+    vec![super::endpoint::post("/heartbeat/{secret}", heartbeat)]
 }
 
 #[cfg(test)]

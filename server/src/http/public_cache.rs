@@ -12,7 +12,8 @@
 //! declares; other parameters are dropped before rendering, and `/incidents/006` is moved to
 //! `/incidents/6`. Uncached renderings for anonymous callers take turns ([`RENDER_TURNS`]).
 //!
-//! This is the outermost layer: a hit answers before tracing, sessions, compression or metrics
+//! It is the outermost layer of the routes whose group shares its renderings
+//! (`groups::Caching::Shared`): a hit answers before tracing, sessions, compression or metrics
 //! run, with the headers the whole stack gave the rendering (security headers, CORS, the CSP naming
 //! the nonce its scripts carry). While one request renders a stale URL again, the others are
 //! answered from the previous rendering (stale-while-revalidate), so a burst never queues.
@@ -24,7 +25,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::AppState;
 use axum::{
     body::{to_bytes, Body, Bytes},
     extract::{Request, State},
@@ -33,6 +33,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use chrono::{DateTime, Utc};
+
+use crate::auth::resolve::{AnonymousGate, Gate};
 use tokio::sync::Mutex;
 
 /// A page is rendered again after this long even when no event moved: the latency graph's 24
@@ -95,22 +97,6 @@ impl Entry {
             && self.generation == generation
             && self.rendered.elapsed() < MAX_AGE
     }
-}
-
-/// Whether `path` is part of the public read side.
-fn is_public(path: &str) -> bool {
-    matches!(
-        path,
-        "/" | "/history" | "/uptime" | "/subscribe" | "/history.atom" | "/history.rss"
-    ) || path.starts_with("/api/v2/")
-        || path.starts_with("/badge/")
-        || one_segment_under(path, "/incidents/")
-        || one_segment_under(path, "/postmortems/")
-}
-
-fn one_segment_under(path: &str, prefix: &str) -> bool {
-    path.strip_prefix(prefix)
-        .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
 }
 
 impl PublicCache {
@@ -217,8 +203,6 @@ fn busy() -> Response {
 /// A public URL in its one spelling.
 #[derive(Debug, PartialEq)]
 enum Canonical {
-    /// Not part of the public read side.
-    NotPublic,
     /// Another spelling of a public URL (`/incidents/006`): answered with a 301 to this one.
     Moved(String),
     /// Cannot name anything (`/incidents/abc`): a 404 without rendering.
@@ -230,29 +214,51 @@ enum Canonical {
 
 type Accepts = fn(&str) -> bool;
 
-/// The parameters a public page declares, each with the values it takes; all others are dropped.
-fn declared(path: &str) -> &'static [(&'static str, Accepts)] {
-    fn kind(v: &str) -> bool {
-        matches!(v, "email" | "discord" | "webhook")
+/// What the shared cache knows of a route: the parameters its page declares, each with the values
+/// it takes (all others are dropped), and whether its last segment names a number.
+#[derive(Clone, Copy)]
+pub struct Page {
+    params: &'static [(&'static str, Accepts)],
+    numbered: bool,
+}
+
+fn kind(v: &str) -> bool {
+    matches!(v, "email" | "discord" | "webhook")
+}
+fn component(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 100
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}
+fn code(v: &str) -> bool {
+    vigil_core::model::subscriber::FormNotice::parse_code(v).is_some()
+}
+fn seconds(v: &str) -> bool {
+    (1..=5).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit())
+}
+fn one(v: &str) -> bool {
+    v == "1"
+}
+
+impl Page {
+    /// No parameters.
+    pub const fn plain() -> Page {
+        Page {
+            params: &[],
+            numbered: false,
+        }
     }
-    fn component(v: &str) -> bool {
-        !v.is_empty()
-            && v.len() <= 100
-            && v.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-    }
-    fn code(v: &str) -> bool {
-        vigil_core::model::subscriber::FormNotice::parse_code(v).is_some()
-    }
-    fn seconds(v: &str) -> bool {
-        (1..=5).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit())
-    }
-    fn one(v: &str) -> bool {
-        v == "1"
-    }
-    match path {
-        "/history.atom" | "/history.rss" => &[("component", component)],
-        "/subscribe" => &[
+
+    /// A feed, whole or for one component.
+    pub const FEED: Page = Page {
+        params: &[("component", component)],
+        numbered: false,
+    };
+
+    /// The subscribe form, with what the last submission came to.
+    pub const SUBSCRIBE: Page = Page {
+        params: &[
             ("kind", kind),
             ("requested", kind),
             ("confirmed", kind),
@@ -260,29 +266,36 @@ fn declared(path: &str) -> &'static [(&'static str, Accepts)] {
             ("error", code),
             ("retry", seconds),
         ],
-        _ => &[],
+        numbered: false,
+    };
+
+    /// From a route's pattern: one ending in the `{id}` parameter names a number.
+    pub fn for_pattern(pattern: &str) -> Page {
+        Page {
+            params: &[],
+            numbered: pattern.ends_with("/{id}"),
+        }
     }
 }
 
-fn canonical(path: &str, query: Option<&str>) -> Canonical {
-    if !is_public(path) {
-        return Canonical::NotPublic;
-    }
-    for prefix in ["/incidents/", "/postmortems/"] {
-        if let Some(id) = path.strip_prefix(prefix) {
-            let digits = !id.is_empty() && id.len() <= 18 && id.bytes().all(|b| b.is_ascii_digit());
-            let Some(n) = digits.then(|| id.parse::<i64>().ok()).flatten() else {
-                return Canonical::Missing;
-            };
-            if n.to_string() != id {
-                return Canonical::Moved(format!("{prefix}{n}"));
-            }
+fn canonical(path: &str, query: Option<&str>, page: Page) -> Canonical {
+    if page.numbered {
+        let (prefix, id) = path.rsplit_once('/').unwrap_or(("", path));
+        let digits = !id.is_empty() && id.len() <= 18 && id.bytes().all(|b| b.is_ascii_digit());
+        let Some(n) = digits.then(|| id.parse::<i64>().ok()).flatten() else {
+            return Canonical::Missing;
+        };
+        if n.to_string() != id {
+            return Canonical::Moved(format!("{prefix}/{n}"));
         }
     }
-    let params = declared(path);
     let mut kept: Vec<(usize, String)> = Vec::new();
     for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-        if let Some(i) = params.iter().position(|(name, ok)| *name == k && ok(&v)) {
+        if let Some(i) = page
+            .params
+            .iter()
+            .position(|(name, ok)| *name == k && ok(&v))
+        {
             if !kept.iter().any(|(j, _)| *j == i) {
                 kept.push((i, format!("{k}={}", crate::auth::login::urlencode(&v))));
             }
@@ -302,8 +315,7 @@ fn carries_credentials(req: &Request) -> bool {
     req.headers().contains_key(header::AUTHORIZATION) || req.headers().contains_key(header::COOKIE)
 }
 
-/// Handed to the credential resolver for a request that carries credentials: when it resolves
-/// to nobody, the cached rendering answers (see [`for_anonymous`]).
+/// Where a request that carries credentials would be answered from, if it resolves to nobody.
 #[derive(Clone)]
 struct Lookup {
     slot: Arc<Slot>,
@@ -316,44 +328,47 @@ struct Lookup {
 #[derive(Clone)]
 struct FromCache(Arc<Entry>);
 
-/// What the credential resolver does with a request it resolved as nobody.
-pub enum Gate {
-    /// Answered without rendering (from the cache, or "busy").
-    Answer(Response),
-    /// Render; the permit, when there is one, is this request's turn.
-    Render(Option<tokio::sync::OwnedSemaphorePermit>),
+/// What the credential resolver is asked to do with a request it resolved as nobody: answer from
+/// the cache if the rendering is fresh, else wait for a turn to render.
+fn gate(l: Lookup) -> AnonymousGate {
+    AnonymousGate(Arc::new(move || {
+        let l = l.clone();
+        Box::pin(async move {
+            if let Some(e) = l
+                .slot
+                .current()
+                .filter(|e| e.fresh(l.version, l.generation))
+            {
+                let mut r = Response::new(Body::empty());
+                r.extensions_mut().insert(FromCache(e));
+                return Gate::Answer(r);
+            }
+            match l.turns.wait().await {
+                Ok(p) => Gate::Render(Some(Box::new(p))),
+                Err(busy) => Gate::Answer(busy),
+            }
+        })
+    }))
 }
 
-/// Called by the credential resolver for a caller it resolved as anonymous. (The request is only
-/// read before the wait: a request is not `Sync`, a future holding it could not be `Send`.)
-pub fn for_anonymous(req: &Request) -> impl std::future::Future<Output = Gate> + Send + 'static {
-    let lookup = req.extensions().get::<Lookup>().cloned();
-    async move {
-        let Some(l) = lookup else {
-            return Gate::Render(None);
-        };
-        if let Some(e) = l
-            .slot
-            .current()
-            .filter(|e| e.fresh(l.version, l.generation))
-        {
-            let mut r = Response::new(Body::empty());
-            r.extensions_mut().insert(FromCache(e));
-            return Gate::Answer(r);
-        }
-        match l.turns.wait().await {
-            Ok(p) => Gate::Render(Some(p)),
-            Err(busy) => Gate::Answer(busy),
-        }
-    }
+/// What the cache's layer holds for one route.
+#[derive(Clone)]
+pub struct Layer {
+    pub cache: Arc<PublicCache>,
+    pub live: tokio::sync::watch::Receiver<vigil_core::model::live::LiveStatus>,
+    pub page: Page,
 }
 
-pub async fn serve(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+/// Layer of the routes whose group shares what it rendered for nobody ([`super::groups`]).
+pub async fn serve(
+    State(Layer { cache, live, page }): State<Layer>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return next.run(req).await;
     }
-    let key = match canonical(req.uri().path(), req.uri().query()) {
-        Canonical::NotPublic => return next.run(req).await,
+    let key = match canonical(req.uri().path(), req.uri().query(), page) {
         Canonical::Moved(to) => {
             return (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, to)]).into_response()
         }
@@ -371,19 +386,19 @@ pub async fn serve(State(state): State<AppState>, mut req: Request, next: Next) 
     if let Ok(uri) = key.parse() {
         *req.uri_mut() = uri;
     }
-    let version = state.live.borrow().status_version;
-    let generation = state.public.generation();
-    let Some(slot) = state.public.slot(&key, version) else {
+    let version = live.borrow().status_version;
+    let generation = cache.generation();
+    let Some(slot) = cache.slot(&key, version) else {
         return next.run(req).await;
     };
     if carries_credentials(&req) {
         // Only the resolver knows whether this is somebody; it answers from the cache if not.
-        req.extensions_mut().insert(Lookup {
+        req.extensions_mut().insert(gate(Lookup {
             slot,
             version,
             generation,
-            turns: state.public.turns.clone(),
-        });
+            turns: cache.turns.clone(),
+        }));
         let headers = req.headers().clone();
         let resp = next.run(req).await;
         return match resp.extensions().get::<FromCache>() {
@@ -410,7 +425,7 @@ pub async fn serve(State(state): State<AppState>, mut req: Request, next: Next) 
     if let Some(e) = slot.current().filter(|e| e.fresh(version, generation)) {
         return respond(req.headers(), &e);
     }
-    let _turn = match state.public.turns.wait().await {
+    let _turn = match cache.turns.wait().await {
         Ok(t) => t,
         Err(busy) => return busy,
     };
@@ -467,7 +482,7 @@ async fn render(
     let (gzip, brotli) = tokio::task::spawn_blocking(move || (gzip(&body), brotli(&body)))
         .await
         .map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "compression failed\n").into_response())?;
-    let etag = super::public::etag_of(&identity)
+    let etag = super::conditional::etag_of(&identity)
         .to_str()
         .expect("hex")
         .trim_matches('"')
@@ -588,22 +603,14 @@ fn negotiate(headers: &HeaderMap) -> Coding {
 fn respond(headers: &HeaderMap, e: &Entry) -> Response {
     let coding = negotiate(headers);
     // Any variant's tag names the same content.
-    let fresh = match headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(inm) => inm.split(',').map(str::trim).any(|t| {
-            let t = t.trim_start_matches("W/").trim_matches('"');
-            t == "*"
-                || t.strip_prefix(e.etag.as_str())
-                    .is_some_and(|rest| ["", "-br", "-gz"].contains(&rest))
-        }),
-        None => headers
-            .get(header::IF_MODIFIED_SINCE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
-            .is_some_and(|since| e.last_modified.timestamp() <= since.timestamp()),
-    };
+    let fresh = super::conditional::not_modified(
+        headers,
+        |t| {
+            t.strip_prefix(e.etag.as_str())
+                .is_some_and(|rest| ["", "-br", "-gz"].contains(&rest))
+        },
+        e.last_modified,
+    );
     let (body, encoding, etag) = match coding {
         Coding::Identity => (&e.identity, None, &e.etags[0]),
         Coding::Brotli => (&e.brotli, Some("br"), &e.etags[1]),
@@ -652,48 +659,35 @@ mod tests {
     }
 
     #[test]
-    fn only_the_public_read_side_is_cached() {
-        for p in [
-            "/",
-            "/history",
-            "/incidents/12",
-            "/postmortems/3",
-            "/history.rss",
-            "/api/v2/summary.json",
-            "/badge/site.svg",
-        ] {
-            assert!(is_public(p), "{p}");
-        }
-        for p in [
-            "/ops",
-            "/login",
-            "/api/v1/monitors",
-            "/incidents/1/x",
-            "/incidents/",
-            "/events/live",
-            "/pkg/vigil.js",
-        ] {
-            assert!(!is_public(p), "{p}");
-        }
-    }
-
-    #[test]
     fn a_public_url_has_one_spelling() {
-        let page = |p: &str, q: Option<&str>| canonical(p, q);
+        let plain = |p: &str, q: Option<&str>| canonical(p, q, Page::plain());
+        let page = |p: &str, q: Option<&str>| canonical(p, q, Page::for_pattern("/incidents/{id}"));
         assert_eq!(
-            page("/", Some("utm_source=x&r=1")),
+            plain("/", Some("utm_source=x&r=1")),
             Canonical::Page("/".into())
         );
         assert_eq!(
-            page("/history.atom", Some("r=2&component=site&component=api")),
+            canonical(
+                "/history.atom",
+                Some("r=2&component=site&component=api"),
+                Page::FEED
+            ),
             Canonical::Page("/history.atom?component=site".into())
         );
         assert_eq!(
-            page("/subscribe", Some("message=hi&error=email&kind=webhook")),
+            canonical(
+                "/subscribe",
+                Some("message=hi&error=email&kind=webhook"),
+                Page::SUBSCRIBE
+            ),
             Canonical::Page("/subscribe?kind=webhook&error=email".into())
         );
         assert_eq!(
-            page("/subscribe", Some("error=Your%20account%20is%20suspended")),
+            canonical(
+                "/subscribe",
+                Some("error=Your%20account%20is%20suspended"),
+                Page::SUBSCRIBE
+            ),
             Canonical::Page("/subscribe".into())
         );
         assert_eq!(
@@ -705,7 +699,10 @@ mod tests {
             page("/incidents/99999999999999999999", None),
             Canonical::Missing
         );
-        assert_eq!(page("/ops", Some("a=1")), Canonical::NotPublic);
+        assert_eq!(
+            page("/incidents/12", Some("a=1")),
+            Canonical::Page("/incidents/12".into())
+        );
     }
 
     #[test]

@@ -18,14 +18,14 @@ use leptos::nonce::Nonce;
 #[derive(Clone)]
 pub struct RequestNonce(pub Arc<str>);
 
-/// What may frame the public pages (`server.frame_ancestors`); `/ops` and `/login` never.
+/// What may frame a group's pages: `server.frame_ancestors` for the public groups, nothing for
+/// the others (the default).
 #[derive(Clone, Debug, Default)]
 pub struct Framing(pub Vec<String>);
 
 impl Framing {
-    fn ancestors(&self, path: &str) -> String {
-        let private = path.starts_with("/ops") || path.starts_with("/login");
-        if private || self.0.is_empty() {
+    fn ancestors(&self) -> String {
+        if self.0.is_empty() {
             "'none'".into()
         } else {
             self.0.join(" ")
@@ -62,9 +62,8 @@ pub async fn headers(
 ) -> Response {
     let nonce: Arc<str> = Nonce::new().to_string().into();
     req.extensions_mut().insert(RequestNonce(nonce.clone()));
-    let path = req.uri().path().to_owned();
     let mut resp = next.run(req).await;
-    let ancestors = framing.ancestors(&path);
+    let ancestors = framing.ancestors();
     let is_html = resp
         .headers()
         .get(header::CONTENT_TYPE)
@@ -110,13 +109,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn private_pages_are_never_framed_public_ones_only_where_configured() {
+    fn pages_are_framed_only_where_configured() {
         let none = Framing::default();
-        assert_eq!(none.ancestors("/"), "'none'");
+        assert_eq!(none.ancestors(), "'none'");
         let some = Framing(vec!["https://www.example.org".into()]);
-        assert_eq!(some.ancestors("/"), "https://www.example.org");
-        assert_eq!(some.ancestors("/ops/incidents"), "'none'");
-        assert_eq!(some.ancestors("/login"), "'none'");
+        assert_eq!(some.ancestors(), "https://www.example.org");
         let p = page_policy("abc", "'none'");
         assert!(p.contains("script-src 'self' 'nonce-abc'"), "{p}");
         let scripts = p

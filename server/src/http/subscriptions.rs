@@ -10,8 +10,7 @@ use axum::{
     extract::{ConnectInfo, Path, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
-    routing::post,
-    Json, Router,
+    Json,
 };
 use serde::{Deserialize, Serialize};
 use vigil_core::{
@@ -24,12 +23,12 @@ use vigil_core::{
 
 use super::{
     api_error::{parse, ApiError},
-    AppState,
+    state::AppState,
 };
 use crate::subscribers::RequestError;
 
 fn client(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> std::net::IpAddr {
-    crate::auth::client::client_ip(peer.ip(), headers, &state.auth.proxies())
+    crate::auth::client::client_ip(peer.ip(), headers, state.auth.proxies())
 }
 
 /// The form's fields: `kind`, then `email`, `discord_webhook_url` or `webhook_url` (and
@@ -257,9 +256,17 @@ pub async fn subscribe_json(
     Ok((StatusCode::ACCEPTED, Json(body)))
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/subscribe", post(subscribe_form))
-        .route("/subscribe/confirm/{token}", post(confirm))
-        .route("/unsubscribe/{token}", post(unsubscribe))
+/// What the subscribe form posts.
+pub fn form_endpoints() -> Vec<super::endpoint::Endpoint> {
+    vec![super::endpoint::post("/subscribe", subscribe_form)]
+}
+
+/// Confirmation and unsubscribe links (a mail client's RFC 8058 one-click unsubscribe is a POST
+/// from the mail provider, with neither cookies nor `Origin`).
+pub fn link_endpoints() -> Vec<super::endpoint::Endpoint> {
+    use super::endpoint::post;
+    vec![
+        post("/subscribe/confirm/{token}", confirm),
+        post("/unsubscribe/{token}", unsubscribe),
+    ]
 }

@@ -17,9 +17,10 @@ use vigil_core::{
 };
 
 use super::{
-    scheduler::{Heartbeats, Paused, Scheduler},
+    check::Probers,
+    heartbeats::Heartbeats,
+    scheduler::{Paused, Scheduler},
     writer::{Command, Writer},
-    Probers,
 };
 use crate::{
     cluster::Cluster,

@@ -5,7 +5,7 @@ use std::{
     cmp::Reverse,
     collections::{BinaryHeap, HashMap, HashSet},
     hash::{Hash, Hasher},
-    sync::{Arc, Mutex, RwLock},
+    sync::{Arc, RwLock},
     time::Duration,
 };
 
@@ -15,9 +15,9 @@ use tokio::{
     time::Instant,
 };
 use tokio_util::sync::CancellationToken;
-use vigil_core::model::monitor::{CheckResult, ErrorClass, MonitorSpec};
+use vigil_core::model::monitor::{CheckResult, MonitorSpec};
 
-use super::Probers;
+use super::check::Probers;
 
 /// Monitors an admin has paused; the scheduler skips them.
 #[derive(Default)]
@@ -34,50 +34,6 @@ impl Paused {
     }
     pub fn contains(&self, id: i64) -> bool {
         self.0.read().expect("paused set poisoned").contains(&id)
-    }
-}
-
-/// The last heartbeat of each heartbeat monitor.
-#[derive(Default)]
-pub struct Heartbeats(Mutex<HashMap<i64, DateTime<Utc>>>);
-
-impl Heartbeats {
-    /// Records a beat at `at`, unless a later one is known (pings arrive through several
-    /// replicas and the database, not always in order).
-    pub fn beat(&self, id: i64, at: DateTime<Utc>) {
-        let mut beats = self.0.lock().expect("heartbeats poisoned");
-        let last = beats.entry(id).or_insert(at);
-        *last = (*last).max(at);
-    }
-
-    pub fn last(&self, id: i64) -> Option<DateTime<Utc>> {
-        self.0
-            .lock()
-            .expect("heartbeats poisoned")
-            .get(&id)
-            .copied()
-    }
-
-    /// Down when no beat arrived within `window` (counting from start-up when none ever did).
-    pub fn check(&self, id: i64, window: Duration, now: DateTime<Utc>) -> CheckResult {
-        let since = self.last(id);
-        match since {
-            Some(t) if now - t <= chrono::Duration::from_std(window).unwrap_or_default() => {
-                CheckResult::ok(now, Duration::ZERO)
-            }
-            Some(t) => CheckResult::failed(
-                now,
-                Duration::ZERO,
-                ErrorClass::Missed,
-                format!("no heartbeat since {}", t.format("%Y-%m-%d %H:%M:%S UTC")),
-            ),
-            None => CheckResult::failed(
-                now,
-                Duration::ZERO,
-                ErrorClass::Missed,
-                "no heartbeat received yet",
-            ),
-        }
     }
 }
 
@@ -181,16 +137,5 @@ mod tests {
             assert!((50..=150).contains(&n), "slice {slice}: {n}");
         }
         assert_eq!(offset("site", interval), offset("site", interval));
-    }
-
-    #[test]
-    fn heartbeats_go_missing_after_their_window() {
-        let hb = Heartbeats::default();
-        let now = Utc::now();
-        assert!(hb.check(1, Duration::from_secs(60), now).error.is_some());
-        hb.beat(1, now - chrono::Duration::seconds(30));
-        assert!(hb.check(1, Duration::from_secs(60), now).error.is_none());
-        let late = hb.check(1, Duration::from_secs(10), now);
-        assert_eq!(late.error.unwrap().0, ErrorClass::Missed);
     }
 }

@@ -214,9 +214,9 @@ impl Writer {
                     self.reported_at = Some(std::time::Instant::now());
                     let pool = self.pool.clone();
                     tokio::spawn(async move {
-                        crate::resources::sources::report(
+                        crate::sources::registry::report(
                             &pool,
-                            crate::resources::sources::SCHEDULER,
+                            crate::sources::registry::SCHEDULER,
                             Ok(()),
                         )
                         .await

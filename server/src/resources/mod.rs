@@ -2,17 +2,14 @@
 //! sink that stores samples and evaluates alert rules, source freshness, and retention.
 
 pub mod alerts;
-pub mod node_exporter;
-pub mod prometheus;
 pub mod sink;
-pub mod sources;
 
 use std::{sync::Arc, time::Duration};
 
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{resources::stale_after, Config};
+use crate::config::Config;
 
 /// Registers every source, then starts the collectors, the staleness watcher and retention.
 pub async fn start(
@@ -21,7 +18,7 @@ pub async fn start(
     cluster: &crate::cluster::Cluster,
     shutdown: CancellationToken,
 ) -> Result<(), vigil_core::store::StoreError> {
-    let registered = sources::register_all(config, &pool).await?;
+    let registered = crate::sources::registry::register_all(config, &pool).await?;
     tracing::info!(sources = registered, "data sources registered");
     let clusters: Vec<String> = config.kubernetes.iter().map(|k| k.name.clone()).collect();
     vigil_core::store::kubernetes::sync(&pool, &clusters).await?;
@@ -49,22 +46,24 @@ async fn collect(config: Config, pool: PgPool, held: CancellationToken) {
     };
     let mut tasks = tokio::task::JoinSet::new();
     for p in &config.prometheus {
-        let collector = prometheus::Collector::new(p.clone(), sink.clone(), pool.clone());
+        let collector =
+            crate::sources::prometheus::Collector::new(p.clone(), sink.clone(), pool.clone());
         tasks.spawn(collector.run(held.clone()));
     }
     for e in &config.node_exporters {
-        let collector = node_exporter::Collector::new(e.clone(), sink.clone(), pool.clone());
+        let collector =
+            crate::sources::node_exporter::Collector::new(e.clone(), sink.clone(), pool.clone());
         tasks.spawn(collector.run(held.clone()));
     }
     for k in &config.kubernetes {
-        tasks.spawn(crate::kubernetes::run(
+        tasks.spawn(crate::sources::kubernetes::run(
             k.clone(),
             sink.clone(),
             pool.clone(),
             held.clone(),
         ));
     }
-    tasks.spawn(sources::watch(pool.clone(), held.clone()));
+    tasks.spawn(crate::sources::registry::watch(pool.clone(), held.clone()));
     spawn_retention(&config, pool, held);
     tasks.join_all().await;
 }
@@ -90,17 +89,4 @@ fn spawn_retention(config: &Config, pool: PgPool, shutdown: CancellationToken) {
             }
         }
     });
-}
-
-/// Interval, stale-after and timeout of one collector, from its config.
-pub(crate) fn timing(
-    interval_secs: u64,
-    stale: Option<u64>,
-    timeout_ms: u64,
-) -> (Duration, u64, Duration) {
-    (
-        Duration::from_secs(interval_secs),
-        stale_after(stale, interval_secs),
-        Duration::from_millis(timeout_ms),
-    )
 }

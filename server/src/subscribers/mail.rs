@@ -12,7 +12,7 @@ use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
 };
 
-use super::{render::Mail, worker::Outcome};
+use super::{outcome::Outcome, render::Mail};
 use crate::config::subscribers::{SmtpConfig, SmtpSecurity};
 
 const LIST_UNSUBSCRIBE: HeaderName = HeaderName::new_from_ascii_str("List-Unsubscribe");

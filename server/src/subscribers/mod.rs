@@ -3,6 +3,7 @@
 //! `subscribers` lease — a lease of its own, so a fan-out never delays the ops channels.
 
 pub mod mail;
+pub mod outcome;
 pub mod render;
 pub mod target;
 pub mod worker;
@@ -86,7 +87,7 @@ impl Subscriptions {
     /// counted against its hourly allowance, in PostgreSQL so every replica shares it, before
     /// anything else is done.
     pub async fn admit(&self, ip: IpAddr) -> Result<(), RequestError> {
-        let key = format!("subscribe-ip:{}", crate::http::limits::client_key(ip));
+        let key = format!("subscribe-ip:{}", crate::limits::client_key(ip));
         held(&self.pool, &key, self.per_ip_per_hour, HOUR).await
     }
 

@@ -24,6 +24,7 @@ use vigil_core::{
 
 use super::{
     mail::Mailer,
+    outcome::Outcome,
     render::{self, Links},
     target,
 };
@@ -46,29 +47,6 @@ const CONFIRM_TRIES: i32 = 3;
 const CONFIRM_BATCH: i64 = 64;
 /// The header carrying a webhook's HMAC-SHA256 signature.
 pub const SIGNATURE_HEADER: &str = "x-vigil-signature-256";
-
-#[derive(Debug, PartialEq)]
-pub enum Outcome {
-    Delivered(u16),
-    Wait {
-        status: u16,
-        after: Duration,
-    },
-    Retry {
-        status: Option<u16>,
-        error: String,
-    },
-    /// This message will never be taken (a 400 for its body): marked failed, the rest go on.
-    Refused {
-        status: u16,
-        error: String,
-    },
-    /// The receiver is gone: the subscription is deactivated.
-    Gone {
-        status: Option<u16>,
-        error: String,
-    },
-}
 
 pub struct Settings {
     pub public_url: String,

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use vigil_server::linode::client::{LinodeClient, LinodeError};
+use vigil_server::sources::linode::client::{LinodeClient, LinodeError};
 use vigil_sim::linode::{seed_balancer, Faults, LinodeSim, NodeBalancer};
 
 const TOKEN: &str = "sim-token-0123456789";

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::common::{access::create_token, eventually, spawn_app, spawn_app_with_toml};
 use vigil_core::model::{auth::Scope, backend::FlapRule};
-use vigil_server::linode::{client::LinodeClient, poller::Poller};
+use vigil_server::sources::linode::{client::LinodeClient, poller::Poller};
 use vigil_sim::linode::{seed_balancer, LinodeSim};
 
 const TOKEN: &str = "sim-token-0123456789";

@@ -9,7 +9,7 @@ use std::{
 
 use axum::{body::Body, response::Redirect, routing::get, Router};
 use vigil_core::model::monitor::{Check, ErrorClass, HttpCheck, MonitorSpec, Outcome};
-use vigil_server::probes::{scheduler::Heartbeats, Probers};
+use vigil_server::probes::{check::Probers, heartbeats::Heartbeats};
 
 async fn serve(router: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -17,10 +17,8 @@ use vigil_core::{
 };
 use vigil_server::{
     config::resources::{NodeExporterConfig, PrometheusConfig},
-    resources::{
-        node_exporter, prometheus,
-        sink::{Reading, Sink},
-    },
+    resources::sink::{Reading, Sink},
+    sources::{node_exporter, prometheus},
 };
 use vigil_sim::nodes::{Load, NodesSim, PromFaults};
 

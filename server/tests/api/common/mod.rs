@@ -14,6 +14,8 @@ pub struct TestApp {
     admin_url: String,
     stop: Option<oneshot::Sender<()>>,
     pub handle: Option<JoinHandle<Result<(), vigil_server::startup::StartupError>>>,
+    /// Every route the server registered, with its group.
+    pub routes: Vec<vigil_server::http::groups::Route>,
 }
 
 /// The server every test database is created on: `DATABASE_URL`, which the README's test command
@@ -117,6 +119,7 @@ pub async fn spawn_with(config: Config, db_name: String) -> TestApp {
     let app = Application::build(&config).await.expect("app builds");
     let base = format!("http://{}", app.addr());
     let pool = app.pool().clone();
+    let routes = app.routes().to_vec();
     let (tx, rx) = oneshot::channel::<()>();
     let handle = tokio::spawn(app.run_until(async move {
         let _ = rx.await;
@@ -134,6 +137,7 @@ pub async fn spawn_with(config: Config, db_name: String) -> TestApp {
         admin_url: admin_url(),
         stop: Some(tx),
         handle: Some(handle),
+        routes,
     }
 }
 

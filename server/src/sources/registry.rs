@@ -1,4 +1,4 @@
-//! Registering the configured data sources and judging their freshness.
+//! The registry of data sources: registering the configured ones and judging their freshness.
 
 use std::time::Duration;
 
@@ -6,12 +6,17 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use vigil_core::store::{sources, StoreError};
 
-use crate::config::{resources::stale_after, Config};
+use crate::{
+    config::{resources::stale_after, Config},
+    redact,
+};
 
 /// The source name of the probe scheduler.
 pub const SCHEDULER: &str = "scheduler";
 /// The source name of the Linode API poller.
 pub const LINODE: &str = "linode:api";
+/// The source name of the GitHub issue sync.
+pub const GITHUB: &str = "github";
 
 /// The source name of the probe agents of `region`.
 pub fn agent_source(region: &str) -> String {
@@ -20,8 +25,6 @@ pub fn agent_source(region: &str) -> String {
 
 /// Declares every source the configuration names and retires the rest. Returns how many.
 // Targets are stored as shown: no credentials or query (the API and /ops list them).
-use crate::redact;
-
 pub async fn register_all(config: &Config, pool: &PgPool) -> Result<usize, StoreError> {
     // (name, kind, target, stale after seconds) of every configured source.
     let mut all: Vec<(String, &str, String, u64)> = Vec::new();
@@ -65,7 +68,7 @@ pub async fn register_all(config: &Config, pool: &PgPool) -> Result<usize, Store
         let g = &config.github;
         let stale = (g.poll_secs * 3).max(60);
         let target = format!("{} ({})", g.repository, redact::url(&g.api_url));
-        all.push((crate::github::SOURCE.into(), "github", target, stale));
+        all.push((GITHUB.into(), "github", target, stale));
     }
     // Each probe agent's region: stale when its agent stops reporting (never green instead).
     let mut regions: std::collections::BTreeMap<&str, u64> = Default::default();

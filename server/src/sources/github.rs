@@ -19,7 +19,7 @@ use vigil_core::store::follow_up_issues::{self as issues, ToOpen, ToRead};
 use crate::config::github::GithubConfig;
 
 /// The data source the sync reports as.
-pub const SOURCE: &str = "github";
+pub const SOURCE: &str = super::registry::GITHUB;
 /// Work taken per pass.
 const BATCH: i64 = 50;
 /// How long GitHub may take to answer.
@@ -107,8 +107,7 @@ impl Sync {
                 tracing::warn!(error = %e, "GitHub follow-up sync");
             }
             let wait = outcome.as_ref().err().and_then(|(_, w)| *w);
-            crate::resources::sources::report(&self.pool, SOURCE, outcome.map_err(|(e, _)| e))
-                .await;
+            crate::sources::registry::report(&self.pool, SOURCE, outcome.map_err(|(e, _)| e)).await;
             if let Some(wait) = wait {
                 tokio::select! {
                     _ = held.cancelled() => return,

@@ -35,10 +35,8 @@ use vigil_core::{
 
 use crate::{
     config::kubernetes::KubernetesConfig,
-    resources::{
-        sink::{Reading, Sink},
-        sources,
-    },
+    resources::sink::{Reading, Sink},
+    sources::registry as sources,
 };
 
 const UNREACHABLE: &str = "the API server cannot be reached";

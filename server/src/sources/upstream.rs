@@ -55,7 +55,7 @@ async fn watch(u: UpstreamConfig, pool: PgPool, held: CancellationToken) {
         if let Err(e) = &outcome {
             tracing::warn!(provider = %u.name, error = %e, "cannot read the provider's status page");
         }
-        crate::resources::sources::report(&pool, &u.source_name(), outcome.map(drop)).await;
+        crate::sources::registry::report(&pool, &u.source_name(), outcome.map(drop)).await;
     }
 }
 

@@ -13,8 +13,8 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use vigil_core::model::resource::{counter_rate, Metric};
 
-use super::sink::{Reading, Sink};
 use crate::config::resources::NodeExporterConfig;
+use crate::resources::sink::{Reading, Sink};
 
 /// The counters a rate is derived from, as read at one scrape.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -154,7 +154,7 @@ impl Collector {
             if let Err(e) = &outcome {
                 tracing::warn!(source = %name, error = %e, "node_exporter scrape failed");
             }
-            super::sources::report(&self.pool, &name, outcome).await;
+            crate::sources::registry::report(&self.pool, &name, outcome).await;
         }
     }
 

@@ -114,12 +114,8 @@ impl Poller {
                     Err(e.to_string())
                 }
             };
-            crate::resources::sources::report(
-                &self.pool,
-                crate::resources::sources::LINODE,
-                outcome,
-            )
-            .await;
+            crate::sources::registry::report(&self.pool, crate::sources::registry::LINODE, outcome)
+                .await;
         }
     }
 

@@ -12,8 +12,8 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use vigil_core::model::resource::Metric;
 
-use super::sink::{Reading, Sink};
 use crate::config::resources::PrometheusConfig;
+use crate::resources::sink::{Reading, Sink};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PromError {
@@ -163,7 +163,7 @@ impl Collector {
             if let Err(e) = &outcome {
                 tracing::warn!(source = %name, error = %e, "Prometheus round failed");
             }
-            super::sources::report(&self.pool, &name, outcome).await;
+            crate::sources::registry::report(&self.pool, &name, outcome).await;
         }
     }
 

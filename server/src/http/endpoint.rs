@@ -1,0 +1,50 @@
+//! An endpoint as a feature declares it: path, method, handler, and what the shared cache needs
+//! to know of its page. Which route group it joins is decided where the site is assembled.
+
+use axum::{handler::Handler, http::Method, routing::MethodRouter};
+
+use super::{public_cache::Page, state::AppState};
+
+/// One endpoint as a feature declares it.
+pub struct Endpoint {
+    pub path: String,
+    pub method: Method,
+    pub handler: MethodRouter<AppState>,
+    /// For the shared cache: the parameters the page declares, and whether it names a number.
+    pub page: Page,
+}
+
+impl Endpoint {
+    /// The page's declared parameters (see [`Page`]).
+    pub fn page(mut self, page: Page) -> Self {
+        self.page = page;
+        self
+    }
+}
+
+impl Endpoint {
+    pub fn new(path: &str, method: Method, handler: MethodRouter<AppState>) -> Endpoint {
+        Endpoint {
+            page: Page::for_pattern(path),
+            path: path.to_owned(),
+            method,
+            handler,
+        }
+    }
+}
+
+pub fn get<H, T>(path: &str, h: H) -> Endpoint
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    Endpoint::new(path, Method::GET, axum::routing::get(h))
+}
+
+pub fn post<H, T>(path: &str, h: H) -> Endpoint
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    Endpoint::new(path, Method::POST, axum::routing::post(h))
+}

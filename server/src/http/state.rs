@@ -1,0 +1,65 @@
+//! What every handler and layer may need, in one value cheap to clone.
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use sqlx::PgPool;
+use tokio::sync::watch;
+use vigil_core::{model::live::LiveStatus, store::status::StatusCache};
+
+use super::{public_cache, security};
+use crate::{auth, config::AuthConfig, probes::registry::ProbeHandle};
+
+/// What every handler may need; cheap to clone.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub pool: PgPool,
+    pub live: watch::Receiver<LiveStatus>,
+    #[from_ref(skip)]
+    pub publisher: crate::live::Publisher,
+    #[from_ref(skip)]
+    pub auth: AuthConfig,
+    #[from_ref(skip)]
+    pub probes: ProbeHandle,
+    /// This replica, and what it holds.
+    #[from_ref(skip)]
+    pub cluster: crate::cluster::Cluster,
+    #[from_ref(skip)]
+    pub status: std::sync::Arc<StatusCache>,
+    /// The public read side, rendered once per change and kept compressed.
+    #[from_ref(skip)]
+    pub public: std::sync::Arc<public_cache::PublicCache>,
+    #[from_ref(skip)]
+    pub title: String,
+    /// Requests to follow the page.
+    #[from_ref(skip)]
+    pub subscriptions: std::sync::Arc<crate::subscribers::Subscriptions>,
+    #[from_ref(skip)]
+    pub public_url: String,
+    #[from_ref(skip)]
+    pub graphs: std::sync::Arc<vigil_core::model::resource::GraphSettings>,
+    /// How many approvals publishing a post-mortem needs.
+    #[from_ref(skip)]
+    pub review: vigil_core::model::review::ReviewRules,
+    pub framing: std::sync::Arc<security::Framing>,
+    /// The bearer token `/metrics` requires, when `server.metrics_token_env` names one.
+    #[from_ref(skip)]
+    pub metrics_token: Option<std::sync::Arc<str>>,
+    /// What one client may hold or repeat (live streams, sign-in attempts).
+    #[from_ref(skip)]
+    pub limits: std::sync::Arc<crate::limits::Limits>,
+    /// `[github]`, when follow-ups are tracked there.
+    #[from_ref(skip)]
+    pub github: Option<std::sync::Arc<crate::config::github::GithubConfig>>,
+}
+
+/// What sign-in and the credential resolver take from the server's state.
+impl FromRef<AppState> for auth::AuthState {
+    fn from_ref(state: &AppState) -> Self {
+        auth::AuthState {
+            pool: state.pool.clone(),
+            config: state.auth.clone(),
+            limits: state.limits.clone(),
+        }
+    }
+}
