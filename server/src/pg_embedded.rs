@@ -267,6 +267,9 @@ impl EmbeddedPg {
             .database("postgres")
             .connect()
             .await?;
+        // Built at run time, not checked at build time like the store's queries: this runs before
+        // Vigil's database exists, against the cluster's `postgres` database, and CREATE DATABASE
+        // takes an identifier, which cannot be a bind parameter.
         let exists: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
                 .bind(DATABASE)

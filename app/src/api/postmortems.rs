@@ -10,7 +10,7 @@ use vigil_core::model::{
 };
 
 #[cfg(feature = "ssr")]
-use super::{command_error, guard};
+use super::{guard, guard::command_error};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PostmortemsPage {

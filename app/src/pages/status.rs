@@ -1,5 +1,6 @@
-//! The public status page: the first thing people open during an outage. Complete without
-//! JavaScript; once hydrated it refreshes itself whenever the server reports a change.
+//! The public status page: the first thing people open during an outage. Complete as sent, and
+//! never hydrated: the server's `live.js` keeps an open page current (it follows the live feed and
+//! swaps in a fresh rendering, marking `data-live`).
 
 use leptos::prelude::*;
 use vigil_core::model::{
@@ -9,19 +10,14 @@ use vigil_core::model::{
 
 use crate::{
     api::{get_recent_incidents, get_status_summary},
-    components::{
-        latency_chart::LatencyChart, live_feed::provide_live_feed, uptime_bar::UptimeBar,
-    },
+    components::{latency_chart::LatencyChart, uptime_bar::UptimeBar},
     pages::incidents::IncidentCard,
 };
 
 #[component]
 pub fn StatusPage() -> impl IntoView {
-    let feed = provide_live_feed();
-    // Refetch when the event stream moves; the first push after hydration only confirms.
-    let version = Memo::new(move |_| feed.latest.get().map(|l| l.status_version));
-    let summary = Resource::new(move || version.get(), |_| get_status_summary());
-    let recent = Resource::new(move || version.get(), |_| get_recent_incidents(PAST_DAYS));
+    let summary = Resource::new(|| (), |_| get_status_summary());
+    let recent = Resource::new(|| (), |_| get_recent_incidents(PAST_DAYS));
 
     view! {
         <crate::PageTitle text=""/>
@@ -30,8 +26,8 @@ pub fn StatusPage() -> impl IntoView {
             <span class="tagline">"Service status"</span>
             <a class="signin" href="/login">"Sign in"</a>
         </header>
-        // `data-live`: "live" once hydrated and following the server's event stream.
-        <main class="page" data-live=move || if feed.connected.get() { "live" } else { "static" }>
+        // `data-live`: "static" as sent; `live.js` marks it "live" while it follows the feed.
+        <main class="page" data-live="static">
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || summary.get().map(|r| match r {
                     Ok(s) => view! { <Status summary=s/> }.into_any(),

@@ -16,6 +16,7 @@ pub mod kubernetes;
 pub mod lb_configs;
 pub mod monitors;
 pub mod notifications;
+pub mod outbox;
 pub mod postmortem_commands;
 pub mod postmortems;
 pub mod reliability;

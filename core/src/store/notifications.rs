@@ -84,9 +84,16 @@ pub async fn heads(pool: &PgPool) -> Result<Vec<Due>, StoreError> {
     )
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Due {
+    // The event each head announces, as stored.
+    let head = |r: Head| {
+        let event = Event::from(super::events::StoredEvent {
+            id: r.event_id,
+            at: r.at,
+            kind: r.event_kind,
+            subject: r.subject,
+            payload: r.payload,
+        });
+        Due {
             id: r.id,
             channel: r.channel,
             kind: r.kind,
@@ -94,52 +101,10 @@ pub async fn heads(pool: &PgPool) -> Result<Vec<Due>, StoreError> {
             attempts: r.attempts,
             next_attempt_at: r.next_attempt_at,
             created_at: r.created_at,
-            event: Event::from(super::events::StoredEvent {
-                id: r.event_id,
-                at: r.at,
-                kind: r.event_kind,
-                subject: r.subject,
-                payload: r.payload,
-            }),
-        })
-        .collect())
-}
-
-pub async fn delivered(pool: &PgPool, id: i64, status: u16) -> Result<(), StoreError> {
-    sqlx::query!(
-        "UPDATE notifications SET state = 'delivered', attempts = attempts + 1, last_status = $2, \
-         last_error = NULL, delivered_at = now() WHERE id = $1",
-        id,
-        i32::from(status)
-    )
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
-/// Records a failed attempt: try again at `next`, or give up (`failed`, shown to admins).
-pub async fn attempt_failed(
-    pool: &PgPool,
-    id: i64,
-    status: Option<u16>,
-    error: &str,
-    next: DateTime<Utc>,
-    give_up: bool,
-    counts: bool,
-) -> Result<(), StoreError> {
-    sqlx::query!(
-        "UPDATE notifications SET attempts = attempts + $6::int, last_status = $2, last_error = $3, \
-         next_attempt_at = $4, state = CASE WHEN $5 THEN 'failed' ELSE state END WHERE id = $1",
-        id,
-        status.map(i32::from),
-        error,
-        next,
-        give_up,
-        i32::from(counts)
-    )
-    .execute(pool)
-    .await?;
-    Ok(())
+            event,
+        }
+    };
+    Ok(rows.into_iter().map(head).collect())
 }
 
 pub use crate::model::notification::Delivery;

@@ -289,7 +289,6 @@ pub async fn delete_snapshot(pool: &PgPool, id: i64, snapshot: i64) -> Result<bo
     Ok(done.rows_affected() == 1)
 }
 
-#[derive(sqlx::FromRow)]
 struct Row {
     id: i64,
     incident_id: i64,
@@ -303,10 +302,6 @@ struct Row {
     tags: Vec<String>,
 }
 
-const SELECT: &str = "SELECT p.id, p.incident_id, i.name AS incident_name, p.title, p.body, \
-    p.revision, p.published_at, p.updated_by, p.updated_at, p.tags \
-    FROM postmortems p JOIN incidents i ON i.id = p.incident_id";
-
 /// One post-mortem with its rendered body, authors and snapshots; `published_only` for public
 /// readers.
 pub async fn get(
@@ -314,11 +309,15 @@ pub async fn get(
     id: i64,
     published_only: bool,
 ) -> Result<Option<PostmortemView>, StoreError> {
-    let row: Option<Row> = sqlx::query_as(&format!(
-        "{SELECT} WHERE p.id = $1 AND (p.published_at IS NOT NULL OR NOT $2)"
-    ))
-    .bind(id)
-    .bind(published_only)
+    let row = sqlx::query_as!(
+        Row,
+        "SELECT p.id, p.incident_id, i.name AS incident_name, p.title, p.body, p.revision, \
+           p.published_at, p.updated_by, p.updated_at, p.tags \
+         FROM postmortems p JOIN incidents i ON i.id = p.incident_id \
+         WHERE p.id = $1 AND (p.published_at IS NOT NULL OR NOT $2)",
+        id,
+        published_only
+    )
     .fetch_optional(pool)
     .await?;
     let Some(mut r) = row else { return Ok(None) };
@@ -465,9 +464,15 @@ pub async fn set_snapshot_visibility(
 
 /// Every post-mortem, most recently changed first.
 pub async fn list(pool: &PgPool) -> Result<Vec<PostmortemSummary>, StoreError> {
-    let rows: Vec<Row> = sqlx::query_as(&format!("{SELECT} ORDER BY p.updated_at DESC"))
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query_as!(
+        Row,
+        "SELECT p.id, p.incident_id, i.name AS incident_name, p.title, p.body, p.revision, \
+           p.published_at, p.updated_by, p.updated_at, p.tags \
+         FROM postmortems p JOIN incidents i ON i.id = p.incident_id \
+         ORDER BY p.updated_at DESC"
+    )
+    .fetch_all(pool)
+    .await?;
     Ok(rows
         .into_iter()
         .map(|r| PostmortemSummary {

@@ -407,12 +407,18 @@ pub async fn due(pool: &PgPool, limit: i64, lane: Lane) -> Result<Vec<Due>, Stor
         .collect())
 }
 
-/// When the next waiting message falls due (for sleeping until then).
-pub async fn next_due(pool: &PgPool) -> Result<Option<DateTime<Utc>>, StoreError> {
+/// When the next head waiting in `lane` falls due (for sleeping until then). Only heads count:
+/// a message queued behind one that waits out a 429 is not due before it.
+pub async fn next_due(pool: &PgPool, lane: Lane) -> Result<Option<DateTime<Utc>>, StoreError> {
     Ok(sqlx::query_scalar!(
-        "SELECT min(d.next_attempt_at) FROM subscriber_deliveries d \
-         JOIN subscribers s ON s.id = d.subscriber_id \
-         WHERE d.state = 'pending' AND s.state <> 'deactivated'"
+        r#"SELECT min(h.next_attempt_at)
+           FROM (SELECT DISTINCT ON (subscriber_id) id, next_attempt_at FROM subscriber_deliveries
+                 WHERE state = 'pending' ORDER BY subscriber_id, id) h
+           JOIN subscriber_deliveries d ON d.id = h.id
+           JOIN subscribers s ON s.id = d.subscriber_id
+           WHERE CASE WHEN $1 THEN s.state = 'pending' AND d.purpose = 'confirm'
+                      ELSE s.state = 'active' END"#,
+        lane == Lane::Confirmations
     )
     .fetch_one(pool)
     .await?)
@@ -427,14 +433,7 @@ pub async fn delivered(
     activates: bool,
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
-    sqlx::query!(
-        "UPDATE subscriber_deliveries SET state = 'delivered', attempts = attempts + 1, \
-         last_status = $2, last_error = NULL, delivered_at = now() WHERE id = $1",
-        d.id,
-        i32::from(status)
-    )
-    .execute(&mut *tx)
-    .await?;
+    super::outbox::delivered(&mut *tx, super::outbox::Queue::Subscribers, d.id, status).await?;
     if activates {
         sqlx::query!(
             "UPDATE subscribers SET state = 'active', confirmed_at = now(), expires_at = NULL \
@@ -445,32 +444,6 @@ pub async fn delivered(
         .await?;
     }
     tx.commit().await?;
-    Ok(())
-}
-
-/// A failed attempt: try again at `next`, or give up on this message.
-pub async fn attempt_failed(
-    pool: &PgPool,
-    id: i64,
-    status: Option<u16>,
-    error: &str,
-    next: DateTime<Utc>,
-    give_up: bool,
-    counts: bool,
-) -> Result<(), StoreError> {
-    sqlx::query!(
-        "UPDATE subscriber_deliveries SET attempts = attempts + $6::int, last_status = $2, \
-         last_error = $3, next_attempt_at = $4, \
-         state = CASE WHEN $5 THEN 'failed' ELSE state END WHERE id = $1",
-        id,
-        status.map(i32::from),
-        error,
-        next,
-        give_up,
-        i32::from(counts)
-    )
-    .execute(pool)
-    .await?;
     Ok(())
 }
 

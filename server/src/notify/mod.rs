@@ -10,7 +10,8 @@ use vigil_core::store::{notifications, StoreError};
 
 use crate::config::Config;
 
-/// Syncs the configured channels and delivers on whichever replica holds the `notify` lease.
+/// Syncs the configured channels and delivers on whichever replica holds the `outbox:channels`
+/// lease.
 pub async fn start(
     config: &Config,
     pool: PgPool,
@@ -33,8 +34,9 @@ pub async fn start(
     // One replica delivers at a time: each channel's queue stays in order, and a notification
     // is marked delivered by the replica that sent it.
     let public_url = config.server.public_url.clone();
-    cluster.run_exclusive("notify", shutdown, move |held| {
-        worker::Worker::new(pool.clone(), public_url.clone()).run(events.clone(), held)
+    cluster.run_exclusive("outbox:channels", shutdown, move |held| {
+        let lane = worker::Channels::new(pool.clone(), public_url.clone());
+        crate::outbox::worker::run(lane, pool.clone(), events.clone(), held)
     });
     Ok(())
 }

@@ -12,8 +12,9 @@ use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
 };
 
-use super::{outcome::Outcome, render::Mail};
+use super::render::Mail;
 use crate::config::subscribers::{SmtpConfig, SmtpSecurity};
+use crate::outbox::policy::Outcome;
 
 const LIST_UNSUBSCRIBE: HeaderName = HeaderName::new_from_ascii_str("List-Unsubscribe");
 const LIST_UNSUBSCRIBE_POST: HeaderName = HeaderName::new_from_ascii_str("List-Unsubscribe-Post");

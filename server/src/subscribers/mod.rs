@@ -3,7 +3,7 @@
 //! `subscribers` lease — a lease of its own, so a fan-out never delays the ops channels.
 
 pub mod mail;
-pub mod outcome;
+
 pub mod render;
 pub mod target;
 pub mod worker;
@@ -207,9 +207,14 @@ pub fn start(
         throttle_window: chrono::Duration::minutes(config.subscribers.resend_minutes as i64)
             .max(HOUR),
     });
-    cluster.run_exclusive("subscribers", shutdown, move |held| {
-        worker::Worker::new(pool.clone(), mailer.clone(), settings.clone())
-            .run(events.clone(), held)
-    });
+    // Each lane under a lease of its own: one replica delivers a lane at a time, so each
+    // subscriber's queue stays in order.
+    for lane in worker::lanes(pool.clone(), mailer, settings) {
+        let (pool, events) = (pool.clone(), events.clone());
+        let name = format!("outbox:{}", crate::outbox::worker::Lane::name(&lane));
+        cluster.run_exclusive(name, shutdown.clone(), move |held| {
+            crate::outbox::worker::run(lane.clone(), pool.clone(), events.clone(), held)
+        });
+    }
     Ok(())
 }

@@ -8,27 +8,29 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use sqlx::PgPool;
-use tokio_util::sync::CancellationToken;
 use vigil_core::{
     model::{status::StatusSummary, subscriber::SubscriberKind},
     store::{
-        incidents, status,
-        subscribers::{self, Lane},
+        incidents,
+        outbox::Queue,
+        status,
+        subscribers::{self, Lane as StoreLane},
         StoreError,
     },
 };
 
 use super::{
     mail::Mailer,
-    outcome::Outcome,
     render::{self, Links},
     target,
 };
-use crate::notify::worker::{answered, backoff, Outcome as Sent};
+use crate::outbox::{
+    policy::{answered, Outcome},
+    worker::{Head, Lane, Policy},
+};
 
 /// A message still undelivered after this long is given up on.
 const GIVE_UP_AFTER: chrono::Duration = chrono::Duration::hours(24);
@@ -58,13 +60,6 @@ pub struct Settings {
     pub throttle_window: chrono::Duration,
 }
 
-pub struct Worker {
-    pool: PgPool,
-    http: reqwest::Client,
-    mailer: Option<Arc<Mailer>>,
-    settings: Arc<Settings>,
-}
-
 /// `sha256=<hex>` of the body under `secret`.
 pub fn signature(secret: &str, body: &[u8]) -> String {
     let mut mac =
@@ -73,117 +68,144 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-impl Worker {
-    pub fn new(pool: PgPool, mailer: Option<Arc<Mailer>>, settings: Arc<Settings>) -> Worker {
-        Worker {
-            http: target::client(settings.allow_private),
-            pool,
-            mailer,
-            settings,
+/// What both lanes share: the clients, the mailer and the settings.
+struct Shared {
+    pool: PgPool,
+    http: reqwest::Client,
+    mailer: Option<Arc<Mailer>>,
+    settings: Arc<Settings>,
+}
+
+/// One of the subscribers' two lanes of the outbox.
+#[derive(Clone)]
+pub struct Deliveries {
+    shared: Arc<Shared>,
+    lane: StoreLane,
+    batch: i64,
+    policy: Policy,
+}
+
+/// The subscribers' two lanes: confirmed subscribers' messages, and confirmations of requests
+/// nobody has confirmed yet (strangers' endpoints: a short answer time, few tries, few at once), so
+/// a crowd of endpoints that never answer cannot delay what confirmed subscribers are owed.
+pub fn lanes(
+    pool: PgPool,
+    mailer: Option<Arc<Mailer>>,
+    settings: Arc<Settings>,
+) -> [Deliveries; 2] {
+    let shared = Arc::new(Shared {
+        http: target::client(settings.allow_private),
+        pool,
+        mailer,
+        settings: settings.clone(),
+    });
+    let subscribers = Deliveries {
+        shared: shared.clone(),
+        lane: StoreLane::Subscribers,
+        batch: BATCH,
+        policy: Policy {
+            concurrency: settings.concurrency,
+            timeout: None,
+            max_tries: None,
+            give_up_after: GIVE_UP_AFTER,
+            idle: HOUSEKEEPING,
+            housekeeping: Some(HOUSEKEEPING_MIN),
+        },
+    };
+    let confirmations = Deliveries {
+        shared,
+        lane: StoreLane::Confirmations,
+        batch: CONFIRM_BATCH,
+        policy: Policy {
+            concurrency: CONFIRM_CONCURRENCY,
+            timeout: Some(CONFIRM_TIMEOUT),
+            max_tries: Some(CONFIRM_TRIES),
+            give_up_after: GIVE_UP_AFTER,
+            idle: HOUSEKEEPING,
+            housekeeping: None,
+        },
+    };
+    [subscribers, confirmations]
+}
+
+#[async_trait::async_trait]
+impl Lane for Deliveries {
+    /// A head, with the status summary of its round (webhooks carry it).
+    type Message = (subscribers::Due, Arc<StatusSummary>);
+
+    fn name(&self) -> &'static str {
+        match self.lane {
+            StoreLane::Subscribers => "subscribers",
+            StoreLane::Confirmations => "confirmations",
         }
     }
 
-    pub async fn run(self, events: crate::wake::Events, shutdown: CancellationToken) {
-        tokio::join!(
-            self.lane(Lane::Subscribers, events.clone(), &shutdown),
-            self.lane(Lane::Confirmations, events, &shutdown),
-        );
+    fn queue(&self) -> Queue {
+        Queue::Subscribers
     }
 
-    /// Delivers one lane until shutdown; the subscribers' lane also keeps house.
-    async fn lane(
-        &self,
-        lane: Lane,
-        mut events: crate::wake::Events,
-        shutdown: &CancellationToken,
-    ) {
-        let mut last_housekeeping: Option<tokio::time::Instant> = None;
-        loop {
-            let due_for_housekeeping =
-                last_housekeeping.is_none_or(|t| t.elapsed() >= HOUSEKEEPING_MIN);
-            if lane == Lane::Subscribers && due_for_housekeeping {
-                if let Err(e) = self.housekeeping().await {
-                    tracing::warn!(error = %e, "subscriber housekeeping failed; retrying");
-                }
-                last_housekeeping = Some(tokio::time::Instant::now());
-            }
-            let wait = match self.round(lane).await {
-                Ok(0) => match subscribers::next_due(&self.pool).await {
-                    Ok(next) => {
-                        next.map_or(HOUSEKEEPING, |at| crate::wake::until(at, HOUSEKEEPING))
-                    }
-                    Err(_) => Duration::from_secs(1),
-                },
-                Ok(_) => Duration::ZERO,
-                Err(e) => {
-                    tracing::warn!(error = %e, "subscriber delivery round failed; retrying");
-                    Duration::from_secs(1)
-                }
-            };
-            if !events.rest(shutdown, wait).await {
-                return;
-            }
+    fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    fn head(&self, (d, _): &Self::Message) -> Head {
+        Head {
+            id: d.id,
+            attempts: d.attempts,
+            created_at: d.created_at,
         }
     }
 
-    /// Maintenance reminders fall due; unconfirmed requests lapse.
-    pub async fn housekeeping(&self) -> Result<(), StoreError> {
-        let sent =
-            incidents::send_maintenance_reminders(&self.pool, self.settings.reminder).await?;
+    async fn due(&self) -> Result<Vec<Self::Message>, StoreError> {
+        let s = &self.shared;
+        let due = subscribers::due(&s.pool, self.batch, self.lane).await?;
+        if due.is_empty() {
+            return Ok(Vec::new());
+        }
+        let summary = Arc::new(status::summary(&s.pool, &s.settings.title).await?);
+        Ok(due.into_iter().map(|d| (d, summary.clone())).collect())
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        subscribers::next_due(&self.shared.pool, self.lane).await
+    }
+
+    async fn send(&self, (d, summary): &Self::Message) -> Outcome {
+        self.attempt(d, summary).await
+    }
+
+    /// A Discord subscription is confirmed by its confirmation arriving (the person who pasted
+    /// the URL can read the channel).
+    async fn delivered(&self, (d, _): &Self::Message, status: u16) -> Result<(), StoreError> {
+        let activates = d.event.is_none() && d.kind == SubscriberKind::Discord;
+        subscribers::delivered(&self.shared.pool, d, status, activates).await
+    }
+
+    async fn gone(&self, (d, _): &Self::Message, error: &str) -> Result<(), StoreError> {
+        tracing::info!(subscriber = d.subscriber_id, %error, "subscriber deactivated");
+        subscribers::deactivate(&self.shared.pool, d.subscriber_id, error).await
+    }
+
+    /// Maintenance reminders fall due; unconfirmed requests lapse; old throttle windows go.
+    async fn housekeeping(&self) -> Result<(), StoreError> {
+        let s = &self.shared;
+        let sent = incidents::send_maintenance_reminders(&s.pool, s.settings.reminder).await?;
         if sent > 0 {
             tracing::info!(sent, "maintenance reminders queued for subscribers");
         }
-        subscribers::expire(&self.pool).await?;
-        vigil_core::store::throttle::sweep_windows(&self.pool, self.settings.throttle_window)
-            .await?;
+        subscribers::expire(&s.pool).await?;
+        vigil_core::store::throttle::sweep_windows(&s.pool, s.settings.throttle_window).await?;
         Ok(())
     }
+}
 
-    /// One pass over the heads due in `lane`; returns how many were tried.
-    async fn round(&self, lane: Lane) -> Result<usize, StoreError> {
-        let confirming = lane == Lane::Confirmations;
-        let batch = if confirming { CONFIRM_BATCH } else { BATCH };
-        let due = subscribers::due(&self.pool, batch, lane).await?;
-        if due.is_empty() {
-            return Ok(0);
-        }
-        let summary = Arc::new(status::summary(&self.pool, &self.settings.title).await?);
-        let n = due.len();
-        let concurrency = if confirming {
-            CONFIRM_CONCURRENCY
-        } else {
-            self.settings.concurrency
-        };
-        let results: Vec<Result<(), StoreError>> = futures::stream::iter(due)
-            .map(|d| {
-                let summary = summary.clone();
-                async move {
-                    let outcome = if confirming {
-                        tokio::time::timeout(CONFIRM_TIMEOUT, self.attempt(&d, &summary))
-                            .await
-                            .unwrap_or_else(|_| Outcome::Retry {
-                                status: None,
-                                error: format!("no answer within {} s", CONFIRM_TIMEOUT.as_secs()),
-                            })
-                    } else {
-                        self.attempt(&d, &summary).await
-                    };
-                    self.record(&d, outcome, confirming).await
-                }
-            })
-            .buffer_unordered(concurrency)
-            .collect()
-            .await;
-        results.into_iter().collect::<Result<(), _>>()?;
-        Ok(n)
-    }
-
+impl Deliveries {
     async fn attempt(&self, d: &subscribers::Due, summary: &StatusSummary) -> Outcome {
-        let s = &self.settings;
+        let s = &self.shared.settings;
         let links = Links::new(&s.public_url, &d.token);
         match d.kind {
             SubscriberKind::Email => {
-                let Some(mailer) = &self.mailer else {
+                let Some(mailer) = &self.shared.mailer else {
                     return Outcome::Retry {
                         status: None,
                         error: "no mail server: configure [smtp]".into(),
@@ -229,7 +251,9 @@ impl Worker {
         // name moved into the private network, since it was typed (and a row may have been
         // written by other means). The client's resolver refuses again at connection time.
         let url =
-            match target::check_resolving(d.kind, &d.target, self.settings.allow_private).await {
+            match target::check_resolving(d.kind, &d.target, self.shared.settings.allow_private)
+                .await
+            {
                 Ok(u) => u,
                 Err(e) => {
                     return Outcome::Gone {
@@ -240,6 +264,7 @@ impl Worker {
             };
         let bytes = serde_json::to_vec(body).expect("JSON values serialise");
         let mut req = self
+            .shared
             .http
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -248,11 +273,8 @@ impl Worker {
             req = req.header(SIGNATURE_HEADER, signature(secret, &bytes));
         }
         match answered(req.body(bytes).send().await).await {
-            Sent::Delivered(code) => Outcome::Delivered(code),
-            Sent::Wait { status, after } => Outcome::Wait { status, after },
-            Sent::Retry { status, error } => Outcome::Retry { status, error },
             // Discord says a deleted webhook (or a changed token) this way.
-            Sent::Permanent { status, .. }
+            Outcome::Refused { status, .. }
                 if d.kind == SubscriberKind::Discord && matches!(status, 401 | 403 | 404) =>
             {
                 Outcome::Gone {
@@ -262,73 +284,11 @@ impl Worker {
                     ),
                 }
             }
-            Sent::Permanent { status: 410, .. } => Outcome::Gone {
+            Outcome::Refused { status: 410, .. } => Outcome::Gone {
                 status: Some(410),
                 error: "the receiver answered 410 Gone".into(),
             },
-            Sent::Permanent { status, error } => Outcome::Refused { status, error },
-        }
-    }
-
-    async fn record(
-        &self,
-        d: &subscribers::Due,
-        outcome: Outcome,
-        confirming: bool,
-    ) -> Result<(), StoreError> {
-        let now = Utc::now();
-        // A confirmation gets CONFIRM_TRIES; anything else a day.
-        let give_up = |at: DateTime<Utc>| {
-            at - d.created_at > GIVE_UP_AFTER || (confirming && d.attempts + 1 >= CONFIRM_TRIES)
-        };
-        let kind = d.kind.as_str();
-        match outcome {
-            Outcome::Delivered(status) => {
-                metrics::counter!("subscriber_messages_delivered_total", "kind" => kind)
-                    .increment(1);
-                let activates = d.event.is_none() && d.kind == SubscriberKind::Discord;
-                subscribers::delivered(&self.pool, d, status, activates).await
-            }
-            Outcome::Wait { status, after } => {
-                metrics::counter!("subscriber_messages_rate_limited_total", "kind" => kind)
-                    .increment(1);
-                let next = now + chrono::Duration::from_std(after).unwrap_or_default();
-                subscribers::attempt_failed(
-                    &self.pool,
-                    d.id,
-                    Some(status),
-                    "rate limited (429)",
-                    next,
-                    give_up(next),
-                    false,
-                )
-                .await
-            }
-            Outcome::Retry { status, error } => {
-                let next = now + backoff(d.attempts);
-                subscribers::attempt_failed(
-                    &self.pool,
-                    d.id,
-                    status,
-                    &error,
-                    next,
-                    give_up(next),
-                    true,
-                )
-                .await
-            }
-            Outcome::Refused { status, error } => {
-                metrics::counter!("subscriber_messages_failed_total", "kind" => kind).increment(1);
-                subscribers::attempt_failed(&self.pool, d.id, Some(status), &error, now, true, true)
-                    .await
-            }
-            Outcome::Gone { status, error } => {
-                metrics::counter!("subscriber_messages_failed_total", "kind" => kind).increment(1);
-                tracing::info!(subscriber = d.subscriber_id, %error, "subscriber deactivated");
-                subscribers::attempt_failed(&self.pool, d.id, status, &error, now, true, true)
-                    .await?;
-                subscribers::deactivate(&self.pool, d.subscriber_id, &error).await
-            }
+            other => other,
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use vigil_server::notify::worker::{answered, Outcome};
+use vigil_server::outbox::policy::{answered, Outcome};
 
 /// Inflated size of the bomb: 512 MB of zeros, about 0.5 MB on the wire.
 const INFLATED: usize = 512 << 20;

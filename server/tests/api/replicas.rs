@@ -71,7 +71,7 @@ async fn two_replicas_run_the_work_once_and_hand_it_over() {
     // Every lease is held, each by one replica, and both replicas are listed.
     let leases = eventually(10, "every lease held", || async {
         let h = holders(&a.pool).await;
-        (h.len() == 6).then_some(h)
+        (h.len() == 7).then_some(h)
     })
     .await;
     assert_eq!(
@@ -79,10 +79,11 @@ async fn two_replicas_run_the_work_once_and_hand_it_over() {
         [
             "components",
             "incidents",
-            "notify",
+            "outbox:channels",
+            "outbox:confirmations",
+            "outbox:subscribers",
             "probes",
-            "resources",
-            "subscribers"
+            "resources"
         ]
     );
     let listed = a.get_json("/api/v1/replicas", &token).await;
@@ -92,7 +93,7 @@ async fn two_replicas_run_the_work_once_and_hand_it_over() {
         .iter()
         .map(|r| r["leases"].as_array().unwrap().len())
         .sum();
-    assert_eq!(held, 6, "each lease once: {listed}");
+    assert_eq!(held, 7, "each lease once: {listed}");
 
     // The monitor is probed once per interval, not once per replica.
     let before = checks(&a.pool).await.len();
@@ -138,7 +139,7 @@ async fn two_replicas_run_the_work_once_and_hand_it_over() {
     leaving.shutdown().await.unwrap();
     let took_over = eventually(8, "the other replica takes every lease", || async {
         let h = holders(&staying.pool).await;
-        (h.len() == 6 && !h.values().any(|r| *r == gone)).then_some(h)
+        (h.len() == 7 && !h.values().any(|r| *r == gone)).then_some(h)
     })
     .await;
     assert!(took_over.values().all(|r| *r != gone));

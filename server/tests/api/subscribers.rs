@@ -1358,3 +1358,35 @@ async fn deliveries_into_the_private_network_are_refused_however_the_row_got_the
         "nothing reached the receiver"
     );
 }
+
+#[tokio::test]
+async fn a_message_queued_behind_a_waiting_head_is_not_due_before_it() {
+    use vigil_core::store::subscribers::{due, next_due, Lane};
+    let (_db, url) = crate::common::fresh_database().await;
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO subscribers (kind, target, token, state, created_by) \
+         VALUES ('webhook', 'https://hooks.example/1', 'token-1', 'active', 'test') RETURNING id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    // The head waits out a 429 for a minute; the message behind it was queued just now.
+    for wait in [60, 0] {
+        sqlx::query(
+            "INSERT INTO subscriber_deliveries (subscriber_id, purpose, next_attempt_at) \
+             VALUES ($1, 'event', now() + make_interval(secs => $2))",
+        )
+        .bind(id)
+        .bind(wait as f64)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    assert!(due(&pool, 10, Lane::Subscribers).await.unwrap().is_empty());
+    // Nothing is due before the head: a worker sleeping until "now" would spin meanwhile.
+    let next = next_due(&pool, Lane::Subscribers).await.unwrap().unwrap();
+    let ahead = next - chrono::Utc::now();
+    assert!(ahead > chrono::Duration::seconds(50), "due in {ahead}");
+    assert_eq!(next_due(&pool, Lane::Confirmations).await.unwrap(), None);
+}
