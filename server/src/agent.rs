@@ -18,7 +18,7 @@ use vigil_core::model::monitor::{CheckResult, MonitorSpec};
 
 use crate::{
     cli::AgentArgs,
-    http::api_agents::{Assignment, Observed, Push, MAX_BATCH},
+    http::api::agents::{Assignment, Observed, Push, MAX_BATCH},
     probes::{check::Probers, scheduler::Scheduler},
 };
 
@@ -159,7 +159,7 @@ impl Agent {
             let (batch, last, dropped) = {
                 let mut b = self.buffer.lock().expect("buffer poisoned");
                 // The server refuses results older than this; they count as dropped instead.
-                let oldest = chrono::Utc::now() - crate::http::api_agents::MAX_RESULT_AGE;
+                let oldest = chrono::Utc::now() - crate::http::api::agents::MAX_RESULT_AGE;
                 while b.results.front().is_some_and(|(_, _, r)| r.at < oldest) {
                     b.results.pop_front();
                     b.dropped += 1;

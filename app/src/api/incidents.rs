@@ -63,12 +63,15 @@ pub async fn create_incident(
     body: String,
     #[server(default)] components: Vec<String>,
 ) -> Result<i64, ServerFnError> {
-    use vigil_core::{model::auth::Scope, store::incident_commands::IncidentInput};
+    use vigil_core::{
+        model::auth::Scope,
+        store::incident_commands::{impact_typed, status_typed, IncidentInput},
+    };
     let who = guard::require(Scope::IncidentsWrite).await?;
     let input = IncidentInput {
         name: Some(name),
-        status: (!status.is_empty()).then_some(status),
-        impact: (!impact.is_empty()).then_some(impact),
+        status: status_typed(&status).map_err(command_error)?,
+        impact: impact_typed(&impact).map_err(command_error)?,
         body: Some(body),
         component_ids: Some(components),
         ..Default::default()
@@ -145,13 +148,13 @@ pub async fn post_incident_update(
 ) -> Result<(), ServerFnError> {
     use vigil_core::{
         model::auth::Scope,
-        store::incident_commands::{post_update, UpdateInput},
+        store::incident_commands::{post_update, status_typed, UpdateInput},
     };
     let who = guard::require(Scope::IncidentsWrite).await?;
     let pool = guard::pool()?;
     let input = UpdateInput {
         body,
-        status: (!status.is_empty()).then_some(status),
+        status: status_typed(&status).map_err(command_error)?,
         internal: internal.is_some(),
     };
     post_update(&pool, id, &input, &who.audit_name())
@@ -171,13 +174,13 @@ pub async fn change_incident(
 ) -> Result<(), ServerFnError> {
     use vigil_core::{
         model::auth::Scope,
-        store::incident_commands::{patch, IncidentInput},
+        store::incident_commands::{impact_typed, patch, IncidentInput},
     };
     let who = guard::require(Scope::IncidentsWrite).await?;
     let pool = guard::pool()?;
     let input = IncidentInput {
         name: Some(name),
-        impact: (!impact.is_empty()).then_some(impact),
+        impact: impact_typed(&impact).map_err(command_error)?,
         component_ids: Some(components),
         ..Default::default()
     };

@@ -5,9 +5,23 @@ use serde::{Deserialize, Serialize};
 use std::{fmt, str::FromStr};
 
 /// A person's role. Ordered: each role can do everything the ones before it can.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "snake_case")]
 pub enum Role {
     Viewer,
     Editor,
@@ -15,15 +29,31 @@ pub enum Role {
 }
 
 /// What a credential allows. Tokens carry a set; a user's role implies one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[strum(serialize_all = "snake_case")]
 pub enum Scope {
     /// Read the internal dashboard and the `/api/v1` read endpoints.
     #[serde(rename = "read")]
     Read,
     #[serde(rename = "incidents:write")]
+    #[strum(serialize = "incidents:write")]
     IncidentsWrite,
     #[serde(rename = "postmortems:write")]
+    #[strum(serialize = "postmortems:write")]
     PostmortemsWrite,
     /// Probe agents pushing results and heartbeats.
     #[serde(rename = "agent")]
@@ -43,13 +73,7 @@ pub const ALL_SCOPES: [Scope; 5] = [
 
 impl Scope {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Read => "read",
-            Scope::IncidentsWrite => "incidents:write",
-            Scope::PostmortemsWrite => "postmortems:write",
-            Scope::Agent => "agent",
-            Scope::Admin => "admin",
-        }
+        self.into()
     }
 }
 
@@ -67,27 +91,36 @@ pub struct ParseError {
     expected: String,
 }
 
+/// `s` as one of `all`, by name; the error lists the names.
+fn by_name<T: Copy + Into<&'static str>>(
+    what: &'static str,
+    s: &str,
+    all: &[T],
+) -> Result<T, ParseError> {
+    all.iter()
+        .copied()
+        .find(|v| (*v).into() == s)
+        .ok_or_else(|| ParseError {
+            what,
+            given: s.to_string(),
+            expected: all
+                .iter()
+                .map(|v| (*v).into())
+                .collect::<Vec<&str>>()
+                .join(", "),
+        })
+}
+
 impl FromStr for Scope {
     type Err = ParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ALL_SCOPES
-            .into_iter()
-            .find(|scope| scope.as_str() == s)
-            .ok_or_else(|| ParseError {
-                what: "scope",
-                given: s.to_string(),
-                expected: ALL_SCOPES.map(Scope::as_str).join(", "),
-            })
+        by_name("scope", s, &ALL_SCOPES)
     }
 }
 
 impl Role {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Editor => "editor",
-            Role::Admin => "admin",
-        }
+        self.into()
     }
 
     /// The scopes a role implies.
@@ -109,16 +142,8 @@ impl fmt::Display for Role {
 impl FromStr for Role {
     type Err = ParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "viewer" => Ok(Role::Viewer),
-            "editor" => Ok(Role::Editor),
-            "admin" => Ok(Role::Admin),
-            _ => Err(ParseError {
-                what: "role",
-                given: s.to_string(),
-                expected: "viewer, editor, admin".to_string(),
-            }),
-        }
+        use strum::VariantArray;
+        by_name("role", s, Role::VARIANTS)
     }
 }
 
@@ -164,6 +189,24 @@ impl Me {
 }
 
 impl Principal {
+    /// Whether this agent may speak for `region`: its token must be bound to that region (an
+    /// `admin` token, or a signed-in admin, speaks for any). The `agent` scope is checked first,
+    /// by whoever asks this.
+    pub fn speaks_for(&self, region: &str) -> Result<(), Denied> {
+        match self {
+            Principal::Token { region: Some(bound), .. } if bound == region => Ok(()),
+            Principal::Token { region: Some(bound), .. } => Err(Denied::OtherRegion(format!(
+                "region: this token speaks for `{bound}` only, not `{region}`; run the agent of `{region}` with a token created with --region {region}"
+            ))),
+            Principal::Token { scopes, .. } if !scopes.contains(&Scope::Admin) => {
+                Err(Denied::OtherRegion(format!(
+                    "region: this agent token is bound to no region; create one with `vigil token create --name NAME --scope agent --region {region}` and revoke this one"
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
     pub fn me(&self) -> Me {
         let scopes = self.scopes();
         match self {
@@ -246,22 +289,10 @@ impl Auth {
     /// or a signed-in admin, speaks for any).
     pub fn require_agent_of(&self, region: &str) -> Result<&Principal, Denied> {
         let p = self.require(Scope::Agent)?;
-        match p {
-            Principal::Token { region: Some(bound), .. } if bound == region => Ok(p),
-            Principal::Token { region: Some(bound), .. } => Err(Denied::OtherRegion(format!(
-                "region: this token speaks for `{bound}` only, not `{region}`; run the agent of `{region}` with a token created with --region {region}"
-            ))),
-            Principal::Token { scopes, .. } if !scopes.contains(&Scope::Admin) => {
-                Err(Denied::OtherRegion(format!(
-                    "region: this agent token is bound to no region; create one with `vigil token create --name NAME --scope agent --region {region}` and revoke this one"
-                )))
-            }
-            _ => Ok(p),
-        }
+        p.speaks_for(region)?;
+        Ok(p)
     }
 
-    /// Reading something: `read` covers everything, and a scope that writes it covers reading it
-    /// (a `postmortems:write` script must read the post-mortem's revision before saving).
     pub fn require_reading(&self, written_by: &[Scope]) -> Result<&Principal, Denied> {
         match &self.0 {
             Some(p) if written_by.iter().any(|s| p.allows(*s)) => Ok(p),

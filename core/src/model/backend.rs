@@ -6,8 +6,21 @@ use std::collections::VecDeque;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum BackendStatus {
     Up,
     Down,
@@ -25,19 +38,11 @@ impl BackendStatus {
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            BackendStatus::Up => "up",
-            BackendStatus::Down => "down",
-            BackendStatus::Unknown => "unknown",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> BackendStatus {
-        match s {
-            "up" => BackendStatus::Up,
-            "down" => BackendStatus::Down,
-            _ => BackendStatus::Unknown,
-        }
+        s.parse().unwrap_or(BackendStatus::Unknown)
     }
 }
 

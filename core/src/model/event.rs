@@ -340,7 +340,10 @@ impl EventData {
 }
 
 /// Whether an event is bad news, good news, or neither: the colour of its mark and message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Tone {
     Bad,
     Good,
@@ -349,11 +352,7 @@ pub enum Tone {
 
 impl Tone {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Tone::Bad => "bad",
-            Tone::Good => "good",
-            Tone::Info => "info",
-        }
+        self.into()
     }
 
     fn of(bad: bool) -> Tone {

@@ -8,9 +8,21 @@ use serde::{Deserialize, Serialize};
 pub const MAX_TITLE: usize = 200;
 pub const MAX_LINK: usize = 500;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum FollowUpStatus {
     Open,
     Done,
@@ -26,15 +38,11 @@ impl FollowUpStatus {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            FollowUpStatus::Open => "open",
-            FollowUpStatus::Done => "done",
-            FollowUpStatus::WontDo => "wont_do",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<FollowUpStatus> {
-        FollowUpStatus::ALL.into_iter().find(|x| x.as_str() == s)
+        s.parse().ok()
     }
 
     pub fn label(self) -> &'static str {

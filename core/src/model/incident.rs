@@ -7,31 +7,27 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+/// An enum with Statuspage's names: serde, `as_str`, `parse` and the list of names, all derived
+/// from the one name written beside each variant.
 macro_rules! names {
     ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+                 strum::IntoStaticStr, strum::EnumString, strum::VariantArray, strum::Display)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $(#[serde(rename = $text)] #[strum(serialize = $text)] $variant),+ }
 
         impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub const ALL: &'static [$name] = <$name as strum::VariantArray>::VARIANTS;
             pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
+                self.into()
             }
             pub fn parse(s: &str) -> Option<$name> {
-                match s { $($text => Some($name::$variant),)+ _ => None }
+                s.parse().ok()
             }
             /// "one of a, b, c" for error messages.
             pub fn choices() -> String {
-                [$($text),+].join(", ")
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
+                Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
             }
         }
     };
@@ -544,6 +540,56 @@ pub fn component_status_for(impact: Impact) -> &'static str {
 }
 
 /// Statuses valid for an incident or a maintenance, for messages.
+/// A status as a request names it, before it is known whether an incident's or a maintenance's is
+/// meant (an update or a change names one without saying which). Read from its Statuspage name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusName {
+    Incident(IncidentStatus),
+    Maintenance(MaintenanceStatus),
+}
+
+impl StatusName {
+    pub fn parse(s: &str) -> Option<StatusName> {
+        IncidentStatus::parse(s)
+            .map(StatusName::Incident)
+            .or_else(|| MaintenanceStatus::parse(s).map(StatusName::Maintenance))
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusName::Incident(s) => s.as_str(),
+            StatusName::Maintenance(s) => s.as_str(),
+        }
+    }
+
+    /// This status as `kind`'s progress, if it is one of `kind`'s.
+    pub fn progress(self, kind: IncidentKind) -> Option<Progress> {
+        Progress::parse(kind, self.as_str())
+    }
+
+    /// Why `s` names no status, for error messages.
+    pub fn unknown(s: &str) -> String {
+        format!(
+            "`{s}` is not a status: one of {} (incidents) or {} (maintenances)",
+            IncidentStatus::choices(),
+            MaintenanceStatus::choices()
+        )
+    }
+}
+
+impl Serialize for StatusName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        StatusName::parse(&s).ok_or_else(|| serde::de::Error::custom(StatusName::unknown(&s)))
+    }
+}
+
 pub fn statuses_for(kind: IncidentKind) -> String {
     match kind {
         IncidentKind::Maintenance => MaintenanceStatus::choices(),

@@ -11,9 +11,21 @@ use serde_json::Value;
 pub type Settings = BTreeMap<String, Value>;
 
 /// What a reading shows against the one before.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ConfigChange {
     /// The first reading of this port.
     Initial,
@@ -26,19 +38,11 @@ pub enum ConfigChange {
 
 impl ConfigChange {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ConfigChange::Initial => "initial",
-            ConfigChange::Changed => "changed",
-            ConfigChange::Reapplied => "reapplied",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> ConfigChange {
-        match s {
-            "changed" => ConfigChange::Changed,
-            "reapplied" => ConfigChange::Reapplied,
-            _ => ConfigChange::Initial,
-        }
+        s.parse().unwrap_or(ConfigChange::Initial)
     }
 }
 

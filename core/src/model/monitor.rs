@@ -7,9 +7,22 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The state a monitor is in, as people see it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum MonitorStatus {
     /// No verdict yet (fewer results than the thresholds need).
     Unknown,
@@ -23,23 +36,11 @@ pub enum MonitorStatus {
 
 impl MonitorStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            MonitorStatus::Unknown => "unknown",
-            MonitorStatus::Up => "up",
-            MonitorStatus::Degraded => "degraded",
-            MonitorStatus::Down => "down",
-            MonitorStatus::Paused => "paused",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> MonitorStatus {
-        match s {
-            "up" => MonitorStatus::Up,
-            "degraded" => MonitorStatus::Degraded,
-            "down" => MonitorStatus::Down,
-            "paused" => MonitorStatus::Paused,
-            _ => MonitorStatus::Unknown,
-        }
+        s.parse().unwrap_or(MonitorStatus::Unknown)
     }
 }
 
@@ -54,8 +55,20 @@ pub enum Outcome {
 }
 
 /// Why a check failed, coarse enough to group on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ErrorClass {
     Timeout,
     Connect,
@@ -71,18 +84,7 @@ pub enum ErrorClass {
 
 impl ErrorClass {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorClass::Timeout => "timeout",
-            ErrorClass::Connect => "connect",
-            ErrorClass::Tls => "tls",
-            ErrorClass::Dns => "dns",
-            ErrorClass::Status => "status",
-            ErrorClass::Body => "body",
-            ErrorClass::Slow => "slow",
-            ErrorClass::Certificate => "certificate",
-            ErrorClass::Protocol => "protocol",
-            ErrorClass::Missed => "missed",
-        }
+        self.into()
     }
 }
 

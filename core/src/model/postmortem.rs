@@ -243,9 +243,21 @@ pub struct PostmortemSummary {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RevisionKind {
     /// Vigil's first draft.
     Drafted,
@@ -258,23 +270,11 @@ pub enum RevisionKind {
 
 impl RevisionKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            RevisionKind::Drafted => "drafted",
-            RevisionKind::Saved => "saved",
-            RevisionKind::Conflict => "conflict",
-            RevisionKind::Restored => "restored",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            RevisionKind::Drafted,
-            RevisionKind::Saved,
-            RevisionKind::Conflict,
-            RevisionKind::Restored,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        s.parse().ok()
     }
 
     pub fn describe(self) -> &'static str {

@@ -5,8 +5,23 @@ use serde::{Deserialize, Serialize};
 
 use super::monitor::MonitorStatus;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ComponentStatus {
     Operational,
     UnderMaintenance,
@@ -17,13 +32,7 @@ pub enum ComponentStatus {
 
 impl ComponentStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ComponentStatus::Operational => "operational",
-            ComponentStatus::UnderMaintenance => "under_maintenance",
-            ComponentStatus::DegradedPerformance => "degraded_performance",
-            ComponentStatus::PartialOutage => "partial_outage",
-            ComponentStatus::MajorOutage => "major_outage",
-        }
+        self.into()
     }
 
     /// Words for people; the colour is never the only signal.
@@ -49,15 +58,7 @@ impl ComponentStatus {
     }
 
     pub fn parse(s: &str) -> Option<ComponentStatus> {
-        [
-            ComponentStatus::Operational,
-            ComponentStatus::UnderMaintenance,
-            ComponentStatus::DegradedPerformance,
-            ComponentStatus::PartialOutage,
-            ComponentStatus::MajorOutage,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == s)
+        s.parse().ok()
     }
 
     pub fn worst(a: ComponentStatus, b: ComponentStatus) -> ComponentStatus {
@@ -111,8 +112,20 @@ pub fn component_status(
 }
 
 /// Statuspage's page-level indicator.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Indicator {
     None,
     Minor,
@@ -122,12 +135,7 @@ pub enum Indicator {
 
 impl Indicator {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Indicator::None => "none",
-            Indicator::Minor => "minor",
-            Indicator::Major => "major",
-            Indicator::Critical => "critical",
-        }
+        self.into()
     }
 }
 

@@ -14,9 +14,22 @@ pub const MAX_URL: usize = 2048;
 /// More components than any status page has; a longer list is a mistake or an attack.
 pub const MAX_COMPONENTS: usize = 100;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum SubscriberKind {
     Email,
     Discord,
@@ -31,15 +44,11 @@ impl SubscriberKind {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            SubscriberKind::Email => "email",
-            SubscriberKind::Discord => "discord",
-            SubscriberKind::Webhook => "webhook",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<SubscriberKind> {
-        SubscriberKind::ALL.into_iter().find(|k| k.as_str() == s)
+        s.parse().ok()
     }
 
     /// The form field (and API field) its target is typed into.
@@ -52,9 +61,21 @@ impl SubscriberKind {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum SubscriberState {
     /// Waiting for the confirmation link to be followed; nothing else is sent.
     Pending,
@@ -65,19 +86,11 @@ pub enum SubscriberState {
 
 impl SubscriberState {
     pub fn as_str(self) -> &'static str {
-        match self {
-            SubscriberState::Pending => "pending",
-            SubscriberState::Active => "active",
-            SubscriberState::Deactivated => "deactivated",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> SubscriberState {
-        match s {
-            "active" => SubscriberState::Active,
-            "deactivated" => SubscriberState::Deactivated,
-            _ => SubscriberState::Pending,
-        }
+        s.parse().unwrap_or(SubscriberState::Pending)
     }
 }
 

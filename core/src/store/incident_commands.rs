@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::model::incident::{statuses_for, valid_status, Impact, IncidentKind, Progress};
+use crate::model::incident::{statuses_for, Impact, IncidentKind, Progress, StatusName};
 
 use super::{audit, incidents, PgPool, StoreError};
 
@@ -71,8 +71,8 @@ impl CommandError {
 #[serde(deny_unknown_fields)]
 pub struct IncidentInput {
     pub name: Option<String>,
-    pub status: Option<String>,
-    pub impact: Option<String>,
+    pub status: Option<StatusName>,
+    pub impact: Option<Impact>,
     pub body: Option<String>,
     pub component_ids: Option<Vec<String>>,
     pub scheduled_for: Option<DateTime<Utc>>,
@@ -83,7 +83,7 @@ pub struct IncidentInput {
 #[serde(deny_unknown_fields)]
 pub struct UpdateInput {
     pub body: String,
-    pub status: Option<String>,
+    pub status: Option<StatusName>,
     #[serde(default)]
     pub internal: bool,
 }
@@ -113,28 +113,42 @@ fn body(b: &str) -> Result<String, CommandError> {
     Ok(b.trim().to_string())
 }
 
-fn impact(i: Option<&str>) -> Result<Option<Impact>, CommandError> {
-    i.map(|i| {
-        Impact::parse(i).ok_or_else(|| {
-            CommandError::invalid(
-                "impact",
-                format!("`{i}` is not one of {}", Impact::choices()),
-            )
-        })
+/// An impact typed into a form (empty: none), read where it arrives.
+pub fn impact_typed(i: &str) -> Result<Option<Impact>, CommandError> {
+    let i = i.trim();
+    if i.is_empty() {
+        return Ok(None);
+    }
+    Impact::parse(i).map(Some).ok_or_else(|| {
+        CommandError::invalid(
+            "impact",
+            format!("`{i}` is not one of {}", Impact::choices()),
+        )
     })
-    .transpose()
 }
 
-fn status(kind: IncidentKind, s: Option<&str>) -> Result<Option<String>, CommandError> {
+/// A status typed into a form (empty: none), read where it arrives.
+pub fn status_typed(s: &str) -> Result<Option<StatusName>, CommandError> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    StatusName::parse(s)
+        .map(Some)
+        .ok_or_else(|| CommandError::invalid("status", StatusName::unknown(s)))
+}
+
+/// The status, if it is one of `kind`'s.
+fn status(kind: IncidentKind, s: Option<StatusName>) -> Result<Option<String>, CommandError> {
     s.map(|s| {
-        if valid_status(kind, s) {
-            Ok(s.to_string())
-        } else {
-            Err(CommandError::invalid(
-                "status",
-                format!("`{s}` is not one of {}", statuses_for(kind)),
-            ))
-        }
+        s.progress(kind)
+            .map(|p| p.as_str().to_string())
+            .ok_or_else(|| {
+                CommandError::invalid(
+                    "status",
+                    format!("`{}` is not one of {}", s.as_str(), statuses_for(kind)),
+                )
+            })
     })
     .transpose()
 }
@@ -168,9 +182,9 @@ pub async fn create(
 ) -> Result<i64, CommandError> {
     let name =
         name(input.name.as_deref())?.ok_or_else(|| CommandError::invalid("name", "is required"))?;
-    let status = status(kind, input.status.as_deref())?
-        .unwrap_or_else(|| Progress::initial(kind).as_str().into());
-    let impact = impact(input.impact.as_deref())?.unwrap_or(match kind {
+    let status =
+        status(kind, input.status)?.unwrap_or_else(|| Progress::initial(kind).as_str().into());
+    let impact = input.impact.unwrap_or(match kind {
         IncidentKind::Maintenance => Impact::None,
         IncidentKind::Incident => Impact::Minor,
     });
@@ -240,8 +254,8 @@ pub async fn patch(
     let kind = kind_of(pool, id).await?;
     let p = incidents::Patch {
         name: name(input.name.as_deref())?,
-        status: status(kind, input.status.as_deref())?,
-        impact: impact(input.impact.as_deref())?,
+        status: status(kind, input.status)?,
+        impact: input.impact,
         components: components(pool, input.component_ids.as_ref()).await?,
     };
     if input.body.is_some() {
@@ -276,7 +290,7 @@ pub async fn post_update(
     if text.is_empty() {
         return Err(CommandError::invalid("body", "must not be empty"));
     }
-    let status = status(kind, input.status.as_deref())?;
+    let status = status(kind, input.status)?;
     if input.internal && status.is_some() {
         return Err(CommandError::invalid(
             "status",

@@ -60,7 +60,7 @@ pub async fn resolve(
     resp
 }
 
-/// What a layer outside asks of a request found to be nobody's (see `http::public_cache`).
+/// What a layer outside asks of a request found to be nobody's (see `http::public::cache`).
 #[derive(Clone)]
 pub struct AnonymousGate(
     pub std::sync::Arc<dyn Fn() -> futures::future::BoxFuture<'static, Gate> + Send + Sync>,

@@ -3,7 +3,7 @@
 
 use axum::{handler::Handler, http::Method, routing::MethodRouter};
 
-use super::{public_cache::Page, state::AppState};
+use crate::http::{public::cache::Page, state::AppState};
 
 /// One endpoint as a feature declares it.
 pub struct Endpoint {

@@ -19,8 +19,8 @@ use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 use vigil_app::PageScripts;
 use vigil_core::model::auth::Scope;
 
-use super::{endpoint::Endpoint, public_cache::Page, security, state::AppState};
 use crate::auth::session_store::PgSessions;
+use crate::http::{endpoint::Endpoint, public::cache::Page, security, state::AppState};
 
 /// The audiences of Vigil's HTTP surface.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -86,7 +86,7 @@ pub enum Csrf {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Caching {
-    /// Rendered once for an anonymous caller, shared by all of them (`public_cache`).
+    /// Rendered once for an anonymous caller, shared by all of them (`public::cache`).
     Shared,
     /// Never stored anywhere: it may be somebody's.
     NoStore,
@@ -150,6 +150,7 @@ impl Group {
     ];
 
     /// The one table of access.
+    #[rustfmt::skip]
     pub const fn policy(self) -> Policy {
         use Caching::*;
         use Identity::*;
@@ -177,86 +178,23 @@ impl Group {
         use Errors::{Json, Text};
         use Frames::{Configured, Never};
         match self {
-            Group::StatusPages => p(
-                Resolved,
-                Off,
-                Shared,
-                SameOrigin,
-                Configured,
-                Text,
-                Some(PageScripts::Follow),
-            ),
-            Group::Reports => p(
-                Resolved,
-                Off,
-                Shared,
-                SameOrigin,
-                Configured,
-                Text,
-                Some(PageScripts::None),
-            ),
-            Group::PublicData => p(Resolved, Off, Shared, AnyOrigin, Configured, Json, None),
-            Group::PublicForms => p(
-                Resolved,
-                SameSite,
-                Shared,
-                SameOrigin,
-                Configured,
-                Text,
-                Some(PageScripts::None),
-            ),
-            Group::Links => p(
-                Ignored,
-                Off,
-                NoStore,
-                SameOrigin,
-                Never,
-                Text,
-                Some(PageScripts::None),
-            ),
-            Group::SignIn => p(
-                Resolved,
-                SameSite,
-                NoStore,
-                SameOrigin,
-                Never,
-                Text,
-                Some(PageScripts::None),
-            ),
-            Group::Ops => p(
-                Required(Scope::Read),
-                SameSite,
-                NoStore,
-                SameOrigin,
-                Never,
-                Text,
-                Some(PageScripts::App),
-            ),
-            Group::Admin => p(
-                Required(Scope::Admin),
-                SameSite,
-                NoStore,
-                SameOrigin,
-                Never,
-                Text,
-                Some(PageScripts::App),
-            ),
-            Group::ServerFns => p(Resolved, WhenCookie, NoStore, SameOrigin, Never, Text, None),
-            Group::Api => p(Resolved, WhenCookie, NoStore, SameOrigin, Never, Json, None),
-            Group::Agents => p(Resolved, Off, NoStore, SameOrigin, Never, Json, None),
-            Group::Webhooks => p(Ignored, Off, NoStore, SameOrigin, Never, Json, None),
-            Group::Live => p(Resolved, Off, Handler, SameOrigin, Never, Text, None),
-            Group::Metrics => p(Ignored, Off, NoStore, SameOrigin, Never, Text, None),
-            Group::Health => p(Ignored, Off, NoStore, SameOrigin, Never, Text, None),
-            Group::Assets => p(
-                Ignored,
-                Off,
-                Files,
-                SameOrigin,
-                Configured,
-                Text,
-                Some(PageScripts::None),
-            ),
+            //                                 identity               cross-site  caching  CORS        framing     errors scripts
+            Group::StatusPages => p(Resolved,               Off,        Shared,  SameOrigin, Configured, Text, Some(PageScripts::Follow)),
+            Group::Reports =>     p(Resolved,               Off,        Shared,  SameOrigin, Configured, Text, Some(PageScripts::None)),
+            Group::PublicData =>  p(Resolved,               Off,        Shared,  AnyOrigin,  Configured, Json, None),
+            Group::PublicForms => p(Resolved,               SameSite,   Shared,  SameOrigin, Configured, Text, Some(PageScripts::None)),
+            Group::Links =>       p(Ignored,                Off,        NoStore, SameOrigin, Never,      Text, Some(PageScripts::None)),
+            Group::SignIn =>      p(Resolved,               SameSite,   NoStore, SameOrigin, Never,      Text, Some(PageScripts::None)),
+            Group::Ops =>         p(Required(Scope::Read),  SameSite,   NoStore, SameOrigin, Never,      Text, Some(PageScripts::App)),
+            Group::Admin =>       p(Required(Scope::Admin), SameSite,   NoStore, SameOrigin, Never,      Text, Some(PageScripts::App)),
+            Group::ServerFns =>   p(Resolved,               WhenCookie, NoStore, SameOrigin, Never,      Text, None),
+            Group::Api =>         p(Resolved,               WhenCookie, NoStore, SameOrigin, Never,      Json, None),
+            Group::Agents =>      p(Resolved,               Off,        NoStore, SameOrigin, Never,      Json, None),
+            Group::Webhooks =>    p(Ignored,                Off,        NoStore, SameOrigin, Never,      Json, None),
+            Group::Live =>        p(Resolved,               Off,        Handler, SameOrigin, Never,      Text, None),
+            Group::Metrics =>     p(Ignored,                Off,        NoStore, SameOrigin, Never,      Text, None),
+            Group::Health =>      p(Ignored,                Off,        NoStore, SameOrigin, Never,      Text, None),
+            Group::Assets =>      p(Ignored,                Off,        Files,   SameOrigin, Configured, Text, Some(PageScripts::None)),
         }
     }
 }
@@ -378,7 +316,7 @@ fn guard(router: Router<AppState>, policy: Policy, page: Page, l: &Layers) -> Ro
     if let Identity::Required(scope) = policy.identity {
         r = r.layer(middleware::from_fn_with_state(
             scope,
-            super::ops_guard::guard,
+            crate::http::ops::guard::guard,
         ));
     }
     if policy.identity != Identity::Ignored {
@@ -394,16 +332,16 @@ fn guard(router: Router<AppState>, policy: Policy, page: Page, l: &Layers) -> Ro
         Csrf::WhenCookie => r.layer(middleware::from_fn(crate::auth::csrf::protect_cookies)),
         Csrf::Off => r,
     };
-    r = r.layer(middleware::from_fn(super::metrics::track));
+    r = r.layer(middleware::from_fn(crate::http::metrics::track));
     if policy.errors == Errors::Json {
-        r = r.layer(middleware::from_fn(super::api_error::json_errors));
+        r = r.layer(middleware::from_fn(crate::http::api::error::json_errors));
     }
     if policy.cors == Cors::AnyOriginRead {
         r = r.layer(security::public_cors());
     }
     r = match policy.caching {
         Caching::NoStore => r.layer(middleware::from_fn(no_store)),
-        Caching::Files => r.layer(middleware::from_fn(super::assets::cache_control)),
+        Caching::Files => r.layer(middleware::from_fn(crate::http::assets::cache_control)),
         Caching::Shared | Caching::Handler => r,
     };
     let frames = match policy.frames {
@@ -416,12 +354,12 @@ fn guard(router: Router<AppState>, policy: Policy, page: Page, l: &Layers) -> Ro
         .layer(TraceLayer::new_for_http());
     if policy.caching == Caching::Shared {
         r = r.layer(middleware::from_fn_with_state(
-            super::public_cache::Layer {
+            crate::http::public::cache::Layer {
                 cache: state.public.clone(),
                 live: state.live.clone(),
                 page,
             },
-            super::public_cache::serve,
+            crate::http::public::cache::serve,
         ));
     }
     r

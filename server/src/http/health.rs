@@ -14,7 +14,9 @@ pub async fn healthz() -> &'static str {
 /// neither is not ready: taking every replica out of a load balancer during an outage of
 /// PostgreSQL would turn the status page off exactly when it is needed. Public, so few words: why
 /// is in the log and on `/ops`.
-pub async fn readyz(State(state): State<super::state::AppState>) -> (StatusCode, &'static str) {
+pub async fn readyz(
+    State(state): State<crate::http::state::AppState>,
+) -> (StatusCode, &'static str) {
     let db = health::ping(&state.pool, Duration::from_secs(1)).await;
     if db.is_connected() {
         return (StatusCode::OK, "ready\n");
@@ -32,7 +34,7 @@ pub async fn readyz(State(state): State<super::state::AppState>) -> (StatusCode,
     }
 }
 
-pub fn endpoints() -> Vec<super::endpoint::Endpoint> {
-    use super::endpoint::get;
+pub fn endpoints() -> Vec<crate::http::endpoint::Endpoint> {
+    use crate::http::endpoint::get;
     vec![get("/healthz", healthz), get("/readyz", readyz)]
 }

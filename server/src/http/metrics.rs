@@ -58,7 +58,10 @@ pub async fn track(req: Request, next: Next) -> Response {
 }
 
 /// `GET /metrics`. With `server.metrics_token_env` set, only for `Authorization: Bearer <token>`.
-pub async fn render(State(state): State<super::state::AppState>, headers: HeaderMap) -> Response {
+pub async fn render(
+    State(state): State<crate::http::state::AppState>,
+    headers: HeaderMap,
+) -> Response {
     if let Some(want) = &state.metrics_token {
         let given = headers
             .get(header::AUTHORIZATION)
@@ -91,6 +94,6 @@ pub async fn render(State(state): State<super::state::AppState>, headers: Header
         .into_response()
 }
 
-pub fn endpoints() -> Vec<super::endpoint::Endpoint> {
-    vec![super::endpoint::get("/metrics", render)]
+pub fn endpoints() -> Vec<crate::http::endpoint::Endpoint> {
+    vec![crate::http::endpoint::get("/metrics", render)]
 }

@@ -1,34 +1,17 @@
 //! The HTTP surface: the Leptos app, health and metrics endpoints, the live event stream, sign-in,
 //! and the JSON API.
 
-pub mod api_agents;
-pub mod api_error;
-pub mod api_evidence;
-pub mod api_follow_ups;
-pub mod api_incidents;
-pub mod api_postmortems;
-pub mod api_reliability;
-pub mod api_resources;
-pub mod api_reviews;
-pub mod api_subscribers;
-pub mod api_v1;
+pub mod api;
 pub mod assets;
-pub mod bodies;
 pub mod conditional;
 pub mod endpoint;
-pub mod github_webhook;
 pub mod groups;
 pub mod health;
-pub mod incidents_public;
-pub mod live;
 pub mod metrics;
-pub mod openapi;
-pub mod ops_guard;
+pub mod ops;
 pub mod public;
-pub mod public_cache;
 pub mod security;
 pub mod state;
-pub mod subscriptions;
 
 pub use state::AppState;
 
@@ -134,7 +117,7 @@ fn server_functions(state: &AppState) -> Vec<Endpoint> {
 /// The whole HTTP surface, by route group ([`groups`]), and its route table.
 pub fn site(state: AppState, sessions: PgSessions) -> groups::Site {
     use vigil_app::sections;
-    let api = openapi::api();
+    let api = api::openapi::api();
     let not_found = {
         let context = render_context(&state, PageScripts::None);
         leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell)
@@ -152,18 +135,18 @@ pub fn site(state: AppState, sessions: PgSessions) -> groups::Site {
         Group::Reports,
         pages(&state, Group::Reports, sections::reports),
     )
-    .add(Group::PublicData, public::endpoints())
-    .add(Group::PublicData, incidents_public::endpoints())
+    .add(Group::PublicData, public::status::endpoints())
+    .add(Group::PublicData, public::incidents::endpoints())
     .add(
         Group::PublicForms,
         pages(&state, Group::PublicForms, sections::subscribe)
             .into_iter()
-            .map(|e| e.page(public_cache::Page::SUBSCRIBE)),
+            .map(|e| e.page(public::cache::Page::SUBSCRIBE)),
     )
-    .add(Group::PublicForms, subscriptions::form_endpoints())
+    .add(Group::PublicForms, public::subscriptions::form_endpoints())
     .add(Group::Links, pages(&state, Group::Links, sections::links))
-    .add(Group::Links, subscriptions::link_endpoints())
-    .add(Group::Links, public::heartbeat_endpoints())
+    .add(Group::Links, public::subscriptions::link_endpoints())
+    .add(Group::Links, public::status::heartbeat_endpoints())
     .add(
         Group::SignIn,
         pages(&state, Group::SignIn, sections::sign_in),
@@ -189,8 +172,8 @@ pub fn site(state: AppState, sessions: PgSessions) -> groups::Site {
     .add(Group::ServerFns, server_functions(&state))
     .add_router(Group::Api, api.scripts, api.scripts_table)
     .add_router(Group::Agents, api.agents, api.agents_table)
-    .add(Group::Webhooks, github_webhook::endpoints())
-    .add(Group::Live, live::endpoints())
+    .add(Group::Webhooks, api::github_webhook::endpoints())
+    .add(Group::Live, public::live::endpoints())
     .add(Group::Metrics, metrics::endpoints())
     .add(Group::Health, health::endpoints())
     .add_router(Group::Assets, assets::router(&site_root), assets::table())

@@ -6,7 +6,7 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 use vigil_core::{model::live::LiveStatus, store::status::StatusCache};
 
-use super::{public_cache, security};
+use crate::http::{public::cache, security};
 use crate::{auth, config::AuthConfig, probes::registry::ProbeHandle};
 
 /// What every handler may need; cheap to clone.
@@ -28,7 +28,7 @@ pub struct AppState {
     pub status: std::sync::Arc<StatusCache>,
     /// The public read side, rendered once per change and kept compressed.
     #[from_ref(skip)]
-    pub public: std::sync::Arc<public_cache::PublicCache>,
+    pub public: std::sync::Arc<cache::PublicCache>,
     #[from_ref(skip)]
     pub title: String,
     /// Requests to follow the page.

@@ -1,7 +1,7 @@
 //! Connectors to the systems Vigil reads: Prometheus and node_exporter (node graphs), the Linode
 //! API (load balancers), Kubernetes (nodes, pods, events), upstream status pages, GitHub (follow-up
 //! issues); and the registry of data sources, which records when each was last heard from and
-//! says when one has gone stale. (Probe agents report over the API: `http::api_agents`.)
+//! says when one has gone stale. (Probe agents report over the API: `http::api::agents`.)
 //!
 //! Whatever a connector reads comes from outside: it is read through `capped`, never followed into
 //! the private network unless configured, and never shown to the public as it came.

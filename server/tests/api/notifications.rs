@@ -274,7 +274,7 @@ async fn a_component_under_maintenance_holds_back_its_alerts() {
         &app.pool,
         id,
         &vigil_core::store::incident_commands::IncidentInput {
-            status: Some("in_progress".into()),
+            status: vigil_core::model::incident::StatusName::parse("in_progress"),
             ..Default::default()
         },
         "test",

@@ -50,7 +50,7 @@ async fn the_document_and_the_router_name_the_same_operations() {
     listed.sort_unstable();
     assert_eq!(listed, DOCUMENTED);
     // The document served is the one the router was built with.
-    let built = vigil_server::http::openapi::api().doc;
+    let built = vigil_server::http::api::openapi::api().doc;
     assert_eq!(serde_json::to_value(&built).unwrap(), doc);
 
     let mut operations = 0;

@@ -21,8 +21,8 @@ use vigil_core::{
     store::{incident_commands::CommandError, subscribers},
 };
 
-use super::{
-    api_error::{parse, ApiError},
+use crate::http::{
+    api::error::{parse, ApiError},
     state::AppState,
 };
 use crate::subscribers::RequestError;
@@ -257,14 +257,14 @@ pub async fn subscribe_json(
 }
 
 /// What the subscribe form posts.
-pub fn form_endpoints() -> Vec<super::endpoint::Endpoint> {
-    vec![super::endpoint::post("/subscribe", subscribe_form)]
+pub fn form_endpoints() -> Vec<crate::http::endpoint::Endpoint> {
+    vec![crate::http::endpoint::post("/subscribe", subscribe_form)]
 }
 
 /// Confirmation and unsubscribe links (a mail client's RFC 8058 one-click unsubscribe is a POST
 /// from the mail provider, with neither cookies nor `Origin`).
-pub fn link_endpoints() -> Vec<super::endpoint::Endpoint> {
-    use super::endpoint::post;
+pub fn link_endpoints() -> Vec<crate::http::endpoint::Endpoint> {
+    use crate::http::endpoint::post;
     vec![
         post("/subscribe/confirm/{token}", confirm),
         post("/unsubscribe/{token}", unsubscribe),

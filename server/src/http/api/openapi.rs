@@ -8,17 +8,17 @@ use axum::{http::Method, routing::get, Json, Router};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use super::{
-    api_agents, api_evidence, api_follow_ups, api_incidents, api_postmortems, api_reliability,
-    api_resources, api_reviews, api_subscribers, api_v1, state::AppState,
+use crate::http::{
+    api::agents, api::evidence, api::follow_ups, api::incidents, api::postmortems,
+    api::reliability, api::resources, api::reviews, api::subscribers, api::v1, state::AppState,
 };
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Vigil API", description = "Incidents, maintenances and post-mortems for scripts. Authenticate with `Authorization: Bearer vgl_…` (create a token with `vigil token create`)."),
-    components(schemas(api_incidents::NewIncident, api_incidents::IncidentPatch,
-                       api_incidents::NewUpdate, api_incidents::NewMaintenance,
-                       api_postmortems::PostmortemSave)),
+    components(schemas(incidents::NewIncident, incidents::IncidentPatch,
+                       incidents::NewUpdate, incidents::NewMaintenance,
+                       postmortems::PostmortemSave)),
     modifiers(&Security)
 )]
 pub struct ApiDoc;
@@ -54,17 +54,17 @@ pub struct Api {
 /// Every `/api/v1` route, and the document describing exactly those.
 pub fn api() -> Api {
     let (scripts, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(api_v1::routes())
-        .merge(api_resources::routes())
-        .merge(api_incidents::routes())
-        .merge(api_postmortems::routes())
-        .merge(api_reviews::routes())
-        .merge(api_evidence::routes())
-        .merge(api_follow_ups::routes())
-        .merge(api_subscribers::routes())
-        .merge(api_reliability::routes())
+        .merge(v1::routes())
+        .merge(resources::routes())
+        .merge(incidents::routes())
+        .merge(postmortems::routes())
+        .merge(reviews::routes())
+        .merge(evidence::routes())
+        .merge(follow_ups::routes())
+        .merge(subscribers::routes())
+        .merge(reliability::routes())
         .split_for_parts();
-    let (agents, agents_doc) = api_agents::routes().split_for_parts();
+    let (agents, agents_doc) = agents::routes().split_for_parts();
     let mut scripts_table = table_of(&doc);
     let agents_table = table_of(&agents_doc);
     doc.merge(agents_doc);

@@ -7,11 +7,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use vigil_core::model::{
-    auth::{Auth, Denied, Me, Scope},
+    auth::{Auth, Denied, Me},
     monitor::MonitorStatus,
 };
 
-use super::{api_error::ApiError, state::AppState};
+use crate::http::api::{extract::Require, scope};
+use crate::http::{api::error::ApiError, state::AppState};
 
 /// `GET /api/v1/me`: who the caller is and what it may do. Any valid credential will do.
 #[utoipa::path(get, path = "/api/v1/me",
@@ -48,9 +49,8 @@ pub struct MonitorItem {
     security(("token" = ["read"])))]
 pub async fn monitors(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    _: Require<scope::Read>,
 ) -> Result<Json<MonitorList>, ApiError> {
-    auth.require(Scope::Read)?;
     let version = state.live.borrow().status_version;
     let s = state.status.get(&state.pool, &state.title, version).await?;
     let monitors = s
@@ -130,9 +130,8 @@ pub struct BackendItem {
     security(("token" = ["read"])))]
 pub async fn nodebalancers(
     State(pool): State<sqlx::PgPool>,
-    Extension(auth): Extension<Auth>,
+    _: Require<scope::Read>,
 ) -> Result<Json<NodeBalancerList>, ApiError> {
-    auth.require(Scope::Read)?;
     let rows = vigil_core::store::backends::all(&pool).await?;
     let now = Utc::now();
     let connections =
@@ -206,9 +205,8 @@ pub struct ReplicaList {
     security(("token" = ["read"])))]
 pub async fn replicas(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    _: Require<scope::Read>,
 ) -> Result<Json<ReplicaList>, ApiError> {
-    auth.require(Scope::Read)?;
     Ok(Json(ReplicaList {
         replicas: vigil_core::store::cluster::replicas(&state.pool, 60.0).await?,
         answered_by: state.cluster.id().to_string(),

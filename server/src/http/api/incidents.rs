@@ -5,26 +5,27 @@
 use axum::{
     extract::{Path, State},
     http::StatusCode,
-    Extension, Json,
+    Json,
 };
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use vigil_core::{
-    model::{
-        auth::{Auth, Scope, INCIDENT_WRITERS},
-        incident::IncidentKind,
-    },
+    model::incident::{Impact, IncidentKind, IncidentStatus, MaintenanceStatus, StatusName},
     store::{
         incident_commands::{self, IncidentInput, UpdateInput},
         incidents::{self, Filter},
     },
 };
 
-use super::{
-    api_error::{parse, ApiError},
-    bodies::{Incident, IncidentList},
+use crate::http::api::{
+    extract::{ApiJson, Require},
+    scope,
+};
+use crate::http::{
+    api::bodies::{Incident, IncidentList},
+    api::error::ApiError,
     state::AppState,
 };
 
@@ -35,9 +36,9 @@ pub struct NewIncident {
     /// What is affected, in a few words.
     name: String,
     /// investigating (default), identified, monitoring or resolved.
-    status: Option<String>,
+    status: Option<IncidentStatus>,
     /// none, minor (default), major or critical.
-    impact: Option<String>,
+    impact: Option<Impact>,
     /// The first public update.
     body: Option<String>,
     /// Affected components (ids from /api/v2/components.json).
@@ -49,8 +50,10 @@ pub struct NewIncident {
 #[serde(deny_unknown_fields)]
 pub struct IncidentPatch {
     name: Option<String>,
-    status: Option<String>,
-    impact: Option<String>,
+    /// One of the incident's (or the maintenance's) statuses.
+    #[schema(value_type = Option<String>)]
+    status: Option<StatusName>,
+    impact: Option<Impact>,
     component_ids: Option<Vec<String>>,
 }
 
@@ -60,7 +63,8 @@ pub struct IncidentPatch {
 pub struct NewUpdate {
     body: String,
     /// A new status with the update (not for internal notes).
-    status: Option<String>,
+    #[schema(value_type = Option<String>)]
+    status: Option<StatusName>,
     /// true: an internal note, never shown publicly.
     #[serde(default)]
     internal: bool,
@@ -72,7 +76,7 @@ pub struct NewUpdate {
 pub struct NewMaintenance {
     name: String,
     /// scheduled (default), in_progress, verifying or completed.
-    status: Option<String>,
+    status: Option<MaintenanceStatus>,
     body: Option<String>,
     component_ids: Option<Vec<String>>,
     scheduled_for: DateTime<Utc>,
@@ -92,14 +96,13 @@ async fn one(state: &AppState, id: i64) -> Result<Incident, ApiError> {
     security(("token" = ["incidents:write"])))]
 pub async fn create(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
-    body: axum::body::Bytes,
+    caller: Require<scope::IncidentsWrite>,
+    ApiJson(n): ApiJson<NewIncident>,
 ) -> Result<(StatusCode, Json<Incident>), ApiError> {
-    let who = auth.require(Scope::IncidentsWrite)?.audit_name();
-    let n: NewIncident = parse(&body)?;
+    let who = caller.audit_name();
     let input = IncidentInput {
         name: Some(n.name),
-        status: n.status,
+        status: n.status.map(StatusName::Incident),
         impact: n.impact,
         body: n.body,
         component_ids: n.component_ids,
@@ -114,14 +117,13 @@ pub async fn create(
     security(("token" = ["incidents:write"])))]
 pub async fn create_maintenance(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
-    body: axum::body::Bytes,
+    caller: Require<scope::IncidentsWrite>,
+    ApiJson(n): ApiJson<NewMaintenance>,
 ) -> Result<(StatusCode, Json<Incident>), ApiError> {
-    let who = auth.require(Scope::IncidentsWrite)?.audit_name();
-    let n: NewMaintenance = parse(&body)?;
+    let who = caller.audit_name();
     let input = IncidentInput {
         name: Some(n.name),
-        status: n.status,
+        status: n.status.map(StatusName::Maintenance),
         impact: None,
         body: n.body,
         component_ids: n.component_ids,
@@ -139,12 +141,11 @@ pub async fn create_maintenance(
     security(("token" = ["incidents:write"])))]
 pub async fn patch(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    caller: Require<scope::IncidentsWrite>,
     Path(id): Path<i64>,
-    body: axum::body::Bytes,
+    ApiJson(p): ApiJson<IncidentPatch>,
 ) -> Result<Json<Incident>, ApiError> {
-    let who = auth.require(Scope::IncidentsWrite)?.audit_name();
-    let p: IncidentPatch = parse(&body)?;
+    let who = caller.audit_name();
     let input = IncidentInput {
         name: p.name,
         status: p.status,
@@ -162,12 +163,11 @@ pub async fn patch(
     security(("token" = ["incidents:write"])))]
 pub async fn post_update(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    caller: Require<scope::IncidentsWrite>,
     Path(id): Path<i64>,
-    body: axum::body::Bytes,
+    ApiJson(u): ApiJson<NewUpdate>,
 ) -> Result<(StatusCode, Json<Incident>), ApiError> {
-    let who = auth.require(Scope::IncidentsWrite)?.audit_name();
-    let u: NewUpdate = parse(&body)?;
+    let who = caller.audit_name();
     let input = UpdateInput {
         body: u.body,
         status: u.status,
@@ -182,9 +182,8 @@ pub async fn post_update(
     security(("token" = ["read"]), ("token" = ["incidents:write"]), ("token" = ["postmortems:write"])))]
 pub async fn list(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    _: Require<scope::ReadsIncidents>,
 ) -> Result<Json<IncidentList>, ApiError> {
-    auth.require_reading(INCIDENT_WRITERS)?;
     let incidents = incidents::list(&state.pool, Filter::Everything(100), true)
         .await?
         .iter()
@@ -198,10 +197,9 @@ pub async fn list(
     security(("token" = ["read"]), ("token" = ["incidents:write"]), ("token" = ["postmortems:write"])))]
 pub async fn get_one(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    _: Require<scope::ReadsIncidents>,
     Path(id): Path<i64>,
 ) -> Result<Json<Incident>, ApiError> {
-    auth.require_reading(INCIDENT_WRITERS)?;
     Ok(Json(one(&state, id).await?))
 }
 

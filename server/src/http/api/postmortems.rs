@@ -5,21 +5,22 @@
 use axum::{
     extract::{Path, State},
     http::StatusCode,
-    Extension, Json,
+    Json,
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
 use vigil_core::{
-    model::{
-        auth::{Auth, Scope, POSTMORTEM_WRITERS},
-        postmortem::SaveOutcome,
-    },
+    model::postmortem::SaveOutcome,
     store::{postmortem_commands, postmortems},
 };
 
-use super::{
-    api_error::{parse, ApiError},
-    bodies::{Postmortem, RevisionList, SaveConflict},
+use crate::http::api::{
+    extract::{ApiJson, Require},
+    scope,
+};
+use crate::http::{
+    api::bodies::{Postmortem, RevisionList, SaveConflict},
+    api::error::ApiError,
     state::AppState,
 };
 
@@ -66,10 +67,9 @@ async fn current(state: &AppState, id: i64) -> Result<Postmortem, ApiError> {
     security(("token" = ["read"]), ("token" = ["postmortems:write"])))]
 pub async fn get_postmortem(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    _: Require<scope::ReadsPostmortems>,
     Path(incident): Path<i64>,
 ) -> Result<Json<Postmortem>, ApiError> {
-    auth.require_reading(POSTMORTEM_WRITERS)?;
     let id = id_of(&state, incident).await?;
     Ok(Json(current(&state, id).await?))
 }
@@ -81,10 +81,10 @@ pub async fn get_postmortem(
     security(("token" = ["postmortems:write"])))]
 pub async fn draft(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    caller: Require<scope::PostmortemsWrite>,
     Path(incident): Path<i64>,
 ) -> Result<(StatusCode, Json<Postmortem>), ApiError> {
-    let who = auth.require(Scope::PostmortemsWrite)?.audit_name();
+    let who = caller.audit_name();
     let (id, created) =
         postmortem_commands::draft(&state.pool, incident, &who, &state.graphs).await?;
     let code = if created {
@@ -103,12 +103,11 @@ pub async fn draft(
     security(("token" = ["postmortems:write"])))]
 pub async fn save(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    caller: Require<scope::PostmortemsWrite>,
     Path(incident): Path<i64>,
-    body: axum::body::Bytes,
+    ApiJson(input): ApiJson<PostmortemSave>,
 ) -> Result<Json<Postmortem>, ApiError> {
-    let who = auth.require(Scope::PostmortemsWrite)?.audit_name();
-    let input: PostmortemSave = parse(&body)?;
+    let who = caller.audit_name();
     // Checked before anything is saved: a refused request keeps nothing.
     let tags = input
         .tags
@@ -164,10 +163,9 @@ pub async fn save(
     security(("token" = ["read"]), ("token" = ["postmortems:write"])))]
 pub async fn revisions(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    _: Require<scope::ReadsPostmortems>,
     Path(incident): Path<i64>,
 ) -> Result<Json<RevisionList>, ApiError> {
-    auth.require_reading(POSTMORTEM_WRITERS)?;
     let id = id_of(&state, incident).await?;
     let revisions = postmortems::revisions(&state.pool, id).await?;
     let review = vigil_core::store::reviews::history(&state.pool, id).await?;
@@ -187,13 +185,12 @@ pub struct ExportZip(#[allow(dead_code)] Vec<u8>);
     security(("token" = ["read"]), ("token" = ["postmortems:write"])))]
 pub async fn export(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    _: Require<scope::ReadsPostmortems>,
     Path(incident): Path<i64>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     use std::io::Write;
     use vigil_core::{model::postmortem, render::svg::stack_svg};
-    auth.require_reading(POSTMORTEM_WRITERS)?;
     let id = id_of(&state, incident).await?;
     let p = postmortems::get(&state.pool, id, false)
         .await?

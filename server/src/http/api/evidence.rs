@@ -4,22 +4,18 @@
 
 use axum::{
     extract::{Path, Query, State},
-    Extension, Json,
+    Json,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use vigil_core::{
-    model::{
-        auth::{Auth, Scope},
-        kubernetes::NodeView,
-        lb_config::HistoryEntry,
-        upstream::UpstreamView,
-    },
+    model::{kubernetes::NodeView, lb_config::HistoryEntry, upstream::UpstreamView},
     store::{kubernetes, lb_configs, upstream},
 };
 
-use super::{api_error::ApiError, state::AppState};
+use crate::http::api::{extract::Require, scope};
+use crate::http::{api::error::ApiError, state::AppState};
 
 #[derive(Serialize, ToSchema)]
 pub struct KubernetesNodeList {
@@ -34,9 +30,8 @@ pub struct KubernetesNodeList {
     security(("token" = ["read"])))]
 pub async fn kubernetes_nodes(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    _: Require<scope::Read>,
 ) -> Result<Json<KubernetesNodeList>, ApiError> {
-    auth.require(Scope::Read)?;
     Ok(Json(KubernetesNodeList {
         nodes: kubernetes::nodes(&state.pool).await?,
     }))
@@ -65,11 +60,10 @@ pub struct ConfigHistory {
     security(("token" = ["read"])))]
 pub async fn config_history(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    _: Require<scope::Read>,
     Path((id, config_id)): Path<(i64, i64)>,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Json<ConfigHistory>, ApiError> {
-    auth.require(Scope::Read)?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::invalid("limit", "must be between 1 and 500"));
@@ -97,9 +91,8 @@ pub struct UpstreamList {
     security(("token" = ["read"])))]
 pub async fn upstreams(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    _: Require<scope::Read>,
 ) -> Result<Json<UpstreamList>, ApiError> {
-    auth.require(Scope::Read)?;
     Ok(Json(UpstreamList {
         upstreams: upstream::all(&state.pool).await?,
     }))

@@ -14,7 +14,7 @@ use vigil_core::{
     store::incidents::{self, Filter},
 };
 
-use super::{bodies::StatuspageIncident, state::AppState};
+use crate::http::{api::bodies::StatuspageIncident, state::AppState};
 
 fn page(state: &AppState) -> Value {
     json!({ "id": "vigil", "name": state.title, "url": state.public_url, "time_zone": "Etc/UTC" })
@@ -272,8 +272,8 @@ pub async fn rss(State(state): State<AppState>, Query(q): Query<FeedQuery>) -> R
 }
 
 /// Incidents and maintenances, as Statuspage JSON and as feeds (whole, or for one component).
-pub fn endpoints() -> Vec<super::endpoint::Endpoint> {
-    use super::{endpoint::get, public_cache::Page};
+pub fn endpoints() -> Vec<crate::http::endpoint::Endpoint> {
+    use crate::http::{endpoint::get, public::cache::Page};
     vec![
         get("/api/v2/incidents.json", all),
         get("/api/v2/incidents/unresolved.json", unresolved),

@@ -359,7 +359,7 @@ pub struct Layer {
     pub page: Page,
 }
 
-/// Layer of the routes whose group shares what it rendered for nobody ([`super::groups`]).
+/// Layer of the routes whose group shares what it rendered for nobody ([`crate::http::groups`]).
 pub async fn serve(
     State(Layer { cache, live, page }): State<Layer>,
     mut req: Request,
@@ -482,7 +482,7 @@ async fn render(
     let (gzip, brotli) = tokio::task::spawn_blocking(move || (gzip(&body), brotli(&body)))
         .await
         .map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "compression failed\n").into_response())?;
-    let etag = super::conditional::etag_of(&identity)
+    let etag = crate::http::conditional::etag_of(&identity)
         .to_str()
         .expect("hex")
         .trim_matches('"')
@@ -603,7 +603,7 @@ fn negotiate(headers: &HeaderMap) -> Coding {
 fn respond(headers: &HeaderMap, e: &Entry) -> Response {
     let coding = negotiate(headers);
     // Any variant's tag names the same content.
-    let fresh = super::conditional::not_modified(
+    let fresh = crate::http::conditional::not_modified(
         headers,
         |t| {
             t.strip_prefix(e.etag.as_str())

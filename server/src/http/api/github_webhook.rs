@@ -14,8 +14,8 @@ use serde::Deserialize;
 use sha2::Sha256;
 use vigil_core::store::follow_up_issues as issues;
 
-use super::{
-    api_error::{parse, ApiError},
+use crate::http::{
+    api::error::{parse, ApiError},
     state::AppState,
 };
 
@@ -138,8 +138,11 @@ async fn receive(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub fn endpoints() -> Vec<super::endpoint::Endpoint> {
-    vec![super::endpoint::post("/api/v1/github/webhook", receive)]
+pub fn endpoints() -> Vec<crate::http::endpoint::Endpoint> {
+    vec![crate::http::endpoint::post(
+        "/api/v1/github/webhook",
+        receive,
+    )]
 }
 
 #[cfg(test)]

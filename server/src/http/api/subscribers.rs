@@ -4,24 +4,21 @@
 use axum::{
     extract::{Path, Query, State},
     http::StatusCode,
-    Extension, Json,
+    Json,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use vigil_core::{
-    model::{
-        auth::{Auth, Scope},
-        subscriber::{Subscriber, SubscriberCount, SubscriptionInput},
-    },
+    model::subscriber::{Subscriber, SubscriberCount, SubscriptionInput},
     store::subscribers,
 };
 
-use super::{
-    api_error::{parse, ApiError},
-    state::AppState,
-    subscriptions,
+use crate::http::api::{
+    extract::{ApiJson, Require},
+    scope,
 };
+use crate::http::{api::error::ApiError, public::subscriptions, state::AppState};
 
 pub const MAX_PER_PAGE: i64 = 500;
 
@@ -50,10 +47,9 @@ pub struct SubscriberList {
     security(("token" = ["admin"])))]
 pub async fn list(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    _: Require<scope::Admin>,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<SubscriberList>, ApiError> {
-    auth.require(Scope::Admin)?;
     let page = q.page.unwrap_or(1);
     if page < 1 {
         return Err(ApiError::invalid("page", "pages are numbered from 1"));
@@ -93,11 +89,10 @@ pub struct NewSubscriber {
     security(("token" = ["admin"])))]
 pub async fn create(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
-    body: axum::body::Bytes,
+    caller: Require<scope::Admin>,
+    ApiJson(input): ApiJson<NewSubscriber>,
 ) -> Result<(StatusCode, Json<Subscriber>), ApiError> {
-    let who = auth.require(Scope::Admin)?.audit_name();
-    let input: NewSubscriber = parse(&body)?;
+    let who = caller.audit_name();
     let sub: SubscriptionInput = input.subscription.input()?;
     let id = state
         .subscriptions
@@ -125,10 +120,10 @@ pub async fn create(
     security(("token" = ["admin"])))]
 pub async fn remove(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    caller: Require<scope::Admin>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    let who = auth.require(Scope::Admin)?.audit_name();
+    let who = caller.audit_name();
     if subscribers::remove(&state.pool, id, &who).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -13,7 +13,7 @@ use futures::{Stream, StreamExt};
 use tokio_stream::wrappers::WatchStream;
 use vigil_core::model::auth::{Auth, Scope};
 
-use super::state::AppState;
+use crate::http::state::AppState;
 
 /// `GET /events/live`: the live feed as server-sent events, one JSON `LiveStatus` per message.
 /// Operators' pages get every heartbeat (each second, with the database's state); everybody else
@@ -58,8 +58,8 @@ pub async fn events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
-pub fn endpoints() -> Vec<super::endpoint::Endpoint> {
-    vec![super::endpoint::get(
+pub fn endpoints() -> Vec<crate::http::endpoint::Endpoint> {
+    vec![crate::http::endpoint::get(
         vigil_app::components::live_feed::LIVE_EVENTS_PATH,
         events,
     )]

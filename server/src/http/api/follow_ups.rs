@@ -5,24 +5,22 @@
 use axum::{
     extract::{Path, Query, State},
     http::StatusCode,
-    Extension, Json,
+    Json,
 };
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use vigil_core::{
-    model::{
-        auth::{Auth, Scope, POSTMORTEM_WRITERS},
-        follow_up::{FollowUp, FollowUpFilter, FollowUpStatus},
-    },
+    model::follow_up::{FollowUp, FollowUpFilter, FollowUpStatus},
     store::follow_ups::{self, Fields},
 };
 
-use super::{
-    api_error::{parse, ApiError},
-    state::AppState,
+use crate::http::api::{
+    extract::{ApiJson, Require},
+    scope,
 };
+use crate::http::{api::error::ApiError, state::AppState};
 
 #[derive(Deserialize, IntoParams)]
 pub struct ListQuery {
@@ -61,10 +59,9 @@ fn date(s: &str) -> Result<Option<NaiveDate>, ApiError> {
     security(("token" = ["read"]), ("token" = ["postmortems:write"])))]
 pub async fn list(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    _: Require<scope::ReadsPostmortems>,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<FollowUpList>, ApiError> {
-    auth.require_reading(POSTMORTEM_WRITERS)?;
     let filter = FollowUpFilter {
         owner: q.owner.filter(|o| !o.is_empty()),
         status: match q.status.as_deref() {
@@ -122,12 +119,11 @@ async fn one(state: &AppState, id: i64) -> Result<FollowUp, ApiError> {
     security(("token" = ["postmortems:write"])))]
 pub async fn create(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    caller: Require<scope::PostmortemsWrite>,
     Path(incident): Path<i64>,
-    body: axum::body::Bytes,
+    ApiJson(input): ApiJson<NewFollowUp>,
 ) -> Result<(StatusCode, Json<FollowUp>), ApiError> {
-    let who = auth.require(Scope::PostmortemsWrite)?.audit_name();
-    let input: NewFollowUp = parse(&body)?;
+    let who = caller.audit_name();
     if input.github_issue == Some(true) && state.github.is_none() {
         return Err(ApiError::invalid(
             "github_issue",
@@ -155,12 +151,11 @@ pub async fn create(
     security(("token" = ["postmortems:write"])))]
 pub async fn update(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    caller: Require<scope::PostmortemsWrite>,
     Path(id): Path<i64>,
-    body: axum::body::Bytes,
+    ApiJson(input): ApiJson<FollowUpChange>,
 ) -> Result<Json<FollowUp>, ApiError> {
-    let who = auth.require(Scope::PostmortemsWrite)?.audit_name();
-    let input: FollowUpChange = parse(&body)?;
+    let who = caller.audit_name();
     one(&state, id).await?;
     let fields = Fields {
         title: input.title.as_deref(),

@@ -3,21 +3,19 @@
 
 use axum::{
     extract::{Query, State},
-    Extension, Json,
+    Json,
 };
 use chrono::{Datelike, Months, NaiveDate, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use vigil_core::{
-    model::{
-        auth::{Auth, POSTMORTEM_WRITERS},
-        reliability::{Reliability, FACTORS},
-    },
+    model::reliability::{Reliability, FACTORS},
     store::reliability,
 };
 
-use super::{api_error::ApiError, state::AppState};
+use crate::http::api::{extract::Require, scope};
+use crate::http::{api::error::ApiError, state::AppState};
 
 /// The longest period asked for at once.
 const MAX_DAYS: i64 = 5 * 366;
@@ -72,10 +70,9 @@ pub fn period(
     security(("token" = ["read"]), ("token" = ["postmortems:write"])))]
 pub async fn get(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    _: Require<scope::ReadsPostmortems>,
     Query(q): Query<ReliabilityQuery>,
 ) -> Result<Json<Reliability>, ApiError> {
-    auth.require_reading(POSTMORTEM_WRITERS)?;
     let (from, to) = period(q.from.as_deref(), q.to.as_deref(), Utc::now().date_naive())?;
     let component = q.component.filter(|c| !c.is_empty());
     if let Some(c) = &component {

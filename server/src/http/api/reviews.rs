@@ -7,37 +7,20 @@
 use axum::{
     extract::{Path, State},
     http::StatusCode,
-    Extension, Json,
+    Json,
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
 use vigil_core::{
-    model::{
-        auth::{Auth, Scope, POSTMORTEM_WRITERS},
-        review::Review,
-    },
+    model::review::Review,
     store::{review_commands, reviews},
 };
 
-use super::{
-    api_error::{parse, ApiError},
-    api_postmortems::id_of,
-    state::AppState,
+use crate::http::api::{
+    extract::{ApiJson, Require},
+    scope,
 };
-
-/// What every review action starts with: the caller may write post-mortems, the body parses,
-/// the incident has a post-mortem. Returns (who, input, post-mortem id).
-async fn writing<T: serde::de::DeserializeOwned>(
-    state: &AppState,
-    auth: &Auth,
-    incident: i64,
-    body: &[u8],
-) -> Result<(String, T, i64), ApiError> {
-    let who = auth.require(Scope::PostmortemsWrite)?.audit_name();
-    let input: T = parse(body)?;
-    let id = id_of(state, incident).await?;
-    Ok((who, input, id))
-}
+use crate::http::{api::error::ApiError, api::postmortems::id_of, state::AppState};
 
 async fn review_of(state: &AppState, id: i64) -> Result<Json<Review>, ApiError> {
     reviews::review(&state.pool, id, state.review)
@@ -52,10 +35,9 @@ async fn review_of(state: &AppState, id: i64) -> Result<Json<Review>, ApiError> 
     security(("token" = ["read"]), ("token" = ["postmortems:write"])))]
 pub async fn get_review(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    _: Require<scope::ReadsPostmortems>,
     Path(incident): Path<i64>,
 ) -> Result<Json<Review>, ApiError> {
-    auth.require_reading(POSTMORTEM_WRITERS)?;
     let id = id_of(&state, incident).await?;
     review_of(&state, id).await
 }
@@ -75,11 +57,11 @@ pub struct ReviewRequest {
     security(("token" = ["postmortems:write"])))]
 pub async fn request_review(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    caller: Require<scope::PostmortemsWrite>,
     Path(incident): Path<i64>,
-    body: axum::body::Bytes,
+    ApiJson(input): ApiJson<ReviewRequest>,
 ) -> Result<Json<Review>, ApiError> {
-    let (who, input, id) = writing::<ReviewRequest>(&state, &auth, incident, &body).await?;
+    let (who, id) = (caller.audit_name(), id_of(&state, incident).await?);
     review_commands::request_review(&state.pool, id, &input.reviewers, &who).await?;
     review_of(&state, id).await
 }
@@ -106,11 +88,11 @@ pub struct NewComment {
     security(("token" = ["postmortems:write"])))]
 pub async fn comment(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    caller: Require<scope::PostmortemsWrite>,
     Path(incident): Path<i64>,
-    body: axum::body::Bytes,
+    ApiJson(input): ApiJson<NewComment>,
 ) -> Result<(StatusCode, Json<Review>), ApiError> {
-    let (who, input, id) = writing::<NewComment>(&state, &auth, incident, &body).await?;
+    let (who, id) = (caller.audit_name(), id_of(&state, incident).await?);
     review_commands::comment(
         &state.pool,
         id,
@@ -139,11 +121,11 @@ pub struct ThreadPatch {
     security(("token" = ["postmortems:write"])))]
 pub async fn resolve(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    caller: Require<scope::PostmortemsWrite>,
     Path((incident, thread)): Path<(i64, i64)>,
-    body: axum::body::Bytes,
+    ApiJson(input): ApiJson<ThreadPatch>,
 ) -> Result<Json<Review>, ApiError> {
-    let (who, input, id) = writing::<ThreadPatch>(&state, &auth, incident, &body).await?;
+    let (who, id) = (caller.audit_name(), id_of(&state, incident).await?);
     review_commands::resolve(&state.pool, id, thread, input.resolved, &who).await?;
     review_of(&state, id).await
 }
@@ -163,11 +145,11 @@ pub struct Approval {
     security(("token" = ["postmortems:write"])))]
 pub async fn approve(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    caller: Require<scope::PostmortemsWrite>,
     Path(incident): Path<i64>,
-    body: axum::body::Bytes,
+    ApiJson(input): ApiJson<Approval>,
 ) -> Result<Json<Review>, ApiError> {
-    let (who, input, id) = writing::<Approval>(&state, &auth, incident, &body).await?;
+    let (who, id) = (caller.audit_name(), id_of(&state, incident).await?);
     review_commands::approve(&state.pool, id, input.revision, &who, state.review).await?;
     review_of(&state, id).await
 }

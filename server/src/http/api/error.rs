@@ -61,7 +61,7 @@ pub enum ApiError {
     NotFound(String),
     /// Somebody changed it first; the body says what happened to the caller's input.
     #[error("conflict")]
-    Conflict(super::bodies::SaveConflict),
+    Conflict(crate::http::api::bodies::SaveConflict),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Vigil failed at something that is not the caller's doing; the log has the detail.

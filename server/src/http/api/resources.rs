@@ -3,7 +3,7 @@
 
 use axum::{
     extract::{Path, Query, State},
-    Extension, Json,
+    Json,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,14 +11,14 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use vigil_core::{
     model::{
-        auth::{Auth, Scope},
         resource::{GraphSettings, Metric, NodeSummary, Resolution, SourceView},
         window,
     },
     store::{resources, sources},
 };
 
-use super::{api_error::ApiError, state::AppState};
+use crate::http::api::{extract::Require, scope};
+use crate::http::{api::error::ApiError, state::AppState};
 
 #[derive(Serialize, ToSchema)]
 pub struct SourceList {
@@ -39,9 +39,8 @@ pub struct SourceItem {
     security(("token" = ["read"])))]
 pub async fn list_sources(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    _: Require<scope::Read>,
 ) -> Result<Json<SourceList>, ApiError> {
-    auth.require(Scope::Read)?;
     let sources = sources::all(&state.pool)
         .await?
         .into_iter()
@@ -64,9 +63,8 @@ pub struct NodeList {
     security(("token" = ["read"])))]
 pub async fn list_nodes(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    _: Require<scope::Read>,
 ) -> Result<Json<NodeList>, ApiError> {
-    auth.require(Scope::Read)?;
     let nodes = resources::nodes(
         &state.pool,
         chrono::Utc::now(),
@@ -114,11 +112,10 @@ pub struct SeriesQuery {
     security(("token" = ["read"])))]
 pub async fn node_series(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    _: Require<scope::Read>,
     Path(name): Path<String>,
     Query(q): Query<SeriesQuery>,
 ) -> Result<Json<Series>, ApiError> {
-    auth.require(Scope::Read)?;
     let metric = parse_metric(q.metric.as_deref())?;
     let (from, to) = window::resolve(
         q.range.as_deref(),

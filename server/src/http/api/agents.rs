@@ -5,24 +5,22 @@
 use axum::{
     extract::{Query, State},
     http::StatusCode,
-    Extension, Json,
+    Json,
 };
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use vigil_core::{
-    model::{
-        auth::{Auth, Scope},
-        monitor::{is_region_name, CheckResult, MonitorSpec, LOCAL},
-    },
+    model::monitor::{is_region_name, CheckResult, MonitorSpec, LOCAL},
     store::{agents, sources},
 };
 
-use super::{
-    api_error::{parse, ApiError},
-    state::AppState,
+use crate::http::api::{
+    extract::{ApiJson, Require},
+    scope,
 };
+use crate::http::{api::error::ApiError, state::AppState};
 
 /// The most results one push may carry.
 pub const MAX_BATCH: usize = 20_000;
@@ -72,13 +70,12 @@ pub struct Assignment {
     security(("token" = ["agent"])))]
 pub async fn monitors(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
+    agent: Require<scope::Agent>,
     Query(q): Query<RegionQuery>,
 ) -> Result<Json<Assignment>, ApiError> {
-    auth.require(Scope::Agent)?;
     let region = q.region.unwrap_or_default();
     check_region(&region)?;
-    auth.require_agent_of(&region)?;
+    agent.0.speaks_for(&region)?;
     let monitors = agents::monitors_for(&state.pool, &region)
         .await?
         .into_iter()
@@ -122,13 +119,11 @@ pub struct Accepted {
     security(("token" = ["agent"])))]
 pub async fn results(
     State(state): State<AppState>,
-    Extension(auth): Extension<Auth>,
-    body: axum::body::Bytes,
+    agent: Require<scope::Agent>,
+    ApiJson(push): ApiJson<Push>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    auth.require(Scope::Agent)?;
-    let push: Push = parse(&body)?;
     check_region(&push.region)?;
-    auth.require_agent_of(&push.region)?;
+    agent.0.speaks_for(&push.region)?;
     if push.results.len() > MAX_BATCH {
         return Err(ApiError::Invalid {
             field: "results".into(),

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use vigil_core::model::status::{ComponentStatus, ComponentSummary, StatusSummary};
 
-use super::state::AppState;
+use crate::http::state::AppState;
 
 async fn read(state: &AppState) -> Result<Arc<StatusSummary>, Response> {
     let version = state.live.borrow().status_version;
@@ -34,7 +34,7 @@ impl RenderedBody {
     fn new(body: Vec<u8>) -> Self {
         let body = Bytes::from(body);
         RenderedBody {
-            etag: super::conditional::etag_of(&body),
+            etag: crate::http::conditional::etag_of(&body),
             body,
         }
     }
@@ -53,7 +53,7 @@ fn conditional(
         .unwrap_or_default()
         .trim_matches('"')
         .to_owned();
-    let fresh = super::conditional::not_modified(headers, |t| t == bare, modified);
+    let fresh = crate::http::conditional::not_modified(headers, |t| t == bare, modified);
     let mut resp = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -81,7 +81,7 @@ async fn json_endpoint(
         Ok(s) => s,
         Err(r) => return r,
     };
-    // Kept compressed in memory by `public_cache` for anonymous readers; rendered here.
+    // Kept compressed in memory by `public::cache` for anonymous readers; rendered here.
     let r = RenderedBody::new(
         serde_json::to_vec(&build(&s, &state.public_url)).expect("JSON values serialise"),
     );
@@ -208,8 +208,8 @@ pub async fn summary_json(State(state): State<AppState>, headers: HeaderMap) -> 
             "page": page_json(s, url),
             "status": status_json(s),
             "components": components_json(s),
-            "incidents": s.incidents.iter().map(|i| super::bodies::StatuspageIncident::of(i, url)).collect::<Vec<_>>(),
-            "scheduled_maintenances": s.maintenances.iter().map(|i| super::bodies::StatuspageIncident::of(i, url)).collect::<Vec<_>>(),
+            "incidents": s.incidents.iter().map(|i| crate::http::api::bodies::StatuspageIncident::of(i, url)).collect::<Vec<_>>(),
+            "scheduled_maintenances": s.maintenances.iter().map(|i| crate::http::api::bodies::StatuspageIncident::of(i, url)).collect::<Vec<_>>(),
         })
     })
     .await
@@ -297,8 +297,8 @@ pub async fn heartbeat(State(state): State<AppState>, Path(secret): Path<String>
 }
 
 /// The status read side: Statuspage JSON and badges.
-pub fn endpoints() -> Vec<super::endpoint::Endpoint> {
-    use super::endpoint::get;
+pub fn endpoints() -> Vec<crate::http::endpoint::Endpoint> {
+    use crate::http::endpoint::get;
     vec![
         get("/api/v2/summary.json", summary_json),
         get("/api/v2/status.json", status_json_handler),
@@ -308,8 +308,11 @@ pub fn endpoints() -> Vec<super::endpoint::Endpoint> {
 }
 
 /// Heartbeat monitors' check-ins.
-pub fn heartbeat_endpoints() -> Vec<super::endpoint::Endpoint> {
-    vec![super::endpoint::post("/heartbeat/{secret}", heartbeat)]
+pub fn heartbeat_endpoints() -> Vec<crate::http::endpoint::Endpoint> {
+    vec![crate::http::endpoint::post(
+        "/heartbeat/{secret}",
+        heartbeat,
+    )]
 }
 
 #[cfg(test)]

@@ -1,0 +1,3 @@
+//! For operators: the guard in front of the `/ops` pages (the pages themselves are the app's).
+
+pub mod guard;
