@@ -151,14 +151,13 @@ async fn record<L: Lane>(
         metrics::counter!("outbox_attempts_total", "lane" => lane.name(), "result" => result)
             .increment(1);
     };
-    let (queue, id) = (lane.queue(), head.id);
-    match outcome {
+    // Every answer but a delivery is a failed attempt: when to try next, and whether to stop.
+    let (result, status, error, next, counts) = match outcome {
         Outcome::Delivered(status) => {
             count("delivered");
-            lane.delivered(m, status).await
+            return lane.delivered(m, status).await;
         }
         Outcome::Wait { status, after } => {
-            count("rate_limited");
             tracing::info!(
                 lane = lane.name(),
                 id = head.id,
@@ -166,72 +165,45 @@ async fn record<L: Lane>(
                 "rate limited; waiting as asked"
             );
             let next = now + chrono::Duration::from_std(after).unwrap_or_default();
-            outbox::attempt_failed(
-                pool,
-                queue,
-                id,
-                &Failure {
-                    status: Some(status),
-                    error: "rate limited (429)",
-                    next,
-                    give_up: give_up(next),
-                    counts: false,
-                },
+            (
+                "rate_limited",
+                Some(status),
+                "rate limited (429)".to_string(),
+                Some(next),
+                false,
             )
-            .await
         }
         Outcome::Retry { status, error } => {
-            count("retry");
             tracing::warn!(lane = lane.name(), id = head.id, %error, "not delivered; will retry");
-            let next = now + backoff(head.attempts);
-            outbox::attempt_failed(
-                pool,
-                queue,
-                id,
-                &Failure {
-                    status,
-                    error: &error,
-                    next,
-                    give_up: give_up(next),
-                    counts: true,
-                },
+            (
+                "retry",
+                status,
+                error,
+                Some(now + backoff(head.attempts)),
+                true,
             )
-            .await
         }
         Outcome::Refused { status, error } => {
-            count("refused");
             tracing::error!(lane = lane.name(), id = head.id, %error, "the receiver refused a message; giving up on it");
-            outbox::attempt_failed(
-                pool,
-                queue,
-                id,
-                &Failure {
-                    status: Some(status),
-                    error: &error,
-                    next: now,
-                    give_up: true,
-                    counts: true,
-                },
-            )
-            .await
+            ("refused", Some(status), error, None, true)
         }
         Outcome::Gone { status, error } => {
-            count("gone");
             tracing::info!(lane = lane.name(), id = head.id, %error, "the receiver is gone");
-            outbox::attempt_failed(
-                pool,
-                queue,
-                id,
-                &Failure {
-                    status,
-                    error: &error,
-                    next: now,
-                    give_up: true,
-                    counts: true,
-                },
-            )
-            .await?;
-            lane.gone(m, &error).await
+            ("gone", status, error, None, true)
         }
+    };
+    count(result);
+    let failure = Failure {
+        status,
+        error: &error,
+        next: next.unwrap_or(now),
+        // Refused and gone: never again; the others while the lane's limits allow.
+        give_up: next.is_none_or(give_up),
+        counts,
+    };
+    outbox::attempt_failed(pool, lane.queue(), head.id, &failure).await?;
+    if result == "gone" {
+        lane.gone(m, &error).await?;
     }
+    Ok(())
 }

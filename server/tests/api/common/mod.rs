@@ -313,6 +313,8 @@ pub mod access {
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .default_headers(headers)
+            // A request that never comes back fails its test, naming the URL.
+            .timeout(std::time::Duration::from_secs(60))
             .build()
             .unwrap()
     }
