@@ -294,9 +294,23 @@ impl Site {
     /// The router, each path behind its group's layers, and the route table.
     pub fn into_parts(self) -> (Router, Vec<Route>) {
         let mut router = self.routers;
+        // One stack of layers per group; only the shared cache's layer needs to know its route's
+        // page, so routes of a shared group get a stack each.
+        let mut by_group: Vec<(Group, Router<AppState>)> = Vec::new();
         for (group, path, handler, page) in self.paths {
-            let one = Router::new().route(&path, handler);
-            router = router.merge(guard(one, group.policy(), page, &self.layers));
+            let policy = group.policy();
+            if policy.caching == Caching::Shared {
+                let one = Router::new().route(&path, handler);
+                router = router.merge(guard(one, policy, page, &self.layers));
+                continue;
+            }
+            match by_group.iter_mut().find(|(g, _)| *g == group) {
+                Some((_, r)) => *r = std::mem::take(r).route(&path, handler),
+                None => by_group.push((group, Router::new().route(&path, handler))),
+            }
+        }
+        for (group, routes) in by_group {
+            router = router.merge(guard(routes, group.policy(), Page::plain(), &self.layers));
         }
         (router.with_state(self.layers.state), self.table)
     }
