@@ -601,7 +601,3 @@ pub fn statuses_for(kind: IncidentKind) -> String {
 pub fn is_final(status: &str) -> bool {
     matches!(status, "resolved" | "completed")
 }
-
-pub fn valid_status(kind: IncidentKind, status: &str) -> bool {
-    Progress::parse(kind, status).is_some()
-}

@@ -107,6 +107,18 @@ pub async fn heads(pool: &PgPool) -> Result<Vec<Due>, StoreError> {
     Ok(rows.into_iter().map(head).collect())
 }
 
+/// When the next head waiting for its retry falls due (for sleeping until then): without the
+/// events `heads` reads.
+pub async fn next_due(pool: &PgPool) -> Result<Option<DateTime<Utc>>, StoreError> {
+    Ok(sqlx::query_scalar!(
+        "SELECT min(h.next_attempt_at) FROM (SELECT DISTINCT ON (n.channel_id) n.next_attempt_at \
+           FROM notifications n JOIN notify_channels c ON c.id = n.channel_id \
+           WHERE n.state = 'pending' AND c.enabled ORDER BY n.channel_id, n.id) h"
+    )
+    .fetch_one(pool)
+    .await?)
+}
+
 pub use crate::model::notification::Delivery;
 
 pub async fn recent(pool: &PgPool, limit: i64) -> Result<Vec<Delivery>, StoreError> {

@@ -1,7 +1,11 @@
 //! An endpoint as a feature declares it: path, method, handler, and what the shared cache needs
 //! to know of its page. Which route group it joins is decided where the site is assembled.
 
-use axum::{handler::Handler, http::Method, routing::MethodRouter};
+use axum::{
+    handler::Handler,
+    http::Method,
+    routing::{MethodFilter, MethodRouter},
+};
 
 use crate::http::{public::cache::Page, state::AppState};
 
@@ -15,15 +19,7 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// The page's declared parameters (see [`Page`]).
-    pub fn page(mut self, page: Page) -> Self {
-        self.page = page;
-        self
-    }
-}
-
-impl Endpoint {
-    pub fn new(path: &str, method: Method, handler: MethodRouter<AppState>) -> Endpoint {
+    fn new(path: &str, method: Method, handler: MethodRouter<AppState>) -> Endpoint {
         Endpoint {
             page: Page::for_pattern(path),
             path: path.to_owned(),
@@ -31,6 +27,22 @@ impl Endpoint {
             handler,
         }
     }
+
+    /// The page's declared parameters (see [`Page`]).
+    pub fn page(mut self, page: Page) -> Self {
+        self.page = page;
+        self
+    }
+}
+
+/// `h` answering `method` on `path`.
+pub fn on<H, T>(path: &str, method: Method, h: H) -> Endpoint
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone()).expect("a method a route can answer");
+    Endpoint::new(path, method, axum::routing::on(filter, h))
 }
 
 pub fn get<H, T>(path: &str, h: H) -> Endpoint
@@ -38,7 +50,7 @@ where
     H: Handler<T, AppState>,
     T: 'static,
 {
-    Endpoint::new(path, Method::GET, axum::routing::get(h))
+    on(path, Method::GET, h)
 }
 
 pub fn post<H, T>(path: &str, h: H) -> Endpoint
@@ -46,5 +58,5 @@ where
     H: Handler<T, AppState>,
     T: 'static,
 {
-    Endpoint::new(path, Method::POST, axum::routing::post(h))
+    on(path, Method::POST, h)
 }

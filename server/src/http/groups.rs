@@ -287,10 +287,6 @@ impl Site {
         self
     }
 
-    pub fn table(&self) -> &[Route] {
-        &self.table
-    }
-
     /// The router, each path behind its group's layers, and the route table.
     pub fn into_parts(self) -> (Router, Vec<Route>) {
         let mut router = self.routers;
@@ -404,18 +400,4 @@ async fn no_store(req: Request, next: Next) -> Response {
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
     resp
-}
-
-/// The methods a method filter stands for, for the route table.
-pub fn methods_of(listing: &leptos_axum::AxumRouteListing) -> Vec<Method> {
-    listing
-        .methods()
-        .map(|m| match m {
-            leptos_router::Method::Get => Method::GET,
-            leptos_router::Method::Post => Method::POST,
-            leptos_router::Method::Put => Method::PUT,
-            leptos_router::Method::Delete => Method::DELETE,
-            leptos_router::Method::Patch => Method::PATCH,
-        })
-        .collect()
 }

@@ -15,7 +15,6 @@ pub mod state;
 
 pub use state::AppState;
 
-use axum::Router;
 use endpoint::Endpoint;
 use groups::{Group, Site};
 use leptos::prelude::*;
@@ -77,20 +76,30 @@ fn pages<IV: IntoView + 'static>(
     generate_route_list(section)
         .into_iter()
         .flat_map(|listing| {
-            groups::methods_of(&listing)
+            let path = listing.path().to_owned();
+            methods_of(&listing)
                 .into_iter()
                 .map(|method| {
                     let handler =
                         leptos_axum::render_app_async_with_context(context.clone(), render.clone());
-                    let path = listing.path().to_owned();
-                    let router = axum::routing::on(
-                        axum::routing::MethodFilter::try_from(method.clone())
-                            .expect("pages answer GET or POST"),
-                        handler,
-                    );
-                    Endpoint::new(&path, method, router)
+                    endpoint::on(&path, method, handler)
                 })
                 .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The methods a page answers, as HTTP names them.
+fn methods_of(listing: &leptos_axum::AxumRouteListing) -> Vec<axum::http::Method> {
+    use axum::http::Method;
+    listing
+        .methods()
+        .map(|m| match m {
+            leptos_router::Method::Get => Method::GET,
+            leptos_router::Method::Post => Method::POST,
+            leptos_router::Method::Put => Method::PUT,
+            leptos_router::Method::Delete => Method::DELETE,
+            leptos_router::Method::Patch => Method::PATCH,
         })
         .collect()
 }
@@ -104,12 +113,7 @@ fn server_functions(state: &AppState) -> Vec<Endpoint> {
             let handler = move |req: axum::extract::Request| async move {
                 leptos_axum::handle_server_fns_with_context(context, req).await
             };
-            let router = axum::routing::on(
-                axum::routing::MethodFilter::try_from(method.clone())
-                    .expect("server functions use plain methods"),
-                handler,
-            );
-            Endpoint::new(path, method, router)
+            endpoint::on(path, method, handler)
         })
         .collect()
 }
@@ -162,11 +166,7 @@ pub fn site(state: AppState, sessions: PgSessions) -> groups::Site {
     // Anything else under the operators' section is not found, for signed-in readers only.
     .add(
         Group::Ops,
-        [Endpoint::new(
-            "/ops/{*rest}",
-            axum::http::Method::GET,
-            axum::routing::get(not_found.clone()),
-        )],
+        [endpoint::get("/ops/{*rest}", not_found.clone())],
     )
     .add(Group::Admin, pages(&state, Group::Admin, sections::admin))
     .add(Group::ServerFns, server_functions(&state))
@@ -178,8 +178,4 @@ pub fn site(state: AppState, sessions: PgSessions) -> groups::Site {
     .add(Group::Health, health::endpoints())
     .add_router(Group::Assets, assets::router(&site_root), assets::table())
     .fallback(Group::Assets, axum::routing::any(not_found))
-}
-
-pub fn router(state: AppState, sessions: PgSessions) -> Router {
-    site(state, sessions).into_parts().0
 }

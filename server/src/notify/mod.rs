@@ -36,7 +36,7 @@ pub async fn start(
     let public_url = config.server.public_url.clone();
     cluster.run_exclusive("outbox:channels", shutdown, move |held| {
         let lane = worker::Channels::new(pool.clone(), public_url.clone());
-        crate::outbox::worker::run(lane, pool.clone(), events.clone(), held)
+        crate::outbox::worker::run(lane, events.clone(), held)
     });
     Ok(())
 }

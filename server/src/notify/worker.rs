@@ -50,11 +50,6 @@ impl Channels {
             },
         }
     }
-
-    /// Each enabled channel's head, due or not.
-    async fn heads(&self) -> Result<Vec<Due>, StoreError> {
-        notifications::heads(&self.pool).await
-    }
 }
 
 #[async_trait::async_trait]
@@ -67,6 +62,10 @@ impl Lane for Channels {
 
     fn queue(&self) -> Queue {
         Queue::Channels
+    }
+
+    fn pool(&self) -> &PgPool {
+        &self.pool
     }
 
     fn policy(&self) -> &Policy {
@@ -83,13 +82,13 @@ impl Lane for Channels {
 
     async fn due(&self) -> Result<Vec<Due>, StoreError> {
         let now = Utc::now();
-        let mut heads = self.heads().await?;
+        let mut heads = notifications::heads(&self.pool).await?;
         heads.retain(|d| d.next_attempt_at <= now);
         Ok(heads)
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        Ok(self.heads().await?.iter().map(|d| d.next_attempt_at).min())
+        notifications::next_due(&self.pool).await
     }
 
     async fn send(&self, d: &Due) -> Outcome {

@@ -52,6 +52,8 @@ pub trait Lane: Send + Sync {
     /// For logs and metrics.
     fn name(&self) -> &'static str;
     fn queue(&self) -> Queue;
+    /// Where its queue is stored.
+    fn pool(&self) -> &PgPool;
     fn policy(&self) -> &Policy;
     fn head(&self, m: &Self::Message) -> Head;
 
@@ -74,12 +76,7 @@ pub trait Lane: Send + Sync {
 }
 
 /// Delivers `lane` until shutdown.
-pub async fn run<L: Lane>(
-    lane: L,
-    pool: PgPool,
-    mut events: crate::wake::Events,
-    shutdown: CancellationToken,
-) {
+pub async fn run<L: Lane>(lane: L, mut events: crate::wake::Events, shutdown: CancellationToken) {
     let policy = lane.policy().clone();
     let mut kept_house: Option<tokio::time::Instant> = None;
     loop {
@@ -91,7 +88,7 @@ pub async fn run<L: Lane>(
                 kept_house = Some(tokio::time::Instant::now());
             }
         }
-        let wait = match round(&lane, &pool).await {
+        let wait = match round(&lane).await {
             Ok(0) => match lane.next_due().await {
                 Ok(next) => next.map_or(policy.idle, |at| crate::wake::until(at, policy.idle)),
                 Err(_) => Duration::from_secs(1),
@@ -109,7 +106,7 @@ pub async fn run<L: Lane>(
 }
 
 /// One pass over the heads due in `lane`; returns how many were tried.
-pub async fn round<L: Lane>(lane: &L, pool: &PgPool) -> Result<usize, StoreError> {
+pub async fn round<L: Lane>(lane: &L) -> Result<usize, StoreError> {
     let due = lane.due().await?;
     let n = due.len();
     let policy = lane.policy();
@@ -124,7 +121,7 @@ pub async fn round<L: Lane>(lane: &L, pool: &PgPool) -> Result<usize, StoreError
                     }),
                 None => lane.send(&m).await,
             };
-            record(lane, pool, &m, outcome).await
+            record(lane, &m, outcome).await
         })
         .buffer_unordered(policy.concurrency.max(1))
         .collect()
@@ -134,12 +131,7 @@ pub async fn round<L: Lane>(lane: &L, pool: &PgPool) -> Result<usize, StoreError
 }
 
 /// Records one attempt, by the one policy every lane follows.
-async fn record<L: Lane>(
-    lane: &L,
-    pool: &PgPool,
-    m: &L::Message,
-    outcome: Outcome,
-) -> Result<(), StoreError> {
+async fn record<L: Lane>(lane: &L, m: &L::Message, outcome: Outcome) -> Result<(), StoreError> {
     let head = lane.head(m);
     let policy = lane.policy();
     let now = Utc::now();
@@ -201,7 +193,7 @@ async fn record<L: Lane>(
         give_up: next.is_none_or(give_up),
         counts,
     };
-    outbox::attempt_failed(pool, lane.queue(), head.id, &failure).await?;
+    outbox::attempt_failed(lane.pool(), lane.queue(), head.id, &failure).await?;
     if result == "gone" {
         lane.gone(m, &error).await?;
     }

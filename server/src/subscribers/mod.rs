@@ -210,10 +210,10 @@ pub fn start(
     // Each lane under a lease of its own: one replica delivers a lane at a time, so each
     // subscriber's queue stays in order.
     for lane in worker::lanes(pool.clone(), mailer, settings) {
-        let (pool, events) = (pool.clone(), events.clone());
+        let events = events.clone();
         let name = format!("outbox:{}", crate::outbox::worker::Lane::name(&lane));
         cluster.run_exclusive(name, shutdown.clone(), move |held| {
-            crate::outbox::worker::run(lane.clone(), pool.clone(), events.clone(), held)
+            crate::outbox::worker::run(lane.clone(), events.clone(), held)
         });
     }
     Ok(())

@@ -144,6 +144,10 @@ impl Lane for Deliveries {
         Queue::Subscribers
     }
 
+    fn pool(&self) -> &PgPool {
+        &self.shared.pool
+    }
+
     fn policy(&self) -> &Policy {
         &self.policy
     }
