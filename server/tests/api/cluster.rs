@@ -298,12 +298,15 @@ async fn three_replicas_and_two_agents_survive_a_kill_and_a_database_outage() {
     let received = ids.len();
     ids.sort();
     ids.dedup();
-    assert_eq!(
-        ids.len(),
-        received,
-        "a notification reached the channel twice"
-    );
+    // At least once: every notification recorded as delivered arrived. A message is repeated only
+    // when its sender dies between sending and recording it, so at most once per interruption
+    // this test makes (the kill, the database outage).
     assert_eq!(ids.len() as i64, delivered);
+    assert!(
+        received - ids.len() <= 2,
+        "{received} arrivals of {} notifications: more repeats than interruptions",
+        ids.len()
+    );
 
     drop(replicas);
     db(dir, "stop");
