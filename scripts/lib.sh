@@ -8,6 +8,9 @@ cd "$ROOT"
 # One build cache for every checkout on this machine: dependencies compile once.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vigil/target}"
 TOOLS_DIR="${VIGIL_TOOLS_DIR:-$HOME/.cache/vigil/tools}"
+# The browser build has a directory of its own so that it can compile at the same time as the
+# server (cargo locks a target directory for the whole of a build).
+export WASM_TARGET_DIR="${WASM_TARGET_DIR:-$HOME/.cache/vigil/target-wasm}"
 
 # Every fresh checkout (CI clones anew each run) leaves its own copy of the workspace's test
 # binaries in the shared directory; past a limit, start the debug build over rather than fill
@@ -55,8 +58,11 @@ ensure_wasm_bindgen() {
   local want
   want=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
   if ! wasm-bindgen --version 2>/dev/null | grep -q " $want\$"; then
-    log "installing wasm-bindgen-cli $want (about 2 minutes, once)"
-    cargo install "wasm-bindgen-cli@$want"
+    log "installing wasm-bindgen-cli $want (once)"
+    # Optimised enough to process the app in a second, not so much that compiling it takes
+    # minutes: it runs on a few megabytes, a few times a day.
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+      cargo install --locked --quiet "wasm-bindgen-cli@$want"
   fi
 }
 
@@ -92,28 +98,43 @@ ensure_python_module() {
 ensure_build_tools() {
   ensure_apt build-essential pkg-config
   ensure_rust
-  ensure_wasm_bindgen
+}
+
+# The browser build of the app (dev or release), in its own target directory.
+build_wasm() {
+  local wasm_profile=dev
+  [ "$1" = release ] && wasm_profile=wasm-release
+  cargo build --package=vigil-hydrate --lib --target=wasm32-unknown-unknown \
+    --profile="$wasm_profile" --target-dir="$WASM_TARGET_DIR"
 }
 
 # Builds the site the server serves into SITE_DIR: the browser build of the app (cargo, then
 # wasm-bindgen, then wasm-opt for release) and the stylesheet, each named after a hash of its
 # content, plus public/. This is what `cargo leptos build` does; doing it here spares a fresh
 # machine compiling cargo-leptos (18 minutes), which stays the tool for `cargo leptos watch`.
-# The hashes go to hash.txt beside the server binary of the same profile, where Leptos reads them.
-#   build_site dev|release SITE_DIR
+# The hashes go to hash.txt beside the server binary of SERVER_DIR's profile (debug, run or
+# release), where Leptos reads them. When nothing that goes into the site changed since the last
+# build (the wasm, the stylesheet, public/, the tools' versions), the site is left as it is:
+# wasm-opt and brotli -q 11 take a minute and give the same bytes again.
+#   build_site dev|release SITE_DIR SERVER_DIR
 build_site() {
-  local profile="$1" site="$2" wasm_profile wasm_dir server_dir out name hash
-  if [ "$profile" = release ]; then
-    wasm_profile=wasm-release; wasm_dir=wasm-release; server_dir=release
-  else
-    wasm_profile=dev; wasm_dir=debug; server_dir=debug
+  local profile="$1" site="$2" server_dir="$3" wasm_dir=debug out name hash inputs
+  [ "$profile" = release ] && wasm_dir=wasm-release
+  ensure_wasm_bindgen
+  [ "$profile" = release ] && ensure_wasm_opt
+  build_wasm "$profile"
+  local wasm="$WASM_TARGET_DIR/wasm32-unknown-unknown/$wasm_dir/vigil_hydrate.wasm"
+  mkdir -p "$CARGO_TARGET_DIR/$server_dir"
+  inputs="$( { echo "$profile"; wasm-bindgen --version
+    if [ "$profile" = release ]; then wasm-opt --version; fi
+    sha256sum "$wasm" style/main.css; find public -type f -exec sha256sum {} + | sort; } | sha256sum)"
+  if [ -f "$site/.inputs" ] && [ "$(cat "$site/.inputs")" = "$inputs" ] && [ -f "$site/hash.txt" ]; then
+    cp "$site/hash.txt" "$CARGO_TARGET_DIR/$server_dir/hash.txt"
+    return 0
   fi
-  cargo build --package=vigil-hydrate --lib --target=wasm32-unknown-unknown --profile="$wasm_profile"
   out="$(mktemp -d)"
-  wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name vigil \
-    "$CARGO_TARGET_DIR/wasm32-unknown-unknown/$wasm_dir/vigil_hydrate.wasm"
+  wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name vigil "$wasm"
   if [ "$profile" = release ]; then
-    ensure_wasm_opt
     wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
       --enable-mutable-globals --enable-reference-types --enable-multivalue \
       "$out/vigil_bg.wasm" -o "$out/vigil_bg.opt.wasm"
@@ -136,11 +157,12 @@ build_site() {
       brotli -q 11 -k "$name"
     done
   fi
+  cp "$out/hash.txt" "$site.new/hash.txt"
+  printf '%s\n' "$inputs" > "$site.new/.inputs"
   # Swap whole directories: a server still running from the old one finds either all old or
   # all new files.
   rm -rf "$site.old"; [ -d "$site" ] && mv "$site" "$site.old"
   mv "$site.new" "$site"; rm -rf "$site.old"
-  mkdir -p "$CARGO_TARGET_DIR/$server_dir"
   cp "$out/hash.txt" "$CARGO_TARGET_DIR/$server_dir/hash.txt"
   rm -rf "$out"
 }
