@@ -62,7 +62,7 @@ ensure_wasm_bindgen() {
     # Optimised enough to process the app in a second, not so much that compiling it takes
     # minutes: it runs on a few megabytes, a few times a day.
     CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-      cargo install --locked --quiet "wasm-bindgen-cli@$want"
+      cargo install --quiet "wasm-bindgen-cli@$want"
   fi
 }
 
