@@ -49,6 +49,10 @@ struct Args {
     /// The tests' SMTP server script (aiosmtpd), which the fan-out run mails.
     #[arg(long, default_value = "server/tests/support/smtp_sink.py")]
     smtp_sink: PathBuf,
+    /// A Gatus binary: the idle run then measures it beside Vigil, watching the same 20
+    /// endpoints every 20 s with its in-memory storage (how Gatus is usually first run).
+    #[arg(long)]
+    gatus: Option<PathBuf>,
     /// Run only these scenarios (capacity, page, transfer, idle, resources, failover, agents,
     /// fanout); all when not given.
     #[arg(long, value_delimiter = ',')]
@@ -392,26 +396,94 @@ async fn transfer(args: &Args, target: SocketAddr, rows: &mut Vec<[String; 4]>) 
 
 async fn idle(args: &Args, target: SocketAddr, rows: &mut Vec<[String; 4]>) -> Result<()> {
     let vigil = start_vigil(args, "idle", &config(target, 20, 20)).await?;
+    let gatus = match &args.gatus {
+        Some(binary) => Some(Gatus::start(binary, target, 20, 20).await?),
+        None => None,
+    };
+    // Past start-up (Vigil pages out its start-up code after 20 s) and every first check.
     tokio::time::sleep(Duration::from_secs(25)).await;
-    let proc = Proc::new(vigil.child.id());
-    let c0 = proc.cpu_secs()?;
+    let procs: Vec<Proc> = std::iter::once(vigil.child.id())
+        .chain(gatus.as_ref().map(|g| g.child.id()))
+        .map(Proc::new)
+        .collect();
+    let c0: Vec<f64> = procs.iter().map(Proc::cpu_secs).collect::<Result<_>>()?;
     let t0 = Instant::now();
     tokio::time::sleep(Duration::from_secs(args.window)).await;
-    let cpu = (proc.cpu_secs()? - c0) / t0.elapsed().as_secs_f64();
-    let rss = proc.rss_mb()?;
+    let mut cpu = Vec::new();
+    for (p, c) in procs.iter().zip(c0) {
+        cpu.push((p.cpu_secs()? - c) / t0.elapsed().as_secs_f64());
+    }
+    let rss: Vec<measure::Rss> = procs.iter().map(Proc::rss).collect::<Result<_>>()?;
+    let beside = |what: Option<String>| what.unwrap_or_else(|| "—".into());
     rows.push([
         "idle RSS (20 monitors / 20 s)".into(),
-        format!("{rss:.1} MB"),
-        "—".into(),
-        format!("≤ 16 MB: {}", yes(rss <= 16.0)),
+        format!(
+            "{:.1} MB (heap and stacks {:.1}, code and files {:.1})",
+            rss[0].total_mb, rss[0].anon_mb, rss[0].file_mb
+        ),
+        beside(rss.get(1).map(|g| format!("Gatus {:.1} MB", g.total_mb))),
+        format!(
+            "≤ 10 MB: {}{}",
+            yes(rss[0].total_mb <= 10.0),
+            rss.get(1)
+                .map(|g| format!("; {:.2}× Gatus", rss[0].total_mb / g.total_mb))
+                .unwrap_or_default()
+        ),
     ]);
     rows.push([
         "idle CPU (20 monitors / 20 s)".into(),
-        format!("{:.2} % of a core", cpu * 100.0),
-        "—".into(),
-        format!("≤ 0.1 %: {}", yes(cpu <= 0.001)),
+        format!("{:.2} % of a core", cpu[0] * 100.0),
+        beside(cpu.get(1).map(|g| format!("Gatus {:.2} % of a core", g * 100.0))),
+        format!("≤ 0.1 %: {}", yes(cpu[0] <= 0.001)),
     ]);
     Ok(())
+}
+
+/// Gatus, configured as its README's first example is, with the bench's endpoints.
+struct Gatus {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Gatus {
+    async fn start(binary: &std::path::Path, target: SocketAddr, endpoints: usize, interval: u64) -> Result<Gatus> {
+        let dir = std::env::temp_dir().join(format!("vigil-bench-gatus-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let port = free_port()?;
+        let mut yaml = format!("storage:\n  type: memory\nweb:\n  address: 127.0.0.1\n  port: {port}\nendpoints:\n");
+        for m in 0..endpoints {
+            let _ = write!(
+                yaml,
+                "  - name: m{m}\n    group: Group {}\n    url: http://{target}/m/{m}\n    interval: {interval}s\n    conditions:\n      - \"[STATUS] == 200\"\n",
+                m % 3
+            );
+        }
+        let config = dir.join("config.yaml");
+        std::fs::write(&config, yaml)?;
+        let child = Command::new(binary)
+            .env("GATUS_CONFIG_PATH", &config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let gatus = Gatus { child, dir };
+        let health = format!("http://127.0.0.1:{port}/health");
+        for _ in 0..100 {
+            if reqwest::get(&health).await.is_ok_and(|r| r.status().is_success()) {
+                return Ok(gatus);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("Gatus did not answer on {health}")
+    }
+}
+
+impl Drop for Gatus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 fn ms(secs: f64) -> String {

@@ -10,6 +10,12 @@ use anyhow::{bail, Context, Result};
 
 pub struct Proc(u32);
 
+pub struct Rss {
+    pub total_mb: f64,
+    pub anon_mb: f64,
+    pub file_mb: f64,
+}
+
 impl Proc {
     pub fn new(pid: u32) -> Self {
         Proc(pid)
@@ -23,6 +29,28 @@ impl Proc {
         let f: Vec<&str> = rest.split_whitespace().collect();
         let ticks: f64 = f[11].parse::<f64>()? + f[12].parse::<f64>()?;
         Ok(ticks / 100.0) // USER_HZ is 100 on Linux
+    }
+
+    /// Resident memory, and what it is: anonymous (heap, stacks) and file-backed (the
+    /// executable's code, shared libraries).
+    pub fn rss(&self) -> Result<Rss> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.0))?;
+        let kb = |field: &str| -> Result<f64> {
+            Ok(status
+                .lines()
+                .find_map(|l| l.strip_prefix(field))
+                .with_context(|| format!("no {field}"))?
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()?
+                / 1024.0)
+        };
+        Ok(Rss {
+            total_mb: kb("VmRSS:")?,
+            anon_mb: kb("RssAnon:")?,
+            file_mb: kb("RssFile:")? + kb("RssShmem:")?,
+        })
     }
 
     pub fn rss_mb(&self) -> Result<f64> {

@@ -1,7 +1,8 @@
 //! Several `vigil serve` processes on one PostgreSQL. Every replica serves every page and API (the
 //! live feed hears every write through LISTEN/NOTIFY); work that must run once — the probes, the
 //! Linode poller, the resource collectors, the incident engine, the outbox — runs on whichever
-//! replica holds its lease (`store::cluster::hold`), renewed every third of `cluster.lease_secs`.
+//! replica holds its lease (`store::cluster::hold_all`: one statement for all of a replica's leases),
+//! renewed every third of `cluster.lease_secs`.
 //!
 //! When a replica dies, another takes its work over once the lease expires. When the database
 //! cannot be reached, the holder keeps working (the probes buffer their results; everything else
@@ -12,13 +13,14 @@
 //! PostgreSQL is the only coordinator: there is no consensus protocol of Vigil's own.
 
 use std::{
-    collections::BTreeSet,
+    collections::{BTreeMap, BTreeSet},
     future::Future,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
 use sqlx::PgPool;
+use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 use vigil_core::store::cluster;
 
@@ -29,6 +31,10 @@ pub struct Cluster {
     id: Arc<str>,
     lease: Duration,
     held: Arc<Mutex<BTreeSet<String>>>,
+    /// Every lease some work here wants, and where the keeper says whether this replica holds it.
+    wanted: Arc<Mutex<BTreeMap<String, watch::Sender<bool>>>>,
+    /// Wakes the keeper at once (new work wants a lease) instead of at its next round.
+    nudge: Arc<Notify>,
     /// The lease loops, so that leaving waits for the work to stop before releasing.
     tasks: tokio_util::task::TaskTracker,
 }
@@ -45,6 +51,8 @@ impl Cluster {
             id: id.into(),
             lease: Duration::from_secs(config.lease_secs),
             held: Default::default(),
+            wanted: Default::default(),
+            nudge: Default::default(),
             tasks: Default::default(),
         }
     }
@@ -67,20 +75,65 @@ impl Cluster {
         }
     }
 
-    /// Announces this replica every third of the lease until shutdown, then leaves (its leases
-    /// are released with it, so the others take over at once).
-    pub fn spawn_presence(&self, addr: String, shutdown: CancellationToken) {
+    /// The keeper: every third of the lease (and at once when new work wants a lease), one round
+    /// trip announces this replica and takes or renews every lease its work wants; each piece of
+    /// work hears whether it holds its lease from there. One task and one statement for all the
+    /// leases, instead of a task and a query each: an idle replica's database traffic is this.
+    /// At shutdown it stops; leaving releases the leases (so the others take over at once).
+    pub fn spawn_keeper(&self, addr: String, shutdown: CancellationToken) {
         let me = self.clone();
         tokio::spawn(async move {
             let version = env!("CARGO_PKG_VERSION");
             let host = hostname();
             let mut every = crate::workers::ticker(me.lease / 3);
-            while crate::workers::next_tick(&mut every, &shutdown).await {
+            let mut unreachable_since: Option<Instant> = None;
+            let mut rounds = 0u64;
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = every.tick() => {}
+                    _ = me.nudge.notified() => {}
+                }
                 if let Err(e) = cluster::announce(&me.pool, &me.id, &host, &addr, version).await {
-                    tracing::warn!(error = %e, "could not announce this replica");
+                    tracing::debug!(error = %e, "could not announce this replica");
                 }
                 // Replicas silent for an hour are gone; their rows only clutter /ops.
-                let _ = cluster::forget_silent(&me.pool, 3600.0).await;
+                if rounds % 60 == 0 {
+                    let _ = cluster::forget_silent(&me.pool, 3600.0).await;
+                }
+                rounds += 1;
+                let names: Vec<String> = me
+                    .wanted
+                    .lock()
+                    .expect("wanted poisoned")
+                    .keys()
+                    .cloned()
+                    .collect();
+                if names.is_empty() {
+                    continue;
+                }
+                match cluster::hold_all(&me.pool, &names, &me.id, me.lease.as_secs_f64()).await {
+                    Ok(held) => {
+                        if let Some(t) = unreachable_since.take() {
+                            tracing::info!(after_secs = t.elapsed().as_secs(), "renewed the leases: the database is back");
+                        }
+                        let held: BTreeSet<String> = held.into_iter().collect();
+                        for (name, tx) in me.wanted.lock().expect("wanted poisoned").iter() {
+                            tx.send_if_modified(|h| {
+                                let now = held.contains(name);
+                                std::mem::replace(h, now) != now
+                            });
+                        }
+                    }
+                    // Whoever holds a lease keeps working until the database answers; whoever
+                    // waits goes on waiting (see the module's comment).
+                    Err(e) => {
+                        if unreachable_since.is_none() {
+                            tracing::warn!(error = %e, "cannot renew the leases; working on until the database answers");
+                            unreachable_since = Some(Instant::now());
+                        }
+                    }
+                }
             }
         });
     }
@@ -112,60 +165,40 @@ impl Cluster {
     {
         let me = self.clone();
         let name = name.into();
+        let (tx, holding) = watch::channel(false);
+        self.wanted
+            .lock()
+            .expect("wanted poisoned")
+            .insert(name.clone(), tx);
+        self.nudge.notify_one();
         self.tasks
-            .spawn(async move { me.hold_and_run(name, shutdown, work).await });
+            .spawn(async move { me.hold_and_run(name, holding, shutdown, work).await });
     }
 
-    async fn try_hold(&self, name: &str) -> Result<bool, vigil_core::store::StoreError> {
-        cluster::hold(&self.pool, name, &self.id, self.lease.as_secs_f64()).await
-    }
-
-    async fn hold_and_run<F, Fut>(self, name: String, shutdown: CancellationToken, mut work: F)
-    where
+    async fn hold_and_run<F, Fut>(
+        self,
+        name: String,
+        mut holding: watch::Receiver<bool>,
+        shutdown: CancellationToken,
+        mut work: F,
+    ) where
         F: FnMut(CancellationToken) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let renew_every = self.lease / 3;
         loop {
             // Wait for the lease.
-            loop {
-                match self.try_hold(&name).await {
-                    Ok(true) => break,
-                    Ok(false) => {}
-                    Err(e) => {
-                        tracing::debug!(lease = %name, error = %e, "cannot reach the database for the lease")
-                    }
-                }
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(renew_every) => {}
-                }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                r = holding.wait_for(|held| *held) => if r.is_err() { return },
             }
-            let mut unreachable_since: Option<Instant> = None;
             self.mark(&name, true);
             tracing::info!(lease = %name, replica = %self.id, "holding");
             let held = shutdown.child_token();
             let mut task = tokio::spawn(work(held.clone()));
-            let ended = loop {
-                tokio::select! {
-                    _ = shutdown.cancelled() => break Ended::Shutdown,
-                    _ = &mut task => break Ended::ByItself,
-                    _ = tokio::time::sleep(renew_every) => {}
-                }
-                match self.try_hold(&name).await {
-                    Ok(true) => {
-                        if let Some(t) = unreachable_since.take() {
-                            tracing::info!(lease = %name, after_secs = t.elapsed().as_secs(), "renewed the lease: the database is back");
-                        }
-                    }
-                    Ok(false) => break Ended::Lost,
-                    Err(e) => {
-                        if unreachable_since.is_none() {
-                            tracing::warn!(lease = %name, error = %e, "cannot renew the lease; working on until the database answers");
-                            unreachable_since = Some(Instant::now());
-                        }
-                    }
-                }
+            let ended = tokio::select! {
+                _ = shutdown.cancelled() => Ended::Shutdown,
+                _ = &mut task => Ended::ByItself,
+                _ = holding.wait_for(|held| !*held) => Ended::Lost,
             };
             held.cancel();
             if ended != Ended::ByItself {
@@ -190,7 +223,7 @@ impl Cluster {
                             let _ = cluster::release(&self.pool, &name, &self.id).await;
                             return;
                         }
-                        _ = tokio::time::sleep(renew_every) => {}
+                        _ = tokio::time::sleep(self.lease / 3) => {}
                     }
                 }
             }

@@ -74,7 +74,7 @@ impl Application {
             .build();
         let events = crate::wake::spawn(db.pool.clone(), shutdown.clone());
         let cluster = crate::cluster::Cluster::new(db.pool.clone(), &config.cluster);
-        cluster.spawn_presence(addr.to_string(), shutdown.clone());
+        cluster.spawn_keeper(addr.to_string(), shutdown.clone());
         let (live, publisher) = live::spawn(db.pool.clone(), events.clone(), shutdown.clone());
         let state = AppState {
             leptos_options,

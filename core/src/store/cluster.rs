@@ -27,24 +27,30 @@ pub async fn announce(
     Ok(())
 }
 
-/// Takes or renews lease `name` for `holder` until `secs` from now. True when `holder` holds it
-/// now: it was free, expired, or already `holder`'s.
-pub async fn hold(pool: &PgPool, name: &str, holder: &str, secs: f64) -> Result<bool, StoreError> {
-    let held = sqlx::query_scalar!(
+/// Takes or renews every lease in `names` that is free, expired or already `holder`'s, in one
+/// statement; returns the names `holder` holds now. Rows are locked in the order of `names`,
+/// which callers keep sorted, so that two replicas asking at once never wait on each other in a
+/// circle.
+pub async fn hold_all(
+    pool: &PgPool,
+    names: &[String],
+    holder: &str,
+    secs: f64,
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar!(
         "INSERT INTO leases AS l (name, holder, acquired_at, renewed_at, expires_at) \
-         VALUES ($1, $2, now(), now(), now() + make_interval(secs => $3)) \
+         SELECT n, $2, now(), now(), now() + make_interval(secs => $3) FROM unnest($1::text[]) n \
          ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, \
            acquired_at = CASE WHEN l.holder = EXCLUDED.holder THEN l.acquired_at ELSE now() END, \
            renewed_at = now(), expires_at = EXCLUDED.expires_at \
          WHERE l.holder = EXCLUDED.holder OR l.expires_at < now() \
-         RETURNING holder",
-        name,
+         RETURNING name",
+        names,
         holder,
         secs
     )
-    .fetch_optional(pool)
-    .await?;
-    Ok(held.is_some())
+    .fetch_all(pool)
+    .await?)
 }
 
 /// Gives lease `name` up (a clean shutdown), so another replica need not wait for it to expire.

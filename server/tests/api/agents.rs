@@ -184,9 +184,22 @@ async fn one_region_of_three_seeing_a_target_down_pages_nobody_two_do() {
     // eu-west alone sees it down, again and again: below the quorum of 2.
     for _ in 0..3 {
         observe(&app, &eu, monitor, "eu-west", false, 4).await;
-        tokio::time::sleep(Duration::from_millis(700)).await;
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The server has weighed eu-west's verdict against the others' (it stores what each region
+    // sees with the monitor's state, in the same write as any change of state it decided).
+    eventually(15, "eu-west's verdict weighed", || async {
+        let regions: Option<Value> =
+            sqlx::query_scalar("SELECT regions FROM monitor_state WHERE monitor_id = $1")
+                .bind(monitor)
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+        let regions = regions.unwrap_or_default();
+        (regions["eu-west"] == "down" && regions["us-east"] == "up" && regions["local"] == "up")
+            .then_some(())
+            .ok_or(regions)
+    })
+    .await;
     assert_eq!(went_down(&app).await, 0, "one region of three paged");
     let open: i64 = sqlx::query_scalar("SELECT count(*) FROM incidents WHERE resolved_at IS NULL")
         .fetch_one(&app.pool)

@@ -267,8 +267,15 @@ async fn follow_ups_open_issues_and_follow_their_state() {
         gone["github"]["error"].as_str().unwrap().contains("404"),
         "{gone}"
     );
+    // Two more readings of an issue still linked show that the poller went on; the deleted one
+    // was not among what they read.
     let reads = w.reads_of(n_linode).len();
-    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let live = w.reads_of(n_cap).len();
+    eventually(20, "two more readings of the linked issues", || async {
+        let now = w.reads_of(n_cap).len();
+        (now >= live + 2).then_some(()).ok_or(now)
+    })
+    .await;
     assert_eq!(
         w.reads_of(n_linode).len(),
         reads,
@@ -316,11 +323,6 @@ async fn the_issues_webhook_is_taken_only_when_signed() {
     let w = world(3600, "").await;
     let (status, _) = w.add("Cap requests below allocatable", None).await;
     assert_eq!(status, 201);
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-    assert!(
-        w.sim.issues().is_empty(),
-        "not asked, and open_by_default is off"
-    );
     let (status, body) = w.add("Alert on requests", Some(true)).await;
     assert_eq!(status, 201, "{body}");
     let item = w
@@ -328,6 +330,13 @@ async fn the_issues_webhook_is_taken_only_when_signed() {
             f["github"]["number"].is_i64()
         })
         .await;
+    // The worker has taken up the later follow-up, so it has seen the earlier one too.
+    let titles: Vec<String> = w.sim.issues().iter().map(|i| i.title.clone()).collect();
+    assert_eq!(
+        titles,
+        ["Alert on requests"],
+        "only the one asked for: open_by_default is off"
+    );
     let number = item["github"]["number"].as_i64().unwrap();
     let closed = json!({ "action": "closed",
         "issue": { "number": number, "state": "closed", "state_reason": "completed" },

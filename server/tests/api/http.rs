@@ -71,11 +71,37 @@ async fn metrics_count_requests_by_route_and_report_the_pool() {
     assert!(text.contains("db_pool_max_connections 5"), "{text}");
 }
 
+/// The first event of a live stream.
+async fn first_event(resp: reqwest::Response) -> LiveStatus {
+    let mut stream = resp.bytes_stream();
+    let mut buf = String::new();
+    loop {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), stream.next())
+            .await
+            .expect("an event within 5 s")
+            .expect("stream open")
+            .unwrap();
+        buf.push_str(std::str::from_utf8(&chunk).unwrap());
+        if let Some(data) = buf.lines().find_map(|l| l.strip_prefix("data: ")) {
+            return serde_json::from_str::<LiveStatus>(data).unwrap();
+        }
+    }
+}
+
+/// Waits for the live feed's first database check (what operators' pages show of Vigil itself).
+async fn first_tick(app: &common::TestApp) {
+    let (_, token) = common::access::create_token(app, &[vigil_core::model::auth::Scope::Read]).await;
+    common::eventually(10, "the live feed's first database check", || async {
+        let live = first_event(app.get_with_token("/events/live", &token).await).await;
+        live.db.is_connected().then_some(()).ok_or(live.db)
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn the_status_page_is_complete_without_javascript() {
     let app = spawn_app().await;
-    // Let the live feed complete its first database check.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    first_tick(&app).await;
     let resp = app.get("/").await;
     assert_eq!(resp.status(), 200);
     let html = resp.text().await.unwrap();
@@ -259,7 +285,7 @@ async fn shutdown_closes_live_streams_and_returns() {
 #[tokio::test]
 async fn the_status_page_carries_an_etag_and_answers_304() {
     let app = spawn_app().await;
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    first_tick(&app).await;
     let mut saw_304 = false;
     // The page changes every live tick (once a second), so try a few times to land within one.
     for _ in 0..5 {
@@ -289,7 +315,7 @@ async fn vigils_own_health_is_on_ops_and_the_public_stream_carries_none_of_it() 
     use common::access::{create_token, signed_in};
     use vigil_core::model::auth::{Role, Scope};
     let app = spawn_app().await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    first_tick(&app).await;
     let ops = signed_in(&app, "vera", Role::Viewer).await;
     let html = app.text_as(&ops, "/ops").await;
     assert!(html.contains("Vigil itself"), "{html}");
@@ -298,21 +324,6 @@ async fn vigils_own_health_is_on_ops_and_the_public_stream_carries_none_of_it() 
         "db state rendered for operators: {html}"
     );
 
-    let first_event = |resp: reqwest::Response| async move {
-        let mut stream = resp.bytes_stream();
-        let mut buf = String::new();
-        loop {
-            let chunk = tokio::time::timeout(Duration::from_secs(5), stream.next())
-                .await
-                .expect("an event within 5 s")
-                .expect("stream open")
-                .unwrap();
-            buf.push_str(std::str::from_utf8(&chunk).unwrap());
-            if let Some(data) = buf.lines().find_map(|l| l.strip_prefix("data: ")) {
-                return serde_json::from_str::<LiveStatus>(data).unwrap();
-            }
-        }
-    };
     let public = first_event(app.get("/events/live").await).await;
     assert_eq!(
         public.db,

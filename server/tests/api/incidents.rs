@@ -6,7 +6,9 @@ use crate::common;
 
 use std::str::FromStr;
 
-use crate::common::{access::create_token, eventually, spawn_app_with_toml, Target, TestApp};
+use crate::common::{
+    access::create_token, engine_has_stepped, eventually, spawn_app_with_toml, Target, TestApp,
+};
 use serde_json::{json, Value};
 use vigil_core::model::auth::Scope;
 use vigil_sim::webhooks::WebhookSim;
@@ -442,7 +444,22 @@ async fn a_person_who_takes_over_decides_when_it_is_resolved() {
         json!({ "body": "We know: the ingress node is under memory pressure.", "status": "identified" })).await;
     assert_eq!(status, 201);
     target.set_healthy(true);
-    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    // The engine heard the recovery (the component is operational again in the incident)...
+    eventually(20, "the recovery recorded", || async {
+        let state: String = sqlx::query_scalar(
+            "SELECT status FROM incident_components WHERE incident_id = $1 AND component_id = 'site'",
+        )
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        (state == "operational").then_some(()).ok_or(state)
+    })
+    .await;
+    // ...the quiet period (2 s) passed after it, and the engine has decided on a clock past it:
+    // left alone, it would have resolved the incident by now.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    engine_has_stepped(&app, id).await;
     let (status, taken): (String, bool) =
         sqlx::query_as("SELECT status, taken_over FROM incidents WHERE id = $1")
             .bind(id)

@@ -582,35 +582,25 @@ async fn snapshots_are_private_until_shown_and_then_without_addresses_or_logins(
 
     // Through the editor's form, as a person does it.
     let editor = common::access::signed_in(&app, "ed", vigil_core::model::auth::Role::Editor).await;
-    let share_path = leptos::server_fn::axum::server_fn_paths()
-        .map(|(p, _)| p.to_string())
-        .find(|p| {
-            p.rsplit('/')
-                .next()
-                .unwrap()
-                .starts_with("set_snapshot_visibility")
-        })
-        .expect("the server function is registered");
+    let on_page = format!("/ops/postmortems/{id}");
     let share = |public: &'static str, keep: &'static str| {
-        let (editor, url) = (editor.clone(), app.url(&share_path));
+        let (editor, app, on_page) = (&editor, &app, &on_page);
         let (id, snap) = (id.to_string(), snap.to_string());
         async move {
-            let resp = editor
-                .post(url)
-                .form(&[
+            let resp = common::access::submit(
+                app,
+                editor,
+                "set_snapshot_visibility",
+                on_page,
+                &[
                     ("id", id.as_str()),
                     ("snapshot", snap.as_str()),
                     ("public", public),
                     ("keep_addresses", keep),
-                ])
-                .send()
-                .await
-                .unwrap();
-            assert!(
-                resp.status().is_success() || resp.status().is_redirection(),
-                "{}",
-                resp.status()
-            );
+                ],
+            )
+            .await;
+            common::access::assert_back_to(app, &resp, on_page);
         }
     };
     share("true", "false").await;

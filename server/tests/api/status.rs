@@ -2,7 +2,7 @@
 //! configured streaks, record events, roll up, and show in the Statuspage-compatible JSON.
 
 use crate::common::{
-    access::{browser, create_agent_token, create_token, signed_in},
+    access::{assert_back_to, browser, create_agent_token, create_token, signed_in, submit},
     eventually, spawn_app_with_toml, Target, TestApp,
 };
 use vigil_core::model::auth::{Role, Scope};
@@ -243,7 +243,14 @@ async fn public_json_answers_conditional_requests_and_badges_say_the_state() {
 #[tokio::test]
 async fn monitors_are_listed_for_readers_and_paused_by_admins() {
     let target = Target::start().await;
-    let app = spawn_app_with_toml(&config(&target, "backup-secret-0123456789")).await;
+    // A second monitor on the same rhythm shows the scheduler going on while one is paused.
+    let app = spawn_app_with_toml(&format!(
+        "{}\n[[monitor]]\nname = \"site-twin\"\ncomponent = \"site\"\nkind = \"http\"\n\
+         url = \"http://{}/\"\ninterval_secs = 1\n",
+        config(&target, "backup-secret-0123456789"),
+        target.addr
+    ))
+    .await;
     assert_eq!(app.get("/api/v1/monitors").await.status(), 401);
     let (_, agent) = create_agent_token(&app, "eu-west").await;
     let resp = app
@@ -276,35 +283,17 @@ async fn monitors_are_listed_for_readers_and_paused_by_admins() {
     assert!(home["latency_ms"].as_f64().is_some());
     assert!(home["last_check_at"].is_string());
 
-    let path = leptos::server_fn::axum::server_fn_paths()
-        .map(|(p, _)| p.to_string())
-        .find(|p| {
-            p.rsplit('/')
-                .next()
-                .unwrap()
-                .starts_with("set_monitor_paused")
-        })
-        .unwrap();
+    let pause = |client: reqwest::Client, paused: &'static str| {
+        let app = &app;
+        async move {
+            submit(app, &client, "set_monitor_paused", "/ops/monitors",
+                &[("name", "site-home"), ("paused", paused)]).await
+        }
+    };
     let editor = signed_in(&app, "ed", Role::Editor).await;
-    let resp = editor
-        .post(app.url(&path))
-        .form(&[("name", "site-home"), ("paused", "true")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 403, "editors cannot pause");
+    assert_eq!(pause(editor, "true").await.status(), 403, "editors cannot pause");
     let admin = signed_in(&app, "ada", Role::Admin).await;
-    let resp = admin
-        .post(app.url(&path))
-        .form(&[("name", "site-home"), ("paused", "true")])
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        resp.status().is_success() || resp.status().is_redirection(),
-        "{}",
-        resp.status()
-    );
+    assert_back_to(&app, &pause(admin.clone(), "true").await, "/ops/monitors");
     eventually(10, "site-home paused", || async {
         let v: serde_json::Value = app.get_json("/api/v1/monitors", &reader).await;
         v["monitors"]
@@ -315,32 +304,43 @@ async fn monitors_are_listed_for_readers_and_paused_by_admins() {
             .then_some(())
     })
     .await;
-    // Paused means not checked: no new results arrive.
-    let count = || async {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM check_results r JOIN monitors m ON m.id = r.monitor_id WHERE m.name = 'site-home'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap()
+    // Paused means not checked: no new results arrive, while its twin is checked twice more
+    // (and twice before counting, so that a check under way when it was paused has landed).
+    let checks_of = |name: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM check_results r JOIN monitors m ON m.id = r.monitor_id WHERE m.name = $1")
+                .bind(name)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
     };
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
-    let before = count().await;
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
-    assert_eq!(count().await, before, "a paused monitor is not checked");
+    let twice_more = || async {
+        let start = checks_of("site-twin").await;
+        eventually(10, "two more checks of the twin", || async {
+            let now = checks_of("site-twin").await;
+            (now >= start + 2).then_some(()).ok_or(now)
+        })
+        .await;
+    };
+    twice_more().await;
+    let before = checks_of("site-home").await;
+    twice_more().await;
+    assert_eq!(
+        checks_of("site-home").await,
+        before,
+        "a paused monitor is not checked"
+    );
     let audit: (String,) =
         sqlx::query_as("SELECT actor FROM audit_log WHERE action = 'monitor.pause'")
             .fetch_one(&app.pool)
             .await
             .unwrap();
     assert_eq!(audit.0, "user:ada");
-    let resp = admin
-        .post(app.url(&path))
-        .form(&[("name", "site-home"), ("paused", "false")])
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success() || resp.status().is_redirection());
+    assert_back_to(&app, &pause(admin.clone(), "false").await, "/ops/monitors");
     eventually(10, "site-home checked again", || async {
-        (count().await > before).then_some(())
+        (checks_of("site-home").await > before).then_some(())
     })
     .await;
     let _ = browser(&app);

@@ -729,16 +729,28 @@ async fn webhook_subscribers_hear_each_component_change_once() {
             .as_str()
             .unwrap()
             .to_string();
-        let r = app.client.post(here(&app, &confirm)).send().await.unwrap();
-        assert!(r.status().is_success() || r.status().is_redirection());
+        let r = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .post(here(&app, &confirm))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()["location"], "/subscribe?confirmed=webhook");
         assert_eq!(
             state_of(&app, "webhook", hook).await.as_deref(),
             Some("active")
         );
     }
 
-    // Nothing has changed yet: components run by hand start operational, unannounced.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Nothing has changed yet: components run by hand start operational, unannounced. (Looked
+    // for here, not waited for: the first announcement below must be the incident's.)
+    let changes = vigil_core::store::status::announce_component_changes(&app.pool)
+        .await
+        .unwrap();
+    assert!(changes.is_empty(), "{changes:?}");
     assert!(component_updates(&sim, &site_hook, "site").is_empty());
 
     // An incident on the website: announced as an incident, then as the component's change.
@@ -772,7 +784,13 @@ async fn webhook_subscribers_hear_each_component_change_once() {
 
     // An incident on the API: not for a receiver following the website.
     incident(&app, &writer, "API errors", "api").await;
-    update_and_settle(&app, &writer, id, "resolved").await;
+    update(
+        &app,
+        &writer,
+        id,
+        json!({ "body": "An update.", "status": "resolved" }),
+    )
+    .await;
     let seen = eventually(20, "the website's recovery", || async {
         let u = component_updates(&sim, &site_hook, "site");
         (u.len() == 2).then_some(u)
@@ -828,10 +846,11 @@ async fn webhook_subscribers_hear_each_component_change_once() {
     assert_eq!(component_updates(&sim, &site_hook, "site").len(), 4);
 }
 
-/// Starts maintenance `id`, then completes it, with a moment between for the watchers to see it
-/// under way.
+/// Starts maintenance `id` on the website, then completes it; after each step, waits until the
+/// watcher has recorded the website's change (into maintenance, then out of it), so that the
+/// time under way is seen however quickly the two steps follow.
 async fn start_and_complete(app: &TestApp, token: &str, id: i64) {
-    for step in ["in_progress", "completed"] {
+    for (step, under_way) in [("in_progress", true), ("completed", false)] {
         let (status, _) = send(
             app,
             Method::PATCH,
@@ -841,20 +860,20 @@ async fn start_and_complete(app: &TestApp, token: &str, id: i64) {
         )
         .await;
         assert_eq!(status, 200);
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        eventually(20, "the website's change recorded", || async {
+            let latest: Option<String> = sqlx::query_scalar(
+                "SELECT payload->>'to' FROM events WHERE kind = 'component.status' \
+                 AND subject = 'site' ORDER BY id DESC LIMIT 1",
+            )
+            .fetch_optional(&app.pool)
+            .await
+            .unwrap();
+            (latest.as_deref().is_some_and(|to| (to == "under_maintenance") == under_way))
+                .then_some(())
+                .ok_or(latest)
+        })
+        .await;
     }
-}
-
-/// Moves an incident to `status` and gives the watchers a moment.
-async fn update_and_settle(app: &TestApp, token: &str, id: i64, status: &str) {
-    update(
-        app,
-        token,
-        id,
-        json!({ "body": "An update.", "status": status }),
-    )
-    .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
 }
 
 #[tokio::test]
@@ -981,9 +1000,9 @@ fn loopback_name() -> String {
         )
 }
 
-/// Starts the real binary; returns it once it answers.
+/// Starts the real binary (the caller waits for what it does: it listens on a port of its own).
 fn start_vigil(config: &Path, db_url: &str) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+    Command::new(env!("CARGO_BIN_EXE_vigil"))
         .args(["--config", config.to_str().unwrap(), "serve"])
         .env("DATABASE_URL", db_url)
         .env("VIGIL_SERVER__ADDR", "127.0.0.1:0")
@@ -991,9 +1010,7 @@ fn start_vigil(config: &Path, db_url: &str) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(200));
-    child
+        .unwrap()
 }
 
 #[tokio::test]
@@ -1149,7 +1166,17 @@ async fn many_addresses_asking_for_one_inbox_send_it_one_confirmation_and_the_pa
         (inbox(&smtp) >= 1).then_some(())
     })
     .await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Every confirmation the 60 requests queued has been sent (or there was only ever one).
+    let nothing_pending = || async {
+        let pending: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM subscriber_deliveries WHERE purpose = 'confirm' AND state = 'pending'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        (pending == 0).then_some(()).ok_or(format!("{pending} confirmations pending"))
+    };
+    eventually(20, "the confirmation queue drained", nothing_pending).await;
     assert_eq!(inbox(&smtp), 1, "one inbox, one confirmation");
 
     // Ten more inboxes from ten more addresses: the page's ceiling (5 an hour) holds.
@@ -1161,7 +1188,7 @@ async fn many_addresses_asking_for_one_inbox_send_it_one_confirmation_and_the_pa
         )
         .await;
     }
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    eventually(20, "the confirmation queue drained", nothing_pending).await;
     assert!(
         smtp.mails().len() <= 5,
         "{} confirmations",
@@ -1265,7 +1292,17 @@ async fn two_thousand_endpoints_that_never_answer_do_not_delay_a_confirmed_subsc
     .execute(&app.pool)
     .await
     .unwrap();
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The worker is busy with them before the incident comes.
+    eventually(20, "the first tries at the black holes", || async {
+        let tried: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM subscriber_deliveries WHERE purpose = 'confirm' AND attempts > 0",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        (tried > 0).then_some(()).ok_or(tried)
+    })
+    .await;
 
     let opened = std::time::Instant::now();
     incident(&app, &writer, "Checkout failing", "site").await;

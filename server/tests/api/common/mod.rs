@@ -331,6 +331,43 @@ pub mod access {
         resp.headers()["location"].to_str().unwrap().to_string()
     }
 
+    /// The path of the server function whose name starts with `name`.
+    pub fn server_fn(name: &str) -> String {
+        leptos::server_fn::axum::server_fn_paths()
+            .map(|(p, _)| p.to_string())
+            .find(|p| p.rsplit('/').next().unwrap().starts_with(name))
+            .unwrap_or_else(|| panic!("no server function {name}"))
+    }
+
+    /// Submits a server function's form the way a browser without JavaScript does: it accepts
+    /// HTML and says which page the form was on.
+    pub async fn submit(
+        app: &TestApp,
+        client: &reqwest::Client,
+        function: &str,
+        on_page: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        client
+            .post(app.url(&server_fn(function)))
+            .header("accept", "text/html")
+            .header("referer", app.url(on_page))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A form done: the browser is sent back to the page it came from, nothing else.
+    pub fn assert_back_to(app: &TestApp, resp: &reqwest::Response, on_page: &str) {
+        assert_eq!(resp.status(), 302, "the form's answer");
+        assert_eq!(
+            resp.headers()["location"].to_str().unwrap(),
+            app.url(on_page),
+            "back to the form's page"
+        );
+    }
+
     pub async fn signed_in(app: &TestApp, name: &str, role: Role) -> reqwest::Client {
         create_user(app, name, role).await;
         let client = browser(app);
@@ -411,22 +448,126 @@ impl Target {
     }
 }
 
-/// Polls `f` until it returns Some, or panics after `secs`.
-pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
+/// The longest a monitor can go unchecked when the replica running the probes dies: its last
+/// check came up to an interval before the kill; the dead replica's lease runs out up to its
+/// length after; the survivors look for a free lease every third of it; the new holder checks
+/// what is overdue at once. One second more for a busy machine.
+pub fn takeover_bound(interval_secs: u64, lease_secs: u64) -> f64 {
+    interval_secs as f64 + lease_secs as f64 * (1.0 + 1.0 / 3.0) + 1.0
+}
+
+/// Keeps every core of the machine busy while it lives, as a loaded CI machine is: a thread per
+/// core computes for 9 ms of every 10, so the test's own processes (replicas, PostgreSQL) get
+/// their turns late but get them.
+pub struct Busy {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<u64>>,
+}
+
+impl Busy {
+    pub fn start() -> Busy {
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let threads = (0..cores)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut x = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        let until = std::time::Instant::now() + Duration::from_millis(9);
+                        while std::time::Instant::now() < until {
+                            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+                        }
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    x
+                })
+            })
+            .collect();
+        Busy { stop, threads }
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// What one look at a condition found: ready with a value, or not yet (and, when it says, what
+/// it saw instead, for the failure message).
+pub trait Poll {
+    type Ready;
+    fn ready(self) -> Result<Self::Ready, String>;
+}
+
+impl<T> Poll for Option<T> {
+    type Ready = T;
+    fn ready(self) -> Result<T, String> {
+        self.ok_or_else(|| "nothing yet".into())
+    }
+}
+
+impl<T, E: std::fmt::Debug> Poll for Result<T, E> {
+    type Ready = T;
+    fn ready(self) -> Result<T, String> {
+        self.map_err(|seen| format!("{seen:?}"))
+    }
+}
+
+/// Polls `f` until it is ready (`Some`/`Ok`), or panics after `secs` saying what it last saw
+/// (the `Err` of a `Result`): a failure that names the last value can be understood from CI's
+/// log alone.
+pub async fn eventually<P, F, Fut>(secs: u64, what: &str, mut f: F) -> P::Ready
 where
+    P: Poll,
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
+    Fut: std::future::Future<Output = P>,
 {
     let deadline = std::time::Instant::now() + Duration::from_secs(secs);
     loop {
-        if let Some(v) = f().await {
-            return v;
-        }
+        let last = match f().await.ready() {
+            Ok(v) => return v,
+            Err(seen) => seen,
+        };
         assert!(
             std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
+            "timed out after {secs} s waiting for {what}; last seen: {last}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Returns once the incident engine has finished a whole step that began after this call: two
+/// pieces of evidence are written one after the other, and each waits until the engine has
+/// attached it to the open incident `incident`. The engine runs its steps one at a time and ends
+/// each with the passing of time (`Tick`), so the first step has then decided on the clock as it
+/// is now. What the engine did *not* do can be asserted after this, and only after this.
+pub async fn engine_has_stepped(app: &TestApp, incident: i64) {
+    for marker in ["marker-a", "marker-b"] {
+        let event = vigil_core::store::events::append(
+            &app.pool,
+            "test",
+            &flapping_event(marker, 80, marker, true),
+        )
+        .await
+        .unwrap();
+        eventually(20, "the engine to take up a marker", || async {
+            let attached: Option<i64> = sqlx::query_scalar(
+                "SELECT event_id FROM incident_evidence WHERE incident_id = $1 AND event_id = $2",
+            )
+            .bind(incident)
+            .bind(event.id)
+            .fetch_optional(&app.pool)
+            .await
+            .unwrap();
+            attached.ok_or(format!("event {} not attached to incident {incident}", event.id))
+        })
+        .await;
     }
 }
 
