@@ -422,6 +422,89 @@ mod tests {
     }
 
     #[test]
+    fn a_person_who_took_over_keeps_the_incident_through_new_failures() {
+        let mut o = open(&[], 0);
+        o.status = IncidentStatus::Monitoring;
+        o.recovered_at = Some(t(60));
+        o.taken_over = true;
+        // Long quiet, then a failure: it joins the person's incident (no resolve, no second
+        // incident), and the status stays where the person put it (no relapse).
+        assert_eq!(
+            decide(Some(&o), &down("site", 3000), rules()),
+            vec![Action::Join {
+                monitor: "site".into(),
+                component: "site".into()
+            }]
+        );
+        // A recovery is recorded, but the person moves it to monitoring, not the engine.
+        o.failing.insert("site".into());
+        o.recovered_at = None;
+        let up = Signal::Up {
+            monitor: "site".into(),
+            component: "site".into(),
+            at: t(3100),
+        };
+        assert_eq!(
+            decide(Some(&o), &up, rules()),
+            vec![Action::Recovered {
+                component: "site".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn quiet_means_no_monitor_failing_whatever_the_clock_says() {
+        // A monitor still failing (its recovery not yet seen) holds the incident open, even
+        // with the last failure long ago and a recovery time on record from another monitor.
+        let mut o = open(&["grafana"], 0);
+        o.recovered_at = Some(t(10));
+        assert_eq!(
+            decide(Some(&o), &down("site", 3000), rules()),
+            vec![Action::Join {
+                monitor: "site".into(),
+                component: "site".into()
+            }]
+        );
+        assert!(decide(Some(&o), &Signal::Tick { now: t(4000) }, rules()).is_empty());
+        // Recovery of a monitor the incident does not hold changes nothing.
+        let up = Signal::Up {
+            monitor: "vault".into(),
+            component: "vault".into(),
+            at: t(100),
+        };
+        assert!(decide(Some(&o), &up, rules()).is_empty());
+    }
+
+    #[test]
+    fn evidence_joins_the_open_incident_and_opens_none() {
+        let o = open(&["site"], 0);
+        let evidence = Signal::Evidence { at: t(30) };
+        assert_eq!(decide(Some(&o), &evidence, rules()), vec![Action::Attach]);
+        assert!(decide(None, &evidence, rules()).is_empty());
+        assert!(decide(None, &Signal::Tick { now: t(30) }, rules()).is_empty());
+    }
+
+    #[test]
+    fn the_quiet_period_is_counted_from_the_recovery_and_from_the_last_failure() {
+        let mut o = open(&[], 0);
+        o.status = IncidentStatus::Monitoring;
+        // Recovered at 100 s: quiet from 400 s (5 minutes), not before.
+        o.recovered_at = Some(t(100));
+        assert!(decide(Some(&o), &Signal::Tick { now: t(399) }, rules()).is_empty());
+        assert_eq!(
+            decide(Some(&o), &Signal::Tick { now: t(400) }, rules()),
+            vec![Action::Resolve]
+        );
+        // A failure later than the recovery (a flap recorded out of order) counts too.
+        o.last_failure_at = t(200);
+        assert!(decide(Some(&o), &Signal::Tick { now: t(450) }, rules()).is_empty());
+        assert_eq!(
+            decide(Some(&o), &Signal::Tick { now: t(500) }, rules()),
+            vec![Action::Resolve]
+        );
+    }
+
+    #[test]
     fn a_failure_long_after_recovery_is_a_new_incident() {
         let mut o = open(&[], 0);
         o.status = IncidentStatus::Monitoring;

@@ -648,4 +648,15 @@ mod quorum_tests {
         let (status, _) = combine(&regions(), 1, &seen(&[("us-east", Degraded)]));
         assert_eq!(status, Degraded);
     }
+
+    #[test]
+    fn a_quorum_of_zero_still_needs_one_region_down() {
+        use MonitorStatus::*;
+        // Zero would make every monitor down with nobody seeing it so.
+        let (status, cause) = combine(&regions(), 0, &seen(&[("local", Up), ("eu-west", Up)]));
+        assert_eq!(status, Up, "{cause}");
+        assert_eq!(cause, "up from 2 of 3 regions");
+        let (status, _) = combine(&regions(), 0, &seen(&[("local", Up), ("eu-west", Down)]));
+        assert_eq!(status, Down);
+    }
 }
