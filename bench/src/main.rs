@@ -433,7 +433,10 @@ async fn idle(args: &Args, target: SocketAddr, rows: &mut Vec<[String; 4]>) -> R
     rows.push([
         "idle CPU (20 monitors / 20 s)".into(),
         format!("{:.2} % of a core", cpu[0] * 100.0),
-        beside(cpu.get(1).map(|g| format!("Gatus {:.2} % of a core", g * 100.0))),
+        beside(
+            cpu.get(1)
+                .map(|g| format!("Gatus {:.2} % of a core", g * 100.0)),
+        ),
         format!("≤ 0.1 %: {}", yes(cpu[0] <= 0.001)),
     ]);
     Ok(())
@@ -446,11 +449,18 @@ struct Gatus {
 }
 
 impl Gatus {
-    async fn start(binary: &std::path::Path, target: SocketAddr, endpoints: usize, interval: u64) -> Result<Gatus> {
+    async fn start(
+        binary: &std::path::Path,
+        target: SocketAddr,
+        endpoints: usize,
+        interval: u64,
+    ) -> Result<Gatus> {
         let dir = std::env::temp_dir().join(format!("vigil-bench-gatus-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let port = free_port()?;
-        let mut yaml = format!("storage:\n  type: memory\nweb:\n  address: 127.0.0.1\n  port: {port}\nendpoints:\n");
+        let mut yaml = format!(
+            "storage:\n  type: memory\nweb:\n  address: 127.0.0.1\n  port: {port}\nendpoints:\n"
+        );
         for m in 0..endpoints {
             let _ = write!(
                 yaml,
@@ -469,7 +479,10 @@ impl Gatus {
         let gatus = Gatus { child, dir };
         let health = format!("http://127.0.0.1:{port}/health");
         for _ in 0..100 {
-            if reqwest::get(&health).await.is_ok_and(|r| r.status().is_success()) {
+            if reqwest::get(&health)
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
                 return Ok(gatus);
             }
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -115,7 +115,10 @@ impl Cluster {
                 match cluster::hold_all(&me.pool, &names, &me.id, me.lease.as_secs_f64()).await {
                     Ok(held) => {
                         if let Some(t) = unreachable_since.take() {
-                            tracing::info!(after_secs = t.elapsed().as_secs(), "renewed the leases: the database is back");
+                            tracing::info!(
+                                after_secs = t.elapsed().as_secs(),
+                                "renewed the leases: the database is back"
+                            );
                         }
                         let held: BTreeSet<String> = held.into_iter().collect();
                         for (name, tx) in me.wanted.lock().expect("wanted poisoned").iter() {

@@ -48,6 +48,10 @@ impl Database {
         let pool = PgPoolOptions::new()
             .max_connections(cfg.max_connections)
             .acquire_timeout(Duration::from_secs(5))
+            // Start-up opens every connection at once (migrations, each worker's first round);
+            // idle, one or two are used. The rest close after a while instead of keeping their
+            // buffers and statement caches for the ten minutes sqlx would.
+            .idle_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await
             .map_err(|source| DbError::Connect { target, source })?;

@@ -86,6 +86,7 @@ impl Application {
                 db.pool.clone(),
                 config,
                 &cluster,
+                events.clone(),
                 shutdown.clone(),
             )
             .await

@@ -136,7 +136,7 @@ pub async fn record_ping(pool: &PgPool, monitor: i64, at: DateTime<Utc>) -> Resu
     )
     .execute(pool)
     .await?;
-    Ok(())
+    super::events::wake_replicas(pool, "ping").await
 }
 
 /// Every heartbeat monitor's newest ping.

@@ -176,6 +176,16 @@ pub async fn append_in(
     Ok(event)
 }
 
+/// Wakes every replica's workers (the same notification a new event sends) for a change that is
+/// not an event: a monitor paused, a heartbeat's ping, made through one replica and acted on by
+/// whichever holds the probes.
+pub async fn wake_replicas(pool: &PgPool, why: &str) -> Result<(), StoreError> {
+    sqlx::query!("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, why)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// The newest event id, or 0: a cheap "has anything changed?" for live pages.
 pub async fn latest_id(pool: &PgPool) -> Result<i64, StoreError> {
     Ok(

@@ -123,11 +123,15 @@ pub async fn set_paused(
     name: &str,
     paused: bool,
 ) -> Result<Option<i64>, StoreError> {
-    Ok(sqlx::query_scalar!(
+    let id = sqlx::query_scalar!(
         "UPDATE monitors SET paused = $2, updated_at = now() WHERE name = $1 AND NOT retired RETURNING id",
         name,
         paused,
     )
     .fetch_optional(pool)
-    .await?)
+    .await?;
+    if id.is_some() {
+        super::events::wake_replicas(pool, "pause").await?;
+    }
+    Ok(id)
 }

@@ -83,6 +83,7 @@ pub async fn start(
     pool: PgPool,
     config: &Config,
     cluster: &Cluster,
+    wake: crate::wake::Events,
     shutdown: CancellationToken,
 ) -> Result<ProbeHandle, StoreError> {
     let decls: Vec<monitors::ComponentDecl> = config
@@ -130,6 +131,7 @@ pub async fn start(
 
     let probes = Probing {
         pool: pool.clone(),
+        wake,
         specs,
         config: config.probes.clone(),
         heartbeats: heartbeats.clone(),
@@ -150,6 +152,7 @@ pub async fn start(
 #[derive(Clone)]
 struct Probing {
     pool: PgPool,
+    wake: crate::wake::Events,
     specs: Vec<(i64, Arc<MonitorSpec>)>,
     config: ProbesConfig,
     heartbeats: Arc<Heartbeats>,
@@ -249,18 +252,25 @@ impl Probing {
         Ok(restored)
     }
 
-    /// Until `held` is cancelled: pings and pauses that reached other replicas, every few
-    /// seconds.
+    /// Until `held` is cancelled: pings and pauses that reached other replicas. They wake every
+    /// replica when they are written; the timer only covers a wake-up lost while the listening
+    /// connection was down.
     async fn follow_other_replicas(
         &self,
         commands: mpsc::Sender<Command>,
         held: &CancellationToken,
     ) {
-        let mut every = crate::workers::ticker(Duration::from_secs(2));
-        while crate::workers::next_tick(&mut every, held).await {
-            if let Ok(pings) = cluster::pings(&self.pool).await {
-                for (id, at) in pings {
-                    self.heartbeats.beat(id, at);
+        let mut wake = self.wake.clone();
+        let heartbeats = self
+            .specs
+            .iter()
+            .any(|(_, s)| matches!(s.check, Check::Heartbeat { .. }));
+        while wake.rest(held, crate::wake::FALLBACK).await {
+            if heartbeats {
+                if let Ok(pings) = cluster::pings(&self.pool).await {
+                    for (id, at) in pings {
+                        self.heartbeats.beat(id, at);
+                    }
                 }
             }
             if let Ok(flags) = cluster::paused_flags(&self.pool).await {

@@ -19,19 +19,25 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> Result<(), vigil_core::store::StoreError> {
     let registered = crate::sources::registry::register_all(config, &pool).await?;
-    tracing::info!(sources = registered, "data sources registered");
+    tracing::info!(sources = registered.count, "data sources registered");
+    let watch_every = registered.watch_every;
     let clusters: Vec<String> = config.kubernetes.iter().map(|k| k.name.clone()).collect();
     vigil_core::store::kubernetes::sync(&pool, &clusters).await?;
     // The collectors, the staleness watcher and retention run on one replica at a time.
     let config = config.clone();
     cluster.run_exclusive("resources", shutdown, move |held| {
-        collect(config.clone(), pool.clone(), held)
+        collect(config.clone(), pool.clone(), watch_every, held)
     });
     Ok(())
 }
 
 /// Collects until `held` is cancelled (the lease lost, or shutdown).
-async fn collect(config: Config, pool: PgPool, held: CancellationToken) {
+async fn collect(
+    config: Config,
+    pool: PgPool,
+    watch_every: Option<Duration>,
+    held: CancellationToken,
+) {
     let sink = loop {
         match sink::Sink::new(pool.clone(), config.resources.rules()).await {
             Ok(sink) => break Arc::new(sink),
@@ -63,8 +69,18 @@ async fn collect(config: Config, pool: PgPool, held: CancellationToken) {
             held.clone(),
         ));
     }
-    tasks.spawn(crate::sources::registry::watch(pool.clone(), held.clone()));
-    spawn_retention(&config, pool, held);
+    if let Some(every) = watch_every {
+        tasks.spawn(crate::sources::registry::watch(
+            pool.clone(),
+            every,
+            held.clone(),
+        ));
+    }
+    spawn_retention(&config, pool, held.clone());
+    // Nothing to collect or judge: hold the lease (retention still runs) until it is given up.
+    if tasks.is_empty() {
+        held.cancelled().await;
+    }
     tasks.join_all().await;
 }
 

@@ -25,7 +25,7 @@ pub fn agent_source(region: &str) -> String {
 
 /// Declares every source the configuration names and retires the rest. Returns how many.
 // Targets are stored as shown: no credentials or query (the API and /ops list them).
-pub async fn register_all(config: &Config, pool: &PgPool) -> Result<usize, StoreError> {
+pub async fn register_all(config: &Config, pool: &PgPool) -> Result<Registered, StoreError> {
     // (name, kind, target, stale after seconds) of every configured source.
     let mut all: Vec<(String, &str, String, u64)> = Vec::new();
     for p in &config.prometheus {
@@ -91,12 +91,24 @@ pub async fn register_all(config: &Config, pool: &PgPool) -> Result<usize, Store
         ));
     }
     let mut names = Vec::new();
+    let shortest = all.iter().map(|(_, _, _, stale)| *stale).min();
     for (name, kind, target, stale) in all {
         sources::register(pool, &name, kind, &target, stale as u32).await?;
         names.push(name);
     }
     sources::retire_others(pool, &names).await?;
-    Ok(names.len())
+    Ok(Registered {
+        count: names.len(),
+        // Staleness is noticed within a quarter of the shortest limit: no sooner than needed.
+        watch_every: shortest.map(|s| Duration::from_secs((s / 4).clamp(2, 30))),
+    })
+}
+
+/// What [`register_all`] registered: how many sources, and how often their freshness needs
+/// judging (none: no source to judge).
+pub struct Registered {
+    pub count: usize,
+    pub watch_every: Option<Duration>,
 }
 
 /// Reports an attempt's outcome; a storage error here is logged, never fatal to the collector.
@@ -111,10 +123,10 @@ pub async fn report(pool: &PgPool, name: &str, outcome: Result<(), String>) {
     }
 }
 
-/// Marks sources stale every few seconds until shutdown.
-pub async fn watch(pool: PgPool, shutdown: CancellationToken) {
+/// Marks sources stale every `every` until shutdown.
+pub async fn watch(pool: PgPool, every: Duration, shutdown: CancellationToken) {
     let watching_since = chrono::Utc::now();
-    let mut every = crate::workers::ticker(Duration::from_secs(5));
+    let mut every = crate::workers::ticker(every);
     while crate::workers::next_tick(&mut every, &shutdown).await {
         match sources::mark_stale(&pool, chrono::Utc::now(), watching_since).await {
             Ok(gone) => {

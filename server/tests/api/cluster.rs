@@ -221,17 +221,21 @@ async fn three_replicas_and_two_agents_survive_a_kill_and_a_database_outage() {
     .await;
     // Every monitor checked twice by the new holder: the gap around the takeover is closed.
     let taken_at = Utc::now();
-    eventually(15, "two checks of every monitor after the takeover", || async {
-        let checked: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM (SELECT monitor_id FROM check_results \
+    eventually(
+        15,
+        "two checks of every monitor after the takeover",
+        || async {
+            let checked: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM (SELECT monitor_id FROM check_results \
                WHERE region = 'local' AND at > $1 GROUP BY monitor_id HAVING count(*) >= 2) m",
-        )
-        .bind(taken_at)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-        (checked == MONITORS).then_some(()).ok_or(checked)
-    })
+            )
+            .bind(taken_at)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            (checked == MONITORS).then_some(()).ok_or(checked)
+        },
+    )
     .await;
     let bound = common::takeover_bound(INTERVAL, LEASE);
     let gap = longest_gap(&pool, killed_at - chrono::Duration::seconds(10)).await;

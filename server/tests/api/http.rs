@@ -90,7 +90,8 @@ async fn first_event(resp: reqwest::Response) -> LiveStatus {
 
 /// Waits for the live feed's first database check (what operators' pages show of Vigil itself).
 async fn first_tick(app: &common::TestApp) {
-    let (_, token) = common::access::create_token(app, &[vigil_core::model::auth::Scope::Read]).await;
+    let (_, token) =
+        common::access::create_token(app, &[vigil_core::model::auth::Scope::Read]).await;
     common::eventually(10, "the live feed's first database check", || async {
         let live = first_event(app.get_with_token("/events/live", &token).await).await;
         live.db.is_connected().then_some(()).ok_or(live.db)

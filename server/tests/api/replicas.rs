@@ -9,9 +9,8 @@ use serde_json::{json, Value};
 use vigil_core::model::auth::Scope;
 
 use crate::common::{
-    self,
-    access::create_token, config_from_toml, eventually, fresh_database, site_monitor, spawn_with,
-    Target, TestApp,
+    self, access::create_token, config_from_toml, eventually, fresh_database, site_monitor,
+    spawn_with, Target, TestApp,
 };
 
 fn toml(addr: std::net::SocketAddr, interval: u64, lease: u64) -> String {

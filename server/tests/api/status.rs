@@ -286,12 +286,22 @@ async fn monitors_are_listed_for_readers_and_paused_by_admins() {
     let pause = |client: reqwest::Client, paused: &'static str| {
         let app = &app;
         async move {
-            submit(app, &client, "set_monitor_paused", "/ops/monitors",
-                &[("name", "site-home"), ("paused", paused)]).await
+            submit(
+                app,
+                &client,
+                "set_monitor_paused",
+                "/ops/monitors",
+                &[("name", "site-home"), ("paused", paused)],
+            )
+            .await
         }
     };
     let editor = signed_in(&app, "ed", Role::Editor).await;
-    assert_eq!(pause(editor, "true").await.status(), 403, "editors cannot pause");
+    assert_eq!(
+        pause(editor, "true").await.status(),
+        403,
+        "editors cannot pause"
+    );
     let admin = signed_in(&app, "ada", Role::Admin).await;
     assert_back_to(&app, &pause(admin.clone(), "true").await, "/ops/monitors");
     eventually(10, "site-home paused", || async {

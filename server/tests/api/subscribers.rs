@@ -868,9 +868,11 @@ async fn start_and_complete(app: &TestApp, token: &str, id: i64) {
             .fetch_optional(&app.pool)
             .await
             .unwrap();
-            (latest.as_deref().is_some_and(|to| (to == "under_maintenance") == under_way))
-                .then_some(())
-                .ok_or(latest)
+            (latest
+                .as_deref()
+                .is_some_and(|to| (to == "under_maintenance") == under_way))
+            .then_some(())
+            .ok_or(latest)
         })
         .await;
     }
@@ -1174,7 +1176,9 @@ async fn many_addresses_asking_for_one_inbox_send_it_one_confirmation_and_the_pa
         .fetch_one(&app.pool)
         .await
         .unwrap();
-        (pending == 0).then_some(()).ok_or(format!("{pending} confirmations pending"))
+        (pending == 0)
+            .then_some(())
+            .ok_or(format!("{pending} confirmations pending"))
     };
     eventually(20, "the confirmation queue drained", nothing_pending).await;
     assert_eq!(inbox(&smtp), 1, "one inbox, one confirmation");

@@ -477,7 +477,9 @@ impl Busy {
                     while !stop.load(Ordering::Relaxed) {
                         let until = std::time::Instant::now() + Duration::from_millis(9);
                         while std::time::Instant::now() < until {
-                            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+                            x = std::hint::black_box(
+                                x.wrapping_mul(6364136223846793005).wrapping_add(1),
+                            );
                         }
                         std::thread::sleep(Duration::from_millis(1));
                     }
@@ -565,7 +567,10 @@ pub async fn engine_has_stepped(app: &TestApp, incident: i64) {
             .fetch_optional(&app.pool)
             .await
             .unwrap();
-            attached.ok_or(format!("event {} not attached to incident {incident}", event.id))
+            attached.ok_or(format!(
+                "event {} not attached to incident {incident}",
+                event.id
+            ))
         })
         .await;
     }
