@@ -61,6 +61,15 @@ pub fn release_executable_pages() -> std::io::Result<u64> {
         if r != 0 {
             return Err(std::io::Error::last_os_error());
         }
+        // What comes back, comes back a page at a time: by default each fault maps the 64 KB
+        // around it ("fault-around"), so the few hundred code pages an idle Vigil runs would
+        // bring back 16 times as much (6.8 MB measured, against 1-2 MB with this).
+        // SAFETY: as above; MADV_RANDOM only changes how later faults read ahead.
+        let r =
+            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_RANDOM) };
+        if r != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
         advised += ((end - start) / 1024) as u64;
     }
     Ok(advised)

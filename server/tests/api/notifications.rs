@@ -2,10 +2,7 @@
 //! their events, arrive in order through Discord's rate limit and a receiver outage, and a
 //! `kill -9` of Vigil mid-delivery loses nothing and repeats nothing that was acknowledged.
 
-use std::{
-    process::{Command, Stdio},
-    time::Duration,
-};
+use std::process::{Command, Stdio};
 
 use crate::common::{
     eventually, flapping_event, fresh_database, monitor_event, spawn_app_with_toml,

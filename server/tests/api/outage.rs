@@ -1,8 +1,6 @@
 //! PostgreSQL out of reach: the public side keeps answering from the last state held in memory,
 //! says how old it is, and the probe results taken meanwhile are written once it is back.
 
-use std::time::Duration;
-
 use chrono::Utc;
 use serde_json::Value;
 

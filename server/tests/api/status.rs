@@ -2,7 +2,10 @@
 //! configured streaks, record events, roll up, and show in the Statuspage-compatible JSON.
 
 use crate::common::{
-    access::{assert_back_to, browser, create_agent_token, create_token, signed_in, submit},
+    access::{
+        assert_back_to, assert_refused_back_to, browser, create_agent_token, create_token,
+        signed_in, submit,
+    },
     eventually, spawn_app_with_toml, Target, TestApp,
 };
 use vigil_core::model::auth::{Role, Scope};
@@ -297,11 +300,7 @@ async fn monitors_are_listed_for_readers_and_paused_by_admins() {
         }
     };
     let editor = signed_in(&app, "ed", Role::Editor).await;
-    assert_eq!(
-        pause(editor, "true").await.status(),
-        403,
-        "editors cannot pause"
-    );
+    assert_refused_back_to(&app, &pause(editor, "true").await, "/ops/monitors", "admin");
     let admin = signed_in(&app, "ada", Role::Admin).await;
     assert_back_to(&app, &pause(admin.clone(), "true").await, "/ops/monitors");
     eventually(10, "site-home paused", || async {

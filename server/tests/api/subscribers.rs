@@ -784,7 +784,7 @@ async fn webhook_subscribers_hear_each_component_change_once() {
 
     // An incident on the API: not for a receiver following the website.
     incident(&app, &writer, "API errors", "api").await;
-    update(
+    self::update(
         &app,
         &writer,
         id,

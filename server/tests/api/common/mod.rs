@@ -358,14 +358,45 @@ pub mod access {
             .unwrap()
     }
 
+    /// Where a form's answer sends the browser, as a path on this server.
+    fn sent_to(app: &TestApp, resp: &reqwest::Response) -> String {
+        assert_eq!(resp.status(), 302, "the form's answer");
+        let to = resp.headers()["location"].to_str().unwrap();
+        to.strip_prefix(&app.base).unwrap_or(to).to_string()
+    }
+
     /// A form done: the browser is sent back to the page it came from, nothing else.
     pub fn assert_back_to(app: &TestApp, resp: &reqwest::Response, on_page: &str) {
-        assert_eq!(resp.status(), 302, "the form's answer");
+        let to = sent_to(app, resp);
+        // Leptos strips an earlier error from the page's query and may leave the `?` alone.
         assert_eq!(
-            resp.headers()["location"].to_str().unwrap(),
-            app.url(on_page),
+            to.strip_suffix('?').unwrap_or(&to),
+            on_page,
             "back to the form's page"
         );
+    }
+
+    /// A form refused: the browser is sent back to its page with the error (Leptos' `__err`,
+    /// which the page shows), and `says` is in it.
+    pub fn assert_refused_back_to(
+        app: &TestApp,
+        resp: &reqwest::Response,
+        on_page: &str,
+        says: &str,
+    ) {
+        use base64::Engine as _;
+        let to = sent_to(app, resp);
+        let (path, query) = to.split_once('?').expect("the error in the query");
+        assert_eq!(path, on_page, "back to the form's page");
+        let err = url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "__err")
+            .map(|(_, v)| v.into_owned())
+            .expect("the error carried back");
+        let err = base64::engine::general_purpose::URL_SAFE
+            .decode(err)
+            .expect("base64 as Leptos writes it");
+        let err = String::from_utf8_lossy(&err);
+        assert!(err.contains(says), "{err}");
     }
 
     pub async fn signed_in(app: &TestApp, name: &str, role: Role) -> reqwest::Client {
