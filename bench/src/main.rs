@@ -408,20 +408,35 @@ async fn idle(args: &Args, target: SocketAddr, rows: &mut Vec<[String; 4]>) -> R
         .collect();
     let c0: Vec<f64> = procs.iter().map(Proc::cpu_secs).collect::<Result<_>>()?;
     let t0 = Instant::now();
-    tokio::time::sleep(Duration::from_secs(args.window)).await;
+    // Resident memory moves (code comes back as it runs, heap is handed back): sampled each
+    // second through the window, the mean is the figure and the peak is said beside it.
+    let mut samples: Vec<Vec<measure::Rss>> = vec![Vec::new(); procs.len()];
+    while t0.elapsed() < Duration::from_secs(args.window) {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        for (p, s) in procs.iter().zip(samples.iter_mut()) {
+            s.push(p.rss()?);
+        }
+    }
     let mut cpu = Vec::new();
     for (p, c) in procs.iter().zip(c0) {
         cpu.push((p.cpu_secs()? - c) / t0.elapsed().as_secs_f64());
     }
-    let rss: Vec<measure::Rss> = procs.iter().map(Proc::rss).collect::<Result<_>>()?;
+    let rss: Vec<measure::Rss> = samples.iter().map(|s| measure::Rss::mean(s)).collect();
+    let peak: Vec<f64> = samples
+        .iter()
+        .map(|s| s.iter().map(|r| r.total_mb).fold(0.0, f64::max))
+        .collect();
     let beside = |what: Option<String>| what.unwrap_or_else(|| "—".into());
     rows.push([
         "idle RSS (20 monitors / 20 s)".into(),
         format!(
-            "{:.1} MB (heap and stacks {:.1}, code and files {:.1})",
-            rss[0].total_mb, rss[0].anon_mb, rss[0].file_mb
+            "{:.1} MB mean, {:.1} peak (heap and stacks {:.1}, code and files {:.1})",
+            rss[0].total_mb, peak[0], rss[0].anon_mb, rss[0].file_mb
         ),
-        beside(rss.get(1).map(|g| format!("Gatus {:.1} MB", g.total_mb))),
+        beside(
+            rss.get(1)
+                .map(|g| format!("Gatus {:.1} MB mean, {:.1} peak", g.total_mb, peak[1])),
+        ),
         format!(
             "≤ 10 MB: {}{}",
             yes(rss[0].total_mb <= 10.0),

@@ -10,10 +10,23 @@ use anyhow::{bail, Context, Result};
 
 pub struct Proc(u32);
 
+#[derive(Clone)]
 pub struct Rss {
     pub total_mb: f64,
     pub anon_mb: f64,
     pub file_mb: f64,
+}
+
+impl Rss {
+    pub fn mean(samples: &[Rss]) -> Rss {
+        let n = samples.len().max(1) as f64;
+        let sum = |f: fn(&Rss) -> f64| samples.iter().map(f).sum::<f64>() / n;
+        Rss {
+            total_mb: sum(|r| r.total_mb),
+            anon_mb: sum(|r| r.anon_mb),
+            file_mb: sum(|r| r.file_mb),
+        }
+    }
 }
 
 impl Proc {

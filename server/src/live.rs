@@ -105,18 +105,13 @@ pub fn spawn(
                 .unwrap_or(status_version)
                 .max(tx.borrow().status_version);
             seq += 1;
-            if last_trim.elapsed() >= IDLE_TICK {
-                last_trim = tokio::time::Instant::now();
-                // Hand freed heap back to the system now and then: the idle footprint is what an
-                // operator sees in `top` on the small machine a status page runs on.
-                // SAFETY: malloc_trim only releases free memory; it is safe at any time.
-                unsafe {
-                    libc::malloc_trim(0);
-                }
-            }
             // Who has which post-mortem open, while operators' pages listen (the editor's
             // presence line); nobody's page needs it otherwise.
             let listened = heartbeat.count.load(Ordering::Relaxed) > 0;
+            if last_trim.elapsed() >= IDLE_TICK {
+                last_trim = tokio::time::Instant::now();
+                crate::footprint::hand_back(!listened);
+            }
             let editing = if listened && db.is_connected() {
                 vigil_core::store::reviews::editing(&pool, PRESENCE_SECS)
                     .await

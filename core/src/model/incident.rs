@@ -505,6 +505,37 @@ mod tests {
     }
 
     #[test]
+    fn a_failure_exactly_one_correlation_window_after_the_last_still_joins() {
+        let mut o = open(&[], 0);
+        o.recovered_at = Some(t(60));
+        // The window is 10 minutes: at 600 s it still belongs to this incident, after it not.
+        assert!(matches!(
+            decide(Some(&o), &down("site", 600), rules())[..],
+            [Action::Join { .. }]
+        ));
+        assert!(matches!(
+            decide(Some(&o), &down("site", 601), rules())[..],
+            [Action::Resolve, Action::Open { .. }]
+        ));
+    }
+
+    #[test]
+    fn one_of_two_failing_monitors_recovering_is_not_yet_monitoring() {
+        let o = open(&["site", "grafana"], 0);
+        let up = Signal::Up {
+            monitor: "site".into(),
+            component: "site".into(),
+            at: t(100),
+        };
+        assert_eq!(
+            decide(Some(&o), &up, rules()),
+            vec![Action::Recovered {
+                component: "site".into()
+            }]
+        );
+    }
+
+    #[test]
     fn a_failure_long_after_recovery_is_a_new_incident() {
         let mut o = open(&[], 0);
         o.status = IncidentStatus::Monitoring;
@@ -683,4 +714,106 @@ pub fn statuses_for(kind: IncidentKind) -> String {
 /// Whether `status` ends an incident or maintenance.
 pub fn is_final(status: &str) -> bool {
     matches!(status, "resolved" | "completed")
+}
+
+#[cfg(test)]
+mod names_tests {
+    use super::*;
+
+    #[test]
+    fn progress_reads_and_prints_as_statuspage_names_it() {
+        use IncidentKind::*;
+        let identified = Progress::parse(Incident, "identified").unwrap();
+        assert_eq!(identified, Progress::Incident(IncidentStatus::Identified));
+        assert_eq!(Progress::parse(Maintenance, "identified"), None);
+        let in_progress = Progress::parse(Maintenance, "in_progress").unwrap();
+        assert_eq!(in_progress.as_str(), "in_progress");
+        assert_eq!(identified.as_str(), "identified");
+        assert_eq!(in_progress.label(), "In progress");
+        assert_eq!(identified.to_string(), "identified");
+        assert_eq!(Progress::initial(Maintenance).as_str(), "scheduled");
+        for (kind, s, done) in [
+            (Incident, "resolved", true),
+            (Incident, "monitoring", false),
+            (Maintenance, "completed", true),
+            (Maintenance, "verifying", false),
+        ] {
+            assert_eq!(Progress::parse(kind, s).unwrap().is_final(), done, "{s}");
+            assert_eq!(is_final(s), done, "{s}");
+        }
+        assert!(IncidentStatus::Monitoring.is_open());
+        assert!(!IncidentStatus::Resolved.is_open());
+    }
+
+    #[test]
+    fn a_status_named_in_a_request_is_read_before_its_kind_is_known() {
+        let s = StatusName::parse("in_progress").unwrap();
+        assert_eq!(s, StatusName::Maintenance(MaintenanceStatus::InProgress));
+        assert_eq!(s.as_str(), "in_progress");
+        assert_eq!(
+            StatusName::parse("monitoring").unwrap().as_str(),
+            "monitoring"
+        );
+        assert_eq!(
+            s.progress(IncidentKind::Maintenance),
+            Some(Progress::Maintenance(MaintenanceStatus::InProgress))
+        );
+        assert_eq!(s.progress(IncidentKind::Incident), None);
+        assert_eq!(StatusName::parse("fixed"), None);
+        assert_eq!(
+            StatusName::unknown("fixed"),
+            "`fixed` is not a status: one of investigating, identified, monitoring, resolved \
+             (incidents) or scheduled, in_progress, verifying, completed (maintenances)"
+        );
+        let err = serde_json::from_str::<StatusName>("\"fixed\"").unwrap_err();
+        assert!(err.to_string().contains("`fixed` is not a status"), "{err}");
+        assert_eq!(
+            statuses_for(IncidentKind::Maintenance),
+            "scheduled, in_progress, verifying, completed"
+        );
+        assert_eq!(
+            statuses_for(IncidentKind::Incident),
+            "investigating, identified, monitoring, resolved"
+        );
+    }
+
+    fn view(kind: IncidentKind, started: i64, resolved: Option<i64>) -> IncidentView {
+        let at = |m: i64| DateTime::from_timestamp(1_700_000_000 + m * 60, 0).unwrap();
+        IncidentView {
+            id: 1,
+            kind,
+            name: "Website is unavailable".into(),
+            status: Progress::initial(kind),
+            impact: Impact::Major,
+            automatic: true,
+            taken_over: false,
+            started_at: at(started),
+            monitoring_at: None,
+            resolved_at: resolved.map(at),
+            scheduled_for: None,
+            scheduled_until: None,
+            created_at: at(started),
+            updated_at: at(started),
+            components: vec![],
+            updates: vec![],
+            evidence: vec![],
+            postmortem: None,
+        }
+    }
+
+    #[test]
+    fn an_incidents_window_runs_from_before_it_started_to_after_it_ended() {
+        let at = |m: i64| DateTime::from_timestamp(1_700_000_000 + m * 60, 0).unwrap();
+        let resolved = view(IncidentKind::Incident, 100, Some(160));
+        assert!(!resolved.is_open() && !resolved.is_maintenance());
+        // Half an hour either side, when "now" is long after.
+        assert_eq!(resolved.window(at(1000)), (at(70), at(190)));
+        // Never past now.
+        assert_eq!(resolved.window(at(170)), (at(70), at(170)));
+        let open = view(IncidentKind::Maintenance, 100, None);
+        assert!(open.is_open() && open.is_maintenance());
+        assert_eq!(open.window(at(120)), (at(70), at(120)));
+        // At least five minutes wide, even for one that started in the future.
+        assert_eq!(open.window(at(50)), (at(70), at(75)));
+    }
 }

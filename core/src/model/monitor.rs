@@ -404,6 +404,33 @@ mod tests {
     }
 
     #[test]
+    fn a_down_target_answering_slowly_is_degraded_not_down_nor_up() {
+        let mut s = MonitorState::new(t0());
+        assert_eq!(
+            run(&mut s, "---~~"),
+            vec![Unknown, Unknown, Down, Down, Degraded]
+        );
+        assert_eq!(run(&mut s, "++"), vec![Degraded, Up]);
+    }
+
+    #[test]
+    fn a_verdict_from_the_regions_changes_the_state_unless_paused() {
+        let mut s = MonitorState::new(t0());
+        let tr = s
+            .conclude(Down, t0(), "down from 2 of 3 regions".into())
+            .expect("a change");
+        assert_eq!((tr.from, tr.to), (Unknown, Down));
+        assert_eq!(s.status, Down);
+        assert!(
+            s.conclude(Down, t0(), "again".into()).is_none(),
+            "no change"
+        );
+        s.pause(t0());
+        assert!(s.conclude(Up, t0(), "up".into()).is_none());
+        assert_eq!(s.status, Paused);
+    }
+
+    #[test]
     fn paused_monitors_ignore_results_until_resumed() {
         let mut s = MonitorState::new(t0());
         run(&mut s, "+");
@@ -647,6 +674,77 @@ mod quorum_tests {
         assert_eq!(status, Unknown);
         let (status, _) = combine(&regions(), 1, &seen(&[("us-east", Degraded)]));
         assert_eq!(status, Degraded);
+    }
+
+    fn spec(regions: Option<&[&str]>) -> super::MonitorSpec {
+        let mut v = serde_json::json!({
+            "name": "site-home", "component": "site",
+            "interval": { "secs": 30, "nanos": 0 }, "timeout": { "secs": 5, "nanos": 0 },
+            "check": { "kind": "tcp", "host": "db.internal", "port": 5432 },
+        });
+        if let Some(r) = regions {
+            v["regions"] = serde_json::json!(r);
+            v["quorum"] = serde_json::json!(2);
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn a_monitor_runs_here_alone_unless_it_names_regions() {
+        let here = spec(None);
+        assert_eq!(here.regions, ["local"]);
+        assert_eq!(here.quorum, 1);
+        assert!(!here.is_regional());
+        assert!(here.runs_in("local") && !here.runs_in("eu-west"));
+        assert_eq!(here.check.kind(), "tcp");
+        let elsewhere = spec(Some(&["eu-west"]));
+        assert!(elsewhere.is_regional(), "one region, not this server");
+        assert!(!elsewhere.runs_in("local") && elsewhere.runs_in("eu-west"));
+        assert!(spec(Some(&["local", "eu-west"])).is_regional());
+        assert!(!spec(Some(&["local"])).is_regional());
+        assert!(!spec(Some(&[])).is_regional(), "nowhere is not elsewhere");
+    }
+
+    #[test]
+    fn region_names_are_short_words() {
+        use super::is_region_name;
+        for ok in ["local", "eu-west", "us_east_1", &"a".repeat(40)] {
+            assert!(is_region_name(ok), "{ok}");
+        }
+        for bad in ["", "eu west", "eu/west", "région", &"a".repeat(41)] {
+            assert!(!is_region_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn accepted_statuses_are_2xx_unless_listed() {
+        let mut check = super::HttpCheck {
+            url: "https://example.org/".into(),
+            method: "GET".into(),
+            headers: vec![],
+            expect_status: vec![],
+            body_contains: None,
+            body_not_contains: None,
+            body_regex: None,
+            max_response: None,
+            follow_redirects: true,
+            cert_min_days: None,
+        };
+        assert!(check.status_accepted(200) && check.status_accepted(299));
+        assert!(!check.status_accepted(199) && !check.status_accepted(300));
+        check.expect_status = vec![401];
+        assert!(check.status_accepted(401) && !check.status_accepted(200));
+        assert_eq!(super::Check::Http(check).kind(), "http");
+    }
+
+    #[test]
+    fn statuses_read_and_print_as_stored() {
+        use MonitorStatus::*;
+        for s in [Unknown, Up, Degraded, Down, Paused] {
+            assert_eq!(MonitorStatus::parse(s.as_str()), s);
+        }
+        assert_eq!(Degraded.as_str(), "degraded");
+        assert_eq!(MonitorStatus::parse("sideways"), Unknown);
     }
 
     #[test]

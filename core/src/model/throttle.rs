@@ -37,6 +37,11 @@ mod tests {
         assert_eq!(delay_after(FREE_FAILURES + 1), Duration::seconds(2));
         assert_eq!(delay_after(FREE_FAILURES + 2), Duration::seconds(4));
         assert_eq!(delay_after(FREE_FAILURES + 3), Duration::seconds(8));
+        assert_eq!(
+            delay_after(1000),
+            Duration::minutes(15),
+            "capped at 15 minutes"
+        );
         assert_eq!(delay_after(1000), Duration::seconds(MAX_DELAY_SECS));
     }
 

@@ -74,18 +74,9 @@ async fn metrics_count_requests_by_route_and_report_the_pool() {
 /// The first event of a live stream.
 async fn first_event(resp: reqwest::Response) -> LiveStatus {
     let mut stream = resp.bytes_stream();
-    let mut buf = String::new();
-    loop {
-        let chunk = tokio::time::timeout(Duration::from_secs(5), stream.next())
-            .await
-            .expect("an event within 5 s")
-            .expect("stream open")
-            .unwrap();
-        buf.push_str(std::str::from_utf8(&chunk).unwrap());
-        if let Some(data) = buf.lines().find_map(|l| l.strip_prefix("data: ")) {
-            return serde_json::from_str::<LiveStatus>(data).unwrap();
-        }
-    }
+    next_status(&mut stream, &mut String::new(), Duration::from_secs(5))
+        .await
+        .expect("an event within 5 s")
 }
 
 /// Waits for the live feed's first database check (what operators' pages show of Vigil itself).
@@ -193,18 +184,11 @@ async fn the_live_stream_pushes_a_fresh_status_every_second() {
     let mut buf = String::new();
     let mut seen: Vec<LiveStatus> = Vec::new();
     while seen.len() < 3 {
-        let chunk = tokio::time::timeout(Duration::from_secs(5), stream.next())
-            .await
-            .expect("an event within 5 s")
-            .expect("stream open")
-            .unwrap();
-        buf.push_str(std::str::from_utf8(&chunk).unwrap());
-        while let Some(end) = buf.find("\n\n") {
-            let event: String = buf.drain(..end + 2).collect();
-            if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
-                seen.push(serde_json::from_str(data).expect("data is a LiveStatus"));
-            }
-        }
+        seen.push(
+            next_status(&mut stream, &mut buf, Duration::from_secs(5))
+                .await
+                .expect("an event within 5 s"),
+        );
     }
     assert!(seen.windows(2).all(|w| w[1].seq > w[0].seq), "{seen:?}");
     assert!(seen[2].server_time > seen[0].server_time, "{seen:?}");
