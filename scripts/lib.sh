@@ -112,7 +112,7 @@ build_wasm() {
 # wasm-bindgen, then wasm-opt for release) and the stylesheet, each named after a hash of its
 # content, plus public/. This is what `cargo leptos build` does; doing it here spares a fresh
 # machine compiling cargo-leptos (18 minutes), which stays the tool for `cargo leptos watch`.
-# The hashes go to hash.txt beside the server binary of SERVER_DIR's profile (debug, run or
+# The hashes go to hash.txt beside the server binary of SERVER_DIR's profile (debug, local or
 # release), where Leptos reads them. When nothing that goes into the site changed since the last
 # build (the wasm, the stylesheet, public/, the tools' versions), the site is left as it is:
 # wasm-opt and brotli -q 11 take a minute and give the same bytes again.
@@ -128,8 +128,9 @@ build_site() {
   inputs="$( { echo "$profile"; wasm-bindgen --version
     if [ "$profile" = release ]; then wasm-opt --version; fi
     sha256sum "$wasm" style/main.css; find public -type f -exec sha256sum {} + | sort; } | sha256sum)"
-  if [ -f "$site/.inputs" ] && [ "$(cat "$site/.inputs")" = "$inputs" ] && [ -f "$site/hash.txt" ]; then
-    cp "$site/hash.txt" "$CARGO_TARGET_DIR/$server_dir/hash.txt"
+  # What the site was made from, and its hashes, beside it (not in it: it is served as it is).
+  if [ -d "$site" ] && [ "$(cat "$site.inputs" 2>/dev/null)" = "$inputs" ] && [ -f "$site.hash.txt" ]; then
+    cp "$site.hash.txt" "$CARGO_TARGET_DIR/$server_dir/hash.txt"
     return 0
   fi
   out="$(mktemp -d)"
@@ -157,12 +158,12 @@ build_site() {
       brotli -q 11 -k "$name"
     done
   fi
-  cp "$out/hash.txt" "$site.new/hash.txt"
-  printf '%s\n' "$inputs" > "$site.new/.inputs"
   # Swap whole directories: a server still running from the old one finds either all old or
   # all new files.
   rm -rf "$site.old"; [ -d "$site" ] && mv "$site" "$site.old"
   mv "$site.new" "$site"; rm -rf "$site.old"
+  cp "$out/hash.txt" "$site.hash.txt"
+  printf '%s\n' "$inputs" > "$site.inputs"
   cp "$out/hash.txt" "$CARGO_TARGET_DIR/$server_dir/hash.txt"
   rm -rf "$out"
 }

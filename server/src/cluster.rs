@@ -98,7 +98,7 @@ impl Cluster {
                     tracing::debug!(error = %e, "could not announce this replica");
                 }
                 // Replicas silent for an hour are gone; their rows only clutter /ops.
-                if rounds % 60 == 0 {
+                if rounds.is_multiple_of(60) {
                     let _ = cluster::forget_silent(&me.pool, 3600.0).await;
                 }
                 rounds += 1;

@@ -110,7 +110,7 @@ pub fn spawn(
             let listened = heartbeat.count.load(Ordering::Relaxed) > 0;
             if last_trim.elapsed() >= IDLE_TICK {
                 last_trim = tokio::time::Instant::now();
-                crate::footprint::hand_back(!listened);
+                crate::footprint::hand_back();
             }
             let editing = if listened && db.is_connected() {
                 vigil_core::store::reviews::editing(&pool, PRESENCE_SECS)
