@@ -199,9 +199,12 @@ impl Cluster {
             let held = shutdown.child_token();
             let mut task = tokio::spawn(work(held.clone()));
             let ended = tokio::select! {
+                // In this order: work that ends because shutdown began has not stopped by
+                // itself (it was said so in the log at every shutdown).
+                biased;
                 _ = shutdown.cancelled() => Ended::Shutdown,
-                _ = &mut task => Ended::ByItself,
                 _ = holding.wait_for(|held| !*held) => Ended::Lost,
+                _ = &mut task => Ended::ByItself,
             };
             held.cancel();
             if ended != Ended::ByItself {

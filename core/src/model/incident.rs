@@ -332,6 +332,20 @@ mod tests {
         }
     }
 
+    fn up(m: &str, s: i64) -> Signal {
+        Signal::Up {
+            monitor: m.into(),
+            component: m.into(),
+            at: t(s),
+        }
+    }
+
+    fn recovered(c: &str) -> Vec<Action> {
+        vec![Action::Recovered {
+            component: c.into(),
+        }]
+    }
+
     fn open(failing: &[&str], last: i64) -> OpenAuto {
         OpenAuto {
             id: 1,
@@ -439,16 +453,9 @@ mod tests {
         // A recovery is recorded, but the person moves it to monitoring, not the engine.
         o.failing.insert("site".into());
         o.recovered_at = None;
-        let up = Signal::Up {
-            monitor: "site".into(),
-            component: "site".into(),
-            at: t(3100),
-        };
         assert_eq!(
-            decide(Some(&o), &up, rules()),
-            vec![Action::Recovered {
-                component: "site".into()
-            }]
+            decide(Some(&o), &up("site", 3100), rules()),
+            recovered("site")
         );
     }
 
@@ -522,16 +529,9 @@ mod tests {
     #[test]
     fn one_of_two_failing_monitors_recovering_is_not_yet_monitoring() {
         let o = open(&["site", "grafana"], 0);
-        let up = Signal::Up {
-            monitor: "site".into(),
-            component: "site".into(),
-            at: t(100),
-        };
         assert_eq!(
-            decide(Some(&o), &up, rules()),
-            vec![Action::Recovered {
-                component: "site".into()
-            }]
+            decide(Some(&o), &up("site", 100), rules()),
+            recovered("site")
         );
     }
 

@@ -614,6 +614,23 @@ pub struct HttpCheck {
 }
 
 impl HttpCheck {
+    /// A plain GET of `url` expecting a 2xx, following redirects: what a monitor with only a URL
+    /// configured checks.
+    pub fn get(url: impl Into<String>) -> HttpCheck {
+        HttpCheck {
+            url: url.into(),
+            method: "GET".into(),
+            headers: vec![],
+            expect_status: vec![],
+            body_contains: None,
+            body_not_contains: None,
+            body_regex: None,
+            max_response: None,
+            follow_redirects: true,
+            cert_min_days: None,
+        }
+    }
+
     pub fn status_accepted(&self, code: u16) -> bool {
         if self.expect_status.is_empty() {
             (200..300).contains(&code)
@@ -718,18 +735,7 @@ mod quorum_tests {
 
     #[test]
     fn accepted_statuses_are_2xx_unless_listed() {
-        let mut check = super::HttpCheck {
-            url: "https://example.org/".into(),
-            method: "GET".into(),
-            headers: vec![],
-            expect_status: vec![],
-            body_contains: None,
-            body_not_contains: None,
-            body_regex: None,
-            max_response: None,
-            follow_redirects: true,
-            cert_min_days: None,
-        };
+        let mut check = super::HttpCheck::get("https://example.org/");
         assert!(check.status_accepted(200) && check.status_accepted(299));
         assert!(!check.status_accepted(199) && !check.status_accepted(300));
         check.expect_status = vec![401];

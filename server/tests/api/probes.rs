@@ -54,18 +54,7 @@ fn target() -> Router {
 }
 
 fn http(url: String) -> HttpCheck {
-    HttpCheck {
-        url,
-        method: "GET".into(),
-        headers: vec![],
-        expect_status: vec![],
-        body_contains: None,
-        body_not_contains: None,
-        body_regex: None,
-        max_response: None,
-        follow_redirects: true,
-        cert_min_days: None,
-    }
+    HttpCheck::get(url)
 }
 
 fn spec(check: Check, timeout_ms: u64) -> MonitorSpec {
