@@ -280,9 +280,11 @@ async fn three_replicas_and_two_agents_survive_a_kill_and_a_database_outage() {
             .bind(restarted_at)
             .fetch_one(&pool)
             .await
-            .ok()?;
+            .map_err(|e| format!("{region}: {e}"))?;
             // 3 monitors every 2 s for 30 s: 45 checks; allow for the first and last seconds.
-            (n >= 30).then_some(())
+            (n >= 30)
+                .then_some(())
+                .ok_or(format!("{region}: {n} results from the outage"))
         })
         .await;
     }
