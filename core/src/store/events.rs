@@ -166,22 +166,17 @@ pub async fn append_in(
             .await?;
         }
     }
-    sqlx::query!(
-        "SELECT pg_notify($1, $2)",
-        NOTIFY_CHANNEL,
-        event.id.to_string()
-    )
-    .execute(&mut *conn)
-    .await?;
+    wake_replicas(&mut *conn, &event.id.to_string()).await?;
     Ok(event)
 }
 
 /// Wakes every replica's workers (the same notification a new event sends) for a change that is
 /// not an event: a monitor paused, a heartbeat's ping, made through one replica and acted on by
 /// whichever holds the probes.
-pub async fn wake_replicas(pool: &PgPool, why: &str) -> Result<(), StoreError> {
+/// A new event sends the same notification, from its transaction, with its id.
+pub async fn wake_replicas(db: impl sqlx::PgExecutor<'_>, why: &str) -> Result<(), StoreError> {
     sqlx::query!("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, why)
-        .execute(pool)
+        .execute(db)
         .await?;
     Ok(())
 }
