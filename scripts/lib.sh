@@ -2,6 +2,15 @@
 # nothing that is already there. Sourced, not run.
 set -euo pipefail
 
+# `./scripts/X --help` prints the script's own header comment (what it does, how to call it) and
+# installs, builds and runs nothing.
+case "${1:-}" in
+  -h|--help)
+    awk 'NR == 1 && /^#!/ { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
+    exit 0
+    ;;
+esac
+
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
