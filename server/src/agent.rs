@@ -20,6 +20,7 @@ use crate::{
     cli::AgentArgs,
     http::api::agents::{Assignment, Observed, Push, MAX_BATCH},
     probes::{check::Probers, scheduler::Scheduler},
+    world::follow::LiveWorld,
 };
 
 /// Results waiting to be pushed, and how many were dropped since the last push that got through.
@@ -52,7 +53,9 @@ pub async fn run(args: AgentArgs, shutdown: CancellationToken) -> anyhow::Result
     tracing::info!(server = %agent.args.server, region = %agent.args.region, "probe agent starting");
     let pushing = tokio::spawn(agent.clone().push_until(shutdown.clone()));
     let mut assigned: Option<Vec<(i64, Arc<MonitorSpec>)>> = None;
-    let mut probing: Option<CancellationToken> = None;
+    // The scheduler follows the assignment as the server's scheduler follows the world: a
+    // changed list re-times only the monitors that changed.
+    let mut probing: Option<tokio::sync::watch::Sender<Arc<LiveWorld>>> = None;
     let mut every = crate::workers::ticker(Duration::from_secs(agent.args.refresh_secs.max(1)));
     while crate::workers::next_tick(&mut every, &shutdown).await {
         match agent.assignment().await {
@@ -61,12 +64,21 @@ pub async fn run(args: AgentArgs, shutdown: CancellationToken) -> anyhow::Result
                     monitors = monitors.len(),
                     "checking the monitors of this region"
                 );
-                if let Some(p) = probing.take() {
-                    p.cancel();
+                let world = Arc::new(LiveWorld {
+                    by_id: monitors.iter().cloned().collect(),
+                    monitors: monitors.clone(),
+                    ..Default::default()
+                });
+                match &probing {
+                    Some(tx) => {
+                        tx.send_replace(world);
+                    }
+                    None => {
+                        let (tx, rx) = tokio::sync::watch::channel(world);
+                        agent.clone().probe(rx, shutdown.clone());
+                        probing = Some(tx);
+                    }
                 }
-                let token = shutdown.child_token();
-                agent.clone().probe(monitors.clone(), token.clone());
-                probing = Some(token);
                 assigned = Some(monitors);
             }
             Ok(_) => {}
@@ -104,11 +116,12 @@ impl Agent {
             .collect())
     }
 
-    /// Checks `monitors` until `token` is cancelled, into the buffer.
-    fn probe(self: Arc<Self>, monitors: Vec<(i64, Arc<MonitorSpec>)>, token: CancellationToken) {
+    /// Checks the assigned monitors until `token` is cancelled, into the buffer.
+    fn probe(self: Arc<Self>, assigned: crate::world::follow::Live, token: CancellationToken) {
         let (tx, mut rx) = mpsc::channel::<(i64, CheckResult)>(4_096);
         let scheduler = Scheduler {
-            monitors,
+            live: assigned,
+            region: self.args.region.clone(),
             probers: Arc::new(Probers::new(1 << 20, Default::default())),
             paused: Default::default(),
             max_concurrency: 256,

@@ -56,6 +56,66 @@ pub enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
+    /// The world Vigil watches (components and monitors), kept in the database as numbered
+    /// revisions and changed live on every replica: export it, plan and apply a file (GitOps),
+    /// read the history, restore a revision.
+    ///
+    /// Three ways to run Vigil: from the browser only (no [[component]]/[[monitor]] in the
+    /// configuration file; change things at /ops/settings or through /api/v1), from git only
+    /// (declare them in the file — `[world] managed_by = "file"`, the default for a file that
+    /// declares any — and Vigil applies the file at start, on SIGHUP and when it changes), or
+    /// both (`managed_by = "database"`, and `vigil world apply` from CI).
+    World {
+        #[command(subcommand)]
+        action: WorldAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorldAction {
+    /// Print the live world as a file `vigil world apply` reads back. Secrets are printed as
+    /// "(secret)"; applying that keeps the secret the object has.
+    Export {
+        /// toml (default) or json.
+        #[arg(long, default_value = "toml")]
+        format: WorldFormat,
+    },
+    /// Print what applying FILE would change, field by field; change nothing. Exit code 0: no
+    /// change, 2: changes, 1: FILE is invalid (every problem is printed).
+    Plan {
+        /// A world file (TOML with [[component]] and [[monitor]], a whole vigil.toml, or the
+        /// JSON of `vigil world export --format json`).
+        file: PathBuf,
+        /// Remove what the live world has and FILE does not declare.
+        #[arg(long)]
+        prune: bool,
+    },
+    /// Apply FILE as one revision, in one transaction (nothing when it changes nothing).
+    Apply {
+        file: PathBuf,
+        /// Remove what the live world has and FILE does not declare.
+        #[arg(long)]
+        prune: bool,
+        /// Refuse unless the live world is still at revision N (the one you planned against).
+        #[arg(long, value_name = "N")]
+        expect_revision: Option<i64>,
+        /// Said beside the revision in the history.
+        #[arg(long, short)]
+        message: Option<String>,
+    },
+    /// List the newest revisions: number, when, who, what changed.
+    History {
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
+    /// Make the world what it was after revision N, as a new revision.
+    Restore { revision: i64 },
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum WorldFormat {
+    Toml,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

@@ -66,6 +66,10 @@ pub struct Config {
     pub components: Vec<monitors::ComponentConfig>,
     #[serde(rename = "monitor")]
     pub monitors: Vec<monitors::MonitorConfig>,
+    pub world: WorldConfig,
+    /// The file this was read from (`None`: the built-in defaults). Filled in by `load`.
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
     /// The monitors, validated: filled in by `load`, not read from the file.
     #[serde(skip)]
     pub monitor_specs: Vec<MonitorSpec>,
@@ -365,6 +369,39 @@ impl Default for StatusPageConfig {
     }
 }
 
+/// Who decides what Vigil watches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ManagedBy {
+    /// The `[[component]]`s and `[[monitor]]`s in this file: they are applied at every start,
+    /// on SIGHUP and when the file changes, and are read-only in the browser and the API
+    /// (what was created there is left alone). Keeping the world in git works this way.
+    File,
+    /// The database: the browser, the API and `vigil world apply` change it. What this file
+    /// declares is applied once, as the first revision, when the database has none.
+    Database,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorldConfig {
+    /// Default: `file` when this file declares any component or monitor, `database` otherwise.
+    pub managed_by: Option<ManagedBy>,
+}
+
+impl Config {
+    /// Who decides what Vigil watches (see [`ManagedBy`]).
+    pub fn world_managed_by(&self) -> ManagedBy {
+        self.world
+            .managed_by
+            .unwrap_or(if self.components.is_empty() && self.monitors.is_empty() {
+                ManagedBy::Database
+            } else {
+                ManagedBy::File
+            })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
@@ -384,6 +421,8 @@ pub enum ConfigError {
     },
     #[error("environment variable {var}: {problem}")]
     Env { var: String, problem: String },
+    #[error("{count} problems; fix them all and start again:\n{list}")]
+    Several { count: usize, list: String },
     #[error("{origin}: key `{key}`: {problem}")]
     Invalid {
         origin: String,
@@ -393,6 +432,26 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
+    /// Several problems found at once: each on its own line, with where it is.
+    pub fn problems(origin: &str, problems: Vec<Problem>) -> ConfigError {
+        if problems.len() == 1 {
+            let p = problems.into_iter().next().expect("one problem");
+            return ConfigError::invalid(origin, p);
+        }
+        let list = problems
+            .iter()
+            .map(|p| match p.line {
+                Some(line) => format!("  {origin}:{line}: key `{}`: {}", p.key, p.message),
+                None => format!("  {origin}: key `{}`: {}", p.key, p.message),
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        ConfigError::Several {
+            count: problems.len(),
+            list,
+        }
+    }
+
     /// A problem found in the settings read from `origin` (a file, or the built-in defaults).
     fn invalid(origin: &str, p: Problem) -> ConfigError {
         ConfigError::Invalid {
@@ -458,7 +517,8 @@ impl Config {
             &config.monitors,
             &config.probes,
         )
-        .map_err(|p| ConfigError::invalid(&origin, p))?;
+        .map_err(|problems| ConfigError::problems(&origin, problems))?;
+        config.path = path.map(Path::to_path_buf);
         Ok(config)
     }
 

@@ -26,3 +26,4 @@ pub mod subscribers;
 pub mod telemetry;
 pub mod wake;
 pub mod workers;
+pub mod world;

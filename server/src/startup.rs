@@ -59,9 +59,21 @@ impl Application {
             addr: config.server.addr,
             source,
         })?;
+        // The world the configuration declares goes into the database first (as a revision,
+        // when it changes anything); from then on every replica follows the database's world.
+        // A world the database refuses (another file manages those objects) is reported, and
+        // Vigil serves what the database holds.
+        if let Err(e) = crate::world::file::seed(&db.pool, config).await {
+            tracing::error!(error = %e, "the configuration file's components and monitors were not applied");
+        }
+        let world = crate::world::follow::load(&db.pool)
+            .await
+            .map_err(DbError::from)?;
         let config = &{
             let mut c = config.clone();
             c.server.public_url = crate::config::public_url_of(&c.server.public_url, addr);
+            // What the sources' registry sizes the scheduler's and agents' freshness by.
+            c.monitor_specs = world.monitors.iter().map(|(_, s)| (**s).clone()).collect();
             c
         };
         let shutdown = CancellationToken::new();
@@ -76,6 +88,9 @@ impl Application {
         let cluster = crate::cluster::Cluster::new(db.pool.clone(), &config.cluster);
         cluster.spawn_keeper(addr.to_string(), shutdown.clone());
         let (live, publisher) = live::spawn(db.pool.clone(), events.clone(), shutdown.clone());
+        let world =
+            crate::world::follow::spawn(db.pool.clone(), world, events.clone(), shutdown.clone());
+        crate::world::file::follow(db.pool.clone(), config, shutdown.clone());
         let state = AppState {
             leptos_options,
             pool: db.pool.clone(),
@@ -84,13 +99,16 @@ impl Application {
             auth: config.auth.clone(),
             probes: crate::probes::registry::start(
                 db.pool.clone(),
-                config,
+                &config.probes,
+                world.clone(),
                 &cluster,
                 events.clone(),
                 shutdown.clone(),
-            )
-            .await
-            .map_err(DbError::from)?,
+            ),
+            world: std::sync::Arc::new(crate::http::state::WorldSettings {
+                live: world,
+                probes: config.probes.clone(),
+            }),
             cluster: cluster.clone(),
             status: Default::default(),
             public: Default::default(),

@@ -55,6 +55,11 @@ pub enum Scope {
     #[serde(rename = "postmortems:write")]
     #[strum(serialize = "postmortems:write")]
     PostmortemsWrite,
+    /// Change the world: components, monitors (`/api/v1/components`, `/api/v1/monitors`,
+    /// `/api/v1/world`). People need the admin role for it.
+    #[serde(rename = "config:write")]
+    #[strum(serialize = "config:write")]
+    ConfigWrite,
     /// Probe agents pushing results and heartbeats.
     #[serde(rename = "agent")]
     Agent,
@@ -63,10 +68,11 @@ pub enum Scope {
     Admin,
 }
 
-pub const ALL_SCOPES: [Scope; 5] = [
+pub const ALL_SCOPES: [Scope; 6] = [
     Scope::Read,
     Scope::IncidentsWrite,
     Scope::PostmortemsWrite,
+    Scope::ConfigWrite,
     Scope::Agent,
     Scope::Admin,
 ];

@@ -87,6 +87,10 @@ pub enum EventData {
     /// every source going stale and answering again as if each had failed.
     #[serde(rename = "vigil.absent")]
     VigilAbsent(VigilAbsent),
+    /// The world (components, monitors) changed: revision `revision`, by whom, how much. Every
+    /// replica applies it when it hears of it; the team's channels may follow changes with it.
+    #[serde(rename = "world.revised")]
+    WorldRevised(WorldRevised),
     /// A stored event this version does not understand, kept as it is.
     #[serde(skip)]
     Other {
@@ -282,6 +286,24 @@ impl VigilAbsent {
             "Vigil was not running {}–{} UTC",
             self.from.format("%H:%M"),
             self.to.format("%H:%M")
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorldRevised {
+    pub revision: i64,
+    pub actor: String,
+    pub created: u32,
+    pub changed: u32,
+    pub removed: u32,
+}
+
+impl WorldRevised {
+    pub fn message(&self) -> String {
+        format!(
+            "Configuration revision {} by {}: {} created, {} changed, {} removed",
+            self.revision, self.actor, self.created, self.changed, self.removed
         )
     }
 }
@@ -513,6 +535,7 @@ impl EventData {
                     .map_or_else(|| "nobody owns it".to_string(), |o| format!("owner {o}"))
             ),
             EventData::VigilAbsent(a) => a.message(),
+            EventData::WorldRevised(w) => w.message(),
             EventData::ComponentStatus(c) => format!(
                 "{} shows {} (was {})",
                 c.name,

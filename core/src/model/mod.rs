@@ -22,3 +22,4 @@ pub mod throttle;
 pub mod upstream;
 pub mod uptime;
 pub mod window;
+pub mod world;

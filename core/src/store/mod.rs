@@ -32,6 +32,7 @@ pub mod tokens;
 pub mod upstream;
 pub mod uptime;
 pub mod users;
+pub mod world;
 
 pub use sqlx::PgPool;
 

@@ -6,23 +6,23 @@ use std::{
     time::Duration,
 };
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 use vigil_core::model::monitor::{Check, HttpCheck, MonitorSpec, Thresholds};
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ComponentConfig {
     /// Short stable name used in URLs and badges: lowercase letters, digits and dashes.
     pub id: String,
     pub name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MonitorKind {
     Http,
@@ -32,7 +32,10 @@ pub enum MonitorKind {
     Prometheus,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+/// A monitor as people write it: the TOML's `[[monitor]]`, the API's JSON and the exported
+/// world all use these field names. Fields left out take their defaults and are left out again
+/// when written back, so an export reads like a hand-written file.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MonitorConfig {
     pub name: String,
@@ -41,38 +44,55 @@ pub struct MonitorConfig {
     #[serde(default = "default_interval")]
     pub interval_secs: u64,
     /// Defaults to 10 s, or the interval when that is shorter.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
     // http, prometheus
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    #[serde(default = "default_method")]
+    #[serde(default = "default_method", skip_serializing_if = "is_get")]
     pub method: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expect_status: Vec<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub body_contains: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub body_not_contains: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub body_regex: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_response_ms: Option<u64>,
-    #[serde(default = "yes")]
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub follow_redirects: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cert_min_days: Option<u32>,
     // tcp, dns
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
     // dns
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub record_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expect: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resolver: Option<String>,
     // heartbeat
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub window_secs: Option<u64>,
     // prometheus
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub up_query: Option<String>,
     /// Where it is checked from: `local` (this server) and probe agents' regions
     /// (`vigil agent --region NAME`). Default: `["local"]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub regions: Option<Vec<String>>,
     /// How many of `regions` must see it down for it to be down. Default 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quorum: Option<u32>,
 }
 
@@ -84,6 +104,12 @@ fn default_method() -> String {
 }
 fn yes() -> bool {
     true
+}
+fn is_get(method: &String) -> bool {
+    method == "GET"
+}
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -125,57 +151,78 @@ impl ProbesConfig {
     }
 }
 
-/// Checks components and monitors together and turns monitors into specs.
+/// Checks components and monitors together and turns monitors into specs. Every problem is
+/// reported, not only the first: someone fixing a file or a form fixes them all in one go.
 pub fn validate(
     lines: &HashMap<String, usize>,
     components: &[ComponentConfig],
     monitors: &[MonitorConfig],
     probes: &ProbesConfig,
-) -> Result<Vec<MonitorSpec>, Problem> {
-    let ids = component_ids(components)?;
-    check_probes(probes)?;
+) -> Result<Vec<MonitorSpec>, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let ids = component_ids(components, &mut problems);
+    if let Err(p) = check_probes(probes) {
+        problems.push(p);
+    }
     let mut names = HashSet::new();
-    monitors
-        .iter()
-        .map(|m| {
-            let at = At {
-                line: lines.get(&m.name).copied(),
-                name: &m.name,
-            };
-            if !names.insert(m.name.as_str()) {
-                return Err(at.problem("name", "another monitor has the same name"));
-            }
-            monitor_spec(m, &at, &ids, probes)
-        })
-        .collect()
+    let mut specs = Vec::with_capacity(monitors.len());
+    for m in monitors {
+        let at = At {
+            line: lines.get(&m.name).copied(),
+            name: &m.name,
+        };
+        if m.name.trim().is_empty() {
+            problems.push(at.problem("name", "a monitor needs a name"));
+        }
+        if !names.insert(m.name.as_str()) {
+            problems.push(at.problem("name", "another monitor has the same name"));
+        }
+        match monitor_spec(m, &at, &ids, probes) {
+            Ok(spec) => specs.push(spec),
+            Err(p) => problems.push(p),
+        }
+    }
+    if problems.is_empty() {
+        Ok(specs)
+    } else {
+        Err(problems)
+    }
 }
 
-/// Every component id, once each, in the characters ids may use.
-fn component_ids(components: &[ComponentConfig]) -> Result<HashSet<&str>, Problem> {
+/// Every component id, once each, in the characters ids may use; problems go to `problems`.
+fn component_ids<'a>(
+    components: &'a [ComponentConfig],
+    problems: &mut Vec<Problem>,
+) -> HashSet<&'a str> {
     let mut ids = HashSet::new();
-    for (i, c) in components.iter().enumerate() {
-        let key = format!("component[{i}].id");
+    for c in components {
+        let key = |field: &str| format!("component `{}`: {field}", c.id);
         if c.id.is_empty()
+            || c.id.len() > 64
             || !c
                 .id
                 .chars()
                 .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
         {
-            return Err(Problem {
-                line: None,
-                key,
-                message: format!("`{}` must be lowercase letters, digits and dashes", c.id),
-            });
+            problems.push(Problem::new(
+                key("id"),
+                format!(
+                    "`{}` must be 1 to 64 lowercase letters, digits and dashes",
+                    c.id
+                ),
+            ));
+        }
+        if c.name.trim().is_empty() {
+            problems.push(Problem::new(key("name"), "a component needs a name"));
         }
         if !ids.insert(c.id.as_str()) {
-            return Err(Problem {
-                line: None,
-                key,
-                message: format!("component `{}` is declared twice", c.id),
-            });
+            problems.push(Problem::new(
+                key("id"),
+                format!("component `{}` is declared twice", c.id),
+            ));
         }
     }
-    Ok(ids)
+    ids
 }
 
 fn check_probes(probes: &ProbesConfig) -> Result<(), Problem> {

@@ -2,7 +2,7 @@
 
 /// A setting that does not make sense: which key, why, and (for monitors) the line it starts
 /// on. Every section's checks answer with this one shape; [`ConfigError::invalid`] says where.
-#[derive(Debug)]
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Problem {
     pub line: Option<usize>,
     pub key: String,

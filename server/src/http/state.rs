@@ -48,9 +48,18 @@ pub struct AppState {
     /// What one client may hold or repeat (live streams, sign-in attempts).
     #[from_ref(skip)]
     pub limits: std::sync::Arc<crate::limits::Limits>,
+    /// The live world, and what validating a change of it needs.
+    #[from_ref(skip)]
+    pub world: std::sync::Arc<WorldSettings>,
     /// `[github]`, when follow-ups are tracked there.
     #[from_ref(skip)]
     pub github: Option<std::sync::Arc<crate::config::github::GithubConfig>>,
+}
+
+/// What the world's API and pages need: its live view and the limits monitors are checked by.
+pub struct WorldSettings {
+    pub live: crate::world::follow::Live,
+    pub probes: crate::config::monitors::ProbesConfig,
 }
 
 /// What sign-in and the credential resolver take from the server's state.

@@ -1,5 +1,5 @@
-//! Starting the probes: sync the configured components and monitors into the database, restore
-//! each monitor's state, and run the scheduler, the writer and the retention job.
+//! Starting the probes: restore each monitor's state, and run the scheduler, the writer and the
+//! retention job over the live world (`world::follow`), on the replica holding the lease.
 
 use std::{
     collections::HashMap,
@@ -12,7 +12,7 @@ use sqlx::PgPool;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use vigil_core::{
-    model::monitor::{Check, CheckResult, MonitorSpec, PauseRequest},
+    model::monitor::{CheckResult, PauseRequest},
     store::{checks, cluster, monitors, StoreError},
 };
 
@@ -22,10 +22,7 @@ use super::{
     scheduler::{Paused, Scheduler},
     writer::{Command, Writer},
 };
-use crate::{
-    cluster::Cluster,
-    config::{monitors::ProbesConfig, Config},
-};
+use crate::{cluster::Cluster, config::monitors::ProbesConfig, world::follow::Live};
 
 /// The lease the probes run under: one replica at a time schedules every monitor and folds
 /// the results into their states.
@@ -42,7 +39,7 @@ struct Running {
 #[derive(Clone)]
 pub struct ProbeHandle {
     pool: PgPool,
-    heartbeat_secrets: Arc<HashMap<String, i64>>,
+    live: Live,
     heartbeats: Arc<Heartbeats>,
     running: Arc<Mutex<Option<Running>>>,
     pauses: mpsc::UnboundedSender<PauseRequest>,
@@ -53,7 +50,7 @@ impl ProbeHandle {
     /// replica running the probes sees it whichever replica it reached; on that replica it also
     /// counts at once.
     pub async fn heartbeat(&self, secret: &str) -> bool {
-        let Some(&id) = self.heartbeat_secrets.get(secret) else {
+        let Some(id) = self.live.borrow().heartbeats.get(secret).copied() else {
             return false;
         };
         let now = Utc::now();
@@ -77,37 +74,15 @@ impl ProbeHandle {
     }
 }
 
-/// Syncs the configured components and monitors, then probes them on whichever replica holds
-/// the `probes` lease.
-pub async fn start(
+/// Probes the live world's monitors on whichever replica holds the `probes` lease.
+pub fn start(
     pool: PgPool,
-    config: &Config,
+    probes_config: &ProbesConfig,
+    live: Live,
     cluster: &Cluster,
     wake: crate::wake::Events,
     shutdown: CancellationToken,
-) -> Result<ProbeHandle, StoreError> {
-    let decls: Vec<monitors::ComponentDecl> = config
-        .components
-        .iter()
-        .map(|c| monitors::ComponentDecl {
-            id: c.id.clone(),
-            name: c.name.clone(),
-            group: c.group.clone(),
-            description: c.description.clone(),
-        })
-        .collect();
-    let synced = monitors::sync(&pool, &decls, &config.monitor_specs).await?;
-    let heartbeat_secrets: HashMap<String, i64> = synced
-        .iter()
-        .filter_map(|(id, spec)| match &spec.check {
-            Check::Heartbeat { secret, .. } => Some((secret.clone(), *id)),
-            _ => None,
-        })
-        .collect();
-    let specs: Vec<(i64, Arc<MonitorSpec>)> = synced
-        .into_iter()
-        .map(|(id, s)| (id, Arc::new(s)))
-        .collect();
+) -> ProbeHandle {
     let heartbeats = Arc::new(Heartbeats::default());
     let paused = Arc::new(Paused::default());
     let running: Arc<Mutex<Option<Running>>> = Default::default();
@@ -132,20 +107,20 @@ pub async fn start(
     let probes = Probing {
         pool: pool.clone(),
         wake,
-        specs,
-        config: config.probes.clone(),
+        live: live.clone(),
+        config: probes_config.clone(),
         heartbeats: heartbeats.clone(),
         paused: paused.clone(),
         running: running.clone(),
     };
     cluster.run_exclusive(LEASE, shutdown, move |held| probes.clone().run(held));
-    Ok(ProbeHandle {
+    ProbeHandle {
         pool,
-        heartbeat_secrets: Arc::new(heartbeat_secrets),
+        live,
         heartbeats,
         running,
         pauses: pauses_tx,
-    })
+    }
 }
 
 /// Everything a spell of probing needs; cloned for each time this replica takes the lease.
@@ -153,7 +128,7 @@ pub async fn start(
 struct Probing {
     pool: PgPool,
     wake: crate::wake::Events,
-    specs: Vec<(i64, Arc<MonitorSpec>)>,
+    live: Live,
     config: ProbesConfig,
     heartbeats: Arc<Heartbeats>,
     paused: Arc<Paused>,
@@ -183,7 +158,7 @@ impl Probing {
         let (commands_tx, commands_rx) = mpsc::channel(64);
         let writer = Writer {
             pool: self.pool.clone(),
-            specs: self.specs.iter().cloned().collect(),
+            live: self.live.clone(),
             states,
             thresholds: self.config.thresholds(),
             batch_max: 2_000,
@@ -193,13 +168,8 @@ impl Probing {
         };
         let writing = tokio::spawn(writer.run(results_rx, commands_rx, held.clone()));
         let scheduler = Scheduler {
-            // Checked from here: those that list `local` (the others only by agents).
-            monitors: self
-                .specs
-                .iter()
-                .filter(|(_, s)| s.runs_in(vigil_core::model::monitor::LOCAL))
-                .cloned()
-                .collect(),
+            live: self.live.clone(),
+            region: vigil_core::model::monitor::LOCAL.to_string(),
             probers: Arc::new(Probers::new(
                 self.config.max_body_kb * 1024,
                 self.heartbeats.clone(),
@@ -218,9 +188,10 @@ impl Probing {
             self.config.raw_retention_days,
             held.clone(),
         );
-        if self.specs.iter().any(|(_, s)| s.is_regional()) {
+        {
             tokio::spawn(drain_agent_inbox(
                 self.pool.clone(),
+                self.live.clone(),
                 results_tx.clone(),
                 held.clone(),
             ));
@@ -261,12 +232,8 @@ impl Probing {
         held: &CancellationToken,
     ) {
         let mut wake = self.wake.clone();
-        let heartbeats = self
-            .specs
-            .iter()
-            .any(|(_, s)| matches!(s.check, Check::Heartbeat { .. }));
         while wake.rest(held, crate::wake::FALLBACK).await {
-            if heartbeats {
+            if !self.live.borrow().heartbeats.is_empty() {
                 if let Ok(pings) = cluster::pings(&self.pool).await {
                     for (id, at) in pings {
                         self.heartbeats.beat(id, at);
@@ -298,13 +265,30 @@ struct Restored {
 }
 
 /// Feeds the agents' results (received by any replica) to this replica's writer, oldest first.
+/// While no monitor is checked by agents it only waits for the world to change.
 async fn drain_agent_inbox(
     pool: PgPool,
+    mut live: Live,
     results: mpsc::Sender<(i64, CheckResult)>,
     held: CancellationToken,
 ) {
     let mut every = crate::workers::ticker(Duration::from_millis(500));
-    while crate::workers::next_tick(&mut every, &held).await {
+    loop {
+        let regional = live
+            .borrow_and_update()
+            .monitors
+            .iter()
+            .any(|(_, s)| s.is_regional());
+        if !regional {
+            tokio::select! {
+                _ = held.cancelled() => return,
+                changed = live.changed() => if changed.is_err() { return },
+            }
+            continue;
+        }
+        if !crate::workers::next_tick(&mut every, &held).await {
+            return;
+        }
         loop {
             match vigil_core::store::agents::take(&pool, 5_000).await {
                 Ok(taken) => {

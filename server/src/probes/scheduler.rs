@@ -46,7 +46,11 @@ pub fn offset(name: &str, interval: Duration) -> Duration {
 }
 
 pub struct Scheduler {
-    pub monitors: Vec<(i64, Arc<MonitorSpec>)>,
+    /// The world: the monitors to check from here are those listing `local`. When it changes,
+    /// only the monitors that changed are re-timed.
+    pub live: crate::world::follow::Live,
+    /// The region checked from here: `local` on a server, an agent's own region.
+    pub region: String,
     pub probers: Arc<Probers>,
     pub paused: Arc<Paused>,
     pub max_concurrency: usize,
@@ -55,6 +59,16 @@ pub struct Scheduler {
     /// and no monitor waits longer than its interval plus the takeover.
     pub last_checked: HashMap<i64, DateTime<Utc>>,
 }
+
+/// One monitor as the scheduler runs it. `generation` moves when it is re-timed: its older
+/// entries in the queue are then skipped.
+struct Slot {
+    spec: Arc<MonitorSpec>,
+    generation: u64,
+    last_run: Option<Instant>,
+}
+
+type Queue = BinaryHeap<Reverse<(Instant, i64, u64)>>;
 
 impl Scheduler {
     /// When monitor `id` is first due, counting from `start` (= `now` on the wall clock).
@@ -73,32 +87,108 @@ impl Scheduler {
             None => start + offset(&spec.name, spec.interval),
         }
     }
-}
 
-impl Scheduler {
-    /// Runs until `shutdown`; results go to `results`.
-    pub async fn run(self, results: mpsc::Sender<(i64, CheckResult)>, shutdown: CancellationToken) {
-        let limit = Arc::new(Semaphore::new(self.max_concurrency));
-        let (start, now) = (Instant::now(), Utc::now());
-        let mut queue: BinaryHeap<Reverse<(Instant, usize)>> = self
+    /// The monitors checked from here, as the world is now.
+    fn local(&mut self) -> HashMap<i64, Arc<MonitorSpec>> {
+        let region = self.region.clone();
+        self.live
+            .borrow_and_update()
             .monitors
             .iter()
-            .enumerate()
-            .map(|(i, (id, spec))| Reverse((self.first_due(*id, spec, start, now), i)))
-            .collect();
-        while let Some(Reverse((due, i))) = queue.pop() {
+            .filter(|(_, s)| s.runs_in(&region))
+            .cloned()
+            .collect()
+    }
+
+    /// Brings the slots to the world's new revision: a new monitor is checked at once, a
+    /// removed one never again, one whose interval changed keeps its last check and moves its
+    /// next; every other monitor keeps its slot (a changed URL or threshold is used from its
+    /// next check on).
+    fn reconcile(&mut self, slots: &mut HashMap<i64, Slot>, queue: &mut Queue) {
+        let wanted = self.local();
+        slots.retain(|id, _| wanted.contains_key(id));
+        let now = Instant::now();
+        for (id, spec) in wanted {
+            match slots.get_mut(&id) {
+                None => {
+                    slots.insert(
+                        id,
+                        Slot {
+                            spec,
+                            generation: 0,
+                            last_run: None,
+                        },
+                    );
+                    queue.push(Reverse((now, id, 0)));
+                }
+                Some(slot) if slot.spec.interval != spec.interval => {
+                    slot.generation += 1;
+                    let next = slot
+                        .last_run
+                        .map_or(now, |last| (last + spec.interval).max(now));
+                    slot.spec = spec;
+                    queue.push(Reverse((next, id, slot.generation)));
+                }
+                Some(slot) => slot.spec = spec,
+            }
+        }
+    }
+
+    /// Runs until `shutdown`; results go to `results`.
+    pub async fn run(
+        mut self,
+        results: mpsc::Sender<(i64, CheckResult)>,
+        shutdown: CancellationToken,
+    ) {
+        let limit = Arc::new(Semaphore::new(self.max_concurrency));
+        let (start, now) = (Instant::now(), Utc::now());
+        let mut slots: HashMap<i64, Slot> = HashMap::new();
+        let mut queue: Queue = BinaryHeap::new();
+        for (id, spec) in self.local() {
+            queue.push(Reverse((self.first_due(id, &spec, start, now), id, 0)));
+            slots.insert(
+                id,
+                Slot {
+                    spec,
+                    generation: 0,
+                    last_run: None,
+                },
+            );
+        }
+        let mut live = self.live.clone();
+        let mut following = true;
+        loop {
+            let next = queue.peek().map(|Reverse(entry)| entry.0);
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep_until(due) => {}
+                changed = live.changed(), if following => {
+                    // Nobody sends changes any more: keep checking what there is.
+                    following = changed.is_ok();
+                    if following {
+                        self.reconcile(&mut slots, &mut queue);
+                    }
+                    continue;
+                }
+                _ = sleep_until_or_forever(next) => {}
             }
-            let (id, spec) = self.monitors[i].clone();
+            let Some(Reverse((due, id, generation))) = queue.pop() else {
+                continue;
+            };
+            let Some(slot) = slots.get_mut(&id) else {
+                continue; // removed from the world
+            };
+            if slot.generation != generation {
+                continue; // re-timed: a newer entry stands for it
+            }
+            let spec = slot.spec.clone();
             // The next run keeps its slot; a check that starts late does not shift later ones.
             let mut next = due + spec.interval;
             let now = Instant::now();
             while next <= now {
                 next += spec.interval;
             }
-            queue.push(Reverse((next, i)));
+            slot.last_run = Some(due);
+            queue.push(Reverse((next, id, generation)));
             if self.paused.contains(id) {
                 continue;
             }
@@ -117,6 +207,14 @@ impl Scheduler {
                 let _ = tx.send((id, result)).await;
             });
         }
+    }
+}
+
+/// Sleeps until `at`, or for ever when nothing is due (an empty world waits for a change).
+async fn sleep_until_or_forever(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -29,7 +29,9 @@ pub enum Command {
 
 pub struct Writer {
     pub pool: PgPool,
-    pub specs: HashMap<i64, Arc<MonitorSpec>>,
+    /// The monitors as the world is now: a result for a monitor deleted meanwhile is dropped,
+    /// one for a monitor just created is counted.
+    pub live: crate::world::follow::Live,
     pub states: HashMap<i64, (MonitorState, Option<chrono::DateTime<Utc>>)>,
     pub thresholds: Thresholds,
     pub batch_max: usize,
@@ -95,8 +97,12 @@ impl Writer {
         }
     }
 
+    fn spec(&self, id: i64) -> Option<Arc<MonitorSpec>> {
+        self.live.borrow().by_id.get(&id).cloned()
+    }
+
     fn fold(&mut self, id: i64, result: &CheckResult, changes: &mut Vec<Change>) {
-        let Some(spec) = self.specs.get(&id) else {
+        let Some(spec) = self.spec(id) else {
             return;
         };
         let (state, last_ok) = self
@@ -134,7 +140,7 @@ impl Writer {
 
     /// What each region sees now, as stored with the monitor's state (regional monitors only).
     fn regions_of(&self, id: i64) -> Option<serde_json::Value> {
-        let spec = self.specs.get(&id)?;
+        let spec = self.spec(id)?;
         let regions = self.regional.get(&id)?;
         let now = Utc::now();
         let seen = current_verdicts(regions, now, spec.interval * CURRENT_FOR_INTERVALS);
@@ -145,7 +151,7 @@ impl Writer {
     }
 
     fn pause(&mut self, id: i64, paused: bool, changes: &mut Vec<Change>) {
-        let Some(spec) = self.specs.get(&id) else {
+        let Some(spec) = self.spec(id) else {
             return;
         };
         let now = Utc::now();

@@ -35,3 +35,4 @@ mod status;
 mod subscribers;
 mod upstream;
 mod uptime;
+mod world;

@@ -6,9 +6,11 @@ use serde_json::Value;
 
 use crate::common::spawn_app;
 
-const DOCUMENTED: [&str; 31] = [
+const DOCUMENTED: [&str; 39] = [
     "/api/v1/agent/monitors",
     "/api/v1/agent/results",
+    "/api/v1/components",
+    "/api/v1/components/{id}",
     "/api/v1/follow-ups",
     "/api/v1/follow-ups/{id}",
     "/api/v1/incidents",
@@ -27,6 +29,7 @@ const DOCUMENTED: [&str; 31] = [
     "/api/v1/maintenances",
     "/api/v1/me",
     "/api/v1/monitors",
+    "/api/v1/monitors/{id}",
     "/api/v1/nodebalancers",
     "/api/v1/nodebalancers/{id}/configs/{config_id}/history",
     "/api/v1/nodes",
@@ -37,6 +40,11 @@ const DOCUMENTED: [&str; 31] = [
     "/api/v1/subscribers",
     "/api/v1/subscribers/{id}",
     "/api/v1/upstreams",
+    "/api/v1/world",
+    "/api/v1/world/apply",
+    "/api/v1/world/plan",
+    "/api/v1/world/revisions",
+    "/api/v1/world/revisions/{number}/restore",
     // Public: the subscribe form as JSON.
     "/api/v2/subscriptions.json",
 ];
@@ -59,7 +67,8 @@ async fn the_document_and_the_router_name_the_same_operations() {
             .replace("{id}", "1")
             .replace("{config_id}", "1")
             .replace("{name}", "node-a")
-            .replace("{thread}", "1");
+            .replace("{thread}", "1")
+            .replace("{number}", "1");
         for method in ["get", "post", "put", "patch", "delete"] {
             let documented = item.get(method).is_some();
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
@@ -96,7 +105,7 @@ async fn the_document_and_the_router_name_the_same_operations() {
             }
         }
     }
-    assert_eq!(operations, 36);
+    assert_eq!(operations, 50);
     // Nothing else answers under /api/v1.
     assert_eq!(app.get("/api/v1/undocumented").await.status(), 404);
 }

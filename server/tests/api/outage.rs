@@ -51,7 +51,10 @@ async fn the_public_side_answers_through_a_database_outage_and_the_results_are_k
             .ok_or(status)
     })
     .await;
-    assert!(html.contains("As of "), "the page names the time it is as of");
+    assert!(
+        html.contains("As of "),
+        "the page names the time it is as of"
+    );
     let badge = app.get("/badge/site.svg").await;
     assert_eq!(badge.status(), 200);
     assert!(badge.headers().get("x-vigil-as-of").is_some());

@@ -69,6 +69,9 @@ pub enum ApiError {
     Internal(String),
     #[error(transparent)]
     Command(#[from] vigil_core::store::incident_commands::CommandError),
+    /// A change of the world refused: every problem, a stale `If-Match`, a moved revision.
+    #[error(transparent)]
+    World(#[from] crate::world::apply::WorldError),
     /// Asked too often; the answer says when to try again (`Retry-After`, seconds).
     #[error("too many requests from this address; try again in {0} s")]
     TooMany(u64),
@@ -109,6 +112,7 @@ impl Answer for ApiError {
             ApiError::Store(e) => e.status(),
             ApiError::Internal(_) => 500,
             ApiError::Command(e) => e.status(),
+            ApiError::World(e) => world_status(e),
         }
     }
 
@@ -116,6 +120,7 @@ impl Answer for ApiError {
         match self {
             ApiError::Store(e) => e.public_message(),
             ApiError::Command(e) => e.public_message(),
+            ApiError::World(crate::world::apply::WorldError::Store(e)) => e.public_message(),
             other => other.to_string(),
         }
     }
@@ -134,6 +139,7 @@ impl IntoResponse for ApiError {
         match self {
             // The body says what became of the caller's input.
             ApiError::Conflict(body) => (StatusCode::CONFLICT, Json(body)).into_response(),
+            ApiError::World(e) => world_answer(e),
             ApiError::TooMany(secs) => {
                 let mut resp = crate::error::answer(&ApiError::TooMany(secs));
                 resp.headers_mut()
@@ -147,6 +153,46 @@ impl IntoResponse for ApiError {
             other => crate::error::answer(&other),
         }
     }
+}
+
+fn world_status(e: &crate::world::apply::WorldError) -> u16 {
+    use crate::world::apply::WorldError;
+    match e {
+        WorldError::Invalid(_) => 400,
+        WorldError::NotFound(_) => 404,
+        WorldError::Managed(_) | WorldError::Moved { .. } => 409,
+        WorldError::Stale { .. } => 412,
+        WorldError::Store(e) => e.status(),
+    }
+}
+
+/// A refused change of the world, with everything the caller needs to fix it at once: every
+/// problem (`problems`, each with its `key`), or the object as it is now (`current`).
+fn world_answer(e: crate::world::apply::WorldError) -> Response {
+    use crate::world::apply::WorldError;
+    let status = StatusCode::from_u16(world_status(&e)).unwrap_or(StatusCode::BAD_REQUEST);
+    let body = match &e {
+        WorldError::Invalid(problems) | WorldError::Managed(problems) => json!({
+            "error": format!("{} problem{}: {e}", problems.len(), if problems.len() == 1 { "" } else { "s" }),
+            "field": problems.first().map(|p| p.key.clone()),
+            "problems": problems,
+        }),
+        WorldError::Moved { head, .. } => json!({ "error": e.to_string(), "revision": head }),
+        WorldError::Stale {
+            revision, current, ..
+        } => {
+            json!({ "error": e.to_string(), "revision": revision, "current": current })
+        }
+        WorldError::NotFound(_) => json!({ "error": e.to_string() }),
+        WorldError::Store(s) => return crate::error::answer(s),
+    };
+    let mut resp = (status, Json(body)).into_response();
+    if let WorldError::Stale { revision, .. } = &e {
+        if let Ok(v) = HeaderValue::from_str(&format!("\"{revision}\"")) {
+            resp.headers_mut().insert(header::ETAG, v);
+        }
+    }
+    resp
 }
 
 /// Parses a JSON body, turning serde's complaint into a 400 that names the field at fault

@@ -18,3 +18,4 @@ pub mod reviews;
 pub mod scope;
 pub mod subscribers;
 pub mod v1;
+pub mod world;

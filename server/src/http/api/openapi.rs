@@ -10,7 +10,8 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::http::{
     api::agents, api::evidence, api::follow_ups, api::incidents, api::postmortems,
-    api::reliability, api::resources, api::reviews, api::subscribers, api::v1, state::AppState,
+    api::reliability, api::resources, api::reviews, api::subscribers, api::v1, api::world,
+    state::AppState,
 };
 
 #[derive(OpenApi)]
@@ -63,6 +64,7 @@ pub fn api() -> Api {
         .merge(follow_ups::routes())
         .merge(subscribers::routes())
         .merge(reliability::routes())
+        .merge(world::routes())
         .split_for_parts();
     let (agents, agents_doc) = agents::routes().split_for_parts();
     let mut scripts_table = table_of(&doc);

@@ -24,6 +24,7 @@ scopes! {
     Agent => |a| a.require(Scope::Agent);
     IncidentsWrite => |a| a.require(Scope::IncidentsWrite);
     PostmortemsWrite => |a| a.require(Scope::PostmortemsWrite);
+    ConfigWrite => |a| a.require(Scope::ConfigWrite);
     /// Reading incidents: `read`, or a scope that writes them.
     ReadsIncidents => |a| a.require_reading(INCIDENT_WRITERS);
     /// Reading post-mortems: `read`, or a scope that writes them.

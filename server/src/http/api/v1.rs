@@ -217,6 +217,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(me))
         .routes(routes!(replicas))
-        .routes(routes!(monitors))
         .routes(routes!(nodebalancers))
 }

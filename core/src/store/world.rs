@@ -1,0 +1,288 @@
+//! The world as data: components and monitors, each with the revision that last changed it, and
+//! the numbered revisions themselves. Every change goes through one [`WorldTx`]: it holds the
+//! head row's lock from the first read to the commit, so two writers never both decide from the
+//! same world, and revision numbers have no gaps.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{Postgres, Transaction};
+
+use crate::model::event::EventData;
+
+use super::{PgPool, StoreError};
+
+/// A live component as stored.
+#[derive(Clone, Debug)]
+pub struct StoredComponent {
+    pub id: String,
+    pub name: String,
+    pub group: Option<String>,
+    pub description: Option<String>,
+    pub revision: i64,
+    pub managed_by: Option<String>,
+}
+
+/// A live monitor as stored: its database id and the object as written (`doc`).
+#[derive(Clone, Debug)]
+pub struct StoredMonitor {
+    pub id: i64,
+    pub name: String,
+    pub doc: Option<Value>,
+    pub revision: i64,
+    pub managed_by: Option<String>,
+}
+
+/// One numbered revision of the world.
+#[derive(Clone, Debug)]
+pub struct Revision {
+    pub number: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub message: Option<String>,
+    pub changes: Value,
+    pub world: Value,
+}
+
+/// Each live monitor's id and spec (as the probes run it), with the revision they are from.
+pub async fn live_specs(pool: &PgPool) -> Result<(i64, Vec<(i64, Value)>), StoreError> {
+    // One snapshot: the head and the monitors agree.
+    let mut tx = pool.begin().await?;
+    sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let head = sqlx::query_scalar!("SELECT revision FROM world_head WHERE only_row")
+        .fetch_one(&mut *tx)
+        .await?;
+    let rows = sqlx::query!("SELECT id, spec FROM monitors WHERE NOT retired ORDER BY id")
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok((head, rows.into_iter().map(|r| (r.id, r.spec)).collect()))
+}
+
+/// What a monitor row holds besides its document: what the probes read without parsing it.
+pub struct MonitorRow<'a> {
+    pub name: &'a str,
+    pub component: &'a str,
+    pub kind: &'a str,
+    pub spec: Value,
+    pub doc: Value,
+    pub interval_secs: i32,
+}
+
+/// The newest revision's number (0 before the first).
+pub async fn head(pool: &PgPool) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query_scalar!("SELECT revision FROM world_head WHERE only_row")
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+pub async fn components(db: impl sqlx::PgExecutor<'_>) -> Result<Vec<StoredComponent>, StoreError> {
+    Ok(sqlx::query_as!(
+        StoredComponent,
+        "SELECT id, name, group_name AS \"group\", description, revision, managed_by \
+         FROM components WHERE NOT retired ORDER BY position, id",
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn monitors(db: impl sqlx::PgExecutor<'_>) -> Result<Vec<StoredMonitor>, StoreError> {
+    Ok(sqlx::query_as!(
+        StoredMonitor,
+        "SELECT id, name, doc, revision, managed_by FROM monitors WHERE NOT retired ORDER BY id",
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// The newest revisions first, at most `limit`.
+pub async fn revisions(pool: &PgPool, limit: i64) -> Result<Vec<Revision>, StoreError> {
+    Ok(sqlx::query_as!(
+        Revision,
+        "SELECT number, at, actor, message, changes, world FROM world_revisions \
+         ORDER BY number DESC LIMIT $1",
+        limit,
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+pub async fn revision(pool: &PgPool, number: i64) -> Result<Option<Revision>, StoreError> {
+    Ok(sqlx::query_as!(
+        Revision,
+        "SELECT number, at, actor, message, changes, world FROM world_revisions WHERE number = $1",
+        number,
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// A change of the world in progress: the head row is locked until [`WorldTx::commit`] (or the
+/// value is dropped, which rolls everything back).
+pub struct WorldTx {
+    tx: Transaction<'static, Postgres>,
+    /// The revision the change starts from.
+    pub head: i64,
+}
+
+/// Starts a change: waits for any other writer to finish, then reads the head.
+pub async fn begin(pool: &PgPool) -> Result<WorldTx, StoreError> {
+    let mut tx = pool.begin().await?;
+    let head = sqlx::query_scalar!("SELECT revision FROM world_head WHERE only_row FOR UPDATE")
+        .fetch_one(&mut *tx)
+        .await?;
+    Ok(WorldTx { tx, head })
+}
+
+impl WorldTx {
+    pub async fn components(&mut self) -> Result<Vec<StoredComponent>, StoreError> {
+        components(&mut *self.tx).await
+    }
+
+    pub async fn monitors(&mut self) -> Result<Vec<StoredMonitor>, StoreError> {
+        monitors(&mut *self.tx).await
+    }
+
+    /// Creates or revives a component, or changes it.
+    pub async fn put_component(
+        &mut self,
+        c: &StoredComponent,
+        position: i32,
+    ) -> Result<(), StoreError> {
+        sqlx::query!(
+            "INSERT INTO components (id, name, group_name, description, position, revision, managed_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (id) DO UPDATE SET name = $2, group_name = $3, description = $4, \
+             position = $5, revision = $6, managed_by = $7, retired = false, updated_at = now()",
+            c.id,
+            c.name,
+            c.group,
+            c.description,
+            position,
+            c.revision,
+            c.managed_by,
+        )
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Moves a component without changing its revision (others were added or removed before it).
+    pub async fn place_component(&mut self, id: &str, position: i32) -> Result<(), StoreError> {
+        sqlx::query!(
+            "UPDATE components SET position = $2 WHERE id = $1 AND position <> $2",
+            id,
+            position
+        )
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Retires a component: gone from the page, its history kept.
+    pub async fn retire_component(&mut self, id: &str, revision: i64) -> Result<(), StoreError> {
+        sqlx::query!(
+            "UPDATE components SET retired = true, revision = $2, updated_at = now() WHERE id = $1",
+            id,
+            revision
+        )
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Creates or revives a monitor (by name), or changes it. Returns its id.
+    pub async fn put_monitor(
+        &mut self,
+        m: &MonitorRow<'_>,
+        revision: i64,
+        managed_by: Option<&str>,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar!(
+            "INSERT INTO monitors (name, component_id, kind, spec, doc, interval_secs, revision, managed_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (name) DO UPDATE SET component_id = $2, kind = $3, spec = $4, doc = $5, \
+             interval_secs = $6, revision = $7, managed_by = $8, retired = false, updated_at = now() \
+             RETURNING id",
+            m.name,
+            m.component,
+            m.kind,
+            m.spec,
+            m.doc,
+            m.interval_secs,
+            revision,
+            managed_by,
+        )
+        .fetch_one(&mut *self.tx)
+        .await?)
+    }
+
+    /// Retires a monitor: no more checks, its results and events kept.
+    pub async fn retire_monitor(&mut self, name: &str, revision: i64) -> Result<(), StoreError> {
+        sqlx::query!(
+            "UPDATE monitors SET retired = true, revision = $2, updated_at = now() WHERE name = $1",
+            name,
+            revision
+        )
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Retires what no revision wrote: the components and monitors older versions synced from
+    /// the configuration file at every start. Called by the first revision only.
+    pub async fn retire_unrevised(&mut self) -> Result<(), StoreError> {
+        sqlx::query!("UPDATE components SET retired = true WHERE revision = 0")
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query!("UPDATE monitors SET retired = true WHERE revision = 0")
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Names of the open incidents and maintenances that name this component.
+    pub async fn open_incidents_of(&mut self, component: &str) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar!(
+            "SELECT i.name FROM incidents i JOIN incident_components ic ON ic.incident_id = i.id \
+             WHERE ic.component_id = $1 AND i.status NOT IN ('resolved', 'completed') \
+             ORDER BY i.id",
+            component
+        )
+        .fetch_all(&mut *self.tx)
+        .await?)
+    }
+
+    /// Records revision `head + 1`, moves the head, and tells every replica (`event`), all in the
+    /// one transaction that made the change.
+    pub async fn commit(
+        mut self,
+        actor: &str,
+        message: Option<&str>,
+        changes: &Value,
+        world: &Value,
+        event: &EventData,
+    ) -> Result<i64, StoreError> {
+        let number = self.head + 1;
+        sqlx::query!(
+            "INSERT INTO world_revisions (number, actor, message, changes, world) \
+             VALUES ($1, $2, $3, $4, $5)",
+            number,
+            actor,
+            message,
+            changes,
+            world,
+        )
+        .execute(&mut *self.tx)
+        .await?;
+        sqlx::query!("UPDATE world_head SET revision = $1 WHERE only_row", number)
+            .execute(&mut *self.tx)
+            .await?;
+        super::events::append_in(&mut self.tx, "world", event).await?;
+        self.tx.commit().await?;
+        Ok(number)
+    }
+}

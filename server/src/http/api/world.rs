@@ -1,0 +1,752 @@
+//! The world through the API: `/api/v1/components`, `/api/v1/monitors` (create, read, change,
+//! delete) and `/api/v1/world` (export, plan, apply, revisions, restore). Bodies use the TOML's
+//! field names. Every object carries its revision as an ETag; a write with `If-Match` naming an
+//! older one is refused with 412 and the object as it is now. Writes need `config:write` (the
+//! admin role, for people); every write is one revision, through `world::apply::change`.
+
+use axum::{
+    extract::{Path, Query, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use vigil_core::model::auth::Principal;
+
+use crate::config::{
+    monitors::{ComponentConfig, MonitorConfig},
+    problem::Problem,
+};
+use crate::http::api::{
+    error::ApiError,
+    extract::{ApiJson, Require},
+    scope,
+};
+use crate::http::state::AppState;
+use crate::world::{
+    apply::{self, Applied, Current, Edit, WorldError},
+    plan::{self, ObjectKind, Plan},
+    Actor, World,
+};
+
+/// A component as stored: its fields, the revision that last changed it, what manages it.
+#[derive(Serialize, ToSchema)]
+pub struct ComponentItem {
+    #[serde(flatten)]
+    pub component: ComponentConfig,
+    pub revision: i64,
+    /// `file PATH` when a configuration file declares it (then it is read-only here).
+    pub managed_by: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ComponentList {
+    pub components: Vec<ComponentItem>,
+    /// The world's revision.
+    pub revision: i64,
+}
+
+/// A monitor as stored, secrets shown as "(secret)".
+#[derive(Serialize, ToSchema)]
+pub struct MonitorObject {
+    pub id: i64,
+    #[serde(flatten)]
+    pub monitor: MonitorConfig,
+    pub revision: i64,
+    pub managed_by: Option<String>,
+}
+
+/// The live world, secrets shown as "(secret)", at a revision.
+#[derive(Serialize, ToSchema)]
+pub struct WorldExport {
+    pub revision: i64,
+    #[serde(flatten)]
+    pub world: World,
+}
+
+/// A world to plan or apply. Without `prune`, objects it does not name are kept.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorldInput {
+    #[serde(default, rename = "component")]
+    pub components: Vec<ComponentConfig>,
+    #[serde(default, rename = "monitor")]
+    pub monitors: Vec<MonitorConfig>,
+    /// Remove what the world has and this does not name.
+    #[serde(default)]
+    pub prune: bool,
+    /// Refuse (409) unless the live world is still at this revision.
+    pub expect_revision: Option<i64>,
+    /// Said in the history beside the revision.
+    pub message: Option<String>,
+}
+
+/// What a plan or an apply found: the change field by field, and the revision it is from (a
+/// plan) or made (an apply; `revised` false when nothing needed changing).
+#[derive(Serialize, ToSchema)]
+pub struct WorldOutcome {
+    pub revision: i64,
+    pub revised: bool,
+    pub plan: Plan,
+    /// The plan as `vigil world plan` prints it.
+    pub text: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RevisionItem {
+    pub number: i64,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub actor: String,
+    pub message: Option<String>,
+    pub changes: Plan,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RevisionList {
+    pub revisions: Vec<RevisionItem>,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct RevisionsQuery {
+    /// At most this many, newest first (default 50, at most 500).
+    limit: Option<i64>,
+}
+
+/// The revision a write is conditional on (`If-Match: "12"`); `*` or none: any.
+fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+    let Some(v) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = v.to_str().unwrap_or_default().trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    text.trim_start_matches("W/")
+        .trim_matches('"')
+        .parse()
+        .map(Some)
+        .map_err(|_| {
+            ApiError::invalid(
+                "If-Match",
+                format!("`{text}` is not a revision; send the ETag you were given, e.g. \"12\""),
+            )
+        })
+}
+
+fn with_etag(status: StatusCode, revision: i64, body: impl Serialize) -> Response {
+    let mut resp = (status, Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{revision}\"")) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    resp
+}
+
+fn edit(principal: &Principal, headers: &HeaderMap) -> Edit {
+    let mut edit = Edit::by(Actor::of(principal));
+    edit.message = headers
+        .get("x-vigil-message")
+        .and_then(|v| v.to_str().ok())
+        .map(|m| m.chars().take(500).collect());
+    edit
+}
+
+/// Refuses a write whose `If-Match` names an older revision of the object than it has.
+fn check_fresh(
+    current: &Current,
+    kind: ObjectKind,
+    id: &str,
+    expected: Option<i64>,
+    shown: impl FnOnce() -> Value,
+) -> Result<(), WorldError> {
+    let (Some(expected), Some(revision)) = (expected, current.revision_of(kind, id)) else {
+        return Ok(());
+    };
+    if expected == revision {
+        return Ok(());
+    }
+    Err(WorldError::Stale {
+        kind: match kind {
+            ObjectKind::Component => "component",
+            ObjectKind::Monitor => "monitor",
+        },
+        id: id.to_string(),
+        expected,
+        revision,
+        current: shown(),
+    })
+}
+
+/// RFC 7396 JSON Merge Patch: `null` removes a field, an object merges, anything else replaces.
+fn merge(target: &mut Value, patch: &Value) {
+    let Value::Object(fields) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Default::default());
+    }
+    let object = target.as_object_mut().expect("made an object");
+    for (k, v) in fields {
+        if v.is_null() {
+            object.remove(k);
+        } else {
+            merge(object.entry(k.clone()).or_insert(Value::Null), v);
+        }
+    }
+}
+
+/// `value` read as a `T`, or the problem naming the field (`monitor `home`: interval_secs`).
+fn read_as<T: serde::de::DeserializeOwned>(what: &str, value: Value) -> Result<T, WorldError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let key = if path == "." {
+            what.to_string()
+        } else {
+            format!("{what}: {path}")
+        };
+        WorldError::Invalid(vec![Problem::new(key, e.into_inner().to_string())])
+    })
+}
+
+fn component_item(current: &Current, c: &ComponentConfig) -> ComponentItem {
+    let key = (ObjectKind::Component, c.id.clone());
+    ComponentItem {
+        component: c.clone(),
+        revision: current.revisions.get(&key).copied().unwrap_or_default(),
+        managed_by: current.managed.get(&key).cloned(),
+    }
+}
+
+fn monitor_object(
+    applied: &Applied,
+    name: &str,
+    revision: i64,
+    managed_by: Option<String>,
+) -> MonitorObject {
+    let monitor = applied
+        .world
+        .monitor(name)
+        .cloned()
+        .expect("the monitor just written");
+    MonitorObject {
+        id: applied.monitor_ids.get(name).copied().unwrap_or_default(),
+        monitor: hidden(monitor),
+        revision,
+        managed_by,
+    }
+}
+
+/// A monitor's secrets as "(secret)".
+fn hidden(m: MonitorConfig) -> MonitorConfig {
+    plan::without_secrets(&World {
+        components: vec![],
+        monitors: vec![m],
+    })
+    .monitors
+    .remove(0)
+}
+
+/// The world as stored now, with each object's revision (for reads; writes read it under the
+/// lock in `apply::change`).
+async fn current(state: &AppState) -> Result<Current, ApiError> {
+    let components = vigil_core::store::world::components(&state.pool).await?;
+    let monitors = vigil_core::store::world::monitors(&state.pool).await?;
+    let head = vigil_core::store::world::head(&state.pool).await?;
+    Ok(apply::current_of(head, &components, &monitors))
+}
+
+// ---- components ----
+
+/// `GET /api/v1/components` (scope `read`): every component, in page order, with its revision.
+#[utoipa::path(get, path = "/api/v1/components",
+    responses((status = 200, body = ComponentList), (status = 401), (status = 403)),
+    security(("token" = ["read"])))]
+pub async fn list_components(
+    State(state): State<AppState>,
+    _: Require<scope::Read>,
+) -> Result<Json<ComponentList>, ApiError> {
+    let current = current(&state).await?;
+    Ok(Json(ComponentList {
+        components: current
+            .world
+            .components
+            .iter()
+            .map(|c| component_item(&current, c))
+            .collect(),
+        revision: current.head,
+    }))
+}
+
+/// `POST /api/v1/components` (scope `config:write`): a new component, last on the page.
+#[utoipa::path(post, path = "/api/v1/components", request_body = ComponentConfig,
+    responses((status = 201, body = ComponentItem), (status = 400), (status = 401), (status = 403), (status = 409)),
+    security(("token" = ["config:write"])))]
+pub async fn create_component(
+    State(state): State<AppState>,
+    who: Require<scope::ConfigWrite>,
+    headers: HeaderMap,
+    ApiJson(new): ApiJson<ComponentConfig>,
+) -> Result<Response, ApiError> {
+    let id = new.id.clone();
+    let applied = apply::change(
+        &state.pool,
+        &state.world.probes,
+        edit(&who.0, &headers),
+        |current, w| {
+            if current.world.component(&new.id).is_some() {
+                return Err(WorldError::Invalid(vec![Problem::new(
+                    format!("component `{}`: id", new.id),
+                    "a component has this id already; change it with PATCH /api/v1/components/{id}",
+                )]));
+            }
+            w.components.push(new);
+            Ok(())
+        },
+    )
+    .await?;
+    let c = applied.world.component(&id).cloned().expect("just created");
+    Ok(with_etag(
+        StatusCode::CREATED,
+        applied.revision,
+        ComponentItem {
+            component: c,
+            revision: applied.revision,
+            managed_by: None,
+        },
+    ))
+}
+
+/// `GET /api/v1/components/{id}` (scope `read`).
+#[utoipa::path(get, path = "/api/v1/components/{id}",
+    responses((status = 200, body = ComponentItem), (status = 404)),
+    security(("token" = ["read"])))]
+pub async fn get_component(
+    State(state): State<AppState>,
+    _: Require<scope::Read>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let current = current(&state).await?;
+    let c = current
+        .world
+        .component(&id)
+        .ok_or_else(|| ApiError::NotFound(format!("no component has id `{id}`")))?;
+    let item = component_item(&current, c);
+    Ok(with_etag(StatusCode::OK, item.revision, item))
+}
+
+/// `PATCH /api/v1/components/{id}` (scope `config:write`): a JSON merge patch (`null` clears a
+/// field). With `If-Match`, refused with 412 when the component changed since.
+#[utoipa::path(patch, path = "/api/v1/components/{id}", request_body = Object,
+    responses((status = 200, body = ComponentItem), (status = 400), (status = 404), (status = 409), (status = 412)),
+    security(("token" = ["config:write"])))]
+pub async fn patch_component(
+    State(state): State<AppState>,
+    who: Require<scope::ConfigWrite>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(patch): ApiJson<Value>,
+) -> Result<Response, ApiError> {
+    let expected = if_match(&headers)?;
+    let applied = apply::change(&state.pool, &state.world.probes, edit(&who.0, &headers), |current, w| {
+        let pos = w
+            .components
+            .iter()
+            .position(|c| c.id == id)
+            .ok_or_else(|| WorldError::NotFound(format!("no component has id `{id}`")))?;
+        check_fresh(current, ObjectKind::Component, &id, expected, || {
+            serde_json::to_value(component_item(current, &w.components[pos])).unwrap_or_default()
+        })?;
+        let mut value = serde_json::to_value(&w.components[pos]).expect("serialises");
+        merge(&mut value, &patch);
+        let changed: ComponentConfig = read_as(&format!("component `{id}`"), value)?;
+        if changed.id != id {
+            return Err(WorldError::Invalid(vec![Problem::new(
+                format!("component `{id}`: id"),
+                "a component's id is in its URLs and badges and cannot change; create a new component instead",
+            )]));
+        }
+        w.components[pos] = changed;
+        Ok(())
+    })
+    .await?;
+    let current = current(&state).await?;
+    let c = applied.world.component(&id).expect("patched");
+    let item = component_item(&current, c);
+    Ok(with_etag(StatusCode::OK, item.revision, item))
+}
+
+/// `DELETE /api/v1/components/{id}` (scope `config:write`): refused while monitors belong to it
+/// or open incidents name it (the answer lists them). Its history stays.
+#[utoipa::path(delete, path = "/api/v1/components/{id}",
+    responses((status = 204), (status = 400), (status = 404), (status = 409), (status = 412)),
+    security(("token" = ["config:write"])))]
+pub async fn delete_component(
+    State(state): State<AppState>,
+    who: Require<scope::ConfigWrite>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let expected = if_match(&headers)?;
+    apply::change(
+        &state.pool,
+        &state.world.probes,
+        edit(&who.0, &headers),
+        |current, w| {
+            let c = current
+                .world
+                .component(&id)
+                .ok_or_else(|| WorldError::NotFound(format!("no component has id `{id}`")))?;
+            check_fresh(current, ObjectKind::Component, &id, expected, || {
+                serde_json::to_value(component_item(current, c)).unwrap_or_default()
+            })?;
+            w.components.retain(|c| c.id != id);
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- monitors ----
+
+/// `POST /api/v1/monitors` (scope `config:write`): a new monitor, checked within a second or
+/// two by whichever replica runs the probes.
+#[utoipa::path(post, path = "/api/v1/monitors", request_body = MonitorConfig,
+    responses((status = 201, body = MonitorObject), (status = 400), (status = 401), (status = 403), (status = 409)),
+    security(("token" = ["config:write"])))]
+pub async fn create_monitor(
+    State(state): State<AppState>,
+    who: Require<scope::ConfigWrite>,
+    headers: HeaderMap,
+    ApiJson(new): ApiJson<Value>,
+) -> Result<Response, ApiError> {
+    let name = new
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let new: MonitorConfig = read_as(&format!("monitor `{name}`"), new)?;
+    let applied = apply::change(
+        &state.pool,
+        &state.world.probes,
+        edit(&who.0, &headers),
+        |current, w| {
+            if current.world.monitor(&new.name).is_some() {
+                return Err(WorldError::Invalid(vec![Problem::new(
+                    format!("monitor `{}`: name", new.name),
+                    "a monitor has this name already; change it with PATCH /api/v1/monitors/{id}",
+                )]));
+            }
+            w.monitors.push(new);
+            Ok(())
+        },
+    )
+    .await?;
+    let object = monitor_object(&applied, &name, applied.revision, None);
+    Ok(with_etag(StatusCode::CREATED, applied.revision, object))
+}
+
+/// The name of the live monitor with database id `id`.
+async fn monitor_name(state: &AppState, id: i64) -> Result<String, ApiError> {
+    vigil_core::store::world::monitors(&state.pool)
+        .await?
+        .into_iter()
+        .find(|m| m.id == id)
+        .map(|m| m.name)
+        .ok_or_else(|| ApiError::NotFound(format!("no monitor has id {id}")))
+}
+
+/// `GET /api/v1/monitors/{id}` (scope `read`): the monitor as written, secrets hidden.
+#[utoipa::path(get, path = "/api/v1/monitors/{id}",
+    responses((status = 200, body = MonitorObject), (status = 404)),
+    security(("token" = ["read"])))]
+pub async fn get_monitor(
+    State(state): State<AppState>,
+    _: Require<scope::Read>,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let name = monitor_name(&state, id).await?;
+    let current = current(&state).await?;
+    let key = (ObjectKind::Monitor, name.clone());
+    let monitor = current.world.monitor(&name).cloned().ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "monitor {id} predates revisions; apply the configuration file once"
+        ))
+    })?;
+    let revision = current.revisions.get(&key).copied().unwrap_or_default();
+    Ok(with_etag(
+        StatusCode::OK,
+        revision,
+        MonitorObject {
+            id,
+            monitor: hidden(monitor),
+            revision,
+            managed_by: current.managed.get(&key).cloned(),
+        },
+    ))
+}
+
+/// `PATCH /api/v1/monitors/{id}` (scope `config:write`): a JSON merge patch with the TOML's
+/// field names (`{"interval_secs": 10}`; `null` clears a field). Only this monitor is re-timed.
+#[utoipa::path(patch, path = "/api/v1/monitors/{id}", request_body = Object,
+    responses((status = 200, body = MonitorObject), (status = 400), (status = 404), (status = 409), (status = 412)),
+    security(("token" = ["config:write"])))]
+pub async fn patch_monitor(
+    State(state): State<AppState>,
+    who: Require<scope::ConfigWrite>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    ApiJson(patch): ApiJson<Value>,
+) -> Result<Response, ApiError> {
+    let expected = if_match(&headers)?;
+    let name = monitor_name(&state, id).await?;
+    let applied = apply::change(&state.pool, &state.world.probes, edit(&who.0, &headers), |current, w| {
+        let pos = w
+            .monitors
+            .iter()
+            .position(|m| m.name == name)
+            .ok_or_else(|| WorldError::NotFound(format!("no monitor has id {id}")))?;
+        check_fresh(current, ObjectKind::Monitor, &name, expected, || {
+            serde_json::to_value(hidden(w.monitors[pos].clone())).unwrap_or_default()
+        })?;
+        let mut value = serde_json::to_value(&w.monitors[pos]).expect("serialises");
+        merge(&mut value, &patch);
+        let changed: MonitorConfig = read_as(&format!("monitor `{name}`"), value)?;
+        if changed.name != name {
+            return Err(WorldError::Invalid(vec![Problem::new(
+                format!("monitor `{name}`: name"),
+                "a monitor's name is how files and the history know it and cannot change; create a monitor with the new name and delete this one",
+            )]));
+        }
+        w.monitors[pos] = changed;
+        Ok(())
+    })
+    .await?;
+    let current = current(&state).await?;
+    let key = (ObjectKind::Monitor, name.clone());
+    let revision = current
+        .revisions
+        .get(&key)
+        .copied()
+        .unwrap_or(applied.revision);
+    let object = monitor_object(
+        &applied,
+        &name,
+        revision,
+        current.managed.get(&key).cloned(),
+    );
+    Ok(with_etag(StatusCode::OK, revision, object))
+}
+
+/// `DELETE /api/v1/monitors/{id}` (scope `config:write`): no further checks; its results,
+/// events and incidents stay.
+#[utoipa::path(delete, path = "/api/v1/monitors/{id}",
+    responses((status = 204), (status = 404), (status = 409), (status = 412)),
+    security(("token" = ["config:write"])))]
+pub async fn delete_monitor(
+    State(state): State<AppState>,
+    who: Require<scope::ConfigWrite>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let expected = if_match(&headers)?;
+    let name = monitor_name(&state, id).await?;
+    apply::change(
+        &state.pool,
+        &state.world.probes,
+        edit(&who.0, &headers),
+        |current, w| {
+            let m = current
+                .world
+                .monitor(&name)
+                .ok_or_else(|| WorldError::NotFound(format!("no monitor has id {id}")))?;
+            check_fresh(current, ObjectKind::Monitor, &name, expected, || {
+                serde_json::to_value(hidden(m.clone())).unwrap_or_default()
+            })?;
+            w.monitors.retain(|m| m.name != name);
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- the world ----
+
+/// `GET /api/v1/world` (scope `read`): the live world as `vigil world export` prints it.
+#[utoipa::path(get, path = "/api/v1/world",
+    responses((status = 200, body = WorldExport)),
+    security(("token" = ["read"])))]
+pub async fn export(
+    State(state): State<AppState>,
+    _: Require<scope::Read>,
+) -> Result<Response, ApiError> {
+    let current = current(&state).await?;
+    let world = plan::without_secrets(&current.world).sorted();
+    Ok(with_etag(
+        StatusCode::OK,
+        current.head,
+        WorldExport {
+            revision: current.head,
+            world,
+        },
+    ))
+}
+
+/// The world `input` asks for, from the world as it is.
+pub fn wanted(current: &World, input: World, prune: bool) -> World {
+    if prune {
+        return input;
+    }
+    let mut out = current.clone();
+    for c in input.components {
+        match out.components.iter_mut().find(|o| o.id == c.id) {
+            Some(existing) => *existing = c,
+            None => out.components.push(c),
+        }
+    }
+    for m in input.monitors {
+        match out.monitors.iter_mut().find(|o| o.name == m.name) {
+            Some(existing) => *existing = m,
+            None => out.monitors.push(m),
+        }
+    }
+    out
+}
+
+async fn plan_or_apply(
+    state: &AppState,
+    principal: &Principal,
+    input: WorldInput,
+    dry_run: bool,
+) -> Result<WorldOutcome, ApiError> {
+    let mut edit = Edit::by(Actor::of(principal));
+    edit.message = input.message;
+    edit.expect_revision = input.expect_revision;
+    edit.dry_run = dry_run;
+    let given = World {
+        components: input.components,
+        monitors: input.monitors,
+    };
+    let prune = input.prune;
+    let applied = apply::change(&state.pool, &state.world.probes, edit, |current, w| {
+        *w = wanted(&current.world, given, prune);
+        Ok(())
+    })
+    .await?;
+    Ok(WorldOutcome {
+        revision: applied.revision,
+        revised: applied.revised,
+        text: applied.plan.to_text(),
+        plan: applied.plan,
+    })
+}
+
+/// `POST /api/v1/world/plan` (scope `config:write`): what applying this world would change,
+/// field by field; nothing is written. Invalid worlds answer 400 with every problem.
+#[utoipa::path(post, path = "/api/v1/world/plan", request_body = WorldInput,
+    responses((status = 200, body = WorldOutcome), (status = 400), (status = 409)),
+    security(("token" = ["config:write"])))]
+pub async fn plan_world(
+    State(state): State<AppState>,
+    who: Require<scope::ConfigWrite>,
+    ApiJson(input): ApiJson<WorldInput>,
+) -> Result<Json<WorldOutcome>, ApiError> {
+    Ok(Json(plan_or_apply(&state, &who.0, input, true).await?))
+}
+
+/// `POST /api/v1/world/apply` (scope `config:write`): applies this world as one revision (none
+/// when it changes nothing).
+#[utoipa::path(post, path = "/api/v1/world/apply", request_body = WorldInput,
+    responses((status = 200, body = WorldOutcome), (status = 400), (status = 409)),
+    security(("token" = ["config:write"])))]
+pub async fn apply_world(
+    State(state): State<AppState>,
+    who: Require<scope::ConfigWrite>,
+    ApiJson(input): ApiJson<WorldInput>,
+) -> Result<Json<WorldOutcome>, ApiError> {
+    Ok(Json(plan_or_apply(&state, &who.0, input, false).await?))
+}
+
+/// `GET /api/v1/world/revisions` (scope `read`): the history, newest first.
+#[utoipa::path(get, path = "/api/v1/world/revisions", params(RevisionsQuery),
+    responses((status = 200, body = RevisionList)),
+    security(("token" = ["read"])))]
+pub async fn revisions(
+    State(state): State<AppState>,
+    _: Require<scope::Read>,
+    Query(q): Query<RevisionsQuery>,
+) -> Result<Json<RevisionList>, ApiError> {
+    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let revisions = vigil_core::store::world::revisions(&state.pool, limit)
+        .await?
+        .into_iter()
+        .map(|r| RevisionItem {
+            number: r.number,
+            at: r.at,
+            actor: r.actor,
+            message: r.message,
+            changes: serde_json::from_value(r.changes).unwrap_or_default(),
+        })
+        .collect();
+    Ok(Json(RevisionList { revisions }))
+}
+
+/// `POST /api/v1/world/revisions/{number}/restore` (scope `config:write`): makes the world what
+/// it was after revision `number`, as a new revision. Secrets are kept from the objects as they
+/// are (a revision never holds them).
+#[utoipa::path(post, path = "/api/v1/world/revisions/{number}/restore",
+    responses((status = 200, body = WorldOutcome), (status = 400), (status = 404), (status = 409)),
+    security(("token" = ["config:write"])))]
+pub async fn restore(
+    State(state): State<AppState>,
+    who: Require<scope::ConfigWrite>,
+    Path(number): Path<i64>,
+) -> Result<Json<WorldOutcome>, ApiError> {
+    let outcome =
+        restore_revision(&state.pool, &state.world.probes, Actor::of(&who.0), number).await?;
+    Ok(Json(outcome))
+}
+
+/// Restores revision `number` as a new one (shared with `vigil world restore`).
+pub async fn restore_revision(
+    pool: &sqlx::PgPool,
+    probes: &crate::config::monitors::ProbesConfig,
+    actor: Actor,
+    number: i64,
+) -> Result<WorldOutcome, ApiError> {
+    let old = vigil_core::store::world::revision(pool, number)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("there is no revision {number}")))?;
+    let world: World = serde_json::from_value(old.world)
+        .map_err(|e| ApiError::Internal(format!("revision {number} does not read: {e}")))?;
+    let mut edit = Edit::by(actor);
+    edit.message = Some(format!("restore revision {number}"));
+    let applied = apply::change(pool, probes, edit, |_, w| {
+        *w = world;
+        Ok(())
+    })
+    .await?;
+    Ok(WorldOutcome {
+        revision: applied.revision,
+        revised: applied.revised,
+        text: applied.plan.to_text(),
+        plan: applied.plan,
+    })
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_components, create_component))
+        .routes(routes!(get_component, patch_component, delete_component))
+        .routes(routes!(super::v1::monitors, create_monitor))
+        .routes(routes!(get_monitor, patch_monitor, delete_monitor))
+        .routes(routes!(export))
+        .routes(routes!(plan_world))
+        .routes(routes!(apply_world))
+        .routes(routes!(revisions))
+        .routes(routes!(restore))
+}

@@ -1,0 +1,215 @@
+//! `vigil world …`: the world from a terminal or a CI job, against the same database the
+//! servers use, through the same write path as the browser and the API.
+
+use std::{path::Path, process::ExitCode};
+
+use anyhow::Context;
+
+use super::{
+    apply::{self, Edit, WorldError},
+    plan, Actor, World,
+};
+use crate::{
+    cli::{WorldAction, WorldFormat},
+    config::Config,
+    db::Database,
+    http::api::world::{restore_revision, wanted},
+};
+
+/// Exit code of `plan` when there are changes (`terraform plan -detailed-exitcode` does the same).
+const CHANGES: u8 = 2;
+
+pub async fn run(config: &Config, action: WorldAction) -> anyhow::Result<ExitCode> {
+    // Read the file before opening the database: a bad file is said at once.
+    let file = match &action {
+        WorldAction::Plan { file, .. } | WorldAction::Apply { file, .. } => Some(read(file)?),
+        _ => None,
+    };
+    let db = Database::open(&config.database).await?;
+    db.migrate().await?;
+    let result = act(&db.pool, config, action, file).await;
+    db.close().await?;
+    result
+}
+
+fn who() -> Actor {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    Actor::Cli(format!("cli {user}"))
+}
+
+async fn act(
+    pool: &sqlx::PgPool,
+    config: &Config,
+    action: WorldAction,
+    file: Option<World>,
+) -> anyhow::Result<ExitCode> {
+    match action {
+        WorldAction::Export { format } => {
+            let components = vigil_core::store::world::components(pool).await?;
+            let monitors = vigil_core::store::world::monitors(pool).await?;
+            let head = vigil_core::store::world::head(pool).await?;
+            let world = plan::without_secrets(&World::from_stored(&components, &monitors)).sorted();
+            match format {
+                WorldFormat::Toml => {
+                    println!("# Vigil world, revision {head}. Secrets show as \"(secret)\"; applying this keeps them.");
+                    print!("{}", toml::to_string_pretty(&world)?);
+                }
+                WorldFormat::Json => println!("{}", serde_json::to_string_pretty(&world)?),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        WorldAction::Plan { prune, .. } => {
+            let given = file.expect("read above");
+            let mut edit = Edit::by(who());
+            edit.dry_run = true;
+            match apply::change(pool, &config.probes, edit, |current, w| {
+                *w = wanted(&current.world, given, prune);
+                Ok(())
+            })
+            .await
+            {
+                Ok(a) => {
+                    println!("Against revision {}:", a.revision);
+                    print!("{}", a.plan.to_text());
+                    Ok(if a.plan.is_empty() {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(CHANGES)
+                    })
+                }
+                Err(e) => refused(e),
+            }
+        }
+        WorldAction::Apply {
+            prune,
+            expect_revision,
+            message,
+            ..
+        } => {
+            let given = file.expect("read above");
+            let mut edit = Edit::by(who());
+            edit.expect_revision = expect_revision;
+            edit.message = message;
+            match apply::change(pool, &config.probes, edit, |current, w| {
+                *w = wanted(&current.world, given, prune);
+                Ok(())
+            })
+            .await
+            {
+                Ok(a) => {
+                    print!("{}", a.plan.to_text());
+                    if a.revised {
+                        println!("Applied as revision {}.", a.revision);
+                    } else {
+                        println!(
+                            "Nothing to apply; the world stays at revision {}.",
+                            a.revision
+                        );
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => refused(e),
+            }
+        }
+        WorldAction::History { limit } => {
+            for r in vigil_core::store::world::revisions(pool, limit.clamp(1, 1000)).await? {
+                let changes: plan::Plan = serde_json::from_value(r.changes).unwrap_or_default();
+                let (created, changed, removed) = changes.counts();
+                println!(
+                    "{:>5}  {}  {}  +{created} ~{changed} -{removed}{}",
+                    r.number,
+                    r.at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    r.actor,
+                    r.message.map(|m| format!("  {m}")).unwrap_or_default()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        WorldAction::Restore { revision } => {
+            match restore_revision(pool, &config.probes, who(), revision).await {
+                Ok(outcome) => {
+                    print!("{}", outcome.text);
+                    println!(
+                        "Restored revision {revision} as revision {}.",
+                        outcome.revision
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => anyhow::bail!("{e}"),
+            }
+        }
+    }
+}
+
+/// Every problem, one per line; exit code 1.
+fn refused(e: WorldError) -> anyhow::Result<ExitCode> {
+    match e {
+        WorldError::Invalid(problems) | WorldError::Managed(problems) => {
+            eprintln!(
+                "error: {} problem{}:",
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" }
+            );
+            for p in problems {
+                eprintln!("  {}: {}", p.key, p.message);
+            }
+            Ok(ExitCode::FAILURE)
+        }
+        WorldError::Store(e) => Err(e.into()),
+        other => {
+            eprintln!("error: {other}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// A world file: TOML (a world alone or a whole vigil.toml, whose other sections are ignored
+/// here) or JSON (by the `.json` extension).
+pub fn read(path: &Path) -> anyhow::Result<World> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    parse(&text, path.extension().is_some_and(|e| e == "json"))
+        .with_context(|| format!("{} is not a world file", path.display()))
+}
+
+pub fn parse(text: &str, json: bool) -> anyhow::Result<World> {
+    let value: serde_json::Value = if json {
+        serde_json::from_str(text)?
+    } else {
+        let table: toml::Table = toml::from_str(text)?;
+        let mut world = toml::Table::new();
+        for key in ["component", "monitor"] {
+            if let Some(v) = table.get(key) {
+                world.insert(key.into(), v.clone());
+            }
+        }
+        serde_json::to_value(world)?
+    };
+    // Only the world's own keys: `revision` (in an export's JSON) is not part of it.
+    let value = match value {
+        serde_json::Value::Object(mut map) => {
+            map.retain(|k, _| k == "component" || k == "monitor");
+            serde_json::Value::Object(map)
+        }
+        other => other,
+    };
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| anyhow::anyhow!("{}: {}", e.path(), e.inner()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_whole_configuration_file_reads_as_its_world() {
+        let text = "[server]\naddr = \"127.0.0.1:1\"\n[[component]]\nid = \"site\"\nname = \"Site\"\n[[monitor]]\nname = \"home\"\ncomponent = \"site\"\nkind = \"tcp\"\nhost = \"a\"\nport = 1\n";
+        let w = super::parse(text, false).unwrap();
+        assert_eq!(w.components.len(), 1);
+        assert_eq!(w.monitors[0].port, Some(1));
+        let err = super::parse(
+            "[[monitor]]\nname = \"x\"\ncomponent = \"s\"\nkind = \"tcp\"\nprot = 1\n",
+            false,
+        )
+        .unwrap_err();
+        assert!(format!("{err}").contains("prot"), "{err}");
+    }
+}

@@ -1,0 +1,112 @@
+//! The world Vigil watches — components and monitors — held in the database, not in a file read
+//! once. The browser, the API, `vigil world apply`, the importers and a configuration file that
+//! declares `[[component]]`/`[[monitor]]` all change it through one validated write path
+//! ([`apply::change`]); each change is a numbered revision, and every replica applies it live
+//! ([`follow`]).
+
+pub mod apply;
+pub mod cli;
+pub mod file;
+pub mod follow;
+pub mod plan;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use vigil_core::store::world::{StoredComponent, StoredMonitor};
+
+use crate::config::monitors::{ComponentConfig, MonitorConfig};
+
+/// The whole world as people write it: the TOML's `[[component]]` and `[[monitor]]` tables,
+/// in page order. The same document is what `vigil world export` prints and `apply` reads.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct World {
+    #[serde(default, rename = "component")]
+    pub components: Vec<ComponentConfig>,
+    #[serde(default, rename = "monitor")]
+    pub monitors: Vec<MonitorConfig>,
+}
+
+impl World {
+    pub fn component(&self, id: &str) -> Option<&ComponentConfig> {
+        self.components.iter().find(|c| c.id == id)
+    }
+
+    pub fn monitor(&self, name: &str) -> Option<&MonitorConfig> {
+        self.monitors.iter().find(|m| m.name == name)
+    }
+
+    /// The world as stored. A monitor written before worlds were revisions has no document; it
+    /// is left out (the first revision, from the configuration file, writes every one).
+    pub fn from_stored(components: &[StoredComponent], monitors: &[StoredMonitor]) -> World {
+        World {
+            components: components
+                .iter()
+                .map(|c| ComponentConfig {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                    group: c.group.clone(),
+                    description: c.description.clone(),
+                })
+                .collect(),
+            monitors: monitors
+                .iter()
+                .filter_map(|m| serde_json::from_value(m.doc.clone()?).ok())
+                .collect(),
+        }
+    }
+
+    /// Components in page order, then monitors by name: two worlds that differ only in the
+    /// order monitors were written in export the same.
+    pub fn sorted(mut self) -> World {
+        self.monitors.sort_by(|a, b| a.name.cmp(&b.name));
+        self
+    }
+}
+
+/// Who made a revision, as the history shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// A signed-in person (`admin alice`).
+    Person { role: String, name: String },
+    /// An API token, by its name.
+    Token(String),
+    /// The configuration file that is authoritative for what it declares (`[world] managed_by`).
+    File(String),
+    /// `vigil world apply` or an importer, run on a server.
+    Cli(String),
+}
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Actor::Person { role, name } => write!(f, "{role} {name}"),
+            Actor::Token(name) => write!(f, "token {name}"),
+            Actor::File(path) => write!(f, "file {path}"),
+            Actor::Cli(what) => write!(f, "{what}"),
+        }
+    }
+}
+
+impl Actor {
+    /// What an object is marked with when this actor is authoritative for it: only a managing
+    /// configuration file is.
+    pub fn manages(&self) -> Option<String> {
+        match self {
+            Actor::File(path) => Some(format!("file {path}")),
+            _ => None,
+        }
+    }
+
+    /// The actor behind an API or browser request.
+    pub fn of(principal: &vigil_core::model::auth::Principal) -> Actor {
+        use vigil_core::model::auth::Principal;
+        match principal {
+            Principal::User { name, role, .. } => Actor::Person {
+                role: role.to_string(),
+                name: name.clone(),
+            },
+            Principal::Token { name, .. } => Actor::Token(name.clone()),
+        }
+    }
+}

@@ -1,0 +1,572 @@
+//! The world as data: components and monitors changed live through the API and `vigil world`,
+//! as numbered revisions, on every replica, with what a configuration file manages left to it.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use vigil_core::model::auth::Scope;
+
+use crate::common::{
+    access::create_token, config_from_toml, eventually, fresh_database, send, site_monitor,
+    spawn_app_with_toml, spawn_with, Target, TestApp,
+};
+
+/// The site and its monitor from the file, the database deciding from then on.
+fn database_managed(addr: std::net::SocketAddr) -> String {
+    site_monitor(addr, 1, "", "[world]\nmanaged_by = \"database\"\n")
+}
+
+async fn writer(app: &TestApp) -> String {
+    create_token(app, &[Scope::Read, Scope::ConfigWrite])
+        .await
+        .1
+}
+
+async fn checks_of(pool: &sqlx::PgPool, monitor: i64) -> Vec<DateTime<Utc>> {
+    sqlx::query_scalar("SELECT at FROM check_results WHERE monitor_id = $1 ORDER BY at")
+        .bind(monitor)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+async fn monitor_id(pool: &sqlx::PgPool, name: &str) -> i64 {
+    sqlx::query_scalar("SELECT id FROM monitors WHERE name = $1")
+        .bind(name)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// Waits until `monitor` has `more` checks beyond those it has now: the probes ran (a positive
+/// signal that what was or was not checked meanwhile was decided).
+async fn more_checks(app: &TestApp, monitor: i64, more: usize) -> Vec<DateTime<Utc>> {
+    let now = checks_of(&app.pool, monitor).await.len();
+    eventually(30, "more checks of the untouched monitor", || async {
+        let all = checks_of(&app.pool, monitor).await;
+        (all.len() >= now + more)
+            .then_some(all.clone())
+            .ok_or(all.len())
+    })
+    .await
+}
+
+fn etag(resp: &reqwest::Response) -> String {
+    resp.headers()[reqwest::header::ETAG]
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_monitor_created_on_one_replica_is_probed_shown_on_the_other_re_timed_and_deleted() {
+    let target = Target::start().await;
+    let text = database_managed(target.addr);
+    let (db, url) = fresh_database().await;
+    let a = spawn_with(config_from_toml(&text, &url), db.clone()).await;
+    let b = spawn_with(config_from_toml(&text, &url), db.clone()).await;
+    let token = writer(&a).await;
+    let site_home = monitor_id(&a.pool, "site-home").await;
+    more_checks(&a, site_home, 2).await;
+
+    // A component and a monitor created through replica a.
+    let (status, component) = send(
+        &a,
+        reqwest::Method::POST,
+        "/api/v1/components",
+        &token,
+        Some(json!({"id": "api", "name": "Public API", "group": "Backend"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{component}");
+    assert_eq!(component["revision"], 2, "the file's world was revision 1");
+    let created = a
+        .client
+        .post(a.url("/api/v1/monitors"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "api-health", "component": "api", "kind": "http",
+                      "url": format!("http://{}/", target.addr), "interval_secs": 1, "timeout_ms": 500}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    assert_eq!(etag(&created), "\"3\"");
+    let monitor: Value = created.json().await.unwrap();
+    let id = monitor["id"].as_i64().unwrap();
+    assert_eq!(monitor["url"], format!("http://{}/", target.addr));
+
+    // Probed by whichever replica runs the probes, and the component shows on b's public page.
+    eventually(10, "the new monitor checked", || async {
+        (!checks_of(&a.pool, id).await.is_empty()).then_some(())
+    })
+    .await;
+    eventually(
+        20,
+        "the component on the other replica's public JSON",
+        || async {
+            let body: Value = b
+                .get("/api/v2/components.json")
+                .await
+                .json()
+                .await
+                .unwrap_or_default();
+            let c = body["components"]
+                .as_array()
+                .and_then(|all| all.iter().find(|c| c["name"] == "Public API"))
+                .cloned();
+            c.filter(|c| c["status"] == "operational")
+                .map(|_| ())
+                .ok_or(body)
+        },
+    )
+    .await;
+
+    // A stale If-Match is refused with the monitor as it is now.
+    let (status, stale) = {
+        let r = a
+            .client
+            .patch(a.url(&format!("/api/v1/monitors/{id}")))
+            .bearer_auth(&token)
+            .header("If-Match", "\"2\"")
+            .json(&json!({"interval_secs": 3}))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json::<Value>().await.unwrap())
+    };
+    assert_eq!(status, 412, "{stale}");
+    assert_eq!(stale["revision"], 3);
+    assert_eq!(stale["current"]["interval_secs"], 1);
+
+    // Re-timed on b: only that monitor changes rhythm; site-home keeps its own.
+    let before = checks_of(&a.pool, site_home).await.len();
+    let patched = b
+        .client
+        .patch(b.url(&format!("/api/v1/monitors/{id}")))
+        .bearer_auth(&token)
+        .header("If-Match", "\"3\"")
+        .json(&json!({"interval_secs": 3}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+    assert_eq!(etag(&patched), "\"4\"");
+    let patched_at = Utc::now();
+    let home = more_checks(&a, site_home, 8).await;
+    let after: Vec<DateTime<Utc>> = checks_of(&a.pool, id)
+        .await
+        .into_iter()
+        .filter(|t| *t > patched_at + chrono::Duration::milliseconds(1500))
+        .collect();
+    assert!(after.len() >= 2, "checked at the new interval: {after:?}");
+    for pair in after.windows(2) {
+        let gap = (pair[1] - pair[0]).num_milliseconds();
+        assert!(gap >= 2500, "every 3 s now, not every second: {after:?}");
+    }
+    // The untouched monitor: no check added, none missed, across the change.
+    for pair in home[before.saturating_sub(1)..].windows(2) {
+        let gap = (pair[1] - pair[0]).num_milliseconds();
+        assert!(
+            (500..=2500).contains(&gap),
+            "site-home stays on its 1 s rhythm across the change (gap {gap} ms): {home:?}"
+        );
+    }
+
+    // Deleted: no further checks, its history kept.
+    let (status, _) = send(
+        &a,
+        reqwest::Method::DELETE,
+        &format!("/api/v1/monitors/{id}"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    more_checks(&a, site_home, 3).await;
+    let kept = checks_of(&a.pool, id).await.len();
+    assert!(kept > 0, "its results stay");
+    more_checks(&a, site_home, 4).await;
+    assert_eq!(
+        checks_of(&a.pool, id).await.len(),
+        kept,
+        "not checked after its deletion"
+    );
+    let (status, _) = send(
+        &a,
+        reqwest::Method::GET,
+        &format!("/api/v1/monitors/{id}"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // A component with monitors cannot go; the answer names them.
+    let (status, body) = send(
+        &b,
+        reqwest::Method::DELETE,
+        "/api/v1/components/site",
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("`site-home`"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn every_problem_of_a_bad_monitor_is_named_at_once_and_nothing_is_written() {
+    let target = Target::start().await;
+    let app = spawn_app_with_toml(&database_managed(target.addr)).await;
+    let token = writer(&app).await;
+    let (status, body) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/world/apply",
+        &token,
+        Some(json!({
+            "component": [{"id": "Bad Id", "name": ""}],
+            "monitor": [
+                {"name": "a", "component": "nowhere", "kind": "http", "url": "ftp://x"},
+                {"name": "b", "component": "site", "kind": "tcp", "host": "db", "interval_secs": 1},
+            ]
+        })),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let keys: Vec<&str> = body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["key"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "component `Bad Id`: id",
+        "component `Bad Id`: name",
+        "monitor `a`: component",
+        "monitor `b`: port",
+    ] {
+        assert!(keys.contains(&expected), "{expected} in {keys:?}");
+    }
+    // The http monitor's URL is a problem too, found beside its component's.
+    let texts = body["error"].as_str().unwrap();
+    assert!(texts.contains("nowhere"), "{texts}");
+    // A field that does not exist is named with its path.
+    let (status, body) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/monitors",
+        &token,
+        Some(json!({"name": "c", "component": "site", "kind": "http", "url": "http://x/", "intervl_secs": 5})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["field"].as_str().unwrap().starts_with("monitor `c`"),
+        "{body}"
+    );
+    assert!(
+        body["error"].as_str().unwrap().contains("intervl_secs"),
+        "{body}"
+    );
+    let revisions: i64 = sqlx::query_scalar("SELECT count(*) FROM world_revisions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(revisions, 1, "only the file's first revision");
+    // Editors read; only config:write changes.
+    let (_, reader) = create_token(&app, &[Scope::Read, Scope::IncidentsWrite]).await;
+    let (status, _) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/components",
+        &reader,
+        Some(json!({"id": "x", "name": "X"})),
+    )
+    .await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn plan_and_apply_are_idempotent_guarded_by_revision_and_restorable() {
+    let target = Target::start().await;
+    let app = spawn_app_with_toml(&database_managed(target.addr)).await;
+    let token = writer(&app).await;
+    let world = json!({
+        "component": [{"id": "db", "name": "Database"}],
+        "monitor": [{"name": "db-port", "component": "db", "kind": "tcp",
+                     "host": "127.0.0.1", "port": target.addr.port(), "interval_secs": 5}],
+        "message": "add the database"
+    });
+    let (status, plan) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/world/plan",
+        &token,
+        Some(world.clone()),
+    )
+    .await;
+    assert_eq!(status, 200, "{plan}");
+    assert_eq!(plan["revised"], false);
+    assert_eq!(plan["revision"], 1);
+    assert!(
+        plan["text"]
+            .as_str()
+            .unwrap()
+            .contains("+ monitor \"db-port\""),
+        "{plan}"
+    );
+    let (_, applied) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/world/apply",
+        &token,
+        Some(world.clone()),
+    )
+    .await;
+    assert_eq!(applied["revised"], true);
+    assert_eq!(applied["revision"], 2);
+    // Again: nothing to do, no revision.
+    let (_, again) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/world/apply",
+        &token,
+        Some(world.clone()),
+    )
+    .await;
+    assert_eq!(again["revised"], false, "{again}");
+    assert_eq!(again["revision"], 2);
+
+    // Planned against revision 2, applied after someone else moved the world: refused.
+    send(
+        &app,
+        reqwest::Method::PATCH,
+        "/api/v1/components/db",
+        &token,
+        Some(json!({"description": "Primary PostgreSQL"})),
+    )
+    .await;
+    let mut guarded = world.clone();
+    guarded["expect_revision"] = json!(2);
+    guarded["monitor"][0]["interval_secs"] = json!(10);
+    let (status, refused) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/world/apply",
+        &token,
+        Some(guarded),
+    )
+    .await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("revision 3, not 2"),
+        "{refused}"
+    );
+
+    // History lists each revision with who and what; restoring 1 is a new revision equal to it.
+    let history = app.get_json("/api/v1/world/revisions", &token).await;
+    let numbers: Vec<i64> = history["revisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["number"].as_i64().unwrap())
+        .collect();
+    assert_eq!(numbers, [3, 2, 1]);
+    assert_eq!(history["revisions"][1]["message"], "add the database");
+    assert!(history["revisions"][1]["actor"]
+        .as_str()
+        .unwrap()
+        .starts_with("token "));
+    let change = &history["revisions"][0]["changes"]["changes"][0];
+    assert_eq!(change["id"], "db");
+    assert_eq!(change["fields"][0]["field"], "description");
+    assert_eq!(change["fields"][0]["after"], "Primary PostgreSQL");
+    let (status, restored) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/world/revisions/1/restore",
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{restored}");
+    assert_eq!(restored["revision"], 4);
+    let export = app.get_json("/api/v1/world", &token).await;
+    assert_eq!(export["revision"], 4);
+    let ids: Vec<&str> = export["component"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["site"]);
+    assert!(export["monitor"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["name"] != "db-port"));
+}
+
+#[tokio::test]
+async fn what_a_file_manages_is_refused_in_the_api_naming_the_file_and_follows_the_file() {
+    let target = Target::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("vigil.toml");
+    std::fs::write(&file, site_monitor(target.addr, 1, "", "")).unwrap();
+    let (db, url) = fresh_database().await;
+    let mut config = vigil_server::config::Config::load_with_env(Some(&file), &[]).unwrap();
+    config.server.addr = "127.0.0.1:0".parse().unwrap();
+    config.database.url = Some(url);
+    config.database.max_connections = 5;
+    let app = spawn_with(config, db).await;
+    let token = writer(&app).await;
+
+    let (status, body) = send(
+        &app,
+        reqwest::Method::PATCH,
+        "/api/v1/components/site",
+        &token,
+        Some(json!({"name": "Renamed"})),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("managed by {}", file.display())),
+        "{body}"
+    );
+    // What the API creates beside the file is the API's.
+    let (status, _) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/components",
+        &token,
+        Some(json!({"id": "docs", "name": "Docs"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+
+    // The file changes: re-applied without a restart, what the API made left alone.
+    std::fs::write(
+        &file,
+        site_monitor(target.addr, 2, "", "").replace("name = \"Website\"", "name = \"Web site\""),
+    )
+    .unwrap();
+    let summary = eventually(30, "the file's change applied", || async {
+        let export = app.get_json("/api/v1/world", &token).await;
+        (export["component"][0]["name"] == "Web site")
+            .then(|| export.clone())
+            .ok_or(export)
+    })
+    .await;
+    assert_eq!(summary["monitor"][0]["interval_secs"], 2);
+    assert!(summary["component"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["id"] == "docs"));
+    let actor: String =
+        sqlx::query_scalar("SELECT actor FROM world_revisions ORDER BY number DESC LIMIT 1")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(actor, format!("file {}", file.display()));
+}
+
+#[tokio::test]
+async fn secrets_appear_in_no_export_revision_answer_or_event() {
+    let target = Target::start().await;
+    let app = spawn_app_with_toml(&database_managed(target.addr)).await;
+    let token = writer(&app).await;
+    let secret = "hb-0123456789abcdefXYZ";
+    let bearer = "Bearer tok-very-private-42";
+    let (status, created) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/world/apply",
+        &token,
+        Some(json!({"monitor": [
+            {"name": "nightly", "component": "site", "kind": "heartbeat", "secret": secret, "interval_secs": 60},
+            {"name": "api-auth", "component": "site", "kind": "http", "url": format!("http://{}/", target.addr),
+             "headers": {"Authorization": bearer, "Accept": "application/json"}, "interval_secs": 30}
+        ]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    // The heartbeat works with its secret once the replica applied the revision (it is
+    // stored, where the probes need it)...
+    eventually(10, "the heartbeat accepted", || async {
+        let ping = app
+            .client
+            .post(app.url(&format!("/heartbeat/{secret}")))
+            .send()
+            .await
+            .unwrap();
+        ping.status()
+            .is_success()
+            .then_some(())
+            .ok_or(ping.status().as_u16())
+    })
+    .await;
+    // ...and is shown nowhere.
+    let export = app.get_json("/api/v1/world", &token).await.to_string();
+    let history = app
+        .get_json("/api/v1/world/revisions", &token)
+        .await
+        .to_string();
+    let id = monitor_id(&app.pool, "api-auth").await;
+    let one = app
+        .get_json(&format!("/api/v1/monitors/{id}"), &token)
+        .await
+        .to_string();
+    let stored: Vec<String> = sqlx::query_scalar(
+        "SELECT changes::text || world::text FROM world_revisions UNION ALL SELECT payload::text FROM events",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    for (what, text) in [
+        ("export", &export),
+        ("history", &history),
+        ("monitor", &one),
+    ]
+    .into_iter()
+    .chain(stored.iter().map(|s| ("stored", s)))
+    {
+        assert!(
+            !text.contains(secret) && !text.contains("very-private"),
+            "{what}: {text}"
+        );
+    }
+    assert!(
+        one.contains("application/json"),
+        "what is not a credential is shown: {one}"
+    );
+    // An export applied back keeps the secrets it hides: nothing changes.
+    let mut back: Value = serde_json::from_str(&export).unwrap();
+    back.as_object_mut().unwrap().remove("revision");
+    let (_, again) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/world/apply",
+        &token,
+        Some(back),
+    )
+    .await;
+    assert_eq!(again["revised"], false, "{again}");
+    let ping = app
+        .client
+        .post(app.url(&format!("/heartbeat/{secret}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(ping.status().is_success());
+}
