@@ -10,6 +10,7 @@ pub mod ops;
 pub mod postmortems;
 pub mod reliability;
 pub mod resources;
+pub mod settings;
 pub mod status;
 pub mod subscribers;
 

@@ -210,6 +210,9 @@ fn OpsPages() -> impl MatchNestedRoutes + Clone {
         <Route path=(StaticSegment("postmortems"), ParamSegment("id")) view=pages::postmortems::PostmortemEditor/>
         <Route path=(StaticSegment("postmortems"), ParamSegment("id"), StaticSegment("revisions"), ParamSegment("n")) view=pages::postmortems::RevisionPage/>
         <Route path=StaticSegment("monitors") view=pages::ops::MonitorsPage/>
+        <Route path=StaticSegment("settings") view=pages::settings::SettingsPage/>
+        <Route path=(StaticSegment("settings"), StaticSegment("history")) view=pages::settings::WorldHistoryPage/>
+        <Route path=(StaticSegment("settings"), StaticSegment("monitors"), ParamSegment("id")) view=pages::settings::MonitorSettingsPage/>
         <Route path=StaticSegment("load-balancers") view=pages::ops::LoadBalancersPage/>
     }
     .into_inner()

@@ -108,6 +108,10 @@ impl Application {
             world: std::sync::Arc::new(crate::http::state::WorldSettings {
                 live: world,
                 probes: config.probes.clone(),
+                desk: std::sync::Arc::new(crate::world::desk::Desk::new(
+                    db.pool.clone(),
+                    config.probes.clone(),
+                )),
             }),
             cluster: cluster.clone(),
             status: Default::default(),

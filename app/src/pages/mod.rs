@@ -8,6 +8,7 @@ pub mod postmortem_parts;
 pub mod postmortem_review;
 pub mod postmortems;
 pub mod reliability;
+pub mod settings;
 pub mod status;
 pub mod subscribe;
 pub mod uptime;

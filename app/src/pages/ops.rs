@@ -38,6 +38,7 @@ pub fn OpsLayout() -> impl IntoView {
                 <a href="/ops/reliability">"Reliability"</a>
                 <a href="/ops/nodes">"Nodes"</a>
                 <a href="/ops/monitors">"Monitors"</a>
+                <a href="/ops/settings">"Settings"</a>
                 <a href="/ops/load-balancers">"Load balancers"</a>
                 <a href="/ops/audit">"Audit log"</a>
                 <a href="/ops/replicas">"Replicas"</a>

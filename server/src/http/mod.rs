@@ -36,6 +36,7 @@ fn render_context(
     let title = PageTitle(state.title.clone());
     let pauses = state.probes.pause_requests();
     let graphs = state.graphs.clone();
+    let desk = state.world.desk.clone();
     let review = state.review;
     let offer = vigil_core::model::subscriber::SubscribeOffer {
         enabled: state.subscriptions.enabled,
@@ -59,6 +60,7 @@ fn render_context(
         provide_context(status.clone());
         provide_context(title.clone());
         provide_context(pauses.clone());
+        provide_context(desk.clone());
         provide_context(offer.clone());
     }
 }

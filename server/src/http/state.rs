@@ -60,6 +60,8 @@ pub struct AppState {
 pub struct WorldSettings {
     pub live: crate::world::follow::Live,
     pub probes: crate::config::monitors::ProbesConfig,
+    /// What the settings pages change the world through.
+    pub desk: std::sync::Arc<dyn vigil_core::model::world::WorldDesk>,
 }
 
 /// What sign-in and the credential resolver take from the server's state.

@@ -6,7 +6,7 @@
 //! the browser, the API and `vigil world apply` decide from then on.
 
 use std::{
-    path::{Path, PathBuf},
+    path::Path,
     time::{Duration, SystemTime},
 };
 
@@ -159,7 +159,7 @@ fn modified(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
-async fn reapply(pool: &PgPool, base: &Config, path: &PathBuf) {
+async fn reapply(pool: &PgPool, base: &Config, path: &Path) {
     let config = match Config::load(Some(path)) {
         Ok(c) => c,
         Err(e) => {

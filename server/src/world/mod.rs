@@ -6,6 +6,7 @@
 
 pub mod apply;
 pub mod cli;
+pub mod desk;
 pub mod file;
 pub mod follow;
 pub mod plan;

@@ -1,0 +1,431 @@
+//! `/ops/settings`: what Vigil watches — components and monitors — changed live from the
+//! browser. Every form works without JavaScript; every change is a revision
+//! (`/ops/settings/history`). Admins change; everyone signed in reads. Objects a configuration
+//! file manages are shown read-only, naming the file.
+
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use vigil_core::model::world::{ComponentRow, MonitorRow, SettingsView};
+
+use crate::api::settings::{
+    check_monitor, get_settings, get_world_history, DeleteComponent, DeleteMonitor, MonitorForm,
+    MoveComponent, RestoreWorld, SaveComponent, SaveMonitor,
+};
+
+const KINDS: [&str; 5] = ["http", "tcp", "dns", "heartbeat", "prometheus"];
+
+fn managed_note(by: &Option<String>) -> Option<String> {
+    by.as_ref()
+        .map(|b| format!("managed by {}", b.strip_prefix("file ").unwrap_or(b)))
+}
+
+/// The error of a form's last sending, if it failed.
+fn failure<S>(action: ServerAction<S>) -> impl IntoView
+where
+    S: ServerFn<Error = ServerFnError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    move || {
+        action.value().get().and_then(Result::err).map(|e| {
+            view! { <p class="form-error" role="alert" data-testid="settings-error">{e.to_string()}</p> }
+        })
+    }
+}
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let save = ServerAction::<SaveComponent>::new();
+    let delete = ServerAction::<DeleteComponent>::new();
+    let moved = ServerAction::<MoveComponent>::new();
+    let data = Resource::new(
+        move || {
+            (
+                save.version().get(),
+                delete.version().get(),
+                moved.version().get(),
+            )
+        },
+        |_| get_settings(),
+    );
+    view! {
+        <h1>"Settings"</h1>
+        <p class="muted">
+            "What Vigil watches, changed live on every replica. Every change is a revision: "
+            <a href="/ops/settings/history">"history"</a>"."
+        </p>
+        {failure(save)}
+        {failure(delete)}
+        {failure(moved)}
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || data.get().map(|r| match r {
+                Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
+                Ok((s, editable)) => settings_view(s, editable, save, delete, moved).into_any(),
+            })}
+        </Transition>
+    }
+}
+
+fn settings_view(
+    s: SettingsView,
+    editable: bool,
+    save: ServerAction<SaveComponent>,
+    delete: ServerAction<DeleteComponent>,
+    moved: ServerAction<MoveComponent>,
+) -> impl IntoView {
+    let count = s.components.len();
+    view! {
+        <p class="muted" data-testid="world-revision">{format!("Revision {}", s.revision)}</p>
+        {(!editable).then(|| view! {
+            <p class="notice" data-testid="read-only">"You can read these settings; changing them needs the admin role."</p>
+        })}
+        <h2>"Components"</h2>
+        <table class="table" data-testid="components-table">
+            <thead><tr><th>"Id"</th><th>"Name"</th><th>"Group"</th><th>"Description"</th><th>"Monitors"</th><th></th></tr></thead>
+            <tbody>
+                {s.components.into_iter().enumerate().map(|(i, c)| component_row(c, i, count, editable, save, delete, moved)).collect_view()}
+            </tbody>
+        </table>
+        {editable.then(|| view! {
+            <details class="panel">
+                <summary>"Add a component"</summary>
+                <ActionForm action=save attr:class="stack-form" attr:data-testid="new-component">
+                    <label>"Id (in URLs and badges)" <input name="id" required maxlength="64" pattern="[a-z0-9-]+"/></label>
+                    <label>"Name" <input name="name" required maxlength="200"/></label>
+                    <label>"Group" <input name="group" maxlength="200"/></label>
+                    <label>"Description" <input name="description" maxlength="500"/></label>
+                    <button type="submit">"Add component"</button>
+                </ActionForm>
+            </details>
+        })}
+        <h2>"Monitors"</h2>
+        {editable.then(|| view! { <p><a class="button" href="/ops/settings/monitors/new" data-testid="add-monitor">"Add a monitor"</a></p> })}
+        <table class="table" data-testid="settings-monitors">
+            <thead><tr><th>"Name"</th><th>"Component"</th><th>"Kind"</th><th>"Every"</th><th></th></tr></thead>
+            <tbody>
+                {s.monitors.into_iter().map(|m| monitor_row(m, editable)).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+fn component_row(
+    c: ComponentRow,
+    index: usize,
+    count: usize,
+    editable: bool,
+    save: ServerAction<SaveComponent>,
+    delete: ServerAction<DeleteComponent>,
+    moved: ServerAction<MoveComponent>,
+) -> impl IntoView {
+    let note = managed_note(&c.managed_by);
+    let can_edit = editable && note.is_none();
+    let testid = format!("component-{}", c.id);
+    let (id_move, id_delete) = (c.id.clone(), c.id.clone());
+    view! {
+        <tr data-testid=testid>
+            <td><code>{c.id.clone()}</code></td>
+            <td>{c.name.clone()}</td>
+            <td>{c.group.clone().unwrap_or_default()}</td>
+            <td>{c.description.clone().unwrap_or_default()}</td>
+            <td>{c.monitors.join(", ")}</td>
+            <td class="actions">
+                {note.map(|n| view! { <span class="muted" data-testid="managed">{n}</span> })}
+                {can_edit.then(move || view! {
+                    <details>
+                        <summary>"Edit"</summary>
+                        <ActionForm action=save attr:class="stack-form">
+                            <input type="hidden" name="original" value=c.id.clone()/>
+                            <input type="hidden" name="revision" value=c.revision.to_string()/>
+                            <input type="hidden" name="id" value=c.id.clone()/>
+                            <label>"Name" <input name="name" value=c.name.clone() required maxlength="200"/></label>
+                            <label>"Group" <input name="group" value=c.group.clone().unwrap_or_default() maxlength="200"/></label>
+                            <label>"Description" <input name="description" value=c.description.clone().unwrap_or_default() maxlength="500"/></label>
+                            <button type="submit">"Save"</button>
+                        </ActionForm>
+                    </details>
+                    <ActionForm action=moved attr:class="inline-form">
+                        <input type="hidden" name="id" value=id_move/>
+                        <button type="submit" name="direction" value="up" disabled=index == 0 aria-label="Move up">"↑"</button>
+                        <button type="submit" name="direction" value="down" disabled=index + 1 == count aria-label="Move down">"↓"</button>
+                    </ActionForm>
+                    <ActionForm action=delete attr:class="inline-form">
+                        <input type="hidden" name="id" value=id_delete/>
+                        <button type="submit" class="danger">"Delete"</button>
+                    </ActionForm>
+                })}
+            </td>
+        </tr>
+    }
+}
+
+fn monitor_row(m: MonitorRow, editable: bool) -> impl IntoView {
+    let note = managed_note(&m.managed_by);
+    let testid = format!("setting-monitor-{}", m.name);
+    let link = format!("/ops/settings/monitors/{}", m.id);
+    let duplicate = format!("/ops/settings/monitors/new?from={}", m.id);
+    view! {
+        <tr data-testid=testid>
+            <td><a href=link.clone()>{m.name.clone()}</a></td>
+            <td>{m.component.clone()}</td>
+            <td>{m.kind.clone()}</td>
+            <td>{format!("{} s", m.interval_secs)}</td>
+            <td class="actions">
+                {note.clone().map(|n| view! { <span class="muted">{n}</span> })}
+                {(editable && note.is_none()).then(|| view! { <a href=link>"Edit"</a> })}
+                {editable.then(|| view! { <a href=duplicate>"Duplicate"</a> })}
+            </td>
+        </tr>
+    }
+}
+
+/// The form's values from the query string (`form[url]=…`), after "Check now" sent them.
+fn form_from_query(q: &leptos_router::params::ParamsMap) -> MonitorForm {
+    let get = |k: &str| q.get(&format!("form[{k}]")).unwrap_or_default();
+    MonitorForm {
+        original: get("original"),
+        revision: get("revision"),
+        name: get("name"),
+        component: get("component"),
+        kind: get("kind"),
+        interval_secs: get("interval_secs"),
+        timeout_ms: get("timeout_ms"),
+        url: get("url"),
+        method: get("method"),
+        expect_status: get("expect_status"),
+        body_contains: get("body_contains"),
+        body_not_contains: get("body_not_contains"),
+        max_response_ms: get("max_response_ms"),
+        cert_min_days: get("cert_min_days"),
+        follow_redirects: get("follow_redirects"),
+        host: get("host"),
+        port: get("port"),
+        record_type: get("record_type"),
+        expect: get("expect"),
+        resolver: get("resolver"),
+        secret: get("secret"),
+        window_secs: get("window_secs"),
+        up_query: get("up_query"),
+        headers: get("headers"),
+        regions: get("regions"),
+        quorum: get("quorum"),
+    }
+}
+
+/// `/ops/settings/monitors/{id}` (`new` for a new one): the monitor's form. "Check now" runs it
+/// once from the server with the values as typed and shows the outcome, without saving.
+#[component]
+pub fn MonitorSettingsPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let save = ServerAction::<SaveMonitor>::new();
+    let delete = ServerAction::<DeleteMonitor>::new();
+    let data = Resource::new(|| (), |_| get_settings());
+    let checked = Resource::new(
+        move || {
+            let q = query.read();
+            q.get("check").map(|_| form_from_query(&q))
+        },
+        |form| async move {
+            match form {
+                Some(f) => Some(check_monitor(f).await),
+                None => None,
+            }
+        },
+    );
+    view! {
+        <p><a href="/ops/settings">"← Settings"</a></p>
+        {failure(save)}
+        {failure(delete)}
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || data.get().map(|r| match r {
+                Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
+                Ok((s, editable)) => {
+                    let id = params.read().get("id").unwrap_or_default();
+                    let q = query.read();
+                    let stored = id.parse::<i64>().ok().and_then(|n| s.monitors.iter().find(|m| m.id == n).cloned());
+                    let from = q.get("from").and_then(|n| n.parse::<i64>().ok()).and_then(|n| s.monitors.iter().find(|m| m.id == n).cloned());
+                    let form = if q.get("check").is_some() {
+                        form_from_query(&q)
+                    } else if let Some(m) = &stored {
+                        MonitorForm::of(m)
+                    } else if let Some(m) = &from {
+                        MonitorForm { original: String::new(), revision: String::new(), name: format!("{} (copy)", m.name), ..MonitorForm::of(m) }
+                    } else {
+                        MonitorForm { kind: "http".into(), interval_secs: "60".into(), method: "GET".into(), follow_redirects: "on".into(), ..Default::default() }
+                    };
+                    let title = if form.original.is_empty() { "New monitor".to_string() } else { format!("Monitor {}", form.original) };
+                    let note = stored.as_ref().and_then(|m| managed_note(&m.managed_by));
+                    let can_edit = editable && note.is_none();
+                    let here = if id.is_empty() { "/ops/settings/monitors/new".to_string() } else { format!("/ops/settings/monitors/{id}") };
+                    let components: Vec<(String, String)> = s.components.iter().map(|c| (c.id.clone(), c.name.clone())).collect();
+                    view! {
+                        <h1>{title}</h1>
+                        {note.map(|n| view! { <p class="notice" data-testid="managed">{n}</p> })}
+                        {(!editable).then(|| view! { <p class="notice" data-testid="read-only">"You can read this monitor; changing it needs the admin role."</p> })}
+                        {move || checked.get().flatten().map(|r| match r {
+                            Ok(o) => view! {
+                                <p class=format!("check-result state-{}", o.outcome) data-testid="check-result" role="status">
+                                    {format!("Checked now: {}", o.outcome)}
+                                    {o.latency_ms.map(|l| format!(" in {l:.0} ms"))}
+                                    {o.error.map(|e| format!(" — {e}"))}
+                                </p>
+                            }.into_any(),
+                            Err(e) => view! { <p class="form-error" role="alert" data-testid="check-result">{e.to_string()}</p> }.into_any(),
+                        })}
+                        {monitor_form(form, components, can_edit, here)}
+                        {(can_edit && stored.is_some()).then(|| {
+                            let name = stored.as_ref().map(|m| m.name.clone()).unwrap_or_default();
+                            view! {
+                                <ActionForm action=delete attr:class="inline-form" attr:data-testid="delete-monitor">
+                                    <input type="hidden" name="name" value=name/>
+                                    <button type="submit" class="danger">"Delete this monitor"</button>
+                                </ActionForm>
+                            }
+                        })}
+                    }.into_any()
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The monitor's fields. A plain form (no JavaScript needed): "Save" posts to the server
+/// function, "Check now" reloads this page with the values in the query.
+fn monitor_form(
+    f: MonitorForm,
+    components: Vec<(String, String)>,
+    can_edit: bool,
+    here: String,
+) -> impl IntoView {
+    let input = |label: &'static str, key: &'static str, value: String, hint: &'static str| {
+        view! {
+            <label>{label}
+                <input name=format!("form[{key}]") value=value placeholder=hint/>
+            </label>
+        }
+    };
+    let kind = f.kind.clone();
+    let component = f.component.clone();
+    view! {
+        <form method="post" action=SaveMonitor::url() class="stack-form" data-testid="monitor-form">
+            <input type="hidden" name="form[original]" value=f.original.clone()/>
+            <input type="hidden" name="form[revision]" value=f.revision.clone()/>
+            <fieldset disabled=!can_edit>
+                {input("Name", "name", f.name.clone(), "")}
+                <label>"Component"
+                    <select name="form[component]">
+                        {components.into_iter().map(|(id, name)| {
+                            let selected = id == component;
+                            view! { <option value=id selected=selected>{name}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>"Kind"
+                    <select name="form[kind]">
+                        {KINDS.iter().map(|k| view! { <option value=*k selected=*k == kind>{*k}</option> }).collect_view()}
+                    </select>
+                </label>
+                {input("Every (seconds)", "interval_secs", f.interval_secs.clone(), "60")}
+                {input("Timeout (ms)", "timeout_ms", f.timeout_ms.clone(), "10000 or the interval")}
+                <fieldset>
+                    <legend>"HTTP and Prometheus"</legend>
+                    {input("URL", "url", f.url.clone(), "https://example.org/health")}
+                    {input("Method", "method", f.method.clone(), "GET")}
+                    {input("Expected status codes", "expect_status", f.expect_status.clone(), "200, 204 (any 2xx/3xx when empty)")}
+                    {input("Body contains", "body_contains", f.body_contains.clone(), "")}
+                    {input("Body does not contain", "body_not_contains", f.body_not_contains.clone(), "")}
+                    {input("Slower than (ms) is degraded", "max_response_ms", f.max_response_ms.clone(), "")}
+                    {input("Certificate valid for at least (days)", "cert_min_days", f.cert_min_days.clone(), "")}
+                    <label class="check"><input type="checkbox" name="form[follow_redirects]" value="on" checked=!f.follow_redirects.is_empty()/>"Follow redirects"</label>
+                    <label>"Request headers (one `Name: value` per line)"
+                        <textarea name="form[headers]" rows="3">{f.headers.clone()}</textarea>
+                    </label>
+                    {input("Prometheus up query", "up_query", f.up_query.clone(), "")}
+                </fieldset>
+                <fieldset>
+                    <legend>"TCP and DNS"</legend>
+                    {input("Host", "host", f.host.clone(), "db.internal")}
+                    {input("Port", "port", f.port.clone(), "5432")}
+                    {input("Record type", "record_type", f.record_type.clone(), "A")}
+                    {input("Expected answer", "expect", f.expect.clone(), "")}
+                    {input("Resolver", "resolver", f.resolver.clone(), "1.1.1.1:53")}
+                </fieldset>
+                <fieldset>
+                    <legend>"Heartbeat"</legend>
+                    {input("Secret (the URL the job calls)", "secret", f.secret.clone(), "at least 16 letters, digits, - or _")}
+                    {input("Window (seconds)", "window_secs", f.window_secs.clone(), "the interval")}
+                </fieldset>
+                <fieldset>
+                    <legend>"Where from"</legend>
+                    {input("Regions", "regions", f.regions.clone(), "local, eu-west")}
+                    {input("Down when seen down by (regions)", "quorum", f.quorum.clone(), "1")}
+                </fieldset>
+                {can_edit.then(|| view! {
+                    <div class="buttons">
+                        <button type="submit" data-testid="save-monitor">"Save"</button>
+                        <button type="submit" formmethod="get" formaction=here name="check" value="1" data-testid="check-now">"Check now"</button>
+                    </div>
+                })}
+            </fieldset>
+        </form>
+    }
+}
+
+/// `/ops/settings/history`: every revision of the world, what changed field by field, and a
+/// way back to any of them (admins).
+#[component]
+pub fn WorldHistoryPage() -> impl IntoView {
+    let restore = ServerAction::<RestoreWorld>::new();
+    let data = Resource::new(move || restore.version().get(), |_| get_world_history());
+    view! {
+        <p><a href="/ops/settings">"← Settings"</a></p>
+        <h1>"Settings history"</h1>
+        {failure(restore)}
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || data.get().map(|r| match r {
+                Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
+                Ok((revisions, editable)) => {
+                    let newest = revisions.first().map(|r| r.number);
+                    view! {
+                        <ol class="revisions" data-testid="world-history">
+                            {revisions.into_iter().map(|r| {
+                                let testid = format!("revision-{}", r.number);
+                                let restorable = editable && Some(r.number) != newest;
+                                view! {
+                                    <li data-testid=testid>
+                                        <h2>{format!("Revision {}", r.number)}</h2>
+                                        <p class="muted">{format!("{} · {}", r.at.format("%Y-%m-%d %H:%M:%S UTC"), r.actor)}{r.message.clone().map(|m| format!(" · {m}"))}</p>
+                                        <ul class="changes">
+                                            {r.changes.into_iter().map(|c| view! {
+                                                <li>
+                                                    <strong>{format!("{} {} {}", match c.op.as_str() { "create" => "Created", "delete" => "Removed", _ => "Changed" }, c.object, c.id)}</strong>
+                                                    {(c.op == "update").then(|| view! {
+                                                        <ul>
+                                                            {c.fields.into_iter().map(|f| view! {
+                                                                <li class="diff"><code>{f.field}</code>": "
+                                                                    <del>{f.before.unwrap_or_else(|| "(not set)".into())}</del>" → "
+                                                                    <ins>{f.after.unwrap_or_else(|| "(not set)".into())}</ins>
+                                                                </li>
+                                                            }).collect_view()}
+                                                        </ul>
+                                                    })}
+                                                </li>
+                                            }).collect_view()}
+                                        </ul>
+                                        {restorable.then(|| view! {
+                                            <ActionForm action=restore attr:class="inline-form">
+                                                <input type="hidden" name="revision" value=r.number.to_string()/>
+                                                <button type="submit">{format!("Restore revision {}", r.number)}</button>
+                                            </ActionForm>
+                                        })}
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ol>
+                    }.into_any()
+                }
+            })}
+        </Transition>
+    }
+}

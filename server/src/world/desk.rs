@@ -1,0 +1,353 @@
+//! The settings pages' way into the world ([`WorldDesk`]): the same write path as the API, and a
+//! "Check now" that runs a monitor once from this server before it is saved.
+
+use std::{collections::HashMap, sync::Arc};
+
+use serde_json::Value;
+use vigil_core::model::{
+    auth::Principal,
+    monitor::Outcome,
+    world::{
+        ChangeView, CheckOutcomeView, ComponentRow, FieldView, MonitorRow, Pending, RevisionView,
+        SettingsView, WorldDesk, WorldOp,
+    },
+};
+
+use super::{
+    apply::{self, Edit, WorldError},
+    plan::{self, ObjectKind, Op},
+    Actor, World,
+};
+use crate::{
+    config::{
+        monitors::{self, ComponentConfig, MonitorConfig, ProbesConfig},
+        problem::Problem,
+    },
+    probes::check::Probers,
+};
+
+pub struct Desk {
+    pub pool: sqlx::PgPool,
+    pub probes: ProbesConfig,
+    pub probers: Arc<Probers>,
+}
+
+impl Desk {
+    pub fn new(pool: sqlx::PgPool, probes: ProbesConfig) -> Desk {
+        let probers = Arc::new(Probers::new(probes.max_body_kb * 1024, Default::default()));
+        Desk {
+            pool,
+            probes,
+            probers,
+        }
+    }
+}
+
+fn read_doc<T: serde::de::DeserializeOwned>(what: &str, doc: Value) -> Result<T, WorldError> {
+    serde_path_to_error::deserialize(doc).map_err(|e| {
+        WorldError::Invalid(vec![Problem::new(
+            format!("{what}: {}", e.path()),
+            e.into_inner().to_string(),
+        )])
+    })
+}
+
+fn stale(kind: &'static str, id: &str, expected: i64, revision: i64) -> WorldError {
+    WorldError::Stale {
+        kind,
+        id: id.to_string(),
+        expected,
+        revision,
+        current: Value::Null,
+    }
+}
+
+/// The closure `apply::change` runs for a form's request.
+fn edit_for(op: WorldOp) -> impl FnOnce(&apply::Current, &mut World) -> Result<(), WorldError> {
+    move |current, w| match op {
+        WorldOp::PutComponent {
+            original,
+            doc,
+            expected_revision,
+        } => {
+            let new: ComponentConfig = read_doc("component", doc)?;
+            match original {
+                None => {
+                    if w.component(&new.id).is_some() {
+                        return Err(WorldError::Invalid(vec![Problem::new(
+                            format!("component `{}`: id", new.id),
+                            "a component has this id already; pick another",
+                        )]));
+                    }
+                    w.components.push(new);
+                }
+                Some(id) => {
+                    if let (Some(e), Some(r)) = (
+                        expected_revision,
+                        current.revision_of(ObjectKind::Component, &id),
+                    ) {
+                        if e != r {
+                            return Err(stale("component", &id, e, r));
+                        }
+                    }
+                    if new.id != id {
+                        return Err(WorldError::Invalid(vec![Problem::new(
+                            format!("component `{id}`: id"),
+                            "a component's id is in its URLs and badges and cannot change",
+                        )]));
+                    }
+                    let slot = w
+                        .components
+                        .iter_mut()
+                        .find(|c| c.id == id)
+                        .ok_or_else(|| WorldError::NotFound(format!("no component `{id}`")))?;
+                    *slot = new;
+                }
+            }
+            Ok(())
+        }
+        WorldOp::DeleteComponent { id } => {
+            w.components.retain(|c| c.id != id);
+            Ok(())
+        }
+        WorldOp::MoveComponent { id, up } => {
+            let i = w
+                .components
+                .iter()
+                .position(|c| c.id == id)
+                .ok_or_else(|| WorldError::NotFound(format!("no component `{id}`")))?;
+            let j = if up { i.checked_sub(1) } else { Some(i + 1) };
+            if let Some(j) = j.filter(|j| *j < w.components.len()) {
+                w.components.swap(i, j);
+            }
+            Ok(())
+        }
+        WorldOp::PutMonitor {
+            original,
+            doc,
+            expected_revision,
+        } => {
+            let name = doc["name"].as_str().unwrap_or_default().to_string();
+            let new: MonitorConfig = read_doc(&format!("monitor `{name}`"), doc)?;
+            match original {
+                None => {
+                    if w.monitor(&new.name).is_some() {
+                        return Err(WorldError::Invalid(vec![Problem::new(
+                            format!("monitor `{}`: name", new.name),
+                            "a monitor has this name already; pick another",
+                        )]));
+                    }
+                    w.monitors.push(new);
+                }
+                Some(original) => {
+                    if let (Some(e), Some(r)) = (
+                        expected_revision,
+                        current.revision_of(ObjectKind::Monitor, &original),
+                    ) {
+                        if e != r {
+                            return Err(stale("monitor", &original, e, r));
+                        }
+                    }
+                    if new.name != original {
+                        return Err(WorldError::Invalid(vec![Problem::new(
+                            format!("monitor `{original}`: name"),
+                            "a monitor's name cannot change; duplicate it under the new name and delete this one",
+                        )]));
+                    }
+                    let slot = w
+                        .monitors
+                        .iter_mut()
+                        .find(|m| m.name == original)
+                        .ok_or_else(|| WorldError::NotFound(format!("no monitor `{original}`")))?;
+                    *slot = new;
+                }
+            }
+            Ok(())
+        }
+        WorldOp::DeleteMonitor { name } => {
+            w.monitors.retain(|m| m.name != name);
+            Ok(())
+        }
+        WorldOp::Restore { .. } => unreachable!("restored by its own path"),
+    }
+}
+
+fn text(v: &Option<Value>) -> Option<String> {
+    v.as_ref().map(|v| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    })
+}
+
+impl WorldDesk for Desk {
+    fn settings(&self) -> Pending<'_, Result<SettingsView, String>> {
+        Box::pin(async move {
+            let components = vigil_core::store::world::components(&self.pool)
+                .await
+                .map_err(|e| e.to_string())?;
+            let stored = vigil_core::store::world::monitors(&self.pool)
+                .await
+                .map_err(|e| e.to_string())?;
+            let head = vigil_core::store::world::head(&self.pool)
+                .await
+                .map_err(|e| e.to_string())?;
+            let world = plan::without_secrets(&World::from_stored(&components, &stored));
+            let by_name: HashMap<&str, &vigil_core::store::world::StoredMonitor> =
+                stored.iter().map(|m| (m.name.as_str(), m)).collect();
+            let mut monitors: Vec<MonitorRow> = world
+                .monitors
+                .iter()
+                .filter_map(|m| {
+                    let s = by_name.get(m.name.as_str())?;
+                    Some(MonitorRow {
+                        id: s.id,
+                        name: m.name.clone(),
+                        component: m.component.clone(),
+                        kind: serde_json::to_value(m.kind).ok()?.as_str()?.to_string(),
+                        interval_secs: m.interval_secs,
+                        revision: s.revision,
+                        managed_by: s.managed_by.clone(),
+                        doc: serde_json::to_value(m).ok()?,
+                    })
+                })
+                .collect();
+            monitors.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(SettingsView {
+                revision: head,
+                components: components
+                    .iter()
+                    .map(|c| ComponentRow {
+                        id: c.id.clone(),
+                        name: c.name.clone(),
+                        group: c.group.clone(),
+                        description: c.description.clone(),
+                        revision: c.revision,
+                        managed_by: c.managed_by.clone(),
+                        monitors: monitors
+                            .iter()
+                            .filter(|m| m.component == c.id)
+                            .map(|m| m.name.clone())
+                            .collect(),
+                    })
+                    .collect(),
+                monitors,
+            })
+        })
+    }
+
+    fn change(&self, who: Principal, op: WorldOp) -> Pending<'_, Result<i64, String>> {
+        Box::pin(async move {
+            let actor = Actor::of(&who);
+            if let WorldOp::Restore { revision } = op {
+                return crate::http::api::world::restore_revision(
+                    &self.pool,
+                    &self.probes,
+                    actor,
+                    revision,
+                )
+                .await
+                .map(|o| o.revision)
+                .map_err(|e| e.to_string());
+            }
+            apply::change(&self.pool, &self.probes, Edit::by(actor), edit_for(op))
+                .await
+                .map(|a| a.revision)
+                .map_err(|e| match e {
+                    WorldError::Invalid(p) | WorldError::Managed(p) if p.len() > 1 => {
+                        format!("{} problems: {}", p.len(), WorldError::Invalid(p))
+                    }
+                    other => other.to_string(),
+                })
+        })
+    }
+
+    fn check_now(&self, doc: Value) -> Pending<'_, Result<CheckOutcomeView, String>> {
+        Box::pin(async move {
+            let name = doc["name"].as_str().unwrap_or("new monitor").to_string();
+            let m: MonitorConfig =
+                read_doc(&format!("monitor `{name}`"), doc).map_err(|e| e.to_string())?;
+            // Checked as it would be saved, against the components there are.
+            let components = vigil_core::store::world::components(&self.pool)
+                .await
+                .map_err(|e| e.to_string())?;
+            let components: Vec<ComponentConfig> = components
+                .into_iter()
+                .map(|c| ComponentConfig {
+                    id: c.id,
+                    name: c.name,
+                    group: c.group,
+                    description: c.description,
+                })
+                .collect();
+            let spec = monitors::validate(&HashMap::new(), &components, &[m], &self.probes)
+                .map_err(|p| WorldError::Invalid(p).to_string())?
+                .remove(0);
+            if matches!(
+                spec.check,
+                vigil_core::model::monitor::Check::Heartbeat { .. }
+            ) {
+                return Err(
+                    "a heartbeat is received from the job it watches, not checked from here".into(),
+                );
+            }
+            let result = self.probers.check(0, &spec).await;
+            Ok(CheckOutcomeView {
+                outcome: match result.outcome {
+                    Outcome::Ok => "up",
+                    Outcome::Degraded => "degraded",
+                    Outcome::Failed => "down",
+                }
+                .into(),
+                latency_ms: Some(result.latency.as_secs_f64() * 1000.0),
+                error: result.error.map(|(_, text)| text),
+            })
+        })
+    }
+
+    fn history(&self, limit: i64) -> Pending<'_, Result<Vec<RevisionView>, String>> {
+        Box::pin(async move {
+            let revisions = vigil_core::store::world::revisions(&self.pool, limit.clamp(1, 500))
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(revisions
+                .into_iter()
+                .map(|r| {
+                    let plan: plan::Plan = serde_json::from_value(r.changes).unwrap_or_default();
+                    RevisionView {
+                        number: r.number,
+                        at: r.at,
+                        actor: r.actor,
+                        message: r.message,
+                        changes: plan
+                            .changes
+                            .into_iter()
+                            .map(|c| ChangeView {
+                                object: match c.object {
+                                    ObjectKind::Component => "component",
+                                    ObjectKind::Monitor => "monitor",
+                                }
+                                .into(),
+                                id: c.id,
+                                op: match c.op {
+                                    Op::Create => "create",
+                                    Op::Update => "update",
+                                    Op::Delete => "delete",
+                                }
+                                .into(),
+                                fields: c
+                                    .fields
+                                    .into_iter()
+                                    .map(|f| FieldView {
+                                        before: text(&f.before),
+                                        after: text(&f.after),
+                                        field: f.field,
+                                    })
+                                    .collect(),
+                            })
+                            .collect(),
+                    }
+                })
+                .collect())
+        })
+    }
+}
