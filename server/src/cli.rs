@@ -69,6 +69,33 @@ pub enum Command {
         #[command(subcommand)]
         action: WorldAction,
     },
+    /// Bring monitors over from the tool you are leaving. Prints what would be created, field by
+    /// field, and everything that cannot be brought over with why; `--apply` applies it as one
+    /// revision. What Vigil has already (a monitor of the same name) is left alone.
+    Import {
+        #[command(subcommand)]
+        source: ImportSource,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportSource {
+    /// A Gatus configuration (YAML): each endpoint becomes a component (in its group) and a
+    /// monitor; conditions on status, response time, certificate expiry and body patterns carry
+    /// over; alerting is listed, not imported.
+    Gatus {
+        file: PathBuf,
+        #[arg(long)]
+        apply: bool,
+    },
+    /// An Uptime Kuma 1.x backup (Settings → Backup → Export, JSON): HTTP, keyword, TCP port,
+    /// DNS and push monitors, their intervals and timeouts. Push monitors become heartbeat
+    /// monitors with new URLs, printed once.
+    UptimeKuma {
+        file: PathBuf,
+        #[arg(long)]
+        apply: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -35,6 +35,15 @@ async fn async_main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let vigil_server::cli::Command::Import { source } = cli.command {
+        return match vigil_server::world::cli::import(&config, source).await {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let vigil_server::cli::Command::World { action } = cli.command {
         return match vigil_server::world::cli::run(&config, action).await {
             Ok(code) => code,
@@ -97,7 +106,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             db.close().await?;
             result?;
         }
-        Command::World { .. } => unreachable!("answered before"),
+        Command::World { .. } | Command::Import { .. } => unreachable!("answered before"),
         Command::Db { action } => {
             if config.database.url.is_some() {
                 anyhow::bail!("DATABASE_URL (or database.url) is set: Vigil uses that server and runs no embedded cluster");

@@ -390,37 +390,8 @@ pub fn WorldHistoryPage() -> impl IntoView {
                     view! {
                         <ol class="revisions" data-testid="world-history">
                             {revisions.into_iter().map(|r| {
-                                let testid = format!("revision-{}", r.number);
                                 let restorable = editable && Some(r.number) != newest;
-                                view! {
-                                    <li data-testid=testid>
-                                        <h2>{format!("Revision {}", r.number)}</h2>
-                                        <p class="muted">{format!("{} · {}", r.at.format("%Y-%m-%d %H:%M:%S UTC"), r.actor)}{r.message.clone().map(|m| format!(" · {m}"))}</p>
-                                        <ul class="changes">
-                                            {r.changes.into_iter().map(|c| view! {
-                                                <li>
-                                                    <strong>{format!("{} {} {}", match c.op.as_str() { "create" => "Created", "delete" => "Removed", _ => "Changed" }, c.object, c.id)}</strong>
-                                                    {(c.op == "update").then(|| view! {
-                                                        <ul>
-                                                            {c.fields.into_iter().map(|f| view! {
-                                                                <li class="diff"><code>{f.field}</code>": "
-                                                                    <del>{f.before.unwrap_or_else(|| "(not set)".into())}</del>" → "
-                                                                    <ins>{f.after.unwrap_or_else(|| "(not set)".into())}</ins>
-                                                                </li>
-                                                            }).collect_view()}
-                                                        </ul>
-                                                    })}
-                                                </li>
-                                            }).collect_view()}
-                                        </ul>
-                                        {restorable.then(|| view! {
-                                            <ActionForm action=restore attr:class="inline-form">
-                                                <input type="hidden" name="revision" value=r.number.to_string()/>
-                                                <button type="submit">{format!("Restore revision {}", r.number)}</button>
-                                            </ActionForm>
-                                        })}
-                                    </li>
-                                }
+                                revision_item(r, restorable, restore)
                             }).collect_view()}
                         </ol>
                     }.into_any()
@@ -428,4 +399,58 @@ pub fn WorldHistoryPage() -> impl IntoView {
             })}
         </Transition>
     }
+}
+
+/// One revision: who and when, each object's change, and (admins) the way back to it. Its own
+/// function, erased to `AnyView`, keeps the page's view type shallow enough to compile for wasm.
+fn revision_item(
+    r: vigil_core::model::world::RevisionView,
+    restorable: bool,
+    restore: ServerAction<RestoreWorld>,
+) -> AnyView {
+    let testid = format!("revision-{}", r.number);
+    let number = r.number;
+    view! {
+        <li data-testid=testid>
+            <h2>{format!("Revision {}", r.number)}</h2>
+            <p class="muted">{format!("{} · {}", r.at.format("%Y-%m-%d %H:%M:%S UTC"), r.actor)}{r.message.clone().map(|m| format!(" · {m}"))}</p>
+            <ul class="changes">{r.changes.into_iter().map(change_item).collect_view()}</ul>
+            {restorable.then(|| view! {
+                <ActionForm action=restore attr:class="inline-form">
+                    <input type="hidden" name="revision" value=number.to_string()/>
+                    <button type="submit">{format!("Restore revision {number}")}</button>
+                </ActionForm>
+            })}
+        </li>
+    }
+    .into_any()
+}
+
+fn change_item(c: vigil_core::model::world::ChangeView) -> AnyView {
+    let verb = match c.op.as_str() {
+        "create" => "Created",
+        "delete" => "Removed",
+        _ => "Changed",
+    };
+    let fields = (c.op == "update").then(|| {
+        c.fields
+            .into_iter()
+            .map(|f| {
+                view! {
+                    <li class="diff"><code>{f.field}</code>": "
+                        <del>{f.before.unwrap_or_else(|| "(not set)".into())}</del>" → "
+                        <ins>{f.after.unwrap_or_else(|| "(not set)".into())}</ins>
+                    </li>
+                }
+                .into_any()
+            })
+            .collect_view()
+    });
+    view! {
+        <li>
+            <strong>{format!("{verb} {} {}", c.object, c.id)}</strong>
+            {fields.map(|f| view! { <ul>{f}</ul> })}
+        </li>
+    }
+    .into_any()
 }

@@ -179,7 +179,7 @@ pub fn validate(
         }
         match monitor_spec(m, &at, &ids, probes) {
             Ok(spec) => specs.push(spec),
-            Err(p) => problems.push(p),
+            Err(found) => problems.extend(found),
         }
     }
     if problems.is_empty() {
@@ -278,15 +278,17 @@ fn monitor_spec(
     at: &At,
     ids: &HashSet<&str>,
     probes: &ProbesConfig,
-) -> Result<MonitorSpec, Problem> {
+) -> Result<MonitorSpec, Vec<Problem>> {
+    // Each part is checked on its own, so one form or file shows all of a monitor's problems.
+    let mut problems = Vec::new();
     if !ids.contains(m.component.as_str()) {
-        return Err(at.problem(
+        problems.push(at.problem(
             "component",
             format!("no [[component]] has id `{}`", m.component),
         ));
     }
     if m.interval_secs < probes.min_interval_secs {
-        return Err(at.problem(
+        problems.push(at.problem(
             "interval_secs",
             format!(
                 "{} s is below the minimum of {} s (probes.min_interval_secs)",
@@ -296,39 +298,55 @@ fn monitor_spec(
     }
     let timeout_ms = m.timeout_ms.unwrap_or((m.interval_secs * 1000).min(10_000));
     if timeout_ms == 0 || timeout_ms > m.interval_secs * 1000 {
-        return Err(at.problem(
+        problems.push(at.problem(
             "timeout_ms",
             "must be above 0 and no longer than the interval",
         ));
     }
     let check = match m.kind {
-        MonitorKind::Http => http_check(m, at)?,
-        MonitorKind::Tcp => Check::Tcp {
-            host: at.need(m, &m.host, "host")?,
-            port: m
-                .port
-                .ok_or_else(|| at.problem("port", "a tcp monitor needs `port`"))?,
-        },
-        MonitorKind::Dns => dns_check(m, at)?,
-        MonitorKind::Heartbeat => heartbeat_check(m, at)?,
-        MonitorKind::Prometheus => {
-            let url = at.need(m, &m.url, "url")?;
+        MonitorKind::Http => http_check(m, at),
+        MonitorKind::Tcp => tcp_check(m, at),
+        MonitorKind::Dns => dns_check(m, at),
+        MonitorKind::Heartbeat => heartbeat_check(m, at),
+        MonitorKind::Prometheus => at.need(m, &m.url, "url").and_then(|url| {
             check_url(&url).map_err(|e| at.problem("url", e))?;
-            Check::Prometheus {
+            Ok(Check::Prometheus {
                 base_url: url.trim_end_matches('/').to_string(),
                 up_query: m.up_query.clone(),
-            }
+            })
+        }),
+    };
+    let check = match check {
+        Ok(c) => c,
+        Err(p) => {
+            problems.push(p);
+            return Err(problems);
         }
     };
-    let (regions, quorum) = regions(m, at, &check)?;
-    Ok(MonitorSpec {
-        name: m.name.clone(),
-        component: m.component.clone(),
-        interval: Duration::from_secs(m.interval_secs),
-        timeout: Duration::from_millis(timeout_ms),
-        check,
-        regions,
-        quorum,
+    match regions(m, at, &check) {
+        Ok((regions, quorum)) if problems.is_empty() => Ok(MonitorSpec {
+            name: m.name.clone(),
+            component: m.component.clone(),
+            interval: Duration::from_secs(m.interval_secs),
+            timeout: Duration::from_millis(timeout_ms),
+            check,
+            regions,
+            quorum,
+        }),
+        Ok(_) => Err(problems),
+        Err(p) => {
+            problems.push(p);
+            Err(problems)
+        }
+    }
+}
+
+fn tcp_check(m: &MonitorConfig, at: &At) -> Result<Check, Problem> {
+    Ok(Check::Tcp {
+        host: at.need(m, &m.host, "host")?,
+        port: m
+            .port
+            .ok_or_else(|| at.problem("port", "a tcp monitor needs `port`"))?,
     })
 }
 

@@ -208,12 +208,14 @@ where
     // The first revision writes every component: those older versions synced are retired below
     // unless written again.
     let first = current.head == 0;
+    let written: std::collections::HashSet<(ObjectKind, &str)> = plan
+        .changes
+        .iter()
+        .filter(|c| c.op != Op::Delete)
+        .map(|c| (c.object, c.id.as_str()))
+        .collect();
     let touched = |kind: ObjectKind, id: &str| {
-        (first && kind == ObjectKind::Component)
-            || plan
-                .changes
-                .iter()
-                .any(|c| c.object == kind && c.id == id && c.op != Op::Delete)
+        (first && kind == ObjectKind::Component) || written.contains(&(kind, id))
     };
     // Before the first revision the tables hold what older versions synced from the file:
     // whatever this world does not declare is retired, as those versions did at every start.
@@ -325,8 +327,13 @@ pub fn current_of(
 /// A secret given as [`HIDDEN`] (an export applied back, a form left blank) keeps the value the
 /// monitor has; a new monitor has none to keep, and says so.
 fn keep_hidden_secrets(current: &World, wanted: &mut World, problems: &mut Vec<Problem>) {
+    let by_name: HashMap<&str, &crate::config::monitors::MonitorConfig> = current
+        .monitors
+        .iter()
+        .map(|m| (m.name.as_str(), m))
+        .collect();
     for m in &mut wanted.monitors {
-        let before = current.monitor(&m.name);
+        let before = by_name.get(m.name.as_str()).copied();
         if m.secret.as_deref() == Some(HIDDEN) {
             match before.and_then(|b| b.secret.clone()) {
                 Some(kept) => m.secret = Some(kept),

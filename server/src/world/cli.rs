@@ -10,7 +10,7 @@ use super::{
     plan, Actor, World,
 };
 use crate::{
-    cli::{WorldAction, WorldFormat},
+    cli::{ImportSource, WorldAction, WorldFormat},
     config::Config,
     db::Database,
     http::api::world::{restore_revision, wanted},
@@ -139,6 +139,84 @@ async fn act(
             }
         }
     }
+}
+
+/// `vigil import …`: the plan and what is not imported; applied with `--apply`.
+pub async fn import(config: &Config, source: ImportSource) -> anyhow::Result<ExitCode> {
+    let (tool, file, apply) = match &source {
+        ImportSource::Gatus { file, apply } => ("gatus", file, *apply),
+        ImportSource::UptimeKuma { file, apply } => ("uptime-kuma", file, *apply),
+    };
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let imported = match source {
+        ImportSource::Gatus { .. } => super::import::gatus(&text),
+        ImportSource::UptimeKuma { .. } => super::import::uptime_kuma(&text),
+    }
+    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let db = Database::open(&config.database).await?;
+    db.migrate().await?;
+    let result = import_into(&db.pool, config, tool, file, imported, apply).await;
+    db.close().await?;
+    result
+}
+
+async fn import_into(
+    pool: &sqlx::PgPool,
+    config: &Config,
+    tool: &str,
+    file: &Path,
+    imported: super::import::Imported,
+    apply: bool,
+) -> anyhow::Result<ExitCode> {
+    let mut edit = Edit::by(Actor::Cli(format!("import {tool} {}", file.display())));
+    edit.dry_run = !apply;
+    edit.message = Some(format!("imported from {tool}"));
+    let mut secrets = Vec::new();
+    let mut not_imported = Vec::new();
+    let outcome = apply::change(pool, &config.probes, edit, |current, w| {
+        let imported = imported.beside(&current.world);
+        secrets = imported.new_secrets;
+        not_imported = imported.not_imported;
+        *w = wanted(&current.world, imported.world, false);
+        Ok(())
+    })
+    .await;
+    if !not_imported.is_empty() {
+        println!(
+            "Not imported, or imported differently ({}):",
+            not_imported.len()
+        );
+        for line in &not_imported {
+            println!("  - {line}");
+        }
+    }
+    let applied = match outcome {
+        Ok(a) => a,
+        Err(e) => return refused(e),
+    };
+    print!("{}", applied.plan.to_text());
+    if !apply {
+        println!("Nothing was written; run again with --apply to import.");
+        return Ok(if applied.plan.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(CHANGES)
+        });
+    }
+    if applied.revised {
+        println!("Imported as revision {}.", applied.revision);
+    }
+    if !secrets.is_empty() {
+        println!("New heartbeat URLs (shown once; point each job at its URL):");
+        for (name, secret) in secrets {
+            println!(
+                "  {name}: {}/heartbeat/{secret}",
+                config.server.public_url.trim_end_matches('/')
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Every problem, one per line; exit code 1.

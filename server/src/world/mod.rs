@@ -9,6 +9,7 @@ pub mod cli;
 pub mod desk;
 pub mod file;
 pub mod follow;
+pub mod import;
 pub mod plan;
 
 use serde::{Deserialize, Serialize};

@@ -570,3 +570,118 @@ async fn secrets_appear_in_no_export_revision_answer_or_event() {
         .unwrap();
     assert!(ping.status().is_success());
 }
+
+/// `vigil …` against the test's database, as an operator or a CI job runs it.
+fn vigil(url: &str, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env_remove("VIGIL_CONFIG")
+        .env("VIGIL_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_cli_plans_applies_guards_exports_and_imports() {
+    let (_db, url) = fresh_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("world.toml");
+    let path = file.to_str().unwrap();
+    std::fs::write(
+        &file,
+        "[[component]]\nid = \"site\"\nname = \"Website\"\n\n[[monitor]]\nname = \"home\"\ncomponent = \"site\"\nkind = \"heartbeat\"\nsecret = \"cli-heartbeat-secret-0001\"\ninterval_secs = 60\n",
+    )
+    .unwrap();
+
+    let (code, out, err) = vigil(&url, &["world", "plan", path]);
+    assert_eq!(code, 2, "changes planned: {out}{err}");
+    assert!(
+        out.contains("+ component \"site\"") && out.contains("+ monitor \"home\""),
+        "{out}"
+    );
+    let (code, out, _) = vigil(&url, &["world", "apply", path, "-m", "first"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Applied as revision 1"), "{out}");
+    let (code, out, _) = vigil(&url, &["world", "plan", path]);
+    assert_eq!(code, 0, "nothing left to do: {out}");
+    assert!(out.contains("No changes"), "{out}");
+    let (code, out, _) = vigil(&url, &["world", "apply", path]);
+    assert_eq!((code, out.contains("Nothing to apply")), (0, true), "{out}");
+    let (code, _, err) = vigil(&url, &["world", "apply", path, "--expect-revision", "0"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("at revision 1, not 0"), "{err}");
+
+    // Every problem of a bad file at once, nothing written.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[monitor]]\nname = \"x\"\ncomponent = \"nowhere\"\nkind = \"tcp\"\nhost = \"db\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = vigil(&url, &["world", "plan", bad.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("2 problems"), "{err}");
+    assert!(
+        err.contains("monitor `x`: component") && err.contains("monitor `x`: port"),
+        "{err}"
+    );
+
+    // The export hides the secret, and reads back as no change.
+    let (_, exported, _) = vigil(&url, &["world", "export"]);
+    assert!(!exported.contains("cli-heartbeat-secret"), "{exported}");
+    assert!(exported.contains("secret = \"(secret)\""), "{exported}");
+    let back = dir.path().join("back.toml");
+    std::fs::write(&back, &exported).unwrap();
+    let (code, out, _) = vigil(&url, &["world", "plan", back.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+
+    // Importers: the plan and what is not imported, then --apply.
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/import");
+    let gatus = format!("{fixtures}/gatus-config.yaml");
+    let (code, out, _) = vigil(&url, &["import", "gatus", &gatus]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("icmp-ping") && out.contains("Nothing was written"),
+        "{out}"
+    );
+    let (code, out, _) = vigil(&url, &["import", "gatus", &gatus, "--apply"]);
+    assert_eq!(code, 0, "{out}");
+    let kuma = format!("{fixtures}/uptime-kuma-1.23-backup.json");
+    let (code, out, _) = vigil(&url, &["import", "uptime-kuma", &kuma, "--apply"]);
+    assert_eq!(code, 0, "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.contains("Nightly backup:"))
+        .unwrap_or_else(|| panic!("the new heartbeat URL is printed: {out}"));
+    let secret = line.rsplit('/').next().unwrap().trim().to_string();
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let stored: String = sqlx::query_scalar(
+        "SELECT spec->'check'->>'secret' FROM monitors WHERE name = 'Nightly backup'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap_or_default();
+    let live: i64 = sqlx::query_scalar("SELECT count(*) FROM monitors WHERE NOT retired")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        live,
+        1 + 6 + 6,
+        "home, six from Gatus, six from Uptime Kuma"
+    );
+    assert_eq!(stored, secret, "the printed URL is the stored one");
+    let actors: Vec<String> =
+        sqlx::query_scalar("SELECT actor FROM world_revisions ORDER BY number")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(actors.len(), 3);
+    assert!(actors[1].starts_with("import gatus "), "{actors:?}");
+}

@@ -602,16 +602,34 @@ pub fn wanted(current: &World, input: World, prune: bool) -> World {
         return input;
     }
     let mut out = current.clone();
+    let mut components: std::collections::HashMap<String, usize> = out
+        .components
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id.clone(), i))
+        .collect();
     for c in input.components {
-        match out.components.iter_mut().find(|o| o.id == c.id) {
-            Some(existing) => *existing = c,
-            None => out.components.push(c),
+        match components.get(&c.id) {
+            Some(&i) => out.components[i] = c,
+            None => {
+                components.insert(c.id.clone(), out.components.len());
+                out.components.push(c);
+            }
         }
     }
+    let mut monitors: std::collections::HashMap<String, usize> = out
+        .monitors
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.name.clone(), i))
+        .collect();
     for m in input.monitors {
-        match out.monitors.iter_mut().find(|o| o.name == m.name) {
-            Some(existing) => *existing = m,
-            None => out.monitors.push(m),
+        match monitors.get(&m.name) {
+            Some(&i) => out.monitors[i] = m,
+            None => {
+                monitors.insert(m.name.clone(), out.monitors.len());
+                out.monitors.push(m);
+            }
         }
     }
     out
