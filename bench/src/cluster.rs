@@ -15,9 +15,9 @@ use sqlx::{Connection, Executor, PgConnection, PgPool};
 use crate::{free_port, yes};
 
 /// A `vigil serve` on a shared database; killed with SIGKILL on drop.
-struct Replica {
+pub struct Replica {
     child: Child,
-    base: String,
+    pub base: String,
 }
 
 impl Drop for Replica {
@@ -40,7 +40,7 @@ pub async fn fresh_database(admin_url: &str, name: &str) -> Result<String> {
     Ok(url.to_string())
 }
 
-fn start(
+pub fn start(
     vigil: &std::path::Path,
     db: &str,
     config: &std::path::Path,

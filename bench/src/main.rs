@@ -6,6 +6,7 @@ mod cluster;
 mod fanout;
 mod measure;
 mod resources;
+mod world;
 
 use std::{
     fmt::Write as _,
@@ -53,7 +54,7 @@ struct Args {
     /// endpoints every 20 s with its in-memory storage (how Gatus is usually first run).
     #[arg(long)]
     gatus: Option<PathBuf>,
-    /// Run only these scenarios (capacity, page, transfer, idle, resources, failover, agents,
+    /// Run only these scenarios (capacity, page, transfer, idle, resources, failover, agents, world,
     /// fanout); all when not given.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
@@ -108,6 +109,10 @@ async fn main() -> Result<()> {
             &mut rows,
         )
         .await?;
+    }
+    if args.runs("world") {
+        eprintln!("== the world as data: a 10,000-monitor apply, changes across 3 replicas");
+        world::run(&args.vigil, &args.database_url, target, &mut rows).await?;
     }
     if args.runs("idle") {
         eprintln!("== idle: 20 monitors every 20 s");

@@ -96,6 +96,15 @@ pub enum ImportSource {
         #[arg(long)]
         apply: bool,
     },
+    /// An Atlassian Statuspage page, by its address (https://status.example.com): its components
+    /// with their groups, and its resolved incidents with every update and their times, so the
+    /// public history stays. Incidents already imported are not imported again; open ones are
+    /// listed.
+    Statuspage {
+        url: String,
+        #[arg(long)]
+        apply: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -176,7 +185,8 @@ pub enum UserAction {
 pub enum TokenAction {
     /// Create a token and print it, alone, on standard output. It is shown only this once.
     ///
-    /// Scopes: read, incidents:write, postmortems:write, agent, admin (admin implies all).
+    /// Scopes: read, incidents:write, postmortems:write, config:write, agent, admin (admin
+    /// implies all).
     Create {
         #[arg(long)]
         name: String,

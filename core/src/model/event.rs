@@ -91,6 +91,10 @@ pub enum EventData {
     /// replica applies it when it hears of it; the team's channels may follow changes with it.
     #[serde(rename = "world.revised")]
     WorldRevised(WorldRevised),
+    /// Past incidents were brought over from another status page: history, never news (no
+    /// channel or subscriber hears of them; the pages showing history render anew).
+    #[serde(rename = "history.imported")]
+    IncidentsImported(IncidentsImported),
     /// A stored event this version does not understand, kept as it is.
     #[serde(skip)]
     Other {
@@ -306,6 +310,12 @@ impl WorldRevised {
             self.revision, self.actor, self.created, self.changed, self.removed
         )
     }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IncidentsImported {
+    pub count: u32,
+    pub by: String,
 }
 
 /// A component's public status before and after, in Statuspage's names. Public words only: the
@@ -536,6 +546,9 @@ impl EventData {
             ),
             EventData::VigilAbsent(a) => a.message(),
             EventData::WorldRevised(w) => w.message(),
+            EventData::IncidentsImported(i) => {
+                format!("{} past incidents imported ({})", i.count, i.by)
+            }
             EventData::ComponentStatus(c) => format!(
                 "{} shows {} (was {})",
                 c.name,

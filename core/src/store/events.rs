@@ -100,8 +100,9 @@ pub async fn append_in(
     .into();
     // The outbox: every channel that wants this kind of event gets its notification now, in
     // this transaction — it commits with the event or not at all.
-    // A component under maintenance holds back its monitors' alerts, and a monitor's first
-    // verdict of "up" (Vigil starting) is nothing to wake anyone for.
+    // A component under maintenance holds back its monitors' alerts, a monitor's first
+    // verdict of "up" (Vigil starting) is nothing to wake anyone for, and imported history is
+    // not news.
     let (component, first_verdict) = match data {
         EventData::MonitorState(m) => (
             Some(m.component.as_str()),
@@ -112,7 +113,7 @@ pub async fn append_in(
     sqlx::query!(
         "INSERT INTO notifications (channel_id, event_id) \
          SELECT id, $1 FROM notify_channels WHERE enabled AND $2 LIKE ANY (patterns) \
-         AND NOT $4 \
+         AND NOT $4 AND $2 <> 'history.imported' \
          AND NOT ($2 = 'monitor.state' AND EXISTS ( \
            SELECT 1 FROM incident_components ic JOIN incidents i ON i.id = ic.incident_id \
            WHERE i.kind = 'maintenance' AND i.status IN ('in_progress', 'verifying') \

@@ -10,6 +10,7 @@ pub mod events;
 pub mod follow_up_issues;
 pub mod follow_ups;
 pub mod health;
+pub mod imports;
 pub mod incident_commands;
 pub mod incidents;
 pub mod kubernetes;

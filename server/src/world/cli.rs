@@ -143,15 +143,20 @@ async fn act(
 
 /// `vigil import …`: the plan and what is not imported; applied with `--apply`.
 pub async fn import(config: &Config, source: ImportSource) -> anyhow::Result<ExitCode> {
+    if let ImportSource::Statuspage { url, apply } = &source {
+        return import_statuspage(config, url, *apply).await;
+    }
     let (tool, file, apply) = match &source {
         ImportSource::Gatus { file, apply } => ("gatus", file, *apply),
         ImportSource::UptimeKuma { file, apply } => ("uptime-kuma", file, *apply),
+        ImportSource::Statuspage { .. } => unreachable!("above"),
     };
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let imported = match source {
         ImportSource::Gatus { .. } => super::import::gatus(&text),
         ImportSource::UptimeKuma { .. } => super::import::uptime_kuma(&text),
+        ImportSource::Statuspage { .. } => unreachable!("above"),
     }
     .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let db = Database::open(&config.database).await?;
@@ -216,6 +221,96 @@ async fn import_into(
             );
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `vigil import statuspage URL`: the page's components through the world's write path, then
+/// its past incidents.
+async fn import_statuspage(config: &Config, url: &str, apply: bool) -> anyhow::Result<ExitCode> {
+    let base = url.trim_end_matches('/');
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .user_agent(concat!("Vigil-import/", env!("CARGO_PKG_VERSION")))
+        .build()?;
+    let fetch = |path: &'static str| {
+        let (client, url) = (client.clone(), format!("{base}/api/v2/{path}"));
+        async move {
+            let resp = client
+                .get(&url)
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!("{url}: {}", crate::redact::transport_error(&e)))?
+                .error_for_status()
+                .with_context(|| url.clone())?;
+            crate::capped::json::<serde_json::Value>(resp, 32 << 20)
+                .await
+                .with_context(|| format!("{url} is not Statuspage's JSON"))
+        }
+    };
+    let components = fetch("components.json").await?;
+    let incidents = fetch("incidents.json").await?;
+    let db = Database::open(&config.database).await?;
+    db.migrate().await?;
+    let result = statuspage_into(&db.pool, config, base, &components, &incidents, apply).await;
+    db.close().await?;
+    result
+}
+
+async fn statuspage_into(
+    pool: &sqlx::PgPool,
+    config: &Config,
+    base: &str,
+    components: &serde_json::Value,
+    incidents: &serde_json::Value,
+    apply: bool,
+) -> anyhow::Result<ExitCode> {
+    let by = format!("import statuspage {base}");
+    let mut edit = Edit::by(Actor::Cli(by.clone()));
+    edit.dry_run = !apply;
+    edit.message = Some("imported from Statuspage".into());
+    let mut history = Vec::new();
+    let mut not_imported = Vec::new();
+    let mut problem = None;
+    let outcome = apply::change(pool, &config.probes, edit, |current, w| {
+        match super::import::statuspage(components, incidents, &current.world) {
+            Ok((imported, found)) => {
+                history = found;
+                not_imported = imported.not_imported;
+                *w = wanted(&current.world, imported.world, false);
+            }
+            Err(e) => problem = Some(e),
+        }
+        Ok(())
+    })
+    .await;
+    if let Some(e) = problem {
+        anyhow::bail!("{base}: {e}");
+    }
+    if !not_imported.is_empty() {
+        println!("Not imported ({}):", not_imported.len());
+        for line in &not_imported {
+            println!("  - {line}");
+        }
+    }
+    let applied = match outcome {
+        Ok(a) => a,
+        Err(e) => return refused(e),
+    };
+    print!("{}", applied.plan.to_text());
+    println!(
+        "{} past incidents with {} updates.",
+        history.len(),
+        history.iter().map(|h| h.updates.len()).sum::<usize>()
+    );
+    if !apply {
+        println!("Nothing was written; run again with --apply to import.");
+        return Ok(ExitCode::from(CHANGES));
+    }
+    let added = vigil_core::store::imports::import_incidents(pool, &history, &by).await?;
+    println!(
+        "Imported {added} incidents ({} were imported before).",
+        history.len() as u32 - added
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -47,6 +47,8 @@ pub async fn load(pool: &PgPool) -> Result<LiveWorld, StoreError> {
             }
         }
     }
+    // Which revision this replica runs: how far a change has spread (`./scripts/bench --only world`).
+    metrics::gauge!("vigil_world_revision").set(revision as f64);
     Ok(LiveWorld {
         revision,
         by_id: monitors.iter().cloned().collect(),

@@ -498,6 +498,144 @@ pub fn uptime_kuma(text: &str) -> Result<Imported, String> {
     Ok(out)
 }
 
+/// A Statuspage page (`components.json` and `incidents.json` of its public API): its
+/// components with their groups — one of the same name in Vigil already is used, not
+/// duplicated — and its resolved incidents with every update and their times.
+pub fn statuspage(
+    components: &Value,
+    incidents: &Value,
+    live: &World,
+) -> Result<
+    (
+        Imported,
+        Vec<vigil_core::store::imports::HistoricalIncident>,
+    ),
+    String,
+> {
+    let list = components["components"]
+        .as_array()
+        .ok_or("components.json has no `components` list")?;
+    let page = components["page"]["id"]
+        .as_str()
+        .unwrap_or("page")
+        .to_string();
+    let mut out = Imported::default();
+    let mut taken: HashSet<String> = live.components.iter().map(|c| c.id.clone()).collect();
+    let groups: BTreeMap<&str, &str> = list
+        .iter()
+        .filter(|c| c["group"] == true)
+        .filter_map(|c| Some((c["id"].as_str()?, c["name"].as_str()?)))
+        .collect();
+    // Statuspage's component id → Vigil's.
+    let mut ids: BTreeMap<String, String> = BTreeMap::new();
+    let mut sorted: Vec<&Value> = list.iter().filter(|c| c["group"] != true).collect();
+    sorted.sort_by_key(|c| c["position"].as_i64().unwrap_or(0));
+    for c in sorted {
+        let (Some(sp_id), Some(name)) = (c["id"].as_str(), c["name"].as_str()) else {
+            continue;
+        };
+        let id = match live.components.iter().find(|l| l.name == name) {
+            Some(existing) => existing.id.clone(),
+            None => {
+                let group = c["group_id"]
+                    .as_str()
+                    .and_then(|g| groups.get(g))
+                    .map(|g| g.to_string());
+                let id = out.component(name, group, &mut taken);
+                if let Some(d) = c["description"].as_str().filter(|d| !d.is_empty()) {
+                    if let Some(last) = out.world.components.last_mut() {
+                        last.description = Some(d.chars().take(500).collect());
+                    }
+                }
+                id
+            }
+        };
+        ids.insert(sp_id.to_string(), id);
+    }
+    let mut history = Vec::new();
+    for i in incidents["incidents"]
+        .as_array()
+        .ok_or("incidents.json has no `incidents` list")?
+    {
+        let name = i["name"].as_str().unwrap_or("untitled").to_string();
+        let what = format!("incident `{name}`");
+        let status = match i["status"].as_str().unwrap_or_default() {
+            "resolved" | "postmortem" => "resolved",
+            other => {
+                out.skip(&what, format!("is still {other} on the old page; open it in Vigil if it is still going on"));
+                continue;
+            }
+        };
+        let time = |k: &str| {
+            i[k].as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&chrono::Utc))
+        };
+        let Some(started_at) = time("started_at").or_else(|| time("created_at")) else {
+            out.skip(&what, "has no start time");
+            continue;
+        };
+        let impact = match i["impact"].as_str().unwrap_or("none") {
+            i @ ("none" | "minor" | "major" | "critical") => i.to_string(),
+            "maintenance" => {
+                out.skip(&what, "is a maintenance");
+                continue;
+            }
+            _ => "minor".to_string(),
+        };
+        let component_status = match impact.as_str() {
+            "critical" => "major_outage",
+            "major" => "partial_outage",
+            "minor" => "degraded_performance",
+            _ => "operational",
+        };
+        let mut components: Vec<(String, String)> = i["components"]
+            .as_array()
+            .map(|cs| {
+                cs.iter()
+                    .filter_map(|c| ids.get(c["id"].as_str()?))
+                    .map(|id| (id.clone(), component_status.to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        components.dedup();
+        let mut updates: Vec<(String, String, chrono::DateTime<chrono::Utc>)> = i
+            ["incident_updates"]
+            .as_array()
+            .map(|us| {
+                us.iter()
+                    .filter_map(|u| {
+                        let at =
+                            chrono::DateTime::parse_from_rfc3339(u["created_at"].as_str()?).ok()?;
+                        let status = match u["status"].as_str()? {
+                            "postmortem" => "resolved",
+                            s => s,
+                        };
+                        Some((
+                            status.to_string(),
+                            u["body"].as_str().unwrap_or_default().to_string(),
+                            at.with_timezone(&chrono::Utc),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        updates.sort_by_key(|u| u.2);
+        history.push(vigil_core::store::imports::HistoricalIncident {
+            source: format!("statuspage:{page}/{}", i["id"].as_str().unwrap_or(&name)),
+            name,
+            status: status.into(),
+            impact,
+            started_at,
+            monitoring_at: time("monitoring_at"),
+            resolved_at: time("resolved_at").or_else(|| updates.last().map(|u| u.2)),
+            components,
+            updates,
+        });
+    }
+    Ok((out, history))
+}
+
 /// Kuma's accepted status codes (`["200-299"]`, `["200", "301-302"]`) as a list Vigil checks;
 /// empty means Vigil's default (any 2xx or 3xx).
 fn status_codes(v: &Value) -> Result<Vec<u16>, String> {
@@ -797,6 +935,51 @@ mod tests {
             .unwrap();
         assert_eq!(home.id, "homepage-2", "a new id beside the live `homepage`");
         assert_eq!(out.world.monitors[0].component, "homepage-2");
+    }
+
+    #[test]
+    fn a_statuspage_page_becomes_components_and_its_history() {
+        let components = serde_json::json!({"page": {"id": "acme"}, "components": [
+            {"id": "g", "name": "Compute", "group": true, "components": ["a", "b"]},
+            {"id": "a", "name": "API", "group": false, "group_id": "g", "position": 1},
+            {"id": "b", "name": "Website", "group": false, "group_id": "g", "position": 2},
+        ]});
+        let incidents = serde_json::json!({"incidents": [
+            {"id": "open1", "name": "Now", "status": "investigating", "impact": "major", "created_at": "2026-12-01T10:00:00Z"},
+            {"id": "i1", "name": "Slow API", "status": "postmortem", "impact": "critical",
+             "started_at": "2026-11-01T10:00:00Z", "resolved_at": "2026-11-01T11:00:00Z",
+             "components": [{"id": "a"}],
+             "incident_updates": [
+                {"status": "resolved", "body": "Fixed.", "created_at": "2026-11-01T11:00:00Z"},
+                {"status": "investigating", "body": "Looking.", "created_at": "2026-11-01T10:01:00Z"}]}
+        ]});
+        let mut live = World::default();
+        live.components.push(ComponentConfig {
+            id: "site".into(),
+            name: "Website".into(),
+            group: None,
+            description: None,
+        });
+        let (out, history) = statuspage(&components, &incidents, &live).unwrap();
+        assert_eq!(out.world.components.len(), 1, "Website exists already");
+        assert_eq!(out.world.components[0].id, "api");
+        assert_eq!(out.world.components[0].group.as_deref(), Some("Compute"));
+        assert_eq!(history.len(), 1);
+        let h = &history[0];
+        assert_eq!(
+            (h.source.as_str(), h.status.as_str(), h.impact.as_str()),
+            ("statuspage:acme/i1", "resolved", "critical")
+        );
+        assert_eq!(
+            h.components,
+            [("api".to_string(), "major_outage".to_string())]
+        );
+        assert_eq!(h.updates[0].1, "Looking.", "oldest first");
+        assert!(has(
+            &out.not_imported,
+            "incident `Now`",
+            "still investigating"
+        ));
     }
 
     #[test]

@@ -291,6 +291,52 @@ type FnAccess = (
 );
 const SERVER_FN_ACCESS: &[FnAccess] = &[
     ("get_live_status", Some(Scope::Read), &[]),
+    // The world: read by anyone signed in, changed with config:write (admins).
+    ("get_settings", Some(Scope::Read), &[]),
+    ("get_world_history", Some(Scope::Read), &[]),
+    (
+        "save_component",
+        Some(Scope::ConfigWrite),
+        &[("id", "docs"), ("name", "Docs")],
+    ),
+    (
+        "delete_component",
+        Some(Scope::ConfigWrite),
+        &[("id", "nope")],
+    ),
+    (
+        "move_component",
+        Some(Scope::ConfigWrite),
+        &[("id", "nope"), ("direction", "up")],
+    ),
+    (
+        "save_monitor",
+        Some(Scope::ConfigWrite),
+        &[
+            ("form[name]", "m"),
+            ("form[kind]", "tcp"),
+            ("form[component]", "nope"),
+        ],
+    ),
+    (
+        "delete_monitor",
+        Some(Scope::ConfigWrite),
+        &[("name", "nope")],
+    ),
+    (
+        "check_monitor",
+        Some(Scope::ConfigWrite),
+        &[
+            ("form[name]", "m"),
+            ("form[kind]", "tcp"),
+            ("form[component]", "nope"),
+        ],
+    ),
+    (
+        "restore_world",
+        Some(Scope::ConfigWrite),
+        &[("revision", "999")],
+    ),
     ("get_status_summary", None, &[]),
     ("whoami", Some(Scope::Read), &[]),
     ("audit_entries", Some(Scope::Admin), &[]),

@@ -685,3 +685,113 @@ async fn the_cli_plans_applies_guards_exports_and_imports() {
     assert_eq!(actors.len(), 3);
     assert!(actors[1].starts_with("import gatus "), "{actors:?}");
 }
+
+/// [`vigil`] while this test's own servers go on answering (the simulator runs in-process).
+async fn vigil_beside(url: &str, args: &[&str]) -> (i32, String, String) {
+    let url = url.to_string();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        vigil(&url, &args)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_statuspage_page_brings_its_components_and_public_history_once() {
+    let provider = vigil_sim::provider::ProviderSim::new();
+    provider.open_incident(
+        "Ongoing trouble",
+        "NodeBalancers",
+        "partial_outage",
+        "Looking.",
+    );
+    let page = provider.serve().await.unwrap();
+    let (db, url) = fresh_database().await;
+
+    let (code, out, err) = vigil_beside(&url, &["import", "statuspage", &page]).await;
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains("+ component \"nodebalancers\""), "{out}");
+    assert!(out.contains("2 past incidents with 6 updates"), "{out}");
+    assert!(
+        out.contains("incident `Ongoing trouble`: is still investigating"),
+        "{out}"
+    );
+    let (code, out, err) = vigil_beside(&url, &["import", "statuspage", &page, "--apply"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("Imported 2 incidents (0 were imported before)"),
+        "{out}"
+    );
+    let (code, out, _) = vigil_beside(&url, &["import", "statuspage", &page, "--apply"]).await;
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("Imported 0 incidents (2 were imported before)"),
+        "{out}"
+    );
+
+    // Served: the components in their group, the history with its times and every update.
+    let app = spawn_with(crate::common::test_config(&url), db).await;
+    let components: Value = app
+        .get("/api/v2/components.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = components["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    for expected in ["NodeBalancers", "Linode Kubernetes Engine", "Block Storage"] {
+        assert!(names.contains(&expected), "{names:?}");
+    }
+    let incidents: Value = app
+        .get("/api/v2/incidents.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let newark = incidents["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "Connectivity issue in Newark")
+        .expect("the past incident is public history")
+        .clone();
+    assert_eq!(newark["status"], "resolved");
+    assert_eq!(newark["impact"], "major");
+    assert!(
+        newark["started_at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-11-20T08:00:00"),
+        "{newark}"
+    );
+    assert!(
+        newark["resolved_at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-11-20T09:40:00"),
+        "{newark}"
+    );
+    let bodies: Vec<&str> = newark["incident_updates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies.len(), 3, "{bodies:?}");
+    assert!(
+        bodies.contains(&"A fix is in place; we are monitoring."),
+        "{bodies:?}"
+    );
+    // History is not news: no channel or subscriber was told.
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM notifications")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(queued, 0);
+}
