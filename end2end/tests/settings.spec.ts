@@ -19,6 +19,8 @@ test.describe("without JavaScript", () => {
   test.use({ javaScriptEnabled: false });
 
   test("an admin adds a component and a monitor, checks it, saves it, and restores the history", async ({ page, baseURL }) => {
+    // Waits for a probe and the public cache inside: more than the default 30 s in all.
+    test.setTimeout(120_000);
     await signIn(page, admin, adminPassword, "/ops/settings");
     const stamp = Date.now();
     const id = `docs-${stamp}`;

@@ -112,7 +112,7 @@ pub enum WorldAction {
     /// Print the live world as a file `vigil world apply` reads back. Secrets are printed as
     /// "(secret)"; applying that keeps the secret the object has.
     Export {
-        /// toml (default) or json.
+        /// toml (default), yaml or json.
         #[arg(long, default_value = "toml")]
         format: WorldFormat,
     },
@@ -120,7 +120,7 @@ pub enum WorldAction {
     /// change, 2: changes, 1: FILE is invalid (every problem is printed).
     Plan {
         /// A world file (TOML with [[component]] and [[monitor]], a whole vigil.toml, or the
-        /// JSON of `vigil world export --format json`).
+        /// YAML or JSON of `vigil world export --format yaml|json`, by extension).
         file: PathBuf,
         /// Remove what the live world has and FILE does not declare.
         #[arg(long)]
@@ -151,6 +151,7 @@ pub enum WorldAction {
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum WorldFormat {
     Toml,
+    Yaml,
     Json,
 }
 

@@ -30,7 +30,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc};
 
-const KINDS: [&str; 3] = ["nodes", "pods", "events"];
+const KINDS: [&str; 5] = ["nodes", "pods", "events", "ingresses", "services"];
 /// Each node's allocatable, like a Linode 8 GB plan after system reservations.
 const ALLOC_CPU: &str = "3920m";
 const ALLOC_MEMORY: &str = "7901312Ki";
@@ -166,6 +166,62 @@ impl KubeSim {
     fn get(&self, kind: &str, key: &str) -> Option<Value> {
         let c = self.cluster.lock().expect("cluster poisoned");
         c.objects.get(kind).and_then(|m| m.get(key)).cloned()
+    }
+
+    /// Adds or changes an Ingress for `host` (TLS when `tls`), with these annotations.
+    pub fn put_ingress(
+        &self,
+        namespace: &str,
+        name: &str,
+        host: &str,
+        tls: bool,
+        annotations: &[(&str, &str)],
+    ) {
+        let uid = self.next_uid();
+        let annotations: serde_json::Map<String, Value> = annotations
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        let obj = json!({
+            "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": { "name": name, "namespace": namespace, "uid": uid,
+                          "creationTimestamp": now(), "annotations": annotations },
+            "spec": {
+                "tls": if tls { json!([{ "hosts": [host], "secretName": format!("{name}-tls") }]) } else { json!([]) },
+                "rules": [{ "host": host, "http": { "paths": [{ "path": "/", "pathType": "Prefix",
+                    "backend": { "service": { "name": name, "port": { "number": 80 } } } }] } }]
+            },
+            "status": { "loadBalancer": {} }
+        });
+        self.put("ingresses", format!("{namespace}/{name}"), obj);
+    }
+
+    pub fn delete_ingress(&self, namespace: &str, name: &str) {
+        self.delete("ingresses", &format!("{namespace}/{name}"));
+    }
+
+    /// Adds or changes a Service listening on `port`, with these annotations.
+    pub fn put_service(
+        &self,
+        namespace: &str,
+        name: &str,
+        port: u16,
+        annotations: &[(&str, &str)],
+    ) {
+        let uid = self.next_uid();
+        let annotations: serde_json::Map<String, Value> = annotations
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        let obj = json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": { "name": name, "namespace": namespace, "uid": uid,
+                          "creationTimestamp": now(), "annotations": annotations },
+            "spec": { "type": "ClusterIP", "clusterIP": "10.128.0.10",
+                      "ports": [{ "name": "tcp", "port": port, "protocol": "TCP", "targetPort": port }] },
+            "status": { "loadBalancer": {} }
+        });
+        self.put("services", format!("{namespace}/{name}"), obj);
     }
 
     /// Binds a running pod with these requests to `node`.
@@ -332,6 +388,10 @@ impl KubeSim {
         Router::new()
             .route("/version", get(version))
             .route("/api/v1/{kind}", get(list_or_watch))
+            .route(
+                "/apis/networking.k8s.io/v1/ingresses",
+                get(list_or_watch_ingresses),
+            )
             .with_state(self.clone())
     }
 
@@ -435,8 +495,26 @@ fn list_kind(kind: &str) -> &'static str {
     match kind {
         "nodes" => "NodeList",
         "pods" => "PodList",
+        "ingresses" => "IngressList",
+        "services" => "ServiceList",
         _ => "EventList",
     }
+}
+
+fn api_version(kind: &str) -> &'static str {
+    match kind {
+        "ingresses" => "networking.k8s.io/v1",
+        _ => "v1",
+    }
+}
+
+/// `GET /apis/networking.k8s.io/v1/ingresses`: as the core kinds, for Ingresses.
+async fn list_or_watch_ingresses(
+    state: State<KubeSim>,
+    q: Query<ListQuery>,
+    headers: HeaderMap,
+) -> Response {
+    list_or_watch(state, Path("ingresses".to_string()), q, headers).await
 }
 
 async fn list_or_watch(
@@ -462,7 +540,7 @@ async fn list_or_watch(
     let c = sim.cluster.lock().expect("cluster poisoned");
     let items: Vec<&Value> = c.objects[kind].values().collect();
     Json(json!({
-        "kind": list_kind(kind), "apiVersion": "v1",
+        "kind": list_kind(kind), "apiVersion": api_version(kind),
         "metadata": {"resourceVersion": c.rv.to_string()},
         "items": items,
     }))

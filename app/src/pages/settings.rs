@@ -290,86 +290,181 @@ pub fn MonitorSettingsPage() -> impl IntoView {
     }
 }
 
+/// One labelled text field of the monitor form.
+fn field(label: &'static str, key: &'static str, value: String, hint: &'static str) -> AnyView {
+    view! {
+        <label>{label}
+            <input name=format!("form[{key}]") value=value placeholder=hint/>
+        </label>
+    }
+    .into_any()
+}
+
 /// The monitor's fields. A plain form (no JavaScript needed): "Save" posts to the server
-/// function, "Check now" reloads this page with the values in the query.
+/// function, "Check now" reloads this page with the values in the query. Each part is its own
+/// `AnyView`: the form as one nested type needs more stack to render than a worker thread has.
 fn monitor_form(
     f: MonitorForm,
     components: Vec<(String, String)>,
     can_edit: bool,
     here: String,
-) -> impl IntoView {
-    let input = |label: &'static str, key: &'static str, value: String, hint: &'static str| {
+) -> AnyView {
+    let parts: Vec<AnyView> = vec![
+        field("Name", "name", f.name.clone(), ""),
+        choices("Component", "component", components, f.component.clone()),
+        choices(
+            "Kind",
+            "kind",
+            KINDS
+                .iter()
+                .map(|k| (k.to_string(), k.to_string()))
+                .collect(),
+            f.kind.clone(),
+        ),
+        field(
+            "Every (seconds)",
+            "interval_secs",
+            f.interval_secs.clone(),
+            "60",
+        ),
+        field(
+            "Timeout (ms)",
+            "timeout_ms",
+            f.timeout_ms.clone(),
+            "10000 or the interval",
+        ),
+        http_fields(&f),
+        group(
+            "TCP and DNS",
+            vec![
+                field("Host", "host", f.host.clone(), "db.internal"),
+                field("Port", "port", f.port.clone(), "5432"),
+                field("Record type", "record_type", f.record_type.clone(), "A"),
+                field("Expected answer", "expect", f.expect.clone(), ""),
+                field("Resolver", "resolver", f.resolver.clone(), "1.1.1.1:53"),
+            ],
+        ),
+        group(
+            "Heartbeat",
+            vec![
+                field(
+                    "Secret (the URL the job calls)",
+                    "secret",
+                    f.secret.clone(),
+                    "at least 16 letters, digits, - or _",
+                ),
+                field(
+                    "Window (seconds)",
+                    "window_secs",
+                    f.window_secs.clone(),
+                    "the interval",
+                ),
+            ],
+        ),
+        group(
+            "Where from",
+            vec![
+                field("Regions", "regions", f.regions.clone(), "local, eu-west"),
+                field(
+                    "Down when seen down by (regions)",
+                    "quorum",
+                    f.quorum.clone(),
+                    "1",
+                ),
+            ],
+        ),
+    ];
+    let buttons = can_edit.then(|| {
         view! {
-            <label>{label}
-                <input name=format!("form[{key}]") value=value placeholder=hint/>
-            </label>
+            <div class="buttons">
+                <button type="submit" data-testid="save-monitor">"Save"</button>
+                <button type="submit" formmethod="get" formaction=here name="check" value="1" data-testid="check-now">"Check now"</button>
+            </div>
         }
-    };
-    let kind = f.kind.clone();
-    let component = f.component.clone();
+        .into_any()
+    });
     view! {
         <form method="post" action=SaveMonitor::url() class="stack-form" data-testid="monitor-form">
             <input type="hidden" name="form[original]" value=f.original.clone()/>
             <input type="hidden" name="form[revision]" value=f.revision.clone()/>
-            <fieldset disabled=!can_edit>
-                {input("Name", "name", f.name.clone(), "")}
-                <label>"Component"
-                    <select name="form[component]">
-                        {components.into_iter().map(|(id, name)| {
-                            let selected = id == component;
-                            view! { <option value=id selected=selected>{name}</option> }
-                        }).collect_view()}
-                    </select>
-                </label>
-                <label>"Kind"
-                    <select name="form[kind]">
-                        {KINDS.iter().map(|k| view! { <option value=*k selected=*k == kind>{*k}</option> }).collect_view()}
-                    </select>
-                </label>
-                {input("Every (seconds)", "interval_secs", f.interval_secs.clone(), "60")}
-                {input("Timeout (ms)", "timeout_ms", f.timeout_ms.clone(), "10000 or the interval")}
-                <fieldset>
-                    <legend>"HTTP and Prometheus"</legend>
-                    {input("URL", "url", f.url.clone(), "https://example.org/health")}
-                    {input("Method", "method", f.method.clone(), "GET")}
-                    {input("Expected status codes", "expect_status", f.expect_status.clone(), "200, 204 (any 2xx/3xx when empty)")}
-                    {input("Body contains", "body_contains", f.body_contains.clone(), "")}
-                    {input("Body does not contain", "body_not_contains", f.body_not_contains.clone(), "")}
-                    {input("Slower than (ms) is degraded", "max_response_ms", f.max_response_ms.clone(), "")}
-                    {input("Certificate valid for at least (days)", "cert_min_days", f.cert_min_days.clone(), "")}
-                    <label class="check"><input type="checkbox" name="form[follow_redirects]" value="on" checked=!f.follow_redirects.is_empty()/>"Follow redirects"</label>
-                    <label>"Request headers (one `Name: value` per line)"
-                        <textarea name="form[headers]" rows="3">{f.headers.clone()}</textarea>
-                    </label>
-                    {input("Prometheus up query", "up_query", f.up_query.clone(), "")}
-                </fieldset>
-                <fieldset>
-                    <legend>"TCP and DNS"</legend>
-                    {input("Host", "host", f.host.clone(), "db.internal")}
-                    {input("Port", "port", f.port.clone(), "5432")}
-                    {input("Record type", "record_type", f.record_type.clone(), "A")}
-                    {input("Expected answer", "expect", f.expect.clone(), "")}
-                    {input("Resolver", "resolver", f.resolver.clone(), "1.1.1.1:53")}
-                </fieldset>
-                <fieldset>
-                    <legend>"Heartbeat"</legend>
-                    {input("Secret (the URL the job calls)", "secret", f.secret.clone(), "at least 16 letters, digits, - or _")}
-                    {input("Window (seconds)", "window_secs", f.window_secs.clone(), "the interval")}
-                </fieldset>
-                <fieldset>
-                    <legend>"Where from"</legend>
-                    {input("Regions", "regions", f.regions.clone(), "local, eu-west")}
-                    {input("Down when seen down by (regions)", "quorum", f.quorum.clone(), "1")}
-                </fieldset>
-                {can_edit.then(|| view! {
-                    <div class="buttons">
-                        <button type="submit" data-testid="save-monitor">"Save"</button>
-                        <button type="submit" formmethod="get" formaction=here name="check" value="1" data-testid="check-now">"Check now"</button>
-                    </div>
-                })}
-            </fieldset>
+            <fieldset disabled=!can_edit>{parts}{buttons}</fieldset>
         </form>
     }
+    .into_any()
+}
+
+fn choices(
+    label: &'static str,
+    key: &'static str,
+    options: Vec<(String, String)>,
+    chosen: String,
+) -> AnyView {
+    let options: Vec<AnyView> = options
+        .into_iter()
+        .map(|(value, text)| {
+            let selected = value == chosen;
+            view! { <option value=value selected=selected>{text}</option> }.into_any()
+        })
+        .collect();
+    view! { <label>{label}<select name=format!("form[{key}]")>{options}</select></label> }
+        .into_any()
+}
+
+fn group(legend: &'static str, fields: Vec<AnyView>) -> AnyView {
+    view! { <fieldset><legend>{legend}</legend>{fields}</fieldset> }.into_any()
+}
+
+fn http_fields(f: &MonitorForm) -> AnyView {
+    let redirects = view! {
+        <label class="check"><input type="checkbox" name="form[follow_redirects]" value="on" checked=!f.follow_redirects.is_empty()/>"Follow redirects"</label>
+    }
+    .into_any();
+    let headers = view! {
+        <label>"Request headers (one `Name: value` per line)"
+            <textarea name="form[headers]" rows="3">{f.headers.clone()}</textarea>
+        </label>
+    }
+    .into_any();
+    group(
+        "HTTP and Prometheus",
+        vec![
+            field("URL", "url", f.url.clone(), "https://example.org/health"),
+            field("Method", "method", f.method.clone(), "GET"),
+            field(
+                "Expected status codes",
+                "expect_status",
+                f.expect_status.clone(),
+                "200, 204 (any 2xx/3xx when empty)",
+            ),
+            field(
+                "Body contains",
+                "body_contains",
+                f.body_contains.clone(),
+                "",
+            ),
+            field(
+                "Body does not contain",
+                "body_not_contains",
+                f.body_not_contains.clone(),
+                "",
+            ),
+            field(
+                "Slower than (ms) is degraded",
+                "max_response_ms",
+                f.max_response_ms.clone(),
+                "",
+            ),
+            field(
+                "Certificate valid for at least (days)",
+                "cert_min_days",
+                f.cert_min_days.clone(),
+                "",
+            ),
+            redirects,
+            headers,
+            field("Prometheus up query", "up_query", f.up_query.clone(), ""),
+        ],
+    )
 }
 
 /// `/ops/settings/history`: every revision of the world, what changed field by field, and a

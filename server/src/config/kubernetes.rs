@@ -28,6 +28,11 @@ pub struct KubernetesConfig {
     pub stale_after_secs: Option<u64>,
     #[serde(default = "ten_thousand")]
     pub timeout_ms: u64,
+    /// Ingresses and Services annotated `vigil.dev/monitor: "true"` become monitors (with
+    /// `vigil.dev/component`, `vigil.dev/path`, `vigil.dev/interval`), removed with the
+    /// annotation or the object. Needs list/watch on ingresses and services.
+    #[serde(default)]
+    pub discover: bool,
 }
 
 fn thirty() -> u64 {

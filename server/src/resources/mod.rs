@@ -64,6 +64,7 @@ async fn collect(
     for k in &config.kubernetes {
         tasks.spawn(crate::sources::kubernetes::run(
             k.clone(),
+            config.probes.clone(),
             sink.clone(),
             pool.clone(),
             held.clone(),

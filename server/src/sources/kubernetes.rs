@@ -108,7 +108,13 @@ impl Health {
 }
 
 /// Watches one cluster until `held` is cancelled.
-pub async fn run(cfg: KubernetesConfig, sink: Arc<Sink>, pool: PgPool, held: CancellationToken) {
+pub async fn run(
+    cfg: KubernetesConfig,
+    probes: crate::config::monitors::ProbesConfig,
+    sink: Arc<Sink>,
+    pool: PgPool,
+    held: CancellationToken,
+) {
     let source = cfg.source_name();
     let client = loop {
         match client(&cfg) {
@@ -152,13 +158,93 @@ pub async fn run(cfg: KubernetesConfig, sink: Arc<Sink>, pool: PgPool, held: Can
             sources::report(&pool, &source, outcome).await;
         }
     };
+    let discovering = async {
+        if cfg.discover {
+            discover(&cfg.name, &client, &probes, &pool).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
     tokio::select! {
         _ = held.cancelled() => {}
+        _ = discovering => {}
         _ = follow(node_watch, "nodes", &c, on_node) => {}
         _ = follow(pod_watch, "pods", &c, on_pod) => {}
         _ = follow(event_watch, "events", &c, on_event) => {}
         _ = sample => {}
     }
+}
+
+/// Keeps the world's discovered monitors in step with the annotated Ingresses and Services:
+/// after each change (a burst of them settles for half a second), the whole annotated set is
+/// applied — one revision when it changes anything, none otherwise.
+async fn discover(
+    cluster: &str,
+    client: &Client,
+    probes: &crate::config::monitors::ProbesConfig,
+    pool: &PgPool,
+) {
+    use k8s_openapi::api::{core::v1::Service, networking::v1::Ingress};
+    let (ingresses, ingress_writer) = reflector::store::<Ingress>();
+    let (services, service_writer) = reflector::store::<Service>();
+    let ingress_watch = watcher(
+        Api::<Ingress>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .reflect(ingress_writer);
+    let service_watch = watcher(
+        Api::<Service>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .reflect(service_writer);
+    let changed = tokio::sync::Notify::new();
+    let forward = |name: &'static str| {
+        let changed = &changed;
+        move |item: Result<(), watcher::Error>| match item {
+            Ok(()) => changed.notify_one(),
+            Err(e) => {
+                tracing::warn!(%cluster, watch = name, error = %describe(&e), "Kubernetes discovery watch failed; retrying")
+            }
+        }
+    };
+    let ingress_side = async {
+        let mut s = std::pin::pin!(ingress_watch);
+        let on = forward("ingresses");
+        while let Some(item) = s.next().await {
+            on(item.map(|_| ()));
+        }
+    };
+    let service_side = async {
+        let mut s = std::pin::pin!(service_watch);
+        let on = forward("services");
+        while let Some(item) = s.next().await {
+            on(item.map(|_| ()));
+        }
+    };
+    let applying = async {
+        // Both lists first: an Ingress listed before the Services must not look like the
+        // Services' monitors were removed.
+        let _ = tokio::join!(ingresses.wait_until_ready(), services.wait_until_ready());
+        loop {
+            changed.notified().await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let (i, s): (Vec<Ingress>, Vec<Service>) = (
+                ingresses.state().iter().map(|o| (**o).clone()).collect(),
+                services.state().iter().map(|o| (**o).clone()).collect(),
+            );
+            let found = crate::world::discover::discovered(cluster, &i, &s);
+            match crate::world::discover::apply_discovered(pool, probes, cluster, found).await {
+                Ok(a) if a.revised => {
+                    tracing::info!(%cluster, revision = a.revision, "discovered monitors applied")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(%cluster, error = %e, "discovered monitors were refused"),
+            }
+        }
+    };
+    tokio::join!(ingress_side, service_side, applying);
 }
 
 struct Ctx {

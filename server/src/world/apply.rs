@@ -376,11 +376,11 @@ fn refuse_what_others_manage(
             ObjectKind::Component => "component",
             ObjectKind::Monitor => "monitor",
         };
-        let path = by.strip_prefix("file ").unwrap_or(by);
-        problems.push(Problem::new(
-            format!("{kind} `{}`", c.id),
-            format!("managed by {path}: change it there (it is re-applied when the file changes or on SIGHUP)"),
-        ));
+        let message = match by.strip_prefix("file ") {
+            Some(path) => format!("managed by {path}: change it there (it is re-applied when the file changes or on SIGHUP)"),
+            None => format!("managed by {by} (discovered from its annotations): change the annotations there"),
+        };
+        problems.push(Problem::new(format!("{kind} `{}`", c.id), message));
     }
 }
 

@@ -54,6 +54,10 @@ async fn act(
                     println!("# Vigil world, revision {head}. Secrets show as \"(secret)\"; applying this keeps them.");
                     print!("{}", toml::to_string_pretty(&world)?);
                 }
+                WorldFormat::Yaml => {
+                    println!("# Vigil world, revision {head}. Secrets show as \"(secret)\"; applying this keeps them.");
+                    print!("{}", serde_norway::to_string(&world)?);
+                }
                 WorldFormat::Json => println!("{}", serde_json::to_string_pretty(&world)?),
             }
             Ok(ExitCode::SUCCESS)
@@ -341,13 +345,19 @@ fn refused(e: WorldError) -> anyhow::Result<ExitCode> {
 pub fn read(path: &Path) -> anyhow::Result<World> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    parse(&text, path.extension().is_some_and(|e| e == "json"))
-        .with_context(|| format!("{} is not a world file", path.display()))
+    let format = match path.extension().and_then(|e| e.to_str()) {
+        Some("json") => WorldFormat::Json,
+        Some("yaml" | "yml") => WorldFormat::Yaml,
+        _ => WorldFormat::Toml,
+    };
+    parse(&text, format).with_context(|| format!("{} is not a world file", path.display()))
 }
 
-pub fn parse(text: &str, json: bool) -> anyhow::Result<World> {
-    let value: serde_json::Value = if json {
+pub fn parse(text: &str, format: WorldFormat) -> anyhow::Result<World> {
+    let value: serde_json::Value = if let WorldFormat::Json = format {
         serde_json::from_str(text)?
+    } else if let WorldFormat::Yaml = format {
+        serde_norway::from_str(text)?
     } else {
         let table: toml::Table = toml::from_str(text)?;
         let mut world = toml::Table::new();
@@ -375,14 +385,17 @@ mod tests {
     #[test]
     fn a_whole_configuration_file_reads_as_its_world() {
         let text = "[server]\naddr = \"127.0.0.1:1\"\n[[component]]\nid = \"site\"\nname = \"Site\"\n[[monitor]]\nname = \"home\"\ncomponent = \"site\"\nkind = \"tcp\"\nhost = \"a\"\nport = 1\n";
-        let w = super::parse(text, false).unwrap();
+        let w = super::parse(text, super::WorldFormat::Toml).unwrap();
         assert_eq!(w.components.len(), 1);
         assert_eq!(w.monitors[0].port, Some(1));
         let err = super::parse(
             "[[monitor]]\nname = \"x\"\ncomponent = \"s\"\nkind = \"tcp\"\nprot = 1\n",
-            false,
+            super::WorldFormat::Toml,
         )
         .unwrap_err();
         assert!(format!("{err}").contains("prot"), "{err}");
+        // What `export --format yaml` writes reads back.
+        let yaml = serde_norway::to_string(&w).unwrap();
+        assert_eq!(super::parse(&yaml, super::WorldFormat::Yaml).unwrap(), w);
     }
 }

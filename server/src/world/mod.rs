@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod cli;
 pub mod desk;
+pub mod discover;
 pub mod file;
 pub mod follow;
 pub mod import;
@@ -77,6 +78,8 @@ pub enum Actor {
     File(String),
     /// `vigil world apply` or an importer, run on a server.
     Cli(String),
+    /// A Kubernetes cluster's annotated Ingresses and Services (`discover = true`).
+    Discovered(String),
 }
 
 impl std::fmt::Display for Actor {
@@ -86,16 +89,18 @@ impl std::fmt::Display for Actor {
             Actor::Token(name) => write!(f, "token {name}"),
             Actor::File(path) => write!(f, "file {path}"),
             Actor::Cli(what) => write!(f, "{what}"),
+            Actor::Discovered(cluster) => write!(f, "kubernetes {cluster}"),
         }
     }
 }
 
 impl Actor {
-    /// What an object is marked with when this actor is authoritative for it: only a managing
-    /// configuration file is.
+    /// What an object is marked with when this actor is authoritative for it: a managing
+    /// configuration file, or a cluster whose objects were discovered.
     pub fn manages(&self) -> Option<String> {
         match self {
             Actor::File(path) => Some(format!("file {path}")),
+            Actor::Discovered(cluster) => Some(format!("kubernetes {cluster}")),
             _ => None,
         }
     }

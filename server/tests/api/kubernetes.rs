@@ -341,3 +341,108 @@ async fn a_wrong_token_is_said_and_the_configuration_is_checked() {
         assert!(err.contains(key), "{toml}: {err}");
     }
 }
+
+#[tokio::test]
+async fn annotated_ingresses_and_services_become_monitors_the_cluster_manages() {
+    let sim = KubeSim::new("k8s-test-token");
+    let url = sim.serve().await.unwrap();
+    let mut token_file = tempfile::NamedTempFile::new().unwrap();
+    writeln!(token_file, "k8s-test-token").unwrap();
+    sim.put_ingress(
+        "web",
+        "site",
+        "www.example.org",
+        true,
+        &[
+            ("vigil.dev/monitor", "true"),
+            ("vigil.dev/path", "/healthz"),
+        ],
+    );
+    sim.put_ingress("web", "quiet", "quiet.example.org", false, &[]);
+    sim.put_service(
+        "data",
+        "db",
+        5432,
+        &[
+            ("vigil.dev/monitor", "true"),
+            ("vigil.dev/component", "site"),
+        ],
+    );
+    let app = spawn_app_with_toml(&format!(
+        "[world]\nmanaged_by = \"database\"\n\n[[kubernetes]]\nname = \"lke\"\nurl = \"{url}\"\ntoken_file = \"{}\"\ninterval_secs = 5\ndiscover = true\n",
+        token_file.path().display()
+    ))
+    .await;
+    let (_, token) = create_token(&app, &[Scope::Read, Scope::ConfigWrite]).await;
+    let monitors = |world: &serde_json::Value| -> Vec<(String, String)> {
+        world["monitor"]
+            .as_array()
+            .map(|ms| {
+                ms.iter()
+                    .map(|m| {
+                        (
+                            m["name"].as_str().unwrap().to_string(),
+                            m["url"]
+                                .as_str()
+                                .or(m["host"].as_str())
+                                .unwrap_or_default()
+                                .to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let found = eventually(30, "the annotated objects discovered", || async {
+        let w = app.get_json("/api/v1/world", &token).await;
+        let m = monitors(&w);
+        (m.len() == 2).then_some(m.clone()).ok_or(m)
+    })
+    .await;
+    assert_eq!(
+        found,
+        [
+            (
+                "lke/ingress/web/site".to_string(),
+                "https://www.example.org/healthz".to_string()
+            ),
+            ("lke/service/data/db".to_string(), "db.data.svc".to_string()),
+        ]
+    );
+    // Read-only elsewhere, naming where it comes from.
+    let id: i64 = sqlx::query_scalar("SELECT id FROM monitors WHERE name = 'lke/ingress/web/site'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let (status, body) = crate::common::send(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/monitors/{id}"),
+        &token,
+        Some(serde_json::json!({"interval_secs": 10})),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("managed by kubernetes lke"),
+        "{body}"
+    );
+
+    // The annotation removed: the monitor goes; the Service's stays.
+    sim.put_ingress("web", "site", "www.example.org", true, &[]);
+    let left = eventually(30, "the un-annotated Ingress's monitor removed", || async {
+        let m = monitors(&app.get_json("/api/v1/world", &token).await);
+        (m.len() == 1).then_some(m.clone()).ok_or(m)
+    })
+    .await;
+    assert_eq!(left[0].0, "lke/service/data/db");
+    let actor: String =
+        sqlx::query_scalar("SELECT actor FROM world_revisions ORDER BY number DESC LIMIT 1")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(actor, "kubernetes lke");
+}

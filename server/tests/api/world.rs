@@ -795,3 +795,67 @@ async fn a_statuspage_page_brings_its_components_and_public_history_once() {
         .unwrap();
     assert_eq!(queued, 0);
 }
+
+#[tokio::test]
+async fn the_settings_pages_render_whole_forms_for_admins_and_none_for_editors() {
+    use crate::common::access::signed_in;
+    use vigil_core::model::auth::Role;
+    let target = Target::start().await;
+    let app = spawn_app_with_toml(&database_managed(target.addr)).await;
+    let admin = signed_in(&app, "ada", Role::Admin).await;
+    let editor = signed_in(&app, "eve", Role::Editor).await;
+    let id = monitor_id(&app.pool, "site-home").await;
+    let page = |c: reqwest::Client, path: String| {
+        let url = app.url(&path);
+        async move {
+            let r = c.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    for path in [
+        "/ops/settings".to_string(),
+        "/ops/settings/monitors/new".into(),
+        format!("/ops/settings/monitors/{id}"),
+        "/ops/settings/history".into(),
+    ] {
+        let (status, html) = page(admin.clone(), path.clone()).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(
+            !html.contains("data-testid=\"read-only\""),
+            "{path}: admins edit"
+        );
+        let (status, html) = page(editor.clone(), path.clone()).await;
+        assert_eq!(status, 200, "{path}");
+        if path != "/ops/settings/history" {
+            assert!(
+                html.contains("data-testid=\"read-only\""),
+                "{path}: editors read"
+            );
+            assert!(!html.contains("data-testid=\"save-monitor\""), "{path}");
+        }
+    }
+    // "Check now" from the query: the check runs on the server, the values stay in the form.
+    let (_, html) = page(
+        admin.clone(),
+        format!(
+            "/ops/settings/monitors/new?check=1&form%5Bname%5D=probe-x&form%5Bkind%5D=http&form%5Bcomponent%5D=site&form%5Burl%5D=http%3A%2F%2F{}%2F&form%5Binterval_secs%5D=5",
+            target.addr
+        ),
+    )
+    .await;
+    assert!(html.contains("Checked now: up"), "{html}");
+    assert!(html.contains("value=\"probe-x\""), "the typed name stays");
+    target.set_healthy(false);
+    let (_, html) = page(
+        admin,
+        format!(
+            "/ops/settings/monitors/new?check=1&form%5Bname%5D=probe-x&form%5Bkind%5D=http&form%5Bcomponent%5D=site&form%5Burl%5D=http%3A%2F%2F{}%2F",
+            target.addr
+        ),
+    )
+    .await;
+    assert!(
+        html.contains("Checked now: down"),
+        "the outcome is the check's: {html}"
+    );
+}
