@@ -82,9 +82,15 @@ const PRESENCE_SECS: f64 = 25.0;
 pub fn spawn(
     pool: PgPool,
     mut wake: crate::wake::Events,
+    first_version: i64,
     shutdown: CancellationToken,
 ) -> (watch::Receiver<LiveStatus>, Publisher) {
-    let (tx, rx) = watch::channel(LiveStatus::starting(Utc::now()));
+    // Starting from the newest event already written: the first pages are rendered at the
+    // version they will keep, not at 0 and again a moment later.
+    let (tx, rx) = watch::channel(LiveStatus {
+        status_version: first_version,
+        ..LiveStatus::starting(Utc::now())
+    });
     let tx = Arc::new(tx);
     let heartbeat = Arc::new(Listeners::default());
     let publisher = Publisher {

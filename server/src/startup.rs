@@ -87,7 +87,15 @@ impl Application {
         let events = crate::wake::spawn(db.pool.clone(), shutdown.clone());
         let cluster = crate::cluster::Cluster::new(db.pool.clone(), &config.cluster);
         cluster.spawn_keeper(addr.to_string(), shutdown.clone());
-        let (live, publisher) = live::spawn(db.pool.clone(), events.clone(), shutdown.clone());
+        let first_version = vigil_core::store::events::latest_id(&db.pool)
+            .await
+            .map_err(DbError::from)?;
+        let (live, publisher) = live::spawn(
+            db.pool.clone(),
+            events.clone(),
+            first_version,
+            shutdown.clone(),
+        );
         let world =
             crate::world::follow::spawn(db.pool.clone(), world, events.clone(), shutdown.clone());
         crate::world::file::follow(db.pool.clone(), config, shutdown.clone());

@@ -15,14 +15,12 @@ use vigil_core::model::{
 
 use super::{
     apply::{self, Edit, WorldError},
+    command,
     plan::{self, ObjectKind, Op},
     Actor, World,
 };
 use crate::{
-    config::{
-        monitors::{self, ComponentConfig, MonitorConfig, ProbesConfig},
-        problem::Problem,
-    },
+    config::monitors::{self, ComponentConfig, MonitorConfig, ProbesConfig},
     probes::check::Probers,
 };
 
@@ -40,135 +38,6 @@ impl Desk {
             probes,
             probers,
         }
-    }
-}
-
-fn read_doc<T: serde::de::DeserializeOwned>(what: &str, doc: Value) -> Result<T, WorldError> {
-    serde_path_to_error::deserialize(doc).map_err(|e| {
-        WorldError::Invalid(vec![Problem::new(
-            format!("{what}: {}", e.path()),
-            e.into_inner().to_string(),
-        )])
-    })
-}
-
-fn stale(kind: &'static str, id: &str, expected: i64, revision: i64) -> WorldError {
-    WorldError::Stale {
-        kind,
-        id: id.to_string(),
-        expected,
-        revision,
-        current: Value::Null,
-    }
-}
-
-/// The closure `apply::change` runs for a form's request.
-fn edit_for(op: WorldOp) -> impl FnOnce(&apply::Current, &mut World) -> Result<(), WorldError> {
-    move |current, w| match op {
-        WorldOp::PutComponent {
-            original,
-            doc,
-            expected_revision,
-        } => {
-            let new: ComponentConfig = read_doc("component", doc)?;
-            match original {
-                None => {
-                    if w.component(&new.id).is_some() {
-                        return Err(WorldError::Invalid(vec![Problem::new(
-                            format!("component `{}`: id", new.id),
-                            "a component has this id already; pick another",
-                        )]));
-                    }
-                    w.components.push(new);
-                }
-                Some(id) => {
-                    if let (Some(e), Some(r)) = (
-                        expected_revision,
-                        current.revision_of(ObjectKind::Component, &id),
-                    ) {
-                        if e != r {
-                            return Err(stale("component", &id, e, r));
-                        }
-                    }
-                    if new.id != id {
-                        return Err(WorldError::Invalid(vec![Problem::new(
-                            format!("component `{id}`: id"),
-                            "a component's id is in its URLs and badges and cannot change",
-                        )]));
-                    }
-                    let slot = w
-                        .components
-                        .iter_mut()
-                        .find(|c| c.id == id)
-                        .ok_or_else(|| WorldError::NotFound(format!("no component `{id}`")))?;
-                    *slot = new;
-                }
-            }
-            Ok(())
-        }
-        WorldOp::DeleteComponent { id } => {
-            w.components.retain(|c| c.id != id);
-            Ok(())
-        }
-        WorldOp::MoveComponent { id, up } => {
-            let i = w
-                .components
-                .iter()
-                .position(|c| c.id == id)
-                .ok_or_else(|| WorldError::NotFound(format!("no component `{id}`")))?;
-            let j = if up { i.checked_sub(1) } else { Some(i + 1) };
-            if let Some(j) = j.filter(|j| *j < w.components.len()) {
-                w.components.swap(i, j);
-            }
-            Ok(())
-        }
-        WorldOp::PutMonitor {
-            original,
-            doc,
-            expected_revision,
-        } => {
-            let name = doc["name"].as_str().unwrap_or_default().to_string();
-            let new: MonitorConfig = read_doc(&format!("monitor `{name}`"), doc)?;
-            match original {
-                None => {
-                    if w.monitor(&new.name).is_some() {
-                        return Err(WorldError::Invalid(vec![Problem::new(
-                            format!("monitor `{}`: name", new.name),
-                            "a monitor has this name already; pick another",
-                        )]));
-                    }
-                    w.monitors.push(new);
-                }
-                Some(original) => {
-                    if let (Some(e), Some(r)) = (
-                        expected_revision,
-                        current.revision_of(ObjectKind::Monitor, &original),
-                    ) {
-                        if e != r {
-                            return Err(stale("monitor", &original, e, r));
-                        }
-                    }
-                    if new.name != original {
-                        return Err(WorldError::Invalid(vec![Problem::new(
-                            format!("monitor `{original}`: name"),
-                            "a monitor's name cannot change; duplicate it under the new name and delete this one",
-                        )]));
-                    }
-                    let slot = w
-                        .monitors
-                        .iter_mut()
-                        .find(|m| m.name == original)
-                        .ok_or_else(|| WorldError::NotFound(format!("no monitor `{original}`")))?;
-                    *slot = new;
-                }
-            }
-            Ok(())
-        }
-        WorldOp::DeleteMonitor { name } => {
-            w.monitors.retain(|m| m.name != name);
-            Ok(())
-        }
-        WorldOp::Restore { .. } => unreachable!("restored by its own path"),
     }
 }
 
@@ -249,15 +118,20 @@ impl WorldDesk for Desk {
                 .map(|o| o.revision)
                 .map_err(|e| e.to_string());
             }
-            apply::change(&self.pool, &self.probes, Edit::by(actor), edit_for(op))
-                .await
-                .map(|a| a.revision)
-                .map_err(|e| match e {
-                    WorldError::Invalid(p) | WorldError::Managed(p) if p.len() > 1 => {
-                        format!("{} problems: {}", p.len(), WorldError::Invalid(p))
-                    }
-                    other => other.to_string(),
-                })
+            apply::change(
+                &self.pool,
+                &self.probes,
+                Edit::by(actor),
+                command::edit_for(op),
+            )
+            .await
+            .map(|a| a.revision)
+            .map_err(|e| match e {
+                WorldError::Invalid(p) | WorldError::Managed(p) if p.len() > 1 => {
+                    format!("{} problems: {}", p.len(), WorldError::Invalid(p))
+                }
+                other => other.to_string(),
+            })
         })
     }
 
@@ -265,7 +139,7 @@ impl WorldDesk for Desk {
         Box::pin(async move {
             let name = doc["name"].as_str().unwrap_or("new monitor").to_string();
             let m: MonitorConfig =
-                read_doc(&format!("monitor `{name}`"), doc).map_err(|e| e.to_string())?;
+                command::read_doc(&format!("monitor `{name}`"), doc).map_err(|e| e.to_string())?;
             // Checked as it would be saved, against the components there are.
             let components = vigil_core::store::world::components(&self.pool)
                 .await

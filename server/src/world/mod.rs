@@ -6,6 +6,7 @@
 
 pub mod apply;
 pub mod cli;
+pub mod command;
 pub mod desk;
 pub mod discover;
 pub mod file;

@@ -16,18 +16,18 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use vigil_core::model::auth::Principal;
 
-use crate::config::{
-    monitors::{ComponentConfig, MonitorConfig},
-    problem::Problem,
-};
+use crate::config::monitors::{ComponentConfig, MonitorConfig};
 use crate::http::api::{
     error::ApiError,
     extract::{ApiJson, Require},
     scope,
 };
 use crate::http::state::AppState;
+use vigil_core::model::world::WorldOp;
+
 use crate::world::{
-    apply::{self, Applied, Current, Edit, WorldError},
+    apply::{self, Applied, Current, Edit},
+    command,
     plan::{self, ObjectKind, Plan},
     Actor, World,
 };
@@ -153,64 +153,6 @@ fn edit(principal: &Principal, headers: &HeaderMap) -> Edit {
     edit
 }
 
-/// Refuses a write whose `If-Match` names an older revision of the object than it has.
-fn check_fresh(
-    current: &Current,
-    kind: ObjectKind,
-    id: &str,
-    expected: Option<i64>,
-    shown: impl FnOnce() -> Value,
-) -> Result<(), WorldError> {
-    let (Some(expected), Some(revision)) = (expected, current.revision_of(kind, id)) else {
-        return Ok(());
-    };
-    if expected == revision {
-        return Ok(());
-    }
-    Err(WorldError::Stale {
-        kind: match kind {
-            ObjectKind::Component => "component",
-            ObjectKind::Monitor => "monitor",
-        },
-        id: id.to_string(),
-        expected,
-        revision,
-        current: shown(),
-    })
-}
-
-/// RFC 7396 JSON Merge Patch: `null` removes a field, an object merges, anything else replaces.
-fn merge(target: &mut Value, patch: &Value) {
-    let Value::Object(fields) = patch else {
-        *target = patch.clone();
-        return;
-    };
-    if !target.is_object() {
-        *target = Value::Object(Default::default());
-    }
-    let object = target.as_object_mut().expect("made an object");
-    for (k, v) in fields {
-        if v.is_null() {
-            object.remove(k);
-        } else {
-            merge(object.entry(k.clone()).or_insert(Value::Null), v);
-        }
-    }
-}
-
-/// `value` read as a `T`, or the problem naming the field (`monitor `home`: interval_secs`).
-fn read_as<T: serde::de::DeserializeOwned>(what: &str, value: Value) -> Result<T, WorldError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let key = if path == "." {
-            what.to_string()
-        } else {
-            format!("{what}: {path}")
-        };
-        WorldError::Invalid(vec![Problem::new(key, e.into_inner().to_string())])
-    })
-}
-
 fn component_item(current: &Current, c: &ComponentConfig) -> ComponentItem {
     let key = (ObjectKind::Component, c.id.clone());
     ComponentItem {
@@ -291,20 +233,16 @@ pub async fn create_component(
     ApiJson(new): ApiJson<ComponentConfig>,
 ) -> Result<Response, ApiError> {
     let id = new.id.clone();
+    let doc = serde_json::to_value(&new).expect("components serialise");
     let applied = apply::change(
         &state.pool,
         &state.world.probes,
         edit(&who.0, &headers),
-        |current, w| {
-            if current.world.component(&new.id).is_some() {
-                return Err(WorldError::Invalid(vec![Problem::new(
-                    format!("component `{}`: id", new.id),
-                    "a component has this id already; change it with PATCH /api/v1/components/{id}",
-                )]));
-            }
-            w.components.push(new);
-            Ok(())
-        },
+        command::edit_for(WorldOp::PutComponent {
+            original: None,
+            doc,
+            expected_revision: None,
+        }),
     )
     .await?;
     let c = applied.world.component(&id).cloned().expect("just created");
@@ -350,27 +288,15 @@ pub async fn patch_component(
     ApiJson(patch): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
     let expected = if_match(&headers)?;
-    let applied = apply::change(&state.pool, &state.world.probes, edit(&who.0, &headers), |current, w| {
-        let pos = w
-            .components
-            .iter()
-            .position(|c| c.id == id)
-            .ok_or_else(|| WorldError::NotFound(format!("no component has id `{id}`")))?;
-        check_fresh(current, ObjectKind::Component, &id, expected, || {
-            serde_json::to_value(component_item(current, &w.components[pos])).unwrap_or_default()
-        })?;
-        let mut value = serde_json::to_value(&w.components[pos]).expect("serialises");
-        merge(&mut value, &patch);
-        let changed: ComponentConfig = read_as(&format!("component `{id}`"), value)?;
-        if changed.id != id {
-            return Err(WorldError::Invalid(vec![Problem::new(
-                format!("component `{id}`: id"),
-                "a component's id is in its URLs and badges and cannot change; create a new component instead",
-            )]));
-        }
-        w.components[pos] = changed;
-        Ok(())
-    })
+    let applied = apply::change(
+        &state.pool,
+        &state.world.probes,
+        edit(&who.0, &headers),
+        |current, w| {
+            let op = command::patch(current, ObjectKind::Component, &id, &patch, expected)?;
+            command::edit_for(op)(current, w)
+        },
+    )
     .await?;
     let current = current(&state).await?;
     let c = applied.world.component(&id).expect("patched");
@@ -395,15 +321,8 @@ pub async fn delete_component(
         &state.world.probes,
         edit(&who.0, &headers),
         |current, w| {
-            let c = current
-                .world
-                .component(&id)
-                .ok_or_else(|| WorldError::NotFound(format!("no component has id `{id}`")))?;
-            check_fresh(current, ObjectKind::Component, &id, expected, || {
-                serde_json::to_value(component_item(current, c)).unwrap_or_default()
-            })?;
-            w.components.retain(|c| c.id != id);
-            Ok(())
+            command::refuse_stale(current, ObjectKind::Component, &id, expected)?;
+            command::edit_for(WorldOp::DeleteComponent { id: id.clone() })(current, w)
         },
     )
     .await?;
@@ -428,21 +347,15 @@ pub async fn create_monitor(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let new: MonitorConfig = read_as(&format!("monitor `{name}`"), new)?;
     let applied = apply::change(
         &state.pool,
         &state.world.probes,
         edit(&who.0, &headers),
-        |current, w| {
-            if current.world.monitor(&new.name).is_some() {
-                return Err(WorldError::Invalid(vec![Problem::new(
-                    format!("monitor `{}`: name", new.name),
-                    "a monitor has this name already; change it with PATCH /api/v1/monitors/{id}",
-                )]));
-            }
-            w.monitors.push(new);
-            Ok(())
-        },
+        command::edit_for(WorldOp::PutMonitor {
+            original: None,
+            doc: new,
+            expected_revision: None,
+        }),
     )
     .await?;
     let object = monitor_object(&applied, &name, applied.revision, None);
@@ -503,27 +416,15 @@ pub async fn patch_monitor(
 ) -> Result<Response, ApiError> {
     let expected = if_match(&headers)?;
     let name = monitor_name(&state, id).await?;
-    let applied = apply::change(&state.pool, &state.world.probes, edit(&who.0, &headers), |current, w| {
-        let pos = w
-            .monitors
-            .iter()
-            .position(|m| m.name == name)
-            .ok_or_else(|| WorldError::NotFound(format!("no monitor has id {id}")))?;
-        check_fresh(current, ObjectKind::Monitor, &name, expected, || {
-            serde_json::to_value(hidden(w.monitors[pos].clone())).unwrap_or_default()
-        })?;
-        let mut value = serde_json::to_value(&w.monitors[pos]).expect("serialises");
-        merge(&mut value, &patch);
-        let changed: MonitorConfig = read_as(&format!("monitor `{name}`"), value)?;
-        if changed.name != name {
-            return Err(WorldError::Invalid(vec![Problem::new(
-                format!("monitor `{name}`: name"),
-                "a monitor's name is how files and the history know it and cannot change; create a monitor with the new name and delete this one",
-            )]));
-        }
-        w.monitors[pos] = changed;
-        Ok(())
-    })
+    let applied = apply::change(
+        &state.pool,
+        &state.world.probes,
+        edit(&who.0, &headers),
+        |current, w| {
+            let op = command::patch(current, ObjectKind::Monitor, &name, &patch, expected)?;
+            command::edit_for(op)(current, w)
+        },
+    )
     .await?;
     let current = current(&state).await?;
     let key = (ObjectKind::Monitor, name.clone());
@@ -559,15 +460,8 @@ pub async fn delete_monitor(
         &state.world.probes,
         edit(&who.0, &headers),
         |current, w| {
-            let m = current
-                .world
-                .monitor(&name)
-                .ok_or_else(|| WorldError::NotFound(format!("no monitor has id {id}")))?;
-            check_fresh(current, ObjectKind::Monitor, &name, expected, || {
-                serde_json::to_value(hidden(m.clone())).unwrap_or_default()
-            })?;
-            w.monitors.retain(|m| m.name != name);
-            Ok(())
+            command::refuse_stale(current, ObjectKind::Monitor, &name, expected)?;
+            command::edit_for(WorldOp::DeleteMonitor { name: name.clone() })(current, w)
         },
     )
     .await?;
