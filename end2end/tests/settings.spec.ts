@@ -27,6 +27,7 @@ test.describe("without JavaScript", () => {
     const name = `Docs ${stamp}`;
     const monitor = `docs-home-${stamp}`;
 
+    await page.getByText("Add a component").click();
     const add = page.getByTestId("new-component");
     await add.getByLabel("Id (in URLs and badges)").fill(id);
     await add.getByLabel("Name", { exact: true }).fill(name);

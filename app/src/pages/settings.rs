@@ -406,8 +406,16 @@ fn choices(
             view! { <option value=value selected=selected>{text}</option> }.into_any()
         })
         .collect();
-    view! { <label>{label}<select name=format!("form[{key}]")>{options}</select></label> }
-        .into_any()
+    // Labelled by `for`: a label wrapped around a select would take the options' text into the
+    // select's accessible name.
+    let id = format!("monitor-{key}");
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <select id=id name=format!("form[{key}]")>{options}</select>
+        </div>
+    }
+    .into_any()
 }
 
 fn group(legend: &'static str, fields: Vec<AnyView>) -> AnyView {
