@@ -60,6 +60,37 @@ pub async fn live_specs(pool: &PgPool) -> Result<(i64, Vec<(i64, Value)>), Store
     Ok((head, rows.into_iter().map(|r| (r.id, r.spec)).collect()))
 }
 
+/// What changed in the monitors after revision `since`: those written since (their id and
+/// spec) and those retired since (their id), with the head they are as of.
+pub async fn specs_since(
+    pool: &PgPool,
+    since: i64,
+) -> Result<(i64, Vec<(i64, Value)>, Vec<i64>), StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let head = sqlx::query_scalar!("SELECT revision FROM world_head WHERE only_row")
+        .fetch_one(&mut *tx)
+        .await?;
+    let rows = sqlx::query!(
+        "SELECT id, spec, retired FROM monitors WHERE revision > $1 ORDER BY id",
+        since
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let (mut written, mut retired) = (Vec::new(), Vec::new());
+    for r in rows {
+        if r.retired {
+            retired.push(r.id);
+        } else {
+            written.push((r.id, r.spec));
+        }
+    }
+    Ok((head, written, retired))
+}
+
 /// What a monitor row holds besides its document: what the probes read without parsing it.
 pub struct MonitorRow<'a> {
     pub name: &'a str,

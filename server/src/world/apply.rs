@@ -134,28 +134,32 @@ where
     }
     let stored_components = tx.components().await?;
     let stored_monitors = tx.monitors().await?;
-    let current = current_of(tx.head, &stored_components, &stored_monitors);
-    let mut wanted = current.world.clone();
-    edit_world(&current, &mut wanted)?;
-
-    let mut problems = Vec::new();
-    keep_hidden_secrets(&current.world, &mut wanted, &mut problems);
-    let specs = match monitors::validate(
-        &HashMap::new(),
-        &wanted.components,
-        &wanted.monitors,
-        probes,
-    ) {
-        Ok(specs) => specs,
-        Err(found) => {
-            problems.extend(found);
-            Vec::new()
-        }
-    };
-    let mut plan = Plan::between(&current.world, &wanted);
     let manages = edit.actor.manages();
-    let mut managed = Vec::new();
-    refuse_what_others_manage(&current, &plan, manages.as_deref(), &mut managed);
+    // Reading, editing, validating and diffing a large world is CPU work (tens of milliseconds
+    // for ten thousand monitors): off the worker threads that run the probes' timers.
+    let (current, wanted, mut problems, specs, mut plan, managed) = off_the_runtime(|| {
+        let current = current_of(tx.head, &stored_components, &stored_monitors);
+        let mut wanted = current.world.clone();
+        edit_world(&current, &mut wanted)?;
+        let mut problems = Vec::new();
+        keep_hidden_secrets(&current.world, &mut wanted, &mut problems);
+        let specs = match monitors::validate(
+            &HashMap::new(),
+            &wanted.components,
+            &wanted.monitors,
+            probes,
+        ) {
+            Ok(specs) => specs,
+            Err(found) => {
+                problems.extend(found);
+                Vec::new()
+            }
+        };
+        let plan = Plan::between(&current.world, &wanted);
+        let mut managed = Vec::new();
+        refuse_what_others_manage(&current, &plan, manages.as_deref(), &mut managed);
+        Ok::<_, WorldError>((current, wanted, problems, specs, plan, managed))
+    })?;
     for c in plan
         .changes
         .iter()
@@ -268,12 +272,18 @@ where
     }
     let (created, changed, removed) = plan.counts();
     let actor = edit.actor.to_string();
+    let (changes, snapshot) = off_the_runtime(|| {
+        (
+            serde_json::to_value(&plan).expect("plans serialise"),
+            serde_json::to_value(plan::without_secrets(&wanted)).expect("worlds serialise"),
+        )
+    });
     let number = tx
         .commit(
             &actor,
             edit.message.as_deref(),
-            &serde_json::to_value(&plan).expect("plans serialise"),
-            &serde_json::to_value(plan::without_secrets(&wanted)).expect("worlds serialise"),
+            &changes,
+            &snapshot,
             &EventData::WorldRevised(WorldRevised {
                 revision,
                 actor: actor.clone(),
@@ -291,6 +301,16 @@ where
         world: wanted,
         monitor_ids,
     })
+}
+
+/// Runs CPU work where it does not hold up other tasks: on a multi-threaded runtime the worker
+/// hands its other tasks to the rest first (`block_in_place`); on a single-threaded one (tests,
+/// the CLI) there is nothing to hand over.
+fn off_the_runtime<R>(work: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
 }
 
 /// The world as stored, with what manages each object and its revision.

@@ -153,7 +153,7 @@ pub fn follow(pool: PgPool, config: &Config, shutdown: CancellationToken) {
 }
 
 /// How often a managing file's modification time is looked at.
-const FILE_CHECK: Duration = Duration::from_secs(5);
+const FILE_CHECK: Duration = Duration::from_secs(15);
 
 fn modified(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()

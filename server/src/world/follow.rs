@@ -32,29 +32,61 @@ pub type Live = watch::Receiver<Arc<LiveWorld>>;
 /// (never the whole world).
 pub async fn load(pool: &PgPool) -> Result<LiveWorld, StoreError> {
     let (revision, rows) = world::live_specs(pool).await?;
-    let mut monitors = Vec::with_capacity(rows.len());
-    let mut heartbeats = HashMap::new();
+    let mut by_id = HashMap::with_capacity(rows.len());
     for (id, spec) in rows {
-        match serde_json::from_value::<MonitorSpec>(spec) {
-            Ok(spec) => {
-                if let Check::Heartbeat { secret, .. } = &spec.check {
-                    heartbeats.insert(secret.clone(), id);
-                }
-                monitors.push((id, Arc::new(spec)));
-            }
-            Err(e) => {
-                tracing::error!(monitor = id, error = %e, "cannot read a stored monitor; it is not probed")
-            }
+        if let Some(spec) = read(id, spec) {
+            by_id.insert(id, spec);
         }
     }
+    Ok(assemble(revision, by_id))
+}
+
+/// The world after the revisions since `known`'s: only the monitors written or retired since
+/// are read, so a change to one monitor among ten thousand costs one row, not ten thousand.
+async fn advance(pool: &PgPool, known: &LiveWorld) -> Result<LiveWorld, StoreError> {
+    let (revision, written, retired) = world::specs_since(pool, known.revision).await?;
+    let mut by_id = known.by_id.clone();
+    for id in retired {
+        by_id.remove(&id);
+    }
+    for (id, spec) in written {
+        match read(id, spec) {
+            Some(spec) => by_id.insert(id, spec),
+            None => by_id.remove(&id),
+        };
+    }
+    Ok(assemble(revision, by_id))
+}
+
+fn read(id: i64, spec: serde_json::Value) -> Option<Arc<MonitorSpec>> {
+    match serde_json::from_value::<MonitorSpec>(spec) {
+        Ok(spec) => Some(Arc::new(spec)),
+        Err(e) => {
+            tracing::error!(monitor = id, error = %e, "cannot read a stored monitor; it is not probed");
+            None
+        }
+    }
+}
+
+fn assemble(revision: i64, by_id: HashMap<i64, Arc<MonitorSpec>>) -> LiveWorld {
+    let mut monitors: Vec<(i64, Arc<MonitorSpec>)> =
+        by_id.iter().map(|(id, s)| (*id, s.clone())).collect();
+    monitors.sort_unstable_by_key(|(id, _)| *id);
+    let heartbeats = monitors
+        .iter()
+        .filter_map(|(id, s)| match &s.check {
+            Check::Heartbeat { secret, .. } => Some((secret.clone(), *id)),
+            _ => None,
+        })
+        .collect();
     // Which revision this replica runs: how far a change has spread (`./scripts/bench --only world`).
     metrics::gauge!("vigil_world_revision").set(revision as f64);
-    Ok(LiveWorld {
+    LiveWorld {
         revision,
-        by_id: monitors.iter().cloned().collect(),
         monitors,
+        by_id,
         heartbeats,
-    })
+    }
 }
 
 /// Follows the world from `first` until `shutdown`.
@@ -67,9 +99,9 @@ pub fn spawn(
     let (tx, rx) = watch::channel(Arc::new(first));
     tokio::spawn(async move {
         while wake.rest(&shutdown, crate::wake::FALLBACK).await {
-            let known = tx.borrow().revision;
+            let known = tx.borrow().clone();
             match world::head(&pool).await {
-                Ok(head) if head != known => match load(&pool).await {
+                Ok(head) if head > known.revision => match advance(&pool, &known).await {
                     Ok(live) => {
                         tracing::info!(
                             revision = live.revision,
