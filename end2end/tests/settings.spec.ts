@@ -78,6 +78,15 @@ test.describe("without JavaScript", () => {
     await expect(page.getByTestId("world-history").locator(":scope > li").first()).toContainText("restore revision");
     await page.goto("/ops/settings");
     await expect(page.getByTestId(`component-${id}`)).not.toContainText("Product documentation");
+
+    // Leave the world as it was found (the other specs count the page's components): the
+    // monitor, then its component, deleted from the browser.
+    await page.getByTestId(`setting-monitor-${monitor}`).getByRole("link", { name: monitor }).click();
+    await page.getByTestId("delete-monitor").getByRole("button").click();
+    await expect(page).toHaveURL(/\/ops\/settings$/);
+    await expect(page.getByTestId(`setting-monitor-${monitor}`)).toHaveCount(0);
+    await page.getByTestId(`component-${id}`).getByRole("button", { name: "Delete" }).click();
+    await expect(page.getByTestId(`component-${id}`)).toHaveCount(0);
   });
 
   test("an editor reads the settings and gets no forms", async ({ page }) => {
