@@ -805,10 +805,17 @@ async fn the_settings_pages_render_whole_forms_for_admins_and_none_for_editors()
     let admin = signed_in(&app, "ada", Role::Admin).await;
     let editor = signed_in(&app, "eve", Role::Editor).await;
     let id = monitor_id(&app.pool, "site-home").await;
+    // A page that runs a check waits for it: generous under a loaded machine (the full suite on
+    // two cores), bounded by the check's own timeout below.
     let page = |c: reqwest::Client, path: String| {
         let url = app.url(&path);
         async move {
-            let r = c.get(url).send().await.unwrap();
+            let r = c
+                .get(url)
+                .timeout(std::time::Duration::from_secs(90))
+                .send()
+                .await
+                .unwrap();
             (r.status().as_u16(), r.text().await.unwrap())
         }
     };
@@ -838,7 +845,7 @@ async fn the_settings_pages_render_whole_forms_for_admins_and_none_for_editors()
     let (_, html) = page(
         admin.clone(),
         format!(
-            "/ops/settings/monitors/new?check=1&form%5Bname%5D=probe-x&form%5Bkind%5D=http&form%5Bcomponent%5D=site&form%5Burl%5D=http%3A%2F%2F{}%2F&form%5Binterval_secs%5D=5",
+            "/ops/settings/monitors/new?check=1&form%5Bname%5D=probe-x&form%5Bkind%5D=http&form%5Bcomponent%5D=site&form%5Burl%5D=http%3A%2F%2F{}%2F&form%5Binterval_secs%5D=5&form%5Btimeout_ms%5D=3000",
             target.addr
         ),
     )
@@ -849,7 +856,7 @@ async fn the_settings_pages_render_whole_forms_for_admins_and_none_for_editors()
     let (_, html) = page(
         admin,
         format!(
-            "/ops/settings/monitors/new?check=1&form%5Bname%5D=probe-x&form%5Bkind%5D=http&form%5Bcomponent%5D=site&form%5Burl%5D=http%3A%2F%2F{}%2F",
+            "/ops/settings/monitors/new?check=1&form%5Bname%5D=probe-x&form%5Bkind%5D=http&form%5Bcomponent%5D=site&form%5Burl%5D=http%3A%2F%2F{}%2F&form%5Btimeout_ms%5D=3000",
             target.addr
         ),
     )
