@@ -2,6 +2,7 @@ pub mod answer;
 pub mod audit;
 pub mod auth;
 pub mod backend;
+pub mod causes;
 pub mod cluster;
 pub mod event;
 pub mod follow_up;
