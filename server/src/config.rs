@@ -2,6 +2,7 @@
 //! struct and validated before anything starts.
 
 use std::{
+    collections::BTreeMap,
     net::SocketAddr,
     path::{Path, PathBuf},
 };
@@ -203,6 +204,10 @@ pub struct LinodeConfig {
     pub stats_secs: u64,
     /// No successful poll for this long makes the Linode API a stale source.
     pub stale_after_secs: Option<u64>,
+    /// Which node a backend runs on, by its address's IP or its label, where Vigil cannot tell
+    /// by itself (a Kubernetes node's InternalIP, or a backend labelled with the node's name):
+    /// `backend_nodes = { "192.168.200.12" = "lke-node-b" }`.
+    pub backend_nodes: BTreeMap<String, String>,
 }
 
 impl Default for LinodeConfig {
@@ -219,6 +224,7 @@ impl Default for LinodeConfig {
             timeout_ms: 10_000,
             stats_secs: 300,
             stale_after_secs: None,
+            backend_nodes: BTreeMap::new(),
         }
     }
 }
@@ -283,6 +289,9 @@ pub struct IncidentsConfig {
     /// components' names ("Website and Grafana") and `{is}` "is" or "are". Public text: it never
     /// names monitors, addresses or errors (those are the incident's evidence, on `/ops`).
     pub opened_text: String,
+    /// How far a cause's evidence may trail its effect's and still count as before it, in the
+    /// chain of causes: about the slowest source's polling interval.
+    pub cause_lag_secs: u64,
 }
 
 impl Default for IncidentsConfig {
@@ -292,6 +301,7 @@ impl Default for IncidentsConfig {
             correlation_window_secs: 600,
             quiet_period_secs: 600,
             opened_text: vigil_core::model::incident::DEFAULT_OPENED_TEXT.into(),
+            cause_lag_secs: 30,
         }
     }
 }

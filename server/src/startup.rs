@@ -113,6 +113,12 @@ impl Application {
                 events.clone(),
                 shutdown.clone(),
             ),
+            causes: crate::incidents::causes::Explainer {
+                live: world.clone(),
+                settings: std::sync::Arc::new(
+                    crate::incidents::causes::CauseSettings::from_config(config),
+                ),
+            },
             world: std::sync::Arc::new(crate::http::state::WorldSettings {
                 live: world,
                 probes: config.probes.clone(),
@@ -162,6 +168,7 @@ impl Application {
             db.pool.clone(),
             events.clone(),
             &cluster,
+            state.causes.clone(),
             shutdown.clone(),
         )
         .await

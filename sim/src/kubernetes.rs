@@ -433,6 +433,16 @@ fn rand_suffix(uid: &str) -> u64 {
     })
 }
 
+/// The seed's nodes sit at the addresses their NodeBalancer backends name (see
+/// `linode::seed_balancer`); any other node gets one of its own.
+fn internal_ip(name: &str) -> String {
+    match name {
+        "lke-node-a" => "192.168.200.11".into(),
+        "lke-node-b" => "192.168.200.12".into(),
+        other => format!("192.168.201.{}", rand_suffix(other) % 250 + 2),
+    }
+}
+
 fn node_json(name: &str, memory_pressure: bool, ready: bool) -> Value {
     let t = now();
     let cond = |kind: &str, status: &str, reason: &str, message: &str| {
@@ -445,6 +455,8 @@ fn node_json(name: &str, memory_pressure: bool, ready: bool) -> Value {
             "labels": {"kubernetes.io/hostname": name, "lke.linode.com/pool-id": "4242"}},
         "spec": {"providerID": format!("linode://{}", 20_000 + name.len())},
         "status": {
+            "addresses": [{"type": "InternalIP", "address": internal_ip(name)},
+                {"type": "Hostname", "address": name}],
             "capacity": {"cpu": "4", "memory": "8152960Ki", "pods": "110"},
             "allocatable": {"cpu": ALLOC_CPU, "memory": ALLOC_MEMORY, "pods": "110"},
             "conditions": [

@@ -14,12 +14,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    backend::BackendStatus,
-    event::EventData,
-    kubernetes::PodTroubleKind,
-    lb_config::ConfigChange,
-    monitor::MonitorStatus,
-    upstream::IncidentChange,
+    backend::BackendStatus, event::EventData, kubernetes::PodTroubleKind, lb_config::ConfigChange,
+    monitor::MonitorStatus, upstream::IncidentChange,
 };
 
 /// A load-balancer port a monitor's traffic goes through (`via = "lke-ingress:443"`); no port
@@ -38,7 +34,9 @@ impl Via {
         let (name, port) = match s.rsplit_once(':') {
             Some((name, port)) => {
                 let port = port.parse::<u16>().map_err(|_| {
-                    format!("`{s}`: the part after `:` must be a port number (e.g. lke-ingress:443)")
+                    format!(
+                        "`{s}`: the part after `:` must be a port number (e.g. lke-ingress:443)"
+                    )
                 })?;
                 (name, Some(port))
             }
@@ -249,7 +247,9 @@ impl Causes {
     /// `likely cause: lke-node-b memory pressure (requests 113 % of allocatable)`, for the ops
     /// channels; none when there is no chain.
     pub fn likely(&self) -> Option<String> {
-        self.chains.first().map(|c| format!("likely cause: {}", c.cause))
+        self.chains
+            .first()
+            .map(|c| format!("likely cause: {}", c.cause))
     }
 }
 
@@ -669,7 +669,10 @@ fn node_trouble(ev: &Evidence, node: &str, effect: DateTime<Utc>) -> Option<Link
             }
             EventData::ResourceAlert(a) if a.node == node && a.firing => {
                 let at = a.since.map_or(e.at, |s| s.min(e.at));
-                (at, format!("{} > {}", a.metric.replace('_', " "), percent(a.above)))
+                (
+                    at,
+                    format!("{} > {}", a.metric.replace('_', " "), percent(a.above)),
+                )
             }
             EventData::K8sPod(p) if p.node == node => {
                 let at = p.happened_at.map_or(e.at, |h| h.min(e.at));
@@ -697,10 +700,7 @@ fn node_trouble(ev: &Evidence, node: &str, effect: DateTime<Utc>) -> Option<Link
         evidence: cited
             .iter()
             .take(12)
-            .map(|(at, e)| Cited {
-                at: *at,
-                ..cite(e)
-            })
+            .map(|(at, e)| Cited { at: *at, ..cite(e) })
             .chain(std::iter::once(Cited {
                 event_id: None,
                 at: began,
@@ -719,10 +719,7 @@ fn over_requested(ev: &Evidence, node: &str, effect: DateTime<Utc>) -> Option<Li
         .filter(|r| r.node == node && r.ratio > 1.0 && r.at >= ev.from && r.at <= effect + ev.lag)
         .collect();
     let first = readings.iter().min_by_key(|r| r.at)?;
-    let peak = readings
-        .iter()
-        .map(|r| r.ratio)
-        .fold(f64::MIN, f64::max);
+    let peak = readings.iter().map(|r| r.ratio).fold(f64::MIN, f64::max);
     let allocatable = ev
         .map
         .nodes
@@ -768,7 +765,11 @@ fn providers(ev: &Evidence, nodebalancer: &str, clusters: &[String]) -> Vec<Link
             .iter()
             .any(|h| h == nodebalancer || clusters.contains(h))
     }) {
-        for e in ev.events.iter().filter(|e| e.at >= ev.from && e.at <= ev.to) {
+        for e in ev
+            .events
+            .iter()
+            .filter(|e| e.at >= ev.from && e.at <= ev.to)
+        {
             let (key, says) = match &e.data {
                 EventData::UpstreamIncident(u)
                     if u.provider == p.provider && u.change != IncidentChange::Resolved =>
@@ -814,7 +815,11 @@ fn providers(ev: &Evidence, nodebalancer: &str, clusters: &[String]) -> Vec<Link
 fn configuration(ev: &Evidence, ports: &[u16], lb_onset: DateTime<Utc>) -> Vec<Link> {
     let mut out = Vec::new();
     let mut reapplied: Vec<&Seen> = Vec::new();
-    for e in ev.events.iter().filter(|e| e.at >= ev.from && e.at <= ev.to) {
+    for e in ev
+        .events
+        .iter()
+        .filter(|e| e.at >= ev.from && e.at <= ev.to)
+    {
         let EventData::LbConfig(c) = &e.data else {
             continue;
         };
@@ -825,7 +830,10 @@ fn configuration(ev: &Evidence, ports: &[u16], lb_onset: DateTime<Utc>) -> Vec<L
             ConfigChange::Changed => out.push(Link {
                 element: Element::Configuration,
                 subject: format!("{} :{}", c.nodebalancer, c.port),
-                says: format!("the configuration of {} :{} changed", c.nodebalancer, c.port),
+                says: format!(
+                    "the configuration of {} :{} changed",
+                    c.nodebalancer, c.port
+                ),
                 began_at: e.at,
                 strength: strength(e.at, lb_onset, ev.lag),
                 evidence: vec![cite(e)],
@@ -871,7 +879,10 @@ mod tests {
             nodebalancer: "lke-ingress".into(),
             port,
             backend: node.into(),
-            address: format!("192.168.200.{}:31{port}", if node.ends_with('a') { 11 } else { 12 }),
+            address: format!(
+                "192.168.200.{}:31{port}",
+                if node.ends_with('a') { 11 } else { 12 }
+            ),
             node: Some(node.into()),
             matched_by: "address".into(),
         };
@@ -916,19 +927,26 @@ mod tests {
     impl Story {
         fn at(&mut self, secs: i64, data: EventData) -> &mut Self {
             let id = self.0.len() as i64 + 1;
-            self.0.push(Seen { id, at: t(secs), data });
+            self.0.push(Seen {
+                id,
+                at: t(secs),
+                data,
+            });
             self
         }
         fn monitor(&mut self, secs: i64, component: &str) -> &mut Self {
-            self.at(secs, EventData::MonitorState(MonitorChanged {
-                monitor_id: 1,
-                monitor: format!("{component}-http"),
-                component: component.into(),
-                from: MonitorStatus::Up,
-                to: MonitorStatus::Down,
-                cause: "HTTP 502".into(),
-                at: t(secs),
-            }))
+            self.at(
+                secs,
+                EventData::MonitorState(MonitorChanged {
+                    monitor_id: 1,
+                    monitor: format!("{component}-http"),
+                    component: component.into(),
+                    from: MonitorStatus::Up,
+                    to: MonitorStatus::Down,
+                    cause: "HTTP 502".into(),
+                    at: t(secs),
+                }),
+            )
         }
         fn backend(&mut self, secs: i64, port: u16, node: &str, down: bool) -> &mut Self {
             let (from, to) = if down {
@@ -936,81 +954,102 @@ mod tests {
             } else {
                 (BackendStatus::Down, BackendStatus::Up)
             };
-            self.at(secs, EventData::BackendChanged(BackendChanged {
-                nodebalancer: "lke-ingress".into(),
-                port,
-                backend: node.into(),
-                address: String::new(),
-                from,
-                to,
-            }))
+            self.at(
+                secs,
+                EventData::BackendChanged(BackendChanged {
+                    nodebalancer: "lke-ingress".into(),
+                    port,
+                    backend: node.into(),
+                    address: String::new(),
+                    from,
+                    to,
+                }),
+            )
         }
         fn flapping(&mut self, secs: i64, port: u16, node: &str) -> &mut Self {
-            self.at(secs, EventData::BackendFlapping(BackendFlapping {
-                nodebalancer: "lke-ingress".into(),
-                port,
-                backend: node.into(),
-                flapping: true,
-            }))
+            self.at(
+                secs,
+                EventData::BackendFlapping(BackendFlapping {
+                    nodebalancer: "lke-ingress".into(),
+                    port,
+                    backend: node.into(),
+                    flapping: true,
+                }),
+            )
         }
         fn ingress(&mut self, secs: i64, port: u16, broken: bool) -> &mut Self {
-            self.at(secs, EventData::Ingress(IngressChanged {
-                nodebalancer: "lke-ingress".into(),
-                port,
-                broken,
-                message: "no backend steadily up".into(),
-            }))
+            self.at(
+                secs,
+                EventData::Ingress(IngressChanged {
+                    nodebalancer: "lke-ingress".into(),
+                    port,
+                    broken,
+                    message: "no backend steadily up".into(),
+                }),
+            )
         }
         fn provider(&mut self, secs: i64) -> &mut Self {
-            self.at(secs, EventData::UpstreamIncident(UpstreamIncident {
-                provider: "Linode".into(),
-                change: IncidentChange::Opened,
-                incident: ProviderIncident {
-                    id: "p1".into(),
-                    name: "Connectivity issue affecting NodeBalancers".into(),
-                    status: "investigating".into(),
-                    impact: "major".into(),
-                    shortlink: None,
-                    body: String::new(),
-                },
-            }))
+            self.at(
+                secs,
+                EventData::UpstreamIncident(UpstreamIncident {
+                    provider: "Linode".into(),
+                    change: IncidentChange::Opened,
+                    incident: ProviderIncident {
+                        id: "p1".into(),
+                        name: "Connectivity issue affecting NodeBalancers".into(),
+                        status: "investigating".into(),
+                        impact: "major".into(),
+                        shortlink: None,
+                        body: String::new(),
+                    },
+                }),
+            )
         }
         fn pressure(&mut self, secs: i64, node: &str) -> &mut Self {
-            self.at(secs, EventData::K8sNode(K8sNodeCondition {
-                cluster: "lke".into(),
-                node: node.into(),
-                condition: NodeCondition {
-                    kind: "MemoryPressure".into(),
-                    status: "True".into(),
-                    reason: "KubeletHasInsufficientMemory".into(),
-                    message: String::new(),
-                    since: Some(t(secs)),
-                },
-            }))
+            self.at(
+                secs,
+                EventData::K8sNode(K8sNodeCondition {
+                    cluster: "lke".into(),
+                    node: node.into(),
+                    condition: NodeCondition {
+                        kind: "MemoryPressure".into(),
+                        status: "True".into(),
+                        reason: "KubeletHasInsufficientMemory".into(),
+                        message: String::new(),
+                        since: Some(t(secs)),
+                    },
+                }),
+            )
         }
         fn oom(&mut self, secs: i64, pod: &str, node: &str) -> &mut Self {
-            self.at(secs, EventData::K8sPod(K8sPodTrouble {
-                cluster: "lke".into(),
-                namespace: "default".into(),
-                pod: pod.into(),
-                node: node.into(),
-                trouble: PodTroubleKind::OomKilled,
-                container: Some("api".into()),
-                message: String::new(),
-                happened_at: Some(t(secs)),
-            }))
+            self.at(
+                secs,
+                EventData::K8sPod(K8sPodTrouble {
+                    cluster: "lke".into(),
+                    namespace: "default".into(),
+                    pod: pod.into(),
+                    node: node.into(),
+                    trouble: PodTroubleKind::OomKilled,
+                    container: Some("api".into()),
+                    message: String::new(),
+                    happened_at: Some(t(secs)),
+                }),
+            )
         }
         fn memory_alert(&mut self, secs: i64, node: &str) -> &mut Self {
-            self.at(secs, EventData::ResourceAlert(ResourceAlert {
-                node: node.into(),
-                metric: "memory".into(),
-                value: 0.93,
-                above: 0.9,
-                for_secs: 20,
-                firing: true,
-                since: Some(t(secs - 20)),
-                message: format!("{node} memory 93 % above 90 % for 20 s"),
-            }))
+            self.at(
+                secs,
+                EventData::ResourceAlert(ResourceAlert {
+                    node: node.into(),
+                    metric: "memory".into(),
+                    value: 0.93,
+                    above: 0.9,
+                    for_secs: 20,
+                    firing: true,
+                    since: Some(t(secs - 20)),
+                    message: format!("{node} memory 93 % above 90 % for 20 s"),
+                }),
+            )
         }
     }
 
@@ -1092,7 +1131,10 @@ mod tests {
             ]
         );
         assert!(best.links.iter().all(|l| l.strength == Strength::Precedes));
-        assert_eq!(best.links[0].says, "Website, Bitwarden and Grafana failed at 10:23:05");
+        assert_eq!(
+            best.links[0].says,
+            "Website, Bitwarden and Grafana failed at 10:23:05"
+        );
         assert_eq!(
             best.links[1].says,
             "the load balancer lke-ingress had no backend steadily up on :80 and :443"
@@ -1104,7 +1146,10 @@ mod tests {
         assert_eq!(best.links[3].says, "lke-node-b memory pressure");
         assert_eq!(best.links[3].began_at, t(100));
         let node_summary = best.links[3].evidence.last().unwrap();
-        assert_eq!(node_summary.text, "MemoryPressure, memory > 90 %, api-0 OOM-killed");
+        assert_eq!(
+            node_summary.text,
+            "MemoryPressure, memory > 90 %, api-0 OOM-killed"
+        );
         // Only the reading before the pressure counts: 113 %, not the 140 % seen later.
         assert_eq!(
             best.links[4].says,
@@ -1129,7 +1174,9 @@ mod tests {
             .chains
             .iter()
             .all(|c| c.links.iter().all(|l| l.element != Element::Provider)));
-        assert!(causes.summary.starts_with("Vigil's evidence points to lke-node-b"));
+        assert!(causes
+            .summary
+            .starts_with("Vigil's evidence points to lke-node-b"));
     }
 
     #[test]
@@ -1138,7 +1185,10 @@ mod tests {
         story.provider(90);
         story.0.sort_by_key(|e| e.at);
         let causes = explain_story(&story, &over, &map());
-        assert_eq!(causes.chains[0].links.last().unwrap().element, Element::Requests);
+        assert_eq!(
+            causes.chains[0].links.last().unwrap().element,
+            Element::Requests
+        );
         let linode = causes.also.iter().find(|l| l.subject == "Linode").unwrap();
         assert_eq!(linode.strength, Strength::Contradicted);
     }
@@ -1163,7 +1213,11 @@ mod tests {
         let elements: Vec<Element> = best.links.iter().map(|l| l.element).collect();
         assert_eq!(
             elements,
-            [Element::Components, Element::LoadBalancer, Element::Provider]
+            [
+                Element::Components,
+                Element::LoadBalancer,
+                Element::Provider
+            ]
         );
         assert_eq!(
             best.cause,
@@ -1213,7 +1267,9 @@ mod tests {
             }
         );
         assert_eq!(Via::parse("lke-ingress").unwrap().port, None);
-        assert!(Via::parse("lke-ingress:https").unwrap_err().contains("port number"));
+        assert!(Via::parse("lke-ingress:https")
+            .unwrap_err()
+            .contains("port number"));
         assert!(Via::parse(":443").is_err());
     }
 }

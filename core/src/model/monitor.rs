@@ -462,6 +462,9 @@ pub struct MonitorSpec {
     /// How many regions must see it down for it to be down.
     #[serde(default = "one")]
     pub quorum: u32,
+    /// The load-balancer ports its traffic goes through (the chain of causes' map).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub via: Vec<super::causes::Via>,
 }
 
 /// This server's own region name.

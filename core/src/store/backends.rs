@@ -162,6 +162,29 @@ pub async fn views(
         .collect())
 }
 
+/// Stores a NodeBalancer's label and own addresses (what the dependency map matches monitors'
+/// hosts against).
+pub async fn record_nodebalancer(
+    pool: &PgPool,
+    id: i64,
+    label: &str,
+    hostname: Option<&str>,
+    addresses: &[String],
+) -> Result<(), StoreError> {
+    sqlx::query!(
+        "INSERT INTO lb_nodebalancers (id, label, hostname, addresses, seen_at) \
+         VALUES ($1, $2, $3, $4, now()) ON CONFLICT (id) DO UPDATE SET label = $2, \
+         hostname = $3, addresses = $4, seen_at = now()",
+        id,
+        label,
+        hostname,
+        addresses
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Stores connection counts from `/stats`; points already stored are skipped.
 pub async fn record_connections(
     pool: &PgPool,

@@ -26,6 +26,7 @@ pub async fn observe_node(
     node: &str,
     conditions: &[NodeCondition],
     allocatable: (Option<i64>, Option<i64>),
+    internal_ip: Option<&str>,
 ) -> Result<Vec<NodeCondition>, StoreError> {
     let mut tx = pool.begin().await?;
     let before = sqlx::query_scalar!(
@@ -41,14 +42,16 @@ pub async fn observe_node(
     let stored = serde_json::to_value(conditions).expect("conditions serialise");
     sqlx::query!(
         "INSERT INTO k8s_nodes (cluster, node, conditions, cpu_allocatable_millis, \
-         memory_allocatable_bytes, updated_at, gone) VALUES ($1, $2, $3, $4, $5, now(), false) \
+         memory_allocatable_bytes, internal_ip, updated_at, gone) \
+         VALUES ($1, $2, $3, $4, $5, $6, now(), false) \
          ON CONFLICT (cluster, node) DO UPDATE SET conditions = $3, cpu_allocatable_millis = $4, \
-         memory_allocatable_bytes = $5, updated_at = now(), gone = false",
+         memory_allocatable_bytes = $5, internal_ip = $6, updated_at = now(), gone = false",
         cluster,
         node,
         stored,
         allocatable.0,
-        allocatable.1
+        allocatable.1,
+        internal_ip
     )
     .execute(&mut *tx)
     .await?;

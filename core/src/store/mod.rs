@@ -3,6 +3,7 @@
 pub mod agents;
 pub mod audit;
 pub mod backends;
+pub mod causes;
 pub mod checks;
 pub mod cluster;
 pub mod correlation;

@@ -94,6 +94,30 @@ pub struct MonitorConfig {
     /// How many of `regions` must see it down for it to be down. Default 1.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quorum: Option<u32>,
+    /// The load-balancer ports its traffic goes through (`"lke-ingress:443"`, or a label alone
+    /// for every port): where the chain of causes looks when it fails. Left out, Vigil finds it
+    /// when the monitor's host is a balancer's address.
+    #[serde(
+        default,
+        deserialize_with = "one_or_many",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    #[schema(value_type = Vec<String>)]
+    pub via: Vec<String>,
+}
+
+/// `via = "lke-ingress:443"` or `via = ["lke-ingress:80", "lke-ingress:443"]`.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
 }
 
 fn default_interval() -> u64 {
@@ -176,6 +200,11 @@ pub fn validate(
         }
         if !names.insert(m.name.as_str()) {
             problems.push(at.problem("name", "another monitor has the same name"));
+        }
+        for (i, via) in m.via.iter().enumerate() {
+            if let Err(e) = vigil_core::model::causes::Via::parse(via) {
+                problems.push(at.problem(&format!("via[{i}]"), e));
+            }
         }
         match monitor_spec(m, &at, &ids, probes) {
             Ok(spec) => specs.push(spec),
@@ -332,6 +361,12 @@ fn monitor_spec(
             check,
             regions,
             quorum,
+            // Each one was checked above; a bad one is a problem reported with the rest.
+            via: m
+                .via
+                .iter()
+                .filter_map(|v| vigil_core::model::causes::Via::parse(v).ok())
+                .collect(),
         }),
         Ok(_) => Err(problems),
         Err(p) => {

@@ -25,6 +25,10 @@ pub struct UpstreamConfig {
     pub interval_secs: u64,
     #[serde(default = "ten_thousand")]
     pub timeout_ms: u64,
+    /// What this provider hosts: NodeBalancer labels and `[[kubernetes]]` cluster names. Its
+    /// incidents become candidate causes when those fail (`hosts = ["lke-ingress", "lke"]`).
+    #[serde(default)]
+    pub hosts: Vec<String>,
 }
 
 fn sixty() -> u64 {

@@ -51,6 +51,9 @@ pub struct AppState {
     /// The live world, and what validating a change of it needs.
     #[from_ref(skip)]
     pub world: std::sync::Arc<WorldSettings>,
+    /// What explains an incident: the dependency map and the chain of causes.
+    #[from_ref(skip)]
+    pub causes: crate::incidents::causes::Explainer,
     /// `[github]`, when follow-ups are tracked there.
     #[from_ref(skip)]
     pub github: Option<std::sync::Arc<crate::config::github::GithubConfig>>,

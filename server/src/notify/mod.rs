@@ -17,6 +17,7 @@ pub async fn start(
     pool: PgPool,
     events: crate::wake::Events,
     cluster: &crate::cluster::Cluster,
+    causes: crate::incidents::causes::Explainer,
     shutdown: CancellationToken,
 ) -> Result<(), StoreError> {
     let specs: Vec<notifications::ChannelSpec> = config
@@ -35,7 +36,7 @@ pub async fn start(
     // is marked delivered by the replica that sent it.
     let public_url = config.server.public_url.clone();
     cluster.run_exclusive("outbox:channels", shutdown, move |held| {
-        let lane = worker::Channels::new(pool.clone(), public_url.clone());
+        let lane = worker::Channels::new(pool.clone(), public_url.clone(), Some(causes.clone()));
         crate::outbox::worker::run(lane, events.clone(), held)
     });
     Ok(())

@@ -96,9 +96,17 @@ fn slack_escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// The request body for a channel of `kind`.
-pub fn body(kind: &str, e: &Event, public_url: &str) -> Value {
-    let (title, description, colour) = summary(e);
+/// The request body for a channel of `kind`. `likely` is the first line of the incident's chain
+/// of causes ("likely cause: …"), for the team's channels only.
+pub fn body(kind: &str, e: &Event, public_url: &str, likely: Option<&str>) -> Value {
+    let (title, mut description, colour) = summary(e);
+    if let Some(l) = likely {
+        description = if description.is_empty() {
+            l.to_string()
+        } else {
+            format!("{l}\n{description}")
+        };
+    }
     match kind {
         "discord" => json!({
             "username": "Vigil",
@@ -125,7 +133,7 @@ pub fn body(kind: &str, e: &Event, public_url: &str) -> Value {
             let (kind, payload) = e.data.to_parts();
             json!({
                 "id": e.id, "at": e.at, "kind": kind, "subject": e.subject,
-                "title": title, "payload": payload,
+                "title": title, "payload": payload, "likely_cause": likely,
             })
         }
     }
@@ -153,13 +161,36 @@ mod tests {
             json!({"monitor_id": 1, "monitor": "site-http", "component": "Website", "from": "up", "to": "down",
                    "cause": "HTTP 502", "at": "2021-01-30T14:00:00Z"}),
         );
-        let b = body("discord", &e, "https://status.example.org/");
+        let b = body("discord", &e, "https://status.example.org/", None);
         assert_eq!(b["embeds"][0]["title"], "site-http is DOWN");
         assert_eq!(b["embeds"][0]["color"], RED);
         assert_eq!(b["embeds"][0]["url"], "https://status.example.org/ops");
-        let s = body("slack", &e, "");
+        let s = body("slack", &e, "", None);
         assert!(s["text"].as_str().unwrap().contains("HTTP 502"));
-        assert_eq!(body("webhook", &e, "")["payload"]["to"], "down");
+        assert_eq!(body("webhook", &e, "", None)["payload"]["to"], "down");
+    }
+
+    #[test]
+    fn an_incident_message_leads_with_its_likely_cause() {
+        let e = ev(
+            "incident.opened",
+            json!({"id": 1, "kind": "incident", "name": "Website down", "status": "investigating",
+                   "impact": "major", "body": "", "components": ["Website"]}),
+        );
+        let likely = "likely cause: lke-node-b memory pressure (requests 113 % of allocatable)";
+        let b = body("discord", &e, "", Some(likely));
+        assert_eq!(
+            b["embeds"][0]["description"],
+            format!("{likely}\nAffects: Website")
+        );
+        assert_eq!(
+            body("webhook", &e, "", Some(likely))["likely_cause"],
+            likely
+        );
+        assert!(body("slack", &e, "", None)["text"]
+            .as_str()
+            .unwrap()
+            .ends_with("Affects: Website"));
     }
 
     #[test]
@@ -169,7 +200,10 @@ mod tests {
             json!({"id": 1, "kind": "incident", "name": "<!channel> db down", "status": "investigating",
                    "impact": "major", "body": "see <https://evil.example|here> & more", "components": []}),
         );
-        let text = body("slack", &e, "")["text"].as_str().unwrap().to_string();
+        let text = body("slack", &e, "", None)["text"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert!(!text.contains('<') && !text.contains('>'), "{text}");
         assert!(text.contains("&lt;!channel&gt; db down"), "{text}");
         assert!(text.contains("&amp; more"), "{text}");
@@ -182,7 +216,7 @@ mod tests {
             json!({"source": "prometheus:lke", "kind": "prometheus", "last_success": null,
                    "message": "x".repeat(400), "last_error": "y".repeat(5000)}),
         );
-        let b = body("discord", &e, "");
+        let b = body("discord", &e, "", None);
         assert_eq!(
             b["embeds"][0]["title"].as_str().unwrap().chars().count(),
             256

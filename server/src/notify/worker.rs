@@ -25,11 +25,17 @@ pub struct Channels {
     http: reqwest::Client,
     public_url: String,
     policy: Policy,
+    causes: Option<crate::incidents::causes::Explainer>,
 }
 
 impl Channels {
-    pub fn new(pool: PgPool, public_url: String) -> Self {
+    pub fn new(
+        pool: PgPool,
+        public_url: String,
+        causes: Option<crate::incidents::causes::Explainer>,
+    ) -> Self {
         Channels {
+            causes,
             pool,
             http: reqwest::Client::builder()
                 .user_agent(concat!("Vigil/", env!("CARGO_PKG_VERSION")))
@@ -48,6 +54,29 @@ impl Channels {
                 // Overdue follow-ups are looked for every half minute; each is said once a day.
                 housekeeping: Some(crate::wake::FALLBACK),
             },
+        }
+    }
+}
+
+impl Channels {
+    /// An incident's news leads with the first line of its chain of causes, as the evidence
+    /// reads when it is sent. A chain that cannot be computed never holds a message back.
+    async fn likely_cause(&self, e: &vigil_core::store::events::Event) -> Option<String> {
+        use vigil_core::model::event::EventData;
+        let causes = self.causes.as_ref()?;
+        let news = match &e.data {
+            EventData::IncidentOpened(n) | EventData::IncidentUpdated(n) => n,
+            _ => return None,
+        };
+        if news.kind != "incident" {
+            return None;
+        }
+        match causes.of_incident(&self.pool, news.id).await {
+            Ok(c) => c?.likely(),
+            Err(err) => {
+                tracing::warn!(incident = news.id, error = %err, "chain of causes not computed");
+                None
+            }
         }
     }
 }
@@ -92,7 +121,8 @@ impl Lane for Channels {
     }
 
     async fn send(&self, d: &Due) -> Outcome {
-        let body = render::body(&d.kind, &d.event, &self.public_url);
+        let likely = self.likely_cause(&d.event).await;
+        let body = render::body(&d.kind, &d.event, &self.public_url, likely.as_deref());
         let resp = self
             .http
             .post(&d.url)

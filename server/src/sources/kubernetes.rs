@@ -310,9 +310,16 @@ async fn on_node(
             let Some(name) = n.metadata.name.clone() else {
                 return Ok(());
             };
-            let changes =
-                store::observe_node(&c.pool, &c.cluster, &name, &conditions(&n), allocatable(&n))
-                    .await?;
+            let ip = internal_ip(&n);
+            let changes = store::observe_node(
+                &c.pool,
+                &c.cluster,
+                &name,
+                &conditions(&n),
+                allocatable(&n),
+                ip.as_deref(),
+            )
+            .await?;
             for ch in changes {
                 tracing::info!(cluster = %c.cluster, node = %name, condition = %ch.kind, status = %ch.status, "node condition changed");
             }
@@ -484,6 +491,17 @@ pub fn conditions(n: &Node) -> Vec<NodeCondition> {
 }
 
 /// (CPU millicores, memory bytes) the node can give pods.
+/// The node's `InternalIP`: a load-balancer backend at that address runs on it.
+pub fn internal_ip(n: &Node) -> Option<String> {
+    n.status
+        .as_ref()?
+        .addresses
+        .as_ref()?
+        .iter()
+        .find(|a| a.type_ == "InternalIP")
+        .map(|a| a.address.clone())
+}
+
 pub fn allocatable(n: &Node) -> (Option<i64>, Option<i64>) {
     let a = n.status.as_ref().and_then(|s| s.allocatable.as_ref());
     let get = |k: &str| a.and_then(|a| a.get(k)).map(|q| q.0.as_str());

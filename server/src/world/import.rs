@@ -144,6 +144,7 @@ fn monitor(name: &str, component: &str, kind: MonitorKind, interval_secs: u64) -
         up_query: None,
         regions: None,
         quorum: None,
+        via: vec![],
     }
 }
 

@@ -66,6 +66,7 @@ fn spec(check: Check, timeout_ms: u64) -> MonitorSpec {
         check,
         regions: vec!["local".into()],
         quorum: 1,
+        via: vec![],
     }
 }
 

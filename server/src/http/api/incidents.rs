@@ -203,10 +203,47 @@ pub async fn get_one(
     Ok(Json(one(&state, id).await?))
 }
 
+/// `GET /api/v1/incidents/{id}/causes`: the chains of causes Vigil's evidence points to, best
+/// first, each link citing its events — or that the evidence holds no infrastructure cause.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/causes",
+    params(("id" = i64, Path, description = "incident id")),
+    responses((status = 200, body = vigil_core::model::causes::Causes), (status = 401), (status = 403),
+        (status = 404)),
+    security(("token" = ["read"]), ("token" = ["incidents:write"]), ("token" = ["postmortems:write"])))]
+pub async fn causes(
+    State(state): State<AppState>,
+    _: Require<scope::ReadsIncidents>,
+    Path(id): Path<i64>,
+) -> Result<Json<vigil_core::model::causes::Causes>, ApiError> {
+    state
+        .causes
+        .of_incident(&state.pool, id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("no incident {id}")))
+}
+
+/// `GET /api/v1/dependencies`: what Vigil knows is served through what and runs where — each
+/// monitor's load-balancer ports (declared or discovered), each backend's node, the providers.
+#[utoipa::path(get, path = "/api/v1/dependencies",
+    responses((status = 200, body = vigil_core::model::causes::DependencyMap), (status = 401),
+        (status = 403)),
+    security(("token" = ["read"])))]
+pub async fn dependencies(
+    State(state): State<AppState>,
+    _: Require<scope::Read>,
+) -> Result<Json<vigil_core::model::causes::DependencyMap>, ApiError> {
+    Ok(Json(
+        state.causes.map(&state.pool, &Default::default()).await?,
+    ))
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(get_one, patch))
+        .routes(routes!(causes))
+        .routes(routes!(dependencies))
         .routes(routes!(post_update))
         .routes(routes!(create_maintenance))
 }

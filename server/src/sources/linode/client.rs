@@ -37,6 +37,19 @@ pub struct NodeBalancer {
     /// Moves whenever the configuration is posted (changed or not).
     #[serde(default)]
     pub updated: Option<String>,
+    /// Its own addresses: a monitor whose host is one of them goes through it.
+    #[serde(default)]
+    pub hostname: Option<String>,
+    #[serde(default)]
+    pub ipv4: Option<String>,
+    #[serde(default)]
+    pub ipv6: Option<String>,
+}
+
+impl NodeBalancer {
+    pub fn addresses(&self) -> Vec<String> {
+        self.ipv4.iter().chain(self.ipv6.iter()).cloned().collect()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -35,6 +35,8 @@ pub struct Poller {
     broken: HashMap<i64, bool>,
     /// Each port's newest configuration reading (loaded from the history on the first poll).
     configs: Option<HashMap<i64, lb_configs::Latest>>,
+    /// Each balancer's label and addresses as last stored, so an unchanged one costs no write.
+    addresses: HashMap<u64, (String, Option<String>, Vec<String>)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +56,7 @@ impl Poller {
         only: Vec<u64>,
     ) -> Self {
         Poller {
+            addresses: HashMap::new(),
             client,
             pool,
             rule,
@@ -135,6 +138,18 @@ impl Poller {
         for nb in self.client.nodebalancers().await? {
             if !self.only.is_empty() && !self.only.contains(&nb.id) {
                 continue;
+            }
+            let seen = (nb.label.clone(), nb.hostname.clone(), nb.addresses());
+            if self.addresses.get(&nb.id) != Some(&seen) {
+                backends::record_nodebalancer(
+                    &self.pool,
+                    nb.id as i64,
+                    &seen.0,
+                    seen.1.as_deref(),
+                    &seen.2,
+                )
+                .await?;
+                self.addresses.insert(nb.id, seen);
             }
             if stats_due {
                 // Stats are a nicety: their failure (often the stricter rate limit) does not
