@@ -27,6 +27,19 @@ pub async fn get_incident(
     Ok(found)
 }
 
+/// The chains of causes Vigil's evidence points to for one incident. Signed-in readers only:
+/// they name nodes, balancers and monitors.
+#[server]
+pub async fn get_incident_causes(
+    id: i64,
+) -> Result<Option<vigil_core::model::causes::Causes>, ServerFnError> {
+    use vigil_core::model::auth::Scope;
+    guard::require(Scope::Read).await?;
+    let explains = use_context::<std::sync::Arc<dyn vigil_core::model::causes::Explains>>()
+        .ok_or_else(|| ServerFnError::new("the chain of causes is not available here"))?;
+    explains.causes(id).await.map_err(ServerFnError::new)
+}
+
 /// Every incident and maintenance for the ops list, with the components a form can pick.
 #[server]
 pub async fn get_ops_incidents() -> Result<OpsIncidents, ServerFnError> {

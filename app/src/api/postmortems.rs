@@ -64,11 +64,17 @@ pub async fn draft_postmortem(incident_id: i64) -> Result<i64, ServerFnError> {
     use vigil_core::model::auth::Scope;
     let who = guard::require(Scope::PostmortemsWrite).await?;
     let pool = guard::pool()?;
+    // The chain is a suggestion: a draft is still made when it cannot be computed.
+    let causes = match use_context::<std::sync::Arc<dyn vigil_core::model::causes::Explains>>() {
+        Some(e) => e.causes(incident_id).await.ok().flatten(),
+        None => None,
+    };
     let (id, _) = vigil_core::store::postmortem_commands::draft(
         &pool,
         incident_id,
         &who.audit_name(),
         &guard::graphs(),
+        causes.as_ref(),
     )
     .await
     .map_err(command_error)?;

@@ -29,6 +29,28 @@ pub fn use_live_feed() -> LiveFeed {
     use_context::<LiveFeed>().unwrap_or_else(provide_live_feed)
 }
 
+/// A value that moves when the server recorded something new — at most every 5 s of server time,
+/// however busy an outage gets — and every 15 s regardless; None while `paused` (a fixed
+/// window, a closed incident). What live views refetch on.
+pub fn freshness(paused: impl Fn() -> bool + Send + Sync + 'static) -> Memo<Option<(i64, i64)>> {
+    let feed = use_live_feed();
+    Memo::new(move |prev: Option<&Option<(i64, i64)>>| {
+        if paused() {
+            return None;
+        }
+        let l = feed.latest.get()?;
+        let now = l.server_time.timestamp();
+        match prev.copied().flatten() {
+            Some((version, at))
+                if now - at < 5 || (version == l.status_version && now - at < 15) =>
+            {
+                Some((version, at))
+            }
+            _ => Some((l.status_version, now)),
+        }
+    })
+}
+
 #[cfg(feature = "hydrate")]
 fn follow(set_latest: WriteSignal<Option<LiveStatus>>, set_connected: WriteSignal<bool>) {
     use wasm_bindgen::{closure::Closure, JsCast};

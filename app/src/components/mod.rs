@@ -1,3 +1,4 @@
+pub mod causes;
 pub mod latency_chart;
 pub mod live_feed;
 pub mod live_panel;

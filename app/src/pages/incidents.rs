@@ -323,6 +323,9 @@ pub fn OpsIncidentPage() -> impl IntoView {
                                 </li>
                             }).collect_view()}
                         </ol>
+                        {(!i.is_maintenance()).then(|| view! {
+                            <crate::components::causes::CausesPanel incident_id=i.id open=i.resolved_at.is_none()/>
+                        })}
                         {(!i.evidence.is_empty()).then(|| view! {
                             <h2>"Evidence Vigil attached"</h2>
                             <ul class="evidence" data-testid="evidence">

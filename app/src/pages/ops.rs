@@ -9,7 +9,7 @@ use crate::{
         audit_entries, get_correlation, get_lb_connections, get_load_balancers, get_nodes,
         get_status_summary, whoami, SetMonitorPaused,
     },
-    components::{live_feed::use_live_feed, live_panel::LivePanel, time_stack::TimeStack},
+    components::{live_panel::LivePanel, time_stack::TimeStack},
 };
 
 /// The frame around every `/ops` page: navigation, who is signed in, sign out.
@@ -96,22 +96,7 @@ pub fn OpsOverview() -> impl IntoView {
     // A window ending "now" follows the live feed: when events are recorded (at most every 5 s
     // of server time, however busy an outage gets), and every 15 s for the samples in between. A
     // fixed window (a link from an incident) stays put.
-    let feed = use_live_feed();
-    let freshness = Memo::new(move |prev: Option<&Option<(i64, i64)>>| {
-        if from.get().is_some() {
-            return None;
-        }
-        let l = feed.latest.get()?;
-        let now = l.server_time.timestamp();
-        match prev.copied().flatten() {
-            Some((version, at))
-                if now - at < 5 || (version == l.status_version && now - at < 15) =>
-            {
-                Some((version, at))
-            }
-            _ => Some((l.status_version, now)),
-        }
-    });
+    let freshness = crate::components::live_feed::freshness(move || from.get().is_some());
     // The pointer's place outlives each refresh of the stack.
     let cursor = RwSignal::new(None::<f64>);
     let data = Resource::new(

@@ -253,6 +253,14 @@ impl Causes {
     }
 }
 
+/// The server's chains of causes, as the app's pages and server functions ask for them.
+pub trait Explains: Send + Sync {
+    /// The chains of incident `id`; None when there is no such incident.
+    fn causes(&self, incident_id: i64) -> super::world::Pending<'_, Result<Option<Causes>, String>>;
+    /// What Vigil knows is served through what and runs where.
+    fn map(&self) -> super::world::Pending<'_, Result<DependencyMap, String>>;
+}
+
 /// No infrastructure cause: the words used when the map and the evidence explain nothing.
 pub const NO_CAUSE: &str = "No infrastructure cause in Vigil's evidence: the load balancers, \
      nodes and providers these components depend on recorded no trouble before they failed.";

@@ -48,6 +48,8 @@ pub const MAX_CAPTION: usize = 200;
 /// At most this many events in a draft's lead-up and timeline, so a flapping outage still drafts
 /// into something a person can edit (and save: well under `MAX_BODY`).
 const LEADUP_LINES: usize = 30;
+/// A lead-up drawn from the chain of causes: its events only, a screenful.
+const CHAIN_LEADUP_LINES: usize = 14;
 const TIMELINE_LINES: usize = 400;
 
 /// A post-mortem as the editor and the public page read it.
@@ -338,6 +340,8 @@ pub struct DraftFacts<'a> {
     /// channel.
     pub first_notification: Option<(DateTime<Utc>, String)>,
     pub now: DateTime<Utc>,
+    /// The chains of causes Vigil's evidence points to, when computed.
+    pub causes: Option<&'a super::causes::Causes>,
 }
 
 /// What one component's monitors said over an incident: their states when it opened and every
@@ -510,18 +514,33 @@ pub fn draft(f: &DraftFacts) -> String {
         }
     ));
 
+    let best = f.causes.and_then(|c| c.chains.first());
     for (heading, ask) in SECTIONS {
         md.push_str(&format!("## {heading}\n\n"));
         md.push_str(&prompt(ask));
         md.push('\n');
         match heading {
-            "Leadup" => leadup(&mut md, &before),
+            "Leadup" => match best {
+                Some(chain) => chain_leadup(&mut md, chain, before.len()),
+                None => leadup(&mut md, &before),
+            },
             "Impact" => impact(&mut md, f, end),
             "Detection" => detection(&mut md, f, first_bad, &marks),
             "Response" => response(&mut md, &updates),
             "Recovery" => recovery(&mut md, i, &recovered),
-            "Five Whys" => {
-                md.push_str("What? \n\n1. Why? \n2. Why? \n3. Why? \n4. Why? \n5. Why? \n");
+            "Five Whys" => match (best, f.causes) {
+                (Some(chain), Some(causes)) => five_whys(&mut md, chain, causes),
+                _ => {
+                    if let Some(c) = f.causes {
+                        md.push_str(&format!("_Vigil's suggestion:_ {}\n\n", md_escape(&c.summary)));
+                    }
+                    md.push_str("What? \n\n1. Why? \n2. Why? \n3. Why? \n4. Why? \n5. Why? \n");
+                }
+            },
+            "Blameless root cause" => {
+                if let Some(chain) = best {
+                    root_cause(&mut md, chain);
+                }
             }
             "Follow-up tasks" => md.push_str("- [ ] \n"),
             _ => {}
@@ -574,6 +593,88 @@ pub fn draft(f: &DraftFacts) -> String {
         ));
     }
     md
+}
+
+/// When a link's evidence began, as the Five Whys cite it.
+fn cited_at(l: &super::causes::Link) -> String {
+    clock(l.began_at)
+}
+
+/// Leadup, when a chain explains the incident: the events on the chain, oldest first, and where
+/// the rest are.
+fn chain_leadup(md: &mut String, chain: &super::causes::Chain, all: usize) {
+    md.push_str("_Vigil's suggestion: the events on the likely chain of causes._\n\n");
+    let mut cited: Vec<&super::causes::Cited> = chain
+        .links
+        .iter()
+        .flat_map(|l| l.evidence.iter().filter(|c| c.event_id.is_some() || c.source != "summary"))
+        .collect();
+    cited.sort_by_key(|c| c.at);
+    cited.dedup_by(|a, b| a.text == b.text);
+    let skip = cited.len().saturating_sub(CHAIN_LEADUP_LINES);
+    for c in &cited[skip..] {
+        md.push_str(&bullet(c.at, &c.text));
+    }
+    md.push_str(&format!(
+        "\nThe full timeline ({all} events before the incident opened, and everything after) is \
+         under Timeline below and in the correlation view of this window.\n"
+    ));
+}
+
+/// Five Whys from the best chain: "What?" is the symptom, each "Why?" the next link with the
+/// time its evidence began; what was in the window but not a cause is named as such.
+fn five_whys(md: &mut String, chain: &super::causes::Chain, causes: &super::causes::Causes) {
+    md.push_str(
+        "_Vigil's suggestion, from its own evidence (times are when each link's evidence began); \
+         check it against the cited events before you keep it._\n\n",
+    );
+    let mut links = chain.links.iter();
+    if let Some(what) = links.next() {
+        md.push_str(&format!("What? {}\n\n", md_escape(&what.says)));
+    }
+    let mut n = 0;
+    for l in links {
+        n += 1;
+        let detail = l
+            .evidence
+            .iter()
+            .find(|c| c.source == "summary")
+            .map(|c| format!(" — {}", c.text))
+            .unwrap_or_default();
+        md.push_str(&format!(
+            "{n}. Why? {}{} ({})\n",
+            md_escape(&l.says),
+            md_escape(&detail),
+            cited_at(l)
+        ));
+    }
+    while n < 5 {
+        n += 1;
+        md.push_str(&format!("{n}. Why? \n"));
+    }
+    for l in &causes.also {
+        let why = match l.strength {
+            super::causes::Strength::Coincident => "coincident: began after the failure",
+            super::causes::Strength::Contradicted => {
+                "began before, but the chain above explains the failure"
+            }
+            super::causes::Strength::Precedes => continue,
+        };
+        md.push_str(&format!(
+            "\nNot the cause ({why}): {} ({})\n",
+            md_escape(&l.says),
+            cited_at(l)
+        ));
+    }
+}
+
+/// Blameless root cause: the chain's deepest link, and the contributing factors it suggests.
+fn root_cause(md: &mut String, chain: &super::causes::Chain) {
+    md.push_str(&format!(
+        "_Vigil's suggestion:_ {}.\n\nSuggested contributing factors: {}.\n",
+        md_escape(&chain.cause),
+        chain.factors.join(", ")
+    ));
 }
 
 /// Leadup: what Vigil recorded going wrong before the incident opened, nearest last.
@@ -849,6 +950,7 @@ mod tests {
             history: &[history()],
             first_notification: None,
             now: at("2026-11-21T00:00:00Z"),
+            causes: None,
         });
         let recovery = &md[md.find("## Recovery").unwrap()..md.find("## Five Whys").unwrap()];
         assert!(!recovery.contains("later recovery"), "{recovery}");
@@ -899,6 +1001,7 @@ mod tests {
             history: &[history()],
             first_notification: None,
             now: at("2026-11-21T00:00:00Z"),
+            causes: None,
         });
         let leadup = &md[md.find("## Leadup").unwrap()
             ..md.find("## Fault").unwrap_or(md.find("## Impact").unwrap())];
@@ -933,6 +1036,7 @@ mod tests {
             history: &[],
             first_notification: None,
             now: at("2026-11-21T00:00:00Z"),
+            causes: None,
         });
         assert!(
             md.contains("- Web\\_site: partial outage for 42 min (declared"),
@@ -965,6 +1069,7 @@ mod tests {
             history: &[history()],
             first_notification: None,
             now: at("2026-11-21T00:00:00Z"),
+            causes: None,
         });
         let detection = &md[md.find("## Detection").unwrap()..md.find("## Response").unwrap()];
         assert!(
@@ -988,6 +1093,7 @@ mod tests {
             history: &[history()],
             first_notification: Some((at("2026-11-20T14:06:30Z"), "discord ops".into())),
             now: at("2026-11-21T00:00:00Z"),
+            causes: None,
         });
         let mut last = 0;
         for (h, _) in SECTIONS {
@@ -1047,6 +1153,7 @@ mod tests {
             history: &[],
             first_notification: None,
             now: at("2026-11-21T00:00:00Z"),
+            causes: None,
         });
         assert!(md.chars().count() < MAX_BODY, "{} chars", md.len());
         // 5000 marks and the one public update.

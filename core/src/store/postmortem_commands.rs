@@ -64,6 +64,7 @@ pub async fn draft(
     incident_id: i64,
     actor: &str,
     graphs: &GraphSettings,
+    causes: Option<&crate::model::causes::Causes>,
 ) -> Result<(i64, bool), CommandError> {
     if let Some(id) = postmortems::id_for_incident(pool, incident_id).await? {
         return Ok((id, false));
@@ -107,6 +108,7 @@ pub async fn draft(
         history: &history,
         first_notification,
         now,
+        causes,
     });
     let title = postmortem::draft_title(&incident);
     let (id, created) = postmortems::create(

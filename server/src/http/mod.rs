@@ -37,6 +37,11 @@ fn render_context(
     let pauses = state.probes.pause_requests();
     let graphs = state.graphs.clone();
     let desk = state.world.desk.clone();
+    let causes: std::sync::Arc<dyn vigil_core::model::causes::Explains> =
+        std::sync::Arc::new(crate::incidents::causes::Desk {
+            pool: state.pool.clone(),
+            explainer: state.causes.clone(),
+        });
     let review = state.review;
     let offer = vigil_core::model::subscriber::SubscribeOffer {
         enabled: state.subscriptions.enabled,
@@ -61,6 +66,7 @@ fn render_context(
         provide_context(title.clone());
         provide_context(pauses.clone());
         provide_context(desk.clone());
+        provide_context(causes.clone());
         provide_context(offer.clone());
     }
 }

@@ -144,6 +144,35 @@ impl Explainer {
     }
 }
 
+/// The app's way to the chains: the explainer with its pool.
+pub struct Desk {
+    pub pool: PgPool,
+    pub explainer: Explainer,
+}
+
+impl vigil_core::model::causes::Explains for Desk {
+    fn causes(
+        &self,
+        incident_id: i64,
+    ) -> vigil_core::model::world::Pending<'_, Result<Option<Causes>, String>> {
+        Box::pin(async move {
+            self.explainer
+                .of_incident(&self.pool, incident_id)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn map(&self) -> vigil_core::model::world::Pending<'_, Result<DependencyMap, String>> {
+        Box::pin(async move {
+            self.explainer
+                .map(&self.pool, &HashSet::new())
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
 /// The host (and port) a check connects to.
 fn target(check: &Check) -> Option<(String, Option<u16>)> {
     match check {

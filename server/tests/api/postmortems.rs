@@ -536,7 +536,7 @@ async fn snapshots_are_private_until_shown_and_then_without_addresses_or_logins(
         .unwrap();
     let incident = resolved_incident(&app, &writer).await;
     let (id, _) =
-        postmortem_commands::draft(&app.pool, incident, "user:ana.k", &Default::default())
+        postmortem_commands::draft(&app.pool, incident, "user:ana.k", &Default::default(), None)
             .await
             .unwrap();
     postmortem_commands::publish(

@@ -85,8 +85,22 @@ pub async fn draft(
     Path(incident): Path<i64>,
 ) -> Result<(StatusCode, Json<Postmortem>), ApiError> {
     let who = caller.audit_name();
-    let (id, created) =
-        postmortem_commands::draft(&state.pool, incident, &who, &state.graphs).await?;
+    // The chain is a suggestion: a draft is still made when it cannot be computed.
+    let causes = match state.causes.of_incident(&state.pool, incident).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(incident, error = %e, "chain of causes not computed for the draft");
+            None
+        }
+    };
+    let (id, created) = postmortem_commands::draft(
+        &state.pool,
+        incident,
+        &who,
+        &state.graphs,
+        causes.as_ref(),
+    )
+    .await?;
     let code = if created {
         StatusCode::CREATED
     } else {
