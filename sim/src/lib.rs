@@ -8,3 +8,4 @@ pub mod nodes;
 pub mod provider;
 pub mod scenario;
 pub mod webhooks;
+pub mod world;

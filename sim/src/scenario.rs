@@ -21,7 +21,8 @@ pub struct Scenario {
 #[serde(deny_unknown_fields)]
 pub struct Step {
     pub at_secs: u64,
-    /// Public services by name: "up" or "down".
+    /// Public services by name: "up", "down" (502: unreachable through the balancer) or
+    /// "error" (500: the application itself fails).
     #[serde(default)]
     pub services: BTreeMap<String, String>,
     /// Prometheus: "up" or "down".
@@ -111,6 +112,11 @@ impl Scenario {
             }
         }
         for st in &s.steps {
+            for (name, v) in &st.services {
+                if !["up", "down", "error"].contains(&v.as_str()) {
+                    return Err(format!("service {name}: `{v}` is not up, down or error"));
+                }
+            }
             if let Some(p) = &st.provider {
                 if p != "open" && p != "resolved" {
                     return Err(format!("provider: `{p}` is not open or resolved"));
@@ -148,6 +154,22 @@ mod tests {
             .get("lke-node-b")
             .and_then(|n| n.k8s_memory_pressure)
             == Some(true)));
+    }
+
+    #[test]
+    fn the_bundled_cause_scenarios_parse() {
+        for text in [
+            include_str!("../scenarios/provider-outage.toml"),
+            include_str!("../scenarios/app-error.toml"),
+        ] {
+            let s = Scenario::parse(text).unwrap();
+            assert!(s.steps.len() >= 3);
+        }
+        let err = Scenario::parse(
+            "length_secs = 10\n[[step]]\nat_secs = 1\nservices = { site = \"broken\" }\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("up, down or error"), "{err}");
     }
 
     #[test]

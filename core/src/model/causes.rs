@@ -256,7 +256,8 @@ impl Causes {
 /// The server's chains of causes, as the app's pages and server functions ask for them.
 pub trait Explains: Send + Sync {
     /// The chains of incident `id`; None when there is no such incident.
-    fn causes(&self, incident_id: i64) -> super::world::Pending<'_, Result<Option<Causes>, String>>;
+    fn causes(&self, incident_id: i64)
+        -> super::world::Pending<'_, Result<Option<Causes>, String>>;
     /// What Vigil knows is served through what and runs where.
     fn map(&self) -> super::world::Pending<'_, Result<DependencyMap, String>>;
 }
@@ -763,59 +764,60 @@ fn over_requested(ev: &Evidence, node: &str, effect: DateTime<Utc>) -> Option<Li
     })
 }
 
-/// The incidents and component troubles of providers hosting the balancer (or its cluster).
+/// What each provider hosting the balancer (or its cluster) said: one link per provider, in the
+/// words of its incident when it posted one (else of the component it marked), citing both.
 fn providers(ev: &Evidence, nodebalancer: &str, clusters: &[String]) -> Vec<Link> {
-    // Keyed by what the provider spoke of; events come oldest first, so the first one is when
-    // it began.
-    let mut out: BTreeMap<String, Link> = BTreeMap::new();
+    let mut out = Vec::new();
     for p in ev.map.providers.iter().filter(|p| {
         p.hosts
             .iter()
             .any(|h| h == nodebalancer || clusters.contains(h))
     }) {
+        let mut incident: Option<String> = None;
+        let mut component: Option<String> = None;
+        let mut cited: Vec<&Seen> = Vec::new();
         for e in ev
             .events
             .iter()
             .filter(|e| e.at >= ev.from && e.at <= ev.to)
         {
-            let (key, says) = match &e.data {
+            match &e.data {
                 EventData::UpstreamIncident(u)
                     if u.provider == p.provider && u.change != IncidentChange::Resolved =>
                 {
-                    (
-                        format!("incident {}", u.incident.id),
-                        format!("{} reported \"{}\"", p.provider, u.incident.name),
-                    )
+                    incident.get_or_insert_with(|| {
+                        format!("{} reported \"{}\"", p.provider, u.incident.name)
+                    });
                 }
                 EventData::UpstreamComponent(c)
                     if c.provider == p.provider && c.to != "operational" =>
                 {
-                    (
-                        format!("component {}", c.component),
+                    component.get_or_insert_with(|| {
                         format!(
                             "{} marked {} {}",
                             p.provider,
                             c.component,
                             c.to.replace('_', " ")
-                        ),
-                    )
+                        )
+                    });
                 }
                 _ => continue,
-            };
-            let link = out.entry(key).or_insert_with(|| Link {
-                element: Element::Provider,
-                subject: p.provider.clone(),
-                says,
-                began_at: e.at,
-                strength: Strength::Precedes,
-                evidence: vec![],
-            });
-            if link.evidence.len() < 6 {
-                link.evidence.push(cite(e));
             }
+            cited.push(e);
         }
+        let (Some(first), Some(says)) = (cited.first(), incident.or(component)) else {
+            continue;
+        };
+        out.push(Link {
+            element: Element::Provider,
+            subject: p.provider.clone(),
+            says,
+            began_at: first.at,
+            strength: Strength::Precedes,
+            evidence: cited.iter().take(6).map(|e| cite(e)).collect(),
+        });
     }
-    out.into_values().collect()
+    out
 }
 
 /// What the balancer's ports were told: a change before it broke is a candidate cause; posting

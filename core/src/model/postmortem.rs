@@ -49,7 +49,7 @@ pub const MAX_CAPTION: usize = 200;
 /// into something a person can edit (and save: well under `MAX_BODY`).
 const LEADUP_LINES: usize = 30;
 /// A lead-up drawn from the chain of causes: its events only, a screenful.
-const CHAIN_LEADUP_LINES: usize = 14;
+const CHAIN_LEADUP_LINES: usize = 10;
 const TIMELINE_LINES: usize = 400;
 
 /// A post-mortem as the editor and the public page read it.
@@ -532,7 +532,10 @@ pub fn draft(f: &DraftFacts) -> String {
                 (Some(chain), Some(causes)) => five_whys(&mut md, chain, causes),
                 _ => {
                     if let Some(c) = f.causes {
-                        md.push_str(&format!("_Vigil's suggestion:_ {}\n\n", md_escape(&c.summary)));
+                        md.push_str(&format!(
+                            "_Vigil's suggestion:_ {}\n\n",
+                            md_escape(&c.summary)
+                        ));
                     }
                     md.push_str("What? \n\n1. Why? \n2. Why? \n3. Why? \n4. Why? \n5. Why? \n");
                 }
@@ -604,15 +607,32 @@ fn cited_at(l: &super::causes::Link) -> String {
 /// the rest are.
 fn chain_leadup(md: &mut String, chain: &super::causes::Chain, all: usize) {
     md.push_str("_Vigil's suggestion: the events on the likely chain of causes._\n\n");
+    // Every link is represented by its first piece of evidence; the rest fill what is left of
+    // a screenful, oldest first.
+    fn of(l: &super::causes::Link) -> Vec<&super::causes::Cited> {
+        l.evidence
+            .iter()
+            .filter(|c| c.source != "summary")
+            .collect()
+    }
     let mut cited: Vec<&super::causes::Cited> = chain
         .links
         .iter()
-        .flat_map(|l| l.evidence.iter().filter(|c| c.event_id.is_some() || c.source != "summary"))
+        .filter_map(|l| of(l).first().copied())
         .collect();
+    let mut rest: Vec<&super::causes::Cited> = chain.links.iter().flat_map(of).collect();
+    rest.sort_by_key(|c| c.at);
+    for c in rest {
+        if cited.len() >= CHAIN_LEADUP_LINES {
+            break;
+        }
+        if !cited.iter().any(|k| k.text == c.text) {
+            cited.push(c);
+        }
+    }
     cited.sort_by_key(|c| c.at);
     cited.dedup_by(|a, b| a.text == b.text);
-    let skip = cited.len().saturating_sub(CHAIN_LEADUP_LINES);
-    for c in &cited[skip..] {
+    for c in &cited {
         md.push_str(&bullet(c.at, &c.text));
     }
     md.push_str(&format!(

@@ -6,6 +6,7 @@ mod common;
 mod access;
 mod agents;
 mod bombs;
+mod causes;
 mod cli;
 mod cluster;
 mod events;
