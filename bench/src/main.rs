@@ -2,6 +2,7 @@
 //! figures and ratios. Run it through `./scripts/bench`, which builds everything and provides
 //! PostgreSQL, nginx and wrk.
 
+mod causes;
 mod cluster;
 mod fanout;
 mod measure;
@@ -55,7 +56,7 @@ struct Args {
     #[arg(long)]
     gatus: Option<PathBuf>,
     /// Run only these scenarios (capacity, page, transfer, idle, resources, failover, agents, world,
-    /// fanout); all when not given.
+    /// fanout, causes); all when not given.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -113,6 +114,10 @@ async fn main() -> Result<()> {
     if args.runs("world") {
         eprintln!("== the world as data: a 10,000-monitor apply, changes across 3 replicas");
         world::run(&args.vigil, &args.database_url, target, &mut rows).await?;
+    }
+    if args.runs("causes") {
+        eprintln!("== the chain of causes over a window of 10,000 events");
+        causes::run(&args.vigil, &args.database_url, &mut rows).await?;
     }
     if args.runs("idle") {
         eprintln!("== idle: 20 monitors every 20 s");

@@ -134,6 +134,13 @@ impl Metrics {
 }
 
 /// The q-quantile from cumulative buckets, interpolating linearly inside the bucket.
+/// The `p` quantile (0–1) of measured durations, nearest rank.
+pub fn quantile_of(took: &mut [std::time::Duration], p: f64) -> std::time::Duration {
+    took.sort();
+    let i = ((took.len() as f64 - 1.0) * p).round() as usize;
+    took[i.min(took.len() - 1)]
+}
+
 pub fn quantile(buckets: &[(f64, f64)], q: f64) -> f64 {
     let total = buckets.last().map(|b| b.1).unwrap_or(0.0);
     if total <= 0.0 {

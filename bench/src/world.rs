@@ -14,7 +14,7 @@ use sqlx::PgPool;
 
 use crate::{
     cluster::{fresh_database, ready, start, Replica},
-    measure::{quantile, scrape},
+    measure::{quantile, quantile_of, scrape},
     yes,
 };
 
@@ -42,11 +42,6 @@ async fn spread(replicas: &[Replica], revision: f64, since: Instant) -> Result<V
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     Ok(took.into_iter().flatten().collect())
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 pub async fn run(
@@ -155,9 +150,8 @@ pub async fn run(
             .context("every change answers with its revision")?;
         took.extend(spread(&replicas, revision, t).await?);
     }
-    took.sort();
-    let p50 = percentile(&took, 0.5);
-    let p99 = percentile(&took, 0.99);
+    let p50 = quantile_of(&mut took, 0.5);
+    let p99 = quantile_of(&mut took, 0.99);
     rows.push([
         format!("one change visible on 3 replicas ({CHANGES} changes), p50 / p99"),
         format!(

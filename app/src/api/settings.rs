@@ -46,6 +46,9 @@ pub struct MonitorForm {
     /// Comma-separated regions (`local` is this server).
     pub regions: String,
     pub quorum: String,
+    /// Comma-separated load-balancer ports it is served through (`lke-ingress:443`).
+    #[serde(default)]
+    pub via: String,
 }
 
 impl MonitorForm {
@@ -106,6 +109,10 @@ impl MonitorForm {
                 .unwrap_or_default(),
             regions: list("regions"),
             quorum: s("quorum"),
+            via: match &d["via"] {
+                serde_json::Value::String(v) => v.clone(),
+                _ => list("via"),
+            },
         }
     }
 
@@ -180,6 +187,15 @@ impl MonitorForm {
             .collect();
         if !regions.is_empty() {
             doc.insert("regions".into(), json!(regions));
+        }
+        let via: Vec<&str> = self
+            .via
+            .split(',')
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .collect();
+        if !via.is_empty() {
+            doc.insert("via".into(), json!(via));
         }
         let mut headers = Map::new();
         for (i, line) in self.headers.lines().enumerate() {

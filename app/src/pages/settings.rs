@@ -209,6 +209,7 @@ fn form_from_query(q: &leptos_router::params::ParamsMap) -> MonitorForm {
         headers: get("headers"),
         regions: get("regions"),
         quorum: get("quorum"),
+        via: get("via"),
     }
 }
 
@@ -370,6 +371,12 @@ fn monitor_form(
                     "quorum",
                     f.quorum.clone(),
                     "1",
+                ),
+                field(
+                    "Served through (load balancer ports)",
+                    "via",
+                    f.via.clone(),
+                    "lke-ingress:443",
                 ),
             ],
         ),

@@ -472,6 +472,7 @@ const SERVER_FN_ACCESS: &[FnAccess] = &[
     ("preview_postmortem", Some(Scope::Read), &[("body", "x")]),
     ("get_incident", None, &[("id", "1"), ("internal", "false")]),
     ("get_ops_incidents", Some(Scope::Read), &[]),
+    ("get_incident_causes", Some(Scope::Read), &[("id", "1")]),
     ("get_replicas", Some(Scope::Read), &[]),
     ("get_lb_config_history", Some(Scope::Read), &[]),
     ("get_upstreams", Some(Scope::Read), &[]),
