@@ -214,6 +214,7 @@ fn OpsPages() -> impl MatchNestedRoutes + Clone {
         <Route path=(StaticSegment("settings"), StaticSegment("history")) view=pages::settings::WorldHistoryPage/>
         <Route path=(StaticSegment("settings"), StaticSegment("monitors"), ParamSegment("id")) view=pages::settings::MonitorSettingsPage/>
         <Route path=StaticSegment("load-balancers") view=pages::ops::LoadBalancersPage/>
+        <Route path=StaticSegment("dependencies") view=pages::dependencies::DependenciesPage/>
     }
     .into_inner()
 }

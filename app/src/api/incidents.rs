@@ -40,6 +40,16 @@ pub async fn get_incident_causes(
     explains.causes(id).await.map_err(ServerFnError::new)
 }
 
+/// The dependency map the chains are walked along. Signed-in readers only.
+#[server]
+pub async fn get_dependencies() -> Result<vigil_core::model::causes::DependencyMap, ServerFnError> {
+    use vigil_core::model::auth::Scope;
+    guard::require(Scope::Read).await?;
+    let explains = use_context::<std::sync::Arc<dyn vigil_core::model::causes::Explains>>()
+        .ok_or_else(|| ServerFnError::new("the dependency map is not available here"))?;
+    explains.map().await.map_err(ServerFnError::new)
+}
+
 /// Every incident and maintenance for the ops list, with the components a form can pick.
 #[server]
 pub async fn get_ops_incidents() -> Result<OpsIncidents, ServerFnError> {

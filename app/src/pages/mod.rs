@@ -1,3 +1,4 @@
+pub mod dependencies;
 pub mod follow_ups;
 pub mod incidents;
 pub mod login;

@@ -40,6 +40,7 @@ pub fn OpsLayout() -> impl IntoView {
                 <a href="/ops/monitors">"Monitors"</a>
                 <a href="/ops/settings">"Settings"</a>
                 <a href="/ops/load-balancers">"Load balancers"</a>
+                <a href="/ops/dependencies">"Dependencies"</a>
                 <a href="/ops/audit">"Audit log"</a>
                 <a href="/ops/replicas">"Replicas"</a>
                 <a href="/ops/upstream">"Providers"</a>

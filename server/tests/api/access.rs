@@ -473,6 +473,7 @@ const SERVER_FN_ACCESS: &[FnAccess] = &[
     ("get_incident", None, &[("id", "1"), ("internal", "false")]),
     ("get_ops_incidents", Some(Scope::Read), &[]),
     ("get_incident_causes", Some(Scope::Read), &[("id", "1")]),
+    ("get_dependencies", Some(Scope::Read), &[]),
     ("get_replicas", Some(Scope::Read), &[]),
     ("get_lb_config_history", Some(Scope::Read), &[]),
     ("get_upstreams", Some(Scope::Read), &[]),
@@ -518,9 +519,12 @@ async fn every_server_function_refuses_callers_without_its_scope() {
         .collect();
     assert!(!paths.is_empty());
     for path in &paths {
+        // Paths are a name and a hash: the longest name that begins it (`get_incident_causes`,
+        // not `get_incident`).
         let (name, need, args) = SERVER_FN_ACCESS
             .iter()
-            .find(|(name, _, _)| path.rsplit('/').next().unwrap().starts_with(name))
+            .filter(|(name, _, _)| path.rsplit('/').next().unwrap().starts_with(name))
+            .max_by_key(|(name, _, _)| name.len())
             .unwrap_or_else(|| panic!("{path} has no entry in SERVER_FN_ACCESS"));
         let call = |c: &reqwest::Client| c.post(app.url(path)).form(args).send();
         let refused = |s: reqwest::StatusCode| s == 401 || s == 403;

@@ -11,8 +11,11 @@ use serde_json::Value;
 use vigil_core::model::auth::Scope;
 use vigil_sim::{scenario::Scenario, world::SimWorld};
 
+use vigil_core::model::auth::Role;
+
 use crate::common::{
-    access::create_token, config_from_toml, eventually, fresh_database, spawn_with, TestApp,
+    access::{create_token, signed_in},
+    config_from_toml, eventually, fresh_database, spawn_with, TestApp,
 };
 
 /// Scenario seconds per real second.
@@ -265,6 +268,30 @@ async fn the_seed_replay_yields_the_chain_down_to_the_over_scheduled_node() {
         .as_str()
         .unwrap()
         .starts_with("Vigil's evidence points to lke-node-b memory pressure"));
+
+    // The map it walked: the monitors as declared, each backend on the node whose InternalIP
+    // its address is (as the simulated Kubernetes API reports it), and ops can see it drawn.
+    let deps = r.app.get_json("/api/v1/dependencies", &r.token).await;
+    let monitors: Vec<&str> = deps["monitors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["monitor"].as_str().unwrap())
+        .collect();
+    assert_eq!(monitors, ["bitwarden-http", "grafana-http", "site-http"]);
+    for b in deps["backends"].as_array().unwrap() {
+        let ip = if b["address"].as_str().unwrap().starts_with("192.168.200.11") {
+            "lke-node-a"
+        } else {
+            "lke-node-b"
+        };
+        assert_eq!(b["node"], ip, "{b}");
+        assert_eq!(b["matched_by"], "address", "{b}");
+    }
+    let viewer = signed_in(&r.app, "vera", Role::Viewer).await;
+    let page = r.app.text_as(&viewer, "/ops/dependencies").await;
+    assert!(page.contains("lke-node-b (address)"), "{page}");
+    assert!(page.contains("hosted by Linode"), "{page}");
 
     // The team's channel heard the likely cause with the incident's news.
     eventually(30, "a Discord message with the likely cause", || async {
