@@ -397,6 +397,21 @@ pub enum ManagedBy {
 pub struct WorldConfig {
     /// Default: `file` when this file declares any component or monitor, `database` otherwise.
     pub managed_by: Option<ManagedBy>,
+    /// The key that seals monitors' secrets in the database (32 bytes, base64). Made on first
+    /// start when missing; every replica needs the same one (or `$VIGIL_SECRET_KEY`).
+    /// Default: `.vigil/world.key`.
+    pub secret_key_file: Option<PathBuf>,
+}
+
+impl WorldConfig {
+    /// The sealer for monitors' secrets, from `$VIGIL_SECRET_KEY` or the key file.
+    pub fn sealer(&self) -> Result<crate::world::seal::Sealer, crate::world::seal::SealError> {
+        let file = self
+            .secret_key_file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(crate::world::seal::DEFAULT_KEY_FILE));
+        crate::world::seal::Sealer::from_env_or_file(&file)
+    }
 }
 
 impl Config {

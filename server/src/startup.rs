@@ -28,6 +28,10 @@ pub enum StartupError {
     Serve(std::io::Error),
     #[error("cannot set up mail to subscribers: {0}\n  check [smtp]")]
     Smtp(anyhow::Error),
+    #[error(
+        "cannot seal monitors' secrets: {0}\n  check [world] secret_key_file or $VIGIL_SECRET_KEY"
+    )]
+    Seal(#[from] crate::world::seal::SealError),
 }
 
 /// A bound, migrated, ready-to-run Vigil.
@@ -45,8 +49,12 @@ pub struct Application {
 impl Application {
     pub async fn build(config: &Config) -> Result<Application, StartupError> {
         crate::http::metrics::handle();
+        crate::world::seal::install(config.world.sealer()?);
         let db = Database::open(&config.database).await?;
         db.migrate().await?;
+        crate::world::seal::seal_stored(&db.pool)
+            .await
+            .map_err(DbError::from)?;
         crate::sources::registry::note_absence(&db.pool).await;
         let sessions = PgSessions::new(db.pool.clone());
         let listener = TcpListener::bind(config.server.addr)

@@ -298,73 +298,28 @@ fn failing(to: MonitorStatus) -> bool {
 
 /// The chains of causes for an incident, best first.
 pub fn explain(ev: &Evidence) -> Causes {
-    let symptoms = symptoms(ev);
-    let Some(symptom) = symptoms else {
-        return Causes {
-            summary: NO_CAUSE.into(),
-            chains: vec![],
-            also: vec![],
-        };
-    };
-    let onset = symptom.link.began_at;
+    let failures = failures(ev);
     let mut chains: Vec<Chain> = Vec::new();
     let mut also: Vec<Link> = Vec::new();
-
-    // The load-balancer ports the failed monitors go through.
-    let vias: BTreeSet<&Via> = ev
-        .map
-        .monitors
-        .iter()
-        .filter(|m| symptom.monitors.contains(m.monitor.as_str()))
-        .flat_map(|m| m.via.iter())
-        .collect();
-    for lb in load_balancers(ev, &vias, onset) {
-        let lb_onset = lb.link.began_at;
-        let before = chains.len();
-        // Below the balancer: each node's backends, and what the node itself recorded.
-        let mut node_chains: Vec<Vec<Link>> = Vec::new();
-        for (node, backends) in backend_groups(ev, &lb.ports, lb_onset) {
-            let mut links = vec![backends.clone()];
-            if let Some(node) = node.as_deref() {
-                if let Some(trouble) = node_trouble(ev, node, backends.began_at) {
-                    let t = trouble.began_at;
-                    links.push(trouble);
-                    if let Some(req) = over_requested(ev, node, t) {
-                        links.push(req);
-                    }
+    // Each balancer is weighed against the failures of the monitors that go through it: a
+    // component that failed earlier for a reason of its own (its own deploy, a test stopping
+    // it) does not move the onset the balancer must precede.
+    let mut paths: BTreeMap<&str, (BTreeSet<&Via>, Vec<&Failure>)> = BTreeMap::new();
+    for f in &failures {
+        for m in ev.map.monitors.iter().filter(|m| m.monitor == f.monitor) {
+            for v in &m.via {
+                let path = paths.entry(v.nodebalancer.as_str()).or_default();
+                path.0.insert(v);
+                if !path.1.iter().any(|g| g.monitor == f.monitor) {
+                    path.1.push(f);
                 }
             }
-            node_chains.push(links);
         }
-        let explained_by_node = node_chains.iter().any(|l| l.len() > 1);
-        for links in node_chains {
-            let mut all = vec![symptom.link.clone(), lb.link.clone()];
-            all.extend(links);
-            chains.push(chain(all));
-        }
-        // What the balancer's provider said, and what the balancer was told.
-        for mut p in providers(ev, &lb.nodebalancer, &lb.clusters) {
-            if p.began_at > lb_onset + ev.lag {
-                p.strength = Strength::Coincident;
-                also.push(p);
-            } else if explained_by_node {
-                p.strength = Strength::Contradicted;
-                also.push(p);
-            } else {
-                chains.push(chain(vec![symptom.link.clone(), lb.link.clone(), p]));
-            }
-        }
-        for c in configuration(ev, &lb.ports, lb_onset) {
-            if c.strength == Strength::Precedes {
-                chains.push(chain(vec![symptom.link.clone(), lb.link.clone(), c]));
-            } else {
-                also.push(c);
-            }
-        }
-        if chains.len() == before {
-            // Nothing recorded below the balancer: the chain stops at it.
-            chains.push(chain(vec![symptom.link.clone(), lb.link.clone()]));
-        }
+    }
+    for (vias, through) in paths.values() {
+        let symptom = symptom_link(ev, through);
+        let onset = symptom.began_at;
+        explain_path(ev, &symptom, vias, onset, &mut chains, &mut also);
     }
     chains.sort_by(|a, b| {
         b.score
@@ -390,6 +345,65 @@ pub fn explain(ev: &Evidence) -> Causes {
         summary,
         chains,
         also,
+    }
+}
+
+/// The chains below one balancer path, for the failures that went through it.
+fn explain_path(
+    ev: &Evidence,
+    symptom: &Link,
+    vias: &BTreeSet<&Via>,
+    onset: DateTime<Utc>,
+    chains: &mut Vec<Chain>,
+    also: &mut Vec<Link>,
+) {
+    for lb in load_balancers(ev, vias, onset) {
+        let lb_onset = lb.link.began_at;
+        let before = chains.len();
+        // Below the balancer: each node's backends, and what the node itself recorded.
+        let mut node_chains: Vec<Vec<Link>> = Vec::new();
+        for (node, backends) in backend_groups(ev, &lb.ports, lb_onset) {
+            let mut links = vec![backends.clone()];
+            if let Some(node) = node.as_deref() {
+                if let Some(trouble) = node_trouble(ev, node, backends.began_at) {
+                    let t = trouble.began_at;
+                    links.push(trouble);
+                    if let Some(req) = over_requested(ev, node, t) {
+                        links.push(req);
+                    }
+                }
+            }
+            node_chains.push(links);
+        }
+        let explained_by_node = node_chains.iter().any(|l| l.len() > 1);
+        for links in node_chains {
+            let mut all = vec![symptom.clone(), lb.link.clone()];
+            all.extend(links);
+            chains.push(chain(all));
+        }
+        // What the balancer's provider said, and what the balancer was told.
+        for mut p in providers(ev, &lb.nodebalancer, &lb.clusters) {
+            if p.began_at > lb_onset + ev.lag {
+                p.strength = Strength::Coincident;
+                also.push(p);
+            } else if explained_by_node {
+                p.strength = Strength::Contradicted;
+                also.push(p);
+            } else {
+                chains.push(chain(vec![symptom.clone(), lb.link.clone(), p]));
+            }
+        }
+        for c in configuration(ev, &lb.ports, lb_onset) {
+            if c.strength == Strength::Precedes {
+                chains.push(chain(vec![symptom.clone(), lb.link.clone(), c]));
+            } else {
+                also.push(c);
+            }
+        }
+        if chains.len() == before {
+            // Nothing recorded below the balancer: the chain stops at it.
+            chains.push(chain(vec![symptom.clone(), lb.link.clone()]));
+        }
     }
 }
 
@@ -456,44 +470,65 @@ fn cause_words(links: &[Link]) -> String {
     }
 }
 
-struct Symptom {
-    link: Link,
-    monitors: BTreeSet<String>,
+/// A monitor of the incident's components failing: its first failing check from the incident's
+/// lookback on.
+struct Failure<'a> {
+    monitor: &'a str,
+    component: &'a str,
+    seen: &'a Seen,
 }
 
-/// The components' failures: the first failing check of each, from the incident's lookback on.
-fn symptoms(ev: &Evidence) -> Option<Symptom> {
+fn failures<'a>(ev: &'a Evidence) -> Vec<Failure<'a>> {
     let since = ev.started_at - super::incident::SIGNAL_LOOKBACK;
-    let mut firsts: BTreeMap<&str, &Seen> = BTreeMap::new();
-    let mut monitors = BTreeSet::new();
+    let mut out: Vec<Failure> = Vec::new();
     for e in ev.events.iter().filter(|e| e.at >= since && e.at <= ev.to) {
         if let EventData::MonitorState(m) = &e.data {
-            if failing(m.to) && ev.components.iter().any(|(id, _)| *id == m.component) {
-                monitors.insert(m.monitor.clone());
-                firsts.entry(m.component.as_str()).or_insert(e);
+            if failing(m.to)
+                && ev.components.iter().any(|(id, _)| *id == m.component)
+                && !out.iter().any(|f| f.monitor == m.monitor)
+            {
+                out.push(Failure {
+                    monitor: &m.monitor,
+                    component: &m.component,
+                    seen: e,
+                });
             }
         }
     }
-    let first = firsts.values().map(|e| e.at).min()?;
+    out
+}
+
+/// "Website, Bitwarden and Grafana failed at 10:24:24": the components of these failures, from
+/// the first of them.
+fn symptom_link(ev: &Evidence, failures: &[&Failure]) -> Link {
+    let first = failures
+        .iter()
+        .map(|f| f.seen.at)
+        .min()
+        .expect("a path has its failures");
     let names: Vec<String> = ev
         .components
         .iter()
-        .filter(|(id, _)| firsts.contains_key(id.as_str()))
+        .filter(|(id, _)| failures.iter().any(|f| f.component == id))
         .map(|(_, name)| name.clone())
         .collect();
-    let mut evidence: Vec<Cited> = firsts.values().map(|e| cite(e)).collect();
-    evidence.sort_by_key(|c| c.at);
-    Some(Symptom {
-        link: Link {
-            element: Element::Components,
-            subject: join_words(&names),
-            says: format!("{} failed at {}", join_words(&names), clock(first)),
-            began_at: first,
-            strength: Strength::Precedes,
-            evidence,
-        },
-        monitors,
-    })
+    // The first failure of each component, oldest first.
+    let mut ordered: Vec<&&Failure> = failures.iter().collect();
+    ordered.sort_by_key(|f| f.seen.at);
+    let mut seen = BTreeSet::new();
+    let evidence: Vec<Cited> = ordered
+        .into_iter()
+        .filter(|f| seen.insert(f.component))
+        .map(|f| cite(f.seen))
+        .collect();
+    Link {
+        element: Element::Components,
+        subject: join_words(&names),
+        says: format!("{} failed at {}", join_words(&names), clock(first)),
+        began_at: first,
+        strength: Strength::Precedes,
+        evidence,
+    }
 }
 
 struct Balancer {
@@ -682,6 +717,12 @@ fn node_trouble(ev: &Evidence, node: &str, effect: DateTime<Utc>) -> Option<Link
                     at,
                     format!("{} > {}", a.metric.replace('_', " "), percent(a.above)),
                 )
+            }
+            // The node's own exporter going silent: the node stopped answering at all.
+            EventData::SourceStale(st) if st.source == format!("node_exporter:{node}") => {
+                let at = st.last_success.map_or(e.at, |s| s.min(e.at).max(ev.from));
+                headline.get_or_insert_with(|| format!("{node} stopped answering"));
+                (at, "node_exporter silent".to_string())
             }
             EventData::K8sPod(p) if p.node == node => {
                 let at = p.happened_at.map_or(e.at, |h| h.min(e.at));
@@ -1190,6 +1231,43 @@ mod tests {
     }
 
     #[test]
+    fn a_component_that_failed_earlier_on_its_own_does_not_hide_the_balancers_chain() {
+        let (mut story, over) = seed();
+        // A component outside the map (no `via`) failed two minutes before, for its own reasons.
+        story.at(
+            60,
+            EventData::MonitorState(MonitorChanged {
+                monitor_id: 9,
+                monitor: "docs-http".into(),
+                component: "docs".into(),
+                from: MonitorStatus::Up,
+                to: MonitorStatus::Down,
+                cause: "HTTP 500".into(),
+                at: t(60),
+            }),
+        );
+        story.0.sort_by_key(|e| e.at);
+        let components: Vec<(String, String)> = [("docs", "Docs"), ("site", "Website")]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        let map = map();
+        let causes = explain(&Evidence {
+            components: &components,
+            started_at: t(62),
+            from: t(-1800),
+            to: t(600),
+            events: &story.0,
+            over_requests: &over,
+            map: &map,
+            lag: Duration::seconds(10),
+        });
+        let best = &causes.chains[0];
+        assert_eq!(best.links[0].says, "Website failed at 10:23:05");
+        assert_eq!(best.links.last().unwrap().element, Element::Requests);
+    }
+
+    #[test]
     fn a_provider_incident_before_the_outage_is_contradicted_when_the_node_explains_it() {
         let (mut story, over) = seed();
         story.provider(90);
@@ -1265,6 +1343,28 @@ mod tests {
         let causes = explain_story(&s, &[], &map());
         assert_eq!(causes.chains.len(), 1);
         assert_eq!(causes.chains[0].links.len(), 2);
+    }
+
+    #[test]
+    fn a_node_whose_exporter_went_silent_is_the_cause_of_its_backends_failing() {
+        let mut s = Story(vec![]);
+        s.at(
+            50,
+            EventData::SourceStale(SourceStale {
+                source: "node_exporter:lke-node-b".into(),
+                kind: "node_exporter".into(),
+                last_success: Some(t(40)),
+                last_error: Some("connection refused".into()),
+                message: "node_exporter:lke-node-b stale".into(),
+            }),
+        )
+        .backend(60, 443, "lke-node-b", true)
+        .ingress(61, 443, true)
+        .monitor(63, "site");
+        let causes = explain_story(&s, &[], &map());
+        let best = &causes.chains[0];
+        assert_eq!(best.cause, "lke-node-b stopped answering");
+        assert_eq!(best.links.last().unwrap().began_at, t(40));
     }
 
     #[test]

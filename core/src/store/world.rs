@@ -101,6 +101,38 @@ pub struct MonitorRow<'a> {
     pub interval_secs: i32,
 }
 
+/// Every monitor's spec and document as stored (retired ones too: their history is theirs), for
+/// sealing secrets written before they were sealed.
+pub async fn stored_forms(pool: &PgPool) -> Result<Vec<(i64, Value, Option<Value>)>, StoreError> {
+    Ok(
+        sqlx::query!("SELECT id, spec, doc FROM monitors ORDER BY id")
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.spec, r.doc))
+            .collect(),
+    )
+}
+
+/// Rewrites a monitor's stored forms in place (the same monitor, its secrets sealed): not a
+/// change of the world, so no revision.
+pub async fn rewrite_forms(
+    pool: &PgPool,
+    id: i64,
+    spec: &Value,
+    doc: Option<&Value>,
+) -> Result<(), StoreError> {
+    sqlx::query!(
+        "UPDATE monitors SET spec = $2, doc = $3 WHERE id = $1",
+        id,
+        spec,
+        doc
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// The newest revision's number (0 before the first).
 pub async fn head(pool: &PgPool) -> Result<i64, StoreError> {
     Ok(

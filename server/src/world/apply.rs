@@ -459,13 +459,19 @@ fn mark_management(current: &Current, wanted: &World, manages: Option<&str>, pla
     }
 }
 
+/// A monitor as stored: its secrets sealed in both forms.
 fn row<'a>(m: &'a crate::config::monitors::MonitorConfig, spec: &MonitorSpec) -> MonitorRow<'a> {
+    let sealer = super::seal::sealer();
+    let mut spec_value = serde_json::to_value(spec).expect("specs serialise");
+    sealer.seal_spec(&mut spec_value);
+    let mut doc = serde_json::to_value(m).expect("monitors serialise");
+    sealer.seal_doc(&mut doc);
     MonitorRow {
         name: &m.name,
         component: &m.component,
         kind: spec.check.kind(),
-        spec: serde_json::to_value(spec).expect("specs serialise"),
-        doc: serde_json::to_value(m).expect("monitors serialise"),
+        spec: spec_value,
+        doc,
         interval_secs: spec.interval.as_secs() as i32,
     }
 }

@@ -58,7 +58,13 @@ async fn advance(pool: &PgPool, known: &LiveWorld) -> Result<LiveWorld, StoreErr
     Ok(assemble(revision, by_id))
 }
 
-fn read(id: i64, spec: serde_json::Value) -> Option<Arc<MonitorSpec>> {
+/// A stored spec as the probes run it: its secrets opened, parsed. None (and said) when it
+/// cannot be.
+pub fn read(id: i64, mut spec: serde_json::Value) -> Option<Arc<MonitorSpec>> {
+    if let Err(e) = super::seal::sealer().open(&mut spec) {
+        tracing::error!(monitor = id, error = %e, "cannot open a stored monitor's secrets; it is not probed");
+        return None;
+    }
     match serde_json::from_value::<MonitorSpec>(spec) {
         Ok(spec) => Some(Arc::new(spec)),
         Err(e) => {

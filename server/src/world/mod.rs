@@ -13,6 +13,7 @@ pub mod file;
 pub mod follow;
 pub mod import;
 pub mod plan;
+pub mod seal;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -55,7 +56,14 @@ impl World {
                 .collect(),
             monitors: monitors
                 .iter()
-                .filter_map(|m| serde_json::from_value(m.doc.clone()?).ok())
+                .filter_map(|m| {
+                    let mut doc = m.doc.clone()?;
+                    if let Err(e) = seal::sealer().open(&mut doc) {
+                        tracing::error!(monitor = %m.name, error = %e, "cannot open a stored monitor's secrets");
+                        return None;
+                    }
+                    serde_json::from_value(doc).ok()
+                })
                 .collect(),
         }
     }

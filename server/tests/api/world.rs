@@ -527,8 +527,10 @@ async fn secrets_appear_in_no_export_revision_answer_or_event() {
         .get_json(&format!("/api/v1/monitors/{id}"), &token)
         .await
         .to_string();
+    // Not even the monitors' own rows hold them in clear: sealed at rest.
     let stored: Vec<String> = sqlx::query_scalar(
-        "SELECT changes::text || world::text FROM world_revisions UNION ALL SELECT payload::text FROM events",
+        "SELECT changes::text || world::text FROM world_revisions UNION ALL SELECT payload::text FROM events \
+         UNION ALL SELECT spec::text || coalesce(doc::text, '') FROM monitors",
     )
     .fetch_all(&app.pool)
     .await
@@ -569,6 +571,58 @@ async fn secrets_appear_in_no_export_revision_answer_or_event() {
         .await
         .unwrap();
     assert!(ping.status().is_success());
+}
+
+#[tokio::test]
+async fn sealed_credentials_are_sent_opened_by_the_probes() {
+    use axum::{http::HeaderMap, http::StatusCode, Router};
+    // A service that answers only the right credential.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let guarded = Router::new().fallback(|headers: HeaderMap| async move {
+        if headers.get("authorization").and_then(|v| v.to_str().ok())
+            == Some("Bearer opened-at-the-probe")
+        {
+            StatusCode::OK
+        } else {
+            StatusCode::UNAUTHORIZED
+        }
+    });
+    tokio::spawn(async move { axum::serve(listener, guarded).await });
+    let target = Target::start().await;
+    let app = spawn_app_with_toml(&database_managed(target.addr)).await;
+    let token = writer(&app).await;
+    let (status, body) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/monitors",
+        &token,
+        Some(
+            json!({"name": "guarded", "component": "site", "kind": "http",
+                    "url": format!("http://{addr}/"), "interval_secs": 1,
+                    "headers": {"Authorization": "Bearer opened-at-the-probe"}}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let stored: String =
+        sqlx::query_scalar("SELECT spec::text || doc::text FROM monitors WHERE name = 'guarded'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(!stored.contains("opened-at-the-probe"), "{stored}");
+    assert!(stored.contains("sealed:v1:"), "{stored}");
+    eventually(20, "the guarded service seen up", || async {
+        let state: Option<String> = sqlx::query_scalar(
+            "SELECT s.status FROM monitor_state s JOIN monitors m ON m.id = s.monitor_id \
+             WHERE m.name = 'guarded'",
+        )
+        .fetch_optional(&app.pool)
+        .await
+        .unwrap();
+        (state.as_deref() == Some("up")).then_some(()).ok_or(state)
+    })
+    .await;
 }
 
 /// `vigil …` against the test's database, as an operator or a CI job runs it.
@@ -676,7 +730,17 @@ async fn the_cli_plans_applies_guards_exports_and_imports() {
         1 + 6 + 6,
         "home, six from Gatus, six from Uptime Kuma"
     );
-    assert_eq!(stored, secret, "the printed URL is the stored one");
+    // Stored sealed; opened with the key the CLI used (this directory's), it is the printed one.
+    assert!(!stored.contains(&secret), "{stored}");
+    let sealer = vigil_server::world::seal::Sealer::from_env_or_file(std::path::Path::new(
+        vigil_server::world::seal::DEFAULT_KEY_FILE,
+    ))
+    .unwrap();
+    assert_eq!(
+        sealer.open_str(&stored).unwrap(),
+        secret,
+        "the printed URL is the stored one"
+    );
     let actors: Vec<String> =
         sqlx::query_scalar("SELECT actor FROM world_revisions ORDER BY number")
             .fetch_all(&pool)

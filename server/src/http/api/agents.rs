@@ -79,7 +79,12 @@ pub async fn monitors(
     let monitors = agents::monitors_for(&state.pool, &region)
         .await?
         .into_iter()
-        .map(|(id, spec)| Assigned { id, spec })
+        .filter_map(|(id, spec)| {
+            Some(Assigned {
+                id,
+                spec: crate::world::follow::read(id, spec).map(|s| (*s).clone())?,
+            })
+        })
         .collect();
     Ok(Json(Assignment { region, monitors }))
 }
