@@ -403,17 +403,6 @@ pub struct WorldConfig {
     pub secret_key_file: Option<PathBuf>,
 }
 
-impl WorldConfig {
-    /// The sealer for monitors' secrets, from `$VIGIL_SECRET_KEY` or the key file.
-    pub fn sealer(&self) -> Result<crate::world::seal::Sealer, crate::world::seal::SealError> {
-        let file = self
-            .secret_key_file
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(crate::world::seal::DEFAULT_KEY_FILE));
-        crate::world::seal::Sealer::from_env_or_file(&file)
-    }
-}
-
 impl Config {
     /// Who decides what Vigil watches (see [`ManagedBy`]).
     pub fn world_managed_by(&self) -> ManagedBy {

@@ -49,7 +49,7 @@ pub struct Application {
 impl Application {
     pub async fn build(config: &Config) -> Result<Application, StartupError> {
         crate::http::metrics::handle();
-        crate::world::seal::install(config.world.sealer()?);
+        crate::world::seal::install(crate::world::seal::Sealer::configured(&config.world)?);
         let db = Database::open(&config.database).await?;
         db.migrate().await?;
         crate::world::seal::seal_stored(&db.pool)

@@ -25,7 +25,7 @@ pub async fn run(config: &Config, action: WorldAction) -> anyhow::Result<ExitCod
         WorldAction::Plan { file, .. } | WorldAction::Apply { file, .. } => Some(read(file)?),
         _ => None,
     };
-    super::seal::install(config.world.sealer()?);
+    super::seal::install(super::seal::Sealer::configured(&config.world)?);
     let db = Database::open(&config.database).await?;
     db.migrate().await?;
     let result = act(&db.pool, config, action, file).await;
@@ -148,7 +148,7 @@ async fn act(
 
 /// `vigil import …`: the plan and what is not imported; applied with `--apply`.
 pub async fn import(config: &Config, source: ImportSource) -> anyhow::Result<ExitCode> {
-    super::seal::install(config.world.sealer()?);
+    super::seal::install(super::seal::Sealer::configured(&config.world)?);
     if let ImportSource::Statuspage { url, apply } = &source {
         return import_statuspage(config, url, *apply).await;
     }

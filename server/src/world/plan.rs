@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::World;
+use super::{seal::is_secret, World};
 use crate::config::monitors::MonitorConfig;
 
 /// What a secret's value is replaced with wherever the world is shown or exported. Applying a
@@ -279,28 +279,6 @@ fn fields(object: &Value) -> BTreeMap<String, Value> {
         }
     }
     out
-}
-
-/// Whether a field holds a credential: a heartbeat's secret, or a header that carries one.
-pub fn is_secret(field: &str) -> bool {
-    if field == "secret" {
-        return true;
-    }
-    let Some(header) = field.strip_prefix("headers.") else {
-        return false;
-    };
-    let h = header.to_ascii_lowercase();
-    [
-        "authorization",
-        "cookie",
-        "token",
-        "secret",
-        "key",
-        "password",
-        "auth",
-    ]
-    .iter()
-    .any(|word| h.contains(word))
 }
 
 fn hidden_if_secret(field: &str, v: &Value) -> Value {

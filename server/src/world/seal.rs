@@ -20,7 +20,27 @@ use ring::{
 };
 use serde_json::Value;
 
-use super::plan::is_secret;
+/// Whether a field holds a credential: a heartbeat's secret, or a header that carries one.
+pub fn is_secret(field: &str) -> bool {
+    if field == "secret" {
+        return true;
+    }
+    let Some(header) = field.strip_prefix("headers.") else {
+        return false;
+    };
+    let h = header.to_ascii_lowercase();
+    [
+        "authorization",
+        "cookie",
+        "token",
+        "secret",
+        "key",
+        "password",
+        "auth",
+    ]
+    .iter()
+    .any(|word| h.contains(word))
+}
 
 const PREFIX: &str = "sealed:v1:";
 /// Where the key is read from when the configuration names none.
@@ -71,6 +91,15 @@ impl Sealer {
         decode_key(text.trim())
             .map(|k| Sealer::new(&k))
             .map_err(|e| SealError::Key(format!("{}: {e}", file.display())))
+    }
+
+    /// The sealer `[world]` configures: `$VIGIL_SECRET_KEY`, else its key file.
+    pub fn configured(world: &crate::config::WorldConfig) -> Result<Sealer, SealError> {
+        let file = world
+            .secret_key_file
+            .clone()
+            .unwrap_or_else(|| std::path::PathBuf::from(DEFAULT_KEY_FILE));
+        Sealer::from_env_or_file(&file)
     }
 
     pub fn seal_str(&self, plain: &str) -> String {
