@@ -186,7 +186,7 @@ via = "lke-ingress"
         .bearer_auth(&token)
         .json(
             &json!({ "name": "Website is unavailable", "status": "investigating",
-                       "impact": "major", "body": "Looking.", "components": ["site"] }),
+                       "impact": "major", "body": "Looking.", "component_ids": ["site"] }),
         )
         .send()
         .await?;

@@ -167,6 +167,19 @@ impl Replay {
             .get_json(&format!("/api/v1/incidents/{id}/causes"), &self.token)
             .await
     }
+
+    /// The chains, once `ready` holds of them (the evidence arrives poll by poll).
+    async fn causes_when(&self, id: i64, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
+        eventually(20, what, || async {
+            let c = self.causes(id).await;
+            if ready(&c) {
+                Ok(c)
+            } else {
+                Err(c)
+            }
+        })
+        .await
+    }
 }
 
 fn elements(chain: &Value) -> Vec<&str> {
@@ -187,22 +200,13 @@ async fn the_seed_replay_yields_the_chain_down_to_the_over_scheduled_node() {
     let r = replay(include_str!("../../../sim/scenarios/seed.toml"), 250).await;
     let id = r.incident().await;
     // Linode's incident is read within a second or two of being posted.
-    let causes = eventually(
-        20,
-        "Linode's incident among what is not the cause",
-        || async {
-            let c = r.causes(id).await;
-            let seen = c["also"]
+    let causes = r
+        .causes_when(id, "Linode's incident among what is not the cause", |c| {
+            c["also"]
                 .as_array()
-                .is_some_and(|a| a.iter().any(|l| l["subject"] == "Linode"));
-            if seen {
-                Ok(c)
-            } else {
-                Err(c)
-            }
-        },
-    )
-    .await;
+                .is_some_and(|a| a.iter().any(|l| l["subject"] == "Linode"))
+        })
+        .await;
     let best = &causes["chains"][0];
     assert_eq!(
         elements(best),
@@ -387,15 +391,11 @@ async fn a_providers_balancer_failing_on_healthy_nodes_ends_the_chain_at_its_inc
     )
     .await;
     let id = r.incident().await;
-    let causes = eventually(20, "a chain through the balancer", || async {
-        let c = r.causes(id).await;
-        if c["chains"][0]["links"][1]["element"] == "load_balancer" {
-            Ok(c)
-        } else {
-            Err(c)
-        }
-    })
-    .await;
+    let causes = r
+        .causes_when(id, "a chain through the balancer", |c| {
+            c["chains"][0]["links"][1]["element"] == "load_balancer"
+        })
+        .await;
     let best = &causes["chains"][0];
     assert_eq!(
         elements(best),
