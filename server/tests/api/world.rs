@@ -600,6 +600,7 @@ async fn sealed_credentials_are_sent_opened_by_the_probes() {
         Some(
             json!({"name": "guarded", "component": "site", "kind": "http",
                     "url": format!("http://{addr}/"), "interval_secs": 1,
+                    "regions": ["local", "eu-west"],
                     "headers": {"Authorization": "Bearer opened-at-the-probe"}}),
         ),
     )
@@ -612,6 +613,22 @@ async fn sealed_credentials_are_sent_opened_by_the_probes() {
             .unwrap();
     assert!(!stored.contains("opened-at-the-probe"), "{stored}");
     assert!(stored.contains("sealed:v1:"), "{stored}");
+    // The agents of its region are given it opened, over their authenticated connection.
+    let (_, agent) = crate::common::access::create_agent_token(&app, "eu-west").await;
+    let assigned = app
+        .get_json("/api/v1/agent/monitors?region=eu-west", &agent)
+        .await;
+    let guarded = assigned["monitors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["spec"]["name"] == "guarded")
+        .unwrap_or_else(|| panic!("{assigned} {stored}"));
+    assert_eq!(
+        guarded["spec"]["check"]["headers"][0],
+        json!(["Authorization", "Bearer opened-at-the-probe"]),
+        "{guarded}"
+    );
     eventually(20, "the guarded service seen up", || async {
         let state: Option<String> = sqlx::query_scalar(
             "SELECT s.status FROM monitor_state s JOIN monitors m ON m.id = s.monitor_id \
