@@ -637,7 +637,7 @@ fn chain_leadup(md: &mut String, chain: &super::causes::Chain, all: usize) {
     }
     md.push_str(&format!(
         "\nThe full timeline ({all} events before the incident opened, and everything after) is \
-         under Timeline below and in the correlation view of this window.\n"
+         under [Timeline](#section-timeline) below and in the correlation view of this window.\n"
     ));
 }
 

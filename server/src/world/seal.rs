@@ -219,13 +219,16 @@ fn make_key_file(file: &Path) -> std::io::Result<()> {
     if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
+    let rng = SystemRandom::new();
     let mut key = [0u8; 32];
-    SystemRandom::new()
-        .fill(&mut key)
+    let mut tag = [0u8; 8];
+    rng.fill(&mut key)
+        .and_then(|_| rng.fill(&mut tag))
         .map_err(|_| std::io::Error::other("no random source"))?;
-    // Written aside, then linked into place: a replica starting at the same moment either
-    // links first or finds the file complete.
-    let aside = file.with_extension(format!("{}.new", std::process::id()));
+    // Written aside under a name no other start uses (another process, or another server in
+    // this one), then linked into place: whoever starts at the same moment either links first
+    // or finds the file complete.
+    let aside = file.with_extension(format!("{}.new", hex::encode(tag)));
     {
         let mut f = std::fs::OpenOptions::new()
             .write(true)
@@ -327,6 +330,24 @@ mod tests {
         s.open(&mut spec).unwrap();
         assert_eq!(spec["check"]["headers"][0][1], "k1");
         assert!(has_clear_secret(&s, &spec) && !has_clear_secret(&s, &sealed));
+    }
+
+    #[test]
+    fn servers_starting_at_once_in_one_process_share_the_one_key_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("world.key");
+        let sealers: Vec<Sealer> = std::thread::scope(|s| {
+            let starts: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| Sealer::from_env_or_file(&file).unwrap()))
+                .collect();
+            starts.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let sealed = sealers[0].seal_str("shared");
+        for s in &sealers {
+            assert_eq!(s.open_str(&sealed).unwrap(), "shared");
+        }
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "nothing left aside: {left:?}");
     }
 
     #[test]

@@ -360,7 +360,12 @@ async fn the_seed_replay_yields_the_chain_down_to_the_over_scheduled_node() {
     let leadup = section("Leadup");
     let lines: Vec<&str> = leadup.lines().filter(|l| !l.trim().is_empty()).collect();
     assert!(lines.len() < 20, "{leadup}");
-    assert!(leadup.contains("under Timeline below"), "{leadup}");
+    // A link to the full timeline, which the rendered post-mortem anchors.
+    assert!(leadup.contains("[Timeline](#section-timeline)"), "{leadup}");
+    assert!(
+        vigil_core::render::markdown_to_html(body).contains("id=\"section-timeline\""),
+        "the timeline's heading is the link's anchor"
+    );
     // The chain's ends are in it: the requests that over-scheduled the node, the sites failing.
     assert!(
         leadup.contains("pod requests / allocatable on lke-node-b"),
