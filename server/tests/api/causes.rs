@@ -21,7 +21,12 @@ use crate::common::{
 /// Scenario seconds per real second.
 const SPEED: f64 = 5.0;
 
+/// One replay at a time: each polls a whole simulated world every second, and three at once
+/// load the machine the rest of the suite shares.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 struct Replay {
+    _turn: tokio::sync::MutexGuard<'static, ()>,
     sim: SimWorld,
     app: TestApp,
     token: String,
@@ -30,6 +35,7 @@ struct Replay {
 
 /// Vigil watching a fresh simulated world, the scenario played up to `until` (scenario seconds).
 async fn replay(scenario: &str, until: u64) -> Replay {
+    let turn = ONE_AT_A_TIME.lock().await;
     let sim = SimWorld::start(None, "causes-token", 600).await.unwrap();
     let mut token_file = tempfile::NamedTempFile::new().unwrap();
     writeln!(token_file, "causes-token").unwrap();
@@ -144,6 +150,7 @@ name = "Grafana"
     .await;
     sim.play(&scenario, SPEED, Some(until)).await;
     Replay {
+        _turn: turn,
         sim,
         app,
         token,
