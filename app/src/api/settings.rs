@@ -179,23 +179,16 @@ impl MonitorForm {
             }
             doc.insert("expect_status".into(), json!(parsed));
         }
-        let regions: Vec<&str> = self
-            .regions
-            .split(',')
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-            .collect();
-        if !regions.is_empty() {
-            doc.insert("regions".into(), json!(regions));
-        }
-        let via: Vec<&str> = self
-            .via
-            .split(',')
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .collect();
-        if !via.is_empty() {
-            doc.insert("via".into(), json!(via));
+        // Comma-separated lists: blank items dropped, an empty list left out.
+        for (key, text) in [("regions", &self.regions), ("via", &self.via)] {
+            let items: Vec<&str> = text
+                .split(',')
+                .map(str::trim)
+                .filter(|i| !i.is_empty())
+                .collect();
+            if !items.is_empty() {
+                doc.insert(key.into(), json!(items));
+            }
         }
         let mut headers = Map::new();
         for (i, line) in self.headers.lines().enumerate() {
