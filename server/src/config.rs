@@ -74,6 +74,10 @@ pub struct Config {
     /// The monitors, validated: filled in by `load`, not read from the file.
     #[serde(skip)]
     pub monitor_specs: Vec<MonitorSpec>,
+    /// Whether the file (or the environment) sets `[status_page]`: then it declares the page's
+    /// settings (`world::file::declared`); else the page's settings are the database's.
+    #[serde(skip)]
+    pub declares_page: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -184,7 +188,7 @@ fn proxies<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ipnet::IpNet>, 
 }
 
 /// Polling Linode NodeBalancers. The token comes from the environment or a file, never the config.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LinodeConfig {
     pub enabled: bool,
@@ -509,6 +513,7 @@ impl Config {
         let mut table: toml::Table =
             toml::from_str(&text).expect("text already parsed once as a Config");
         apply_env(&mut table, env)?;
+        let declares_page = table.contains_key("status_page");
         let mut config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
             .map_err(|e| {
                 let key = e.path().to_string();
@@ -533,6 +538,7 @@ impl Config {
         )
         .map_err(|problems| ConfigError::problems(&origin, problems))?;
         config.path = path.map(Path::to_path_buf);
+        config.declares_page = declares_page;
         Ok(config)
     }
 

@@ -168,12 +168,19 @@ impl Application {
         spawn_session_cleanup(sessions.clone(), shutdown.clone());
         warm_status(&state, shutdown.clone());
         crate::footprint::release_start_up_pages_later(shutdown.clone());
-        crate::resources::start(config, db.pool.clone(), &cluster, shutdown.clone())
-            .await
-            .map_err(DbError::from)?;
+        crate::resources::start(
+            config,
+            db.pool.clone(),
+            state.world.live.clone(),
+            &cluster,
+            shutdown.clone(),
+        )
+        .await
+        .map_err(DbError::from)?;
         crate::notify::start(
             config,
             db.pool.clone(),
+            state.world.live.clone(),
             events.clone(),
             &cluster,
             state.causes.clone(),
@@ -189,9 +196,6 @@ impl Application {
             shutdown.clone(),
         )
         .map_err(StartupError::Smtp)?;
-        crate::sources::upstream::start(config, db.pool.clone(), &cluster, shutdown.clone())
-            .await
-            .map_err(DbError::from)?;
         crate::sources::github::start(
             &config.github,
             &config.server.public_url,
@@ -217,9 +221,6 @@ impl Application {
                     crate::incidents::engine::Engine::new(pool.clone(), rules, text.clone());
                 engine.run(events.clone(), held)
             });
-        }
-        if config.linode.enabled {
-            spawn_linode_poller(config, db.pool.clone(), &cluster, shutdown.clone());
         }
         let (site, routes) = http::site(state.clone(), sessions).into_parts();
         Ok(Application {
@@ -289,34 +290,6 @@ impl Application {
     }
 }
 
-fn spawn_linode_poller(
-    config: &Config,
-    pool: sqlx::PgPool,
-    cluster: &crate::cluster::Cluster,
-    shutdown: CancellationToken,
-) {
-    use crate::sources::linode::{client::LinodeClient, poller::Poller};
-    let l = &config.linode;
-    // Validated at start-up: the token is there.
-    let token = l.token().unwrap_or_default();
-    let (api_url, timeout) = (l.api_url.clone(), Duration::from_millis(l.timeout_ms));
-    let rule = vigil_core::model::backend::FlapRule {
-        changes: l.flap_changes,
-        window: chrono::Duration::seconds(l.flap_window_secs as i64),
-    };
-    let (poll, stats, nodebalancers) = (
-        Duration::from_secs(l.poll_secs),
-        Duration::from_secs(l.stats_secs),
-        l.nodebalancers.clone(),
-    );
-    cluster.run_exclusive("linode", shutdown, move |held| {
-        let client = LinodeClient::new(&api_url, &token, timeout);
-        let mut poller = Poller::new(client, pool.clone(), rule, poll, nodebalancers.clone());
-        poller.stats_every = stats;
-        poller.run(held)
-    });
-}
-
 /// Reads the status once at start-up (retrying until the database answers), so that every
 /// replica holds a state to answer the public with should PostgreSQL become unreachable before
 /// anybody has asked this one.
@@ -324,7 +297,7 @@ fn warm_status(state: &AppState, shutdown: CancellationToken) {
     let (status, pool, title) = (
         state.status.clone(),
         state.pool.clone(),
-        state.title.clone(),
+        state.page_title(),
     );
     let live = state.live.clone();
     tokio::spawn(async move {

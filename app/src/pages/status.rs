@@ -18,14 +18,22 @@ use crate::{
 pub fn StatusPage() -> impl IntoView {
     let summary = Resource::new(|| (), |_| get_status_summary());
     let recent = Resource::new(|| (), |_| get_recent_incidents(PAST_DAYS));
+    // Given by the server (the world's page settings); this page is never hydrated.
+    let header = use_context::<vigil_core::model::status::PageHeader>().unwrap_or_default();
 
     view! {
         <crate::PageTitle text=""/>
         <header class="site-header">
             <a class="brand" href="/">{crate::site_title()}</a>
             <span class="tagline">"Service status"</span>
+            <nav class="owner-links" aria-label="Links">
+                {header.links.into_iter().map(|(name, url)| view! {
+                    <a href=url rel="noopener" data-testid="owner-link">{name}</a>
+                }).collect_view()}
+            </nav>
             <a class="signin" href="/login">"Sign in"</a>
         </header>
+        {header.description.map(|d| view! { <p class="page-description" data-testid="page-description">{d}</p> })}
         // `data-live`: "static" as sent; `live.js` marks it "live" while it follows the feed.
         <main class="page" data-live="static">
             <Transition fallback=|| view! { <p>"Loading…"</p> }>

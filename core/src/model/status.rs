@@ -387,3 +387,10 @@ impl ComponentSummary {
 /// The status page's title, as configured.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageTitle(pub String);
+
+/// What the page says of its owner besides its title: a sentence, and links (name, URL).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageHeader {
+    pub description: Option<String>,
+    pub links: Vec<(String, String)>,
+}

@@ -37,11 +37,24 @@ pub struct MonitorRow {
     pub doc: Value,
 }
 
+/// A data source, channel, alert rule or the page's settings, as the settings page lists and
+/// edits it: its document with the TOML's field names, credentials shown as "(secret)".
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SettingRow {
+    /// `source`, `channel`, `alert_rule` or `page`.
+    pub kind: String,
+    pub id: String,
+    pub revision: i64,
+    pub managed_by: Option<String>,
+    pub doc: Value,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SettingsView {
     pub revision: i64,
     pub components: Vec<ComponentRow>,
     pub monitors: Vec<MonitorRow>,
+    pub settings: Vec<SettingRow>,
 }
 
 /// One field of a change in the history, as text.
@@ -105,6 +118,18 @@ pub enum WorldOp {
     },
     DeleteMonitor {
         name: String,
+    },
+    /// Creates (`original` none) or changes a setting: `kind` is `source`, `channel`,
+    /// `alert_rule` or `page`.
+    PutSetting {
+        kind: String,
+        original: Option<String>,
+        doc: Value,
+        expected_revision: Option<i64>,
+    },
+    DeleteSetting {
+        kind: String,
+        id: String,
     },
     Restore {
         revision: i64,

@@ -32,6 +32,17 @@ pub struct StoredMonitor {
     pub managed_by: Option<String>,
 }
 
+/// A live setting as stored: a data source, a notification channel, an alert rule or the
+/// page's settings (`kind`), its document as written (secrets sealed).
+#[derive(Clone, Debug)]
+pub struct StoredSetting {
+    pub kind: String,
+    pub id: String,
+    pub doc: Value,
+    pub revision: i64,
+    pub managed_by: Option<String>,
+}
+
 /// One numbered revision of the world.
 #[derive(Clone, Debug)]
 pub struct Revision {
@@ -43,16 +54,19 @@ pub struct Revision {
     pub world: Value,
 }
 
+/// Makes `tx` read one snapshot: what it reads after this agrees with the head it reads.
+pub async fn read_only_snapshot(tx: &mut Transaction<'_, Postgres>) -> Result<(), StoreError> {
+    sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Each live monitor's id and spec (as the probes run it), with the revision they are from.
 pub async fn live_specs(pool: &PgPool) -> Result<(i64, Vec<(i64, Value)>), StoreError> {
-    // One snapshot: the head and the monitors agree.
     let mut tx = pool.begin().await?;
-    sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        .execute(&mut *tx)
-        .await?;
-    let head = sqlx::query_scalar!("SELECT revision FROM world_head WHERE only_row")
-        .fetch_one(&mut *tx)
-        .await?;
+    read_only_snapshot(&mut tx).await?;
+    let head = head(&mut *tx).await?;
     let rows = sqlx::query!("SELECT id, spec FROM monitors WHERE NOT retired ORDER BY id")
         .fetch_all(&mut *tx)
         .await?;
@@ -67,12 +81,8 @@ pub async fn specs_since(
     since: i64,
 ) -> Result<(i64, Vec<(i64, Value)>, Vec<i64>), StoreError> {
     let mut tx = pool.begin().await?;
-    sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        .execute(&mut *tx)
-        .await?;
-    let head = sqlx::query_scalar!("SELECT revision FROM world_head WHERE only_row")
-        .fetch_one(&mut *tx)
-        .await?;
+    read_only_snapshot(&mut tx).await?;
+    let head = head(&mut *tx).await?;
     let rows = sqlx::query!(
         "SELECT id, spec, retired FROM monitors WHERE revision > $1 ORDER BY id",
         since
@@ -134,10 +144,10 @@ pub async fn rewrite_forms(
 }
 
 /// The newest revision's number (0 before the first).
-pub async fn head(pool: &PgPool) -> Result<i64, StoreError> {
+pub async fn head(db: impl sqlx::PgExecutor<'_>) -> Result<i64, StoreError> {
     Ok(
         sqlx::query_scalar!("SELECT revision FROM world_head WHERE only_row")
-            .fetch_one(pool)
+            .fetch_one(db)
             .await?,
     )
 }
@@ -183,6 +193,27 @@ pub async fn revision(pool: &PgPool, number: i64) -> Result<Option<Revision>, St
     .await?)
 }
 
+/// The live settings, each kind in the order it was written.
+pub async fn settings(db: impl sqlx::PgExecutor<'_>) -> Result<Vec<StoredSetting>, StoreError> {
+    Ok(sqlx::query_as!(
+        StoredSetting,
+        "SELECT kind, id, doc, revision, managed_by FROM world_settings WHERE NOT retired \
+         ORDER BY kind, position, id",
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// Whether any setting was ever written (retired ones count): a database that has had
+/// settings decides them itself.
+pub async fn ever_had_settings(pool: &PgPool) -> Result<bool, StoreError> {
+    Ok(
+        sqlx::query_scalar!("SELECT EXISTS (SELECT 1 FROM world_settings) AS \"any!\"")
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
 /// A change of the world in progress: the head row is locked until [`WorldTx::commit`] (or the
 /// value is dropped, which rolls everything back).
 pub struct WorldTx {
@@ -207,6 +238,70 @@ impl WorldTx {
 
     pub async fn monitors(&mut self) -> Result<Vec<StoredMonitor>, StoreError> {
         monitors(&mut *self.tx).await
+    }
+
+    pub async fn settings(&mut self) -> Result<Vec<StoredSetting>, StoreError> {
+        settings(&mut *self.tx).await
+    }
+
+    /// Creates, revives or changes a setting, and puts it in its place.
+    pub async fn put_setting(
+        &mut self,
+        s: &StoredSetting,
+        position: i32,
+    ) -> Result<(), StoreError> {
+        sqlx::query!(
+            "INSERT INTO world_settings (kind, id, doc, position, revision, managed_by) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (kind, id) DO UPDATE SET doc = $3, position = $4, revision = $5, \
+             managed_by = $6, retired = false, updated_at = now()",
+            s.kind,
+            s.id,
+            s.doc,
+            position,
+            s.revision,
+            s.managed_by,
+        )
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Moves a setting without changing its revision.
+    pub async fn place_setting(
+        &mut self,
+        kind: &str,
+        id: &str,
+        position: i32,
+    ) -> Result<(), StoreError> {
+        sqlx::query!(
+            "UPDATE world_settings SET position = $3 WHERE kind = $1 AND id = $2 AND position <> $3",
+            kind,
+            id,
+            position
+        )
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Retires a setting: its collector or channel stops; its history is kept.
+    pub async fn retire_setting(
+        &mut self,
+        kind: &str,
+        id: &str,
+        revision: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query!(
+            "UPDATE world_settings SET retired = true, revision = $3, updated_at = now() \
+             WHERE kind = $1 AND id = $2",
+            kind,
+            id,
+            revision
+        )
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
     }
 
     /// Creates or revives a component, or changes it.

@@ -6,7 +6,7 @@ use std::{collections::HashSet, path::PathBuf};
 
 use serde::Deserialize;
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NotifyConfig {
     pub name: String,

@@ -21,9 +21,12 @@ pub struct ResourcesConfig {
     pub alerts: Vec<AlertConfig>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertConfig {
+    /// How the rule is named in the settings and the API; `memory-above-0.9` when unnamed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// memory, cpu, memory_pressure, cpu_pressure, load or requests_ratio.
     pub metric: String,
     /// Raise when the value is above this (ratios are 0..1: 0.9 is 90 %).
@@ -43,17 +46,20 @@ impl Default for ResourcesConfig {
             // The rules the seed's team ran after the incident, as defaults.
             alerts: vec![
                 AlertConfig {
+                    name: None,
                     metric: "memory".into(),
                     above: 0.9,
                     for_secs: 300,
                 },
                 AlertConfig {
+                    name: None,
                     metric: "cpu".into(),
                     above: 0.8,
                     for_secs: 300,
                 },
                 // Pods requesting more than the node can allocate (needs [[kubernetes]]).
                 AlertConfig {
+                    name: None,
                     metric: "requests_ratio".into(),
                     above: 1.0,
                     for_secs: 300,
@@ -63,7 +69,7 @@ impl Default for ResourcesConfig {
     }
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PrometheusConfig {
     pub name: String,
@@ -86,7 +92,7 @@ pub struct PrometheusConfig {
     pub queries: BTreeMap<String, String>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodeExporterConfig {
     /// The node's name, as graphs and alerts show it.

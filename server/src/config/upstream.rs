@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::problem::Problem;
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamConfig {
     /// How the provider is named on /ops and, when `public`, on the status page.

@@ -33,7 +33,8 @@ fn render_context(
     let live = state.live.clone();
     let pool = state.pool.clone();
     let status = state.status.clone();
-    let title = PageTitle(state.title.clone());
+    // The page's title and header follow the world (read at each rendering).
+    let page = state.clone();
     let pauses = state.probes.pause_requests();
     let graphs = state.graphs.clone();
     let desk = state.world.desk.clone();
@@ -63,7 +64,8 @@ fn render_context(
         provide_context(live.clone());
         provide_context(pool.clone());
         provide_context(status.clone());
-        provide_context(title.clone());
+        provide_context(PageTitle(page.page_title()));
+        provide_context(page.page_header());
         provide_context(pauses.clone());
         provide_context(desk.clone());
         provide_context(causes.clone());

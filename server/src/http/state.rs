@@ -29,6 +29,7 @@ pub struct AppState {
     /// The public read side, rendered once per change and kept compressed.
     #[from_ref(skip)]
     pub public: std::sync::Arc<cache::PublicCache>,
+    /// `[status_page] title`: the page's title until the world's page settings give one.
     #[from_ref(skip)]
     pub title: String,
     /// Requests to follow the page.
@@ -74,6 +75,31 @@ impl FromRef<AppState> for auth::AuthState {
             pool: state.pool.clone(),
             config: state.auth.clone(),
             limits: state.limits.clone(),
+        }
+    }
+}
+
+impl AppState {
+    /// The page's title: the world's page settings', else the configured one.
+    pub fn page_title(&self) -> String {
+        self.world
+            .live
+            .borrow()
+            .settings
+            .page
+            .as_ref()
+            .map_or_else(|| self.title.clone(), |p| p.title.clone())
+    }
+
+    /// What the page says of its owner besides its title.
+    pub fn page_header(&self) -> vigil_core::model::status::PageHeader {
+        let live = self.world.live.borrow();
+        let page = live.settings.page.as_ref();
+        vigil_core::model::status::PageHeader {
+            description: page.and_then(|p| p.description.clone()),
+            links: page
+                .map(|p| p.links.iter().map(|l| (l.name.clone(), l.url.clone())).collect())
+                .unwrap_or_default(),
         }
     }
 }

@@ -27,20 +27,25 @@ use vigil_core::{
 
 use crate::{config::Config, world::follow::Live};
 
-/// What the map and the chain take from the configuration.
+/// What the chain takes from the server's configuration (the map's paths come from the live
+/// world's sources).
 #[derive(Clone, Debug, Default)]
 pub struct CauseSettings {
     pub lag: chrono::Duration,
-    pub providers: Vec<ProviderPath>,
-    /// Backend address IP or label → node (`[linode] backend_nodes`).
-    pub backend_nodes: BTreeMap<String, String>,
 }
 
-impl CauseSettings {
-    pub fn from_config(c: &Config) -> CauseSettings {
-        CauseSettings {
-            lag: chrono::Duration::seconds(c.incidents.cause_lag_secs as i64),
-            providers: c
+/// What the live world's sources say of the map: which provider hosts what, which node each
+/// backend runs on where configured.
+struct SourcePaths {
+    providers: Vec<ProviderPath>,
+    /// Backend address IP or label → node (`[linode] backend_nodes`).
+    backend_nodes: BTreeMap<String, String>,
+}
+
+impl SourcePaths {
+    fn of(world: &crate::world::World) -> SourcePaths {
+        SourcePaths {
+            providers: world
                 .upstreams
                 .iter()
                 .filter(|u| !u.hosts.is_empty())
@@ -49,7 +54,19 @@ impl CauseSettings {
                     hosts: u.hosts.clone(),
                 })
                 .collect(),
-            backend_nodes: c.linode.backend_nodes.clone(),
+            backend_nodes: world
+                .linode
+                .as_ref()
+                .map(|l| l.backend_nodes.clone())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl CauseSettings {
+    pub fn from_config(c: &Config) -> CauseSettings {
+        CauseSettings {
+            lag: chrono::Duration::seconds(c.incidents.cause_lag_secs as i64),
         }
     }
 }
@@ -76,6 +93,7 @@ impl Explainer {
     ) -> Result<DependencyMap, StoreError> {
         let found = store::discovered(pool).await?;
         let world = self.live.borrow().clone();
+        let paths = SourcePaths::of(&world.settings);
         let mut monitors = Vec::with_capacity(world.monitors.len());
         let mut lookups = 0;
         for (_, spec) in &world.monitors {
@@ -100,8 +118,8 @@ impl Explainer {
         monitors.sort_by(|a, b| a.monitor.cmp(&b.monitor));
         Ok(DependencyMap {
             monitors,
-            backends: backends(&found, &self.settings.backend_nodes),
-            providers: self.settings.providers.clone(),
+            backends: backends(&found, &paths.backend_nodes),
+            providers: paths.providers,
             nodes: found
                 .nodes
                 .iter()

@@ -121,11 +121,21 @@ impl Lane for Channels {
     }
 
     async fn send(&self, d: &Due) -> Outcome {
+        // Stored sealed: a webhook URL carries its token.
+        let url = match crate::world::seal::sealer().open_text(&d.url) {
+            Ok(url) => url,
+            Err(e) => {
+                return Outcome::Retry {
+                    status: None,
+                    error: format!("cannot open the channel's URL ({e}); check VIGIL_SECRET_KEY on this replica"),
+                }
+            }
+        };
         let likely = self.likely_cause(&d.event).await;
         let body = render::body(&d.kind, &d.event, &self.public_url, likely.as_deref());
         let resp = self
             .http
-            .post(&d.url)
+            .post(&url)
             .header("x-vigil-delivery", d.id.to_string())
             .json(&body)
             .send()

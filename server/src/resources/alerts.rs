@@ -34,6 +34,22 @@ impl Alerts {
         }
     }
 
+    /// The rules changed (a revision of the world): a rule kept keeps its trackers (a firing
+    /// alert is not raised again), a removed rule's are dropped, a new rule starts afresh.
+    pub fn set_rules(&mut self, rules: Vec<AlertRule>) {
+        let moved: HashMap<usize, usize> = self
+            .rules
+            .iter()
+            .enumerate()
+            .filter_map(|(i, old)| rules.iter().position(|r| r == old).map(|j| (i, j)))
+            .collect();
+        self.trackers = std::mem::take(&mut self.trackers)
+            .into_iter()
+            .filter_map(|((node, i), t)| moved.get(&i).map(|j| ((node, *j), t)))
+            .collect();
+        self.rules = rules;
+    }
+
     /// Resumes alerts that were firing when Vigil stopped, so they are not raised twice.
     pub fn restore_firing(&mut self, firing: &[(String, Metric, DateTime<Utc>)]) {
         for (node, metric, since) in firing {

@@ -1,45 +1,71 @@
-//! Node resource graphs Vigil keeps itself: collectors for Prometheus and node_exporter, the
-//! sink that stores samples and evaluates alert rules, source freshness, and retention.
+//! Node resource graphs Vigil keeps itself, and the collectors of every data source the world
+//! names: the sink that stores samples and evaluates alert rules, the supervisor that starts
+//! and stops collectors as the world changes, source freshness, and retention.
 
 pub mod alerts;
 pub mod sink;
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
+use crate::{config::Config, world::settings::Source};
 
-/// Registers every source, then starts the collectors, the staleness watcher and retention.
+/// Runs the data sources the live world names — Prometheus, node_exporter, Kubernetes, Linode,
+/// upstream providers — on whichever replica holds the `resources` lease, with the staleness
+/// watcher and retention. A revision that changes the sources restarts only the collectors
+/// whose settings changed; the others keep their rhythm.
 pub async fn start(
     config: &Config,
     pool: PgPool,
+    live: crate::world::follow::Live,
     cluster: &crate::cluster::Cluster,
     shutdown: CancellationToken,
 ) -> Result<(), vigil_core::store::StoreError> {
-    let registered = crate::sources::registry::register_all(config, &pool).await?;
+    // Declared at once on every replica, so /ops lists them before any collector reports.
+    let first = effective(config, &live.borrow());
+    let registered = crate::sources::registry::register_all(&first, &pool).await?;
     tracing::info!(sources = registered.count, "data sources registered");
-    let watch_every = registered.watch_every;
-    let clusters: Vec<String> = config.kubernetes.iter().map(|k| k.name.clone()).collect();
-    vigil_core::store::kubernetes::sync(&pool, &clusters).await?;
-    // The collectors, the staleness watcher and retention run on one replica at a time.
     let config = config.clone();
     cluster.run_exclusive("resources", shutdown, move |held| {
-        collect(config.clone(), pool.clone(), watch_every, held)
+        supervise(config.clone(), pool.clone(), live.clone(), held)
     });
     Ok(())
 }
 
-/// Collects until `held` is cancelled (the lease lost, or shutdown).
-async fn collect(
-    config: Config,
+/// The configuration with the live world's sources, rules and monitors in place of the file's:
+/// what the registry and the collectors are built from.
+pub fn effective(base: &Config, live: &crate::world::follow::LiveWorld) -> Config {
+    let w = &live.settings;
+    let mut c = base.clone();
+    c.prometheus = w.prometheus.clone();
+    c.node_exporters = w.node_exporters.clone();
+    c.kubernetes = w.kubernetes.clone();
+    c.linode = w.linode.clone().unwrap_or_default();
+    c.upstreams = w.upstreams.clone();
+    c.notify = w.notify.clone();
+    c.resources.alerts = w.alerts.clone();
+    c.monitor_specs = live.monitors.iter().map(|(_, s)| (**s).clone()).collect();
+    c
+}
+
+/// One running collector: what it was started from, and how to stop it.
+struct Running {
+    source: Source,
+    stop: CancellationToken,
+}
+
+/// Follows the live world until `held` is cancelled (the lease lost, or shutdown).
+async fn supervise(
+    base: Config,
     pool: PgPool,
-    watch_every: Option<Duration>,
+    mut live: crate::world::follow::Live,
     held: CancellationToken,
 ) {
     let sink = loop {
-        match sink::Sink::new(pool.clone(), config.resources.rules()).await {
+        let rules = effective(&base, &live.borrow()).resources.rules();
+        match sink::Sink::new(pool.clone(), rules).await {
             Ok(sink) => break Arc::new(sink),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the alert states; retrying");
@@ -50,39 +76,117 @@ async fn collect(
             }
         }
     };
-    let mut tasks = tokio::task::JoinSet::new();
-    for p in &config.prometheus {
-        let collector =
-            crate::sources::prometheus::Collector::new(p.clone(), sink.clone(), pool.clone());
-        tasks.spawn(collector.run(held.clone()));
+    spawn_retention(&base, pool.clone(), held.clone());
+    let mut running: HashMap<String, Running> = HashMap::new();
+    let mut watcher: Option<(Duration, CancellationToken)> = None;
+    let mut seen_revision = None;
+    loop {
+        let now = live.borrow_and_update().clone();
+        if seen_revision != Some(now.revision) {
+            seen_revision = Some(now.revision);
+            let config = effective(&base, &now);
+            sink.set_rules(config.resources.rules());
+            match crate::sources::registry::register_all(&config, &pool).await {
+                Ok(registered) => {
+                    if watcher.as_ref().map(|(every, _)| *every) != registered.watch_every {
+                        if let Some((_, stop)) = watcher.take() {
+                            stop.cancel();
+                        }
+                        if let Some(every) = registered.watch_every {
+                            let stop = held.child_token();
+                            tokio::spawn(crate::sources::registry::watch(
+                                pool.clone(),
+                                every,
+                                stop.clone(),
+                            ));
+                            watcher = Some((every, stop));
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot register the data sources"),
+            }
+            reconcile(&config, &now.settings, &sink, &pool, &held, &mut running).await;
+        }
+        tokio::select! {
+            _ = held.cancelled() => break,
+            changed = live.changed() => if changed.is_err() { break },
+        }
     }
-    for e in &config.node_exporters {
-        let collector =
-            crate::sources::node_exporter::Collector::new(e.clone(), sink.clone(), pool.clone());
-        tasks.spawn(collector.run(held.clone()));
+    for r in running.into_values() {
+        r.stop.cancel();
     }
-    for k in &config.kubernetes {
-        tasks.spawn(crate::sources::kubernetes::run(
-            k.clone(),
-            config.probes.clone(),
-            sink.clone(),
-            pool.clone(),
-            held.clone(),
-        ));
+}
+
+/// Stops the collectors of sources removed or changed, starts those of sources added or
+/// changed; the rest run on untouched.
+async fn reconcile(
+    config: &Config,
+    world: &crate::world::World,
+    sink: &Arc<sink::Sink>,
+    pool: &PgPool,
+    held: &CancellationToken,
+    running: &mut HashMap<String, Running>,
+) {
+    let wanted: HashMap<String, Source> = world
+        .sources()
+        .into_iter()
+        .map(|s| (format!("{}/{}", s.kind(), s.id()), s))
+        .collect();
+    running.retain(|key, r| {
+        let keep = wanted.get(key) == Some(&r.source);
+        if !keep {
+            tracing::info!(source = %key, "stopping a data source's collector (changed or removed)");
+            r.stop.cancel();
+        }
+        keep
+    });
+    let clusters: Vec<String> = world.kubernetes.iter().map(|k| k.name.clone()).collect();
+    if let Err(e) = vigil_core::store::kubernetes::sync(pool, &clusters).await {
+        tracing::warn!(error = %e, "cannot record the watched clusters");
     }
-    if let Some(every) = watch_every {
-        tasks.spawn(crate::sources::registry::watch(
-            pool.clone(),
-            every,
-            held.clone(),
-        ));
+    let providers: Vec<(String, bool)> = world
+        .upstreams
+        .iter()
+        .map(|u| (u.name.clone(), u.public))
+        .collect();
+    if let Err(e) = vigil_core::store::upstream::sync(pool, &providers).await {
+        tracing::warn!(error = %e, "cannot record the upstream providers");
     }
-    spawn_retention(&config, pool, held.clone());
-    // Nothing to collect or judge: hold the lease (retention still runs) until it is given up.
-    if tasks.is_empty() {
-        held.cancelled().await;
+    for (key, source) in wanted {
+        if running.contains_key(&key) {
+            continue;
+        }
+        let stop = held.child_token();
+        let (sink, pool, token) = (sink.clone(), pool.clone(), stop.clone());
+        match source.clone() {
+            Source::Prometheus(p) => {
+                let collector = crate::sources::prometheus::Collector::new(p, sink, pool);
+                tokio::spawn(collector.run(token));
+            }
+            Source::NodeExporter(e) => {
+                let collector = crate::sources::node_exporter::Collector::new(e, sink, pool);
+                tokio::spawn(collector.run(token));
+            }
+            Source::Kubernetes(k) => {
+                tokio::spawn(crate::sources::kubernetes::run(
+                    k,
+                    config.probes.clone(),
+                    sink,
+                    pool,
+                    token,
+                ));
+            }
+            Source::Linode(l) if l.enabled => {
+                tokio::spawn(crate::sources::linode::run(l, pool, token));
+            }
+            Source::Linode(_) => {}
+            Source::Upstream(u) => {
+                tokio::spawn(crate::sources::upstream::watch(u, pool, token));
+            }
+        }
+        tracing::info!(source = %key, "starting a data source's collector");
+        running.insert(key, Running { source, stop });
     }
-    tasks.join_all().await;
 }
 
 fn spawn_retention(config: &Config, pool: PgPool, shutdown: CancellationToken) {

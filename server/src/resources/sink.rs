@@ -41,6 +41,11 @@ impl Sink {
         })
     }
 
+    /// Judges the readings from now on by `rules`.
+    pub fn set_rules(&self, rules: Vec<vigil_core::model::resource::AlertRule>) {
+        self.alerts.lock().expect("alerts poisoned").set_rules(rules);
+    }
+
     /// Stores readings from `source` and applies the alert rules. NaN and infinite values are
     /// not data: they are dropped (a gap in the graph) and counted. Returns how many were new.
     pub async fn submit(

@@ -1,6 +1,6 @@
 //! Reads the upstream providers' status pages (`[[upstream]]`): each provider's
-//! `/api/v2/summary.json` every `interval_secs`, with its ETag, on the replica holding the
-//! `upstream` lease. What changed becomes `upstream.incident` / `upstream.component` events; a
+//! `/api/v2/summary.json` every `interval_secs`, with its ETag, on the replica running the
+//! data sources (`resources`). What changed becomes `upstream.incident` / `upstream.component` events; a
 //! provider whose page cannot be read is a stale data source. Bad answers (not JSON, not a
 //! Statuspage summary, too large) are logged with the provider named and skipped.
 
@@ -12,42 +12,13 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use vigil_core::{model::upstream::parse, store::upstream};
 
-use crate::config::{upstream::UpstreamConfig, Config};
+use crate::config::upstream::UpstreamConfig;
 
 /// The largest page read (Statuspage summaries are tens of KB).
 const MAX_BODY: usize = 2 << 20;
 
-/// Declares the providers and reads them on whichever replica holds the `upstream` lease.
-pub async fn start(
-    config: &Config,
-    pool: PgPool,
-    cluster: &crate::cluster::Cluster,
-    shutdown: CancellationToken,
-) -> Result<(), vigil_core::store::StoreError> {
-    let declared: Vec<(String, bool)> = config
-        .upstreams
-        .iter()
-        .map(|u| (u.name.clone(), u.public))
-        .collect();
-    upstream::sync(&pool, &declared).await?;
-    if config.upstreams.is_empty() {
-        return Ok(());
-    }
-    let providers = config.upstreams.clone();
-    cluster.run_exclusive("upstream", shutdown, move |held| {
-        let (providers, pool) = (providers.clone(), pool.clone());
-        async move {
-            let mut tasks = tokio::task::JoinSet::new();
-            for u in providers {
-                tasks.spawn(watch(u, pool.clone(), held.clone()));
-            }
-            tasks.join_all().await;
-        }
-    });
-    Ok(())
-}
-
-async fn watch(u: UpstreamConfig, pool: PgPool, held: CancellationToken) {
+/// Reads one provider's page every `interval_secs` until `held`.
+pub async fn watch(u: UpstreamConfig, pool: PgPool, held: CancellationToken) {
     let client = crate::workers::http_client();
     let mut every = crate::workers::ticker(Duration::from_secs(u.interval_secs));
     while crate::workers::next_tick(&mut every, &held).await {

@@ -10,7 +10,7 @@ use vigil_core::{
     model::event::{EventData, WorldRevised},
     model::monitor::MonitorSpec,
     store::{
-        world::{self as store, MonitorRow, StoredComponent},
+        world::{self as store, MonitorRow, StoredComponent, StoredSetting},
         StoreError,
     },
 };
@@ -134,11 +134,17 @@ where
     }
     let stored_components = tx.components().await?;
     let stored_monitors = tx.monitors().await?;
+    let stored_settings = tx.settings().await?;
     let manages = edit.actor.manages();
     // Reading, editing, validating and diffing a large world is CPU work (tens of milliseconds
     // for ten thousand monitors): off the worker threads that run the probes' timers.
     let (current, wanted, mut problems, specs, mut plan, managed) = off_the_runtime(|| {
-        let current = current_of(tx.head, &stored_components, &stored_monitors);
+        let current = current_of(
+            tx.head,
+            &stored_components,
+            &stored_monitors,
+            &stored_settings,
+        );
         let mut wanted = current.world.clone();
         edit_world(&current, &mut wanted)?;
         let mut problems = Vec::new();
@@ -155,6 +161,7 @@ where
                 Vec::new()
             }
         };
+        problems.extend(super::settings::validate(&wanted));
         let plan = Plan::between(&current.world, &wanted);
         let mut managed = Vec::new();
         refuse_what_others_manage(&current, &plan, manages.as_deref(), &mut managed);
@@ -261,6 +268,26 @@ where
             .await?;
         monitor_ids.insert(m.name.clone(), id);
     }
+    // Settings: each kind in its order; only what changed gets the new revision.
+    let mut positions: HashMap<ObjectKind, i32> = HashMap::new();
+    for s in wanted.settings() {
+        let position = positions.entry(s.kind).or_default();
+        if touched(s.kind, &s.id) {
+            let mut doc = s.doc;
+            super::seal::sealer().seal_setting(s.kind, &mut doc);
+            let stored = StoredSetting {
+                kind: s.kind.name().to_string(),
+                managed_by: manager_after(&current, manages.as_deref(), s.kind, &s.id),
+                id: s.id,
+                doc,
+                revision,
+            };
+            tx.put_setting(&stored, *position).await?;
+        } else {
+            tx.place_setting(s.kind.name(), &s.id, *position).await?;
+        }
+        *position += 1;
+    }
     for c in plan.changes.iter().filter(|c| c.op == Op::Delete) {
         match c.object {
             ObjectKind::Monitor => {
@@ -268,6 +295,7 @@ where
                 monitor_ids.remove(&c.id);
             }
             ObjectKind::Component => tx.retire_component(&c.id, revision).await?,
+            kind => tx.retire_setting(kind.name(), &c.id, revision).await?,
         }
     }
     let (created, changed, removed) = plan.counts();
@@ -313,11 +341,25 @@ fn off_the_runtime<R>(work: impl FnOnce() -> R) -> R {
     }
 }
 
+/// The world as stored now, read outside any change (a change reads it under the lock).
+pub async fn stored(pool: &sqlx::PgPool) -> Result<Current, StoreError> {
+    // One snapshot: the head and the objects agree.
+    let mut tx = pool.begin().await?;
+    store::read_only_snapshot(&mut tx).await?;
+    let head = store::head(&mut *tx).await?;
+    let components = store::components(&mut *tx).await?;
+    let monitors = store::monitors(&mut *tx).await?;
+    let settings = store::settings(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(current_of(head, &components, &monitors, &settings))
+}
+
 /// The world as stored, with what manages each object and its revision.
 pub fn current_of(
     head: i64,
     components: &[StoredComponent],
     monitors: &[store::StoredMonitor],
+    settings: &[StoredSetting],
 ) -> Current {
     let mut managed = HashMap::new();
     let mut revisions = HashMap::new();
@@ -335,8 +377,18 @@ pub fn current_of(
         }
         revisions.insert(key, m.revision);
     }
+    for s in settings {
+        let Some(kind) = ObjectKind::parse(&s.kind) else {
+            continue;
+        };
+        let key = (kind, s.id.clone());
+        if let Some(by) = &s.managed_by {
+            managed.insert(key.clone(), by.clone());
+        }
+        revisions.insert(key, s.revision);
+    }
     Current {
-        world: World::from_stored(components, monitors),
+        world: World::from_stored(components, monitors, settings),
         head,
         managed,
         revisions,
@@ -376,6 +428,18 @@ fn keep_hidden_secrets(current: &World, wanted: &mut World, problems: &mut Vec<P
             }
         }
     }
+    for c in &mut wanted.notify {
+        if c.url.as_deref() != Some(HIDDEN) {
+            continue;
+        }
+        match current.notify.iter().find(|o| o.name == c.name).and_then(|o| o.url.clone()) {
+            Some(kept) => c.url = Some(kept),
+            None => problems.push(Problem::new(
+                format!("channel `{}`: url", c.name),
+                "the export hides webhook URLs; give this new channel its own (or url_env)",
+            )),
+        }
+    }
 }
 
 /// An object a configuration file declares is changed only by that file.
@@ -392,10 +456,7 @@ fn refuse_what_others_manage(
         if Some(by.as_str()) == manages {
             continue;
         }
-        let kind = match c.object {
-            ObjectKind::Component => "component",
-            ObjectKind::Monitor => "monitor",
-        };
+        let kind = c.object.name();
         let message = match by.strip_prefix("file ") {
             Some(path) => format!("managed by {path}: change it there (it is re-applied when the file changes or on SIGHUP)"),
             None => format!("managed by {by} (discovered from its annotations): change the annotations there"),
@@ -430,7 +491,8 @@ fn mark_management(current: &Current, wanted: &World, manages: Option<&str>, pla
                 .monitors
                 .iter()
                 .map(|m| (ObjectKind::Monitor, m.name.clone())),
-        );
+        )
+        .chain(wanted.settings().into_iter().map(|s| (s.kind, s.id)));
     for (kind, id) in ids {
         // Only what nobody managed is taken over: the same file read from another path (a
         // second replica) changes nothing, and another file's objects were refused above.

@@ -46,10 +46,9 @@ async fn act(
 ) -> anyhow::Result<ExitCode> {
     match action {
         WorldAction::Export { format } => {
-            let components = vigil_core::store::world::components(pool).await?;
-            let monitors = vigil_core::store::world::monitors(pool).await?;
-            let head = vigil_core::store::world::head(pool).await?;
-            let world = plan::without_secrets(&World::from_stored(&components, &monitors)).sorted();
+            let current = super::apply::stored(pool).await?;
+            let head = current.head;
+            let world = plan::without_secrets(&current.world).sorted();
             match format {
                 WorldFormat::Toml => {
                     println!("# Vigil world, revision {head}. Secrets show as \"(secret)\"; applying this keeps them.");

@@ -61,11 +61,12 @@ pub fn patch(
     let doc = match kind {
         ObjectKind::Component => current.world.component(id).map(serde_json::to_value),
         ObjectKind::Monitor => current.world.monitor(id).map(serde_json::to_value),
+        setting => current.world.setting(setting, id).map(Ok),
     };
     let mut doc = doc
         .transpose()
         .expect("objects serialise")
-        .ok_or_else(|| WorldError::NotFound(format!("no {} `{id}`", kind_name(kind))))?;
+        .ok_or_else(|| WorldError::NotFound(format!("no {} `{id}`", kind.name())))?;
     refuse_stale(current, kind, id, expected)?;
     merge(&mut doc, patch);
     let original = Some(id.to_string());
@@ -80,14 +81,13 @@ pub fn patch(
             doc,
             expected_revision: None,
         },
+        setting => WorldOp::PutSetting {
+            kind: setting.name().into(),
+            original,
+            doc,
+            expected_revision: None,
+        },
     })
-}
-
-fn kind_name(kind: ObjectKind) -> &'static str {
-    match kind {
-        ObjectKind::Component => "component",
-        ObjectKind::Monitor => "monitor",
-    }
 }
 
 /// Refuses a change made from revision `expected` of an object that has moved on since
@@ -104,35 +104,41 @@ pub fn refuse_stale(
     if expected == revision {
         return Ok(());
     }
-    let (kind_name, shown) = match kind {
-        ObjectKind::Component => (
-            "component",
-            current
-                .world
-                .component(id)
-                .and_then(|c| serde_json::to_value(c).ok()),
-        ),
-        ObjectKind::Monitor => (
-            "monitor",
-            current
+    let shown = match kind {
+        ObjectKind::Component => current
+            .world
+            .component(id)
+            .and_then(|c| serde_json::to_value(c).ok()),
+        ObjectKind::Monitor => current
                 .world
                 .monitor(id)
                 .map(|m| {
                     super::plan::without_secrets(&World {
-                        components: vec![],
                         monitors: vec![m.clone()],
+                        ..Default::default()
                     })
                 })
-                .and_then(|w| serde_json::to_value(&w.monitors[0]).ok()),
-        ),
+            .and_then(|w| serde_json::to_value(&w.monitors[0]).ok()),
+        setting => super::plan::without_secrets(&current.world).setting(setting, id),
     };
     Err(WorldError::Stale {
-        kind: kind_name,
+        kind: kind.name(),
         id: id.to_string(),
         expected,
         revision,
         current: shown.unwrap_or(Value::Null),
     })
+}
+
+/// A settings kind named by a form or a path.
+pub fn setting_kind(name: &str) -> Result<ObjectKind, WorldError> {
+    ObjectKind::parse(name)
+        .filter(|k| super::settings::KINDS.contains(k))
+        .ok_or_else(|| {
+            WorldError::NotFound(format!(
+                "`{name}` is not a kind of setting: source, channel, alert_rule or page"
+            ))
+        })
 }
 
 fn taken(key: String, what: &str) -> WorldError {
@@ -233,6 +239,49 @@ pub fn edit_for(op: WorldOp) -> impl FnOnce(&Current, &mut World) -> Result<(), 
                 return Err(WorldError::NotFound(format!("no monitor `{name}`")));
             }
             w.monitors.retain(|m| m.name != name);
+            Ok(())
+        }
+        WorldOp::PutSetting {
+            kind,
+            original,
+            doc,
+            expected_revision,
+        } => {
+            let kind = setting_kind(&kind)?;
+            if let Some(original) = &original {
+                refuse_stale(current, kind, original, expected_revision)?;
+                if w.setting(kind, original).is_none() {
+                    return Err(WorldError::NotFound(format!(
+                        "no {} `{original}`",
+                        kind.name()
+                    )));
+                }
+            }
+            let before: std::collections::HashSet<String> = w
+                .settings()
+                .into_iter()
+                .filter(|s| s.kind == kind)
+                .map(|s| s.id)
+                .collect();
+            let id = w
+                .put_setting(kind, doc)
+                .map_err(|p| WorldError::Invalid(vec![p]))?;
+            match original {
+                None if before.contains(&id) => {
+                    Err(taken(format!("{} `{id}`: name", kind.name()), kind.name()))
+                }
+                Some(original) if original != id => Err(WorldError::Invalid(vec![Problem::new(
+                    format!("{} `{original}`: name", kind.name()),
+                    "the name is its id (in URLs and the history) and cannot change; create one under the new name and delete this one",
+                )])),
+                _ => Ok(()),
+            }
+        }
+        WorldOp::DeleteSetting { kind, id } => {
+            let kind = setting_kind(&kind)?;
+            if !w.remove_setting(kind, &id) {
+                return Err(WorldError::NotFound(format!("no {} `{id}`", kind.name())));
+            }
             Ok(())
         }
         WorldOp::Restore { .. } => unreachable!("restored by its own path"),

@@ -9,7 +9,7 @@ use vigil_core::model::{
     monitor::Outcome,
     world::{
         ChangeView, CheckOutcomeView, ComponentRow, FieldView, MonitorRow, Pending, RevisionView,
-        SettingsView, WorldDesk, WorldOp,
+        SettingRow, SettingsView, WorldDesk, WorldOp,
     },
 };
 
@@ -17,7 +17,7 @@ use super::{
     apply::{self, Edit, WorldError},
     command,
     plan::{self, ObjectKind, Op},
-    Actor, World,
+    Actor,
 };
 use crate::{
     config::monitors::{self, ComponentConfig, MonitorConfig, ProbesConfig},
@@ -51,16 +51,14 @@ fn text(v: &Option<Value>) -> Option<String> {
 impl WorldDesk for Desk {
     fn settings(&self) -> Pending<'_, Result<SettingsView, String>> {
         Box::pin(async move {
-            let components = vigil_core::store::world::components(&self.pool)
-                .await
-                .map_err(|e| e.to_string())?;
             let stored = vigil_core::store::world::monitors(&self.pool)
                 .await
                 .map_err(|e| e.to_string())?;
-            let head = vigil_core::store::world::head(&self.pool)
+            let current = super::apply::stored(&self.pool)
                 .await
                 .map_err(|e| e.to_string())?;
-            let world = plan::without_secrets(&World::from_stored(&components, &stored));
+            let head = current.head;
+            let world = plan::without_secrets(&current.world);
             let by_name: HashMap<&str, &vigil_core::store::world::StoredMonitor> =
                 stored.iter().map(|m| (m.name.as_str(), m)).collect();
             let mut monitors: Vec<MonitorRow> = world
@@ -83,15 +81,35 @@ impl WorldDesk for Desk {
             monitors.sort_by(|a, b| a.name.cmp(&b.name));
             Ok(SettingsView {
                 revision: head,
-                components: components
+                settings: world
+                    .settings()
+                    .into_iter()
+                    .map(|s| {
+                        let key = (s.kind, s.id.clone());
+                        SettingRow {
+                            kind: s.kind.name().into(),
+                            revision: current.revisions.get(&key).copied().unwrap_or_default(),
+                            managed_by: current.managed.get(&key).cloned(),
+                            id: s.id,
+                            doc: s.doc,
+                        }
+                    })
+                    .collect(),
+                components: world
+                    .components
                     .iter()
                     .map(|c| ComponentRow {
                         id: c.id.clone(),
                         name: c.name.clone(),
                         group: c.group.clone(),
                         description: c.description.clone(),
-                        revision: c.revision,
-                        managed_by: c.managed_by.clone(),
+                        revision: current
+                            .revision_of(ObjectKind::Component, &c.id)
+                            .unwrap_or_default(),
+                        managed_by: current
+                            .managed
+                            .get(&(ObjectKind::Component, c.id.clone()))
+                            .cloned(),
                         monitors: monitors
                             .iter()
                             .filter(|m| m.component == c.id)
@@ -196,11 +214,7 @@ impl WorldDesk for Desk {
                             .changes
                             .into_iter()
                             .map(|c| ChangeView {
-                                object: match c.object {
-                                    ObjectKind::Component => "component",
-                                    ObjectKind::Monitor => "monitor",
-                                }
-                                .into(),
+                                object: c.object.name().into(),
                                 id: c.id,
                                 op: match c.op {
                                     Op::Create => "create",

@@ -183,10 +183,8 @@ pub async fn apply_discovered(
                 components.push(c.clone());
             }
         }
-        *wanted = World {
-            components,
-            monitors,
-        };
+        wanted.components = components;
+        wanted.monitors = monitors;
         Ok(())
     })
     .await

@@ -20,11 +20,26 @@ use super::{
 };
 use crate::config::{Config, ManagedBy};
 
-/// The world `config` declares.
+/// The world `config` declares: its components and monitors, its sources and channels, its
+/// alert rules (the defaults when it names none) and, when it has `[status_page]`, the page.
 pub fn declared(config: &Config) -> World {
     World {
         components: config.components.clone(),
         monitors: config.monitors.clone(),
+        prometheus: config.prometheus.clone(),
+        node_exporters: config.node_exporters.clone(),
+        kubernetes: config.kubernetes.clone(),
+        linode: config.linode.enabled.then(|| config.linode.clone()),
+        upstreams: config.upstreams.clone(),
+        notify: config.notify.clone(),
+        alerts: config.resources.alerts.clone(),
+        page: config
+            .declares_page
+            .then(|| super::settings::PageConfig {
+                title: config.status_page.title.clone(),
+                description: None,
+                links: Vec::new(),
+            }),
     }
 }
 
@@ -50,13 +65,27 @@ pub async fn seed(pool: &PgPool, config: &Config) -> Result<(), WorldError> {
             let mut edit = Edit::by(Actor::Cli(format!("first revision from {path}")));
             // Only into an empty history: afterwards the database decides.
             edit.expect_revision = Some(0);
+            let settings = world.settings();
             match apply::change(pool, &config.probes, edit, |_, w| {
                 *w = world;
                 Ok(())
             })
             .await
             {
-                Ok(_) | Err(WorldError::Moved { .. }) => {}
+                Ok(_) => {}
+                // A database whose world predates settings takes the file's, once.
+                Err(WorldError::Moved { .. }) => {
+                    if settings.is_empty()
+                        || vigil_core::store::world::ever_had_settings(pool).await?
+                    {
+                        return Ok(());
+                    }
+                    let edit = Edit::by(Actor::Cli(format!("settings from {path}")));
+                    apply::change(pool, &config.probes, edit, |_, w| {
+                        w.set_settings(settings).map_err(WorldError::Invalid)
+                    })
+                    .await?;
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -103,10 +132,15 @@ pub async fn apply_managed(
                     })
                     .cloned(),
             );
-            *wanted = World {
-                components,
-                monitors,
-            };
+            let mut settings = declared.settings();
+            let named: std::collections::HashSet<(ObjectKind, String)> =
+                settings.iter().map(|s| (s.kind, s.id.clone())).collect();
+            settings.extend(current.world.settings().into_iter().filter(|s| {
+                !named.contains(&(s.kind, s.id.clone())) && !ours(s.kind, &s.id)
+            }));
+            wanted.components = components;
+            wanted.monitors = monitors;
+            wanted.set_settings(settings).map_err(WorldError::Invalid)?;
             Ok(())
         },
     )

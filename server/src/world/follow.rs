@@ -23,6 +23,9 @@ pub struct LiveWorld {
     pub by_id: HashMap<i64, Arc<MonitorSpec>>,
     /// Heartbeat secrets and the monitor each belongs to.
     pub heartbeats: HashMap<String, i64>,
+    /// The sources, channels, alert rules and page settings (no components or monitors),
+    /// credentials opened.
+    pub settings: Arc<super::World>,
 }
 
 /// Where the live world is read from: cheap to clone, every holder sees each new revision.
@@ -38,7 +41,13 @@ pub async fn load(pool: &PgPool) -> Result<LiveWorld, StoreError> {
             by_id.insert(id, spec);
         }
     }
-    Ok(assemble(revision, by_id))
+    Ok(assemble(revision, by_id, settings(pool).await?))
+}
+
+/// The settings as stored (a few rows: read whole at each revision).
+async fn settings(pool: &PgPool) -> Result<Arc<super::World>, StoreError> {
+    let stored = world::settings(pool).await?;
+    Ok(Arc::new(super::World::from_stored(&[], &[], &stored)))
 }
 
 /// The world after the revisions since `known`'s: only the monitors written or retired since
@@ -55,7 +64,14 @@ async fn advance(pool: &PgPool, known: &LiveWorld) -> Result<LiveWorld, StoreErr
             None => by_id.remove(&id),
         };
     }
-    Ok(assemble(revision, by_id))
+    let read = settings(pool).await?;
+    // Unchanged settings stay the same value, so their followers can tell nothing moved.
+    let settings = if read == known.settings {
+        known.settings.clone()
+    } else {
+        read
+    };
+    Ok(assemble(revision, by_id, settings))
 }
 
 /// A stored spec as the probes run it: its secrets opened, parsed. None (and said) when it
@@ -74,7 +90,11 @@ pub fn read(id: i64, mut spec: serde_json::Value) -> Option<Arc<MonitorSpec>> {
     }
 }
 
-fn assemble(revision: i64, by_id: HashMap<i64, Arc<MonitorSpec>>) -> LiveWorld {
+fn assemble(
+    revision: i64,
+    by_id: HashMap<i64, Arc<MonitorSpec>>,
+    settings: Arc<super::World>,
+) -> LiveWorld {
     let mut monitors: Vec<(i64, Arc<MonitorSpec>)> =
         by_id.iter().map(|(id, s)| (*id, s.clone())).collect();
     monitors.sort_unstable_by_key(|(id, _)| *id);
@@ -92,6 +112,7 @@ fn assemble(revision: i64, by_id: HashMap<i64, Arc<MonitorSpec>>) -> LiveWorld {
         monitors,
         by_id,
         heartbeats,
+        settings,
     }
 }
 

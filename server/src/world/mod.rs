@@ -14,15 +14,25 @@ pub mod follow;
 pub mod import;
 pub mod plan;
 pub mod seal;
+pub mod settings;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use vigil_core::store::world::{StoredComponent, StoredMonitor};
+use vigil_core::store::world::{StoredComponent, StoredMonitor, StoredSetting};
 
-use crate::config::monitors::{ComponentConfig, MonitorConfig};
+use crate::config::{
+    kubernetes::KubernetesConfig,
+    monitors::{ComponentConfig, MonitorConfig},
+    notify::NotifyConfig,
+    resources::{AlertConfig, NodeExporterConfig, PrometheusConfig},
+    upstream::UpstreamConfig,
+    LinodeConfig,
+};
 
-/// The whole world as people write it: the TOML's `[[component]]` and `[[monitor]]` tables,
-/// in page order. The same document is what `vigil world export` prints and `apply` reads.
+/// The whole world as people write it: the TOML's `[[component]]` and `[[monitor]]` tables in
+/// page order, and the sources, channels, alert rules and page settings with the sections'
+/// names `vigil.toml` gives them (see [`settings`]). The same document is what
+/// `vigil world export` prints and `apply` reads.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct World {
@@ -30,6 +40,31 @@ pub struct World {
     pub components: Vec<ComponentConfig>,
     #[serde(default, rename = "monitor")]
     pub monitors: Vec<MonitorConfig>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub prometheus: Vec<PrometheusConfig>,
+    #[serde(default, rename = "node_exporter", skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub node_exporters: Vec<NodeExporterConfig>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub kubernetes: Vec<KubernetesConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub linode: Option<LinodeConfig>,
+    #[serde(default, rename = "upstream", skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub upstreams: Vec<UpstreamConfig>,
+    /// Notification channels.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub notify: Vec<NotifyConfig>,
+    /// Alert rules on node resources.
+    #[serde(default, rename = "alert", skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub alerts: Vec<AlertConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<settings::PageConfig>,
 }
 
 impl World {
@@ -43,8 +78,12 @@ impl World {
 
     /// The world as stored. A monitor written before worlds were revisions has no document; it
     /// is left out (the first revision, from the configuration file, writes every one).
-    pub fn from_stored(components: &[StoredComponent], monitors: &[StoredMonitor]) -> World {
-        World {
+    pub fn from_stored(
+        components: &[StoredComponent],
+        monitors: &[StoredMonitor],
+        stored_settings: &[StoredSetting],
+    ) -> World {
+        let mut world = World {
             components: components
                 .iter()
                 .map(|c| ComponentConfig {
@@ -65,7 +104,26 @@ impl World {
                     serde_json::from_value(doc).ok()
                 })
                 .collect(),
+            ..Default::default()
+        };
+        let read: Vec<settings::Setting> = stored_settings
+            .iter()
+            .filter_map(|s| {
+                let kind = plan::ObjectKind::parse(&s.kind)?;
+                let mut doc = s.doc.clone();
+                if let Err(e) = seal::sealer().open(&mut doc) {
+                    tracing::error!(kind = %s.kind, id = %s.id, error = %e, "cannot open a stored setting's secrets");
+                    return None;
+                }
+                Some(settings::Setting { kind, id: s.id.clone(), doc })
+            })
+            .collect();
+        if let Err(problems) = world.set_settings(read) {
+            for p in problems {
+                tracing::error!(setting = %p.key, error = %p.message, "cannot read a stored setting; it is left out");
+            }
         }
+        world
     }
 
     /// Components in page order, then monitors by name: two worlds that differ only in the

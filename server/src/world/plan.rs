@@ -24,10 +24,44 @@ pub enum Op {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum ObjectKind {
     Component,
     Monitor,
+    /// A data source: Prometheus, node_exporter, Kubernetes, Linode or an upstream provider.
+    Source,
+    /// A notification channel (`[[notify]]`).
+    Channel,
+    AlertRule,
+    /// The public page's settings.
+    Page,
+}
+
+impl ObjectKind {
+    /// As a plan, a problem and the store name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ObjectKind::Component => "component",
+            ObjectKind::Monitor => "monitor",
+            ObjectKind::Source => "source",
+            ObjectKind::Channel => "channel",
+            ObjectKind::AlertRule => "alert_rule",
+            ObjectKind::Page => "page",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<ObjectKind> {
+        [
+            ObjectKind::Component,
+            ObjectKind::Monitor,
+            ObjectKind::Source,
+            ObjectKind::Channel,
+            ObjectKind::AlertRule,
+            ObjectKind::Page,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
+    }
 }
 
 /// One field's value before and after (absent: not set).
@@ -148,6 +182,7 @@ impl Plan {
             let before = fields(&serde_json::to_value(m).expect("serialises"));
             changes.push(removed(ObjectKind::Monitor, name, before));
         }
+        changes.extend(settings_between(old, new));
         Plan { changes }
     }
 
@@ -171,10 +206,7 @@ impl Plan {
                     Op::Update => '~',
                     Op::Delete => '-',
                 },
-                match c.object {
-                    ObjectKind::Component => "component",
-                    ObjectKind::Monitor => "monitor",
-                },
+                c.object.name(),
             );
             out.push_str(&format!("{sign} {kind} {:?}\n", c.id));
             if c.op == Op::Update {
@@ -198,6 +230,61 @@ impl Plan {
         }
         out
     }
+}
+
+/// What changes among the settings (sources, channels, alert rules, the page): by kind and id,
+/// in the order they are listed. A setting moved among its kind is not a change.
+fn settings_between(old: &World, new: &World) -> Vec<Change> {
+    let before: HashMap<(ObjectKind, String), Value> = old
+        .settings()
+        .into_iter()
+        .map(|s| ((s.kind, s.id), s.doc))
+        .collect();
+    let after = new.settings();
+    let mut changes = Vec::new();
+    for s in &after {
+        let now = setting_fields(s.kind, &s.doc);
+        match before.get(&(s.kind, s.id.clone())) {
+            None => changes.push(created(s.kind, &s.id, now)),
+            Some(doc) if doc == &s.doc => {}
+            Some(doc) => {
+                let diff = differences(&setting_fields(s.kind, doc), &now);
+                if !diff.is_empty() {
+                    changes.push(Change {
+                        object: s.kind,
+                        id: s.id.clone(),
+                        op: Op::Update,
+                        fields: diff,
+                    });
+                }
+            }
+        }
+    }
+    let kept: std::collections::HashSet<(ObjectKind, &str)> =
+        after.iter().map(|s| (s.kind, s.id.as_str())).collect();
+    for s in old.settings() {
+        if !kept.contains(&(s.kind, s.id.as_str())) {
+            changes.push(removed(s.kind, &s.id, setting_fields(s.kind, &s.doc)));
+        }
+    }
+    changes
+}
+
+/// A setting's fields as a plan shows them, its credentials hidden (a fingerprint kept).
+fn setting_fields(kind: ObjectKind, doc: &Value) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    if let Value::Object(map) = doc {
+        for (k, v) in map {
+            let shown = match v {
+                Value::String(s) if super::settings::is_secret_field(kind, k) && s != HIDDEN => {
+                    Value::String(format!("{HIDDEN} {}", fingerprint(s)))
+                }
+                other => other.clone(),
+            };
+            out.insert(k.clone(), shown);
+        }
+    }
+    out
 }
 
 fn shown(v: &Option<Value>) -> String {
@@ -312,6 +399,11 @@ pub fn without_secrets(world: &World) -> World {
             }
         }
     }
+    for c in &mut world.notify {
+        if c.url.is_some() {
+            c.url = Some(HIDDEN.into());
+        }
+    }
     world
 }
 
@@ -342,6 +434,7 @@ mod tests {
         let old = World {
             components: vec![component("site"), component("api")],
             monitors: vec![monitor("home", "site"), monitor("gone", "site")],
+            ..Default::default()
         };
         let mut new = old.clone();
         new.components.push(component("db"));
@@ -374,7 +467,7 @@ mod tests {
     fn the_same_world_plans_nothing_and_a_move_is_a_position() {
         let old = World {
             components: vec![component("a"), component("b"), component("c")],
-            monitors: vec![],
+            ..Default::default()
         };
         assert!(Plan::between(&old, &old).is_empty());
         assert_eq!(
@@ -397,6 +490,7 @@ mod tests {
         let mut w = World {
             components: vec![component("site")],
             monitors: vec![monitor("home", "site")],
+            ..Default::default()
         };
         w.monitors[0].secret = Some("abcdefghijklmnopq".into());
         let out = without_secrets(&w);

@@ -116,6 +116,15 @@ impl Sealer {
         format!("{PREFIX}{}", STANDARD.encode(all))
     }
 
+    /// A text as stored, opened when sealed; one stored before sealing is read as it is.
+    pub fn open_text(&self, stored: &str) -> Result<String, SealError> {
+        if stored.starts_with(PREFIX) {
+            self.open_str(stored)
+        } else {
+            Ok(stored.to_string())
+        }
+    }
+
     pub fn open_str(&self, sealed: &str) -> Result<String, SealError> {
         let b64 = sealed.strip_prefix(PREFIX).ok_or(SealError::Malformed)?;
         let mut all = STANDARD.decode(b64).map_err(|_| SealError::Malformed)?;
@@ -135,6 +144,17 @@ impl Sealer {
     }
 
     /// Seals a monitor's document (the TOML's field names): `secret` and credential headers.
+    /// Seals a setting's credentials (a channel's webhook URL) in its document.
+    pub fn seal_setting(&self, kind: super::plan::ObjectKind, doc: &mut Value) {
+        if let Value::Object(fields) = doc {
+            for (name, v) in fields.iter_mut() {
+                if super::settings::is_secret_field(kind, name) {
+                    self.seal_value(v);
+                }
+            }
+        }
+    }
+
     pub fn seal_doc(&self, doc: &mut Value) {
         if let Some(s) = doc.get_mut("secret") {
             self.seal_value(s);

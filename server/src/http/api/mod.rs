@@ -16,6 +16,7 @@ pub mod reliability;
 pub mod resources;
 pub mod reviews;
 pub mod scope;
+pub mod settings;
 pub mod subscribers;
 pub mod v1;
 pub mod world;

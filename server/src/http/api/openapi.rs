@@ -10,7 +10,8 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::http::{
     api::agents, api::evidence, api::follow_ups, api::incidents, api::postmortems,
-    api::reliability, api::resources, api::reviews, api::subscribers, api::v1, api::world,
+    api::reliability, api::resources, api::reviews, api::settings, api::subscribers, api::v1,
+    api::world,
     state::AppState,
 };
 
@@ -65,6 +66,7 @@ pub fn api() -> Api {
         .merge(subscribers::routes())
         .merge(reliability::routes())
         .merge(world::routes())
+        .merge(settings::routes())
         .split_for_parts();
     let (agents, agents_doc) = agents::routes().split_for_parts();
     let mut scripts_table = table_of(&doc);

@@ -75,6 +75,28 @@ pub struct WorldInput {
     pub components: Vec<ComponentConfig>,
     #[serde(default, rename = "monitor")]
     pub monitors: Vec<MonitorConfig>,
+    /// Data sources, channels, alert rules and the page, with `vigil.toml`'s section names.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub prometheus: Vec<crate::config::resources::PrometheusConfig>,
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub node_exporter: Vec<crate::config::resources::NodeExporterConfig>,
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub kubernetes: Vec<crate::config::kubernetes::KubernetesConfig>,
+    #[schema(value_type = Option<Object>)]
+    pub linode: Option<crate::config::LinodeConfig>,
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub upstream: Vec<crate::config::upstream::UpstreamConfig>,
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub notify: Vec<crate::config::notify::NotifyConfig>,
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub alert: Vec<crate::config::resources::AlertConfig>,
+    pub page: Option<crate::world::settings::PageConfig>,
     /// Remove what the world has and this does not name.
     #[serde(default)]
     pub prune: bool,
@@ -116,7 +138,7 @@ pub struct RevisionsQuery {
 }
 
 /// The revision a write is conditional on (`If-Match: "12"`); `*` or none: any.
-fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+pub(super) fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     let Some(v) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };
@@ -136,7 +158,7 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
         })
 }
 
-fn with_etag(status: StatusCode, revision: i64, body: impl Serialize) -> Response {
+pub(super) fn with_etag(status: StatusCode, revision: i64, body: impl Serialize) -> Response {
     let mut resp = (status, Json(body)).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("\"{revision}\"")) {
         resp.headers_mut().insert(header::ETAG, v);
@@ -144,7 +166,7 @@ fn with_etag(status: StatusCode, revision: i64, body: impl Serialize) -> Respons
     resp
 }
 
-fn edit(principal: &Principal, headers: &HeaderMap) -> Edit {
+pub(super) fn edit(principal: &Principal, headers: &HeaderMap) -> Edit {
     let mut edit = Edit::by(Actor::of(principal));
     edit.message = headers
         .get("x-vigil-message")
@@ -184,8 +206,8 @@ fn monitor_object(
 /// A monitor's secrets as "(secret)".
 fn hidden(m: MonitorConfig) -> MonitorConfig {
     plan::without_secrets(&World {
-        components: vec![],
         monitors: vec![m],
+        ..Default::default()
     })
     .monitors
     .remove(0)
@@ -193,11 +215,8 @@ fn hidden(m: MonitorConfig) -> MonitorConfig {
 
 /// The world as stored now, with each object's revision (for reads; writes read it under the
 /// lock in `apply::change`).
-async fn current(state: &AppState) -> Result<Current, ApiError> {
-    let components = vigil_core::store::world::components(&state.pool).await?;
-    let monitors = vigil_core::store::world::monitors(&state.pool).await?;
-    let head = vigil_core::store::world::head(&state.pool).await?;
-    Ok(apply::current_of(head, &components, &monitors))
+pub(super) async fn current(state: &AppState) -> Result<Current, ApiError> {
+    Ok(apply::stored(&state.pool).await?)
 }
 
 // ---- components ----
@@ -496,8 +515,15 @@ pub fn wanted(current: &World, input: World, prune: bool) -> World {
         return input;
     }
     let mut out = current.clone();
+    let mut settings = out.settings();
+    let given_settings = input.settings();
     upsert(&mut out.components, input.components, |c| c.id.clone());
     upsert(&mut out.monitors, input.monitors, |m| m.name.clone());
+    upsert(&mut settings, given_settings, |s| {
+        format!("{}/{}", s.kind.name(), s.id)
+    });
+    out.set_settings(settings)
+        .expect("settings that were read read again");
     out
 }
 
@@ -541,6 +567,14 @@ async fn plan_or_apply(
     let given = World {
         components: input.components,
         monitors: input.monitors,
+        prometheus: input.prometheus,
+        node_exporters: input.node_exporter,
+        kubernetes: input.kubernetes,
+        linode: input.linode,
+        upstreams: input.upstream,
+        notify: input.notify,
+        alerts: input.alert,
+        page: input.page,
     };
     let prune = input.prune;
     let applied = apply::change(&state.pool, &state.world.probes, edit, |current, w| {
@@ -629,11 +663,19 @@ pub async fn restore_revision(
         .ok_or_else(|| ApiError::NotFound(format!("there is no revision {number}")))?;
     let world: World = serde_json::from_value(old.world)
         .map_err(|e| ApiError::Internal(format!("revision {number} does not read: {e}")))?;
+    // A revision with no settings at all predates them (or had none): the settings stay as they
+    // are rather than every source being removed.
+    let keep_settings = world.settings().is_empty();
     let mut edit = Edit::by(actor);
     edit.message = Some(format!("restore revision {number}"));
-    let applied = apply::change(pool, probes, edit, |_, w| {
+    let applied = apply::change(pool, probes, edit, |current, w| {
+        let settings = if keep_settings {
+            current.world.settings()
+        } else {
+            world.settings()
+        };
         *w = world;
-        Ok(())
+        w.set_settings(settings).map_err(apply::WorldError::Invalid)
     })
     .await?;
     Ok(applied.into())

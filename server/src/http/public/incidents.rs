@@ -17,7 +17,7 @@ use vigil_core::{
 use crate::http::{api::bodies::StatuspageIncident, state::AppState};
 
 fn page(state: &AppState) -> Value {
-    json!({ "id": "vigil", "name": state.title, "url": state.public_url, "time_zone": "Etc/UTC" })
+    json!({ "id": "vigil", "name": state.page_title(), "url": state.public_url, "time_zone": "Etc/UTC" })
 }
 
 fn unavailable(e: vigil_core::store::StoreError) -> Response {
@@ -205,7 +205,7 @@ pub async fn atom(State(state): State<AppState>, Query(q): Query<FeedQuery>) -> 
         .collect();
     let mut feed = Feed::default();
     feed.set_id(format!("{base}/history{query}"));
-    feed.set_title(Text::plain(format!("{} – {about}", state.title)));
+    feed.set_title(Text::plain(format!("{} – {about}", state.page_title())));
     feed.set_updated(updated.fixed_offset());
     feed.set_links(vec![
         Link {
@@ -259,7 +259,7 @@ pub async fn rss(State(state): State<AppState>, Query(q): Query<FeedQuery>) -> R
         })
         .collect();
     let channel = ChannelBuilder::default()
-        .title(format!("{} – {about}", state.title))
+        .title(format!("{} – {about}", state.page_title()))
         .link(format!("{base}/history"))
         .description("Incidents and their updates")
         .items(items)

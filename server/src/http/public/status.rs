@@ -19,7 +19,7 @@ async fn read(state: &AppState) -> Result<Arc<StatusSummary>, Response> {
     let version = state.live.borrow().status_version;
     state
         .status
-        .get(&state.pool, &state.title, version)
+        .get(&state.pool, &state.page_title(), version)
         .await
         .map_err(|e| crate::error::answer(&e))
 }

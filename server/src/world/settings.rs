@@ -1,0 +1,471 @@
+//! The world beside components and monitors: the data sources Vigil reads (Prometheus,
+//! node_exporter, Kubernetes, Linode, upstream providers), the channels it notifies, the alert
+//! rules it judges node resources by, and the public page's own settings. They are written with
+//! the same section names as `vigil.toml` (`[[prometheus]]`, `[[notify]]`, `[[alert]]`,
+//! `[page]`…), so an export reads like a configuration file; the API and the store see each as
+//! one object of a kind, with an id, through [`Setting`].
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::{plan::ObjectKind, World};
+use crate::config::{
+    kubernetes::KubernetesConfig,
+    notify::NotifyConfig,
+    problem::Problem,
+    resources::{AlertConfig, NodeExporterConfig, PrometheusConfig},
+    upstream::UpstreamConfig,
+    LinodeConfig,
+};
+
+/// What the public page says of its owner besides the components.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PageConfig {
+    /// The page's title (the company or product), e.g. "Example Status".
+    pub title: String,
+    /// A sentence under the title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Links in the page's header, e.g. the company's site or support.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<PageLink>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PageLink {
+    pub name: String,
+    pub url: String,
+}
+
+/// A data source as the API speaks of it: its kind beside the fields of its TOML section.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Source {
+    Prometheus(PrometheusConfig),
+    NodeExporter(NodeExporterConfig),
+    Kubernetes(KubernetesConfig),
+    Linode(LinodeConfig),
+    Upstream(UpstreamConfig),
+}
+
+/// The one Linode account's id among the sources.
+pub const LINODE_ID: &str = "linode";
+/// The page's settings' id.
+pub const PAGE_ID: &str = "page";
+
+impl Source {
+    /// Its id among the sources: the name (a node_exporter's node; the Linode account is
+    /// `linode`).
+    pub fn id(&self) -> String {
+        match self {
+            Source::Prometheus(p) => p.name.clone(),
+            Source::NodeExporter(e) => e.node.clone(),
+            Source::Kubernetes(k) => k.name.clone(),
+            Source::Linode(_) => LINODE_ID.into(),
+            Source::Upstream(u) => u.name.clone(),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Source::Prometheus(_) => "prometheus",
+            Source::NodeExporter(_) => "node_exporter",
+            Source::Kubernetes(_) => "kubernetes",
+            Source::Linode(_) => "linode",
+            Source::Upstream(_) => "upstream",
+        }
+    }
+}
+
+/// An alert rule's id: its name, or `memory-above-0.9`.
+pub fn alert_id(a: &AlertConfig) -> String {
+    a.name
+        .clone()
+        .unwrap_or_else(|| format!("{}-above-{}", a.metric, a.above))
+}
+
+/// One setting: its kind, its id, and its document as written (a source's with its `kind`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Setting {
+    pub kind: ObjectKind,
+    pub id: String,
+    pub doc: Value,
+}
+
+/// The kinds that are settings (not components or monitors), in the order they are listed.
+pub const KINDS: [ObjectKind; 4] = [
+    ObjectKind::Source,
+    ObjectKind::Channel,
+    ObjectKind::AlertRule,
+    ObjectKind::Page,
+];
+
+/// The fields of a setting that hold a credential: a channel's webhook URL carries its token
+/// (Discord's and Slack's do).
+pub fn is_secret_field(kind: ObjectKind, field: &str) -> bool {
+    kind == ObjectKind::Channel && field == "url"
+}
+
+impl World {
+    /// Every setting, each kind in its order.
+    pub fn settings(&self) -> Vec<Setting> {
+        let value = |v: Result<Value, serde_json::Error>| v.expect("settings serialise");
+        let mut out = Vec::new();
+        for s in self.sources() {
+            out.push(Setting {
+                kind: ObjectKind::Source,
+                id: s.id(),
+                doc: value(serde_json::to_value(&s)),
+            });
+        }
+        for c in &self.notify {
+            out.push(Setting {
+                kind: ObjectKind::Channel,
+                id: c.name.clone(),
+                doc: value(serde_json::to_value(c)),
+            });
+        }
+        for a in &self.alerts {
+            out.push(Setting {
+                kind: ObjectKind::AlertRule,
+                id: alert_id(a),
+                doc: value(serde_json::to_value(a)),
+            });
+        }
+        if let Some(p) = &self.page {
+            out.push(Setting {
+                kind: ObjectKind::Page,
+                id: PAGE_ID.into(),
+                doc: value(serde_json::to_value(p)),
+            });
+        }
+        out
+    }
+
+    /// The sources, in the order they are listed.
+    pub fn sources(&self) -> Vec<Source> {
+        let mut out: Vec<Source> = Vec::new();
+        out.extend(self.prometheus.iter().cloned().map(Source::Prometheus));
+        out.extend(self.node_exporters.iter().cloned().map(Source::NodeExporter));
+        out.extend(self.kubernetes.iter().cloned().map(Source::Kubernetes));
+        out.extend(self.linode.iter().cloned().map(Source::Linode));
+        out.extend(self.upstreams.iter().cloned().map(Source::Upstream));
+        out
+    }
+
+    /// One setting's document, secrets as written.
+    pub fn setting(&self, kind: ObjectKind, id: &str) -> Option<Value> {
+        self.settings()
+            .into_iter()
+            .find(|s| s.kind == kind && s.id == id)
+            .map(|s| s.doc)
+    }
+
+    /// Adds a setting from its document, or replaces the one with its id. The problems name
+    /// the object and the field.
+    pub fn put_setting(&mut self, kind: ObjectKind, doc: Value) -> Result<String, Problem> {
+        let name = doc
+            .get(match kind {
+                ObjectKind::Source if doc.get("kind").and_then(Value::as_str) == Some("node_exporter") => "node",
+                _ => "name",
+            })
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let what = format!("{} `{name}`", kind.name());
+        let read = |doc: Value| -> Result<Setting, Problem> {
+            let problem = |e: serde_path_to_error::Error<serde_json::Error>| {
+                let path = e.path().to_string();
+                let key = if path == "." { what.clone() } else { format!("{what}: {path}") };
+                Problem::new(key, e.into_inner().to_string())
+            };
+            // Read once to find the problems in the caller's words, then kept as written.
+            let id = match kind {
+                ObjectKind::Source => {
+                    let s: Source = serde_path_to_error::deserialize(doc.clone()).map_err(problem)?;
+                    s.id()
+                }
+                ObjectKind::Channel => {
+                    let c: NotifyConfig = serde_path_to_error::deserialize(doc.clone()).map_err(problem)?;
+                    c.name
+                }
+                ObjectKind::AlertRule => {
+                    let a: AlertConfig = serde_path_to_error::deserialize(doc.clone()).map_err(problem)?;
+                    alert_id(&a)
+                }
+                ObjectKind::Page => {
+                    let _: PageConfig = serde_path_to_error::deserialize(doc.clone()).map_err(problem)?;
+                    PAGE_ID.into()
+                }
+                ObjectKind::Component | ObjectKind::Monitor => unreachable!("not a setting"),
+            };
+            Ok(Setting { kind, id, doc })
+        };
+        let new = read(doc)?;
+        let id = new.id.clone();
+        let mut all = self.settings();
+        match all.iter_mut().find(|s| s.kind == kind && s.id == id) {
+            Some(slot) => *slot = new,
+            None => all.push(new),
+        }
+        self.set_settings(all).map_err(|mut p| p.remove(0))?;
+        Ok(id)
+    }
+
+    /// Removes a setting; false when there is none.
+    pub fn remove_setting(&mut self, kind: ObjectKind, id: &str) -> bool {
+        let mut all = self.settings();
+        let before = all.len();
+        all.retain(|s| !(s.kind == kind && s.id == id));
+        let removed = all.len() != before;
+        self.set_settings(all).expect("what was read reads again");
+        removed
+    }
+
+    /// Replaces every setting with `settings` (each kind in the order given). Documents that do
+    /// not read are the problems returned, and left out.
+    pub fn set_settings(&mut self, settings: Vec<Setting>) -> Result<(), Vec<Problem>> {
+        self.prometheus.clear();
+        self.node_exporters.clear();
+        self.kubernetes.clear();
+        self.linode = None;
+        self.upstreams.clear();
+        self.notify.clear();
+        self.alerts.clear();
+        self.page = None;
+        let mut problems = Vec::new();
+        for s in settings {
+            let what = format!("{} `{}`", s.kind.name(), s.id);
+            let bad = |e: serde_json::Error| Problem::new(what.clone(), e.to_string());
+            let read = match s.kind {
+                ObjectKind::Source => serde_json::from_value::<Source>(s.doc).map(|src| match src {
+                    Source::Prometheus(p) => self.prometheus.push(p),
+                    Source::NodeExporter(e) => self.node_exporters.push(e),
+                    Source::Kubernetes(k) => self.kubernetes.push(k),
+                    Source::Linode(l) => self.linode = Some(l),
+                    Source::Upstream(u) => self.upstreams.push(u),
+                }),
+                ObjectKind::Channel => serde_json::from_value(s.doc).map(|c| self.notify.push(c)),
+                ObjectKind::AlertRule => serde_json::from_value(s.doc).map(|a| self.alerts.push(a)),
+                ObjectKind::Page => serde_json::from_value(s.doc).map(|p| self.page = Some(p)),
+                ObjectKind::Component | ObjectKind::Monitor => continue,
+            };
+            if let Err(e) = read {
+                problems.push(bad(e));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+/// Everything wrong with the world's settings, each problem naming its object and field: the
+/// checks `vigil serve` runs on its file, run object by object so that every object's first
+/// problem is said at once.
+pub fn validate(world: &World) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    // The checks' keys name a position in the file (`notify[0].url`); here, the object.
+    let mut said = |kind: ObjectKind, id: &str, found: Result<(), Problem>| {
+        if let Err(p) = found {
+            let field = match p.key.split_once("].") {
+                Some((_, f)) => Some(f.to_string()),
+                None => p.key.split_once('.').map(|(_, f)| f.to_string()),
+            }
+            .filter(|f| !f.is_empty());
+            let key = match field {
+                Some(f) => format!("{} `{id}`: {f}", kind.name()),
+                None => format!("{} `{id}`", kind.name()),
+            };
+            problems.push(Problem::new(key, p.message));
+        }
+    };
+    let mut ids = HashSet::new();
+    for s in world.sources() {
+        let id = s.id();
+        if !ids.insert(id.clone()) {
+            said(
+                ObjectKind::Source,
+                &id,
+                Err(Problem::new(
+                    "source.name",
+                    "another source has this name; sources are named uniquely across kinds",
+                )),
+            );
+        }
+        let resources = crate::config::resources::ResourcesConfig {
+            alerts: Vec::new(),
+            ..Default::default()
+        };
+        let found = match &s {
+            Source::Prometheus(p) => crate::config::resources::validate(
+                &resources,
+                std::slice::from_ref(p),
+                &[],
+            ),
+            Source::NodeExporter(e) => crate::config::resources::validate(
+                &resources,
+                &[],
+                std::slice::from_ref(e),
+            ),
+            Source::Kubernetes(k) => crate::config::kubernetes::validate(std::slice::from_ref(k)),
+            Source::Upstream(u) => crate::config::upstream::validate(std::slice::from_ref(u)),
+            Source::Linode(l) => validate_linode(l),
+        };
+        said(ObjectKind::Source, &id, found);
+    }
+    let mut names = HashSet::new();
+    for c in &world.notify {
+        if !names.insert(c.name.clone()) {
+            said(
+                ObjectKind::Channel,
+                &c.name,
+                Err(Problem::new("notify.name", "another channel has this name")),
+            );
+        }
+        said(
+            ObjectKind::Channel,
+            &c.name,
+            crate::config::notify::validate(std::slice::from_ref(c)),
+        );
+    }
+    let mut rules = HashMap::new();
+    for a in &world.alerts {
+        let id = alert_id(a);
+        if rules.insert(id.clone(), ()).is_some() {
+            said(
+                ObjectKind::AlertRule,
+                &id,
+                Err(Problem::new("alert.name", "another rule has this name; name one of them")),
+            );
+        }
+        let resources = crate::config::resources::ResourcesConfig {
+            alerts: vec![a.clone()],
+            ..Default::default()
+        };
+        said(
+            ObjectKind::AlertRule,
+            &id,
+            crate::config::resources::validate(&resources, &[], &[]),
+        );
+    }
+    if let Some(p) = &world.page {
+        if p.title.trim().is_empty() || p.title.chars().count() > 80 {
+            said(
+                ObjectKind::Page,
+                PAGE_ID,
+                Err(Problem::new("page.title", "give a title of 1 to 80 characters")),
+            );
+        }
+        if p.description.as_ref().is_some_and(|d| d.chars().count() > 500) {
+            said(
+                ObjectKind::Page,
+                PAGE_ID,
+                Err(Problem::new("page.description", "at most 500 characters")),
+            );
+        }
+        for (i, l) in p.links.iter().enumerate() {
+            let ok = reqwest::Url::parse(&l.url)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+            if !ok || l.name.trim().is_empty() {
+                said(
+                    ObjectKind::Page,
+                    PAGE_ID,
+                    Err(Problem::new(
+                        format!("page.links[{i}]"),
+                        format!(
+                            "link {} needs a name and an http(s) URL, e.g. https://example.com/support",
+                            i + 1
+                        ),
+                    )),
+                );
+            }
+        }
+    }
+    problems
+}
+
+/// Linode's checks, without requiring the token here: the replica that polls reads it, and
+/// says so as a failing source when it cannot.
+fn validate_linode(l: &LinodeConfig) -> Result<(), Problem> {
+    if l.poll_secs < 5 {
+        return Err(Problem::new("linode.poll_secs", "must be at least 5"));
+    }
+    if l.flap_changes < 2 {
+        return Err(Problem::new("linode.flap_changes", "must be at least 2"));
+    }
+    let ok = reqwest::Url::parse(&l.api_url)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+    if !ok {
+        return Err(Problem::new(
+            "linode.api_url",
+            "must be an http(s) URL, e.g. https://api.linode.com/v4",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_read_back_as_written_and_problems_name_the_object() {
+        let mut w = World::default();
+        w.put_setting(
+            ObjectKind::Source,
+            serde_json::json!({"kind": "prometheus", "name": "prom", "url": "http://127.0.0.1:9090"}),
+        )
+        .unwrap();
+        w.put_setting(
+            ObjectKind::Source,
+            serde_json::json!({"kind": "node_exporter", "node": "node-a", "url": "http://127.0.0.1:9100/metrics"}),
+        )
+        .unwrap();
+        w.put_setting(
+            ObjectKind::Channel,
+            serde_json::json!({"name": "ops", "kind": "discord", "url": "https://discord.example/api/webhooks/1/tok"}),
+        )
+        .unwrap();
+        assert_eq!(w.prometheus.len(), 1);
+        assert_eq!(w.node_exporters[0].node, "node-a");
+        let ids: Vec<String> = w.settings().into_iter().map(|s| s.id).collect();
+        assert_eq!(ids, ["prom", "node-a", "ops"]);
+        let mut copy = World::default();
+        copy.set_settings(w.settings()).unwrap();
+        assert_eq!(copy, w);
+
+        let bad = w
+            .put_setting(
+                ObjectKind::Source,
+                serde_json::json!({"kind": "prometheus", "name": "p2", "url": "http://x", "intervl_secs": 5}),
+            )
+            .unwrap_err();
+        assert_eq!(bad.key, "source `p2`");
+        assert!(bad.message.contains("intervl_secs"), "{}", bad.message);
+
+        w.notify.push(w.notify[0].clone());
+        w.prometheus[0].url = "ftp://nope".into();
+        w.alerts.push(AlertConfig {
+            name: None,
+            metric: "disk".into(),
+            above: 0.5,
+            for_secs: 0,
+        });
+        let problems = validate(&w);
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert!(keys.contains(&"source `prom`: url"), "{keys:?}");
+        assert!(keys.contains(&"channel `ops`: name"), "{keys:?}");
+        assert!(keys.contains(&"alert_rule `disk-above-0.5`: metric"), "{keys:?}");
+        assert!(w.remove_setting(ObjectKind::Source, "node-a"));
+        assert!(!w.remove_setting(ObjectKind::Source, "node-a"));
+        assert!(w.node_exporters.is_empty());
+    }
+}
