@@ -103,3 +103,60 @@ test.describe("without JavaScript", () => {
     await expect(page.getByTestId("managed")).toContainText("vigil-e2e.toml");
   });
 });
+
+// The page's settings, channels and sources: the same forms, without JavaScript, changed live.
+test.describe("page, channels and sources without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("an admin words the public page and adds, edits and deletes a channel", async ({ page }) => {
+    test.setTimeout(90_000);
+    await signIn(page, admin, adminPassword, "/ops/settings");
+    const stamp = Date.now();
+    const form = page.getByTestId("page-settings");
+    // The title stays the one every other test expects; the sentence and the link are new.
+    await form.getByLabel("Title").fill("Vigil");
+    await form.getByLabel("Description").fill(`Our <services>, ${stamp}`);
+    await form.getByLabel(/Links/).fill("Support | https://example.com/support");
+    await form.getByRole("button", { name: "Save the page" }).click();
+    await expect(page.getByTestId("page-settings").getByLabel("Description")).toHaveValue(`Our <services>, ${stamp}`);
+    await expect(async () => {
+      await page.goto("/");
+      await expect(page.getByTestId("page-description")).toHaveText(`Our <services>, ${stamp}`);
+      await expect(page.getByTestId("owner-link")).toHaveAttribute("href", "https://example.com/support");
+    }).toPass({ timeout: 30_000 });
+
+    // A channel written as its TOML section; its webhook URL is shown as a secret afterwards.
+    const channel = `ops-${stamp}`;
+    await page.goto("/ops/settings");
+    await page.getByText("Add to notification channels").click();
+    const add = page.getByTestId("new-channel");
+    await add.getByLabel(/Settings \(TOML/).fill(
+      `name = "${channel}"\nkind = "webhook"\nurl = "http://127.0.0.1:9/hook-${stamp}"\nevents = ["incident.*"]`,
+    );
+    await add.getByRole("button", { name: "Add" }).click();
+    const row = page.getByTestId(`setting-channel-${channel}`);
+    await expect(row).toBeVisible();
+    await row.locator("summary").click();
+    await expect(row.locator("textarea")).toContainText("(secret)");
+    await expect(row.locator("textarea")).not.toContainText(`hook-${stamp}`);
+
+    // A mistake is named with its field, and nothing is lost.
+    await row.locator("textarea").fill(`name = "${channel}"\nkind = "pager"\nurl = "(secret)"`);
+    await row.getByRole("button", { name: "Save" }).click();
+    await expect(page.getByTestId("settings-error")).toContainText(`channel \`${channel}\``);
+    await page.goto("/ops/settings/history");
+    await expect(page.getByTestId("world-history").locator(":scope > li").first()).toContainText(channel);
+
+    await page.goto("/ops/settings");
+    const again = page.getByTestId(`setting-channel-${channel}`);
+    await again.locator("summary").click();
+    await again.getByRole("button", { name: "Delete" }).click();
+    await expect(page.getByTestId(`setting-channel-${channel}`)).toHaveCount(0);
+  });
+
+  test("an editor sees the page's settings read-only", async ({ page }) => {
+    await signIn(page, editor, editorPassword, "/ops/settings");
+    await expect(page.getByTestId("page-settings").locator("fieldset")).toBeDisabled();
+    await expect(page.getByTestId("new-channel")).toHaveCount(0);
+  });
+});

@@ -294,11 +294,7 @@ impl Application {
 /// replica holds a state to answer the public with should PostgreSQL become unreachable before
 /// anybody has asked this one.
 fn warm_status(state: &AppState, shutdown: CancellationToken) {
-    let (status, pool, title) = (
-        state.status.clone(),
-        state.pool.clone(),
-        state.page_title(),
-    );
+    let (status, pool, title) = (state.status.clone(), state.pool.clone(), state.page_title());
     let live = state.live.clone();
     tokio::spawn(async move {
         loop {

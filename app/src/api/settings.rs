@@ -341,3 +341,76 @@ pub async fn get_world_history() -> Result<(Vec<RevisionView>, bool), ServerFnEr
 pub async fn restore_world(revision: i64) -> Result<i64, ServerFnError> {
     change(vigil_core::model::world::WorldOp::Restore { revision }).await
 }
+
+/// Sets the public page's title, description and links (one `Name | https://…` per line).
+#[server]
+pub async fn save_page(
+    title: String,
+    #[server(default)] description: String,
+    #[server(default)] links: String,
+    #[server(default)] revision: String,
+) -> Result<i64, ServerFnError> {
+    let mut problems = Vec::new();
+    let links: Vec<serde_json::Value> = links
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .enumerate()
+        .filter_map(|(i, line)| match line.split_once('|') {
+            Some((name, url)) => Some(serde_json::json!({"name": name.trim(), "url": url.trim()})),
+            None => {
+                problems.push(format!(
+                    "links, line {}: write `Name | https://example.com/…`",
+                    i + 1
+                ));
+                None
+            }
+        })
+        .collect();
+    if !problems.is_empty() {
+        return Err(refused(problems.join("; ")));
+    }
+    let mut doc = serde_json::json!({"title": title.trim(), "links": links});
+    if let Some(d) = blank_to_none(description) {
+        doc["description"] = d.into();
+    }
+    let view = desk()?.settings().await.map_err(ServerFnError::new)?;
+    let exists = view.settings.iter().any(|s| s.kind == "page");
+    change(vigil_core::model::world::WorldOp::PutSetting {
+        kind: "page".into(),
+        original: exists.then(|| "page".to_string()),
+        doc,
+        expected_revision: revision.trim().parse().ok(),
+    })
+    .await
+}
+
+/// Creates (`original` empty) or changes a source, channel or alert rule written as TOML, with
+/// the section's field names (a source's `kind` among them).
+#[server]
+pub async fn save_setting(
+    kind: String,
+    #[server(default)] original: String,
+    text: String,
+    #[server(default)] revision: String,
+) -> Result<i64, ServerFnError> {
+    let table: toml::Table = toml::from_str(&text).map_err(|e| {
+        refused(format!(
+            "{kind}: the settings do not read as TOML: {}",
+            e.message()
+        ))
+    })?;
+    let doc = serde_json::to_value(table).map_err(|e| refused(e.to_string()))?;
+    change(vigil_core::model::world::WorldOp::PutSetting {
+        kind,
+        original: blank_to_none(original),
+        doc,
+        expected_revision: revision.trim().parse().ok(),
+    })
+    .await
+}
+
+#[server]
+pub async fn delete_setting(kind: String, id: String) -> Result<i64, ServerFnError> {
+    change(vigil_core::model::world::WorldOp::DeleteSetting { kind, id }).await
+}

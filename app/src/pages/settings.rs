@@ -9,9 +9,10 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use vigil_core::model::world::{ComponentRow, MonitorRow, SettingsView};
 
 use crate::api::settings::{
-    check_monitor, get_settings, get_world_history, DeleteComponent, DeleteMonitor, MonitorForm,
-    MoveComponent, RestoreWorld, SaveComponent, SaveMonitor,
+    check_monitor, get_settings, get_world_history, DeleteComponent, DeleteMonitor, DeleteSetting,
+    MonitorForm, MoveComponent, RestoreWorld, SaveComponent, SaveMonitor, SavePage, SaveSetting,
 };
+use vigil_core::model::world::SettingRow;
 
 const KINDS: [&str; 5] = ["http", "tcp", "dns", "heartbeat", "prometheus"];
 
@@ -38,12 +39,20 @@ pub fn SettingsPage() -> impl IntoView {
     let save = ServerAction::<SaveComponent>::new();
     let delete = ServerAction::<DeleteComponent>::new();
     let moved = ServerAction::<MoveComponent>::new();
+    let actions = SettingActions {
+        page: ServerAction::<SavePage>::new(),
+        save: ServerAction::<SaveSetting>::new(),
+        delete: ServerAction::<DeleteSetting>::new(),
+    };
     let data = Resource::new(
         move || {
             (
                 save.version().get(),
                 delete.version().get(),
                 moved.version().get(),
+                actions.page.version().get(),
+                actions.save.version().get(),
+                actions.delete.version().get(),
             )
         },
         |_| get_settings(),
@@ -57,10 +66,19 @@ pub fn SettingsPage() -> impl IntoView {
         {failure(save)}
         {failure(delete)}
         {failure(moved)}
+        {failure(actions.page)}
+        {failure(actions.save)}
+        {failure(actions.delete)}
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || data.get().map(|r| match r {
                 Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
-                Ok((s, editable)) => settings_view(s, editable, save, delete, moved).into_any(),
+                Ok((s, editable)) => {
+                    let rest = s.settings.clone();
+                    view! {
+                        {settings_view(s, editable, save, delete, moved)}
+                        {other_settings(rest, editable, actions)}
+                    }.into_any()
+                }
             })}
         </Transition>
     }
@@ -563,4 +581,119 @@ fn change_item(c: vigil_core::model::world::ChangeView) -> AnyView {
         </li>
     }
     .into_any()
+}
+
+/// The forms of the settings beside components and monitors.
+#[derive(Clone, Copy)]
+struct SettingActions {
+    page: ServerAction<SavePage>,
+    save: ServerAction<SaveSetting>,
+    delete: ServerAction<DeleteSetting>,
+}
+
+/// The page's settings, the data sources, the channels and the alert rules: each written as
+/// its TOML section, changed live like the rest.
+fn other_settings(all: Vec<SettingRow>, editable: bool, a: SettingActions) -> impl IntoView {
+    let page = all.iter().find(|s| s.kind == "page").cloned();
+    let text = |key: &str| {
+        page.as_ref()
+            .and_then(|p| p.doc.get(key))
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (title, description) = (text("title"), text("description"));
+    let links = page
+        .as_ref()
+        .and_then(|p| p.doc.get("links"))
+        .and_then(|l| l.as_array())
+        .map(|l| {
+            l.iter()
+                .map(|x| {
+                    format!(
+                        "{} | {}",
+                        x["name"].as_str().unwrap_or_default(),
+                        x["url"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default();
+    let page_managed = page.as_ref().and_then(|p| managed_note(&p.managed_by));
+    let page_editable = editable && page_managed.is_none();
+    let revision = page
+        .as_ref()
+        .map(|p| p.revision.to_string())
+        .unwrap_or_default();
+    let kinds: [(&'static str, &'static str, &'static str); 3] = [
+        ("source", "Data sources", "kind = \"prometheus\"\nname = \"prom\"\nurl = \"http://prometheus:9090\"\ninterval_secs = 15"),
+        ("channel", "Notification channels", "name = \"ops\"\nkind = \"discord\"\nurl_env = \"DISCORD_WEBHOOK_URL\""),
+        ("alert_rule", "Alert rules", "name = \"memory-hot\"\nmetric = \"memory\"\nabove = 0.9\nfor_secs = 300"),
+    ];
+    view! {
+        <h2>"Public page"</h2>
+        {page_managed.clone().map(|m| view! { <p class="muted">{m}</p> })}
+        <ActionForm action=a.page attr:class="stack-form" attr:data-testid="page-settings">
+            <input type="hidden" name="revision" value=revision/>
+            <fieldset disabled=!page_editable>
+                <label>"Title" <input name="title" required maxlength="80" value=title/></label>
+                <label>"Description" <input name="description" maxlength="500" value=description/></label>
+                <label>"Links (one " <code>"Name | https://…"</code>" per line)"
+                    <textarea name="links" rows="3">{links}</textarea>
+                </label>
+                {page_editable.then(|| view! { <button type="submit">"Save the page"</button> })}
+            </fieldset>
+        </ActionForm>
+        {kinds.into_iter().map(|(kind, heading, example)| {
+            let rows: Vec<SettingRow> = all.iter().filter(|s| s.kind == kind).cloned().collect();
+            view! {
+                <h2>{heading}</h2>
+                <div data-testid=format!("settings-{kind}")>
+                    {rows.into_iter().map(|r| setting_form(r, editable, a)).collect_view()}
+                </div>
+                {editable.then(|| view! {
+                    <details class="panel">
+                        <summary>{format!("Add to {}", heading.to_lowercase())}</summary>
+                        <ActionForm action=a.save attr:class="stack-form" attr:data-testid=format!("new-{kind}")>
+                            <input type="hidden" name="kind" value=kind/>
+                            <label>"Settings (TOML, the names vigil.toml uses)"
+                                <textarea name="text" rows="6" class="mono" placeholder=example></textarea>
+                            </label>
+                            <button type="submit">"Add"</button>
+                        </ActionForm>
+                    </details>
+                })}
+            }
+        }).collect_view()}
+    }
+}
+
+fn setting_form(r: SettingRow, editable: bool, a: SettingActions) -> impl IntoView {
+    let note = managed_note(&r.managed_by);
+    let can = editable && note.is_none();
+    let lines = r.text.lines().count().clamp(3, 16);
+    let testid = format!("setting-{}-{}", r.kind, r.id);
+    let (kind, id) = (r.kind.clone(), r.id.clone());
+    view! {
+        <details class="panel" data-testid=testid>
+            <summary><strong>{r.id.clone()}</strong>" "{note.map(|n| view! { <span class="muted">{n}</span> })}</summary>
+            <ActionForm action=a.save attr:class="stack-form">
+                <input type="hidden" name="kind" value=r.kind.clone()/>
+                <input type="hidden" name="original" value=r.id.clone()/>
+                <input type="hidden" name="revision" value=r.revision.to_string()/>
+                <fieldset disabled=!can>
+                    <textarea name="text" rows=lines class="mono">{r.text.clone()}</textarea>
+                    {can.then(|| view! { <button type="submit">"Save"</button> })}
+                </fieldset>
+            </ActionForm>
+            {can.then(|| view! {
+                <ActionForm action=a.delete>
+                    <input type="hidden" name="kind" value=kind/>
+                    <input type="hidden" name="id" value=id/>
+                    <button type="submit" class="danger">"Delete"</button>
+                </ActionForm>
+            })}
+        </details>
+    }
 }

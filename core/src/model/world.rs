@@ -47,6 +47,8 @@ pub struct SettingRow {
     pub revision: i64,
     pub managed_by: Option<String>,
     pub doc: Value,
+    /// The document as TOML, as the form edits it.
+    pub text: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -98,7 +98,12 @@ impl AppState {
         vigil_core::model::status::PageHeader {
             description: page.and_then(|p| p.description.clone()),
             links: page
-                .map(|p| p.links.iter().map(|l| (l.name.clone(), l.url.clone())).collect())
+                .map(|p| {
+                    p.links
+                        .iter()
+                        .map(|l| (l.name.clone(), l.url.clone()))
+                        .collect()
+                })
                 .unwrap_or_default(),
         }
     }

@@ -37,14 +37,20 @@ pub async fn start(
 }
 
 /// Writes the live world's channels into the channels table whenever they change, until `held`.
-async fn follow_channels(pool: PgPool, mut live: crate::world::follow::Live, held: CancellationToken) {
+async fn follow_channels(
+    pool: PgPool,
+    mut live: crate::world::follow::Live,
+    held: CancellationToken,
+) {
     let mut synced: Option<Vec<crate::config::notify::NotifyConfig>> = None;
     loop {
         let channels = live.borrow_and_update().settings.notify.clone();
         if synced.as_ref() != Some(&channels) {
             match sync(&pool, &channels).await {
                 Ok(()) => synced = Some(channels),
-                Err(e) => tracing::warn!(error = %e, "cannot write the channels; trying again at the next revision"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot write the channels; trying again at the next revision")
+                }
             }
         }
         tokio::select! {

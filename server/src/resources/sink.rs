@@ -43,7 +43,10 @@ impl Sink {
 
     /// Judges the readings from now on by `rules`.
     pub fn set_rules(&self, rules: Vec<vigil_core::model::resource::AlertRule>) {
-        self.alerts.lock().expect("alerts poisoned").set_rules(rules);
+        self.alerts
+            .lock()
+            .expect("alerts poisoned")
+            .set_rules(rules);
     }
 
     /// Stores readings from `source` and applies the alert rules. NaN and infinite values are

@@ -161,7 +161,7 @@ where
                 Vec::new()
             }
         };
-        problems.extend(super::settings::validate(&wanted));
+        problems.extend(super::settings::validate(&wanted, probes.min_interval_secs));
         let plan = Plan::between(&current.world, &wanted);
         let mut managed = Vec::new();
         refuse_what_others_manage(&current, &plan, manages.as_deref(), &mut managed);
@@ -428,11 +428,67 @@ fn keep_hidden_secrets(current: &World, wanted: &mut World, problems: &mut Vec<P
             }
         }
     }
+    // A source's URL given as shown (its credentials cut) keeps the URL it has.
+    let keep = |given: &mut String, before: Option<&String>| {
+        if let Some(before) = before {
+            if given != before && *given == plan::shown_url(before) {
+                *given = before.clone();
+            }
+        }
+    };
+    for p in &mut wanted.prometheus {
+        keep(
+            &mut p.url,
+            current
+                .prometheus
+                .iter()
+                .find(|o| o.name == p.name)
+                .map(|o| &o.url),
+        );
+    }
+    for e in &mut wanted.node_exporters {
+        keep(
+            &mut e.url,
+            current
+                .node_exporters
+                .iter()
+                .find(|o| o.node == e.node)
+                .map(|o| &o.url),
+        );
+    }
+    for k in &mut wanted.kubernetes {
+        keep(
+            &mut k.url,
+            current
+                .kubernetes
+                .iter()
+                .find(|o| o.name == k.name)
+                .map(|o| &o.url),
+        );
+    }
+    for u in &mut wanted.upstreams {
+        keep(
+            &mut u.url,
+            current
+                .upstreams
+                .iter()
+                .find(|o| o.name == u.name)
+                .map(|o| &o.url),
+        );
+    }
+    if let (Some(l), Some(before)) = (wanted.linode.as_mut(), current.linode.as_ref()) {
+        keep(&mut l.api_url, Some(&before.api_url));
+    }
     for c in &mut wanted.notify {
         if c.url.as_deref() != Some(HIDDEN) {
             continue;
         }
-        match current.notify.iter().find(|o| o.name == c.name).and_then(|o| o.url.clone()) {
+        match current
+            .notify
+            .iter()
+            .find(|o| o.name == c.name)
+            .and_then(|o| o.url.clone())
+        {
             Some(kept) => c.url = Some(kept),
             None => problems.push(Problem::new(
                 format!("channel `{}`: url", c.name),

@@ -110,14 +110,14 @@ pub fn refuse_stale(
             .component(id)
             .and_then(|c| serde_json::to_value(c).ok()),
         ObjectKind::Monitor => current
-                .world
-                .monitor(id)
-                .map(|m| {
-                    super::plan::without_secrets(&World {
-                        monitors: vec![m.clone()],
-                        ..Default::default()
-                    })
+            .world
+            .monitor(id)
+            .map(|m| {
+                super::plan::without_secrets(&World {
+                    monitors: vec![m.clone()],
+                    ..Default::default()
                 })
+            })
             .and_then(|w| serde_json::to_value(&w.monitors[0]).ok()),
         setting => super::plan::without_secrets(&current.world).setting(setting, id),
     };

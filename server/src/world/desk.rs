@@ -87,6 +87,7 @@ impl WorldDesk for Desk {
                     .map(|s| {
                         let key = (s.kind, s.id.clone());
                         SettingRow {
+                            text: toml::to_string_pretty(&s.doc).unwrap_or_default(),
                             kind: s.kind.name().into(),
                             revision: current.revisions.get(&key).copied().unwrap_or_default(),
                             managed_by: current.managed.get(&key).cloned(),

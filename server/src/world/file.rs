@@ -33,13 +33,11 @@ pub fn declared(config: &Config) -> World {
         upstreams: config.upstreams.clone(),
         notify: config.notify.clone(),
         alerts: config.resources.alerts.clone(),
-        page: config
-            .declares_page
-            .then(|| super::settings::PageConfig {
-                title: config.status_page.title.clone(),
-                description: None,
-                links: Vec::new(),
-            }),
+        page: config.declares_page.then(|| super::settings::PageConfig {
+            title: config.status_page.title.clone(),
+            description: None,
+            links: Vec::new(),
+        }),
     }
 }
 
@@ -135,9 +133,13 @@ pub async fn apply_managed(
             let mut settings = declared.settings();
             let named: std::collections::HashSet<(ObjectKind, String)> =
                 settings.iter().map(|s| (s.kind, s.id.clone())).collect();
-            settings.extend(current.world.settings().into_iter().filter(|s| {
-                !named.contains(&(s.kind, s.id.clone())) && !ours(s.kind, &s.id)
-            }));
+            settings.extend(
+                current
+                    .world
+                    .settings()
+                    .into_iter()
+                    .filter(|s| !named.contains(&(s.kind, s.id.clone())) && !ours(s.kind, &s.id)),
+            );
             wanted.components = components;
             wanted.monitors = monitors;
             wanted.set_settings(settings).map_err(WorldError::Invalid)?;

@@ -12,6 +12,7 @@ pub mod discover;
 pub mod file;
 pub mod follow;
 pub mod import;
+pub mod objects;
 pub mod plan;
 pub mod seal;
 pub mod settings;
@@ -43,7 +44,11 @@ pub struct World {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<Object>)]
     pub prometheus: Vec<PrometheusConfig>,
-    #[serde(default, rename = "node_exporter", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        rename = "node_exporter",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     #[schema(value_type = Vec<Object>)]
     pub node_exporters: Vec<NodeExporterConfig>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -64,7 +69,7 @@ pub struct World {
     #[schema(value_type = Vec<Object>)]
     pub alerts: Vec<AlertConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page: Option<settings::PageConfig>,
+    pub page: Option<objects::PageConfig>,
 }
 
 impl World {
@@ -106,16 +111,16 @@ impl World {
                 .collect(),
             ..Default::default()
         };
-        let read: Vec<settings::Setting> = stored_settings
+        let read: Vec<objects::Setting> = stored_settings
             .iter()
             .filter_map(|s| {
-                let kind = plan::ObjectKind::parse(&s.kind)?;
+                let kind = objects::ObjectKind::parse(&s.kind)?;
                 let mut doc = s.doc.clone();
                 if let Err(e) = seal::sealer().open(&mut doc) {
                     tracing::error!(kind = %s.kind, id = %s.id, error = %e, "cannot open a stored setting's secrets");
                     return None;
                 }
-                Some(settings::Setting { kind, id: s.id.clone(), doc })
+                Some(objects::Setting { kind, id: s.id.clone(), doc })
             })
             .collect();
         if let Err(problems) = world.set_settings(read) {

@@ -23,46 +23,7 @@ pub enum Op {
     Delete,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ObjectKind {
-    Component,
-    Monitor,
-    /// A data source: Prometheus, node_exporter, Kubernetes, Linode or an upstream provider.
-    Source,
-    /// A notification channel (`[[notify]]`).
-    Channel,
-    AlertRule,
-    /// The public page's settings.
-    Page,
-}
-
-impl ObjectKind {
-    /// As a plan, a problem and the store name it.
-    pub fn name(self) -> &'static str {
-        match self {
-            ObjectKind::Component => "component",
-            ObjectKind::Monitor => "monitor",
-            ObjectKind::Source => "source",
-            ObjectKind::Channel => "channel",
-            ObjectKind::AlertRule => "alert_rule",
-            ObjectKind::Page => "page",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<ObjectKind> {
-        [
-            ObjectKind::Component,
-            ObjectKind::Monitor,
-            ObjectKind::Source,
-            ObjectKind::Channel,
-            ObjectKind::AlertRule,
-            ObjectKind::Page,
-        ]
-        .into_iter()
-        .find(|k| k.name() == name)
-    }
-}
+pub use super::objects::ObjectKind;
 
 /// One field's value before and after (absent: not set).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -276,8 +237,16 @@ fn setting_fields(kind: ObjectKind, doc: &Value) -> BTreeMap<String, Value> {
     if let Value::Object(map) = doc {
         for (k, v) in map {
             let shown = match v {
-                Value::String(s) if super::settings::is_secret_field(kind, k) && s != HIDDEN => {
+                Value::String(s) if super::objects::is_secret_field(kind, k) && s != HIDDEN => {
                     Value::String(format!("{HIDDEN} {}", fingerprint(s)))
+                }
+                // Credentials in a source's URL: cut, with a fingerprint so a change shows.
+                Value::String(s)
+                    if kind == ObjectKind::Source
+                        && (k == "url" || k == "api_url")
+                        && shown_url(s) != *s =>
+                {
+                    Value::String(format!("{} {}", shown_url(s), fingerprint(s)))
                 }
                 other => other.clone(),
             };
@@ -404,7 +373,33 @@ pub fn without_secrets(world: &World) -> World {
             c.url = Some(HIDDEN.into());
         }
     }
+    // A source's URL may carry credentials (user:password@, ?token=): shown without them.
+    let redact = |url: &mut String| *url = shown_url(url);
+    world.prometheus.iter_mut().for_each(|p| redact(&mut p.url));
     world
+        .node_exporters
+        .iter_mut()
+        .for_each(|e| redact(&mut e.url));
+    world.kubernetes.iter_mut().for_each(|k| redact(&mut k.url));
+    world.upstreams.iter_mut().for_each(|u| redact(&mut u.url));
+    if let Some(l) = world.linode.as_mut() {
+        redact(&mut l.api_url);
+    }
+    world
+}
+
+/// A source's URL as shown: as written when it carries nothing secret, else without its
+/// credentials and query. Applying the shown value back keeps the URL as it is.
+pub fn shown_url(url: &str) -> String {
+    let parsed = reqwest::Url::parse(url);
+    let secret = parsed
+        .as_ref()
+        .is_ok_and(|u| !u.username().is_empty() || u.password().is_some() || u.query().is_some());
+    if secret {
+        crate::redact::url(url)
+    } else {
+        url.to_string()
+    }
 }
 
 #[cfg(test)]

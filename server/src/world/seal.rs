@@ -145,10 +145,10 @@ impl Sealer {
 
     /// Seals a monitor's document (the TOML's field names): `secret` and credential headers.
     /// Seals a setting's credentials (a channel's webhook URL) in its document.
-    pub fn seal_setting(&self, kind: super::plan::ObjectKind, doc: &mut Value) {
+    pub fn seal_setting(&self, kind: super::objects::ObjectKind, doc: &mut Value) {
         if let Value::Object(fields) = doc {
             for (name, v) in fields.iter_mut() {
-                if super::settings::is_secret_field(kind, name) {
+                if super::objects::is_secret_field(kind, name) {
                     self.seal_value(v);
                 }
             }

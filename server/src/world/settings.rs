@@ -7,109 +7,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
 
-use super::{plan::ObjectKind, World};
-use crate::config::{
-    kubernetes::KubernetesConfig,
-    notify::NotifyConfig,
-    problem::Problem,
-    resources::{AlertConfig, NodeExporterConfig, PrometheusConfig},
-    upstream::UpstreamConfig,
-    LinodeConfig,
+pub use super::objects::{
+    alert_id, is_secret_field, PageConfig, PageLink, Setting, Source, KINDS, LINODE_ID, PAGE_ID,
 };
-
-/// What the public page says of its owner besides the components.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PageConfig {
-    /// The page's title (the company or product), e.g. "Example Status".
-    pub title: String,
-    /// A sentence under the title.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Links in the page's header, e.g. the company's site or support.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub links: Vec<PageLink>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PageLink {
-    pub name: String,
-    pub url: String,
-}
-
-/// A data source as the API speaks of it: its kind beside the fields of its TOML section.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Source {
-    Prometheus(PrometheusConfig),
-    NodeExporter(NodeExporterConfig),
-    Kubernetes(KubernetesConfig),
-    Linode(LinodeConfig),
-    Upstream(UpstreamConfig),
-}
-
-/// The one Linode account's id among the sources.
-pub const LINODE_ID: &str = "linode";
-/// The page's settings' id.
-pub const PAGE_ID: &str = "page";
-
-impl Source {
-    /// Its id among the sources: the name (a node_exporter's node; the Linode account is
-    /// `linode`).
-    pub fn id(&self) -> String {
-        match self {
-            Source::Prometheus(p) => p.name.clone(),
-            Source::NodeExporter(e) => e.node.clone(),
-            Source::Kubernetes(k) => k.name.clone(),
-            Source::Linode(_) => LINODE_ID.into(),
-            Source::Upstream(u) => u.name.clone(),
-        }
-    }
-
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Source::Prometheus(_) => "prometheus",
-            Source::NodeExporter(_) => "node_exporter",
-            Source::Kubernetes(_) => "kubernetes",
-            Source::Linode(_) => "linode",
-            Source::Upstream(_) => "upstream",
-        }
-    }
-}
-
-/// An alert rule's id: its name, or `memory-above-0.9`.
-pub fn alert_id(a: &AlertConfig) -> String {
-    a.name
-        .clone()
-        .unwrap_or_else(|| format!("{}-above-{}", a.metric, a.above))
-}
-
-/// One setting: its kind, its id, and its document as written (a source's with its `kind`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Setting {
-    pub kind: ObjectKind,
-    pub id: String,
-    pub doc: Value,
-}
-
-/// The kinds that are settings (not components or monitors), in the order they are listed.
-pub const KINDS: [ObjectKind; 4] = [
-    ObjectKind::Source,
-    ObjectKind::Channel,
-    ObjectKind::AlertRule,
-    ObjectKind::Page,
-];
-
-/// The fields of a setting that hold a credential: a channel's webhook URL carries its token
-/// (Discord's and Slack's do).
-pub fn is_secret_field(kind: ObjectKind, field: &str) -> bool {
-    kind == ObjectKind::Channel && field == "url"
-}
+use super::{objects::ObjectKind, World};
+use crate::config::{notify::NotifyConfig, problem::Problem, resources::AlertConfig, LinodeConfig};
 
 impl World {
     /// Every setting, each kind in its order.
@@ -151,7 +55,12 @@ impl World {
     pub fn sources(&self) -> Vec<Source> {
         let mut out: Vec<Source> = Vec::new();
         out.extend(self.prometheus.iter().cloned().map(Source::Prometheus));
-        out.extend(self.node_exporters.iter().cloned().map(Source::NodeExporter));
+        out.extend(
+            self.node_exporters
+                .iter()
+                .cloned()
+                .map(Source::NodeExporter),
+        );
         out.extend(self.kubernetes.iter().cloned().map(Source::Kubernetes));
         out.extend(self.linode.iter().cloned().map(Source::Linode));
         out.extend(self.upstreams.iter().cloned().map(Source::Upstream));
@@ -171,7 +80,11 @@ impl World {
     pub fn put_setting(&mut self, kind: ObjectKind, doc: Value) -> Result<String, Problem> {
         let name = doc
             .get(match kind {
-                ObjectKind::Source if doc.get("kind").and_then(Value::as_str) == Some("node_exporter") => "node",
+                ObjectKind::Source
+                    if doc.get("kind").and_then(Value::as_str) == Some("node_exporter") =>
+                {
+                    "node"
+                }
                 _ => "name",
             })
             .and_then(Value::as_str)
@@ -181,25 +94,33 @@ impl World {
         let read = |doc: Value| -> Result<Setting, Problem> {
             let problem = |e: serde_path_to_error::Error<serde_json::Error>| {
                 let path = e.path().to_string();
-                let key = if path == "." { what.clone() } else { format!("{what}: {path}") };
+                let key = if path == "." {
+                    what.clone()
+                } else {
+                    format!("{what}: {path}")
+                };
                 Problem::new(key, e.into_inner().to_string())
             };
             // Read once to find the problems in the caller's words, then kept as written.
             let id = match kind {
                 ObjectKind::Source => {
-                    let s: Source = serde_path_to_error::deserialize(doc.clone()).map_err(problem)?;
+                    let s: Source =
+                        serde_path_to_error::deserialize(doc.clone()).map_err(problem)?;
                     s.id()
                 }
                 ObjectKind::Channel => {
-                    let c: NotifyConfig = serde_path_to_error::deserialize(doc.clone()).map_err(problem)?;
+                    let c: NotifyConfig =
+                        serde_path_to_error::deserialize(doc.clone()).map_err(problem)?;
                     c.name
                 }
                 ObjectKind::AlertRule => {
-                    let a: AlertConfig = serde_path_to_error::deserialize(doc.clone()).map_err(problem)?;
+                    let a: AlertConfig =
+                        serde_path_to_error::deserialize(doc.clone()).map_err(problem)?;
                     alert_id(&a)
                 }
                 ObjectKind::Page => {
-                    let _: PageConfig = serde_path_to_error::deserialize(doc.clone()).map_err(problem)?;
+                    let _: PageConfig =
+                        serde_path_to_error::deserialize(doc.clone()).map_err(problem)?;
                     PAGE_ID.into()
                 }
                 ObjectKind::Component | ObjectKind::Monitor => unreachable!("not a setting"),
@@ -243,13 +164,15 @@ impl World {
             let what = format!("{} `{}`", s.kind.name(), s.id);
             let bad = |e: serde_json::Error| Problem::new(what.clone(), e.to_string());
             let read = match s.kind {
-                ObjectKind::Source => serde_json::from_value::<Source>(s.doc).map(|src| match src {
-                    Source::Prometheus(p) => self.prometheus.push(p),
-                    Source::NodeExporter(e) => self.node_exporters.push(e),
-                    Source::Kubernetes(k) => self.kubernetes.push(k),
-                    Source::Linode(l) => self.linode = Some(l),
-                    Source::Upstream(u) => self.upstreams.push(u),
-                }),
+                ObjectKind::Source => {
+                    serde_json::from_value::<Source>(s.doc).map(|src| match src {
+                        Source::Prometheus(p) => self.prometheus.push(p),
+                        Source::NodeExporter(e) => self.node_exporters.push(e),
+                        Source::Kubernetes(k) => self.kubernetes.push(k),
+                        Source::Linode(l) => self.linode = Some(l),
+                        Source::Upstream(u) => self.upstreams.push(u),
+                    })
+                }
                 ObjectKind::Channel => serde_json::from_value(s.doc).map(|c| self.notify.push(c)),
                 ObjectKind::AlertRule => serde_json::from_value(s.doc).map(|a| self.alerts.push(a)),
                 ObjectKind::Page => serde_json::from_value(s.doc).map(|p| self.page = Some(p)),
@@ -270,7 +193,17 @@ impl World {
 /// Everything wrong with the world's settings, each problem naming its object and field: the
 /// checks `vigil serve` runs on its file, run object by object so that every object's first
 /// problem is said at once.
-pub fn validate(world: &World) -> Vec<Problem> {
+///
+/// `floor` is the server's `probes.min_interval_secs`: an operator who lowered it (a lab, the
+/// tests' simulator) may poll sources that often too; otherwise each kind's own minimum holds.
+pub fn validate(world: &World, floor: u64) -> Vec<Problem> {
+    // Lifted to the kind's minimum when at or above the operator's floor, so only an interval
+    // below both is refused.
+    let lift = |interval: &mut u64, minimum: u64| {
+        if *interval >= floor && *interval < minimum {
+            *interval = minimum;
+        }
+    };
     let mut problems = Vec::new();
     // The checks' keys name a position in the file (`notify[0].url`); here, the object.
     let mut said = |kind: ObjectKind, id: &str, found: Result<(), Problem>| {
@@ -304,17 +237,20 @@ pub fn validate(world: &World) -> Vec<Problem> {
             alerts: Vec::new(),
             ..Default::default()
         };
+        let mut s = s;
+        match &mut s {
+            Source::Prometheus(p) => lift(&mut p.interval_secs, 5),
+            Source::Kubernetes(k) => lift(&mut k.interval_secs, 5),
+            Source::Linode(l) => lift(&mut l.poll_secs, 5),
+            Source::NodeExporter(_) | Source::Upstream(_) => {}
+        }
         let found = match &s {
-            Source::Prometheus(p) => crate::config::resources::validate(
-                &resources,
-                std::slice::from_ref(p),
-                &[],
-            ),
-            Source::NodeExporter(e) => crate::config::resources::validate(
-                &resources,
-                &[],
-                std::slice::from_ref(e),
-            ),
+            Source::Prometheus(p) => {
+                crate::config::resources::validate(&resources, std::slice::from_ref(p), &[])
+            }
+            Source::NodeExporter(e) => {
+                crate::config::resources::validate(&resources, &[], std::slice::from_ref(e))
+            }
             Source::Kubernetes(k) => crate::config::kubernetes::validate(std::slice::from_ref(k)),
             Source::Upstream(u) => crate::config::upstream::validate(std::slice::from_ref(u)),
             Source::Linode(l) => validate_linode(l),
@@ -343,7 +279,10 @@ pub fn validate(world: &World) -> Vec<Problem> {
             said(
                 ObjectKind::AlertRule,
                 &id,
-                Err(Problem::new("alert.name", "another rule has this name; name one of them")),
+                Err(Problem::new(
+                    "alert.name",
+                    "another rule has this name; name one of them",
+                )),
             );
         }
         let resources = crate::config::resources::ResourcesConfig {
@@ -361,10 +300,16 @@ pub fn validate(world: &World) -> Vec<Problem> {
             said(
                 ObjectKind::Page,
                 PAGE_ID,
-                Err(Problem::new("page.title", "give a title of 1 to 80 characters")),
+                Err(Problem::new(
+                    "page.title",
+                    "give a title of 1 to 80 characters",
+                )),
             );
         }
-        if p.description.as_ref().is_some_and(|d| d.chars().count() > 500) {
+        if p.description
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > 500)
+        {
             said(
                 ObjectKind::Page,
                 PAGE_ID,
@@ -459,11 +404,14 @@ mod tests {
             above: 0.5,
             for_secs: 0,
         });
-        let problems = validate(&w);
+        let problems = validate(&w, 30);
         let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
         assert!(keys.contains(&"source `prom`: url"), "{keys:?}");
         assert!(keys.contains(&"channel `ops`: name"), "{keys:?}");
-        assert!(keys.contains(&"alert_rule `disk-above-0.5`: metric"), "{keys:?}");
+        assert!(
+            keys.contains(&"alert_rule `disk-above-0.5`: metric"),
+            "{keys:?}"
+        );
         assert!(w.remove_setting(ObjectKind::Source, "node-a"));
         assert!(!w.remove_setting(ObjectKind::Source, "node-a"));
         assert!(w.node_exporters.is_empty());

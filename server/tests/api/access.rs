@@ -305,6 +305,27 @@ const SERVER_FN_ACCESS: &[FnAccess] = &[
         &[("id", "nope")],
     ),
     (
+        "save_page",
+        Some(Scope::ConfigWrite),
+        &[("title", "Defaced")],
+    ),
+    (
+        "save_setting",
+        Some(Scope::ConfigWrite),
+        &[
+            ("kind", "channel"),
+            (
+                "text",
+                "name = \"x\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/\"",
+            ),
+        ],
+    ),
+    (
+        "delete_setting",
+        Some(Scope::ConfigWrite),
+        &[("kind", "channel"), ("id", "nope")],
+    ),
+    (
         "move_component",
         Some(Scope::ConfigWrite),
         &[("id", "nope"), ("direction", "up")],

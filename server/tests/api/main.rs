@@ -37,3 +37,4 @@ mod subscribers;
 mod upstream;
 mod uptime;
 mod world;
+mod world_settings;

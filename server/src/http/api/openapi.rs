@@ -11,8 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::http::{
     api::agents, api::evidence, api::follow_ups, api::incidents, api::postmortems,
     api::reliability, api::resources, api::reviews, api::settings, api::subscribers, api::v1,
-    api::world,
-    state::AppState,
+    api::world, state::AppState,
 };
 
 #[derive(OpenApi)]

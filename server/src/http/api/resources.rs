@@ -22,7 +22,13 @@ use crate::http::{api::error::ApiError, state::AppState};
 
 #[derive(Serialize, ToSchema)]
 pub struct SourceList {
+    /// Every source Vigil hears from (the probe scheduler, agents and GitHub too), with its
+    /// freshness.
     pub sources: Vec<SourceItem>,
+    /// The data sources the world configures, as written (`POST`/`PATCH`/`DELETE` change them).
+    pub configured: Vec<super::settings::SettingItem>,
+    /// The world's revision.
+    pub revision: i64,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -33,7 +39,8 @@ pub struct SourceItem {
     pub state: &'static str,
 }
 
-/// `GET /api/v1/sources` (scope `read`): every data source with its freshness.
+/// `GET /api/v1/sources` (scope `read`): every data source with its freshness, and the sources
+/// the world configures with their settings and revisions.
 #[utoipa::path(get, path = "/api/v1/sources",
     responses((status = 200, body = SourceList), (status = 401), (status = 403)),
     security(("token" = ["read"])))]
@@ -49,7 +56,13 @@ pub async fn list_sources(
             source: s,
         })
         .collect();
-    Ok(Json(SourceList { sources }))
+    let configured =
+        super::settings::listed(&state, crate::world::plan::ObjectKind::Source).await?;
+    Ok(Json(SourceList {
+        sources,
+        configured: configured.items,
+        revision: configured.revision,
+    }))
 }
 
 #[derive(Serialize, ToSchema)]

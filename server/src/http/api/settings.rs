@@ -63,6 +63,11 @@ fn item(current: &Current, kind: ObjectKind, id: &str) -> Option<SettingItem> {
 }
 
 async fn list(state: &AppState, kind: ObjectKind) -> Result<Json<SettingList>, ApiError> {
+    Ok(Json(listed(state, kind).await?))
+}
+
+/// Every setting of `kind` as stored, with the world's revision.
+pub async fn listed(state: &AppState, kind: ObjectKind) -> Result<SettingList, ApiError> {
     let current = current(state).await?;
     let items = current
         .world
@@ -71,10 +76,10 @@ async fn list(state: &AppState, kind: ObjectKind) -> Result<Json<SettingList>, A
         .filter(|s| s.kind == kind)
         .filter_map(|s| item(&current, kind, &s.id))
         .collect();
-    Ok(Json(SettingList {
+    Ok(SettingList {
         items,
         revision: current.head,
-    }))
+    })
 }
 
 async fn get(state: &AppState, kind: ObjectKind, id: &str) -> Result<Response, ApiError> {
@@ -121,7 +126,11 @@ async fn put(
     let id = id.unwrap_or_default();
     let found = item(&current, kind, &id)
         .ok_or_else(|| ApiError::NotFound(format!("no {} `{id}`", kind.name())))?;
-    let status = if original.is_none() { created } else { StatusCode::OK };
+    let status = if original.is_none() {
+        created
+    } else {
+        StatusCode::OK
+    };
     Ok(with_etag(status, found.revision, found))
 }
 
@@ -141,11 +150,9 @@ async fn patch(
         headers,
         kind,
         Some(original),
-        move |current| {
-            match command::patch(current, kind, &id, &patch, expected)? {
-                WorldOp::PutSetting { doc, .. } => Ok(doc),
-                _ => unreachable!("a setting patches into a setting"),
-            }
+        move |current| match command::patch(current, kind, &id, &patch, expected)? {
+            WorldOp::PutSetting { doc, .. } => Ok(doc),
+            _ => unreachable!("a setting patches into a setting"),
         },
         StatusCode::OK,
     )
@@ -176,10 +183,9 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The five handlers of one kind of setting, each documented at its path.
-macro_rules! setting_routes {
-    ($kind:expr, $what:literal, $list:literal, $one:literal,
-     $list_fn:ident, $create_fn:ident, $get_fn:ident, $patch_fn:ident, $delete_fn:ident) => {
+/// `GET` of one kind's list, documented at its path.
+macro_rules! setting_list {
+    ($kind:expr, $what:literal, $list:literal, $list_fn:ident) => {
         #[doc = concat!("`GET ", $list, "` (scope `read`): every ", $what, ", in order, with its revision.")]
         #[utoipa::path(get, path = $list,
             responses((status = 200, body = SettingList), (status = 401), (status = 403)),
@@ -190,7 +196,13 @@ macro_rules! setting_routes {
         ) -> Result<Json<SettingList>, ApiError> {
             list(&state, $kind).await
         }
+    };
+}
 
+/// Create, read, change and delete of one kind of setting, each documented at its path.
+macro_rules! setting_routes {
+    ($kind:expr, $what:literal, $list:literal, $one:literal,
+     $create_fn:ident, $get_fn:ident, $patch_fn:ident, $delete_fn:ident) => {
         #[doc = concat!("`POST ", $list, "` (scope `config:write`): a new ", $what, ", live on every replica within a second or two.")]
         #[utoipa::path(post, path = $list, request_body = Object,
             responses((status = 201, body = SettingItem), (status = 400), (status = 401), (status = 403), (status = 409)),
@@ -245,12 +257,24 @@ macro_rules! setting_routes {
     };
 }
 
+setting_list!(
+    ObjectKind::Channel,
+    "notification channel",
+    "/api/v1/channels",
+    list_channels
+);
+setting_list!(
+    ObjectKind::AlertRule,
+    "alert rule",
+    "/api/v1/alert-rules",
+    list_alert_rules
+);
+
 setting_routes!(
     ObjectKind::Source,
     "data source",
     "/api/v1/sources",
     "/api/v1/sources/{id}",
-    list_sources,
     create_source,
     get_source,
     patch_source,
@@ -261,7 +285,6 @@ setting_routes!(
     "notification channel",
     "/api/v1/channels",
     "/api/v1/channels/{id}",
-    list_channels,
     create_channel,
     get_channel,
     patch_channel,
@@ -272,7 +295,6 @@ setting_routes!(
     "alert rule",
     "/api/v1/alert-rules",
     "/api/v1/alert-rules/{id}",
-    list_alert_rules,
     create_alert_rule,
     get_alert_rule,
     patch_alert_rule,
@@ -343,7 +365,8 @@ pub async fn patch_page(
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_sources, create_source))
+        // `GET /api/v1/sources` lists them with their freshness (`api::resources`).
+        .routes(routes!(create_source))
         .routes(routes!(get_source, patch_source, delete_source))
         .routes(routes!(list_channels, create_channel))
         .routes(routes!(get_channel, patch_channel, delete_channel))

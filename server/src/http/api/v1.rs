@@ -52,7 +52,10 @@ pub async fn monitors(
     _: Require<scope::Read>,
 ) -> Result<Json<MonitorList>, ApiError> {
     let version = state.live.borrow().status_version;
-    let s = state.status.get(&state.pool, &state.page_title(), version).await?;
+    let s = state
+        .status
+        .get(&state.pool, &state.page_title(), version)
+        .await?;
     let monitors = s
         .components
         .iter()
