@@ -124,12 +124,13 @@ impl Lane for Channels {
         // Stored sealed: a webhook URL carries its token.
         let url = match crate::world::seal::sealer().open_text(&d.url) {
             Ok(url) => url,
-            Err(e) => return Outcome::Retry {
-                status: None,
-                error: format!(
-                    "cannot open the channel's URL ({e}); check VIGIL_SECRET_KEY on this replica"
-                ),
-            },
+            Err(e) => {
+                let error = format!("cannot open the channel's URL ({e}); check the sealing key");
+                return Outcome::Retry {
+                    status: None,
+                    error,
+                };
+            }
         };
         let likely = self.likely_cause(&d.event).await;
         let body = render::body(&d.kind, &d.event, &self.public_url, likely.as_deref());

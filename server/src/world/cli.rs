@@ -362,17 +362,34 @@ pub fn parse(text: &str, format: WorldFormat) -> anyhow::Result<World> {
     } else {
         let table: toml::Table = toml::from_str(text)?;
         let mut world = toml::Table::new();
-        for key in ["component", "monitor"] {
+        for key in super::WORLD_KEYS {
             if let Some(v) = table.get(key) {
                 world.insert(key.into(), v.clone());
             }
+        }
+        // A whole vigil.toml names two of them otherwise: `[[resources.alert]]` and
+        // `[status_page]`; and a `[linode]` there that is not enabled is no source.
+        if let Some(alerts) = table.get("resources").and_then(|r| r.get("alert")) {
+            world.insert("alert".into(), alerts.clone());
+        }
+        if let Some(title) = table.get("status_page").and_then(|p| p.get("title")) {
+            let mut page = toml::Table::new();
+            page.insert("title".into(), title.clone());
+            world.entry("page").or_insert(toml::Value::Table(page));
+        }
+        let enabled = world
+            .get("linode")
+            .and_then(|l| l.get("enabled"))
+            .and_then(toml::Value::as_bool);
+        if enabled != Some(true) {
+            world.remove("linode");
         }
         serde_json::to_value(world)?
     };
     // Only the world's own keys: `revision` (in an export's JSON) is not part of it.
     let value = match value {
         serde_json::Value::Object(mut map) => {
-            map.retain(|k, _| k == "component" || k == "monitor");
+            map.retain(|k, _| super::WORLD_KEYS.contains(&k.as_str()));
             serde_json::Value::Object(map)
         }
         other => other,
@@ -389,6 +406,17 @@ mod tests {
         let w = super::parse(text, super::WorldFormat::Toml).unwrap();
         assert_eq!(w.components.len(), 1);
         assert_eq!(w.monitors[0].port, Some(1));
+        // Its sources, channels, alert rules and title are the world's too.
+        let text = format!(
+            "{text}[status_page]\ntitle = \"Example\"\n[linode]\nnodebalancers = [1]\n\
+             [[resources.alert]]\nmetric = \"cpu\"\nabove = 0.8\n\
+             [[node_exporter]]\nnode = \"n1\"\nurl = \"http://127.0.0.1:9100/metrics\"\n"
+        );
+        let w = super::parse(&text, super::WorldFormat::Toml).unwrap();
+        assert_eq!(w.page.as_ref().unwrap().title, "Example");
+        assert_eq!(w.alerts[0].metric, "cpu");
+        assert_eq!(w.node_exporters[0].node, "n1");
+        assert!(w.linode.is_none(), "a [linode] not enabled is no source");
         let err = super::parse(
             "[[monitor]]\nname = \"x\"\ncomponent = \"s\"\nkind = \"tcp\"\nprot = 1\n",
             super::WorldFormat::Toml,

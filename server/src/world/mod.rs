@@ -30,6 +30,20 @@ use crate::config::{
     LinodeConfig,
 };
 
+/// The sections of a world document.
+pub const WORLD_KEYS: [&str; 10] = [
+    "component",
+    "monitor",
+    "prometheus",
+    "node_exporter",
+    "kubernetes",
+    "linode",
+    "upstream",
+    "notify",
+    "alert",
+    "page",
+];
+
 /// The whole world as people write it: the TOML's `[[component]]` and `[[monitor]]` tables in
 /// page order, and the sources, channels, alert rules and page settings with the sections'
 /// names `vigil.toml` gives them (see [`settings`]). The same document is what
