@@ -56,9 +56,10 @@ pub enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
-    /// The world Vigil watches (components and monitors), kept in the database as numbered
-    /// revisions and changed live on every replica: export it, plan and apply a file (GitOps),
-    /// read the history, restore a revision.
+    /// The world Vigil watches (components, monitors, data sources, channels, alert rules and
+    /// the page's settings), kept in the database as numbered revisions and changed live on
+    /// every replica: export it, plan and apply a file (GitOps), read the history, restore a
+    /// revision.
     ///
     /// Three ways to run Vigil: from the browser only (no [[component]]/[[monitor]] in the
     /// configuration file; change things at /ops/settings or through /api/v1), from git only

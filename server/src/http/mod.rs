@@ -36,7 +36,6 @@ fn render_context(
     // The page's title and header follow the world (read at each rendering).
     let page = state.clone();
     let pauses = state.probes.pause_requests();
-    let graphs = state.graphs.clone();
     let desk = state.world.desk.clone();
     let causes: std::sync::Arc<dyn vigil_core::model::causes::Explains> =
         std::sync::Arc::new(crate::incidents::causes::Desk {
@@ -59,7 +58,7 @@ fn render_context(
         }
         provide_context(scripts);
         provide_context(vigil_app::PublicScript(assets::PUBLIC_SCRIPT.as_str()));
-        provide_context(graphs.clone());
+        provide_context(page.graph_settings());
         provide_context(review);
         provide_context(live.clone());
         provide_context(pool.clone());

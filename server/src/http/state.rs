@@ -37,6 +37,7 @@ pub struct AppState {
     pub subscriptions: std::sync::Arc<crate::subscribers::Subscriptions>,
     #[from_ref(skip)]
     pub public_url: String,
+    /// As configured at start; [`AppState::graph_settings`] is what is drawn now.
     #[from_ref(skip)]
     pub graphs: std::sync::Arc<vigil_core::model::resource::GraphSettings>,
     /// How many approvals publishing a post-mortem needs.
@@ -89,6 +90,30 @@ impl AppState {
             .page
             .as_ref()
             .map_or_else(|| self.title.clone(), |p| p.title.clone())
+    }
+
+    /// How node graphs are drawn: the configured staleness, with the live world's sampling
+    /// interval (its fastest resource source) and alert rules (their thresholds are drawn).
+    pub fn graph_settings(&self) -> std::sync::Arc<vigil_core::model::resource::GraphSettings> {
+        let live = self.world.live.borrow();
+        let w = &live.settings;
+        let sample_secs = w
+            .prometheus
+            .iter()
+            .map(|p| p.interval_secs)
+            .chain(w.node_exporters.iter().map(|e| e.interval_secs))
+            .min()
+            .unwrap_or(self.graphs.sample_secs);
+        let rules = crate::config::resources::ResourcesConfig {
+            alerts: w.alerts.clone(),
+            ..Default::default()
+        }
+        .rules();
+        std::sync::Arc::new(vigil_core::model::resource::GraphSettings {
+            node_stale_secs: self.graphs.node_stale_secs,
+            sample_secs,
+            rules,
+        })
     }
 
     /// What the page says of its owner besides its title.

@@ -334,7 +334,7 @@ where
 /// Runs CPU work where it does not hold up other tasks: on a multi-threaded runtime the worker
 /// hands its other tasks to the rest first (`block_in_place`); on a single-threaded one (tests,
 /// the CLI) there is nothing to hand over.
-fn off_the_runtime<R>(work: impl FnOnce() -> R) -> R {
+pub(crate) fn off_the_runtime<R>(work: impl FnOnce() -> R) -> R {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
         _ => work(),

@@ -82,7 +82,7 @@ pub async fn monitors(
         .filter_map(|(id, spec)| {
             Some(Assigned {
                 id,
-                spec: crate::world::follow::read(id, spec).map(|s| (*s).clone())?,
+                spec: crate::world::follow::read_spec(id, spec).map(|s| (*s).clone())?,
             })
         })
         .collect();

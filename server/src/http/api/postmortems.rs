@@ -93,9 +93,14 @@ pub async fn draft(
             None
         }
     };
-    let (id, created) =
-        postmortem_commands::draft(&state.pool, incident, &who, &state.graphs, causes.as_ref())
-            .await?;
+    let (id, created) = postmortem_commands::draft(
+        &state.pool,
+        incident,
+        &who,
+        &state.graph_settings(),
+        causes.as_ref(),
+    )
+    .await?;
     let code = if created {
         StatusCode::CREATED
     } else {

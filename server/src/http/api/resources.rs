@@ -148,7 +148,7 @@ pub async fn node_series(
         metric,
         from,
         to,
-        sample_secs(&state.graphs),
+        sample_secs(&state.graph_settings()),
     )
     .await?
     .into_iter()
@@ -164,7 +164,7 @@ pub async fn node_series(
         to,
         resolution,
         gap_ms,
-        threshold: state.graphs.threshold(metric),
+        threshold: state.graph_settings().threshold(metric),
         points: points.iter().map(|p| (p.t, p.v, p.max)).collect(),
     }))
 }
