@@ -351,21 +351,16 @@ async fn channels_alert_rules_and_the_page_are_changed_live_with_secrets_sealed(
     )
     .await;
     assert_eq!(status, 204);
-    let enabled: bool =
-        sqlx::query_scalar("SELECT enabled FROM notify_channels WHERE name = 'ops'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-    assert!(
-        !enabled || {
-            // The lease holder applies the revision within a wake-up or two.
-            tokio::time::sleep(Duration::from_secs(3)).await;
-            !sqlx::query_scalar::<_, bool>("SELECT enabled FROM notify_channels WHERE name = 'ops'")
+    // The replica that delivers applies the revision within a wake-up or two.
+    eventually(10, "the deleted channel disabled", || async {
+        let enabled: bool =
+            sqlx::query_scalar("SELECT enabled FROM notify_channels WHERE name = 'ops'")
                 .fetch_one(&app.pool)
                 .await
-                .unwrap()
-        }
-    );
+                .unwrap();
+        (!enabled).then_some(()).ok_or("still enabled")
+    })
+    .await;
 
     // Writes need config:write.
     let reader = create_token(&app, &[Scope::Read]).await.1;
