@@ -236,7 +236,17 @@ async fn channels_alert_rules_and_the_page_are_changed_live_with_secrets_sealed(
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["url"], "(secret)", "{body}");
 
-    // The next revision is an event the new channel wants: delivered without a restart.
+    // Taken up without a restart: the replica that delivers writes it where events find it...
+    eventually(10, "the new channel enabled", || async {
+        let enabled: Option<bool> =
+            sqlx::query_scalar("SELECT enabled FROM notify_channels WHERE name = 'ops'")
+                .fetch_optional(&app.pool)
+                .await
+                .unwrap();
+        (enabled == Some(true)).then_some(()).ok_or(enabled)
+    })
+    .await;
+    // ...and the next revision is an event it wants: delivered.
     let (status, body) = send(
         &app,
         reqwest::Method::PUT,
