@@ -85,20 +85,35 @@ pub enum Source {
     Upstream(UpstreamConfig),
 }
 
-/// The one Linode account's id among the sources.
-pub const LINODE_ID: &str = "linode";
+/// The one Linode account's id among the sources (its name in the sources' registry).
+pub const LINODE_ID: &str = "linode:api";
 /// The page's settings' id.
 pub const PAGE_ID: &str = "page";
 
 impl Source {
-    /// Its id among the sources: the name (a node_exporter's node; the Linode account is
-    /// `linode`).
+    /// Its id among the sources: `KIND:NAME` (a node_exporter's node; the Linode account is
+    /// `linode:api`), as the sources' registry and `/ops` name it. A Prometheus and a cluster
+    /// may share a name; two sources of one kind may not.
     pub fn id(&self) -> String {
+        Self::id_of(self.kind(), &self.name())
+    }
+
+    /// The id of a source of `kind` named `name`.
+    pub fn id_of(kind: &str, name: &str) -> String {
+        if kind == "linode" {
+            LINODE_ID.into()
+        } else {
+            format!("{kind}:{name}")
+        }
+    }
+
+    /// Its name within its kind.
+    pub fn name(&self) -> String {
         match self {
             Source::Prometheus(p) => p.name.clone(),
             Source::NodeExporter(e) => e.node.clone(),
             Source::Kubernetes(k) => k.name.clone(),
-            Source::Linode(_) => LINODE_ID.into(),
+            Source::Linode(_) => "api".into(),
             Source::Upstream(u) => u.name.clone(),
         }
     }

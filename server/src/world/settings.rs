@@ -78,18 +78,25 @@ impl World {
     /// Adds a setting from its document, or replaces the one with its id. The problems name
     /// the object and the field.
     pub fn put_setting(&mut self, kind: ObjectKind, doc: Value) -> Result<String, Problem> {
-        let name = doc
-            .get(match kind {
-                ObjectKind::Source
-                    if doc.get("kind").and_then(Value::as_str) == Some("node_exporter") =>
-                {
+        // How a problem names the object: by the id it would have.
+        let field = |key: &str| {
+            doc.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let name = match kind {
+            ObjectKind::Source => {
+                let source_kind = field("kind");
+                let name = field(if source_kind == "node_exporter" {
                     "node"
-                }
-                _ => "name",
-            })
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+                } else {
+                    "name"
+                });
+                Source::id_of(&source_kind, &name)
+            }
+            _ => field("name"),
+        };
         let what = format!("{} `{name}`", kind.name());
         let read = |doc: Value| -> Result<Setting, Problem> {
             let problem = |e: serde_path_to_error::Error<serde_json::Error>| {
@@ -229,7 +236,7 @@ pub fn validate(world: &World, floor: u64) -> Vec<Problem> {
                 &id,
                 Err(Problem::new(
                     "source.name",
-                    "another source has this name; sources are named uniquely across kinds",
+                    "another source of this kind has this name",
                 )),
             );
         }
@@ -382,7 +389,7 @@ mod tests {
         assert_eq!(w.prometheus.len(), 1);
         assert_eq!(w.node_exporters[0].node, "node-a");
         let ids: Vec<String> = w.settings().into_iter().map(|s| s.id).collect();
-        assert_eq!(ids, ["prom", "node-a", "ops"]);
+        assert_eq!(ids, ["prometheus:prom", "node_exporter:node-a", "ops"]);
         let mut copy = World::default();
         copy.set_settings(w.settings()).unwrap();
         assert_eq!(copy, w);
@@ -393,7 +400,7 @@ mod tests {
                 serde_json::json!({"kind": "prometheus", "name": "p2", "url": "http://x", "intervl_secs": 5}),
             )
             .unwrap_err();
-        assert_eq!(bad.key, "source `p2`");
+        assert_eq!(bad.key, "source `prometheus:p2`");
         assert!(bad.message.contains("intervl_secs"), "{}", bad.message);
 
         w.notify.push(w.notify[0].clone());
@@ -406,14 +413,50 @@ mod tests {
         });
         let problems = validate(&w, 30);
         let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
-        assert!(keys.contains(&"source `prom`: url"), "{keys:?}");
+        assert!(keys.contains(&"source `prometheus:prom`: url"), "{keys:?}");
         assert!(keys.contains(&"channel `ops`: name"), "{keys:?}");
         assert!(
             keys.contains(&"alert_rule `disk-above-0.5`: metric"),
             "{keys:?}"
         );
-        assert!(w.remove_setting(ObjectKind::Source, "node-a"));
-        assert!(!w.remove_setting(ObjectKind::Source, "node-a"));
+        // A cluster may share a Prometheus' name.
+        w.put_setting(
+            ObjectKind::Source,
+            serde_json::json!({"kind": "kubernetes", "name": "prom", "url": "https://127.0.0.1:6443"}),
+        )
+        .unwrap();
+        assert!(!validate(&w, 30)
+            .iter()
+            .any(|p| p.key.starts_with("source `kubernetes:prom`")));
+        assert!(w.remove_setting(ObjectKind::Source, "node_exporter:node-a"));
+        assert!(!w.remove_setting(ObjectKind::Source, "node_exporter:node-a"));
         assert!(w.node_exporters.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod shipped {
+    use super::*;
+
+    /// The configuration files Vigil ships declare worlds their settings pass as they are: a
+    /// source refused here would leave the demo (or the browser tests) with no world at all.
+    #[test]
+    fn the_demo_and_e2e_files_declare_valid_settings() {
+        let token = std::env::temp_dir().join(format!("vigil-token-{}", std::process::id()));
+        std::fs::write(&token, "t0ken\n").unwrap();
+        let env = vec![(
+            "VIGIL_LINODE__TOKEN_FILE".to_string(),
+            token.display().to_string(),
+        )];
+        for file in ["../demo.toml", "../end2end/vigil-e2e.toml"] {
+            let config =
+                crate::config::Config::load_with_env(Some(std::path::Path::new(file)), &env)
+                    .unwrap_or_else(|e| panic!("{file}: {e}"));
+            let world = crate::world::file::declared(&config);
+            assert!(!world.sources().is_empty(), "{file} declares sources");
+            let problems = validate(&world, config.probes.min_interval_secs);
+            assert!(problems.is_empty(), "{file}: {problems:?}");
+        }
+        let _ = std::fs::remove_file(token);
     }
 }

@@ -97,7 +97,7 @@ async fn a_changed_source_restarts_its_own_collector_and_no_other() {
         )
         .await;
         assert_eq!(status, 201, "{body}");
-        assert_eq!(body["id"], node, "{body}");
+        assert_eq!(body["id"], format!("node_exporter:{node}"), "{body}");
         assert_eq!(body["kind"], "node_exporter", "{body}");
     }
     eventually(10, "both exporters scraped twice", || async {
@@ -126,7 +126,7 @@ async fn a_changed_source_restarts_its_own_collector_and_no_other() {
     let (status, body) = send(
         &app,
         reqwest::Method::PATCH,
-        "/api/v1/sources/node-a",
+        "/api/v1/sources/node_exporter:node-a",
         &token,
         Some(json!({"url": format!("{base}/c")})),
     )
@@ -161,7 +161,7 @@ async fn a_changed_source_restarts_its_own_collector_and_no_other() {
     // A stale If-Match is refused with the source as it is now.
     let resp = app
         .client
-        .patch(app.url("/api/v1/sources/node-b"))
+        .patch(app.url("/api/v1/sources/node_exporter:node-b"))
         .bearer_auth(&token)
         .header("if-match", "\"1\"")
         .json(&json!({"interval_secs": 2}))
@@ -174,7 +174,7 @@ async fn a_changed_source_restarts_its_own_collector_and_no_other() {
     let (status, _) = send(
         &app,
         reqwest::Method::DELETE,
-        "/api/v1/sources/node-b",
+        "/api/v1/sources/node_exporter:node-b",
         &token,
         None,
     )
@@ -206,7 +206,7 @@ async fn a_changed_source_restarts_its_own_collector_and_no_other() {
     .await;
     assert_eq!(status, 400, "{body}");
     let text = body.to_string();
-    assert!(text.contains("source `prom`: url"), "{text}");
+    assert!(text.contains("source `prometheus:prom`: url"), "{text}");
     let (status, body) = send(
         &app,
         reqwest::Method::POST,
