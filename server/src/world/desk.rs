@@ -41,6 +41,24 @@ impl Desk {
     }
 }
 
+/// A setting's document as the form shows it: TOML, unset fields left out (TOML has no null).
+fn toml_text(doc: &Value) -> String {
+    fn without_nulls(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| (k.clone(), without_nulls(v)))
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(items.iter().map(without_nulls).collect()),
+            other => other.clone(),
+        }
+    }
+    toml::to_string_pretty(&without_nulls(doc))
+        .unwrap_or_else(|e| format!("# cannot be shown as TOML: {e}"))
+}
+
 fn text(v: &Option<Value>) -> Option<String> {
     v.as_ref().map(|v| match v {
         Value::String(s) => s.clone(),
@@ -87,7 +105,7 @@ impl WorldDesk for Desk {
                     .map(|s| {
                         let key = (s.kind, s.id.clone());
                         SettingRow {
-                            text: toml::to_string_pretty(&s.doc).unwrap_or_default(),
+                            text: toml_text(&s.doc),
                             kind: s.kind.name().into(),
                             revision: current.revisions.get(&key).copied().unwrap_or_default(),
                             managed_by: current.managed.get(&key).cloned(),
@@ -238,5 +256,18 @@ impl WorldDesk for Desk {
                 })
                 .collect())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_setting_with_unset_fields_is_shown_as_toml() {
+        let doc = serde_json::json!({"name": "ops", "kind": "webhook", "url": "(secret)",
+                                     "url_env": null, "events": ["incident.*"]});
+        let text = super::toml_text(&doc);
+        assert!(text.contains("name = \"ops\""), "{text}");
+        assert!(text.contains("url = \"(secret)\""), "{text}");
+        assert!(!text.contains("url_env"), "{text}");
     }
 }
