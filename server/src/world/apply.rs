@@ -436,48 +436,18 @@ fn keep_hidden_secrets(current: &World, wanted: &mut World, problems: &mut Vec<P
             }
         }
     };
-    for p in &mut wanted.prometheus {
-        keep(
-            &mut p.url,
-            current
-                .prometheus
-                .iter()
-                .find(|o| o.name == p.name)
-                .map(|o| &o.url),
-        );
-    }
-    for e in &mut wanted.node_exporters {
-        keep(
-            &mut e.url,
-            current
-                .node_exporters
-                .iter()
-                .find(|o| o.node == e.node)
-                .map(|o| &o.url),
-        );
-    }
-    for k in &mut wanted.kubernetes {
-        keep(
-            &mut k.url,
-            current
-                .kubernetes
-                .iter()
-                .find(|o| o.name == k.name)
-                .map(|o| &o.url),
-        );
-    }
-    for u in &mut wanted.upstreams {
-        keep(
-            &mut u.url,
-            current
-                .upstreams
-                .iter()
-                .find(|o| o.name == u.name)
-                .map(|o| &o.url),
-        );
-    }
-    if let (Some(l), Some(before)) = (wanted.linode.as_mut(), current.linode.as_ref()) {
-        keep(&mut l.api_url, Some(&before.api_url));
+    // The settings alone: the world's ten thousand monitors are not copied for this.
+    let before: HashMap<String, String> = {
+        let mut settings = World::default();
+        let _ = settings.set_settings(current.settings());
+        settings
+            .source_urls_mut()
+            .into_iter()
+            .map(|(id, url)| (id, url.clone()))
+            .collect()
+    };
+    for (id, url) in wanted.source_urls_mut() {
+        keep(url, before.get(&id));
     }
     for c in &mut wanted.notify {
         if c.url.as_deref() != Some(HIDDEN) {
@@ -601,4 +571,44 @@ fn dedup(problems: Vec<Problem>) -> Vec<Problem> {
         .into_iter()
         .filter(|p| seen.insert((p.key.clone(), p.message.clone())))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shown_world_applied_back_keeps_source_credentials_and_webhook_urls() {
+        let mut current = World::default();
+        current
+            .put_setting(
+                ObjectKind::Source,
+                serde_json::json!({"kind": "prometheus", "name": "main",
+                                   "url": "https://scraper:pr0m@prom.example/?token=q"}),
+            )
+            .unwrap();
+        current
+            .put_setting(
+                ObjectKind::Channel,
+                serde_json::json!({"name": "ops", "kind": "webhook",
+                                   "url": "https://hooks.example/T0K3N"}),
+            )
+            .unwrap();
+        let shown = plan::without_secrets(&current);
+        let text = serde_json::to_string(&shown).unwrap();
+        assert!(
+            !text.contains("pr0m") && !text.contains("token=q") && !text.contains("T0K3N"),
+            "{text}"
+        );
+        let mut wanted = shown.clone();
+        let mut problems = Vec::new();
+        keep_hidden_secrets(&current, &mut wanted, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(wanted, current, "applying what was shown changes nothing");
+        // A URL really changed is taken as given.
+        let mut moved = shown;
+        moved.prometheus[0].url = "https://prom2.example/".into();
+        keep_hidden_secrets(&current, &mut moved, &mut problems);
+        assert_eq!(moved.prometheus[0].url, "https://prom2.example/");
+    }
 }

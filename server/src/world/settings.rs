@@ -67,6 +67,27 @@ impl World {
         out
     }
 
+    /// Each source's id and the URL it is read from (Linode's API URL).
+    pub fn source_urls_mut(&mut self) -> Vec<(String, &mut String)> {
+        let mut out: Vec<(String, &mut String)> = Vec::new();
+        for p in &mut self.prometheus {
+            out.push((Source::id_of("prometheus", &p.name), &mut p.url));
+        }
+        for e in &mut self.node_exporters {
+            out.push((Source::id_of("node_exporter", &e.node), &mut e.url));
+        }
+        for k in &mut self.kubernetes {
+            out.push((Source::id_of("kubernetes", &k.name), &mut k.url));
+        }
+        for u in &mut self.upstreams {
+            out.push((Source::id_of("upstream", &u.name), &mut u.url));
+        }
+        if let Some(l) = self.linode.as_mut() {
+            out.push((LINODE_ID.to_string(), &mut l.api_url));
+        }
+        out
+    }
+
     /// One setting's document, secrets as written.
     pub fn setting(&self, kind: ObjectKind, id: &str) -> Option<Value> {
         self.settings()

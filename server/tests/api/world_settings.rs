@@ -271,15 +271,7 @@ async fn channels_alert_rules_and_the_page_are_changed_live_with_secrets_sealed(
 
     // The public page and its JSON carry the new title, the description (escaped) and links.
     eventually(10, "the page's new title", || async {
-        let html = app
-            .client
-            .get(app.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.get("/").await.text().await.unwrap();
         (html.contains("Example Status")
             && html.contains("Our &lt;b&gt;services&lt;/b&gt;, live.")
             && html.contains("https://example.com/support"))
@@ -287,15 +279,7 @@ async fn channels_alert_rules_and_the_page_are_changed_live_with_secrets_sealed(
         .ok_or(html.chars().take(600).collect::<String>())
     })
     .await;
-    let summary: Value = app
-        .client
-        .get(app.url("/api/v2/summary.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let summary: Value = app.get("/api/v2/summary.json").await.json().await.unwrap();
     assert_eq!(summary["page"]["name"], "Example Status", "{summary}");
 
     // An alert rule through the API; a bad one names its field.
