@@ -24,12 +24,22 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> Result<(), vigil_core::store::StoreError> {
     // Declared at once on every replica, so /ops lists them before any collector reports.
-    let first = effective(config, &live.borrow());
+    let (revision, first) = {
+        let now = live.borrow();
+        (now.revision, effective(config, &now))
+    };
     let registered = crate::sources::registry::register_all(&first, &pool).await?;
     tracing::info!(sources = registered.count, "data sources registered");
     let config = config.clone();
+    let watch_every = registered.watch_every;
     cluster.run_exclusive("resources", shutdown, move |held| {
-        supervise(config.clone(), pool.clone(), live.clone(), held)
+        supervise(
+            config.clone(),
+            pool.clone(),
+            live.clone(),
+            (revision, watch_every),
+            held,
+        )
     });
     Ok(())
 }
@@ -56,11 +66,14 @@ struct Running {
     stop: CancellationToken,
 }
 
-/// Follows the live world until `held` is cancelled (the lease lost, or shutdown).
+/// Follows the live world until `held` is cancelled (the lease lost, or shutdown). `registered`
+/// is the revision whose sources were registered at start, and how often their freshness is
+/// judged: registered again only when the world moves on.
 async fn supervise(
     base: Config,
     pool: PgPool,
     mut live: crate::world::follow::Live,
+    registered: (i64, Option<Duration>),
     held: CancellationToken,
 ) {
     let sink = loop {
@@ -78,7 +91,26 @@ async fn supervise(
     };
     spawn_retention(&base, pool.clone(), held.clone());
     let mut running: HashMap<String, Running> = HashMap::new();
+    let (mut registered_at, first_every) = registered;
     let mut watcher: Option<(Duration, CancellationToken)> = None;
+    let watch = |every: Option<Duration>, watcher: &mut Option<(Duration, CancellationToken)>| {
+        if watcher.as_ref().map(|(e, _)| *e) == every {
+            return;
+        }
+        if let Some((_, stop)) = watcher.take() {
+            stop.cancel();
+        }
+        if let Some(every) = every {
+            let stop = held.child_token();
+            tokio::spawn(crate::sources::registry::watch(
+                pool.clone(),
+                every,
+                stop.clone(),
+            ));
+            *watcher = Some((every, stop));
+        }
+    };
+    watch(first_every, &mut watcher);
     let mut seen_revision = None;
     loop {
         let now = live.borrow_and_update().clone();
@@ -86,24 +118,12 @@ async fn supervise(
             seen_revision = Some(now.revision);
             let config = effective(&base, &now);
             sink.set_rules(config.resources.rules());
-            match crate::sources::registry::register_all(&config, &pool).await {
-                Ok(registered) => {
-                    if watcher.as_ref().map(|(every, _)| *every) != registered.watch_every {
-                        if let Some((_, stop)) = watcher.take() {
-                            stop.cancel();
-                        }
-                        if let Some(every) = registered.watch_every {
-                            let stop = held.child_token();
-                            tokio::spawn(crate::sources::registry::watch(
-                                pool.clone(),
-                                every,
-                                stop.clone(),
-                            ));
-                            watcher = Some((every, stop));
-                        }
-                    }
+            if registered_at != now.revision {
+                registered_at = now.revision;
+                match crate::sources::registry::register_all(&config, &pool).await {
+                    Ok(registered) => watch(registered.watch_every, &mut watcher),
+                    Err(e) => tracing::warn!(error = %e, "cannot register the data sources"),
                 }
-                Err(e) => tracing::warn!(error = %e, "cannot register the data sources"),
             }
             reconcile(&config, &now.settings, &sink, &pool, &held, &mut running).await;
         }
