@@ -80,8 +80,6 @@ impl Application {
         let config = &{
             let mut c = config.clone();
             c.server.public_url = crate::config::public_url_of(&c.server.public_url, addr);
-            // What the sources' registry sizes the scheduler's and agents' freshness by.
-            c.monitor_specs = world.monitors.iter().map(|(_, s)| (**s).clone()).collect();
             c
         };
         let shutdown = CancellationToken::new();

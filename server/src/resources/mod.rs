@@ -24,11 +24,11 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> Result<(), vigil_core::store::StoreError> {
     // Declared at once on every replica, so /ops lists them before any collector reports.
-    let (revision, first) = {
-        let now = live.borrow();
-        (now.revision, effective(config, &now))
-    };
-    let registered = crate::sources::registry::register_all(&first, &pool).await?;
+    let now = live.borrow().clone();
+    let registered =
+        crate::sources::registry::register_all(&effective(config, &now), &now.monitors, &pool)
+            .await?;
+    let revision = now.revision;
     tracing::info!(sources = registered.count, "data sources registered");
     let config = config.clone();
     let watch_every = registered.watch_every;
@@ -44,8 +44,8 @@ pub async fn start(
     Ok(())
 }
 
-/// The configuration with the live world's sources, rules and monitors in place of the file's:
-/// what the registry and the collectors are built from.
+/// The configuration with the live world's sources and alert rules in place of the file's: what
+/// the registry and the collectors are built from.
 pub fn effective(base: &Config, live: &crate::world::follow::LiveWorld) -> Config {
     let w = &live.settings;
     let mut c = base.clone();
@@ -54,9 +54,7 @@ pub fn effective(base: &Config, live: &crate::world::follow::LiveWorld) -> Confi
     c.kubernetes = w.kubernetes.clone();
     c.linode = w.linode.clone().unwrap_or_default();
     c.upstreams = w.upstreams.clone();
-    c.notify = w.notify.clone();
     c.resources.alerts = w.alerts.clone();
-    c.monitor_specs = live.monitors.iter().map(|(_, s)| (**s).clone()).collect();
     c
 }
 
@@ -111,21 +109,26 @@ async fn supervise(
         }
     };
     watch(first_every, &mut watcher);
-    let mut seen_revision = None;
+    // The settings last reconciled: the follower hands the same value on while they do not
+    // change, so a revision that touches only monitors restarts, writes and sets nothing here.
+    let mut reconciled: Option<Arc<crate::world::World>> = None;
     loop {
         let now = live.borrow_and_update().clone();
-        if seen_revision != Some(now.revision) {
-            seen_revision = Some(now.revision);
-            let config = effective(&base, &now);
-            sink.set_rules(config.resources.rules());
-            if registered_at != now.revision {
-                registered_at = now.revision;
-                match crate::sources::registry::register_all(&config, &pool).await {
-                    Ok(registered) => watch(registered.watch_every, &mut watcher),
-                    Err(e) => tracing::warn!(error = %e, "cannot register the data sources"),
-                }
+        let config = effective(&base, &now);
+        if registered_at != now.revision {
+            registered_at = now.revision;
+            match crate::sources::registry::register_all(&config, &now.monitors, &pool).await {
+                Ok(registered) => watch(registered.watch_every, &mut watcher),
+                Err(e) => tracing::warn!(error = %e, "cannot register the data sources"),
             }
+        }
+        if !reconciled
+            .as_ref()
+            .is_some_and(|r| Arc::ptr_eq(r, &now.settings))
+        {
+            sink.set_rules(config.resources.rules());
             reconcile(&config, &now.settings, &sink, &pool, &held, &mut running).await;
+            reconciled = Some(now.settings.clone());
         }
         tokio::select! {
             _ = held.cancelled() => break,
@@ -147,11 +150,8 @@ async fn reconcile(
     held: &CancellationToken,
     running: &mut HashMap<String, Running>,
 ) {
-    let wanted: HashMap<String, Source> = world
-        .sources()
-        .into_iter()
-        .map(|s| (format!("{}/{}", s.kind(), s.id()), s))
-        .collect();
+    let wanted: HashMap<String, Source> =
+        world.sources().into_iter().map(|s| (s.id(), s)).collect();
     running.retain(|key, r| {
         let keep = wanted.get(key) == Some(&r.source);
         if !keep {

@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
-use vigil_core::store::{sources, StoreError};
+use vigil_core::{
+    model::monitor::MonitorSpec,
+    store::{sources, StoreError},
+};
 
 use crate::{
     config::{resources::stale_after, Config},
@@ -25,7 +28,12 @@ pub fn agent_source(region: &str) -> String {
 
 /// Declares every source the configuration names and retires the rest. Returns how many.
 // Targets are stored as shown: no credentials or query (the API and /ops list them).
-pub async fn register_all(config: &Config, pool: &PgPool) -> Result<Registered, StoreError> {
+// `monitors` are the live world's: the scheduler's and each agent region's freshness follow them.
+pub async fn register_all(
+    config: &Config,
+    monitors: &[(i64, std::sync::Arc<MonitorSpec>)],
+    pool: &PgPool,
+) -> Result<Registered, StoreError> {
     // (name, kind, target, stale after seconds) of every configured source.
     let mut all: Vec<(String, &str, String, u64)> = Vec::new();
     for p in &config.prometheus {
@@ -41,12 +49,7 @@ pub async fn register_all(config: &Config, pool: &PgPool) -> Result<Registered, 
         let stale = stale_after(l.stale_after_secs, l.poll_secs);
         all.push((LINODE.into(), "linode", redact::url(&l.api_url), stale));
     }
-    if let Some(shortest) = config
-        .monitor_specs
-        .iter()
-        .map(|m| m.interval.as_secs())
-        .min()
-    {
+    if let Some(shortest) = monitors.iter().map(|(_, m)| m.interval.as_secs()).min() {
         // The scheduler writes a batch at least every few seconds while any monitor is due.
         let stale = (shortest * 4).max(60);
         all.push((
@@ -72,7 +75,7 @@ pub async fn register_all(config: &Config, pool: &PgPool) -> Result<Registered, 
     }
     // Each probe agent's region: stale when its agent stops reporting (never green instead).
     let mut regions: std::collections::BTreeMap<&str, u64> = Default::default();
-    for m in &config.monitor_specs {
+    for (_, m) in monitors {
         for r in m
             .regions
             .iter()
