@@ -64,12 +64,18 @@ impl Plan {
         };
         let (old_order, new_order) = (survivors(old, new), survivors(new, old));
         for (i, c) in new.components.iter().enumerate() {
-            let after = fields(&serde_json::to_value(c).expect("components serialise"));
+            let after = fields(
+                ObjectKind::Component,
+                &serde_json::to_value(c).expect("components serialise"),
+            );
             match old.component(&c.id) {
                 None => changes.push(created(ObjectKind::Component, &c.id, after)),
                 Some(before) => {
                     let mut diff = differences(
-                        &fields(&serde_json::to_value(before).expect("serialises")),
+                        &fields(
+                            ObjectKind::Component,
+                            &serde_json::to_value(before).expect("serialises"),
+                        ),
                         &after,
                     );
                     // Moved among the components both worlds have (not merely shifted by an
@@ -97,7 +103,10 @@ impl Plan {
         }
         for c in &old.components {
             if new.component(&c.id).is_none() {
-                let before = fields(&serde_json::to_value(c).expect("serialises"));
+                let before = fields(
+                    ObjectKind::Component,
+                    &serde_json::to_value(c).expect("serialises"),
+                );
                 changes.push(removed(ObjectKind::Component, &c.id, before));
             }
         }
@@ -113,12 +122,18 @@ impl Plan {
             if old_monitors.get(name) == Some(&m) {
                 continue;
             }
-            let after = fields(&serde_json::to_value(m).expect("monitors serialise"));
+            let after = fields(
+                ObjectKind::Monitor,
+                &serde_json::to_value(m).expect("monitors serialise"),
+            );
             match old_monitors.get(name) {
                 None => changes.push(created(ObjectKind::Monitor, name, after)),
                 Some(before) => {
                     let diff = differences(
-                        &fields(&serde_json::to_value(before).expect("serialises")),
+                        &fields(
+                            ObjectKind::Monitor,
+                            &serde_json::to_value(before).expect("serialises"),
+                        ),
                         &after,
                     );
                     if !diff.is_empty() {
@@ -140,7 +155,10 @@ impl Plan {
         gone.sort_unstable();
         for name in gone {
             let m = old_monitors[name];
-            let before = fields(&serde_json::to_value(m).expect("serialises"));
+            let before = fields(
+                ObjectKind::Monitor,
+                &serde_json::to_value(m).expect("serialises"),
+            );
             changes.push(removed(ObjectKind::Monitor, name, before));
         }
         changes.extend(settings_between(old, new));
@@ -204,12 +222,12 @@ fn settings_between(old: &World, new: &World) -> Vec<Change> {
     let after = new.settings();
     let mut changes = Vec::new();
     for s in &after {
-        let now = setting_fields(s.kind, &s.doc);
+        let now = fields(s.kind, &s.doc);
         match before.get(&(s.kind, s.id.clone())) {
             None => changes.push(created(s.kind, &s.id, now)),
             Some(doc) if doc == &s.doc => {}
             Some(doc) => {
-                let diff = differences(&setting_fields(s.kind, doc), &now);
+                let diff = differences(&fields(s.kind, doc), &now);
                 if !diff.is_empty() {
                     changes.push(Change {
                         object: s.kind,
@@ -225,35 +243,10 @@ fn settings_between(old: &World, new: &World) -> Vec<Change> {
         after.iter().map(|s| (s.kind, s.id.as_str())).collect();
     for s in old.settings() {
         if !kept.contains(&(s.kind, s.id.as_str())) {
-            changes.push(removed(s.kind, &s.id, setting_fields(s.kind, &s.doc)));
+            changes.push(removed(s.kind, &s.id, fields(s.kind, &s.doc)));
         }
     }
     changes
-}
-
-/// A setting's fields as a plan shows them, its credentials hidden (a fingerprint kept).
-fn setting_fields(kind: ObjectKind, doc: &Value) -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::new();
-    if let Value::Object(map) = doc {
-        for (k, v) in map {
-            let shown = match v {
-                Value::String(s) if super::objects::is_secret_field(kind, k) && s != HIDDEN => {
-                    Value::String(format!("{HIDDEN} {}", fingerprint(s)))
-                }
-                // Credentials in a source's URL: cut, with a fingerprint so a change shows.
-                Value::String(s)
-                    if kind == ObjectKind::Source
-                        && (k == "url" || k == "api_url")
-                        && shown_url(s) != *s =>
-                {
-                    Value::String(format!("{} {}", shown_url(s), fingerprint(s)))
-                }
-                other => other.clone(),
-            };
-            out.insert(k.clone(), shown);
-        }
-    }
-    out
 }
 
 fn shown(v: &Option<Value>) -> String {
@@ -316,31 +309,44 @@ fn differences(
 /// An object's fields as a plan shows them: one per key, each request header its own field
 /// (`headers.Authorization`), secrets hidden — but a changed secret still differs from the old
 /// one, since its fingerprint is kept beside the placeholder.
-fn fields(object: &Value) -> BTreeMap<String, Value> {
+fn fields(kind: ObjectKind, object: &Value) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
     let Value::Object(map) = object else {
         return out;
     };
     for (k, v) in map {
         match (k.as_str(), v) {
-            ("headers", Value::Object(headers)) => {
+            ("headers", Value::Object(headers)) if kind == ObjectKind::Monitor => {
                 for (name, value) in headers {
                     let field = format!("headers.{name}");
-                    out.insert(field.clone(), hidden_if_secret(&field, value));
+                    out.insert(field.clone(), hidden_if_secret(kind, &field, value));
                 }
             }
             _ => {
-                out.insert(k.clone(), hidden_if_secret(k, v));
+                out.insert(k.clone(), hidden_if_secret(kind, k, v));
             }
         }
     }
     out
 }
 
-fn hidden_if_secret(field: &str, v: &Value) -> Value {
+/// A field's value as shown: a credential as "(secret)", credentials in a source's URL cut,
+/// each with a fingerprint so that a change still shows.
+fn hidden_if_secret(kind: ObjectKind, field: &str, v: &Value) -> Value {
+    let secret = match kind {
+        ObjectKind::Component | ObjectKind::Monitor => is_secret(field),
+        setting => super::objects::is_secret_field(setting, field),
+    };
     match v {
-        Value::String(s) if is_secret(field) && s != HIDDEN => {
+        Value::String(s) if secret && s != HIDDEN => {
             Value::String(format!("{HIDDEN} {}", fingerprint(s)))
+        }
+        Value::String(s)
+            if kind == ObjectKind::Source
+                && (field == "url" || field == "api_url")
+                && shown_url(s) != *s =>
+        {
+            Value::String(format!("{} {}", shown_url(s), fingerprint(s)))
         }
         other => other.clone(),
     }
