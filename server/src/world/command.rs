@@ -16,18 +16,9 @@ use crate::config::{
     problem::Problem,
 };
 
-/// `doc` read as a `T`, or the problem naming the field (`monitor `home`: interval_secs`; an
-/// unknown field is named in the message).
+/// `doc` read as a `T`, or the problem naming the field, as a refusal of the change.
 pub fn read_doc<T: serde::de::DeserializeOwned>(what: &str, doc: Value) -> Result<T, WorldError> {
-    serde_path_to_error::deserialize(doc).map_err(|e| {
-        let path = e.path().to_string();
-        let key = if path == "." {
-            what.to_string()
-        } else {
-            format!("{what}: {path}")
-        };
-        WorldError::Invalid(vec![Problem::new(key, e.into_inner().to_string())])
-    })
+    super::objects::read_doc(what, doc).map_err(|p| WorldError::Invalid(vec![p]))
 }
 
 /// RFC 7396 JSON Merge Patch: `null` removes a field, an object merges, anything else replaces.

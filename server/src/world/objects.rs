@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use crate::config::{
     kubernetes::KubernetesConfig,
+    problem::Problem,
     resources::{AlertConfig, NodeExporterConfig, PrometheusConfig},
     upstream::UpstreamConfig,
     LinodeConfig,
@@ -156,4 +157,18 @@ pub const KINDS: [ObjectKind; 4] = [
 /// (Discord's and Slack's do).
 pub fn is_secret_field(kind: ObjectKind, field: &str) -> bool {
     kind == ObjectKind::Channel && field == "url"
+}
+
+/// `doc` read as a `T`, or the problem naming the field (`monitor `home`: interval_secs`; an
+/// unknown field is named in the message).
+pub fn read_doc<T: serde::de::DeserializeOwned>(what: &str, doc: Value) -> Result<T, Problem> {
+    serde_path_to_error::deserialize(doc).map_err(|e| {
+        let path = e.path().to_string();
+        let key = if path == "." {
+            what.to_string()
+        } else {
+            format!("{what}: {path}")
+        };
+        Problem::new(key, e.into_inner().to_string())
+    })
 }

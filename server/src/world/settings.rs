@@ -10,7 +10,8 @@ use std::collections::{HashMap, HashSet};
 use serde_json::Value;
 
 pub use super::objects::{
-    alert_id, is_secret_field, PageConfig, PageLink, Setting, Source, KINDS, LINODE_ID, PAGE_ID,
+    alert_id, is_secret_field, read_doc, PageConfig, PageLink, Setting, Source, KINDS, LINODE_ID,
+    PAGE_ID,
 };
 use super::{objects::ObjectKind, World};
 use crate::config::{notify::NotifyConfig, problem::Problem, resources::AlertConfig, LinodeConfig};
@@ -119,43 +120,18 @@ impl World {
             _ => field("name"),
         };
         let what = format!("{} `{name}`", kind.name());
-        let read = |doc: Value| -> Result<Setting, Problem> {
-            let problem = |e: serde_path_to_error::Error<serde_json::Error>| {
-                let path = e.path().to_string();
-                let key = if path == "." {
-                    what.clone()
-                } else {
-                    format!("{what}: {path}")
-                };
-                Problem::new(key, e.into_inner().to_string())
-            };
-            // Read once to find the problems in the caller's words, then kept as written.
-            let id = match kind {
-                ObjectKind::Source => {
-                    let s: Source =
-                        serde_path_to_error::deserialize(doc.clone()).map_err(problem)?;
-                    s.id()
-                }
-                ObjectKind::Channel => {
-                    let c: NotifyConfig =
-                        serde_path_to_error::deserialize(doc.clone()).map_err(problem)?;
-                    c.name
-                }
-                ObjectKind::AlertRule => {
-                    let a: AlertConfig =
-                        serde_path_to_error::deserialize(doc.clone()).map_err(problem)?;
-                    alert_id(&a)
-                }
-                ObjectKind::Page => {
-                    let _: PageConfig =
-                        serde_path_to_error::deserialize(doc.clone()).map_err(problem)?;
-                    PAGE_ID.into()
-                }
-                ObjectKind::Component | ObjectKind::Monitor => unreachable!("not a setting"),
-            };
-            Ok(Setting { kind, id, doc })
+        // Read once to find the problems in the caller's words; kept as written.
+        let id = match kind {
+            ObjectKind::Source => read_doc::<Source>(&what, doc.clone())?.id(),
+            ObjectKind::Channel => read_doc::<NotifyConfig>(&what, doc.clone())?.name,
+            ObjectKind::AlertRule => alert_id(&read_doc::<AlertConfig>(&what, doc.clone())?),
+            ObjectKind::Page => {
+                read_doc::<PageConfig>(&what, doc.clone())?;
+                PAGE_ID.into()
+            }
+            ObjectKind::Component | ObjectKind::Monitor => unreachable!("not a setting"),
         };
-        let new = read(doc)?;
+        let new = Setting { kind, id, doc };
         let id = new.id.clone();
         let mut all = self.settings();
         match all.iter_mut().find(|s| s.kind == kind && s.id == id) {
