@@ -374,11 +374,10 @@ pub async fn save_page(
     if let Some(d) = blank_to_none(description) {
         doc["description"] = d.into();
     }
-    let view = desk()?.settings().await.map_err(ServerFnError::new)?;
-    let exists = view.settings.iter().any(|s| s.kind == "page");
+    // Created or replaced: the write path decides under the world's lock.
     change(vigil_core::model::world::WorldOp::PutSetting {
         kind: "page".into(),
-        original: exists.then(|| "page".to_string()),
+        original: None,
         doc,
         expected_revision: revision.trim().parse().ok(),
     })

@@ -239,6 +239,14 @@ pub fn edit_for(op: WorldOp) -> impl FnOnce(&Current, &mut World) -> Result<(), 
             expected_revision,
         } => {
             let kind = setting_kind(&kind)?;
+            // The page is one object: writing it replaces the one there is, under this lock,
+            // its revision checked as any change's.
+            let original = match original {
+                None if kind == ObjectKind::Page && w.page.is_some() => {
+                    Some(super::settings::PAGE_ID.to_string())
+                }
+                given => given,
+            };
             if let Some(original) = &original {
                 refuse_stale(current, kind, original, expected_revision)?;
                 if w.setting(kind, original).is_none() {

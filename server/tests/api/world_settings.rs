@@ -281,6 +281,30 @@ async fn channels_alert_rules_and_the_page_are_changed_live_with_secrets_sealed(
     .await;
     let summary: Value = app.get("/api/v2/summary.json").await.json().await.unwrap();
     assert_eq!(summary["page"]["name"], "Example Status", "{summary}");
+    // Writing the page again replaces it, its revision checked like any object's.
+    let resp = app
+        .client
+        .put(app.url("/api/v1/page"))
+        .bearer_auth(&token)
+        .header("if-match", "\"1\"")
+        .json(&json!({"title": "Stale Status"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 412);
+    let (status, body) = send(
+        &app,
+        reqwest::Method::PUT,
+        "/api/v1/page",
+        &token,
+        Some(
+            json!({"title": "Example Status", "description": "Our <b>services</b>, live.",
+                    "links": [{"name": "Support", "url": "https://example.com/support"}]}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["title"], "Example Status", "{body}");
 
     // An alert rule through the API; a bad one names its field.
     let (status, body) = send(

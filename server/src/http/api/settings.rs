@@ -323,18 +323,13 @@ pub async fn put_page(
     headers: HeaderMap,
     ApiJson(doc): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
-    let exists = current(&state)
-        .await?
-        .world
-        .page
-        .is_some()
-        .then(|| PAGE_ID.to_string());
+    // Created or replaced: the command decides under the world's lock.
     put(
         &state,
         &who.0,
         &headers,
         ObjectKind::Page,
-        exists,
+        None,
         move |_| Ok(doc),
         StatusCode::OK,
     )
