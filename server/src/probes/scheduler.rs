@@ -60,12 +60,27 @@ pub struct Scheduler {
     pub last_checked: HashMap<i64, DateTime<Utc>>,
 }
 
+/// The first moment after `after` at which a monitor runs when it keeps to its own place in
+/// its interval ([`offset`], counted from `start`).
+fn next_in_place(start: Instant, spec: &MonitorSpec, after: Instant) -> Instant {
+    let first = start + offset(&spec.name, spec.interval);
+    if after < first {
+        return first;
+    }
+    let interval = spec.interval.as_nanos().max(1);
+    let rounds = (after - first).as_nanos() / interval + 1;
+    first + Duration::from_nanos((interval * rounds).min(u64::MAX as u128) as u64)
+}
+
 /// One monitor as the scheduler runs it. `generation` moves when it is re-timed: its older
 /// entries in the queue are then skipped.
 struct Slot {
     spec: Arc<MonitorSpec>,
     generation: u64,
     last_run: Option<Instant>,
+    /// Added while running: checked at once, then moved to its own place in the interval, so
+    /// that a thousand monitors added in one revision do not run together for ever after.
+    to_place: bool,
 }
 
 type Queue = BinaryHeap<Reverse<(Instant, i64, u64)>>;
@@ -142,6 +157,7 @@ impl Scheduler {
                             spec,
                             generation: 0,
                             last_run: None,
+                            to_place: true,
                         },
                     );
                     queue.push(Reverse((now, id, 0)));
@@ -178,6 +194,9 @@ impl Scheduler {
                     spec,
                     generation: 0,
                     last_run: None,
+                    // One taken over from another replica keeps that one's rhythm for its
+                    // first check, then takes its own place (a herd started elsewhere ends).
+                    to_place: true,
                 },
             );
         }
@@ -208,7 +227,12 @@ impl Scheduler {
             }
             let spec = slot.spec.clone();
             // The next run keeps its slot; a check that starts late does not shift later ones.
-            let mut next = due + spec.interval;
+            let mut next = if slot.to_place {
+                slot.to_place = false;
+                next_in_place(start, &spec, due)
+            } else {
+                due + spec.interval
+            };
             let now = Instant::now();
             while next <= now {
                 next += spec.interval;
@@ -261,5 +285,54 @@ mod tests {
             assert!((50..=150).contains(&n), "slice {slice}: {n}");
         }
         assert_eq!(offset("site", interval), offset("site", interval));
+    }
+
+    fn spec(name: &str, secs: u64) -> MonitorSpec {
+        MonitorSpec {
+            name: name.into(),
+            component: "c".into(),
+            interval: Duration::from_secs(secs),
+            timeout: Duration::from_secs(1),
+            check: vigil_core::model::monitor::Check::Heartbeat {
+                secret: "s".into(),
+                window: Duration::from_secs(secs),
+            },
+            regions: vec!["local".into()],
+            quorum: 1,
+            via: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn monitors_added_together_take_their_own_places_after_their_first_check() {
+        let start = Instant::now();
+        let interval = Duration::from_secs(30);
+        // A thousand monitors added in one revision, all checked at once, 100 s in.
+        let added = start + Duration::from_secs(100);
+        let next: Vec<Instant> = (0..1000)
+            .map(|i| next_in_place(start, &spec(&format!("m{i}"), 30), added))
+            .collect();
+        for n in &next {
+            assert!(*n > added && *n <= added + interval, "within one interval");
+            // On the monitor's own grid: start + offset + k × interval.
+            let since = (*n - start).as_millis() % interval.as_millis();
+            assert!(since < interval.as_millis());
+        }
+        for slice in 0..10 {
+            let from = added + Duration::from_secs(slice * 3);
+            let n = next
+                .iter()
+                .filter(|t| **t > from && **t <= from + Duration::from_secs(3))
+                .count();
+            assert!((50..=150).contains(&n), "slice {slice}: {n} (no herd)");
+        }
+        // One already in its place stays there: the next run is one interval on.
+        let s = spec("site", 30);
+        let placed = start + offset("site", interval) + interval * 4;
+        assert_eq!(next_in_place(start, &s, placed), placed + interval);
+        assert_eq!(
+            next_in_place(start, &s, start),
+            start + offset("site", interval)
+        );
     }
 }
