@@ -28,3 +28,14 @@ pub fn http_client() -> reqwest::Client {
         .build()
         .expect("the HTTP client builds")
 }
+
+/// Runs CPU work where it does not hold up other tasks: on a multi-threaded runtime the worker
+/// hands its other tasks to the rest first (`block_in_place`); on a single-threaded one (tests,
+/// the CLI) there is nothing to hand over. (Running it on a thread of the lowest priority was
+/// measured and did not change the probes' lag while a world changes.)
+pub fn off_the_runtime<R>(work: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
+}

@@ -43,7 +43,7 @@ pub struct StoredSetting {
     pub managed_by: Option<String>,
 }
 
-/// One numbered revision of the world.
+/// One numbered revision of the world: who, when and what changed (its world: [`world_at`]).
 #[derive(Clone, Debug)]
 pub struct Revision {
     pub number: i64,
@@ -51,7 +51,25 @@ pub struct Revision {
     pub actor: String,
     pub message: Option<String>,
     pub changes: Value,
-    pub world: Value,
+}
+
+/// One object's document as the worlds from revision `since` on hold it (secrets hidden).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredVersion {
+    /// `component`, `monitor` or a setting's kind.
+    pub kind: String,
+    pub id: String,
+    pub position: i32,
+    pub doc: Value,
+}
+
+/// The world after a revision, as stored.
+#[derive(Debug)]
+pub enum WorldAt {
+    /// Whole, as revisions written before versions keep it.
+    Whole(Value),
+    /// The versions alive at it, by kind, then in order.
+    Versions(Vec<StoredVersion>),
 }
 
 /// Makes `tx` read one snapshot: what it reads after this agrees with the head it reads.
@@ -171,11 +189,65 @@ pub async fn monitors(db: impl sqlx::PgExecutor<'_>) -> Result<Vec<StoredMonitor
     .await?)
 }
 
+/// A live monitor without its document: enough to tell whether a copy parsed earlier is current.
+#[derive(Clone, Debug)]
+pub struct MonitorHead {
+    pub id: i64,
+    pub name: String,
+    pub revision: i64,
+    pub managed_by: Option<String>,
+}
+
+pub async fn monitor_heads(db: impl sqlx::PgExecutor<'_>) -> Result<Vec<MonitorHead>, StoreError> {
+    Ok(sqlx::query_as!(
+        MonitorHead,
+        "SELECT id, name, revision, managed_by FROM monitors WHERE NOT retired ORDER BY id",
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// The live monitor named `name`, without its document.
+pub async fn monitor_head(pool: &PgPool, name: &str) -> Result<Option<MonitorHead>, StoreError> {
+    Ok(sqlx::query_as!(
+        MonitorHead,
+        "SELECT id, name, revision, managed_by FROM monitors WHERE name = $1 AND NOT retired",
+        name,
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// The name of the live monitor with database id `id`.
+pub async fn live_monitor_name(pool: &PgPool, id: i64) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar!(
+        "SELECT name FROM monitors WHERE id = $1 AND NOT retired",
+        id
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// These monitors' documents as written (None: written before worlds were revisions).
+pub async fn monitor_docs(
+    db: impl sqlx::PgExecutor<'_>,
+    ids: &[i64],
+) -> Result<Vec<(i64, Option<Value>)>, StoreError> {
+    Ok(
+        sqlx::query!("SELECT id, doc FROM monitors WHERE id = ANY($1)", ids)
+            .fetch_all(db)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.doc))
+            .collect(),
+    )
+}
+
 /// The newest revisions first, at most `limit`.
 pub async fn revisions(pool: &PgPool, limit: i64) -> Result<Vec<Revision>, StoreError> {
     Ok(sqlx::query_as!(
         Revision,
-        "SELECT number, at, actor, message, changes, world FROM world_revisions \
+        "SELECT number, at, actor, message, changes FROM world_revisions \
          ORDER BY number DESC LIMIT $1",
         limit,
     )
@@ -183,14 +255,31 @@ pub async fn revisions(pool: &PgPool, limit: i64) -> Result<Vec<Revision>, Store
     .await?)
 }
 
-pub async fn revision(pool: &PgPool, number: i64) -> Result<Option<Revision>, StoreError> {
-    Ok(sqlx::query_as!(
-        Revision,
-        "SELECT number, at, actor, message, changes, world FROM world_revisions WHERE number = $1",
-        number,
+/// The world after revision `number` (None: there is no such revision). A revision's versions
+/// never change once a later one exists, so this needs no snapshot of its own.
+pub async fn world_at(pool: &PgPool, number: i64) -> Result<Option<WorldAt>, StoreError> {
+    let Some(row) = sqlx::query!(
+        "SELECT world FROM world_revisions WHERE number = $1",
+        number
     )
     .fetch_optional(pool)
-    .await?)
+    .await?
+    else {
+        return Ok(None);
+    };
+    if let Some(world) = row.world {
+        return Ok(Some(WorldAt::Whole(world)));
+    }
+    Ok(Some(WorldAt::Versions(
+        sqlx::query_as!(
+            StoredVersion,
+            "SELECT kind, id, position, doc FROM world_versions \
+             WHERE since <= $1 AND (until IS NULL OR until > $1) ORDER BY kind, position, id",
+            number,
+        )
+        .fetch_all(pool)
+        .await?,
+    )))
 }
 
 /// The live settings, each kind in the order it was written.
@@ -236,8 +325,10 @@ impl WorldTx {
         components(&mut *self.tx).await
     }
 
-    pub async fn monitors(&mut self) -> Result<Vec<StoredMonitor>, StoreError> {
-        monitors(&mut *self.tx).await
+    /// The transaction itself, for reads the store offers on any connection
+    /// ([`monitor_heads`], [`monitor_docs`]): they see the world as the lock holds it.
+    pub fn connection(&mut self) -> &mut sqlx::PgConnection {
+        &mut self.tx
     }
 
     pub async fn settings(&mut self) -> Result<Vec<StoredSetting>, StoreError> {
@@ -414,31 +505,81 @@ impl WorldTx {
         .await?)
     }
 
+    /// The first revision whose world the versions hold; None before any change wrote them.
+    pub async fn versions_since(&mut self) -> Result<Option<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar!("SELECT versions_since FROM world_head WHERE only_row")
+                .fetch_one(&mut *self.tx)
+                .await?,
+        )
+    }
+
+    /// Ends the current versions of `ended` (kind, id) at `revision` and starts `started` there,
+    /// in two statements however many objects changed.
+    pub async fn write_versions(
+        &mut self,
+        revision: i64,
+        ended: &[(String, String)],
+        started: &[StoredVersion],
+    ) -> Result<(), StoreError> {
+        let (kinds, ids): (Vec<String>, Vec<String>) = ended.iter().cloned().unzip();
+        sqlx::query!(
+            "UPDATE world_versions v SET until = $1 \
+             FROM UNNEST($2::text[], $3::text[]) AS e(kind, id) \
+             WHERE v.kind = e.kind AND v.id = e.id AND v.until IS NULL",
+            revision,
+            &kinds,
+            &ids,
+        )
+        .execute(&mut *self.tx)
+        .await?;
+        let kinds: Vec<&str> = started.iter().map(|v| v.kind.as_str()).collect();
+        let ids: Vec<&str> = started.iter().map(|v| v.id.as_str()).collect();
+        let positions: Vec<i32> = started.iter().map(|v| v.position).collect();
+        let docs: Vec<Value> = started.iter().map(|v| v.doc.clone()).collect();
+        sqlx::query!(
+            "INSERT INTO world_versions (kind, id, since, position, doc) \
+             SELECT kind, id, $1, position, doc \
+             FROM UNNEST($2::text[], $3::text[], $4::int[], $5::jsonb[]) AS s(kind, id, position, doc)",
+            revision,
+            &kinds as &[&str],
+            &ids as &[&str],
+            &positions,
+            &docs,
+        )
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
     /// Records revision `head + 1`, moves the head, and tells every replica (`event`), all in the
-    /// one transaction that made the change.
+    /// one transaction that made the change. `world` is stored whole only for a revision the
+    /// versions do not hold; `versions_from` is the first revision they hold.
     pub async fn commit(
         mut self,
         actor: &str,
         message: Option<&str>,
         changes: &Value,
-        world: &Value,
+        versions_from: i64,
         event: &EventData,
     ) -> Result<i64, StoreError> {
         let number = self.head + 1;
         sqlx::query!(
-            "INSERT INTO world_revisions (number, actor, message, changes, world) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO world_revisions (number, actor, message, changes) VALUES ($1, $2, $3, $4)",
             number,
             actor,
             message,
             changes,
-            world,
         )
         .execute(&mut *self.tx)
         .await?;
-        sqlx::query!("UPDATE world_head SET revision = $1 WHERE only_row", number)
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query!(
+            "UPDATE world_head SET revision = $1, versions_since = $2 WHERE only_row",
+            number,
+            versions_from
+        )
+        .execute(&mut *self.tx)
+        .await?;
         super::events::append_in(&mut self.tx, "world", event).await?;
         self.tx.commit().await?;
         Ok(number)

@@ -16,12 +16,16 @@ use vigil_core::{
 };
 
 use super::{
+    history, parsed,
     plan::{self, FieldChange, ObjectKind, Op, Plan, HIDDEN},
     Actor, World,
 };
-use crate::config::{
-    monitors::{self, ProbesConfig},
-    problem::Problem,
+use crate::{
+    config::{
+        monitors::{self, MonitorConfig, ProbesConfig},
+        problem::Problem,
+    },
+    workers::off_the_runtime,
 };
 
 /// Who changes the world, why, and on what condition.
@@ -133,7 +137,8 @@ where
         }
     }
     let stored_components = tx.components().await?;
-    let stored_monitors = tx.monitors().await?;
+    let heads = store::monitor_heads(tx.connection()).await?;
+    let monitors = parsed::monitors(pool, tx.connection(), &heads).await?;
     let stored_settings = tx.settings().await?;
     let manages = edit.actor.manages();
     // Reading, editing, validating and diffing a large world is CPU work (tens of milliseconds
@@ -142,7 +147,8 @@ where
         let current = current_of(
             tx.head,
             &stored_components,
-            &stored_monitors,
+            &heads,
+            monitors,
             &stored_settings,
         );
         let mut wanted = current.world.clone();
@@ -233,6 +239,13 @@ where
     if first {
         tx.retire_unrevised().await?;
     }
+    let placed: HashMap<&str, usize> = current
+        .world
+        .components
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id.as_str(), i))
+        .collect();
     for (position, c) in wanted.components.iter().enumerate() {
         if touched(ObjectKind::Component, &c.id) {
             let stored = StoredComponent {
@@ -249,7 +262,7 @@ where
                 ),
             };
             tx.put_component(&stored, position as i32).await?;
-        } else {
+        } else if placed.get(c.id.as_str()) != Some(&position) {
             tx.place_component(&c.id, position as i32).await?;
         }
     }
@@ -269,6 +282,19 @@ where
         monitor_ids.insert(m.name.clone(), id);
     }
     // Settings: each kind in its order; only what changed gets the new revision.
+    let settings_placed: HashMap<(ObjectKind, String), i32> = {
+        let mut positions: HashMap<ObjectKind, i32> = HashMap::new();
+        current
+            .world
+            .settings()
+            .into_iter()
+            .map(|s| {
+                let position = positions.entry(s.kind).or_default();
+                *position += 1;
+                ((s.kind, s.id), *position - 1)
+            })
+            .collect()
+    };
     let mut positions: HashMap<ObjectKind, i32> = HashMap::new();
     for s in wanted.settings() {
         let position = positions.entry(s.kind).or_default();
@@ -283,7 +309,7 @@ where
                 revision,
             };
             tx.put_setting(&stored, *position).await?;
-        } else {
+        } else if settings_placed.get(&(s.kind, s.id.clone())) != Some(position) {
             tx.place_setting(s.kind.name(), &s.id, *position).await?;
         }
         *position += 1;
@@ -298,20 +324,22 @@ where
             kind => tx.retire_setting(kind.name(), &c.id, revision).await?,
         }
     }
+    // The history: the versions of what changed (every object, the first time).
+    let versions_from = tx.versions_since().await?;
+    let (ended, started) = off_the_runtime(|| match versions_from {
+        Some(_) => history::changed(&current.world, &wanted, &plan),
+        None => (Vec::new(), history::versions(&wanted)),
+    });
+    tx.write_versions(revision, &ended, &started).await?;
     let (created, changed, removed) = plan.counts();
     let actor = edit.actor.to_string();
-    let (changes, snapshot) = off_the_runtime(|| {
-        (
-            serde_json::to_value(&plan).expect("plans serialise"),
-            serde_json::to_value(plan::without_secrets(&wanted)).expect("worlds serialise"),
-        )
-    });
+    let changes = serde_json::to_value(&plan).expect("plans serialise");
     let number = tx
         .commit(
             &actor,
             edit.message.as_deref(),
             &changes,
-            &snapshot,
+            versions_from.unwrap_or(revision),
             &EventData::WorldRevised(WorldRevised {
                 revision,
                 actor: actor.clone(),
@@ -331,16 +359,6 @@ where
     })
 }
 
-/// Runs CPU work where it does not hold up other tasks: on a multi-threaded runtime the worker
-/// hands its other tasks to the rest first (`block_in_place`); on a single-threaded one (tests,
-/// the CLI) there is nothing to hand over.
-pub(crate) fn off_the_runtime<R>(work: impl FnOnce() -> R) -> R {
-    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
-        _ => work(),
-    }
-}
-
 /// The world as stored now, read outside any change (a change reads it under the lock).
 pub async fn stored(pool: &sqlx::PgPool) -> Result<Current, StoreError> {
     // One snapshot: the head and the objects agree.
@@ -348,17 +366,20 @@ pub async fn stored(pool: &sqlx::PgPool) -> Result<Current, StoreError> {
     store::read_only_snapshot(&mut tx).await?;
     let head = store::head(&mut *tx).await?;
     let components = store::components(&mut *tx).await?;
-    let monitors = store::monitors(&mut *tx).await?;
+    let heads = store::monitor_heads(&mut *tx).await?;
+    let monitors = parsed::monitors(pool, &mut tx, &heads).await?;
     let settings = store::settings(&mut *tx).await?;
     tx.commit().await?;
-    Ok(current_of(head, &components, &monitors, &settings))
+    Ok(current_of(head, &components, &heads, monitors, &settings))
 }
 
-/// The world as stored, with what manages each object and its revision.
-pub fn current_of(
+/// The world as stored, with what manages each object and its revision (`monitors`: each live
+/// one's document as read, by id).
+fn current_of(
     head: i64,
     components: &[StoredComponent],
-    monitors: &[store::StoredMonitor],
+    heads: &[store::MonitorHead],
+    mut monitors: HashMap<i64, Option<MonitorConfig>>,
     settings: &[StoredSetting],
 ) -> Current {
     let mut managed = HashMap::new();
@@ -370,7 +391,7 @@ pub fn current_of(
         }
         revisions.insert(key, c.revision);
     }
-    for m in monitors {
+    for m in heads {
         let key = (ObjectKind::Monitor, m.name.clone());
         if let Some(by) = &m.managed_by {
             managed.insert(key.clone(), by.clone());
@@ -388,11 +409,18 @@ pub fn current_of(
         revisions.insert(key, s.revision);
     }
     Current {
-        world: World::from_stored(components, monitors, settings),
+        world: World::from_stored(
+            components,
+            heads
+                .iter()
+                .filter_map(|h| monitors.remove(&h.id).flatten())
+                .collect(),
+            settings,
+        ),
         head,
         managed,
         revisions,
-        monitor_ids: monitors.iter().map(|m| (m.name.clone(), m.id)).collect(),
+        monitor_ids: heads.iter().map(|m| (m.name.clone(), m.id)).collect(),
     }
 }
 

@@ -88,7 +88,11 @@ pub async fn load(pool: &PgPool) -> Result<LiveWorld, StoreError> {
 /// The settings as stored (a few rows: read whole at each revision).
 async fn settings(pool: &PgPool) -> Result<Arc<super::World>, StoreError> {
     let stored = world::settings(pool).await?;
-    Ok(Arc::new(super::World::from_stored(&[], &[], &stored)))
+    Ok(Arc::new(super::World::from_stored(
+        &[],
+        Vec::new(),
+        &stored,
+    )))
 }
 
 /// The world after the revisions since `known`'s: only the monitors written or retired since
@@ -99,7 +103,7 @@ async fn advance(pool: &PgPool, known: &LiveWorld) -> Result<LiveWorld, StoreErr
     let mut touched: Vec<i64> = retired.clone();
     touched.extend(written.iter().map(|(id, _)| *id));
     // Copying ten thousand entries is CPU work: off the threads that run the probes' timers.
-    let by_id = super::apply::off_the_runtime(|| {
+    let by_id = crate::workers::off_the_runtime(|| {
         let mut by_id = known.by_id.clone();
         for id in retired {
             by_id.remove(&id);
@@ -127,7 +131,7 @@ async fn advance(pool: &PgPool, known: &LiveWorld) -> Result<LiveWorld, StoreErr
     } else {
         read
     };
-    Ok(super::apply::off_the_runtime(|| {
+    Ok(crate::workers::off_the_runtime(|| {
         assemble(revision, by_id, settings, Arc::new(changes))
     }))
 }

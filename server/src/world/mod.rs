@@ -11,15 +11,17 @@ pub mod desk;
 pub mod discover;
 pub mod file;
 pub mod follow;
+pub mod history;
 pub mod import;
 pub mod objects;
+mod parsed;
 pub mod plan;
 pub mod seal;
 pub mod settings;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use vigil_core::store::world::{StoredComponent, StoredMonitor, StoredSetting};
+use vigil_core::store::world::{StoredComponent, StoredSetting};
 
 use crate::config::{
     kubernetes::KubernetesConfig,
@@ -95,11 +97,10 @@ impl World {
         self.monitors.iter().find(|m| m.name == name)
     }
 
-    /// The world as stored. A monitor written before worlds were revisions has no document; it
-    /// is left out (the first revision, from the configuration file, writes every one).
+    /// The world as stored, its monitors read ([`World::read_monitor`]).
     pub fn from_stored(
         components: &[StoredComponent],
-        monitors: &[StoredMonitor],
+        monitors: Vec<MonitorConfig>,
         stored_settings: &[StoredSetting],
     ) -> World {
         let mut world = World {
@@ -112,17 +113,7 @@ impl World {
                     description: c.description.clone(),
                 })
                 .collect(),
-            monitors: monitors
-                .iter()
-                .filter_map(|m| {
-                    let mut doc = m.doc.clone()?;
-                    if let Err(e) = seal::sealer().open(&mut doc) {
-                        tracing::error!(monitor = %m.name, error = %e, "cannot open a stored monitor's secrets");
-                        return None;
-                    }
-                    serde_json::from_value(doc).ok()
-                })
-                .collect(),
+            monitors,
             ..Default::default()
         };
         let read: Vec<objects::Setting> = stored_settings
@@ -143,6 +134,18 @@ impl World {
             }
         }
         world
+    }
+
+    /// A stored monitor's document, its secrets opened. A monitor written before worlds were
+    /// revisions has none; it is left out (the first revision, from the configuration file,
+    /// writes every one).
+    pub fn read_monitor(name: &str, doc: Option<serde_json::Value>) -> Option<MonitorConfig> {
+        let mut doc = doc?;
+        if let Err(e) = seal::sealer().open(&mut doc) {
+            tracing::error!(monitor = %name, error = %e, "cannot open a stored monitor's secrets");
+            return None;
+        }
+        serde_json::from_value(doc).ok()
     }
 
     /// Components in page order, then monitors by name: two worlds that differ only in the

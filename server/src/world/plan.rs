@@ -364,16 +364,25 @@ fn fingerprint(secret: &str) -> String {
 /// keeps.
 pub fn without_secrets(world: &World) -> World {
     let mut world = world.clone();
-    for m in &mut world.monitors {
-        if m.secret.is_some() {
-            m.secret = Some(HIDDEN.into());
-        }
-        for (name, value) in m.headers.iter_mut() {
-            if is_secret(&format!("headers.{name}")) {
-                *value = HIDDEN.into();
-            }
+    world.monitors.iter_mut().for_each(hide_monitor_secrets);
+    hide_setting_secrets(&mut world);
+    world
+}
+
+/// A monitor's secret and credential headers replaced by [`HIDDEN`].
+pub fn hide_monitor_secrets(m: &mut MonitorConfig) {
+    if m.secret.is_some() {
+        m.secret = Some(HIDDEN.into());
+    }
+    for (name, value) in m.headers.iter_mut() {
+        if is_secret(&format!("headers.{name}")) {
+            *value = HIDDEN.into();
         }
     }
+}
+
+/// The settings' secrets replaced by [`HIDDEN`], credentials cut from source URLs.
+pub fn hide_setting_secrets(world: &mut World) {
     for c in &mut world.notify {
         if c.url.is_some() {
             c.url = Some(HIDDEN.into());
@@ -391,7 +400,6 @@ pub fn without_secrets(world: &World) -> World {
     if let Some(l) = world.linode.as_mut() {
         redact(&mut l.api_url);
     }
-    world
 }
 
 /// A source's URL as shown: as written when it carries nothing secret, else without its

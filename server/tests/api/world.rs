@@ -328,6 +328,7 @@ async fn plan_and_apply_are_idempotent_guarded_by_revision_and_restorable() {
     .await;
     assert_eq!(applied["revised"], true);
     assert_eq!(applied["revision"], 2);
+    let after_two = app.get_json("/api/v1/world", &token).await;
     // Again: nothing to do, no revision.
     let (_, again) = send(
         &app,
@@ -411,6 +412,31 @@ async fn plan_and_apply_are_idempotent_guarded_by_revision_and_restorable() {
         .unwrap()
         .iter()
         .all(|m| m["name"] != "db-port"));
+
+    // Revision 2's world is rebuilt from the versions of what each revision changed (not a
+    // copy of the whole world per revision): restored, it is what the export said then.
+    let (status, restored) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/world/revisions/2/restore",
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{restored}");
+    let mut export = app.get_json("/api/v1/world", &token).await;
+    assert_eq!(export["revision"], 5);
+    export["revision"] = after_two["revision"].clone();
+    assert_eq!(export, after_two);
+    let (status, missing) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/world/revisions/99/restore",
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 404, "{missing}");
 }
 
 #[tokio::test]
@@ -529,7 +555,8 @@ async fn secrets_appear_in_no_export_revision_answer_or_event() {
         .to_string();
     // Not even the monitors' own rows hold them in clear: sealed at rest.
     let stored: Vec<String> = sqlx::query_scalar(
-        "SELECT changes::text || world::text FROM world_revisions UNION ALL SELECT payload::text FROM events \
+        "SELECT changes::text || coalesce(world::text, '') FROM world_revisions \
+         UNION ALL SELECT doc::text FROM world_versions UNION ALL SELECT payload::text FROM events \
          UNION ALL SELECT spec::text || coalesce(doc::text, '') FROM monitors",
     )
     .fetch_all(&app.pool)
@@ -946,4 +973,55 @@ async fn the_settings_pages_render_whole_forms_for_admins_and_none_for_editors()
         html.contains("Checked now: down"),
         "the outcome is the check's: {html}"
     );
+}
+
+#[tokio::test]
+async fn monitors_added_in_one_revision_are_checked_at_once_then_each_in_its_own_place() {
+    let target = Target::start().await;
+    let app = spawn_app_with_toml(&database_managed(target.addr)).await;
+    let token = writer(&app).await;
+    // Forty monitors at once, as an import brings them: each is checked at once...
+    let monitors: Vec<Value> = (0..40)
+        .map(|i| json!({"name": format!("bulk-{i}"), "component": "site", "kind": "http",
+                        "url": format!("http://{}/", target.addr), "interval_secs": 2, "timeout_ms": 1000}))
+        .collect();
+    let (status, applied) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/world/apply",
+        &token,
+        Some(json!({ "monitor": monitors })),
+    )
+    .await;
+    assert_eq!(status, 200, "{applied}");
+    // ...then runs at its own place in the 2 s interval: the third checks of the forty spread
+    // over the interval instead of coming together every 2 s for ever after.
+    let third: Vec<DateTime<Utc>> = eventually(30, "three checks of every bulk monitor", || async {
+        let third: Vec<DateTime<Utc>> = sqlx::query_scalar(
+            "SELECT at FROM (SELECT c.at, row_number() OVER (PARTITION BY c.monitor_id ORDER BY c.at) AS n \
+             FROM check_results c JOIN monitors m ON m.id = c.monitor_id WHERE m.name LIKE 'bulk-%') r \
+             WHERE n = 3 ORDER BY at",
+        )
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+        (third.len() == 40).then_some(third.clone()).ok_or(third.len())
+    })
+    .await;
+    let spread = (third[39] - third[0]).num_milliseconds();
+    assert!(
+        spread >= 1000,
+        "third checks within {spread} ms of each other: {third:?}"
+    );
+    let busiest = third
+        .iter()
+        .map(|t| {
+            third
+                .iter()
+                .filter(|u| **u >= *t && **u < *t + chrono::Duration::milliseconds(200))
+                .count()
+        })
+        .max()
+        .unwrap_or_default();
+    assert!(busiest <= 20, "{busiest} of 40 in one 200 ms: {third:?}");
 }

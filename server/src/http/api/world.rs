@@ -383,11 +383,8 @@ pub async fn create_monitor(
 
 /// The name of the live monitor with database id `id`.
 async fn monitor_name(state: &AppState, id: i64) -> Result<String, ApiError> {
-    vigil_core::store::world::monitors(&state.pool)
+    vigil_core::store::world::live_monitor_name(&state.pool, id)
         .await?
-        .into_iter()
-        .find(|m| m.id == id)
-        .map(|m| m.name)
         .ok_or_else(|| ApiError::NotFound(format!("no monitor has id {id}")))
 }
 
@@ -445,19 +442,10 @@ pub async fn patch_monitor(
         },
     )
     .await?;
-    let current = current(&state).await?;
-    let key = (ObjectKind::Monitor, name.clone());
-    let revision = current
-        .revisions
-        .get(&key)
-        .copied()
-        .unwrap_or(applied.revision);
-    let object = monitor_object(
-        &applied,
-        &name,
-        revision,
-        current.managed.get(&key).cloned(),
-    );
+    // This monitor's row alone: the world was just read under the lock, not again here.
+    let head = vigil_core::store::world::monitor_head(&state.pool, &name).await?;
+    let revision = head.as_ref().map_or(applied.revision, |h| h.revision);
+    let object = monitor_object(&applied, &name, revision, head.and_then(|h| h.managed_by));
     Ok(with_etag(StatusCode::OK, revision, object))
 }
 
@@ -658,11 +646,13 @@ pub async fn restore_revision(
     actor: Actor,
     number: i64,
 ) -> Result<WorldOutcome, ApiError> {
-    let old = vigil_core::store::world::revision(pool, number)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("there is no revision {number}")))?;
-    let world: World = serde_json::from_value(old.world)
-        .map_err(|e| ApiError::Internal(format!("revision {number} does not read: {e}")))?;
+    use vigil_core::store::world::{world_at, WorldAt};
+    let world: World = match world_at(pool, number).await? {
+        None => return Err(ApiError::NotFound(format!("there is no revision {number}"))),
+        Some(WorldAt::Whole(world)) => serde_json::from_value(world).map_err(|e| e.to_string()),
+        Some(WorldAt::Versions(versions)) => crate::world::history::world_of(versions),
+    }
+    .map_err(|e| ApiError::Internal(format!("revision {number} does not read: {e}")))?;
     // A revision with no settings at all predates them (or had none): the settings stay as they
     // are rather than every source being removed.
     let keep_settings = world.settings().is_empty();
