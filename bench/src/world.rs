@@ -20,6 +20,35 @@ use crate::{
 
 const MONITORS: usize = 10_000;
 const CHANGES: usize = 100;
+/// How long the scheduler is watched with no change.
+const QUIET: Duration = Duration::from_secs(20);
+
+/// The scheduler's lag p99 (seconds) over every replica since `before` (their metrics then).
+async fn lag_since(replicas: &[Replica], before: &[crate::measure::Metrics]) -> Result<f64> {
+    let mut buckets: Vec<(f64, f64)> = Vec::new();
+    for (r, b) in replicas.iter().zip(before) {
+        let after = scrape(&r.base).await?;
+        let delta = after.histogram_delta(b, "probe_schedule_lag_seconds");
+        if buckets.is_empty() {
+            buckets = delta;
+        } else {
+            for (sum, d) in buckets.iter_mut().zip(delta) {
+                sum.1 += d.1;
+            }
+        }
+    }
+    Ok(quantile(&buckets, 0.99))
+}
+
+/// The scheduler's lag p99 (milliseconds) over the next `window`.
+async fn lag_p99(replicas: &[Replica], window: Duration) -> Result<f64> {
+    let mut before = Vec::new();
+    for r in replicas {
+        before.push(scrape(&r.base).await?);
+    }
+    tokio::time::sleep(window).await;
+    Ok(lag_since(replicas, &before).await? * 1e3)
+}
 
 /// The revision a replica runs (its `vigil_world_revision` gauge).
 async fn revision_on(base: &str) -> Result<f64> {
@@ -39,7 +68,9 @@ async fn spread(replicas: &[Replica], revision: f64, since: Instant) -> Result<V
         if since.elapsed() > Duration::from_secs(60) {
             bail!("revision {revision} did not reach every replica within a minute");
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        // Each look renders three replicas' metrics: often enough to time a spread to a few
+        // tens of milliseconds, not so often that the looking is what loads the replicas.
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
     Ok(took.into_iter().flatten().collect())
 }
@@ -114,8 +145,20 @@ pub async fn run(
         yes(applied <= Duration::from_secs(5)).into(),
     ]);
 
-    // Every replica's scheduler lag before the changes, to count only what comes during them.
+    // The scheduler's lag with no change at all, for comparison: probing ten thousand monitors
+    // is work of its own on two cores.
     tokio::time::sleep(Duration::from_secs(5)).await;
+    let quiet = lag_p99(&replicas, QUIET).await?;
+    rows.push([
+        format!(
+            "scheduler lag p99 with no change ({MONITORS} monitors, {} s)",
+            QUIET.as_secs()
+        ),
+        format!("{quiet:.1} ms"),
+        "(reference)".into(),
+        "".into(),
+    ]);
+    // Every replica's scheduler lag before the changes, to count only what comes during them.
     let mut before = Vec::new();
     for r in &replicas {
         before.push(scrape(&r.base).await?);
@@ -129,7 +172,7 @@ pub async fn run(
 
     // 2. A hundred changes, one after another, each through a different replica: how long until
     // each replica runs it.
-    let mut took = Vec::new();
+    let (mut took, mut answered) = (Vec::new(), Vec::new());
     for (k, id) in ids.iter().enumerate() {
         let via = &replicas[k % replicas.len()];
         let t = Instant::now();
@@ -139,6 +182,7 @@ pub async fn run(
             .json(&json!({ "interval_secs": if k % 2 == 0 { 30 } else { 45 } }))
             .send()
             .await?;
+        answered.push(t.elapsed());
         if !r.status().is_success() {
             bail!("change {k} was refused: {}", r.text().await?);
         }
@@ -163,20 +207,19 @@ pub async fn run(
         yes(p99 <= Duration::from_secs(2)).into(),
     ]);
 
+    rows.push([
+        "one change answered (PATCH of one monitor), p50 / p99".into(),
+        format!(
+            "{:.0} / {:.0} ms",
+            quantile_of(&mut answered, 0.5).as_secs_f64() * 1e3,
+            quantile_of(&mut answered, 0.99).as_secs_f64() * 1e3
+        ),
+        "(reference)".into(),
+        "".into(),
+    ]);
+
     // 3. The scheduler's lag while those changes were applied, on whichever replica probes.
-    let mut buckets: Vec<(f64, f64)> = Vec::new();
-    for (r, b) in replicas.iter().zip(&before) {
-        let after = scrape(&r.base).await?;
-        let delta = after.histogram_delta(b, "probe_schedule_lag_seconds");
-        if buckets.is_empty() {
-            buckets = delta;
-        } else {
-            for (sum, d) in buckets.iter_mut().zip(delta) {
-                sum.1 += d.1;
-            }
-        }
-    }
-    let lag = quantile(&buckets, 0.99) * 1e3;
+    let lag = lag_since(&replicas, &before).await? * 1e3;
     rows.push([
         format!("scheduler lag p99 while {CHANGES} changes apply ({MONITORS} monitors)"),
         format!("{lag:.1} ms"),

@@ -65,6 +65,16 @@ async fn exporter_and_hooks() -> (String, Seen) {
     (format!("http://{addr}"), seen)
 }
 
+/// Waits until `path` has been scraped `more` times after now: collectors that run keep running.
+async fn scraped_again(seen: &Seen, path: &str, more: usize) {
+    let from = seen.hits(path).len();
+    eventually(10, &format!("{path} scraped {more} more times"), || async {
+        let n = seen.hits(path).len() - from;
+        (n >= more).then_some(()).ok_or(n)
+    })
+    .await;
+}
+
 async fn writer(app: &TestApp) -> String {
     create_token(app, &[Scope::Read, Scope::ConfigWrite])
         .await
@@ -142,7 +152,10 @@ async fn a_changed_source_restarts_its_own_collector_and_no_other() {
         },
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Absence, after a positive signal: the moved collector scrapes twice more (a second at
+    // least, on a 1 s interval), time in which a collector left at the old address would have
+    // scraped it.
+    scraped_again(&seen, "/c", 2).await;
     let late_a = seen
         .hits("/a")
         .into_iter()
@@ -181,7 +194,7 @@ async fn a_changed_source_restarts_its_own_collector_and_no_other() {
     .await;
     assert_eq!(status, 204);
     let deleted_at = Instant::now();
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    scraped_again(&seen, "/c", 3).await;
     let late_b = seen
         .hits("/b")
         .into_iter()
@@ -346,7 +359,8 @@ async fn channels_alert_rules_and_the_page_are_changed_live_with_secrets_sealed(
         .to_string();
     let stored: Vec<String> = sqlx::query_scalar(
         "SELECT doc::text FROM world_settings UNION ALL SELECT url FROM notify_channels \
-         UNION ALL SELECT world::text FROM world_revisions UNION ALL SELECT payload::text FROM events",
+         UNION ALL SELECT coalesce(world::text, '') FROM world_revisions \
+         UNION ALL SELECT doc::text FROM world_versions UNION ALL SELECT payload::text FROM events",
     )
     .fetch_all(&app.pool)
     .await
