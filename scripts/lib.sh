@@ -121,7 +121,7 @@ build_wasm() {
 # wasm-bindgen, then wasm-opt for release) and the stylesheet, each named after a hash of its
 # content, plus public/. This is what `cargo leptos build` does; doing it here spares a fresh
 # machine compiling cargo-leptos (18 minutes), which stays the tool for `cargo leptos watch`.
-# The hashes go to hash.txt beside the server binary of SERVER_DIR's profile (debug, local or
+# The hashes go to hash.txt beside the server binary of SERVER_DIR's profile (debug or
 # release), where Leptos reads them. When nothing that goes into the site changed since the last
 # build (the wasm, the stylesheet, public/, the tools' versions), the site is left as it is:
 # wasm-opt and brotli -q 11 take a minute and give the same bytes again.
