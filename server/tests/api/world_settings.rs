@@ -260,15 +260,14 @@ async fn channels_alert_rules_and_the_page_are_changed_live_with_secrets_sealed(
     })
     .await;
     // ...and the next revision is an event it wants: delivered.
+    let page = json!({"title": "Example Status", "description": "Our <b>services</b>, live.",
+                      "links": [{"name": "Support", "url": "https://example.com/support"}]});
     let (status, body) = send(
         &app,
         reqwest::Method::PUT,
         "/api/v1/page",
         &token,
-        Some(
-            json!({"title": "Example Status", "description": "Our <b>services</b>, live.",
-                    "links": [{"name": "Support", "url": "https://example.com/support"}]}),
-        ),
+        Some(page.clone()),
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -310,10 +309,7 @@ async fn channels_alert_rules_and_the_page_are_changed_live_with_secrets_sealed(
         reqwest::Method::PUT,
         "/api/v1/page",
         &token,
-        Some(
-            json!({"title": "Example Status", "description": "Our <b>services</b>, live.",
-                    "links": [{"name": "Support", "url": "https://example.com/support"}]}),
-        ),
+        Some(page.clone()),
     )
     .await;
     assert_eq!(status, 200, "{body}");
