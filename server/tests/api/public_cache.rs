@@ -176,3 +176,64 @@ async fn a_url_has_one_rendering_whatever_parameters_are_added() {
     let page = anonymous(&app, "/subscribe?error=too_many&retry=42").await;
     assert!(page.contains("try again in 42 seconds"), "{page}");
 }
+
+#[tokio::test]
+async fn a_signed_in_reader_is_never_answered_from_the_anonymous_copy() {
+    let target = Target::start().await;
+    let app = spawn_app_with_toml(&site_monitor(target.addr, 1, "", "")).await;
+    create_user(&app, "vera", Role::Viewer).await;
+    let id = session_of(&app, "vera").await;
+    let (_, reader) = create_token(&app, &[Scope::Read]).await;
+    // The anonymous copy is fresh now; every rendering carries its own nonce, so a signed-in
+    // reader answered with the same bytes was answered from that copy.
+    let kept = anonymous(&app, "/").await;
+    let by_cookie = with_cookie(&app, "/", &format!("vigil_session={id}")).await;
+    assert_ne!(
+        by_cookie, kept,
+        "a session cookie was answered from the anonymous copy"
+    );
+    let by_token = reqwest::Client::new()
+        .get(app.url("/"))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_ne!(
+        by_token, kept,
+        "a bearer token was answered from the anonymous copy"
+    );
+}
+
+#[tokio::test]
+async fn only_a_complete_page_is_kept_and_it_says_how_to_revalidate() {
+    let target = Target::start().await;
+    let app = spawn_app_with_toml(&site_monitor(target.addr, 1, "", "")).await;
+    // An unknown incident is a 404 every time: a rendering that is not a 200 is passed on and
+    // never kept (kept, it would be served as the page).
+    for _ in 0..2 {
+        let r = reqwest::Client::new()
+            .get(app.url("/incidents/987654"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+    }
+    // The page sets no caching rule of its own: the kept copy tells browsers to revalidate.
+    for _ in 0..2 {
+        let r = reqwest::Client::new()
+            .get(app.url("/"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            r.headers()
+                .get(header::CACHE_CONTROL)
+                .map(|v| v.to_str().unwrap()),
+            Some("no-cache")
+        );
+    }
+}

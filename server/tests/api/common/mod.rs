@@ -123,6 +123,7 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_with(config: Config, db_name: String) -> TestApp {
+    show_app_logs();
     let app = Application::build(&config).await.expect("app builds");
     let base = format!("http://{}", app.addr());
     let pool = app.pool().clone();
@@ -131,6 +132,7 @@ pub async fn spawn_with(config: Config, db_name: String) -> TestApp {
     let handle = tokio::spawn(app.run_until(async move {
         let _ = rx.await;
     }));
+    watch_for_stalls();
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(20))
@@ -148,7 +150,69 @@ pub async fn spawn_with(config: Config, db_name: String) -> TestApp {
     }
 }
 
+/// The app's warnings go to the test's captured output (the app runs on the test's own thread,
+/// so each test's output holds its own app's lines), shown when the test fails: a request that
+/// timed out then says why (a pool that ran dry, a source that could not connect).
+/// `VIGIL_TEST_LOG` sets the filter (default `warn`).
+fn show_app_logs() {
+    let filter = std::env::var("VIGIL_TEST_LOG").unwrap_or_else(|_| "warn".into());
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .try_init();
+}
+
+/// Tells a frozen runtime from a slow one: a task on the test's runtime beats every 100 ms, and a
+/// thread beside it writes to the real stderr when the beat stops for over 2 s (something in
+/// the app or the test blocked the thread every task shares). The watcher ends with the runtime.
+fn watch_for_stalls() {
+    use std::sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    };
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    let started = std::time::Instant::now();
+    let beat = Arc::new(AtomicU64::new(0));
+    let weak = Arc::downgrade(&beat);
+    tokio::spawn({
+        let beat = beat.clone();
+        async move {
+            loop {
+                beat.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    });
+    drop(beat);
+    std::thread::spawn(move || {
+        let mut reported = 0u64;
+        loop {
+            std::thread::sleep(Duration::from_millis(500));
+            let Some(beat) = weak.upgrade() else { return };
+            let last = beat.load(Ordering::Relaxed);
+            let stalled = (started.elapsed().as_millis() as u64).saturating_sub(last);
+            if stalled > 2_000 && last != reported {
+                reported = last;
+                eprintln!("{test}: the test's runtime has not run a task for {stalled} ms");
+            }
+        }
+    });
+}
+
 impl TestApp {
+    /// A request that got no answer: says what the app's pool held then (a pool that ran dry
+    /// and a runtime that stopped look the same from the client).
+    pub fn unanswered(&self, e: reqwest::Error) -> ! {
+        panic!(
+            "request not answered: {e}; the app's database pool then: {} connections, {} idle",
+            self.pool.size(),
+            self.pool.num_idle()
+        )
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -158,7 +222,7 @@ impl TestApp {
             .get(self.url(path))
             .send()
             .await
-            .expect("request sent")
+            .unwrap_or_else(|e| self.unanswered(e))
     }
 
     /// GET with an API token.
@@ -168,7 +232,7 @@ impl TestApp {
             .bearer_auth(token)
             .send()
             .await
-            .expect("request sent")
+            .unwrap_or_else(|e| self.unanswered(e))
     }
 
     /// GET with an API token, parsed as JSON.
@@ -186,7 +250,7 @@ impl TestApp {
             .get(self.url(path))
             .send()
             .await
-            .expect("request sent")
+            .unwrap_or_else(|e| self.unanswered(e))
             .text()
             .await
             .expect("a text body")
