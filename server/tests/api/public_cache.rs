@@ -50,6 +50,18 @@ async fn with_cookie(app: &TestApp, path: &str, cookie: &str) -> String {
         .unwrap()
 }
 
+async fn with_token(app: &TestApp, path: &str, token: &str) -> String {
+    reqwest::Client::new()
+        .get(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn what_a_signed_in_reader_is_shown_never_reaches_an_anonymous_one() {
     let target = Target::start().await;
@@ -79,15 +91,7 @@ async fn what_a_signed_in_reader_is_shown_never_reaches_an_anonymous_one() {
         assert!(!page.contains("site-home") && !page.contains("last_error"));
     }
     stale().await;
-    let by_token = reqwest::Client::new()
-        .get(app.url("/"))
-        .bearer_auth(&reader)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let by_token = with_token(&app, "/", &reader).await;
     let page = anonymous(&app, "/").await;
     assert_ne!(by_token, page);
     assert!(!page.contains("site-home") && !page.contains("last_error"));
@@ -192,15 +196,7 @@ async fn a_signed_in_reader_is_never_answered_from_the_anonymous_copy() {
         by_cookie, kept,
         "a session cookie was answered from the anonymous copy"
     );
-    let by_token = reqwest::Client::new()
-        .get(app.url("/"))
-        .bearer_auth(&reader)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let by_token = with_token(&app, "/", &reader).await;
     assert_ne!(
         by_token, kept,
         "a bearer token was answered from the anonymous copy"
