@@ -62,13 +62,20 @@ async fn with_token(app: &TestApp, path: &str, token: &str) -> String {
         .unwrap()
 }
 
-#[tokio::test]
-async fn what_a_signed_in_reader_is_shown_never_reaches_an_anonymous_one() {
+/// A Vigil with one monitored site, a viewer signed in (her session cookie's value) and a
+/// read token. The target must outlive the test.
+async fn signed_in_reader() -> (Target, TestApp, String, String) {
     let target = Target::start().await;
     let app = spawn_app_with_toml(&site_monitor(target.addr, 1, "", "")).await;
     create_user(&app, "vera", Role::Viewer).await;
     let id = session_of(&app, "vera").await;
     let (_, reader) = create_token(&app, &[Scope::Read]).await;
+    (target, app, id, reader)
+}
+
+#[tokio::test]
+async fn what_a_signed_in_reader_is_shown_never_reaches_an_anonymous_one() {
+    let (_target, app, id, reader) = signed_in_reader().await;
     // Spellings the session layer takes as signed in, a bearer token, and the real cookie. Each
     // asks for `/` first, when the cached copy is out of date, then an anonymous reader asks:
     // each rendering carries its own nonce, so the same bytes would be the signed-in rendering
@@ -183,11 +190,7 @@ async fn a_url_has_one_rendering_whatever_parameters_are_added() {
 
 #[tokio::test]
 async fn a_signed_in_reader_is_never_answered_from_the_anonymous_copy() {
-    let target = Target::start().await;
-    let app = spawn_app_with_toml(&site_monitor(target.addr, 1, "", "")).await;
-    create_user(&app, "vera", Role::Viewer).await;
-    let id = session_of(&app, "vera").await;
-    let (_, reader) = create_token(&app, &[Scope::Read]).await;
+    let (_target, app, id, reader) = signed_in_reader().await;
     // The anonymous copy is fresh now; every rendering carries its own nonce, so a signed-in
     // reader answered with the same bytes was answered from that copy.
     let kept = anonymous(&app, "/").await;
