@@ -127,7 +127,8 @@ impl Agent {
             max_concurrency: 256,
             last_checked: Default::default(),
         };
-        tokio::spawn(scheduler.run(tx, token));
+        // Runs until `token`; nothing waits for it to stop.
+        drop(scheduler.start(tx, token));
         tokio::spawn(async move {
             while let Some(r) = rx.recv().await {
                 let mut b = self.buffer.lock().expect("buffer poisoned");

@@ -178,7 +178,7 @@ impl Probing {
             max_concurrency: self.config.max_concurrency,
             last_checked,
         };
-        let scheduling = tokio::spawn(scheduler.run(results_tx.clone(), held.clone()));
+        let scheduling = scheduler.start(results_tx.clone(), held.clone());
         *self.running.lock().expect("running poisoned") = Some(Running {
             results: results_tx.clone(),
             commands: commands_tx.clone(),
@@ -240,12 +240,10 @@ impl Probing {
                     }
                 }
             }
-            if let Ok(flags) = cluster::paused_flags(&self.pool).await {
-                for (id, paused) in flags {
-                    if self.paused.contains(id) != paused {
-                        self.paused.set(id, paused);
-                        let _ = commands.send(Command::Pause(id, paused)).await;
-                    }
+            if let Ok(paused) = cluster::paused_monitors(&self.pool).await {
+                for (id, paused) in self.paused.changes_to(&paused) {
+                    self.paused.set(id, paused);
+                    let _ = commands.send(Command::Pause(id, paused)).await;
                 }
             }
         }

@@ -1,5 +1,11 @@
 //! Runs every monitor on its interval, each at its own offset within the interval (no thundering
 //! herd), with a bound on checks in flight, and reports how late each check started.
+//!
+//! The loop that keeps time runs on a thread of its own; the checks it starts run on the
+//! server's runtime. Everything else a replica does shares that runtime's two workers — a
+//! change of the world read and diffed, ten thousand verdicts decoded, a page rendered — and a
+//! due check used to wait behind it (20 ms at p99 while a hundred changes applied to ten
+//! thousand monitors, against 2.5 ms with none).
 
 use std::{
     cmp::Reverse,
@@ -11,7 +17,8 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use tokio::{
-    sync::{mpsc, Semaphore},
+    runtime::Handle,
+    sync::{mpsc, oneshot, Semaphore},
     time::Instant,
 };
 use tokio_util::sync::CancellationToken;
@@ -34,6 +41,26 @@ impl Paused {
     }
     pub fn contains(&self, id: i64) -> bool {
         self.0.read().expect("paused set poisoned").contains(&id)
+    }
+
+    /// What to change to have exactly `now` paused: `(id, paused)`, resumptions first.
+    pub fn changes_to(&self, now: &[i64]) -> Vec<(i64, bool)> {
+        let set = self.0.read().expect("paused set poisoned");
+        let now: HashSet<i64> = now.iter().copied().collect();
+        let mut changes: Vec<(i64, bool)> = set
+            .iter()
+            .filter(|id| !now.contains(id))
+            .map(|id| (*id, false))
+            .collect();
+        changes.sort_unstable();
+        let mut paused: Vec<(i64, bool)> = now
+            .iter()
+            .filter(|id| !set.contains(id))
+            .map(|id| (*id, true))
+            .collect();
+        paused.sort_unstable();
+        changes.extend(paused);
+        changes
     }
 }
 
@@ -175,9 +202,34 @@ impl Scheduler {
         }
     }
 
-    /// Runs until `shutdown`; results go to `results`.
-    pub async fn run(
+    /// Starts the scheduler on its own thread, its checks on the current runtime; results go to
+    /// `results`. The receiver hears when it has stopped, after `shutdown`.
+    pub fn start(
+        self,
+        results: mpsc::Sender<(i64, CheckResult)>,
+        shutdown: CancellationToken,
+    ) -> oneshot::Receiver<()> {
+        let checks = Handle::current();
+        let (stopped, stopped_rx) = oneshot::channel();
+        std::thread::Builder::new()
+            .name("vigil-scheduler".into())
+            .spawn(move || {
+                // A timer and nothing else: the checks' sockets live on `checks`.
+                let clock = tokio::runtime::Builder::new_current_thread()
+                    .enable_time()
+                    .build()
+                    .expect("a timer for the scheduler");
+                clock.block_on(self.run(checks, results, shutdown));
+                let _ = stopped.send(());
+            })
+            .expect("a thread for the scheduler");
+        stopped_rx
+    }
+
+    /// Runs until `shutdown`, starting each check on `checks`.
+    async fn run(
         mut self,
+        checks: Handle,
         results: mpsc::Sender<(i64, CheckResult)>,
         shutdown: CancellationToken,
     ) {
@@ -250,7 +302,7 @@ impl Scheduler {
             metrics::histogram!("probe_schedule_lag_seconds").record(lag.as_secs_f64());
             let probers = self.probers.clone();
             let tx = results.clone();
-            tokio::spawn(async move {
+            checks.spawn(async move {
                 let result = probers.check(id, &spec).await;
                 metrics::counter!("probe_checks_total", "kind" => spec.check.kind()).increment(1);
                 drop(permit);
@@ -271,6 +323,16 @@ async fn sleep_until_or_forever(at: Option<Instant>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_paused_set_moves_to_what_the_database_says_and_only_that() {
+        let paused = Paused::default();
+        paused.set(1, true);
+        paused.set(2, true);
+        assert_eq!(paused.changes_to(&[2, 3]), vec![(1, false), (3, true)]);
+        assert_eq!(paused.changes_to(&[1, 2]), Vec::new());
+        assert_eq!(paused.changes_to(&[]), vec![(1, false), (2, false)]);
+    }
 
     #[test]
     fn offsets_stay_inside_the_interval_and_spread_out() {
