@@ -293,6 +293,9 @@ pub struct IncidentsConfig {
     /// components' names ("Website and Grafana") and `{is}` "is" or "are". Public text: it never
     /// names monitors, addresses or errors (those are the incident's evidence, on `/ops`).
     pub opened_text: String,
+    /// Components that join or leave an open automatic incident are announced in one public
+    /// update ("Also affected now: Grafana and Bitwarden") this long after the first of them.
+    pub announce_after_secs: u64,
     /// How far a cause's evidence may trail its effect's and still count as before it, in the
     /// chain of causes: about the slowest source's polling interval.
     pub cause_lag_secs: u64,
@@ -305,6 +308,7 @@ impl Default for IncidentsConfig {
             correlation_window_secs: 600,
             quiet_period_secs: 600,
             opened_text: vigil_core::model::incident::DEFAULT_OPENED_TEXT.into(),
+            announce_after_secs: 30,
             cause_lag_secs: 30,
         }
     }

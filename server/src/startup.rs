@@ -208,15 +208,20 @@ impl Application {
             shutdown.clone(),
         );
         if config.incidents.automatic {
-            let (pool, rules, text) = (
+            let (pool, rules, text, announce_after) = (
                 db.pool.clone(),
                 config.incidents.rules(),
                 config.incidents.opened_text.clone(),
+                Duration::from_secs(config.incidents.announce_after_secs),
             );
             let events = events.clone();
             cluster.run_exclusive("incidents", shutdown.clone(), move |held| {
-                let engine =
-                    crate::incidents::engine::Engine::new(pool.clone(), rules, text.clone());
+                let engine = crate::incidents::engine::Engine::new(
+                    pool.clone(),
+                    rules,
+                    text.clone(),
+                    announce_after,
+                );
                 engine.run(events.clone(), held)
             });
         }

@@ -149,6 +149,50 @@ pub fn component_text(template: &str, names: &[String]) -> String {
     template.replace("{components}", &list).replace("{is}", is)
 }
 
+/// A component of an open incident whose state is not what the incident's updates last said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ComponentNews {
+    pub name: String,
+    /// Its state in the incident now (a Statuspage component status).
+    pub status: String,
+    /// What the updates last said of it: None when they never named it.
+    pub announced: Option<String>,
+}
+
+/// The public update announcing components that joined or left an open automatic incident,
+/// so that its updates say what its title says: "Also affected now: Grafana and Bitwarden.
+/// Working again: Website." None when nothing is worth saying (a component that joined and
+/// recovered before it was announced; a change of severity; recoveries once the incident is
+/// monitoring, whose own update said every check passes).
+pub fn component_news(changes: &[ComponentNews], monitoring: bool) -> Option<String> {
+    let operational = |s: &str| s == "operational";
+    let names = |keep: &dyn Fn(&ComponentNews) -> bool| -> Vec<String> {
+        changes
+            .iter()
+            .filter(|c| keep(c))
+            .map(|c| c.name.clone())
+            .collect()
+    };
+    let joined = names(&|c| !operational(&c.status) && c.announced.is_none());
+    let again =
+        names(&|c| !operational(&c.status) && c.announced.as_deref().is_some_and(operational));
+    let left = names(&|c| {
+        !monitoring
+            && operational(&c.status)
+            && c.announced.as_deref().is_some_and(|a| !operational(a))
+    });
+    let said: Vec<String> = [
+        ("Also affected now: {components}.", joined),
+        ("Affected again: {components}.", again),
+        ("Working again: {components}.", left),
+    ]
+    .into_iter()
+    .filter(|(_, names)| !names.is_empty())
+    .map(|(words, names)| component_text(words, &names))
+    .collect();
+    (!said.is_empty()).then(|| said.join(" "))
+}
+
 /// How long before an incident opened a failing signal (or a notification) still belongs to it:
 /// the engine's default correlation window. What came earlier belongs to what went before (an
 /// earlier incident, a restart's gap); drafted Detection and the reliability figures ignore it.
@@ -314,6 +358,46 @@ mod tests {
         assert_eq!(
             component_text("Trouble with {components}.", &n(&["A", "B"])),
             "Trouble with A and B."
+        );
+    }
+
+    #[test]
+    fn component_news_says_who_joined_who_is_back_and_nothing_else() {
+        let c = |name: &str, status: &str, announced: Option<&str>| ComponentNews {
+            name: name.into(),
+            status: status.into(),
+            announced: announced.map(str::to_string),
+        };
+        let changes = [
+            c("Grafana", "partial_outage", None),
+            c("Website", "operational", Some("partial_outage")),
+            c("Bitwarden", "partial_outage", None),
+            c("Prometheus", "major_outage", Some("operational")),
+            // Joined and recovered before anyone was told; worse than said: nothing to say.
+            c("Docs", "operational", None),
+            c("Mail", "major_outage", Some("partial_outage")),
+        ];
+        assert_eq!(
+            component_news(&changes, false).as_deref(),
+            Some("Also affected now: Grafana and Bitwarden. Affected again: Prometheus. Working again: Website.")
+        );
+        // Monitoring: its own update said every check passes.
+        assert_eq!(
+            component_news(&changes, true).as_deref(),
+            Some("Also affected now: Grafana and Bitwarden. Affected again: Prometheus.")
+        );
+        assert_eq!(component_news(&changes[4..], false), None);
+        assert_eq!(
+            component_news(
+                &[
+                    c("A", "degraded_performance", None),
+                    c("B", "major_outage", None),
+                    c("C", "partial_outage", None)
+                ],
+                false
+            )
+            .as_deref(),
+            Some("Also affected now: A, B and C.")
         );
     }
 

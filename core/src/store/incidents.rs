@@ -104,6 +104,13 @@ pub async fn create(pool: &PgPool, new: NewIncident) -> Result<i64, StoreError> 
         component_state(new.kind, &new.status, new.impact),
     )
     .await?;
+    // The first update names them.
+    sqlx::query!(
+        "UPDATE incident_components SET announced = status WHERE incident_id = $1",
+        id
+    )
+    .execute(&mut *tx)
+    .await?;
     sqlx::query!(
         "INSERT INTO incident_updates (incident_id, status, body, author) VALUES ($1, $2, $3, $4)",
         id,
@@ -133,7 +140,9 @@ async fn set_components(
     .await?;
     sqlx::query!(
         "INSERT INTO incident_components (incident_id, component_id, status) SELECT $1, c, $3 FROM unnest($2::text[]) c \
-         ON CONFLICT (incident_id, component_id) DO UPDATE SET status = EXCLUDED.status",
+         ON CONFLICT (incident_id, component_id) DO UPDATE SET status = EXCLUDED.status, \
+           status_since = CASE WHEN incident_components.status = EXCLUDED.status \
+             THEN incident_components.status_since ELSE now() END",
         id,
         components,
         state
@@ -242,9 +251,13 @@ async fn patch_in(
     let state = component_state(kind, &status, impact);
     match &p.components {
         Some(c) => set_components(tx, id, c, state).await?,
+        // Words alone leave each component as it is: one that recovered while the incident
+        // goes on for others stays operational.
+        None if status == old_status && impact.as_str() == old_impact => {}
         None => {
             sqlx::query!(
-                "UPDATE incident_components SET status = $2 WHERE incident_id = $1",
+                "UPDATE incident_components SET status = $2, status_since = now() \
+                 WHERE incident_id = $1 AND status <> $2",
                 id,
                 state
             )
@@ -267,11 +280,27 @@ pub async fn add_update(
     take_over: bool,
 ) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
+    if !add_update_in(&mut tx, id, body, status, internal, author, take_over).await? {
+        return Ok(false);
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+async fn add_update_in(
+    tx: &mut sqlx::PgConnection,
+    id: i64,
+    body: &str,
+    status: Option<String>,
+    internal: bool,
+    author: &str,
+    take_over: bool,
+) -> Result<bool, StoreError> {
     let patch = Patch {
         status: if internal { None } else { status },
         ..Default::default()
     };
-    let Some(status_changed) = patch_in(&mut tx, id, &patch, take_over).await? else {
+    let Some(status_changed) = patch_in(tx, id, &patch, take_over).await? else {
         return Ok(false);
     };
     let current: String = sqlx::query_scalar!("SELECT status FROM incidents WHERE id = $1", id)
@@ -292,16 +321,15 @@ pub async fn add_update(
             id,
             author: author.to_string(),
         });
-        events::append_in(&mut tx, &format!("incident:{id}"), &note).await?;
+        events::append_in(tx, &format!("incident:{id}"), &note).await?;
     } else {
         let announce = if status_changed {
             Announce::StatusChanged
         } else {
             Announce::Updated
         };
-        emit(&mut tx, id, announce, body).await?;
+        emit(tx, id, announce, body).await?;
     }
-    tx.commit().await?;
     Ok(true)
 }
 
@@ -685,7 +713,8 @@ pub async fn set_component_state(
     state: &str,
 ) -> Result<(), StoreError> {
     sqlx::query!(
-        "UPDATE incident_components SET status = $3 WHERE incident_id = $1 AND component_id = $2",
+        "UPDATE incident_components SET status = $3, status_since = now() \
+         WHERE incident_id = $1 AND component_id = $2 AND status <> $3",
         incident,
         component,
         state
@@ -759,4 +788,58 @@ pub async fn impact_of(pool: &PgPool, id: i64) -> Result<Impact, StoreError> {
         .fetch_one(pool)
         .await?;
     Ok(Impact::parse(&impact).unwrap_or(Impact::Major))
+}
+
+/// A component of incident `id` whose state is not what the incident's updates last said.
+pub struct Unannounced {
+    pub component: String,
+    pub name: String,
+    pub status: String,
+    pub announced: Option<String>,
+    pub since: DateTime<Utc>,
+}
+
+/// The components of incident `id` whose state changed since its updates last named them, in
+/// page order.
+pub async fn unannounced(pool: &PgPool, id: i64) -> Result<Vec<Unannounced>, StoreError> {
+    Ok(sqlx::query_as!(
+        Unannounced,
+        "SELECT ic.component_id AS component, c.name, ic.status, ic.announced, \
+           ic.status_since AS since \
+         FROM incident_components ic JOIN components c ON c.id = ic.component_id \
+         WHERE ic.incident_id = $1 AND ic.announced IS DISTINCT FROM ic.status \
+         ORDER BY c.position",
+        id
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Posts `body` (when there is something to say) to incident `id` as Vigil, and records that
+/// `said` — (component, state) — has been said, in one transaction: a failure neither repeats
+/// the update nor loses it. A component whose state moved on since it was read stays to say.
+pub async fn announce_components(
+    pool: &PgPool,
+    id: i64,
+    body: Option<&str>,
+    author: &str,
+    said: &[(String, String)],
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    if let Some(body) = body {
+        add_update_in(&mut tx, id, body, None, false, author, false).await?;
+    }
+    let (components, states): (Vec<String>, Vec<String>) = said.iter().cloned().unzip();
+    sqlx::query!(
+        "UPDATE incident_components ic SET announced = x.status \
+         FROM unnest($2::text[], $3::text[]) AS x(component_id, status) \
+         WHERE ic.incident_id = $1 AND ic.component_id = x.component_id AND ic.status = x.status",
+        id,
+        &components,
+        &states
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }

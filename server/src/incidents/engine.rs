@@ -13,7 +13,8 @@ use vigil_core::{
     model::{
         event::EventData,
         incident::{
-            component_text, decide, Action, AutoRules, Impact, IncidentStatus, OpenAuto, Signal,
+            component_news, component_text, decide, Action, AutoRules, ComponentNews, Impact,
+            IncidentStatus, OpenAuto, Signal,
         },
         monitor::MonitorStatus,
     },
@@ -31,6 +32,9 @@ pub struct Engine {
     rules: AutoRules,
     /// `incidents.opened_text`: the public first update.
     opened_text: String,
+    /// Components that join or leave the open incident are announced this long after the
+    /// first of them: a cascade is one update, not one per component.
+    announce_after: chrono::Duration,
     open: Option<OpenAuto>,
     cursor: i64,
 }
@@ -70,11 +74,18 @@ pub fn outage_title(names: &[String]) -> String {
 }
 
 impl Engine {
-    pub fn new(pool: PgPool, rules: AutoRules, opened_text: String) -> Self {
+    pub fn new(
+        pool: PgPool,
+        rules: AutoRules,
+        opened_text: String,
+        announce_after: Duration,
+    ) -> Self {
         Engine {
             pool,
             rules,
             opened_text,
+            announce_after: chrono::Duration::from_std(announce_after)
+                .unwrap_or(chrono::Duration::MAX),
             open: None,
             cursor: 0,
         }
@@ -182,7 +193,39 @@ impl Engine {
         if let Some(last) = batch.last() {
             incidents::set_cursor(&self.pool, CURSOR, last.id).await?;
         }
-        self.apply(&Signal::Tick { now: Utc::now() }, None).await
+        self.apply(&Signal::Tick { now: Utc::now() }, None).await?;
+        self.announce_components().await
+    }
+
+    /// Says which components joined or left the open incident since its updates last named
+    /// them, once the first of those changes is `announce_after` old: its title names them at
+    /// once, its updates catch up, and subscribers hear it.
+    async fn announce_components(&mut self) -> Result<(), StoreError> {
+        let Some(o) = &self.open else { return Ok(()) };
+        if o.taken_over {
+            return Ok(());
+        }
+        let pending = incidents::unannounced(&self.pool, o.id).await?;
+        let Some(first) = pending.iter().map(|p| p.since).min() else {
+            return Ok(());
+        };
+        if Utc::now() - first < self.announce_after {
+            return Ok(());
+        }
+        let news: Vec<ComponentNews> = pending
+            .iter()
+            .map(|p| ComponentNews {
+                name: p.name.clone(),
+                status: p.status.clone(),
+                announced: p.announced.clone(),
+            })
+            .collect();
+        let words = component_news(&news, o.status == IncidentStatus::Monitoring);
+        let said: Vec<(String, String)> = pending
+            .into_iter()
+            .map(|p| (p.component, p.status))
+            .collect();
+        incidents::announce_components(&self.pool, o.id, words.as_deref(), AUTHOR, &said).await
     }
 
     async fn apply(&mut self, sig: &Signal, event: Option<&Event>) -> Result<(), StoreError> {
@@ -214,7 +257,19 @@ impl Engine {
             Action::Relapse => {
                 let words = "Checks are failing again. We are investigating.";
                 self.move_open_to(IncidentStatus::Investigating, words)
-                    .await
+                    .await?;
+                // Back to investigating puts every component back in the outage; those whose
+                // checks all pass are not in it.
+                let Some(id) = self.open.as_ref().map(|o| o.id) else {
+                    return Ok(());
+                };
+                for component in incidents::affected_components(&self.pool, id).await? {
+                    if incidents::monitors_down(&self.pool, &component).await? == 0 {
+                        incidents::set_component_state(&self.pool, id, &component, "operational")
+                            .await?;
+                    }
+                }
+                Ok(())
             }
             Action::Recovered { component } => {
                 let monitor = match sig {

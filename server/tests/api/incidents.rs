@@ -320,6 +320,126 @@ async fn maintenances_are_upcoming_then_active_and_hold_components() {
 }
 
 #[tokio::test]
+async fn components_joining_an_open_incident_are_announced_in_one_update_and_so_are_recoveries() {
+    // The seed's cascade: the site first, then three more behind the same ingress. The title
+    // follows at once; the updates must say the same thing, and once, not per component.
+    let names = ["site", "grafana", "bitwarden", "prometheus"];
+    let targets = [
+        Target::start().await,
+        Target::start().await,
+        Target::start().await,
+        Target::start().await,
+    ];
+    let mut toml = String::from(
+        "[probes]\nmin_interval_secs = 1\ndown_after = 1\nup_after = 1\n\n\
+         [incidents]\ncorrelation_window_secs = 600\nquiet_period_secs = 600\nannounce_after_secs = 5\n\n",
+    );
+    for (name, t) in names.iter().zip(&targets) {
+        toml.push_str(&format!(
+            "[[component]]\nid = \"{name}\"\nname = \"{name}\"\n\n[[monitor]]\nname = \"{name}-http\"\ncomponent = \"{name}\"\nkind = \"http\"\nurl = \"http://{}/\"\ninterval_secs = 1\ntimeout_ms = 800\n\n",
+            t.addr
+        ));
+    }
+    let app = spawn_app_with_toml(&toml).await;
+    let (_, reader) = create_token(&app, &[Scope::Read]).await;
+    eventually(20, "all monitors up", || async {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM monitor_state WHERE status = 'up'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        (n == 4).then_some(())
+    })
+    .await;
+    let updates = |id: i64| {
+        let app = &app;
+        async move {
+            sqlx::query_as::<_, (String, String)>(
+                "SELECT status, body FROM incident_updates WHERE incident_id = $1 ORDER BY id",
+            )
+            .bind(id)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap()
+        }
+    };
+
+    targets[0].set_healthy(false);
+    let id = eventually(30, "an incident for the site", || async {
+        let list = app.get_json("/api/v1/incidents", &reader).await;
+        list["incidents"][0]["id"].as_i64()
+    })
+    .await;
+    for t in &targets[1..] {
+        t.set_healthy(false);
+    }
+    let news = eventually(40, "one update naming the three that joined", || async {
+        updates(id)
+            .await
+            .into_iter()
+            .find(|(_, body)| body.starts_with("Also affected now"))
+    })
+    .await;
+    assert_eq!(
+        news,
+        (
+            "investigating".to_string(),
+            "Also affected now: grafana, bitwarden and prometheus.".to_string()
+        )
+    );
+    let incident = app
+        .get_json(&format!("/api/v1/incidents/{id}"), &reader)
+        .await;
+    assert_eq!(
+        incident["name"],
+        "site, grafana and 2 other services are unavailable"
+    );
+    assert_eq!(
+        updates(id).await.len(),
+        2,
+        "the opening update and one announcement: {:?}",
+        updates(id).await
+    );
+
+    // One comes back while the others are still down: said too, and its state shows it.
+    targets[1].set_healthy(true);
+    eventually(40, "the recovery announced", || async {
+        updates(id)
+            .await
+            .iter()
+            .any(|(_, body)| body == "Working again: grafana.")
+            .then_some(())
+    })
+    .await;
+    let open: Value = app
+        .get("/api/v2/incidents/unresolved.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let shown = &open["incidents"][0];
+    let bodies: Vec<&str> = shown["incident_updates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u["body"].as_str())
+        .collect();
+    assert!(
+        bodies.contains(&"Also affected now: grafana, bitwarden and prometheus.")
+            && bodies.contains(&"Working again: grafana."),
+        "the public JSON carries both: {bodies:?}"
+    );
+    let grafana: String = sqlx::query_scalar(
+        "SELECT status FROM incident_components WHERE incident_id = $1 AND component_id = 'grafana'",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(grafana, "operational");
+    assert_eq!(updates(id).await.len(), 3, "{:?}", updates(id).await);
+}
+
+#[tokio::test]
 async fn simultaneous_failures_become_one_incident_that_resolves_itself() {
     // The seed: the site, Grafana and Bitwarden all behind one broken ingress.
     let targets = [
