@@ -105,13 +105,67 @@ pub fn PageTitle(#[prop(into)] text: String) -> impl IntoView {
         let _ = text;
         document().title()
     };
-    view! { <Title text=full/> }
+    #[cfg(feature = "ssr")]
+    let share = (!text.is_empty()).then(|| view! { <ShareMeta title=full.clone()/> });
+    #[cfg(not(feature = "ssr"))]
+    let share = ();
+    view! {
+        <Title text=full/>
+        {share}
+    }
+}
+
+/// A public page, rendered for anyone: it carries what a shared link previews.
+#[derive(Clone, Copy, Debug)]
+struct PublicPage;
+
+/// What a link to a public page previews in chat and social apps (OpenGraph, Twitter's card),
+/// and the page's canonical address. Only public pages carry it: they never hydrate, so the
+/// browser never has to find these tags again.
+#[component]
+pub fn ShareMeta(#[prop(into)] title: String) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        use leptos_meta::{Link, Meta};
+        use vigil_core::model::status::{PageHeader, PublicUrl};
+        if use_context::<PublicPage>().is_none() {
+            return ().into_any();
+        }
+        let site = site_title();
+        let description = use_context::<PageHeader>()
+            .and_then(|h| h.description)
+            .unwrap_or_else(|| format!("Current status and incident history of {site}."));
+        let base = use_context::<PublicUrl>().map(|u| u.0).unwrap_or_default();
+        let path = leptos_router::hooks::use_location()
+            .pathname
+            .get_untracked();
+        let url = format!("{}{path}", base.trim_end_matches('/'));
+        view! {
+            <Link rel="canonical" href=url.clone()/>
+            <Meta property="og:type" content="website"/>
+            <Meta property="og:site_name" content=site/>
+            <Meta property="og:title" content=title.clone()/>
+            <Meta property="og:description" content=description.clone()/>
+            <Meta property="og:url" content=url/>
+            <Meta name="twitter:card" content="summary"/>
+            <Meta name="twitter:title" content=title/>
+            <Meta name="twitter:description" content=description/>
+        }
+        .into_any()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = title;
+    }
 }
 
 /// A public page: it never hydrates (it loads the small follow script, not the app), so what it
 /// fetched is not serialized into it for a browser to pick up — no hydration data at all.
 fn public<V: IntoView + 'static>(page: fn() -> V) -> V {
-    Owner::with_no_hydration(page)
+    Owner::with_no_hydration(move || {
+        provide_context(PublicPage);
+        page()
+    })
 }
 
 #[component]

@@ -37,9 +37,14 @@ test.describe("without JavaScript", () => {
     await post.getByRole("button", { name: "Post" }).click();
     await expect(page.getByTestId("incident-status")).toHaveText("Resolved");
 
+    await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`/incidents/${id}`);
     await expect(page.getByTestId("incident")).toContainText("Node b drained");
     await expect(page.getByTestId("incident")).not.toContainText("swapping");
+    // On a phone too, a visitor finds the way back to the status page from the incident.
+    await page.getByTestId("back-to-status").click();
+    await expect(page).toHaveURL(/\/$/);
+    await page.setViewportSize({ width: 1280, height: 720 });
     await page.goto("/history");
     await expect(page.locator("main")).toContainText(title);
   });

@@ -46,6 +46,19 @@ test.describe("without JavaScript", () => {
     await expect(page.locator("main.page")).toHaveAttribute("data-live", "static");
     // Vigil's own health is for operators, not visitors.
     await expect(page.getByText("Vigil itself")).toHaveCount(0);
+
+    // The owner's name in the header and the tab; a shared link previews the name and the state.
+    const brand = ((await page.locator(".site-header .brand").textContent()) ?? "").trim();
+    expect(brand.length).toBeGreaterThan(0);
+    await expect(page).toHaveTitle(brand);
+    await expect(page.locator('meta[property="og:title"]')).toHaveAttribute("content", `${brand} — All Systems Operational`);
+    await expect(page.locator('meta[name="twitter:card"]')).toHaveAttribute("content", "summary");
+    await expect(page.locator('link[rel="canonical"]')).toHaveAttribute("href", /^https?:\/\/[^/]+\/$/);
+    // Each page its own title.
+    await page.goto("/history");
+    await expect(page).toHaveTitle(`Incident history — ${brand}`);
+    await expect(page.locator('meta[property="og:title"]')).toHaveAttribute("content", `Incident history — ${brand}`);
+    await expect(page.locator('link[rel="canonical"]')).toHaveAttribute("href", /\/history$/);
   });
 
   test("on a phone nothing overflows and today's cell is on screen", async ({ page }) => {
@@ -67,6 +80,20 @@ test.describe("without JavaScript", () => {
       expect(today!.x + today!.width).toBeLessThanOrEqual(card!.x + card!.width + 0.5);
     }
     await expect(page.getByText("30 days ago").first()).toBeVisible();
+    // The figure beside 30 cells speaks of 30 days.
+    await expect(page.getByTestId("uptime").first()).toBeHidden();
+    await expect(page.getByTestId("uptime-30").first()).toBeVisible();
+    await expect(page.getByTestId("uptime-30").first()).toContainText(/over 30 days|for the last 30 days/);
+    // The response-time chart's labels are read at a phone's size, not a few pixels tall.
+    const tick = await page.locator(".chart .tick").first().boundingBox();
+    expect(tick!.height).toBeGreaterThanOrEqual(9);
+    // A third-party row keeps its state apart from its name.
+    await expect(page.getByTestId("third-party-state").first()).toBeVisible();
+    const row = page.getByTestId("third-party").locator(".component").first();
+    const name = await row.locator(".component-name").boundingBox();
+    const state = await row.getByTestId("third-party-state").boundingBox();
+    const apart = state!.x >= name!.x + name!.width + 8 || state!.y >= name!.y + name!.height;
+    expect(apart).toBe(true);
   });
 });
 

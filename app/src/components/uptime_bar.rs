@@ -5,11 +5,18 @@ use leptos::prelude::*;
 use vigil_core::model::status::DaySummary;
 
 #[component]
-pub fn UptimeBar(days: Vec<DaySummary>, uptime: Option<f64>) -> impl IntoView {
-    let summary = match uptime {
-        Some(u) => format!("{} uptime over 90 days", percent(u)),
-        None => "No data for the last 90 days".to_string(),
+pub fn UptimeBar(
+    days: Vec<DaySummary>,
+    uptime: Option<f64>,
+    /// Over the last 30 days: a phone shows 30 cells, and the figure beside them says so.
+    uptime_30d: Option<f64>,
+) -> impl IntoView {
+    let over = |uptime: Option<f64>, days: u32| match uptime {
+        Some(u) => format!("{} uptime over {days} days", percent(u)),
+        None => format!("No data for the last {days} days"),
     };
+    let summary = over(uptime, 90);
+    let summary_30 = over(uptime_30d, 30);
     view! {
         <div class="uptime">
             <ol class="uptime-bar" aria-label=summary.clone()>
@@ -30,7 +37,8 @@ pub fn UptimeBar(days: Vec<DaySummary>, uptime: Option<f64>) -> impl IntoView {
             <div class="uptime-legend">
                 <span class="span-90">"90 days ago"</span>
                 <span class="span-30">"30 days ago"</span>
-                <span data-testid="uptime">{summary}</span>
+                <span class="span-90" data-testid="uptime">{summary}</span>
+                <span class="span-30" data-testid="uptime-30">{summary_30}</span>
                 <span>"Today"</span>
             </div>
         </div>

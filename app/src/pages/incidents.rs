@@ -120,7 +120,10 @@ pub fn HistoryFrame(children: Children) -> impl IntoView {
             <a class="brand" href="/">{crate::site_title()}</a>
             <a class="tagline" href="/history">"Incident history"</a>
         </header>
-        <main class="page">{children()}</main>
+        <main class="page">
+            {children()}
+            <p class="back"><a href="/" data-testid="back-to-status">"← Current status"</a></p>
+        </main>
     }
 }
 

@@ -162,7 +162,10 @@ fn Status(summary: StatusSummary) -> impl IntoView {
             </p>
         }
     });
+    // A link shared during an incident previews "Example Org status — Partial System Outage".
+    let shared = format!("{} — {}", crate::site_title(), summary.description);
     view! {
+        <crate::ShareMeta title=shared/>
         {as_of}
         <section class=banner_class role="status" aria-live="polite" data-testid="banner">
             <strong>{summary.description.clone()}</strong>
@@ -208,8 +211,10 @@ fn Status(summary: StatusSummary) -> impl IntoView {
                         };
                         view! {
                             <li class="component">
-                                <span class="name">{format!("{} · {}", t.provider, t.component)}</span>
-                                <span class=format!("state state-{class}") data-testid="third-party-state">{label}</span>
+                                <div class="component-head">
+                                    <span class="component-name">{format!("{} · {}", t.provider, t.component)}</span>
+                                    <span class=format!("state state-{class}") data-testid="third-party-state">{label}</span>
+                                </div>
                             </li>
                         }
                     }).collect_view()}
@@ -235,7 +240,7 @@ fn Component(c: ComponentSummary) -> impl IntoView {
                 <span class=format!("state state-{class}") data-testid="component-state">{c.label()}</span>
                 {c.regions.clone().map(|note| view! { <span class="muted regions" data-testid="component-regions">{note}</span> })}
             </div>
-            <UptimeBar days=c.days.clone() uptime=c.uptime_90d/>
+            <UptimeBar days=c.days.clone() uptime=c.uptime_90d uptime_30d=c.uptime_30d/>
         </li>
     }
 }

@@ -304,6 +304,8 @@ pub struct ComponentSummary {
     pub updated_at: chrono::DateTime<chrono::Utc>,
     /// Share of successful checks over the 90 days shown, None without checks.
     pub uptime_90d: Option<f64>,
+    /// The same over the last 30 days: what a phone's bar shows.
+    pub uptime_30d: Option<f64>,
     /// Oldest first, one per UTC day, 90 of them.
     pub days: Vec<DaySummary>,
     /// Average response time per 10 minutes over the last 24 hours, oldest first.
@@ -387,6 +389,10 @@ impl ComponentSummary {
 /// The status page's title, as configured.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageTitle(pub String);
+
+/// Where people reach Vigil (`server.public_url`): canonical and shared links start with it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicUrl(pub String);
 
 /// What the page says of its owner besides its title: a sentence, and links (name, URL).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

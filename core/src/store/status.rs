@@ -205,7 +205,7 @@ pub async fn summary(pool: &PgPool, title: &str) -> Result<StatusSummary, StoreE
         let monitors = by_component.remove(&id).unwrap_or_default();
         let statuses: Vec<MonitorStatus> = monitors.iter().map(|m| m.status).collect();
         let since = monitors.iter().filter_map(|m| m.since).max();
-        let (days, uptime_90d) = history.days_of(&id);
+        let (days, uptime_90d, uptime_30d) = history.days_of(&id);
         let mut summary = ComponentSummary {
             status: shown_status(&declared, &id, &statuses),
             latency_24h: latency.remove(&id).unwrap_or_default(),
@@ -217,6 +217,7 @@ pub async fn summary(pool: &PgPool, title: &str) -> Result<StatusSummary, StoreE
             created_at: c.created_at,
             updated_at: since.map_or(comp_updated, |s| s.max(comp_updated)),
             uptime_90d,
+            uptime_30d,
             days,
             monitors,
             regions: None,
@@ -488,15 +489,16 @@ struct History {
 
 impl History {
     /// A component's days, oldest first, and its uptime over all of them (None without checks).
-    fn days_of(&mut self, id: &str) -> (Vec<DaySummary>, Option<f64>) {
-        let (mut checks_total, mut failures_total) = (0i64, 0i64);
+    /// The days of component `id`, oldest first, with its uptime over all of them and over the
+    /// last 30 (what a phone's bar shows).
+    fn days_of(&mut self, id: &str) -> (Vec<DaySummary>, Option<f64>, Option<f64>) {
+        let mut counted: Vec<(i64, i64)> = Vec::with_capacity(DAYS as usize);
         let days = (0..DAYS)
             .map(|i| {
                 let date = self.first_day + Duration::days(i);
                 let key = (id.to_string(), date);
                 let (checks, failures) = self.checks.get(&key).copied().unwrap_or((0, 0));
-                checks_total += checks;
-                failures_total += failures;
+                counted.push((checks, failures));
                 DaySummary {
                     date,
                     status: day_status(checks, failures),
@@ -505,7 +507,13 @@ impl History {
                 }
             })
             .collect();
-        let uptime = (checks_total > 0).then(|| 1.0 - failures_total as f64 / checks_total as f64);
-        (days, uptime)
+        let uptime = |days: &[(i64, i64)]| {
+            let (checks, failures) = days
+                .iter()
+                .fold((0, 0), |(c, f), (dc, df)| (c + dc, f + df));
+            (checks > 0).then(|| 1.0 - failures as f64 / checks as f64)
+        };
+        let last_30 = &counted[counted.len().saturating_sub(30)..];
+        (days, uptime(&counted), uptime(last_30))
     }
 }

@@ -64,6 +64,9 @@ fn render_context(
         provide_context(pool.clone());
         provide_context(status.clone());
         provide_context(PageTitle(page.page_title()));
+        provide_context(vigil_core::model::status::PublicUrl(
+            page.public_url.clone(),
+        ));
         provide_context(page.page_header());
         provide_context(pauses.clone());
         provide_context(desk.clone());
@@ -142,7 +145,13 @@ pub fn site(state: AppState, sessions: PgSessions) -> groups::Site {
     })
     .add(
         Group::StatusPages,
-        pages(&state, Group::StatusPages, sections::status),
+        pages(&state, Group::StatusPages, sections::status)
+            .into_iter()
+            // The status page itself also speaks Markdown and plain text.
+            .map(|e| match e.path.as_str() {
+                "/" => public::text::offer_text(e, &state),
+                _ => e,
+            }),
     )
     .add(
         Group::Reports,
@@ -150,6 +159,7 @@ pub fn site(state: AppState, sessions: PgSessions) -> groups::Site {
     )
     .add(Group::PublicData, public::status::endpoints())
     .add(Group::PublicData, public::incidents::endpoints())
+    .add(Group::PublicData, public::text::endpoints())
     .add(
         Group::PublicForms,
         pages(&state, Group::PublicForms, sections::subscribe)

@@ -34,6 +34,7 @@ mod routes;
 mod sim_webhooks;
 mod status;
 mod subscribers;
+mod text_page;
 mod upstream;
 mod uptime;
 mod world;

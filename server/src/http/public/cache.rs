@@ -220,6 +220,8 @@ type Accepts = fn(&str) -> bool;
 pub struct Page {
     params: &'static [(&'static str, Accepts)],
     numbered: bool,
+    /// Answers in more than one representation (`public::text`): each is kept apart.
+    negotiated: bool,
 }
 
 fn kind(v: &str) -> bool {
@@ -247,6 +249,15 @@ impl Page {
         Page {
             params: &[],
             numbered: false,
+            negotiated: false,
+        }
+    }
+
+    /// The same page, answering HTML, Markdown or text as the request asks.
+    pub const fn negotiated(self) -> Page {
+        Page {
+            negotiated: true,
+            ..self
         }
     }
 
@@ -254,6 +265,7 @@ impl Page {
     pub const FEED: Page = Page {
         params: &[("component", component)],
         numbered: false,
+        negotiated: false,
     };
 
     /// The subscribe form, with what the last submission came to.
@@ -267,6 +279,7 @@ impl Page {
             ("retry", seconds),
         ],
         numbered: false,
+        negotiated: false,
     };
 
     /// From a route's pattern: one ending in the `{id}` parameter names a number.
@@ -274,6 +287,7 @@ impl Page {
         Page {
             params: &[],
             numbered: pattern.ends_with("/{id}"),
+            negotiated: false,
         }
     }
 }
@@ -386,6 +400,12 @@ pub async fn serve(
     if let Ok(uri) = key.parse() {
         *req.uri_mut() = uri;
     }
+    // Markdown, text and HTML of one URL are three renderings, chosen as the handler chooses.
+    let key = if page.negotiated {
+        key + crate::http::public::text::wanted(req.headers()).key()
+    } else {
+        key
+    };
     let version = live.borrow().status_version;
     let generation = cache.generation();
     let Some(slot) = cache.slot(&key, version) else {
@@ -519,7 +539,23 @@ async fn render(
             ) {
                 h.insert(header::LAST_MODIFIED, v);
             }
-            h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            // What the handler varies on (a negotiated page: `Accept`), and the encoding.
+            let mut vary: Vec<String> = h
+                .get_all(header::VARY)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(|v| v.trim().to_ascii_lowercase())
+                .filter(|v| !v.is_empty())
+                .collect();
+            vary.push("accept-encoding".into());
+            let mut seen = std::collections::HashSet::new();
+            vary.retain(|v| seen.insert(v.clone()));
+            h.insert(
+                header::VARY,
+                HeaderValue::from_str(&vary.join(", "))
+                    .unwrap_or(HeaderValue::from_static("accept-encoding")),
+            );
             h
         },
         etags: [Coding::Identity, Coding::Brotli, Coding::Gzip]

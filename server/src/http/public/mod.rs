@@ -6,3 +6,4 @@ pub mod incidents;
 pub mod live;
 pub mod status;
 pub mod subscriptions;
+pub mod text;

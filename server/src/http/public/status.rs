@@ -15,7 +15,7 @@ use vigil_core::model::status::{ComponentStatus, ComponentSummary, StatusSummary
 
 use crate::http::state::AppState;
 
-async fn read(state: &AppState) -> Result<Arc<StatusSummary>, Response> {
+pub(super) async fn read(state: &AppState) -> Result<Arc<StatusSummary>, Response> {
     let version = state.live.borrow().status_version;
     state
         .status
@@ -25,13 +25,13 @@ async fn read(state: &AppState) -> Result<Arc<StatusSummary>, Response> {
 }
 
 /// A rendered body and its validator.
-struct RenderedBody {
+pub(super) struct RenderedBody {
     body: Bytes,
     etag: HeaderValue,
 }
 
 impl RenderedBody {
-    fn new(body: Vec<u8>) -> Self {
+    pub(super) fn new(body: Vec<u8>) -> Self {
         let body = Bytes::from(body);
         RenderedBody {
             etag: crate::http::conditional::etag_of(&body),
@@ -40,7 +40,7 @@ impl RenderedBody {
     }
 }
 
-fn conditional(
+pub(super) fn conditional(
     headers: &HeaderMap,
     content_type: &'static str,
     r: RenderedBody,
@@ -130,7 +130,7 @@ fn page_json(s: &StatusSummary, url: &str) -> Value {
 }
 
 /// Says on an answer built from the last state known that it is one, and how old.
-fn mark_stale(mut resp: Response, s: &StatusSummary) -> Response {
+pub(super) fn mark_stale(mut resp: Response, s: &StatusSummary) -> Response {
     if s.stale {
         if let Ok(v) = HeaderValue::from_str(&s.generated_at.to_rfc3339()) {
             resp.headers_mut().insert("x-vigil-as-of", v);
