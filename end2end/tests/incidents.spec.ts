@@ -41,6 +41,12 @@ test.describe("without JavaScript", () => {
     await page.goto(`/incidents/${id}`);
     await expect(page.getByTestId("incident")).toContainText("Node b drained");
     await expect(page.getByTestId("incident")).not.toContainText("swapping");
+    // Its own page says all of it: the impact in words, when, for how long, each component now.
+    await expect(page.getByTestId("incident-impact")).toHaveText("Major");
+    await expect(page.getByTestId("incident-facts")).toContainText("Resolved");
+    await expect(page.getByTestId("incident-duration")).not.toBeEmpty();
+    await expect(page.getByTestId("affected-components")).toContainText("Website");
+    await expect(page.getByTestId("affected-components")).toContainText("Operational");
     // On a phone too, a visitor finds the way back to the status page from the incident.
     await page.getByTestId("back-to-status").click();
     await expect(page).toHaveURL(/\/$/);

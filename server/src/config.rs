@@ -347,10 +347,18 @@ impl PostmortemsConfig {
     }
 }
 
+/// A CDN in front keeps a public answer five seconds, answers from it for half a minute while it
+/// asks again, and for a day while every replica is down.
+pub const DEFAULT_CACHE_CONTROL: &str =
+    "public, max-age=5, stale-while-revalidate=30, stale-if-error=86400";
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StatusPageConfig {
     pub title: String,
+    /// `Cache-Control` of public answers rendered for nobody: what a CDN in front may keep, and
+    /// for how long while Vigil cannot answer.
+    pub cache_control: String,
 }
 
 impl Default for ServerConfig {
@@ -383,6 +391,7 @@ impl Default for StatusPageConfig {
     fn default() -> Self {
         StatusPageConfig {
             title: "Vigil".to_string(),
+            cache_control: DEFAULT_CACHE_CONTROL.to_string(),
         }
     }
 }
@@ -685,6 +694,15 @@ impl Config {
             return Err(invalid(
                 "cluster.lease_secs",
                 "must be at least 2 (it is renewed every third of it)",
+            ));
+        }
+        let cache_control = &self.status_page.cache_control;
+        if cache_control.trim().is_empty()
+            || axum::http::HeaderValue::from_str(cache_control).is_err()
+        {
+            return Err(invalid(
+                "status_page.cache_control",
+                "must be a Cache-Control header value, e.g. \"public, max-age=5, stale-while-revalidate=30, stale-if-error=86400\" (or \"no-cache\" with no CDN in front)",
             ));
         }
         if self.incidents.opened_text.trim().is_empty() {

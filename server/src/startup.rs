@@ -135,7 +135,9 @@ impl Application {
             }),
             cluster: cluster.clone(),
             status: Default::default(),
-            public: Default::default(),
+            public: std::sync::Arc::new(http::public::cache::PublicCache::new(
+                &config.status_page.cache_control,
+            )),
             title: config.status_page.title.clone(),
             subscriptions: std::sync::Arc::new(crate::subscribers::Subscriptions::new(
                 config,

@@ -43,6 +43,8 @@ pub fn IncidentCard(incident: IncidentView, #[prop(optional)] link: bool) -> imp
         .scheduled_for
         .zip(incident.scheduled_until)
         .map(|(f, u)| format!("Scheduled {} – {}", when(f), when(u)));
+    // The incident's own page says all of it: impact, when, how long, each component as it is.
+    let facts = (!link).then(|| incident_facts(&incident));
     view! {
         <article class=kind_class data-testid="incident">
             <h3>
@@ -50,7 +52,11 @@ pub fn IncidentCard(incident: IncidentView, #[prop(optional)] link: bool) -> imp
                 <span class=format!("badge badge-{}", incident.status)>{incident.status.label()}</span>
             </h3>
             {schedule.map(|s| view! { <p class="muted">{s}</p> })}
-            {(!components.is_empty()).then(|| view! { <p class="muted">"Affects: " {components}</p> })}
+            {facts}
+            {(link && !components.is_empty()).then(|| view! { <p class="muted">"Affects: " {components}</p> })}
+            {(!link).then(|| view! {
+                <p><a href=format!("/incidents/{}/feed.atom", incident.id) data-testid="incident-feed">"Follow this incident (Atom feed)"</a></p>
+            })}
             {incident.postmortem.as_ref().filter(|p| p.published_at.is_some()).map(|p| view! {
                 <p><a href=format!("/postmortems/{}", p.id) data-testid="postmortem-link">"Read the post-mortem"</a></p>
             })}
@@ -65,6 +71,72 @@ pub fn IncidentCard(incident: IncidentView, #[prop(optional)] link: bool) -> imp
                 }).collect_view()}
             </ol>
         </article>
+    }
+}
+
+/// An incident's impact, times and components, for its own page. The impact is said in words
+/// beside its colour; each component's state too.
+fn incident_facts(i: &IncidentView) -> impl IntoView {
+    let maintenance = i.kind == IncidentKind::Maintenance;
+    let impact = (!maintenance).then(|| {
+        let words = match i.impact {
+            Impact::None => "None",
+            Impact::Minor => "Minor",
+            Impact::Major => "Major",
+            Impact::Critical => "Critical",
+        };
+        view! {
+            <dt>"Impact"</dt>
+            <dd><span class=format!("impact impact-{}", i.impact) data-testid="incident-impact">{words}</span></dd>
+        }
+    });
+    let start = if maintenance {
+        i.scheduled_for.unwrap_or(i.started_at)
+    } else {
+        i.started_at
+    };
+    let end = i.resolved_at;
+    let lasted = end
+        .map(|e| duration_words(e - start))
+        .unwrap_or_else(|| format!("{} so far", duration_words(Utc::now() - start)));
+    let components = i.components.clone();
+    view! {
+        <dl class="facts incident-facts" data-testid="incident-facts">
+            {impact}
+            <dt>{if maintenance { "Starts" } else { "Started" }}</dt>
+            <dd><time datetime=start.to_rfc3339()>{when(start)}</time></dd>
+            {end.map(|e| view! {
+                <dt>{if maintenance { "Completed" } else { "Resolved" }}</dt>
+                <dd><time datetime=e.to_rfc3339()>{when(e)}</time></dd>
+            })}
+            <dt>"Duration"</dt>
+            <dd data-testid="incident-duration">{lasted}</dd>
+        </dl>
+        {(!components.is_empty()).then(|| view! {
+            <h4>"Affected components"</h4>
+            <ul class="components affected" data-testid="affected-components">
+                {components.into_iter().map(|c| view! {
+                    <li class="component">
+                        <div class="component-head">
+                            <span class="component-name">{c.name}</span>
+                            <span class=format!("state state-{}", c.status)>{status_words(&c.status)}</span>
+                        </div>
+                    </li>
+                }).collect_view()}
+            </ul>
+        })}
+    }
+}
+
+/// "2 h 5 min", "38 min", "under a minute".
+fn duration_words(d: chrono::Duration) -> String {
+    let minutes = d.num_minutes().max(0);
+    match (minutes / 1440, minutes / 60 % 24, minutes % 60) {
+        (0, 0, 0) => "under a minute".into(),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, h, _) => format!("{d} d {h} h"),
     }
 }
 

@@ -214,6 +214,7 @@ impl Scheduler {
         std::thread::Builder::new()
             .name("vigil-scheduler".into())
             .spawn(move || {
+                ahead_of_other_work();
                 // A timer and nothing else: the checks' sockets live on `checks`.
                 let clock = tokio::runtime::Builder::new_current_thread()
                     .enable_time()
@@ -310,6 +311,34 @@ impl Scheduler {
             });
         }
     }
+}
+
+/// Asks the kernel to run this thread before ordinary work: `SCHED_FIFO` at the lowest real-time
+/// priority. On its own thread the loop no longer waits behind the replica's other tasks, but it
+/// still waited for a core: on two cores shared with PostgreSQL and two more replicas, a due
+/// check started 8.4 ms late at p99 while a hundred changes applied, 2.5 ms with this (the same
+/// as with no change at all). The loop only pops timers and hands checks to the runtime, so it
+/// takes little of the core it is given; the kernel's real-time throttling bounds even a bug's
+/// share. Allowed with `CAP_SYS_NICE` or an `RLIMIT_RTPRIO` of at least 1 (`LimitRTPRIO=1` in
+/// the shipped unit); without either, the thread stays ordinary and says so once.
+fn ahead_of_other_work() {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    #[cfg(target_os = "linux")]
+    let refused = {
+        let param = libc::sched_param { sched_priority: 1 };
+        // SAFETY: pid 0 is the calling thread; `param` lives across the call.
+        let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) };
+        (rc != 0).then(std::io::Error::last_os_error)
+    };
+    #[cfg(not(target_os = "linux"))]
+    let refused = Some(std::io::Error::from(std::io::ErrorKind::Unsupported));
+    SAID.call_once(|| match refused {
+        None => tracing::debug!("the probes' scheduler runs at real-time priority 1"),
+        Some(e) => tracing::info!(
+            error = %e,
+            "the probes' scheduler runs at ordinary priority (real-time priority 1 needs CAP_SYS_NICE or LimitRTPRIO=1): checks may start a few milliseconds late while the machine is busy"
+        ),
+    });
 }
 
 /// Sleeps until `at`, or for ever when nothing is due (an empty world waits for a change).

@@ -179,6 +179,29 @@ async fn the_api_lifecycle_and_what_the_public_sees() {
         .as_str()
         .starts_with("[Resolved] Website"));
     assert!(!atom.contains("swapping"));
+    // One incident's own feed: each public update an entry, newest first; no internal note.
+    let one = app.get(&format!("/incidents/{id}/feed.atom")).await;
+    assert_eq!(
+        one.headers()["content-type"],
+        "application/atom+xml; charset=utf-8"
+    );
+    let one = one.text().await.unwrap();
+    let feed = atom_syndication::Feed::from_str(&one).expect("valid Atom");
+    let titles: Vec<&str> = feed.entries().iter().map(|e| e.title().as_str()).collect();
+    assert_eq!(titles.len(), 2, "{titles:?}");
+    assert!(titles[0].starts_with("Resolved: Website"), "{titles:?}");
+    assert!(
+        titles[1].starts_with("Investigating: Website"),
+        "{titles:?}"
+    );
+    assert!(one.contains("Drained node b") && !one.contains("swapping"));
+    assert!(
+        page.contains(&format!("/incidents/{id}/feed.atom")),
+        "the page links it"
+    );
+    for missing in ["/incidents/987654/feed.atom", "/incidents/abc/feed.atom"] {
+        assert_eq!(app.get(missing).await.status(), 404, "{missing}");
+    }
     let rss_text = app.get("/history.rss").await.text().await.unwrap();
     let channel = rss::Channel::from_str(&rss_text).expect("valid RSS");
     assert_eq!(channel.items().len(), 1);

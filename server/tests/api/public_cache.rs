@@ -220,7 +220,8 @@ async fn only_a_complete_page_is_kept_and_it_says_how_to_revalidate() {
             .unwrap();
         assert_eq!(r.status(), 404);
     }
-    // The page sets no caching rule of its own: the kept copy tells browsers to revalidate.
+    // The kept copy tells any cache in between what it may do (the configured rule: a CDN
+    // keeps serving it while every replica is down) and the tags to purge it by.
     for _ in 0..2 {
         let r = reqwest::Client::new()
             .get(app.url("/"))
@@ -228,11 +229,52 @@ async fn only_a_complete_page_is_kept_and_it_says_how_to_revalidate() {
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
-        assert_eq!(
+        let h = |name: &str| {
             r.headers()
-                .get(header::CACHE_CONTROL)
-                .map(|v| v.to_str().unwrap()),
-            Some("no-cache")
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+        };
+        assert_eq!(
+            h("cache-control").as_deref(),
+            Some("public, max-age=5, stale-while-revalidate=30, stale-if-error=86400")
         );
+        assert_eq!(h("cache-tag").as_deref(), Some("vigil,vigil-page-home"));
+        assert_eq!(h("surrogate-key").as_deref(), Some("vigil vigil-page-home"));
     }
+}
+
+#[tokio::test]
+async fn what_is_rendered_for_somebody_is_never_kept_by_a_cache_in_between() {
+    let (_target, app, id, reader) = signed_in_reader().await;
+    for path in ["/", "/api/v2/summary.json", "/history.atom"] {
+        let by_token = reqwest::Client::new()
+            .get(app.url(path))
+            .bearer_auth(&reader)
+            .send()
+            .await
+            .unwrap();
+        let by_cookie = reqwest::Client::new()
+            .get(app.url(path))
+            .header(header::COOKIE, format!("vigil_session={id}"))
+            .send()
+            .await
+            .unwrap();
+        for r in [by_token, by_cookie] {
+            assert_eq!(r.status(), 200, "{path}");
+            assert_eq!(
+                r.headers()[header::CACHE_CONTROL],
+                "private, no-cache",
+                "{path}: a CDN would keep somebody's answer for everybody"
+            );
+            assert!(r.headers().get("cache-tag").is_none(), "{path}");
+        }
+    }
+    // The rule for nobody's copy is the owner's to set.
+    let app = spawn_app_with_toml("[status_page]\ncache_control = \"public, max-age=60\"\n").await;
+    let r = reqwest::Client::new()
+        .get(app.url("/api/v2/summary.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()[header::CACHE_CONTROL], "public, max-age=60");
 }

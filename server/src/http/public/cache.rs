@@ -62,6 +62,8 @@ impl Slot {
 
 #[derive(Default)]
 pub struct PublicCache {
+    /// What anonymous renderings tell the caches in between (`status_page.cache_control`).
+    cache_control: CacheControl,
     slots: RwLock<HashMap<String, Arc<Slot>>>,
     /// Moved by every change made through this process, including those that write no event
     /// (a snapshot made public, a display name): what was rendered before is not served after.
@@ -99,7 +101,28 @@ impl Entry {
     }
 }
 
+/// `Cache-Control` of what was rendered for nobody.
+pub struct CacheControl(HeaderValue);
+
+impl Default for CacheControl {
+    fn default() -> Self {
+        CacheControl(HeaderValue::from_static(
+            crate::config::DEFAULT_CACHE_CONTROL,
+        ))
+    }
+}
+
 impl PublicCache {
+    /// A cache whose renderings carry `cache_control` (checked when the configuration loads).
+    pub fn new(cache_control: &str) -> PublicCache {
+        PublicCache {
+            cache_control: CacheControl(HeaderValue::from_str(cache_control).unwrap_or(
+                HeaderValue::from_static(crate::config::DEFAULT_CACHE_CONTROL),
+            )),
+            ..Default::default()
+        }
+    }
+
     fn slot(&self, key: &str, version: i64) -> Option<Arc<Slot>> {
         if let Some(s) = self.slots.read().expect("cache lock poisoned").get(key) {
             return Some(s.clone());
@@ -409,7 +432,7 @@ pub async fn serve(
     let version = live.borrow().status_version;
     let generation = cache.generation();
     let Some(slot) = cache.slot(&key, version) else {
-        return next.run(req).await;
+        return private_unless_anonymous(next.run(req).await);
     };
     if carries_credentials(&req) {
         // Only the resolver knows whether this is somebody; it answers from the cache if not.
@@ -423,7 +446,7 @@ pub async fn serve(
         let resp = next.run(req).await;
         return match resp.extensions().get::<FromCache>() {
             Some(FromCache(e)) => respond(&headers, e),
-            None => resp,
+            None => private_unless_anonymous(resp),
         };
     }
     let current = slot.current();
@@ -451,7 +474,7 @@ pub async fn serve(
     };
     let headers = req.headers().clone();
     metrics::counter!("public_cache_responses_total", "result" => "render").increment(1);
-    match render(req, next, version, generation).await {
+    match render(req, next, version, generation, &key, &cache.cache_control.0).await {
         Ok(entry) => {
             let entry = Arc::new(entry);
             *slot.current.write().expect("cache lock poisoned") = Some(entry.clone());
@@ -459,8 +482,61 @@ pub async fn serve(
         }
         // Not a 200 rendered for nobody (a 404 for an unknown incident, a 503 while the database
         // is away): passed on as it is, and not kept.
-        Err(resp) => resp,
+        Err(resp) => private_unless_anonymous(resp),
     }
+}
+
+/// A page rendered for somebody is theirs: no cache in between keeps it, whatever its handler
+/// said (the JSON's `public, max-age=5` is for the copy rendered for nobody).
+fn private_unless_anonymous(mut resp: Response) -> Response {
+    let anonymous = resp.extensions().get::<crate::auth::resolve::RenderedFor>()
+        == Some(&crate::auth::resolve::RenderedFor::Anonymous);
+    if !anonymous {
+        resp.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache"),
+        );
+    }
+    resp
+}
+
+/// The tags a CDN can purge a rendering by (`Cache-Tag`, `Surrogate-Key`): `vigil` for all of
+/// them, one for the page, and one for the component a badge or a feed is about.
+fn tags(key: &str) -> Vec<String> {
+    let slug = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect::<String>()
+            .trim_matches('-')
+            .to_string()
+    };
+    let (path, query) = key.split_once('?').unwrap_or((key, ""));
+    // The representation (`public::text`) is not part of the page.
+    let path = path.split('\n').next().unwrap_or(path);
+    let page = match slug(path).as_str() {
+        "" => "home".to_string(),
+        s => s.to_string(),
+    };
+    let mut tags = vec!["vigil".to_string(), format!("vigil-page-{page}")];
+    let component = path
+        .strip_prefix("/badge/")
+        .and_then(|f| f.strip_suffix(".svg"))
+        .map(str::to_string)
+        .or_else(|| {
+            url::form_urlencoded::parse(query.as_bytes())
+                .find(|(k, _)| k == "component")
+                .map(|(_, v)| v.into_owned())
+        });
+    if let Some(c) = component {
+        tags.push(format!("vigil-component-{}", slug(&c)));
+    }
+    tags
 }
 
 /// Renders the URL through the app, uncompressed and unconditional, and compresses it.
@@ -469,6 +545,8 @@ async fn render(
     next: Next,
     version: i64,
     generation: u64,
+    key: &str,
+    cache_control: &HeaderValue,
 ) -> Result<Entry, Response> {
     for h in [
         header::ACCEPT_ENCODING,
@@ -529,8 +607,13 @@ async fn render(
             ] {
                 h.remove(name);
             }
-            if !h.contains_key(header::CACHE_CONTROL) {
-                h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            // Rendered for nobody: any cache may keep it, as configured.
+            h.insert(header::CACHE_CONTROL, cache_control.clone());
+            if let Ok(tags) = HeaderValue::from_str(&tags(key).join(",")) {
+                h.insert("cache-tag", tags);
+            }
+            if let Ok(keys) = HeaderValue::from_str(&tags(key).join(" ")) {
+                h.insert("surrogate-key", keys);
             }
             if let Ok(v) = HeaderValue::from_str(
                 &last_modified
@@ -674,6 +757,26 @@ fn respond(headers: &HeaderMap, e: &Entry) -> Response {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn renderings_are_tagged_by_page_and_component() {
+        assert_eq!(tags("/"), ["vigil", "vigil-page-home"]);
+        assert_eq!(tags("/\nmarkdown"), ["vigil", "vigil-page-home"]);
+        assert_eq!(tags("/incidents/12"), ["vigil", "vigil-page-incidents-12"]);
+        assert_eq!(
+            tags("/badge/site.svg"),
+            ["vigil", "vigil-page-badge-site-svg", "vigil-component-site"]
+        );
+        assert_eq!(
+            tags("/history.atom?component=lke_ingress"),
+            [
+                "vigil",
+                "vigil-page-history-atom",
+                "vigil-component-lke-ingress"
+            ]
+        );
+    }
+
     use super::*;
 
     fn accept(v: &str) -> HeaderMap {

@@ -227,6 +227,105 @@ pub async fn atom(State(state): State<AppState>, Query(q): Query<FeedQuery>) -> 
         .into_response()
 }
 
+/// "Identified", "In progress".
+fn status_label(status: &str) -> String {
+    let mut words = status.replace('_', " ");
+    if let Some(first) = words.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    words
+}
+
+/// `/incidents/{id}/feed.atom`: one incident's public updates, newest first, so a reader can
+/// follow that incident alone. Its post-mortem, once published, is an entry too.
+pub async fn incident_atom(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    use atom_syndication::{Content, Entry, Feed, Link, Text};
+    let not_found = || {
+        (
+            axum::http::StatusCode::NOT_FOUND,
+            "there is no such incident\n",
+        )
+            .into_response()
+    };
+    let Some(id) = id.parse::<i64>().ok().filter(|n| *n > 0) else {
+        return not_found();
+    };
+    let i = match incidents::get(&state.pool, id, false).await {
+        Ok(Some(i)) => i,
+        Ok(None) => return not_found(),
+        Err(e) => return unavailable(e),
+    };
+    let base = state.public_url.trim_end_matches('/').to_string();
+    let page = format!("{base}/incidents/{id}");
+    let mut entries: Vec<Entry> = i
+        .updates
+        .iter()
+        .filter(|u| !u.internal)
+        .map(|u| {
+            let mut e = Entry::default();
+            e.set_id(format!("{page}#update-{}", u.id));
+            e.set_title(Text::plain(format!(
+                "{}: {}",
+                status_label(&u.status),
+                i.name
+            )));
+            e.set_updated(u.created_at.fixed_offset());
+            e.set_published(Some(u.created_at.fixed_offset()));
+            e.set_links(vec![Link {
+                href: page.clone(),
+                rel: "alternate".into(),
+                ..Default::default()
+            }]);
+            let mut c = Content::default();
+            c.set_content_type(Some("text".to_string()));
+            c.set_value(Some(u.body.clone()));
+            e.set_content(Some(c));
+            e
+        })
+        .collect();
+    if let Some(p) = i.postmortem.as_ref() {
+        if let Some(at) = p.published_at {
+            let mut e = Entry::default();
+            let href = format!("{base}/postmortems/{}", p.id);
+            e.set_id(href.clone());
+            e.set_title(Text::plain(format!("Post-mortem: {}", i.name)));
+            e.set_updated(at.fixed_offset());
+            e.set_links(vec![Link {
+                href,
+                rel: "alternate".into(),
+                ..Default::default()
+            }]);
+            entries.push(e);
+        }
+    }
+    entries.sort_by_key(|e| std::cmp::Reverse(*e.updated()));
+    let mut feed = Feed::default();
+    feed.set_id(format!("{page}/feed.atom"));
+    feed.set_title(Text::plain(format!("{} – {}", state.page_title(), i.name)));
+    feed.set_updated(i.updated_at.fixed_offset());
+    feed.set_links(vec![
+        Link {
+            href: page.clone(),
+            rel: "alternate".into(),
+            ..Default::default()
+        },
+        Link {
+            href: format!("{page}/feed.atom"),
+            rel: "self".into(),
+            ..Default::default()
+        },
+    ]);
+    feed.set_entries(entries);
+    (
+        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+        feed.to_string(),
+    )
+        .into_response()
+}
+
 /// `/history.rss`
 pub async fn rss(State(state): State<AppState>, Query(q): Query<FeedQuery>) -> Response {
     use rss::{ChannelBuilder, GuidBuilder, ItemBuilder};
@@ -288,5 +387,6 @@ pub fn endpoints() -> Vec<crate::http::endpoint::Endpoint> {
         ),
         get("/history.atom", atom).page(Page::FEED),
         get("/history.rss", rss).page(Page::FEED),
+        get("/incidents/{id}/feed.atom", incident_atom),
     ]
 }

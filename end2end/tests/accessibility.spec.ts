@@ -1,0 +1,96 @@
+import { test, expect, Page } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
+import { execFileSync } from "node:child_process";
+import * as path from "node:path";
+
+// Every public page and the sign-in page, checked by axe-core against the WCAG 2.0–2.2 A and AA
+// rules: light and dark, on a desktop and on a 390 px phone, with an open incident and a
+// scheduled maintenance on the page (their banners, badges and cards are where colour matters).
+const BIN = process.env.E2E_VIGIL_BIN ?? "";
+const DB = process.env.E2E_DATABASE_URL ?? "";
+const ROOT = path.resolve(__dirname, "../..");
+const RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"];
+
+let token = "";
+let incident = 0;
+let maintenance = 0;
+
+async function api(baseURL: string, method: string, url: string, body: object) {
+  const r = await fetch(`${baseURL}${url}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  expect(r.status, `${method} ${url}`).toBeLessThan(300);
+  return r.json();
+}
+
+test.beforeAll(async ({ baseURL }) => {
+  expect(BIN, "E2E_VIGIL_BIN names the vigil binary").not.toBe("");
+  token = execFileSync(
+    BIN,
+    ["token", "create", "--name", `e2e-a11y-${Date.now()}`, "--scope", "incidents:write"],
+    { cwd: ROOT, env: { ...process.env, DATABASE_URL: DB } },
+  )
+    .toString()
+    .trim();
+  const soon = Date.now() + 3_600_000;
+  incident = (
+    await api(baseURL!, "POST", "/api/v1/incidents", {
+      name: "Checkout is slow",
+      status: "identified",
+      impact: "minor",
+      body: "Payments take longer than usual; we found the cause.",
+      component_ids: ["site"],
+    })
+  ).id;
+  maintenance = (
+    await api(baseURL!, "POST", "/api/v1/maintenances", {
+      name: "Database upgrade",
+      body: "The database restarts once.",
+      component_ids: ["site"],
+      scheduled_for: new Date(soon).toISOString(),
+      scheduled_until: new Date(soon + 3_600_000).toISOString(),
+    })
+  ).id;
+});
+
+// The other tests find the page as they expect it: nothing open.
+test.afterAll(async ({ baseURL }) => {
+  if (incident) {
+    await api(baseURL!, "POST", `/api/v1/incidents/${incident}/updates`, { status: "resolved", body: "Fixed." });
+  }
+  if (maintenance) {
+    await api(baseURL!, "POST", `/api/v1/incidents/${maintenance}/updates`, { status: "completed", body: "Done." });
+  }
+});
+
+async function violations(page: Page): Promise<string[]> {
+  const paths = ["/", "/history", "/uptime", `/incidents/${incident}`, `/incidents/${maintenance}`, "/subscribe", "/login"];
+  const found: string[] = [];
+  for (const p of paths) {
+    const r = await page.goto(p);
+    expect(r?.status(), p).toBe(200);
+    const result = await new AxeBuilder({ page }).withTags(RULES).analyze();
+    for (const v of result.violations) {
+      const where = v.nodes.slice(0, 3).map((n) => `${n.target.join(" ")}: ${n.failureSummary?.split("\n")[1]?.trim() ?? ""}`);
+      found.push(`${p}: ${v.id} (${v.impact}) ${v.help}\n    ${where.join("\n    ")}`);
+    }
+  }
+  return found;
+}
+
+for (const scheme of ["light", "dark"] as const) {
+  for (const [device, size] of [
+    ["desktop", { width: 1280, height: 800 }],
+    ["phone", { width: 390, height: 844 }],
+  ] as const) {
+    test(`no WCAG 2.2 AA violations: ${scheme}, ${device}`, async ({ page }) => {
+      test.setTimeout(90_000);
+      await page.setViewportSize(size);
+      await page.emulateMedia({ colorScheme: scheme });
+      const found = await violations(page);
+      expect(found, found.join("\n")).toEqual([]);
+    });
+  }
+}
