@@ -105,10 +105,8 @@ pub fn PageTitle(#[prop(into)] text: String) -> impl IntoView {
         let _ = text;
         document().title()
     };
-    #[cfg(feature = "ssr")]
+    // The same on both sides: hydration walks what the server rendered.
     let share = (!text.is_empty()).then(|| view! { <ShareMeta title=full.clone()/> });
-    #[cfg(not(feature = "ssr"))]
-    let share = ();
     view! {
         <Title text=full/>
         {share}
@@ -123,7 +121,7 @@ struct PublicPage;
 /// and the page's canonical address. Only public pages carry it: they never hydrate, so the
 /// browser never has to find these tags again.
 #[component]
-pub fn ShareMeta(#[prop(into)] title: String) -> impl IntoView {
+pub fn ShareMeta(#[prop(into)] title: String) -> AnyView {
     #[cfg(feature = "ssr")]
     {
         use leptos_meta::{Link, Meta};
@@ -156,6 +154,7 @@ pub fn ShareMeta(#[prop(into)] title: String) -> impl IntoView {
     #[cfg(not(feature = "ssr"))]
     {
         let _ = title;
+        ().into_any()
     }
 }
 

@@ -11,11 +11,7 @@ const DB = process.env.E2E_DATABASE_URL ?? "";
 const ROOT = path.resolve(__dirname, "../..");
 const RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"];
 
-let token = "";
-let incident = 0;
-let maintenance = 0;
-
-async function api(baseURL: string, method: string, url: string, body: object) {
+async function api(baseURL: string, token: string, method: string, url: string, body: object) {
   const r = await fetch(`${baseURL}${url}`, {
     method,
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
@@ -25,48 +21,7 @@ async function api(baseURL: string, method: string, url: string, body: object) {
   return r.json();
 }
 
-test.beforeAll(async ({ baseURL }) => {
-  expect(BIN, "E2E_VIGIL_BIN names the vigil binary").not.toBe("");
-  token = execFileSync(
-    BIN,
-    ["token", "create", "--name", `e2e-a11y-${Date.now()}`, "--scope", "incidents:write"],
-    { cwd: ROOT, env: { ...process.env, DATABASE_URL: DB } },
-  )
-    .toString()
-    .trim();
-  const soon = Date.now() + 3_600_000;
-  incident = (
-    await api(baseURL!, "POST", "/api/v1/incidents", {
-      name: "Checkout is slow",
-      status: "identified",
-      impact: "minor",
-      body: "Payments take longer than usual; we found the cause.",
-      component_ids: ["site"],
-    })
-  ).id;
-  maintenance = (
-    await api(baseURL!, "POST", "/api/v1/maintenances", {
-      name: "Database upgrade",
-      body: "The database restarts once.",
-      component_ids: ["site"],
-      scheduled_for: new Date(soon).toISOString(),
-      scheduled_until: new Date(soon + 3_600_000).toISOString(),
-    })
-  ).id;
-});
-
-// The other tests find the page as they expect it: nothing open.
-test.afterAll(async ({ baseURL }) => {
-  if (incident) {
-    await api(baseURL!, "POST", `/api/v1/incidents/${incident}/updates`, { status: "resolved", body: "Fixed." });
-  }
-  if (maintenance) {
-    await api(baseURL!, "POST", `/api/v1/incidents/${maintenance}/updates`, { status: "completed", body: "Done." });
-  }
-});
-
-async function violations(page: Page): Promise<string[]> {
-  const paths = ["/", "/history", "/uptime", `/incidents/${incident}`, `/incidents/${maintenance}`, "/subscribe", "/login"];
+async function violations(page: Page, paths: string[]): Promise<string[]> {
   const found: string[] = [];
   for (const p of paths) {
     const r = await page.goto(p);
@@ -80,17 +35,52 @@ async function violations(page: Page): Promise<string[]> {
   return found;
 }
 
-for (const scheme of ["light", "dark"] as const) {
-  for (const [device, size] of [
-    ["desktop", { width: 1280, height: 800 }],
-    ["phone", { width: 390, height: 844 }],
-  ] as const) {
-    test(`no WCAG 2.2 AA violations: ${scheme}, ${device}`, async ({ page }) => {
-      test.setTimeout(90_000);
-      await page.setViewportSize(size);
-      await page.emulateMedia({ colorScheme: scheme });
-      const found = await violations(page);
-      expect(found, found.join("\n")).toEqual([]);
-    });
+test("public pages and the sign-in page have no WCAG 2.2 AA violations, light and dark, desktop and phone", async ({ page, baseURL }) => {
+  test.setTimeout(180_000);
+  expect(BIN, "E2E_VIGIL_BIN names the vigil binary").not.toBe("");
+  const token = execFileSync(
+    BIN,
+    ["token", "create", "--name", `e2e-a11y-${Date.now()}`, "--scope", "incidents:write"],
+    { cwd: ROOT, env: { ...process.env, DATABASE_URL: DB } },
+  )
+    .toString()
+    .trim();
+  const soon = Date.now() + 3_600_000;
+  const incident = (
+    await api(baseURL!, token, "POST", "/api/v1/incidents", {
+      name: "Checkout is slow",
+      status: "identified",
+      impact: "minor",
+      body: "Payments take longer than usual; we found the cause.",
+      component_ids: ["site"],
+    })
+  ).id;
+  const maintenance = (
+    await api(baseURL!, token, "POST", "/api/v1/maintenances", {
+      name: "Database upgrade",
+      body: "The database restarts once.",
+      component_ids: ["site"],
+      scheduled_for: new Date(soon).toISOString(),
+      scheduled_until: new Date(soon + 3_600_000).toISOString(),
+    })
+  ).id;
+  const paths = ["/", "/history", "/uptime", `/incidents/${incident}`, `/incidents/${maintenance}`, "/subscribe", "/login"];
+  const found: string[] = [];
+  try {
+    for (const scheme of ["light", "dark"] as const) {
+      for (const [device, size] of [
+        ["desktop", { width: 1280, height: 800 }],
+        ["phone", { width: 390, height: 844 }],
+      ] as const) {
+        await page.setViewportSize(size);
+        await page.emulateMedia({ colorScheme: scheme });
+        for (const v of await violations(page, paths)) found.push(`[${scheme}, ${device}] ${v}`);
+      }
+    }
+  } finally {
+    // The tests after this one find the page as they expect it: nothing open.
+    await api(baseURL!, token, "POST", `/api/v1/incidents/${incident}/updates`, { status: "resolved", body: "Fixed." });
+    await api(baseURL!, token, "POST", `/api/v1/incidents/${maintenance}/updates`, { status: "completed", body: "Done." });
   }
-}
+  expect(found, found.join("\n")).toEqual([]);
+});

@@ -63,7 +63,8 @@ pub fn LatencyChart(series: Vec<Series>, now: DateTime<Utc>) -> impl IntoView {
         })
         .collect();
     view! {
-        <figure class="chart">
+        // Focusable: on a phone it scrolls sideways, and a keyboard must be able to scroll it.
+        <figure class="chart" tabindex="0">
             <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label="Response time over the last 24 hours, in milliseconds">
                 <line class="axis" x1=PAD_L y1=H - PAD_B x2=W y2=H - PAD_B/>
                 <text class="tick" x=PAD_L - 4.0 y=PAD_T + 8.0 text-anchor="end">{format!("{:.0} ms", max)}</text>

@@ -342,6 +342,29 @@ async fn maintenances_are_upcoming_then_active_and_hold_components() {
     assert_eq!(err["field"], "scheduled_until");
 }
 
+/// One component and one HTTP monitor (every second) per target, named `names`, after
+/// `head` (probes, incidents, channels); started, and every monitor up.
+async fn behind_one_ingress(names: &[&str], targets: &[Target], head: &str) -> TestApp {
+    let mut toml = String::from(head);
+    for (name, t) in names.iter().zip(targets) {
+        toml.push_str(&format!(
+            "[[component]]\nid = \"{name}\"\nname = \"{name}\"\n\n[[monitor]]\nname = \"{name}-http\"\ncomponent = \"{name}\"\nkind = \"http\"\nurl = \"http://{}/\"\ninterval_secs = 1\ntimeout_ms = 800\n\n",
+            t.addr
+        ));
+    }
+    let app = spawn_app_with_toml(&toml).await;
+    let want = names.len() as i64;
+    eventually(20, "all monitors up", || async {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM monitor_state WHERE status = 'up'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        (n == want).then_some(())
+    })
+    .await;
+    app
+}
+
 #[tokio::test]
 async fn components_joining_an_open_incident_are_announced_in_one_update_and_so_are_recoveries() {
     // The seed's cascade: the site first, then three more behind the same ingress. The title
@@ -353,26 +376,14 @@ async fn components_joining_an_open_incident_are_announced_in_one_update_and_so_
         Target::start().await,
         Target::start().await,
     ];
-    let mut toml = String::from(
+    let app = behind_one_ingress(
+        &names,
+        &targets,
         "[probes]\nmin_interval_secs = 1\ndown_after = 1\nup_after = 1\n\n\
          [incidents]\ncorrelation_window_secs = 600\nquiet_period_secs = 600\nannounce_after_secs = 5\n\n",
-    );
-    for (name, t) in names.iter().zip(&targets) {
-        toml.push_str(&format!(
-            "[[component]]\nid = \"{name}\"\nname = \"{name}\"\n\n[[monitor]]\nname = \"{name}-http\"\ncomponent = \"{name}\"\nkind = \"http\"\nurl = \"http://{}/\"\ninterval_secs = 1\ntimeout_ms = 800\n\n",
-            t.addr
-        ));
-    }
-    let app = spawn_app_with_toml(&toml).await;
-    let (_, reader) = create_token(&app, &[Scope::Read]).await;
-    eventually(20, "all monitors up", || async {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM monitor_state WHERE status = 'up'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-        (n == 4).then_some(())
-    })
+    )
     .await;
+    let (_, reader) = create_token(&app, &[Scope::Read]).await;
     let updates = |id: i64| {
         let app = &app;
         async move {
@@ -472,25 +483,11 @@ async fn simultaneous_failures_become_one_incident_that_resolves_itself() {
     ];
     let webhooks = WebhookSim::new();
     let hooks = webhooks.serve().await.unwrap();
-    let mut toml = String::from("[probes]\nmin_interval_secs = 1\ndown_after = 1\nup_after = 1\n\n[incidents]\ncorrelation_window_secs = 600\nquiet_period_secs = 3\n\n");
-    toml.push_str(&format!("[[notify]]\nname = \"discord\"\nkind = \"discord\"\nurl = \"{hooks}/api/webhooks/1/x\"\nevents = [\"incident.*\"]\n\n"));
-    for (name, t) in ["site", "grafana", "bitwarden"].iter().zip(&targets) {
-        toml.push_str(&format!(
-            "[[component]]\nid = \"{name}\"\nname = \"{name}\"\n\n[[monitor]]\nname = \"{name}-http\"\ncomponent = \"{name}\"\nkind = \"http\"\nurl = \"http://{}/\"\ninterval_secs = 1\ntimeout_ms = 800\n\n",
-            t.addr
-        ));
-    }
-    let app = spawn_app_with_toml(&toml).await;
+    let mut head = String::from("[probes]\nmin_interval_secs = 1\ndown_after = 1\nup_after = 1\n\n[incidents]\ncorrelation_window_secs = 600\nquiet_period_secs = 3\n\n");
+    head.push_str(&format!("[[notify]]\nname = \"discord\"\nkind = \"discord\"\nurl = \"{hooks}/api/webhooks/1/x\"\nevents = [\"incident.*\"]\n\n"));
+    // Every monitor has a verdict first.
+    let app = behind_one_ingress(&["site", "grafana", "bitwarden"], &targets, &head).await;
     let (_, reader) = create_token(&app, &[Scope::Read]).await;
-    // Let every monitor get a verdict first.
-    eventually(20, "all monitors up", || async {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM monitor_state WHERE status = 'up'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-        (n == 3).then_some(())
-    })
-    .await;
     for t in &targets {
         t.set_healthy(false);
     }

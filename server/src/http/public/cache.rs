@@ -474,7 +474,17 @@ pub async fn serve(
     };
     let headers = req.headers().clone();
     metrics::counter!("public_cache_responses_total", "result" => "render").increment(1);
-    match render(req, next, version, generation, &key, &cache.cache_control.0).await {
+    match render(
+        req,
+        next,
+        version,
+        generation,
+        &key,
+        page.negotiated,
+        &cache.cache_control.0,
+    )
+    .await
+    {
         Ok(entry) => {
             let entry = Arc::new(entry);
             *slot.current.write().expect("cache lock poisoned") = Some(entry.clone());
@@ -546,6 +556,7 @@ async fn render(
     version: i64,
     generation: u64,
     key: &str,
+    negotiated: bool,
     cache_control: &HeaderValue,
 ) -> Result<Entry, Response> {
     for h in [
@@ -622,22 +633,15 @@ async fn render(
             ) {
                 h.insert(header::LAST_MODIFIED, v);
             }
-            // What the handler varies on (a negotiated page: `Accept`), and the encoding.
-            let mut vary: Vec<String> = h
-                .get_all(header::VARY)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .map(|v| v.trim().to_ascii_lowercase())
-                .filter(|v| !v.is_empty())
-                .collect();
-            vary.push("accept-encoding".into());
-            let mut seen = std::collections::HashSet::new();
-            vary.retain(|v| seen.insert(v.clone()));
+            // The encoding, and for a page that answers Markdown or text too, what chooses it
+            // (never the CORS layer's `Origin`: the read side answers every origin alike).
             h.insert(
                 header::VARY,
-                HeaderValue::from_str(&vary.join(", "))
-                    .unwrap_or(HeaderValue::from_static("accept-encoding")),
+                HeaderValue::from_static(if negotiated {
+                    crate::http::public::text::VARY
+                } else {
+                    "accept-encoding"
+                }),
             );
             h
         },

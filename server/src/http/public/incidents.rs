@@ -171,7 +171,7 @@ async fn history(state: &AppState, q: &FeedQuery) -> Result<FeedItems, Response>
 
 /// `/history.atom`
 pub async fn atom(State(state): State<AppState>, Query(q): Query<FeedQuery>) -> Response {
-    use atom_syndication::{Content, Entry, Feed, Link, Text};
+    use atom_syndication::{Content, Entry, Link, Text};
     let FeedItems { list, about, query } = match history(&state, &q).await {
         Ok(l) => l,
         Err(r) => return r,
@@ -203,22 +203,34 @@ pub async fn atom(State(state): State<AppState>, Query(q): Query<FeedQuery>) -> 
             e
         })
         .collect();
+    atom_feed(
+        format!("{} – {about}", state.page_title()),
+        updated,
+        format!("{base}/history"),
+        format!("{base}/history.atom{query}"),
+        entries,
+    )
+}
+
+/// An Atom feed: `page` is what it follows, `this` where it is read (also its id).
+fn atom_feed(
+    title: String,
+    updated: chrono::DateTime<chrono::Utc>,
+    page: String,
+    this: String,
+    entries: Vec<atom_syndication::Entry>,
+) -> Response {
+    use atom_syndication::{Feed, Link, Text};
     let mut feed = Feed::default();
-    feed.set_id(format!("{base}/history{query}"));
-    feed.set_title(Text::plain(format!("{} – {about}", state.page_title())));
+    feed.set_id(this.clone());
+    feed.set_title(Text::plain(title));
     feed.set_updated(updated.fixed_offset());
-    feed.set_links(vec![
-        Link {
-            href: format!("{base}/history"),
-            rel: "alternate".into(),
-            ..Default::default()
-        },
-        Link {
-            href: format!("{base}/history.atom{query}"),
-            rel: "self".into(),
-            ..Default::default()
-        },
-    ]);
+    let link = |href: String, rel: &str| Link {
+        href,
+        rel: rel.into(),
+        ..Default::default()
+    };
+    feed.set_links(vec![link(page, "alternate"), link(this, "self")]);
     feed.set_entries(entries);
     (
         [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
@@ -242,7 +254,7 @@ pub async fn incident_atom(
     State(state): State<AppState>,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Response {
-    use atom_syndication::{Content, Entry, Feed, Link, Text};
+    use atom_syndication::{Content, Entry, Link, Text};
     let not_found = || {
         (
             axum::http::StatusCode::NOT_FOUND,
@@ -302,28 +314,13 @@ pub async fn incident_atom(
         }
     }
     entries.sort_by_key(|e| std::cmp::Reverse(*e.updated()));
-    let mut feed = Feed::default();
-    feed.set_id(format!("{page}/feed.atom"));
-    feed.set_title(Text::plain(format!("{} – {}", state.page_title(), i.name)));
-    feed.set_updated(i.updated_at.fixed_offset());
-    feed.set_links(vec![
-        Link {
-            href: page.clone(),
-            rel: "alternate".into(),
-            ..Default::default()
-        },
-        Link {
-            href: format!("{page}/feed.atom"),
-            rel: "self".into(),
-            ..Default::default()
-        },
-    ]);
-    feed.set_entries(entries);
-    (
-        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
-        feed.to_string(),
+    atom_feed(
+        format!("{} – {}", state.page_title(), i.name),
+        i.updated_at,
+        page.clone(),
+        format!("{page}/feed.atom"),
+        entries,
     )
-        .into_response()
 }
 
 /// `/history.rss`

@@ -17,6 +17,9 @@ use vigil_core::model::{incident::IncidentView, status::StatusSummary};
 use super::status::{conditional, mark_stale, read, RenderedBody};
 use crate::http::{endpoint::Endpoint, state::AppState};
 
+/// What every answer of a page that offers text depends on, for any cache in between.
+pub const VARY: &str = "accept, accept-encoding, user-agent";
+
 /// What a request to a page that offers text is answered with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Representation {
@@ -93,10 +96,8 @@ async fn negotiate(State(state): State<AppState>, req: Request, next: Next) -> R
         text => answer(&state, req.headers(), text).await,
     };
     // Every answer of this URL depends on these, for any cache in between.
-    resp.headers_mut().insert(
-        header::VARY,
-        HeaderValue::from_static("accept, accept-encoding, user-agent"),
-    );
+    resp.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static(VARY));
     resp
 }
 
