@@ -160,6 +160,7 @@ pub fn site(state: AppState, sessions: PgSessions) -> groups::Site {
     .add(Group::PublicData, public::status::endpoints())
     .add(Group::PublicData, public::incidents::endpoints())
     .add(Group::PublicData, public::text::endpoints())
+    .add(Group::PublicData, public::embed::endpoints())
     .add(
         Group::PublicForms,
         pages(&state, Group::PublicForms, sections::subscribe)

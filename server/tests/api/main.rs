@@ -9,6 +9,7 @@ mod bombs;
 mod causes;
 mod cli;
 mod cluster;
+mod embed;
 mod events;
 mod follow_ups;
 mod github;

@@ -425,7 +425,7 @@ pub async fn serve(
     }
     // Markdown, text and HTML of one URL are three renderings, chosen as the handler chooses.
     let key = if page.negotiated {
-        key + crate::http::public::text::wanted(req.headers()).key()
+        key + crate::http::public::representation::wanted(req.headers()).key()
     } else {
         key
     };
@@ -638,7 +638,7 @@ async fn render(
             h.insert(
                 header::VARY,
                 HeaderValue::from_static(if negotiated {
-                    crate::http::public::text::VARY
+                    crate::http::public::representation::VARY
                 } else {
                     "accept-encoding"
                 }),

@@ -267,7 +267,7 @@ pub fn colour(s: Option<ComponentStatus>) -> &'static str {
     }
 }
 
-fn escape(s: &str) -> String {
+pub(super) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

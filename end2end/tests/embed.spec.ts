@@ -1,0 +1,73 @@
+import { test, expect } from "@playwright/test";
+import { execFileSync } from "node:child_process";
+import * as http from "node:http";
+import * as path from "node:path";
+
+// The owner's own site, on another origin and under a strict CSP of its own, with Vigil's
+// banner script: nothing while all is well, a banner linking to the incident while one is open,
+// and a visitor may dismiss it.
+const BIN = process.env.E2E_VIGIL_BIN ?? "";
+const DB = process.env.E2E_DATABASE_URL ?? "";
+const ROOT = path.resolve(__dirname, "../..");
+const HOST_PORT = 3993;
+
+test("the banner script shows an open incident on another site, and nothing otherwise", async ({ page, baseURL }) => {
+  const vigil = new URL(baseURL!).origin;
+  const site = http.createServer((_req, res) => {
+    res.writeHead(200, {
+      "content-type": "text/html; charset=utf-8",
+      // Scripts and connections to Vigil only; no inline style at all.
+      "content-security-policy": `default-src 'none'; img-src 'self'; script-src ${vigil}; connect-src ${vigil}; style-src 'none'`,
+    });
+    res.end(`<!DOCTYPE html><html lang="en"><head><title>Example Org</title></head>
+<body><h1>Example Org</h1><script src="${vigil}/embed.js" async></script></body></html>`);
+  });
+  await new Promise<void>((resolve) => site.listen(HOST_PORT, "127.0.0.1", resolve));
+  const token = execFileSync(
+    BIN,
+    ["token", "create", "--name", `e2e-embed-${Date.now()}`, "--scope", "incidents:write"],
+    { cwd: ROOT, env: { ...process.env, DATABASE_URL: DB } },
+  )
+    .toString()
+    .trim();
+  const api = async (url: string, body: object) => {
+    const r = await fetch(`${vigil}${url}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    expect(r.status, url).toBeLessThan(300);
+    return r.json();
+  };
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  let id = 0;
+  try {
+    const host = `http://127.0.0.1:${HOST_PORT}/`;
+    await page.goto(host);
+    // The script has looked (it marks the page), and there was nothing to show.
+    await expect(page.locator("html")).toHaveAttribute("data-vigil-embed", "quiet");
+    await expect(page.locator("[data-vigil-banner]")).toHaveCount(0);
+
+    id = (await api("/api/v1/incidents", { name: "Checkout <b>errors</b>", status: "investigating", impact: "major", body: "Looking." })).id;
+    await page.goto(host);
+    const banner = page.locator("[data-vigil-banner]");
+    await expect(banner).toBeVisible();
+    await expect(banner.getByRole("link")).toHaveText("Checkout <b>errors</b>");
+    await expect(banner.getByRole("link")).toHaveAttribute("href", `${vigil}/incidents/${id}`);
+    await expect(banner).toContainText("Investigating:");
+    await banner.getByRole("button", { name: "Dismiss" }).click();
+    await expect(banner).toHaveCount(0);
+    await page.goto(host);
+    await expect(page.locator("html")).toHaveAttribute("data-vigil-embed", "dismissed");
+    await expect(page.locator("[data-vigil-banner]")).toHaveCount(0);
+    expect(errors).toEqual([]);
+  } finally {
+    if (id) await api(`/api/v1/incidents/${id}/updates`, { status: "resolved", body: "Fixed." });
+    site.closeAllConnections();
+    await new Promise<void>((resolve) => site.close(() => resolve()));
+  }
+});
