@@ -22,7 +22,9 @@
     s = String(s || "").replace(/_/g, " ");
     return s.charAt(0).toUpperCase() + s.slice(1);
   };
-  fetch(base + "/api/v2/summary.json", { credentials: "omit" })
+  // Revalidated each time (a 304 when nothing changed): the page's five-second freshness is
+  // for caches in between, and a banner should not lag behind the incident it announces.
+  fetch(base + "/api/v2/summary.json", { credentials: "omit", cache: "no-cache" })
     .then(function (r) {
       return r.ok ? r.json() : null;
     })
