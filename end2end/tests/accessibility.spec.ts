@@ -1,25 +1,11 @@
 import { test, expect, Page } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
-import { execFileSync } from "node:child_process";
-import * as path from "node:path";
+import { api, incidentsToken } from "../support/vigil";
 
 // Every public page and the sign-in page, checked by axe-core against the WCAG 2.0–2.2 A and AA
 // rules: light and dark, on a desktop and on a 390 px phone, with an open incident and a
 // scheduled maintenance on the page (their banners, badges and cards are where colour matters).
-const BIN = process.env.E2E_VIGIL_BIN ?? "";
-const DB = process.env.E2E_DATABASE_URL ?? "";
-const ROOT = path.resolve(__dirname, "../..");
 const RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"];
-
-async function api(baseURL: string, token: string, method: string, url: string, body: object) {
-  const r = await fetch(`${baseURL}${url}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  expect(r.status, `${method} ${url}`).toBeLessThan(300);
-  return r.json();
-}
 
 async function violations(page: Page, paths: string[]): Promise<string[]> {
   const found: string[] = [];
@@ -37,14 +23,7 @@ async function violations(page: Page, paths: string[]): Promise<string[]> {
 
 test("public pages and the sign-in page have no WCAG 2.2 AA violations, light and dark, desktop and phone", async ({ page, baseURL }) => {
   test.setTimeout(180_000);
-  expect(BIN, "E2E_VIGIL_BIN names the vigil binary").not.toBe("");
-  const token = execFileSync(
-    BIN,
-    ["token", "create", "--name", `e2e-a11y-${Date.now()}`, "--scope", "incidents:write"],
-    { cwd: ROOT, env: { ...process.env, DATABASE_URL: DB } },
-  )
-    .toString()
-    .trim();
+  const token = incidentsToken("a11y");
   const soon = Date.now() + 3_600_000;
   const incident = (
     await api(baseURL!, token, "POST", "/api/v1/incidents", {

@@ -1,14 +1,10 @@
 import { test, expect } from "@playwright/test";
-import { execFileSync } from "node:child_process";
 import * as http from "node:http";
-import * as path from "node:path";
+import { api as call, incidentsToken } from "../support/vigil";
 
 // The owner's own site, on another origin and under a strict CSP of its own, with Vigil's
 // banner script: nothing while all is well, a banner linking to the incident while one is open,
 // and a visitor may dismiss it.
-const BIN = process.env.E2E_VIGIL_BIN ?? "";
-const DB = process.env.E2E_DATABASE_URL ?? "";
-const ROOT = path.resolve(__dirname, "../..");
 const HOST_PORT = 3993;
 
 test("the banner script shows an open incident on another site, and nothing otherwise", async ({ page, baseURL }) => {
@@ -23,22 +19,8 @@ test("the banner script shows an open incident on another site, and nothing othe
 <body><h1>Example Org</h1><script src="${vigil}/embed.js" async></script></body></html>`);
   });
   await new Promise<void>((resolve) => site.listen(HOST_PORT, "127.0.0.1", resolve));
-  const token = execFileSync(
-    BIN,
-    ["token", "create", "--name", `e2e-embed-${Date.now()}`, "--scope", "incidents:write"],
-    { cwd: ROOT, env: { ...process.env, DATABASE_URL: DB } },
-  )
-    .toString()
-    .trim();
-  const api = async (url: string, body: object) => {
-    const r = await fetch(`${vigil}${url}`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    expect(r.status, url).toBeLessThan(300);
-    return r.json();
-  };
+  const token = incidentsToken("embed");
+  const api = (url: string, body: object) => call(vigil, token, "POST", url, body);
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   page.on("console", (m) => {

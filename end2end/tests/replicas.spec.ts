@@ -1,13 +1,10 @@
 import { test, expect } from "@playwright/test";
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
-import * as path from "node:path";
+import { ChildProcess, spawn } from "node:child_process";
+import { BIN, DB, ROOT, incidentsToken } from "../support/vigil";
 
 // Two more replicas of the server under test, on its database and with its configuration: three
 // in all. A visitor's page on one of them follows a change made through another, and keeps
 // following changes after that other replica is killed with SIGKILL.
-const BIN = process.env.E2E_VIGIL_BIN ?? "";
-const DB = process.env.E2E_DATABASE_URL ?? "";
-const ROOT = path.resolve(__dirname, "../..");
 
 function replica(port: number, name: string): ChildProcess {
   return spawn(BIN, ["--config", "end2end/vigil-e2e.toml", "serve"], {
@@ -33,15 +30,7 @@ async function ready(port: number) {
 
 test("a page on a surviving replica keeps following changes when another is killed", async ({ page }) => {
   test.setTimeout(90_000);
-  expect(BIN, "E2E_VIGIL_BIN names the vigil binary").not.toBe("");
-  expect(DB, "E2E_DATABASE_URL names the test database").not.toBe("");
-  const token = execFileSync(
-    BIN,
-    ["token", "create", "--name", `e2e-replicas-${Date.now()}`, "--scope", "incidents:write"],
-    { cwd: ROOT, env: { ...process.env, DATABASE_URL: DB } },
-  )
-    .toString()
-    .trim();
+  const token = incidentsToken("replicas");
   const doomed = replica(3996, "e2e-doomed");
   const survivor = replica(3995, "e2e-survivor");
   try {
