@@ -19,6 +19,8 @@ use super::{
     status::{conditional, mark_stale, read, RenderedBody},
 };
 use crate::http::{endpoint::Endpoint, state::AppState};
+// The figure as the HTML page says it.
+use vigil_app::components::uptime_bar;
 
 /// `e` (the status page) answering text to those who ask for it (see [`wanted`]).
 pub fn offer_text(e: Endpoint, state: &AppState) -> Endpoint {
@@ -163,7 +165,7 @@ pub fn markdown(s: &StatusSummary, url: &str) -> String {
         }
         let uptime = c
             .uptime_90d
-            .map(|u| format!(" ({} uptime over 90 days)", percent(u)))
+            .map(|u| format!(" ({} uptime over 90 days)", uptime_bar::percent(u)))
             .unwrap_or_default();
         out.push_str(&format!("- {}: {}{uptime}\n", md(&c.name), c.label()));
     }
@@ -221,16 +223,6 @@ pub fn plain(s: &StatusSummary, url: &str) -> String {
     }
     out.push_str(&format!("\n{url}/\n"));
     out
-}
-
-/// "99.98%", as the page says it.
-fn percent(u: f64) -> String {
-    let p = u * 100.0;
-    if p >= 99.995 {
-        "100%".into()
-    } else {
-        format!("{p:.2}%")
-    }
 }
 
 #[cfg(test)]
