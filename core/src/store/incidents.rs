@@ -383,6 +383,19 @@ pub async fn list(
     filter: Filter,
     internal: bool,
 ) -> Result<Vec<IncidentView>, StoreError> {
+    // One snapshot: an incident's name, components and updates are read by separate queries,
+    // and a change committed between them would show a title that lists other components.
+    let mut tx = pool.begin().await?;
+    super::read_only_snapshot(&mut tx).await?;
+    list_in(&mut tx, filter, internal).await
+}
+
+/// [`list`] inside a caller's snapshot.
+pub async fn list_in(
+    tx: &mut sqlx::PgConnection,
+    filter: Filter,
+    internal: bool,
+) -> Result<Vec<IncidentView>, StoreError> {
     // One literal query per filter, so that each is checked against the schema at build time.
     let rows: Vec<Row> = match filter {
         Filter::Unresolved => {
@@ -391,7 +404,7 @@ pub async fn list(
                 "SELECT id, kind, name, status, impact, automatic, taken_over, started_at, monitoring_at, \
              resolved_at, scheduled_for, scheduled_until, created_at, updated_at FROM incidents WHERE kind = 'incident' AND resolved_at IS NULL ORDER BY started_at DESC"
             )
-            .fetch_all(pool)
+            .fetch_all(&mut *tx)
             .await?
         }
         Filter::Latest(n) => {
@@ -401,7 +414,7 @@ pub async fn list(
              resolved_at, scheduled_for, scheduled_until, created_at, updated_at FROM incidents WHERE kind = 'incident' ORDER BY started_at DESC LIMIT $1",
                 n
             )
-            .fetch_all(pool)
+            .fetch_all(&mut *tx)
             .await?
         }
         Filter::OpenMaintenances => {
@@ -410,7 +423,7 @@ pub async fn list(
                 "SELECT id, kind, name, status, impact, automatic, taken_over, started_at, monitoring_at, \
              resolved_at, scheduled_for, scheduled_until, created_at, updated_at FROM incidents WHERE kind = 'maintenance' AND resolved_at IS NULL ORDER BY scheduled_for"
             )
-            .fetch_all(pool)
+            .fetch_all(&mut *tx)
             .await?
         }
         Filter::Maintenances(n) => {
@@ -420,7 +433,7 @@ pub async fn list(
              resolved_at, scheduled_for, scheduled_until, created_at, updated_at FROM incidents WHERE kind = 'maintenance' ORDER BY scheduled_for DESC LIMIT $1",
                 n
             )
-            .fetch_all(pool)
+            .fetch_all(&mut *tx)
             .await?
         }
         Filter::Between(from, to) => {
@@ -431,7 +444,7 @@ pub async fn list(
                 from,
                 to
             )
-            .fetch_all(pool)
+            .fetch_all(&mut *tx)
             .await?
         }
         Filter::Everything(n) => {
@@ -441,11 +454,11 @@ pub async fn list(
              resolved_at, scheduled_for, scheduled_until, created_at, updated_at FROM incidents WHERE true ORDER BY created_at DESC LIMIT $1",
                 n
             )
-            .fetch_all(pool)
+            .fetch_all(&mut *tx)
             .await?
         }
     };
-    load(pool, rows, internal).await
+    load(tx, rows, internal).await
 }
 
 pub async fn get(
@@ -453,15 +466,17 @@ pub async fn get(
     id: i64,
     internal: bool,
 ) -> Result<Option<IncidentView>, StoreError> {
+    let mut tx = pool.begin().await?;
+    super::read_only_snapshot(&mut tx).await?;
     let rows = sqlx::query_as!(
                 Row,
                 "SELECT id, kind, name, status, impact, automatic, taken_over, started_at, monitoring_at, \
              resolved_at, scheduled_for, scheduled_until, created_at, updated_at FROM incidents WHERE id = $1 ",
                 id
             )
-            .fetch_all(pool)
+            .fetch_all(&mut *tx)
             .await?;
-    Ok(load(pool, rows, internal).await?.into_iter().next())
+    Ok(load(&mut tx, rows, internal).await?.into_iter().next())
 }
 
 /// An event attached to an incident as evidence.
@@ -474,7 +489,7 @@ struct Evidence {
 }
 
 async fn load(
-    pool: &PgPool,
+    tx: &mut sqlx::PgConnection,
     rows: Vec<Row>,
     internal: bool,
 ) -> Result<Vec<IncidentView>, StoreError> {
@@ -487,7 +502,7 @@ async fn load(
          JOIN components c ON c.id = ic.component_id WHERE ic.incident_id = ANY($1) ORDER BY c.position",
         &ids
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
     struct Update {
         incident_id: i64,
@@ -505,14 +520,14 @@ async fn load(
         &ids,
         internal
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
     // Public readers see a display name or "Vigil", never a login name or a token's name.
     let shown_as = if internal {
         std::collections::HashMap::new()
     } else {
         let authors: Vec<String> = updates.iter().map(|u| u.author.clone()).collect();
-        super::users::public_names(pool, &authors).await?
+        super::users::public_names(&mut *tx, &authors).await?
     };
     let evidence = if internal {
         sqlx::query_as!(
@@ -521,12 +536,12 @@ async fn load(
              JOIN events e ON e.id = ie.event_id WHERE ie.incident_id = ANY($1) ORDER BY e.at",
             &ids
         )
-        .fetch_all(pool)
+        .fetch_all(&mut *tx)
         .await?
     } else {
         Vec::new()
     };
-    let postmortems = super::postmortems::for_incidents(pool, &ids, internal).await?;
+    let postmortems = super::postmortems::for_incidents(&mut *tx, &ids, internal).await?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -640,12 +655,14 @@ pub async fn components_in_maintenance(pool: &PgPool) -> Result<Vec<String>, Sto
 }
 
 /// Component states that open incidents and active maintenances declare: (component, status).
-pub async fn declared_component_states(pool: &PgPool) -> Result<Vec<(String, String)>, StoreError> {
+pub async fn declared_component_states(
+    db: impl sqlx::PgExecutor<'_>,
+) -> Result<Vec<(String, String)>, StoreError> {
     Ok(sqlx::query!(
         "SELECT ic.component_id, ic.status FROM incident_components ic JOIN incidents i ON i.id = ic.incident_id \
          WHERE i.resolved_at IS NULL AND (i.kind = 'incident' OR i.status IN ('in_progress', 'verifying'))"
     )
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?
     .into_iter()
     .map(|r| (r.component_id, r.status))

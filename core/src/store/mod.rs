@@ -50,6 +50,17 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+/// Makes `tx` read one snapshot: whatever it reads after this agrees with everything else it
+/// reads, though writers commit in between (a view assembled from several queries is not torn).
+pub async fn read_only_snapshot(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+) -> Result<(), StoreError> {
+    sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Whatever went wrong in the database, callers get a 503 and the same words; the details go to
 /// the log.
 impl crate::model::answer::Answer for StoreError {

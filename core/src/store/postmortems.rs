@@ -599,7 +599,7 @@ pub struct PostmortemLink {
 
 /// The post-mortems of `incidents`; drafts only when `drafts`.
 pub async fn for_incidents(
-    pool: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     incidents: &[i64],
     drafts: bool,
 ) -> Result<Vec<PostmortemLink>, StoreError> {
@@ -611,7 +611,7 @@ pub async fn for_incidents(
         incidents,
         drafts
     )
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?)
 }
 

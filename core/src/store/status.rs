@@ -176,6 +176,10 @@ struct MonitorRow {
 }
 
 pub async fn summary(pool: &PgPool, title: &str) -> Result<StatusSummary, StoreError> {
+    // One snapshot: a component's state, the incident that declares it and the incidents listed
+    // below come from separate queries and must agree with each other.
+    let mut tx = pool.begin().await?;
+    super::read_only_snapshot(&mut tx).await?;
     let now = Utc::now();
     let first_day = (now - Duration::days(DAYS - 1)).date_naive();
     let components: Vec<ComponentRow> = sqlx::query_as!(
@@ -183,16 +187,16 @@ pub async fn summary(pool: &PgPool, title: &str) -> Result<StatusSummary, StoreE
         "SELECT id, name, group_name, description, position, created_at, updated_at \
          FROM components WHERE NOT retired ORDER BY position"
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
-    let (mut by_component, latest_change) = monitors_by_component(pool).await?;
+    let (mut by_component, latest_change) = monitors_by_component(&mut *tx).await?;
     let mut history = History {
         first_day,
-        checks: daily_checks(pool, first_day).await?,
-        incidents: incidents_by_day(pool, first_day).await?,
+        checks: daily_checks(&mut *tx, first_day).await?,
+        incidents: incidents_by_day(&mut *tx, first_day).await?,
     };
-    let mut latency = latency_24h(pool, now).await?;
-    let declared = super::incidents::declared_component_states(pool).await?;
+    let mut latency = latency_24h(&mut *tx, now).await?;
+    let declared = super::incidents::declared_component_states(&mut *tx).await?;
     let updated_at = components
         .iter()
         .map(|c| c.updated_at)
@@ -234,16 +238,16 @@ pub async fn summary(pool: &PgPool, title: &str) -> Result<StatusSummary, StoreE
         indicator,
         description: description.to_string(),
         components: out,
-        incidents: super::incidents::list(pool, super::incidents::Filter::Unresolved, false)
+        incidents: super::incidents::list_in(&mut tx, super::incidents::Filter::Unresolved, false)
             .await?,
-        maintenances: super::incidents::list(
-            pool,
+        maintenances: super::incidents::list_in(
+            &mut tx,
             super::incidents::Filter::OpenMaintenances,
             false,
         )
         .await?,
         stale: false,
-        third_party: third_party(pool).await?,
+        third_party: third_party(&mut *tx).await?,
     })
 }
 
@@ -312,8 +316,10 @@ pub async fn announce_component_changes(
 }
 
 /// The followed components of providers shown publicly.
-async fn third_party(pool: &PgPool) -> Result<Vec<crate::model::status::ThirdParty>, StoreError> {
-    Ok(super::upstream::all(pool)
+async fn third_party(
+    db: impl sqlx::PgExecutor<'_>,
+) -> Result<Vec<crate::model::status::ThirdParty>, StoreError> {
+    Ok(super::upstream::all(db)
         .await?
         .into_iter()
         .filter(|p| p.public)
@@ -356,7 +362,7 @@ fn shown_status(
 
 /// Every live monitor's summary, by component; and the newest state change among them.
 async fn monitors_by_component(
-    pool: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
 ) -> Result<(HashMap<String, Vec<MonitorSummary>>, Option<DateTime<Utc>>), StoreError> {
     let monitors: Vec<MonitorRow> = sqlx::query_as!(
         MonitorRow,
@@ -368,7 +374,7 @@ async fn monitors_by_component(
          FROM monitors m LEFT JOIN monitor_state s ON s.monitor_id = m.id \
          WHERE NOT m.retired ORDER BY m.name"
     )
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     let mut by_component: HashMap<String, Vec<MonitorSummary>> = HashMap::new();
     let mut latest = None;
@@ -410,7 +416,7 @@ type DayKey = (String, NaiveDate);
 
 /// Checks and failures per component and day, from the daily rollups.
 async fn daily_checks(
-    pool: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     first_day: NaiveDate,
 ) -> Result<HashMap<DayKey, (i64, i64)>, StoreError> {
     let days = sqlx::query!(
@@ -420,7 +426,7 @@ async fn daily_checks(
          WHERE r.resolution = 'd' AND r.bucket >= $1 AND NOT m.retired GROUP BY 1, 2",
         midnight(first_day)
     )
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     Ok(days
         .into_iter()
@@ -433,7 +439,7 @@ async fn daily_checks(
 
 /// Incidents per component and day, for the 90-day bar's tooltips.
 async fn incidents_by_day(
-    pool: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     first_day: NaiveDate,
 ) -> Result<HashMap<DayKey, Vec<String>>, StoreError> {
     let rows = sqlx::query!(
@@ -442,7 +448,7 @@ async fn incidents_by_day(
          WHERE i.kind = 'incident' AND i.started_at >= $1 ORDER BY i.started_at",
         midnight(first_day)
     )
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     let mut by_day: HashMap<DayKey, Vec<String>> = HashMap::new();
     for r in rows {
@@ -454,7 +460,7 @@ async fn incidents_by_day(
 
 /// Mean latency per component in 10-minute bins over the last 24 hours.
 async fn latency_24h(
-    pool: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     now: DateTime<Utc>,
 ) -> Result<HashMap<String, Vec<(DateTime<Utc>, f64)>>, StoreError> {
     let rows = sqlx::query!(
@@ -464,7 +470,7 @@ async fn latency_24h(
          WHERE r.resolution = 'm' AND r.bucket >= $1 AND NOT m.retired GROUP BY 1, 2 ORDER BY 2",
         now - Duration::hours(24)
     )
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     let mut by_component: HashMap<String, Vec<(DateTime<Utc>, f64)>> = HashMap::new();
     for r in rows {

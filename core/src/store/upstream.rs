@@ -106,12 +106,12 @@ pub async fn touch(pool: &PgPool, name: &str, at: DateTime<Utc>) -> Result<(), S
 }
 
 /// Every live provider that has been read at least once.
-pub async fn all(pool: &PgPool) -> Result<Vec<UpstreamView>, StoreError> {
+pub async fn all(db: impl sqlx::PgExecutor<'_>) -> Result<Vec<UpstreamView>, StoreError> {
     let rows = sqlx::query!(
         "SELECT name, public, snapshot, fetched_at FROM upstream_status \
          WHERE NOT retired AND fetched_at > 'epoch' ORDER BY name"
     )
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     Ok(rows
         .into_iter()

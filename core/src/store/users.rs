@@ -166,7 +166,7 @@ pub async fn set_display_name(
 /// The public name of an update's or a post-mortem's author, as stored ("user:NAME", "token:…",
 /// "Vigil"): the person's display name when they have one, otherwise "Vigil".
 pub async fn public_names(
-    pool: &PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     authors: &[String],
 ) -> Result<std::collections::HashMap<String, String>, StoreError> {
     let logins: Vec<String> = authors
@@ -177,7 +177,7 @@ pub async fn public_names(
         "SELECT username, display_name FROM users WHERE username = ANY($1)",
         &logins
     )
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     Ok(authors
         .iter()

@@ -9,6 +9,7 @@ use sqlx::{Postgres, Transaction};
 
 use crate::model::event::EventData;
 
+pub use super::read_only_snapshot;
 use super::{PgPool, StoreError};
 
 /// A live component as stored.
@@ -70,14 +71,6 @@ pub enum WorldAt {
     Whole(Value),
     /// The versions alive at it, by kind, then in order.
     Versions(Vec<StoredVersion>),
-}
-
-/// Makes `tx` read one snapshot: what it reads after this agrees with the head it reads.
-pub async fn read_only_snapshot(tx: &mut Transaction<'_, Postgres>) -> Result<(), StoreError> {
-    sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }
 
 /// Each live monitor's id and spec (as the probes run it), with the revision they are from.

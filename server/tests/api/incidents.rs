@@ -474,6 +474,69 @@ async fn components_joining_an_open_incident_are_announced_in_one_update_and_so_
 }
 
 #[tokio::test]
+async fn an_incident_is_read_whole_while_it_changes() {
+    // An incident is assembled from several queries (its row, components, updates). A change
+    // committed between two of them showed a title listing other components than the ones
+    // beside it: seen when the engine added a component as the API was read.
+    let app = spawn_app_with_toml(&format!("{COMPONENTS}\n[incidents]\nautomatic = false\n")).await;
+    let (_, writer) = create_token(&app, &[Scope::IncidentsWrite, Scope::Read]).await;
+    let (_, reader) = create_token(&app, &[Scope::Read]).await;
+    let (status, created) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/incidents",
+        &writer,
+        json!({ "name": "one", "status": "investigating", "impact": "major",
+                "body": "Looking.", "component_ids": ["site"] }),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let write = async {
+        for i in 0..100 {
+            let (name, ids) = if i % 2 == 0 {
+                ("two", json!(["site", "grafana"]))
+            } else {
+                ("one", json!(["site"]))
+            };
+            let path = format!("/api/v1/incidents/{id}");
+            let (status, body) = send(
+                &app,
+                reqwest::Method::PATCH,
+                &path,
+                &writer,
+                json!({ "name": name, "component_ids": ids }),
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+        }
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+    };
+    let read = |path: String| {
+        let (app, reader, done) = (&app, &reader, &done);
+        async move {
+            let mut seen = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let v = app.get_json(&path, reader).await;
+                let v = v.get("incidents").map_or(&v, |list| &list[0]);
+                let components = v["components"].as_array().unwrap().len();
+                let want = if components == 2 { "two" } else { "one" };
+                assert_eq!(v["name"], want, "read {seen} of {path} is torn: {v}");
+                seen += 1;
+            }
+            seen
+        }
+    };
+    let ((), one, list) = tokio::join!(
+        write,
+        read(format!("/api/v1/incidents/{id}")),
+        read("/api/v1/incidents".to_string())
+    );
+    assert!(one > 0 && list > 0, "both readers read: {one}, {list}");
+}
+
+#[tokio::test]
 async fn simultaneous_failures_become_one_incident_that_resolves_itself() {
     // The seed: the site, Grafana and Bitwarden all behind one broken ingress.
     let targets = [
