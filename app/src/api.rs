@@ -11,6 +11,7 @@ pub mod postmortems;
 pub mod reliability;
 pub mod resources;
 pub mod settings;
+pub mod slos;
 pub mod status;
 pub mod subscribers;
 
@@ -20,5 +21,6 @@ pub use monitors::*;
 pub use ops::*;
 pub use reliability::*;
 pub use resources::*;
+pub use slos::*;
 pub use status::*;
 pub use subscribers::*;

@@ -67,6 +67,11 @@ pub struct Config {
     pub components: Vec<monitors::ComponentConfig>,
     #[serde(rename = "monitor")]
     pub monitors: Vec<monitors::MonitorConfig>,
+    /// Objectives and their error budgets (`[[objective]]`).
+    #[serde(rename = "objective")]
+    pub objectives: Vec<vigil_core::model::objective::ObjectiveSpec>,
+    /// How often objectives are judged (`[slo]`).
+    pub slo: SloConfig,
     pub world: WorldConfig,
     /// The file this was read from (`None`: the built-in defaults). Filled in by `load`.
     #[serde(skip)]
@@ -275,6 +280,23 @@ impl Default for ClusterConfig {
         ClusterConfig {
             lease_secs: 15,
             replica_name: None,
+        }
+    }
+}
+
+/// How objectives are judged.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SloConfig {
+    /// Every objective's burn rates are judged this often. The shortest default alert window
+    /// is five minutes: a minute judges it five times.
+    pub evaluate_every_secs: u64,
+}
+
+impl Default for SloConfig {
+    fn default() -> Self {
+        SloConfig {
+            evaluate_every_secs: 60,
         }
     }
 }

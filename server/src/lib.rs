@@ -15,6 +15,7 @@ pub mod incidents;
 pub mod limits;
 pub mod live;
 pub mod notify;
+pub mod objectives;
 pub mod outbox;
 pub mod pg_embedded;
 pub mod probes;

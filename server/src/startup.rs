@@ -177,6 +177,13 @@ impl Application {
         )
         .await
         .map_err(DbError::from)?;
+        crate::objectives::start(
+            db.pool.clone(),
+            state.world.live.clone(),
+            &cluster,
+            Duration::from_secs(config.slo.evaluate_every_secs),
+            shutdown.clone(),
+        );
         crate::notify::start(
             config,
             db.pool.clone(),

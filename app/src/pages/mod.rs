@@ -10,6 +10,7 @@ pub mod postmortem_review;
 pub mod postmortems;
 pub mod reliability;
 pub mod settings;
+pub mod slos;
 pub mod status;
 pub mod subscribe;
 pub mod uptime;

@@ -36,6 +36,7 @@ pub fn OpsLayout() -> impl IntoView {
                 <a href="/ops/postmortems">"Post-mortems"</a>
                 <a href="/ops/follow-ups">"Follow-ups"</a>
                 <a href="/ops/reliability">"Reliability"</a>
+                <a href="/ops/slos">"Objectives"</a>
                 <a href="/ops/nodes">"Nodes"</a>
                 <a href="/ops/monitors">"Monitors"</a>
                 <a href="/ops/settings">"Settings"</a>

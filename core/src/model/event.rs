@@ -48,6 +48,10 @@ pub enum EventData {
     /// A resource alert rule (memory, CPU, pressure) fired or cleared.
     #[serde(rename = "resource.alert")]
     ResourceAlert(ResourceAlert),
+    /// An objective's burn-rate alert fired or cleared: its error budget burns (or no longer
+    /// burns) fast enough to spend too much of it.
+    #[serde(rename = "slo.burn")]
+    SloBurn(SloBurn),
     #[serde(rename = "incident.opened")]
     IncidentOpened(IncidentNews),
     #[serde(rename = "incident.updated")]
@@ -220,6 +224,46 @@ pub struct ResourceAlert {
     pub firing: bool,
     pub since: Option<DateTime<Utc>>,
     pub message: String,
+}
+
+/// A burn-rate alert of an objective, as judged: which rule, the burn rates over its two
+/// windows, and the budget left then.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SloBurn {
+    pub objective: String,
+    pub name: String,
+    /// The rule's id, e.g. `14.4x-1h-5m`.
+    pub rule: String,
+    /// `page` or `ticket`.
+    pub severity: String,
+    pub firing: bool,
+    pub long_rate: Option<f64>,
+    pub short_rate: Option<f64>,
+    /// The share of the window's budget left (below 0 once exceeded).
+    pub budget_remaining: f64,
+    pub at: DateTime<Utc>,
+}
+
+impl SloBurn {
+    pub fn message(&self) -> String {
+        let rate = |r: Option<f64>| r.map_or("no checks".to_string(), |r| format!("{r:.1}x"));
+        let left = format!(
+            "{:.0} % of its error budget left",
+            self.budget_remaining * 100.0
+        );
+        if self.firing {
+            format!(
+                "{} burns its error budget fast ({}: {} and {}), {}: {left}",
+                self.name,
+                self.rule,
+                rate(self.long_rate),
+                rate(self.short_rate),
+                self.severity
+            )
+        } else {
+            format!("{} no longer burns fast ({}): {left}", self.name, self.rule)
+        }
+    }
 }
 
 /// An incident's or maintenance's state when the event was written, with what a notification
@@ -510,6 +554,7 @@ impl EventData {
                 format!("Pod {}/{}{on} {what}{why}", p.namespace, p.pod)
             }
             EventData::ResourceAlert(a) => a.message.clone(),
+            EventData::SloBurn(b) => b.message(),
             EventData::IncidentOpened(n) => format!("Incident opened: {}", n.name),
             EventData::IncidentResolved(n) => format!("Incident resolved: {}", n.name),
             EventData::IncidentUpdated(n)
@@ -576,6 +621,7 @@ impl EventData {
             EventData::BackendFlapping(b) => Tone::of(b.flapping),
             EventData::Ingress(i) => Tone::of(i.broken),
             EventData::ResourceAlert(a) => Tone::of(a.firing),
+            EventData::SloBurn(b) => Tone::of(b.firing),
             EventData::K8sNode(k) => Tone::of(k.condition.is_bad()),
             EventData::K8sPod(_) => Tone::Bad,
             EventData::UpstreamIncident(u) => {

@@ -12,6 +12,7 @@ pub mod lb_config;
 pub mod live;
 pub mod monitor;
 pub mod notification;
+pub mod objective;
 pub mod postmortem;
 pub mod reliability;
 pub mod resource;

@@ -24,6 +24,7 @@ fn marked(data: &EventData) -> bool {
             | EventData::UpstreamIncident(_)
             | EventData::UpstreamComponent(_)
             | EventData::ResourceAlert(_)
+            | EventData::SloBurn(_)
             | EventData::K8sNode(_)
             | EventData::K8sPod(_)
             | EventData::SourceStale(_)

@@ -18,6 +18,7 @@ pub mod kubernetes;
 pub mod lb_configs;
 pub mod monitors;
 pub mod notifications;
+pub mod objectives;
 pub mod outbox;
 pub mod postmortem_commands;
 pub mod postmortems;

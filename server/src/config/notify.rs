@@ -22,13 +22,15 @@ pub struct NotifyConfig {
 }
 
 /// What a channel receives unless told otherwise: what a person wants to be woken for.
-pub const DEFAULT_EVENTS: [&str; 9] = [
+pub const DEFAULT_EVENTS: [&str; 10] = [
     "monitor.state",
     "incident.*",
     "maintenance.*",
     "source.stale",
     "source.fresh",
     "resource.alert",
+    // An objective's error budget burns fast (a page) or steadily (a ticket).
+    "slo.burn",
     "lb.ingress",
     "followup.overdue",
     // Somebody was asked to review a post-mortem, or approved one.

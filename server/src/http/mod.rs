@@ -42,6 +42,7 @@ fn render_context(
             pool: state.pool.clone(),
             explainer: state.causes.clone(),
         });
+    let judges = crate::objectives::judges(state.pool.clone(), state.world.live.clone());
     let review = state.review;
     let offer = vigil_core::model::subscriber::SubscribeOffer {
         enabled: state.subscriptions.enabled,
@@ -71,6 +72,7 @@ fn render_context(
         provide_context(pauses.clone());
         provide_context(desk.clone());
         provide_context(causes.clone());
+        provide_context(judges.clone());
         provide_context(offer.clone());
     }
 }

@@ -127,7 +127,7 @@ pub fn setting_kind(name: &str) -> Result<ObjectKind, WorldError> {
         .filter(|k| super::settings::KINDS.contains(k))
         .ok_or_else(|| {
             WorldError::NotFound(format!(
-                "`{name}` is not a kind of setting: source, channel, alert_rule or page"
+                "`{name}` is not a kind of setting: source, channel, alert_rule, page or objective"
             ))
         })
 }

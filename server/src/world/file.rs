@@ -33,6 +33,7 @@ pub fn declared(config: &Config) -> World {
         upstreams: config.upstreams.clone(),
         notify: config.notify.clone(),
         alerts: config.resources.alerts.clone(),
+        objectives: config.objectives.clone(),
         page: config.declares_page.then(|| super::settings::PageConfig {
             title: config.status_page.title.clone(),
             description: None,

@@ -33,7 +33,7 @@ use crate::config::{
 };
 
 /// The sections of a world document.
-pub const WORLD_KEYS: [&str; 10] = [
+pub const WORLD_KEYS: [&str; 11] = [
     "component",
     "monitor",
     "prometheus",
@@ -44,6 +44,7 @@ pub const WORLD_KEYS: [&str; 10] = [
     "notify",
     "alert",
     "page",
+    "objective",
 ];
 
 /// The whole world as people write it: the TOML's `[[component]]` and `[[monitor]]` tables in
@@ -86,6 +87,10 @@ pub struct World {
     pub alerts: Vec<AlertConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<objects::PageConfig>,
+    /// Objectives and their error budgets.
+    #[serde(default, rename = "objective", skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub objectives: Vec<vigil_core::model::objective::ObjectiveSpec>,
 }
 
 impl World {

@@ -25,6 +25,8 @@ pub enum ObjectKind {
     AlertRule,
     /// The public page's settings.
     Page,
+    /// An objective and its error budget (`[[objective]]`).
+    Objective,
 }
 
 impl ObjectKind {
@@ -37,6 +39,7 @@ impl ObjectKind {
             ObjectKind::Channel => "channel",
             ObjectKind::AlertRule => "alert_rule",
             ObjectKind::Page => "page",
+            ObjectKind::Objective => "objective",
         }
     }
 
@@ -48,6 +51,7 @@ impl ObjectKind {
             ObjectKind::Channel,
             ObjectKind::AlertRule,
             ObjectKind::Page,
+            ObjectKind::Objective,
         ]
         .into_iter()
         .find(|k| k.name() == name)
@@ -146,11 +150,12 @@ pub struct Setting {
 }
 
 /// The kinds that are settings (not components or monitors), in the order they are listed.
-pub const KINDS: [ObjectKind; 4] = [
+pub const KINDS: [ObjectKind; 5] = [
     ObjectKind::Source,
     ObjectKind::Channel,
     ObjectKind::AlertRule,
     ObjectKind::Page,
+    ObjectKind::Objective,
 ];
 
 /// The fields of a setting that hold a credential: a channel's webhook URL carries its token

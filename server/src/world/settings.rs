@@ -15,6 +15,7 @@ pub use super::objects::{
 };
 use super::{objects::ObjectKind, World};
 use crate::config::{notify::NotifyConfig, problem::Problem, resources::AlertConfig, LinodeConfig};
+use vigil_core::model::objective::{ObjectiveSpec, Scope};
 
 impl World {
     /// Every setting, each kind in its order.
@@ -47,6 +48,13 @@ impl World {
                 kind: ObjectKind::Page,
                 id: PAGE_ID.into(),
                 doc: value(serde_json::to_value(p)),
+            });
+        }
+        for o in &self.objectives {
+            out.push(Setting {
+                kind: ObjectKind::Objective,
+                id: o.id.clone(),
+                doc: value(serde_json::to_value(o)),
             });
         }
         out
@@ -129,6 +137,7 @@ impl World {
                 read_doc::<PageConfig>(&what, doc.clone())?;
                 PAGE_ID.into()
             }
+            ObjectKind::Objective => read_doc::<ObjectiveSpec>(&what, doc.clone())?.id,
             ObjectKind::Component | ObjectKind::Monitor => unreachable!("not a setting"),
         };
         let new = Setting { kind, id, doc };
@@ -163,6 +172,7 @@ impl World {
         self.notify.clear();
         self.alerts.clear();
         self.page = None;
+        self.objectives.clear();
         let mut problems = Vec::new();
         for s in settings {
             let what = format!("{} `{}`", s.kind.name(), s.id);
@@ -180,6 +190,9 @@ impl World {
                 ObjectKind::Channel => serde_json::from_value(s.doc).map(|c| self.notify.push(c)),
                 ObjectKind::AlertRule => serde_json::from_value(s.doc).map(|a| self.alerts.push(a)),
                 ObjectKind::Page => serde_json::from_value(s.doc).map(|p| self.page = Some(p)),
+                ObjectKind::Objective => {
+                    serde_json::from_value(s.doc).map(|o| self.objectives.push(o))
+                }
                 ObjectKind::Component | ObjectKind::Monitor => continue,
             };
             if let Err(e) = read {
@@ -336,6 +349,47 @@ pub fn validate(world: &World, floor: u64) -> Vec<Problem> {
                     )),
                 );
             }
+        }
+    }
+    let mut objectives = HashSet::new();
+    for o in &world.objectives {
+        if !objectives.insert(o.id.clone()) {
+            said(
+                ObjectKind::Objective,
+                &o.id,
+                Err(Problem::new(
+                    "objective.id",
+                    "another objective has this id",
+                )),
+            );
+        }
+        let checked = o.check();
+        for (field, message) in checked.as_ref().err().into_iter().flatten() {
+            said(
+                ObjectKind::Objective,
+                &o.id,
+                Err(Problem::new(format!("objective.{field}"), message.clone())),
+            );
+        }
+        // What it counts must exist, or its budget would silently read as untouched.
+        match checked.map(|c| c.scope) {
+            Ok(Scope::Component(c)) if world.component(&c).is_none() => said(
+                ObjectKind::Objective,
+                &o.id,
+                Err(Problem::new(
+                    "objective.component",
+                    format!("there is no component `{c}`: name one of the page's components"),
+                )),
+            ),
+            Ok(Scope::Monitor(m)) if world.monitor(&m).is_none() => said(
+                ObjectKind::Objective,
+                &o.id,
+                Err(Problem::new(
+                    "objective.monitor",
+                    format!("there is no monitor `{m}`: name one by its name"),
+                )),
+            ),
+            _ => {}
         }
     }
     problems

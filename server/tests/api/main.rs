@@ -21,6 +21,7 @@ mod limits;
 mod linode_client;
 mod load_balancers;
 mod notifications;
+mod objectives;
 mod openapi;
 mod outage;
 mod postmortems;

@@ -17,6 +17,7 @@ pub mod resources;
 pub mod reviews;
 pub mod scope;
 pub mod settings;
+pub mod slos;
 pub mod subscribers;
 pub mod v1;
 pub mod world;

@@ -10,8 +10,8 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::http::{
     api::agents, api::evidence, api::follow_ups, api::incidents, api::postmortems,
-    api::reliability, api::resources, api::reviews, api::settings, api::subscribers, api::v1,
-    api::world, state::AppState,
+    api::reliability, api::resources, api::reviews, api::settings, api::slos, api::subscribers,
+    api::v1, api::world, state::AppState,
 };
 
 #[derive(OpenApi)]
@@ -66,6 +66,7 @@ pub fn api() -> Api {
         .merge(reliability::routes())
         .merge(world::routes())
         .merge(settings::routes())
+        .merge(slos::routes())
         .split_for_parts();
     let (agents, agents_doc) = agents::routes().split_for_parts();
     let mut scripts_table = table_of(&doc);

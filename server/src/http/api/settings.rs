@@ -290,6 +290,22 @@ setting_routes!(
     patch_channel,
     delete_channel
 );
+setting_list!(
+    ObjectKind::Objective,
+    "objective",
+    "/api/v1/objectives",
+    list_objectives
+);
+setting_routes!(
+    ObjectKind::Objective,
+    "objective",
+    "/api/v1/objectives",
+    "/api/v1/objectives/{id}",
+    create_objective,
+    get_objective,
+    patch_objective,
+    delete_objective
+);
 setting_routes!(
     ObjectKind::AlertRule,
     "alert rule",
@@ -368,4 +384,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_alert_rules, create_alert_rule))
         .routes(routes!(get_alert_rule, patch_alert_rule, delete_alert_rule))
         .routes(routes!(get_page, put_page, patch_page))
+        .routes(routes!(list_objectives, create_objective))
+        .routes(routes!(get_objective, patch_objective, delete_objective))
 }

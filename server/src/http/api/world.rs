@@ -97,6 +97,10 @@ pub struct WorldInput {
     #[schema(value_type = Vec<Object>)]
     pub alert: Vec<crate::config::resources::AlertConfig>,
     pub page: Option<crate::world::settings::PageConfig>,
+    /// Objectives and their error budgets.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub objective: Vec<vigil_core::model::objective::ObjectiveSpec>,
     /// Remove what the world has and this does not name.
     #[serde(default)]
     pub prune: bool,
@@ -563,6 +567,7 @@ async fn plan_or_apply(
         notify: input.notify,
         alerts: input.alert,
         page: input.page,
+        objectives: input.objective,
     };
     let prune = input.prune;
     let applied = apply::change(&state.pool, &state.world.probes, edit, |current, w| {

@@ -1,0 +1,133 @@
+//! `/ops/slos`: each objective's target and what it achieved over its window, the error budget
+//! left (a burn-down over the window), how fast it burns now and when it would run out, and its
+//! burn-rate alerts. Maintenance left out or counted is said beside every figure.
+
+use leptos::prelude::*;
+use vigil_core::model::objective::{BurnDownPoint, SloView};
+
+use crate::api::get_slos;
+use crate::pages::reliability::duration;
+
+/// A percentage with the precision objectives are written in: 99.95 %, 100 %.
+fn percent(p: f64) -> String {
+    let s = format!("{p:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    format!("{s} %")
+}
+
+fn rate(r: Option<f64>) -> String {
+    r.map_or("no checks".into(), |r| format!("{r:.1}x"))
+}
+
+/// The budget left at the end of each day, as a line from 100 % down (below the axis once it
+/// is exceeded). Drawn on the server: the page needs no script.
+#[component]
+fn BurnDown(points: Vec<BurnDownPoint>, days: i64) -> impl IntoView {
+    let (w, h) = (300.0_f64, 80.0_f64);
+    // From +100 % at the top to -50 % at the bottom; further below is drawn at the bottom.
+    let y = move |r: f64| (1.0 - r.clamp(-0.5, 1.0)) / 1.5 * h;
+    let x = move |i: usize| (i as f64 + 1.0) / days.max(1) as f64 * w;
+    let mut path = format!("M0,{:.1}", y(1.0));
+    for (i, p) in points.iter().enumerate() {
+        path.push_str(&format!(" L{:.1},{:.1}", x(i), y(p.remaining)));
+    }
+    let last = points.last().map(|p| p.remaining).unwrap_or(1.0);
+    let label = format!(
+        "Error budget left, day by day: {} at the end of {}",
+        percent(last * 100.0),
+        points
+            .last()
+            .map(|p| p.day.to_string())
+            .unwrap_or_else(|| "the first day".into())
+    );
+    let title = label.clone();
+    view! {
+        <svg class="burn-down" viewBox=format!("0 0 {w} {h}") width="300" height="80" role="img" aria-label=label data-testid="burn-down">
+            <title>{title}</title>
+            <line class="burn-down-zero" x1="0" x2=w.to_string() y1=format!("{:.1}", y(0.0)) y2=format!("{:.1}", y(0.0))/>
+            <path class=if last < 0.0 { "burn-down-line over" } else { "burn-down-line" } d=path fill="none"/>
+        </svg>
+    }
+}
+
+#[component]
+fn Objective(slo: SloView) -> impl IntoView {
+    let days = (slo.window_end - slo.window_start).num_days();
+    let scope = match (&slo.component, &slo.monitor) {
+        (Some(c), _) => format!("component {c}"),
+        (_, Some(m)) => format!("monitor {m}"),
+        _ => String::new(),
+    };
+    let maintenance = if slo.maintenance_excluded {
+        "maintenance left out"
+    } else {
+        "maintenance counted"
+    };
+    let achieved = slo.achieved.map_or("no checks yet".into(), percent);
+    let left = format!(
+        "{} of the budget left ({:.0} min at full outage; {} of {:.1} allowed bad checks spent)",
+        percent(slo.remaining * 100.0),
+        slo.remaining_minutes.max(0.0),
+        slo.bad,
+        slo.allowed_bad
+    );
+    let runs_out = match slo.exhausted_in_secs {
+        Some(0) => "spent".to_string(),
+        Some(s) => format!("in {} at the last hour's rate", duration(Some(s as f64))),
+        None => "not burning".to_string(),
+    };
+    let testid = format!("slo-{}", slo.id);
+    view! {
+        <section class="slo" data-testid=testid>
+            <h2>{slo.name.clone()}</h2>
+            <p class="muted">{format!("{} · {} {} over {} · {maintenance}", scope, percent(slo.target), slo.sli, slo.window)}</p>
+            <dl class="facts">
+                <dt>"Achieved"</dt>
+                <dd class=if slo.met { "met" } else { "missed" } data-testid="achieved">{format!("{achieved} ({} of {} checks good)", slo.good, slo.total)}</dd>
+                <dt>"Error budget"</dt><dd data-testid="budget">{left}</dd>
+                <dt>"Burn rate"</dt><dd>{format!("{} over the last hour, {} over the window", rate(slo.burn_rate_now), rate(slo.burn_rate_window))}</dd>
+                <dt>"Runs out"</dt><dd>{runs_out}</dd>
+            </dl>
+            <BurnDown points=slo.burn_down.clone() days=days/>
+            <table class="table">
+                <thead><tr><th>"Alert"</th><th>"Fires at"</th><th>"Long window"</th><th>"Short window"</th><th>"State"</th></tr></thead>
+                <tbody>
+                    {slo.alerts.into_iter().map(|a| {
+                        let state = match (a.firing, a.since) {
+                            (true, Some(t)) => format!("firing since {}", t.format("%Y-%m-%d %H:%M UTC")),
+                            (true, None) => "firing".into(),
+                            (false, _) => "quiet".into(),
+                        };
+                        view! {
+                            <tr class=if a.firing { "firing" } else { "" }>
+                                <td>{format!("{} ({})", a.id, a.severity)}</td>
+                                <td>{format!("{}x", a.burn_rate)}</td>
+                                <td>{format!("{}: {}", a.long, rate(a.long_rate))}</td>
+                                <td>{format!("{}: {}", a.short, rate(a.short_rate))}</td>
+                                <td>{state}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+#[component]
+pub fn SlosPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| get_slos());
+    view! {
+        <h1>"Objectives"</h1>
+        <p class="muted">"Each objective's error budget: the share of checks its target allows to fail over its window. The alerts follow the SRE Workbook's multi-window burn rates; channels hear them as slo.burn. Scripts use GET /api/v1/slos; objectives are written like monitors (/api/v1/objectives, [[objective]] in a file)."</p>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || data.get().map(|r| match r {
+                Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                Ok(slos) if slos.is_empty() => view! {
+                    <p class="muted" data-testid="no-slos">"No objectives yet. Add one in a file ([[objective]]) or through POST /api/v1/objectives."</p>
+                }.into_any(),
+                Ok(slos) => slos.into_iter().map(|slo| view! { <Objective slo=slo/> }).collect_view().into_any(),
+            })}
+        </Transition>
+    }
+}

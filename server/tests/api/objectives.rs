@@ -1,0 +1,320 @@
+//! Objectives end to end: budgets and burn rates from the check rollups, burn-rate alerts that
+//! fire and clear once each through a real channel, and objectives written through the API
+//! like any object of the world. Time is compressed through the store: the rollups of days are
+//! written directly, then rewritten as if the failing minutes had moved hours into the past.
+
+use serde_json::{json, Value};
+use vigil_core::model::auth::Scope;
+use vigil_sim::webhooks::WebhookSim;
+
+use crate::common::{access::create_token, eventually, send, spawn_app_with_toml, Target, TestApp};
+
+fn world(targets: &[Target], hooks: &str) -> String {
+    let mut toml = format!(
+        "[probes]\nmin_interval_secs = 1\n\n[slo]\nevaluate_every_secs = 1\n\n\
+         [incidents]\nautomatic = false\n\n\
+         [[notify]]\nname = \"sre\"\nkind = \"webhook\"\nurl = \"{hooks}/hook\"\nevents = [\"slo.*\"]\n\n"
+    );
+    for (id, t) in ["site", "vault"].iter().zip(targets) {
+        // One check at start, then none for an hour: the rollups the test writes are the data.
+        toml.push_str(&format!(
+            "[[component]]\nid = \"{id}\"\nname = \"{id}\"\n\n\
+             [[monitor]]\nname = \"{id}-http\"\ncomponent = \"{id}\"\nkind = \"http\"\nurl = \"http://{}/\"\ninterval_secs = 3600\n\n\
+             [[objective]]\nid = \"{id}-availability\"\nname = \"{id} availability\"\ncomponent = \"{id}\"\ntarget = 99.9\nwindow = \"30d\"\n\n",
+            t.addr
+        ));
+    }
+    toml
+}
+
+async fn monitor_id(app: &TestApp, name: &str) -> i64 {
+    sqlx::query_scalar("SELECT id FROM monitors WHERE name = $1")
+        .bind(name)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// Thirty days of hourly rollups and four days of minute rollups, `per_minute` checks a minute,
+/// none failing.
+async fn history(app: &TestApp, monitor: i64, per_minute: i32) {
+    for (resolution, step, span, checks) in [
+        ("m", "1 minute", "4 days", per_minute),
+        ("h", "1 hour", "30 days", per_minute * 60),
+    ] {
+        sqlx::query(&format!(
+            "INSERT INTO check_rollups (monitor_id, resolution, bucket, checks, failures, degraded, latency_sum, latency_max) \
+             SELECT $1, '{resolution}', b, $2, 0, 0, 50.0 * $2, 50 \
+             FROM generate_series(date_trunc('{}', now()) - interval '{span}', date_trunc('{}', now()), interval '{step}') b \
+             ON CONFLICT (monitor_id, resolution, bucket) DO UPDATE SET checks = EXCLUDED.checks, failures = 0",
+            if resolution == "m" { "minute" } else { "hour" },
+            if resolution == "m" { "minute" } else { "hour" },
+        ))
+        .bind(monitor)
+        .bind(checks)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+}
+
+/// Sets the failures of `monitor`'s minute rollups between `from` and `to` ago (SQL intervals).
+async fn fail_minutes(app: &TestApp, monitor: i64, from: &str, to: &str, failures: &str) {
+    sqlx::query(&format!(
+        "UPDATE check_rollups SET failures = {failures} WHERE monitor_id = $1 AND resolution = 'm' \
+         AND bucket > now() - interval '{from}' AND bucket <= now() - interval '{to}'"
+    ))
+    .bind(monitor)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+}
+
+/// The `slo.burn` deliveries so far: (objective, rule, firing).
+fn burns(hooks: &WebhookSim) -> Vec<(String, String, bool)> {
+    hooks
+        .received()
+        .iter()
+        .filter(|r| r.body["kind"] == "slo.burn")
+        .map(|r| {
+            let p = &r.body["payload"];
+            (
+                p["objective"].as_str().unwrap().to_string(),
+                p["rule"].as_str().unwrap().to_string(),
+                p["firing"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn said(objective: &str, rule: &str, firing: bool) -> (String, String, bool) {
+    (objective.into(), rule.into(), firing)
+}
+
+#[tokio::test]
+async fn a_fast_burn_pages_a_slow_burn_does_not_and_each_alert_is_said_once() {
+    let targets = [Target::start().await, Target::start().await];
+    let hooks = WebhookSim::new();
+    let base = hooks.serve().await.unwrap();
+    let app = spawn_app_with_toml(&world(&targets, &base)).await;
+    let (_, reader) = create_token(&app, &[Scope::Read]).await;
+    let (site, vault) = (
+        monitor_id(&app, "site-http").await,
+        monitor_id(&app, "vault-http").await,
+    );
+    // The first checks have run (their rollups are overwritten below).
+    eventually(20, "both monitors checked", || async {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM monitor_state WHERE status = 'up'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        (n == 2).then_some(()).ok_or(n)
+    })
+    .await;
+
+    // site: one check a minute, every one failing for the last ten minutes.
+    history(&app, site, 1).await;
+    fail_minutes(&app, site, "10 minutes", "0 minutes", "checks").await;
+    sqlx::query(
+        "UPDATE check_rollups SET failures = 10 WHERE monitor_id = $1 AND resolution = 'h' \
+         AND bucket = date_trunc('hour', now())",
+    )
+    .bind(site)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    // vault: 125 checks a minute, one failing in each of the last twelve hours' minutes: 0.8 %,
+    // 8x a 99.9 % budget, everywhere in the short windows.
+    history(&app, vault, 125).await;
+    fail_minutes(&app, vault, "12 hours", "0 minutes", "1").await;
+
+    let fast = ["14.4x-1h-5m", "6x-6h-30m", "1x-3d-6h"];
+    eventually(
+        30,
+        "the fast burn's three alerts and the slow burn's two",
+        || async {
+            let b = burns(&hooks);
+            let all = fast
+                .iter()
+                .all(|r| b.contains(&said("site-availability", r, true)))
+                && b.contains(&said("vault-availability", "6x-6h-30m", true))
+                && b.contains(&said("vault-availability", "1x-3d-6h", true));
+            all.then_some(()).ok_or(format!("{b:?}"))
+        },
+    )
+    .await;
+    // Judged in the same pass as vault's other two rules: the fast rule stays quiet at 8x.
+    assert!(
+        !burns(&hooks)
+            .iter()
+            .any(|(o, r, _)| o == "vault-availability" && r == "14.4x-1h-5m"),
+        "{:?}",
+        burns(&hooks)
+    );
+
+    // The figures behind them, as the API gives them.
+    let slos = app.get_json("/api/v1/slos", &reader).await;
+    let one = |id: &str| {
+        slos["slos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap_or_else(|| panic!("{id} in {slos}"))
+            .clone()
+    };
+    let s = one("site-availability");
+    assert_eq!(s["bad"], 10, "{s}");
+    let total = s["total"].as_f64().unwrap();
+    assert!(total > 43_000.0, "thirty days of checks: {s}");
+    let spent = s["spent"].as_f64().unwrap();
+    assert!((spent - 10.0 / (total * 0.001)).abs() < 1e-9, "{s}");
+    assert_eq!(s["maintenance_excluded"], true);
+    let rule = |s: &Value, id: &str| {
+        s["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    // Ten failing minutes of sixty: (10/60) / 0.001.
+    let long = rule(&s, "14.4x-1h-5m")["long_rate"].as_f64().unwrap();
+    assert!((long - 10.0 / 60.0 / 0.001).abs() < 1e-6, "{s}");
+    assert_eq!(rule(&s, "14.4x-1h-5m")["firing"], true);
+    let v = one("vault-availability");
+    let rate = rule(&v, "14.4x-1h-5m")["long_rate"].as_f64().unwrap();
+    assert!((rate - 8.0).abs() < 1e-6, "0.8 % of a 0.1 % budget: {v}");
+    assert_eq!(rule(&v, "14.4x-1h-5m")["firing"], false);
+    let exhausted = v["exhausted_in_secs"].as_i64().unwrap();
+    assert!(exhausted > 0, "burning at 8x, the budget runs out: {v}");
+
+    // Seven hours later (the failing minutes moved back): the short windows see none, so the
+    // page rules clear; the ticket rule's three days still burn while its six hours do not, so
+    // it stays as it is.
+    fail_minutes(&app, site, "10 minutes", "0 minutes", "0").await;
+    fail_minutes(&app, site, "430 minutes", "420 minutes", "checks").await;
+    eventually(30, "the page rules cleared", || async {
+        let b = burns(&hooks);
+        let cleared = b.contains(&said("site-availability", "14.4x-1h-5m", false))
+            && b.contains(&said("site-availability", "6x-6h-30m", false));
+        cleared.then_some(()).ok_or(format!("{b:?}"))
+    })
+    .await;
+    let b = burns(&hooks);
+    for r in fast {
+        let n = b
+            .iter()
+            .filter(|x| **x == said("site-availability", r, true))
+            .count();
+        assert_eq!(n, 1, "{r} fired once, judged every second: {b:?}");
+    }
+    assert!(
+        !b.contains(&said("site-availability", "1x-3d-6h", false)),
+        "one window still burns: {b:?}"
+    );
+    let after = app
+        .get_json("/api/v1/slos/site-availability", &reader)
+        .await;
+    assert_eq!(rule(&after, "1x-3d-6h")["firing"], true, "{after}");
+    assert_eq!(rule(&after, "14.4x-1h-5m")["firing"], false, "{after}");
+}
+
+#[tokio::test]
+async fn objectives_are_written_like_the_rest_of_the_world_and_checked_whole() {
+    let targets = [Target::start().await, Target::start().await];
+    let hooks = WebhookSim::new();
+    let base = hooks.serve().await.unwrap();
+    let app = spawn_app_with_toml(&format!(
+        "[world]\nmanaged_by = \"database\"\n\n{}",
+        world(&targets, &base)
+    ))
+    .await;
+    let (_, writer) = create_token(&app, &[Scope::Read, Scope::ConfigWrite]).await;
+    let (_, reader) = create_token(&app, &[Scope::Read]).await;
+
+    // Every problem at once, each naming its field.
+    let (status, body) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/objectives",
+        &writer,
+        Some(
+            json!({ "id": "Bad Id", "name": "", "component": "nowhere", "target": 100,
+                     "window": "30d" }),
+        ),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let text = body.to_string();
+    for field in ["objective.id", "objective.name", "objective.target"] {
+        assert!(text.contains(field), "{field} in {text}");
+    }
+    let (status, body) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/objectives",
+        &writer,
+        Some(json!({ "id": "grafana", "name": "Grafana", "component": "grafana", "target": 99 })),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.to_string().contains("there is no component `grafana`"),
+        "{body}"
+    );
+    // Reading is not writing.
+    let (status, _) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/objectives",
+        &reader,
+        Some(json!({ "id": "x", "name": "x", "component": "site", "target": 99 })),
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // A calendar-month objective on one monitor, with one rule of its own: live at once.
+    let (status, body) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/objectives",
+        &writer,
+        Some(json!({ "id": "vault-month", "name": "Vault this month", "monitor": "vault-http",
+                     "target": 99.5, "window": "month", "maintenance": "included",
+                     "alert": [{ "long": "2h", "short": "10m", "burn_rate": 10, "severity": "ticket" }] })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let got = eventually(10, "the new objective judged", || async {
+        let v = app.get_json("/api/v1/slos/vault-month", &reader).await;
+        (v["id"] == "vault-month").then_some(v.clone()).ok_or(v)
+    })
+    .await;
+    assert_eq!(got["window"], "month");
+    assert_eq!(got["monitor"], "vault-http");
+    assert_eq!(got["maintenance_excluded"], false);
+    assert_eq!(got["alerts"].as_array().unwrap().len(), 1);
+    assert_eq!(got["alerts"][0]["id"], "10x-2h-10m");
+    // The world's export carries it, as the file would have it.
+    let export = app.get_json("/api/v1/objectives", &reader).await;
+    assert!(export.to_string().contains("vault-month"), "{export}");
+
+    let (status, _) = send(
+        &app,
+        reqwest::Method::DELETE,
+        "/api/v1/objectives/vault-month",
+        &writer,
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    eventually(10, "the objective gone", || async {
+        let r = app
+            .get_with_token("/api/v1/slos/vault-month", &reader)
+            .await;
+        (r.status() == 404).then_some(()).ok_or(r.status())
+    })
+    .await;
+}
