@@ -132,6 +132,10 @@ impl Judges for Judge {
     fn slos(&self) -> Pending<'_, Result<Vec<SloView>, String>> {
         Box::pin(async move { Judge::slos(self, None).await.map_err(|e| e.to_string()) })
     }
+
+    fn objectives(&self) -> Vec<Objective> {
+        objectives_of(&self.live.borrow().settings)
+    }
 }
 
 /// As the app's context holds it.

@@ -69,12 +69,16 @@ pub async fn draft_postmortem(incident_id: i64) -> Result<i64, ServerFnError> {
         Some(e) => e.causes(incident_id).await.ok().flatten(),
         None => None,
     };
+    let objectives = use_context::<std::sync::Arc<dyn vigil_core::model::objective::Judges>>()
+        .map(|j| j.objectives())
+        .unwrap_or_default();
     let (id, _) = vigil_core::store::postmortem_commands::draft(
         &pool,
         incident_id,
         &who.audit_name(),
         &guard::graphs(),
         causes.as_ref(),
+        &objectives,
     )
     .await
     .map_err(command_error)?;

@@ -611,6 +611,46 @@ pub struct SloView {
 /// The server's objectives judged now, as the app's pages ask for them.
 pub trait Judges: Send + Sync {
     fn slos(&self) -> super::world::Pending<'_, Result<Vec<SloView>, String>>;
+    /// The objectives as the live world has them (a post-mortem's draft states what its
+    /// incident cost each).
+    fn objectives(&self) -> Vec<Objective>;
+}
+
+/// What one incident cost one objective: its failed checks against the budget of the window
+/// it ended in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BudgetUse {
+    pub name: String,
+    pub target: Target,
+    pub window: Window,
+    pub bad: i64,
+    /// The share of the window's budget those checks used (above 1: more than all of it).
+    pub used: f64,
+    pub maintenance: Maintenance,
+}
+
+impl BudgetUse {
+    /// "Website availability (99.9 % over 30d): this incident used 37 % of the error budget (16
+    /// failed checks)".
+    pub fn sentence(&self) -> String {
+        let window = match self.window {
+            Window::CalendarMonth => "the month".to_string(),
+            Window::Rolling(span) => span.to_string(),
+        };
+        let target = format!("{:.3}", self.target.percent());
+        let target = target.trim_end_matches('0').trim_end_matches('.');
+        let maintenance = match self.maintenance {
+            Maintenance::Excluded => "",
+            Maintenance::Included => ", maintenance counted",
+        };
+        format!(
+            "{} ({target} % over {window}{maintenance}): this incident used {:.0} % of the error budget ({} failed {})",
+            self.name,
+            self.used * 100.0,
+            self.bad,
+            if self.bad == 1 { "check" } else { "checks" }
+        )
+    }
 }
 
 #[cfg(test)]
@@ -827,6 +867,22 @@ mod tests {
             "the Workbook's rules by default"
         );
         assert_eq!(o.scope, Scope::Component("site".into()));
+    }
+
+    #[test]
+    fn an_incidents_cost_reads_as_a_sentence() {
+        let used = BudgetUse {
+            name: "Website availability".into(),
+            target: t(99.9),
+            window: Window::Rolling(Span::days(30)),
+            bad: 16,
+            used: 16.0 / 43.2,
+            maintenance: Maintenance::Excluded,
+        };
+        assert_eq!(
+            used.sentence(),
+            "Website availability (99.9 % over 30d): this incident used 37 % of the error budget (16 failed checks)"
+        );
     }
 
     #[test]

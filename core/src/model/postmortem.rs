@@ -342,6 +342,8 @@ pub struct DraftFacts<'a> {
     pub now: DateTime<Utc>,
     /// The chains of causes Vigil's evidence points to, when computed.
     pub causes: Option<&'a super::causes::Causes>,
+    /// What the incident cost each objective counting the affected components' checks.
+    pub budgets: &'a [super::objective::BudgetUse],
 }
 
 /// What one component's monitors said over an incident: their states when it opened and every
@@ -759,6 +761,9 @@ fn impact(md: &mut String, f: &DraftFacts, end: DateTime<Utc>) {
     if i.components.is_empty() {
         md.push_str("- No component was marked as affected.\n");
     }
+    for b in f.budgets {
+        md.push_str(&format!("- {}\n", md_escape(&b.sentence())));
+    }
 }
 
 /// Detection: the first failing signal, the opening, the first notification, time to detect.
@@ -971,6 +976,7 @@ mod tests {
             first_notification: None,
             now: at("2026-11-21T00:00:00Z"),
             causes: None,
+            budgets: &[],
         });
         let recovery = &md[md.find("## Recovery").unwrap()..md.find("## Five Whys").unwrap()];
         assert!(!recovery.contains("later recovery"), "{recovery}");
@@ -1022,6 +1028,7 @@ mod tests {
             first_notification: None,
             now: at("2026-11-21T00:00:00Z"),
             causes: None,
+            budgets: &[],
         });
         let leadup = &md[md.find("## Leadup").unwrap()
             ..md.find("## Fault").unwrap_or(md.find("## Impact").unwrap())];
@@ -1057,6 +1064,7 @@ mod tests {
             first_notification: None,
             now: at("2026-11-21T00:00:00Z"),
             causes: None,
+            budgets: &[],
         });
         assert!(
             md.contains("- Web\\_site: partial outage for 42 min (declared"),
@@ -1079,6 +1087,33 @@ mod tests {
     }
 
     #[test]
+    fn impact_states_the_budget_the_incident_used() {
+        use crate::model::objective::{BudgetUse, Maintenance, Span, Target, Window};
+        let used = BudgetUse {
+            name: "Website availability".into(),
+            target: Target::from_percent(99.9).unwrap(),
+            window: Window::Rolling(Span::days(30)),
+            bad: 16,
+            used: 0.37,
+            maintenance: Maintenance::Excluded,
+        };
+        let md = draft(&DraftFacts {
+            incident: &incident(),
+            stack: &stack(),
+            history: &[history()],
+            first_notification: None,
+            now: at("2026-11-21T00:00:00Z"),
+            causes: None,
+            budgets: std::slice::from_ref(&used),
+        });
+        let impact = &md[md.find("## Impact").unwrap()..md.find("## Detection").unwrap()];
+        assert!(
+            impact.contains("- Website availability (99.9 % over 30d): this incident used 37 % of the error budget (16 failed checks)"),
+            "{impact}"
+        );
+    }
+
+    #[test]
     fn detection_ignores_signals_from_before_the_incidents_own_window() {
         // The memory alert (13:58) is 17 minutes before this incident opened: an earlier era's.
         let mut i = incident();
@@ -1090,6 +1125,7 @@ mod tests {
             first_notification: None,
             now: at("2026-11-21T00:00:00Z"),
             causes: None,
+            budgets: &[],
         });
         let detection = &md[md.find("## Detection").unwrap()..md.find("## Response").unwrap()];
         assert!(
@@ -1114,6 +1150,7 @@ mod tests {
             first_notification: Some((at("2026-11-20T14:06:30Z"), "discord ops".into())),
             now: at("2026-11-21T00:00:00Z"),
             causes: None,
+            budgets: &[],
         });
         let mut last = 0;
         for (h, _) in SECTIONS {
@@ -1174,6 +1211,7 @@ mod tests {
             first_notification: None,
             now: at("2026-11-21T00:00:00Z"),
             causes: None,
+            budgets: &[],
         });
         assert!(md.chars().count() < MAX_BODY, "{} chars", md.len());
         // 5000 marks and the one public update.

@@ -10,8 +10,8 @@ use super::{events, PgPool, StoreError};
 use crate::model::{
     event::EventData,
     objective::{
-        burn_down, burn_rate, Budget, BurnDownPoint, Counts, Maintenance, Objective, RuleView,
-        Scope, SloView, Span,
+        burn_down, burn_rate, Budget, BudgetUse, BurnDownPoint, Counts, Maintenance, Objective,
+        RuleView, Scope, SloView, Span,
     },
 };
 
@@ -63,6 +63,7 @@ pub async fn days_since(
     resolution: Resolution,
     monitors: &[i64],
     froms: &[DateTime<Utc>],
+    until: DateTime<Utc>,
 ) -> Result<Vec<DayCounts>, StoreError> {
     let Some(earliest) = froms.iter().min().copied() else {
         return Ok(Vec::new());
@@ -78,7 +79,7 @@ pub async fn days_since(
                SELECT 1 FROM held h WHERE h.component_id = m.component_id \
                  AND h.from_at < r.bucket + make_interval(secs => $5) AND h.until_at > r.bucket) AS in_maintenance \
            FROM check_rollups r JOIN monitors m ON m.id = r.monitor_id \
-           WHERE r.resolution = $1 AND r.monitor_id = ANY($2) AND r.bucket >= $4) \
+           WHERE r.resolution = $1 AND r.monitor_id = ANY($2) AND r.bucket >= $4 AND r.bucket < $6) \
          SELECT c.monitor_id AS \"monitor_id!\", s.i AS \"since!\", \
            floor(extract(epoch FROM c.bucket - s.from_at) / 86400)::int4 AS \"day!\", \
            sum(c.checks)::int8 AS \"checks!\", sum(c.failures)::int8 AS \"failures!\", \
@@ -90,7 +91,8 @@ pub async fn days_since(
         monitors,
         froms,
         earliest,
-        resolution.secs()
+        resolution.secs(),
+        until
     )
     .fetch_all(pool)
     .await?;
@@ -118,6 +120,72 @@ pub async fn monitors(pool: &PgPool) -> Result<Vec<(i64, String, String)>, Store
             .map(|r| (r.id, r.name, r.component_id))
             .collect(),
     )
+}
+
+/// The monitors whose checks `o` counts.
+fn counted_by(o: &Objective, monitors: &[(i64, String, String)]) -> Vec<i64> {
+    monitors
+        .iter()
+        .filter(|(_, name, component)| match &o.scope {
+            Scope::Component(c) => c == component,
+            Scope::Monitor(m) => m == name,
+        })
+        .map(|(id, _, _)| *id)
+        .collect()
+}
+
+/// What an incident over `[start, end)` touching `components` cost each objective that counts
+/// one of their checks: its failed checks then, against the budget of the window it ended in.
+pub async fn budget_used(
+    pool: &PgPool,
+    objectives: &[Objective],
+    components: &[String],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Vec<BudgetUse>, StoreError> {
+    let monitors = monitors(pool).await?;
+    let mut out = Vec::new();
+    for o in objectives {
+        let ids = counted_by(o, &monitors);
+        let touched = monitors
+            .iter()
+            .any(|(id, _, c)| ids.contains(id) && components.contains(c));
+        if !touched {
+            continue;
+        }
+        // Minutes while they are kept, for an incident's exact span; hours after.
+        let resolution = if start > Utc::now() - chrono::Duration::days(7) {
+            Resolution::Minute
+        } else {
+            Resolution::Hour
+        };
+        let during = Table::new(days_since(pool, resolution, &ids, &[start], end).await?).counts(
+            &ids,
+            0,
+            o.maintenance,
+        );
+        let (from, to) = o.window.bounds(end);
+        let window =
+            Table::new(days_since(pool, Resolution::Hour, &ids, &[from], to.max(end)).await?)
+                .counts(&ids, 0, o.maintenance);
+        let allowed = window.total as f64 * o.target.budget();
+        if during.bad() == 0 {
+            continue;
+        }
+        out.push(BudgetUse {
+            name: o.name.clone(),
+            target: o.target,
+            window: o.window,
+            bad: during.bad(),
+            used: if allowed > 0.0 {
+                during.bad() as f64 / allowed
+            } else {
+                f64::INFINITY
+            },
+            maintenance: o.maintenance,
+        });
+    }
+    Ok(out)
 }
 
 /// Counts by (monitor, start index, day).
@@ -186,16 +254,7 @@ pub async fn assess(
     let monitors = monitors(pool).await?;
     let counted: Vec<Vec<i64>> = objectives
         .iter()
-        .map(|o| {
-            monitors
-                .iter()
-                .filter(|(_, name, component)| match &o.scope {
-                    Scope::Component(c) => c == component,
-                    Scope::Monitor(m) => m == name,
-                })
-                .map(|(id, _, _)| *id)
-                .collect()
-        })
+        .map(|o| counted_by(o, &monitors))
         .collect();
     let mut ids: Vec<i64> = counted.iter().flatten().copied().collect();
     ids.sort_unstable();
@@ -211,8 +270,11 @@ pub async fn assess(
         }
     }
     let span_starts: Vec<DateTime<Utc>> = spans.iter().map(|s| now - s.duration()).collect();
-    let hours = Table::new(days_since(pool, Resolution::Hour, &ids, &window_starts).await?);
-    let minutes = Table::new(days_since(pool, Resolution::Minute, &ids, &span_starts).await?);
+    // Buckets are stamped with their start: the one running now counts.
+    let until = now + chrono::Duration::hours(1);
+    let hours = Table::new(days_since(pool, Resolution::Hour, &ids, &window_starts, until).await?);
+    let minutes =
+        Table::new(days_since(pool, Resolution::Minute, &ids, &span_starts, until).await?);
     let states: HashMap<(String, String), AlertState> = alert_states(pool)
         .await?
         .into_iter()

@@ -65,6 +65,7 @@ pub async fn draft(
     actor: &str,
     graphs: &GraphSettings,
     causes: Option<&crate::model::causes::Causes>,
+    objectives: &[crate::model::objective::Objective],
 ) -> Result<(i64, bool), CommandError> {
     if let Some(id) = postmortems::id_for_incident(pool, incident_id).await? {
         return Ok((id, false));
@@ -102,6 +103,14 @@ pub async fn draft(
         incident.resolved_at.unwrap_or(now),
     )
     .await?;
+    let budgets = super::objectives::budget_used(
+        pool,
+        objectives,
+        &affected,
+        incident.started_at,
+        incident.resolved_at.unwrap_or(now),
+    )
+    .await?;
     let body = postmortem::draft(&postmortem::DraftFacts {
         incident: &incident,
         stack: &stack,
@@ -109,6 +118,7 @@ pub async fn draft(
         first_notification,
         now,
         causes,
+        budgets: &budgets,
     });
     let title = postmortem::draft_title(&incident);
     let (id, created) = postmortems::create(

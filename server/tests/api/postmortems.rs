@@ -535,10 +535,16 @@ async fn snapshots_are_private_until_shown_and_then_without_addresses_or_logins(
         .await
         .unwrap();
     let incident = resolved_incident(&app, &writer).await;
-    let (id, _) =
-        postmortem_commands::draft(&app.pool, incident, "user:ana.k", &Default::default(), None)
-            .await
-            .unwrap();
+    let (id, _) = postmortem_commands::draft(
+        &app.pool,
+        incident,
+        "user:ana.k",
+        &Default::default(),
+        None,
+        &[],
+    )
+    .await
+    .unwrap();
     postmortem_commands::publish(
         &app.pool,
         id,

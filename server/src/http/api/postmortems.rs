@@ -93,12 +93,14 @@ pub async fn draft(
             None
         }
     };
+    let objectives = crate::objectives::objectives_of(&state.world.live.borrow().settings);
     let (id, created) = postmortem_commands::draft(
         &state.pool,
         incident,
         &who,
         &state.graph_settings(),
         causes.as_ref(),
+        &objectives,
     )
     .await?;
     let code = if created {
