@@ -7,6 +7,7 @@ mod cluster;
 mod fanout;
 mod measure;
 mod resources;
+mod slo;
 mod world;
 
 use std::{
@@ -56,7 +57,7 @@ struct Args {
     #[arg(long)]
     gatus: Option<PathBuf>,
     /// Run only these scenarios (capacity, page, transfer, idle, resources, failover, agents, world,
-    /// fanout, causes); all when not given.
+    /// fanout, causes, slo); all when not given.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -118,6 +119,10 @@ async fn main() -> Result<()> {
     if args.runs("causes") {
         eprintln!("== the chain of causes over a window of 10,000 events");
         causes::run(&args.vigil, &args.database_url, &mut rows).await?;
+    }
+    if args.runs("slo") {
+        eprintln!("== objectives: 1,000 budgets over 30 days of rollups");
+        slo::run(&args.vigil, &args.database_url, &mut rows).await?;
     }
     if args.runs("idle") {
         eprintln!("== idle: 20 monitors every 20 s");
