@@ -8,3 +8,8 @@ CREATE TABLE objective_alerts (
     since        TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (objective_id, rule)
 );
+
+-- Objectives are settings of the world, beside sources, channels, alert rules and the page.
+ALTER TABLE world_settings DROP CONSTRAINT world_settings_kind_check;
+ALTER TABLE world_settings ADD CONSTRAINT world_settings_kind_check
+    CHECK (kind IN ('source', 'channel', 'alert_rule', 'page', 'objective'));

@@ -363,17 +363,21 @@ pub fn validate(world: &World, floor: u64) -> Vec<Problem> {
                 )),
             );
         }
-        let checked = o.check();
-        for (field, message) in checked.as_ref().err().into_iter().flatten() {
+        for (field, message) in o.check().err().unwrap_or_default() {
             said(
                 ObjectKind::Objective,
                 &o.id,
-                Err(Problem::new(format!("objective.{field}"), message.clone())),
+                Err(Problem::new(format!("objective.{field}"), message)),
             );
         }
         // What it counts must exist, or its budget would silently read as untouched.
-        match checked.map(|c| c.scope) {
-            Ok(Scope::Component(c)) if world.component(&c).is_none() => said(
+        let scope = match (&o.component, &o.monitor) {
+            (Some(c), None) => Some(Scope::Component(c.clone())),
+            (None, Some(m)) => Some(Scope::Monitor(m.clone())),
+            _ => None,
+        };
+        match scope {
+            Some(Scope::Component(c)) if world.component(&c).is_none() => said(
                 ObjectKind::Objective,
                 &o.id,
                 Err(Problem::new(
@@ -381,7 +385,7 @@ pub fn validate(world: &World, floor: u64) -> Vec<Problem> {
                     format!("there is no component `{c}`: name one of the page's components"),
                 )),
             ),
-            Ok(Scope::Monitor(m)) if world.monitor(&m).is_none() => said(
+            Some(Scope::Monitor(m)) if world.monitor(&m).is_none() => said(
                 ObjectKind::Objective,
                 &o.id,
                 Err(Problem::new(
