@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::common::spawn_app;
 
-const DOCUMENTED: [&str; 47] = [
+const DOCUMENTED: [&str; 51] = [
     "/api/v1/agent/monitors",
     "/api/v1/agent/results",
     "/api/v1/alert-rules",
@@ -40,9 +40,13 @@ const DOCUMENTED: [&str; 47] = [
     "/api/v1/nodebalancers/{id}/configs/{config_id}/history",
     "/api/v1/nodes",
     "/api/v1/nodes/{name}/series",
+    "/api/v1/objectives",
+    "/api/v1/objectives/{id}",
     "/api/v1/page",
     "/api/v1/reliability",
     "/api/v1/replicas",
+    "/api/v1/slos",
+    "/api/v1/slos/{id}",
     "/api/v1/sources",
     "/api/v1/sources/{id}",
     "/api/v1/subscribers",
@@ -113,7 +117,7 @@ async fn the_document_and_the_router_name_the_same_operations() {
             }
         }
     }
-    assert_eq!(operations, 69);
+    assert_eq!(operations, 76);
     // Nothing else answers under /api/v1.
     assert_eq!(app.get("/api/v1/undocumented").await.status(), 404);
 }
