@@ -3,7 +3,7 @@
 //! alerts, a provider's posts), timed through `GET /api/v1/incidents/{id}/causes` — reading
 //! the window, completing the map and walking the chain, as the ops page and channels do.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Result};
 use chrono::{DateTime, Utc};
@@ -22,7 +22,7 @@ use vigil_core::model::{
 
 use crate::{
     cluster::{fresh_database, ready, start},
-    measure::quantile_of,
+    measure::{quantile_of, time_gets},
     yes,
 };
 
@@ -256,16 +256,7 @@ via = "lke-ingress"
     if first["chains"].as_array().is_none_or(|c| c.is_empty()) {
         bail!("the storm yielded no chain: {first}");
     }
-    let mut took = Vec::with_capacity(CALLS);
-    for _ in 0..CALLS {
-        let t = Instant::now();
-        let r = client.get(&url).bearer_auth(&token).send().await?;
-        if !r.status().is_success() {
-            bail!("causes answered {}", r.status());
-        }
-        r.bytes().await?;
-        took.push(t.elapsed());
-    }
+    let mut took = time_gets(&client, &url, &token, CALLS).await?;
     let (p50, p99) = (quantile_of(&mut took, 0.5), quantile_of(&mut took, 0.99));
     rows.push([
         format!("chain of causes over {EVENTS} events (API, {CALLS} calls), p50 / p99"),

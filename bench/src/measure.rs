@@ -133,7 +133,6 @@ impl Metrics {
     }
 }
 
-/// The q-quantile from cumulative buckets, interpolating linearly inside the bucket.
 /// The `p` quantile (0–1) of measured durations, nearest rank.
 pub fn quantile_of(took: &mut [std::time::Duration], p: f64) -> std::time::Duration {
     took.sort();
@@ -141,6 +140,28 @@ pub fn quantile_of(took: &mut [std::time::Duration], p: f64) -> std::time::Durat
     took[i.min(took.len() - 1)]
 }
 
+/// How long each of `calls` GETs of `url` (with a bearer `token`) took, each answer read whole;
+/// an answer that is not a success ends the run, naming it.
+pub async fn time_gets(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    calls: usize,
+) -> anyhow::Result<Vec<std::time::Duration>> {
+    let mut took = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        let t = std::time::Instant::now();
+        let r = client.get(url).bearer_auth(token).send().await?;
+        if !r.status().is_success() {
+            anyhow::bail!("{url} answered {}", r.status());
+        }
+        r.bytes().await?;
+        took.push(t.elapsed());
+    }
+    Ok(took)
+}
+
+/// The q-quantile from cumulative buckets, interpolating linearly inside the bucket.
 pub fn quantile(buckets: &[(f64, f64)], q: f64) -> f64 {
     let total = buckets.last().map(|b| b.1).unwrap_or(0.0);
     if total <= 0.0 {

@@ -3,14 +3,14 @@
 //! budget, burn rates and burn-down through `GET /api/v1/slos` (what the evaluator computes
 //! each minute), and `/ops/slos` for a team's handful (the first ten).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Result};
 use sqlx::PgPool;
 
 use crate::{
     cluster::{fresh_database, ready, start},
-    measure::quantile_of,
+    measure::{quantile_of, time_gets},
     yes,
 };
 
@@ -81,16 +81,7 @@ pub async fn run(
     if n != OBJECTIVES || first["slos"][0]["total"].as_i64().unwrap_or(0) == 0 {
         bail!("expected {OBJECTIVES} objectives with checks, got {n}");
     }
-    let mut took = Vec::with_capacity(CALLS);
-    for _ in 0..CALLS {
-        let t = Instant::now();
-        let r = client.get(&url).bearer_auth(&token).send().await?;
-        if !r.status().is_success() {
-            bail!("/api/v1/slos answered {}", r.status());
-        }
-        r.bytes().await?;
-        took.push(t.elapsed());
-    }
+    let mut took = time_gets(&client, &url, &token, CALLS).await?;
     let (p50, p99) = (quantile_of(&mut took, 0.5), quantile_of(&mut took, 0.99));
     rows.push([
         format!("every budget, burn rate and burn-down of {OBJECTIVES} objectives over 30 days (GET /api/v1/slos), p50 / p99"),
@@ -105,16 +96,7 @@ pub async fn run(
     let replica = start(vigil, &db, &file, "slo-page")?;
     ready(&replica.base).await?;
     let page = format!("{}/ops/slos", replica.base);
-    let mut took = Vec::with_capacity(PAGE_CALLS);
-    for _ in 0..PAGE_CALLS {
-        let t = Instant::now();
-        let r = client.get(&page).bearer_auth(&token).send().await?;
-        if !r.status().is_success() {
-            bail!("/ops/slos answered {}", r.status());
-        }
-        r.bytes().await?;
-        took.push(t.elapsed());
-    }
+    let mut took = time_gets(&client, &page, &token, PAGE_CALLS).await?;
     let p99 = quantile_of(&mut took, 0.99);
     rows.push([
         format!("/ops/slos with 10 objectives ({PAGE_CALLS} calls), p99"),
