@@ -389,3 +389,89 @@ async fn objectives_are_written_like_the_rest_of_the_world_and_checked_whole() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn maintenance_is_left_out_of_a_budget_unless_the_objective_counts_it() {
+    let targets = [Target::start().await, Target::start().await];
+    let hooks = WebhookSim::new();
+    let base = hooks.serve().await.unwrap();
+    let toml = format!(
+        "{}[[objective]]\nid = \"vault-counted\"\nname = \"vault, maintenance counted\"\n\
+         component = \"vault\"\ntarget = 99.9\nwindow = \"30d\"\nmaintenance = \"included\"\n",
+        world(&targets, &base)
+    );
+    let app = spawn_app_with_toml(&toml).await;
+    let (_, reader) = create_token(&app, &[Scope::Read]).await;
+    eventually(20, "the file's monitors written", || async {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM monitors")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        (n == 2).then_some(()).ok_or(n)
+    })
+    .await;
+    let vault = monitor_id(&app, "vault-http").await;
+    // Thirty checks fail during an upgrade announced as a maintenance; the hours agree.
+    history(&app, vault, 1).await;
+    fail_minutes(&app, vault, "150 minutes", "120 minutes", "checks").await;
+    sqlx::query(
+        "UPDATE check_rollups h SET checks = m.checks, failures = m.failures \
+         FROM (SELECT date_trunc('hour', bucket) AS hour, sum(checks)::int AS checks, \
+                 sum(failures)::int AS failures \
+               FROM check_rollups WHERE resolution = 'm' AND monitor_id = $1 GROUP BY 1) m \
+         WHERE h.resolution = 'h' AND h.monitor_id = $1 AND h.bucket = m.hour",
+    )
+    .bind(vault)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO incidents (kind, name, status, impact, started_at, resolved_at, \
+           scheduled_for, scheduled_until, created_by) \
+         VALUES ('maintenance', 'Vault upgrade', 'completed', 'maintenance', \
+           now() - interval '155 minutes', now() - interval '115 minutes', \
+           now() - interval '155 minutes', now() - interval '115 minutes', 'test') RETURNING id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO incident_components (incident_id, component_id, status) \
+         VALUES ($1, 'vault', 'under_maintenance')",
+    )
+    .bind(id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
+    let slos = app.get_json("/api/v1/slos", &reader).await;
+    let one = |id: &str| {
+        slos["slos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap_or_else(|| panic!("{id} in {slos}"))
+            .clone()
+    };
+    let (left_out, counted) = (one("vault-availability"), one("vault-counted"));
+    assert_eq!(left_out["maintenance_excluded"], true);
+    assert_eq!(left_out["bad"], 0, "{left_out}");
+    assert_eq!(counted["bad"], 30, "{counted}");
+    // The hours the maintenance touched are not counted at all: two or three of them.
+    let missing = counted["total"].as_i64().unwrap() - left_out["total"].as_i64().unwrap();
+    assert!([120, 180].contains(&missing), "{missing}: {left_out} {counted}");
+    let ticket = |s: &Value| {
+        s["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == "1x-3d-6h")
+            .unwrap()["long_rate"]
+            .as_f64()
+            .unwrap()
+    };
+    assert_eq!(ticket(&left_out), 0.0, "{left_out}");
+    // Thirty bad checks of 4,320 in three days: 6.9x a 0.1 % budget.
+    assert!((ticket(&counted) - 30.0 / 4320.0 / 0.001).abs() < 0.1, "{counted}");
+}
