@@ -381,6 +381,15 @@ pub struct StatusPageConfig {
     /// `Cache-Control` of public answers rendered for nobody: what a CDN in front may keep, and
     /// for how long while Vigil cannot answer.
     pub cache_control: String,
+    /// A public page is rendered again after this many seconds even when nothing changed (its
+    /// latency chart's time axis moves on); a change renders it at once.
+    pub refresh_secs: u64,
+}
+
+impl StatusPageConfig {
+    pub fn refresh(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.refresh_secs)
+    }
 }
 
 impl Default for ServerConfig {
@@ -414,6 +423,7 @@ impl Default for StatusPageConfig {
         StatusPageConfig {
             title: "Vigil".to_string(),
             cache_control: DEFAULT_CACHE_CONTROL.to_string(),
+            refresh_secs: vigil_core::store::status::MAX_AGE.as_secs(),
         }
     }
 }
@@ -725,6 +735,12 @@ impl Config {
             return Err(invalid(
                 "status_page.cache_control",
                 "must be a Cache-Control header value, e.g. \"public, max-age=5, stale-while-revalidate=30, stale-if-error=86400\" (or \"no-cache\" with no CDN in front)",
+            ));
+        }
+        if !(1..=3600).contains(&self.status_page.refresh_secs) {
+            return Err(invalid(
+                "status_page.refresh_secs",
+                "must be 1 to 3600 seconds: how long a public page stands when nothing changed",
             ));
         }
         if self.incidents.opened_text.trim().is_empty() {

@@ -134,9 +134,12 @@ impl Application {
                 )),
             }),
             cluster: cluster.clone(),
-            status: Default::default(),
+            status: std::sync::Arc::new(vigil_core::store::status::StatusCache::new(
+                config.status_page.refresh(),
+            )),
             public: std::sync::Arc::new(http::public::cache::PublicCache::new(
                 &config.status_page.cache_control,
+                config.status_page.refresh(),
             )),
             title: config.status_page.title.clone(),
             subscriptions: std::sync::Arc::new(crate::subscribers::Subscriptions::new(

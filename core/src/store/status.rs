@@ -24,6 +24,8 @@ pub struct StatusCache {
     refresh: tokio::sync::Mutex<()>,
     /// When the last refresh failed (the database unreachable), until one succeeds.
     failed_at: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Recomputed after this long even when no event moved (`status_page.refresh_secs`).
+    max_age: std::time::Duration,
 }
 
 #[derive(Clone)]
@@ -35,17 +37,29 @@ struct CacheEntry {
     stale: Option<std::sync::Arc<StatusSummary>>,
 }
 
-const MAX_AGE_SECS: u64 = 5;
+/// How long a summary stands when no event moved, unless configured: the latency chart's
+/// 24 hours move on, and a monitor's first verdict changes a component without one.
+pub const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(5);
 /// While the database fails, readers get the last state at once; one of them tries again this
 /// often (each attempt may wait for the pool's connect timeout).
 const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl StatusCache {
+    /// A cache whose summaries stand `max_age` when no event moved.
+    pub fn new(max_age: std::time::Duration) -> StatusCache {
+        StatusCache {
+            current: std::sync::RwLock::new(None),
+            refresh: tokio::sync::Mutex::new(()),
+            failed_at: std::sync::Mutex::new(None),
+            max_age,
+        }
+    }
+
     fn fresh(&self, version: i64) -> Option<std::sync::Arc<StatusSummary>> {
         let guard = self.current.read().expect("status cache poisoned");
         guard
             .as_ref()
-            .filter(|e| e.version == version && e.at.elapsed().as_secs() < MAX_AGE_SECS)
+            .filter(|e| e.version == version && e.at.elapsed() < self.max_age)
             .map(|e| e.summary.clone())
     }
 
@@ -140,11 +154,7 @@ impl StatusCache {
 
 impl Default for StatusCache {
     fn default() -> Self {
-        StatusCache {
-            current: std::sync::RwLock::new(None),
-            refresh: tokio::sync::Mutex::new(()),
-            failed_at: std::sync::Mutex::new(None),
-        }
+        StatusCache::new(MAX_AGE)
     }
 }
 

@@ -551,8 +551,11 @@ async fn raw(app: &common::TestApp, path: &str, encoding: &str) -> reqwest::Resp
 #[tokio::test]
 async fn public_urls_are_served_precompressed_with_validators() {
     use std::io::Read;
+    // One rendering must serve every request below: it stands an hour, not the default five
+    // seconds, which a loaded machine once spent between two of them (the page showed a new time).
     let app = common::spawn_app_with_toml(
-        "[[component]]\nid = \"site\"\nname = \"Website\"\n\n[incidents]\nautomatic = false\n",
+        "[[component]]\nid = \"site\"\nname = \"Website\"\n\n[incidents]\nautomatic = false\n\n\
+         [status_page]\nrefresh_secs = 3600\n",
     )
     .await;
     for path in [

@@ -460,7 +460,10 @@ async fn maintenance_is_left_out_of_a_budget_unless_the_objective_counts_it() {
     assert_eq!(counted["bad"], 30, "{counted}");
     // The hours the maintenance touched are not counted at all: two or three of them.
     let missing = counted["total"].as_i64().unwrap() - left_out["total"].as_i64().unwrap();
-    assert!([120, 180].contains(&missing), "{missing}: {left_out} {counted}");
+    assert!(
+        [120, 180].contains(&missing),
+        "{missing}: {left_out} {counted}"
+    );
     let ticket = |s: &Value| {
         s["alerts"]
             .as_array()
@@ -473,5 +476,8 @@ async fn maintenance_is_left_out_of_a_budget_unless_the_objective_counts_it() {
     };
     assert_eq!(ticket(&left_out), 0.0, "{left_out}");
     // Thirty bad checks of 4,320 in three days: 6.9x a 0.1 % budget.
-    assert!((ticket(&counted) - 30.0 / 4320.0 / 0.001).abs() < 0.1, "{counted}");
+    assert!(
+        (ticket(&counted) - 30.0 / 4320.0 / 0.001).abs() < 0.1,
+        "{counted}"
+    );
 }

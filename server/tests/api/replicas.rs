@@ -72,7 +72,7 @@ async fn two_replicas_run_the_work_once_and_hand_it_over() {
     // Every lease is held, each by one replica, and both replicas are listed.
     let leases = eventually(10, "every lease held", || async {
         let h = holders(&a.pool).await;
-        (h.len() == 7).then_some(h)
+        (h.len() == 8).then_some(h)
     })
     .await;
     assert_eq!(
@@ -80,6 +80,7 @@ async fn two_replicas_run_the_work_once_and_hand_it_over() {
         [
             "components",
             "incidents",
+            "objectives",
             "outbox:channels",
             "outbox:confirmations",
             "outbox:subscribers",
@@ -94,7 +95,7 @@ async fn two_replicas_run_the_work_once_and_hand_it_over() {
         .iter()
         .map(|r| r["leases"].as_array().unwrap().len())
         .sum();
-    assert_eq!(held, 7, "each lease once: {listed}");
+    assert_eq!(held, 8, "each lease once: {listed}");
 
     // The monitor is probed once per interval, not once per replica.
     let before = checks(&a.pool).await.len();
@@ -140,7 +141,7 @@ async fn two_replicas_run_the_work_once_and_hand_it_over() {
     leaving.shutdown().await.unwrap();
     let took_over = eventually(8, "the other replica takes every lease", || async {
         let h = holders(&staying.pool).await;
-        (h.len() == 7 && !h.values().any(|r| *r == gone)).then_some(h)
+        (h.len() == 8 && !h.values().any(|r| *r == gone)).then_some(h)
     })
     .await;
     assert!(took_over.values().all(|r| *r != gone));

@@ -2,7 +2,7 @@
 //! routes comes from the server itself, the expectations from `Group::policy`, and each is checked
 //! against the running server.
 
-use reqwest::{header, Method, StatusCode};
+use reqwest::{header, Method};
 use vigil_core::model::auth::Role;
 use vigil_server::http::groups::{Caching, Cors, Csrf, Errors, Frames, Group, Identity};
 
@@ -32,7 +32,7 @@ fn text(resp: &reqwest::Response, name: header::HeaderName) -> String {
 #[tokio::test]
 async fn every_route_answers_as_its_groups_policy_says() {
     let app =
-        spawn_app_with_toml("[server]\nframe_ancestors = [\"https://www.example.org\"]\n").await;
+        spawn_app_with_toml("[server]\nframe_ancestors = [\"https://www.example.org\"]\n\n[status_page]\nrefresh_secs = 3600\n").await;
     assert!(app.routes.len() > 60, "the table lists every route");
     for group in Group::ALL {
         assert!(
@@ -138,33 +138,18 @@ async fn every_route_answers_as_its_groups_policy_says() {
         match policy.caching {
             Caching::NoStore => assert_eq!(cache_control, "no-store", "{what}"),
             Caching::Shared if status == 200 => {
-                // Rendered once for nobody: validators, and a 304 for the same tag. A page
-                // that shows when it was rendered gets a new tag when its five seconds of
-                // freshness end between the two requests (seen on a loaded machine): then the
-                // new tag must be the one that answers 304.
-                let mut etag = text(&resp, header::ETAG);
-                let mut answers = Vec::new();
-                for _ in 0..3 {
-                    assert!(!etag.is_empty(), "{what}: no ETag");
-                    let again = plain
-                        .get(&url)
-                        .header(header::IF_NONE_MATCH, &etag)
-                        .send()
-                        .await
-                        .unwrap();
-                    answers.push(again.status());
-                    if again.status() == 304 {
-                        break;
-                    }
-                    let newer = text(&again, header::ETAG);
-                    assert_ne!(newer, etag, "{what}: 200 for the tag it still has");
-                    etag = newer;
-                }
-                assert_eq!(
-                    answers.last(),
-                    Some(&StatusCode::NOT_MODIFIED),
-                    "{what}: {answers:?}"
-                );
+                // Rendered once for nobody: validators, and a 304 for the same tag (the page
+                // stands an hour here: a loaded machine once took longer than the default five
+                // seconds between the two requests, and the page showed a new time).
+                let etag = text(&resp, header::ETAG);
+                assert!(!etag.is_empty(), "{what}: no ETag");
+                let again = plain
+                    .get(&url)
+                    .header(header::IF_NONE_MATCH, &etag)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(again.status(), 304, "{what}");
                 shared_checked.insert(route.group);
             }
             Caching::Files if status == 200 => {

@@ -5,7 +5,8 @@
 //!
 //! "Changed" is the live feed's status version (the newest event: an incident, a component, a
 //! published post-mortem), so a crowd arriving during an outage costs a lookup and a copy of shared
-//! bytes; a page is also rendered again after [`MAX_AGE`], for the graphs' moving time axis.
+//! bytes; a page is also rendered again after `status_page.refresh_secs` (5 s by default), for the
+//! graphs' moving time axis.
 //! Only what was rendered for a caller the credential resolver resolved as nobody is kept: a
 //! request carrying a cookie or a token is passed to the resolver, which answers from the cache
 //! when it finds nobody behind it. Each URL has one spelling: the path plus the parameters its page
@@ -37,10 +38,6 @@ use chrono::{DateTime, Utc};
 use crate::auth::resolve::{AnonymousGate, Gate};
 use tokio::sync::Mutex;
 
-/// A page is rendered again after this long even when no event moved: the latency graph's 24
-/// hours move on, and a monitor's first verdict changes a component without one. The same bound as
-/// the status summary's (`store::status`), which most pages are drawn from.
-pub const MAX_AGE: Duration = Duration::from_secs(5);
 /// At most this many URLs are kept (`/incidents/{id}` has as many as there are incidents); past it,
 /// outdated entries are dropped and, if none is, the URL is served without caching.
 const MAX_ENTRIES: usize = 2_000;
@@ -60,7 +57,6 @@ impl Slot {
     }
 }
 
-#[derive(Default)]
 pub struct PublicCache {
     /// What anonymous renderings tell the caches in between (`status_page.cache_control`).
     cache_control: CacheControl,
@@ -70,6 +66,8 @@ pub struct PublicCache {
     generation: std::sync::atomic::AtomicU64,
     /// Turns to render for anonymous callers, shared by every public URL.
     turns: Arc<Turns>,
+    /// Renderings stand this long when nothing moved (`status_page.refresh_secs`).
+    max_age: Duration,
 }
 
 /// One rendering of one URL with its variants.
@@ -77,6 +75,8 @@ pub struct Entry {
     version: i64,
     generation: u64,
     rendered: Instant,
+    /// How long it stands when nothing moved (the cache's, when it was rendered).
+    max_age: Duration,
     etag: String,
     last_modified: DateTime<Utc>,
     content_type: HeaderValue,
@@ -97,7 +97,7 @@ impl Entry {
     fn fresh(&self, version: i64, generation: u64) -> bool {
         self.version == version
             && self.generation == generation
-            && self.rendered.elapsed() < MAX_AGE
+            && self.rendered.elapsed() < self.max_age
     }
 }
 
@@ -113,13 +113,17 @@ impl Default for CacheControl {
 }
 
 impl PublicCache {
-    /// A cache whose renderings carry `cache_control` (checked when the configuration loads).
-    pub fn new(cache_control: &str) -> PublicCache {
+    /// A cache whose renderings carry `cache_control` (checked when the configuration loads)
+    /// and are rendered again after `max_age` when nothing moved.
+    pub fn new(cache_control: &str, max_age: Duration) -> PublicCache {
         PublicCache {
             cache_control: CacheControl(HeaderValue::from_str(cache_control).unwrap_or(
                 HeaderValue::from_static(crate::config::DEFAULT_CACHE_CONTROL),
             )),
-            ..Default::default()
+            max_age,
+            slots: Default::default(),
+            generation: Default::default(),
+            turns: Default::default(),
         }
     }
 
@@ -481,7 +485,7 @@ pub async fn serve(
         generation,
         &key,
         page.negotiated,
-        &cache.cache_control.0,
+        &cache,
     )
     .await
     {
@@ -557,8 +561,9 @@ async fn render(
     generation: u64,
     key: &str,
     negotiated: bool,
-    cache_control: &HeaderValue,
+    cache: &PublicCache,
 ) -> Result<Entry, Response> {
+    let cache_control = &cache.cache_control.0;
     for h in [
         header::ACCEPT_ENCODING,
         header::IF_NONE_MATCH,
@@ -600,6 +605,7 @@ async fn render(
         version,
         generation,
         rendered: Instant::now(),
+        max_age: cache.max_age,
         last_modified,
         content_type: parts
             .headers
