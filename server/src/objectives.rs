@@ -37,11 +37,11 @@ pub async fn judge(
 ) -> Result<usize, StoreError> {
     let mut said = 0;
     let mut keep = Vec::new();
-    for slo in store::assess(pool, objectives, now).await? {
-        let o = objectives
-            .iter()
-            .find(|o| o.id == slo.id)
-            .expect("assessed");
+    // `assess` answers in the order it was asked.
+    for (o, slo) in objectives
+        .iter()
+        .zip(store::assess(pool, objectives, now).await?)
+    {
         for (rule, view) in o.alerts.iter().zip(&slo.alerts) {
             keep.push((slo.id.clone(), view.id.clone()));
             let firing = match rule.judge(view.firing, view.long_rate, view.short_rate) {

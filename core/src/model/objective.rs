@@ -434,6 +434,15 @@ pub struct Objective {
 pub const LONGEST_ALERT_WINDOW: Span = Span::days(7);
 
 impl ObjectiveSpec {
+    /// What it counts, when it names exactly one of a component or a monitor.
+    pub fn scope(&self) -> Option<Scope> {
+        match (&self.component, &self.monitor) {
+            (Some(c), None) => Some(Scope::Component(c.clone())),
+            (None, Some(m)) => Some(Scope::Monitor(m.clone())),
+            _ => None,
+        }
+    }
+
     /// Checks the spec; every problem at once, each as (field, what to fix).
     pub fn check(&self) -> Result<Objective, Vec<(String, String)>> {
         let mut problems = Vec::new();
@@ -455,18 +464,13 @@ impl ObjectiveSpec {
         if self.name.trim().is_empty() {
             problems.push(("name".into(), "give the objective a name".into()));
         }
-        let scope = match (&self.component, &self.monitor) {
-            (Some(c), None) => Some(Scope::Component(c.clone())),
-            (None, Some(m)) => Some(Scope::Monitor(m.clone())),
-            _ => {
-                problems.push((
-                    "component".into(),
-                    "give exactly one of `component` (its monitors' checks count) or `monitor`"
-                        .into(),
-                ));
-                None
-            }
-        };
+        let scope = self.scope();
+        if scope.is_none() {
+            problems.push((
+                "component".into(),
+                "give exactly one of `component` (its monitors' checks count) or `monitor`".into(),
+            ));
+        }
         let target = Target::from_percent(self.target)
             .map_err(|e| problems.push(("target".into(), e)))
             .ok();

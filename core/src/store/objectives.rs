@@ -164,14 +164,14 @@ pub async fn budget_used(
             0,
             o.maintenance,
         );
+        if during.bad() == 0 {
+            continue;
+        }
         let (from, to) = o.window.bounds(end);
         let window =
             Table::new(days_since(pool, Resolution::Hour, &ids, &[from], to.max(end)).await?)
                 .counts(&ids, 0, o.maintenance);
         let allowed = window.total as f64 * o.target.budget();
-        if during.bad() == 0 {
-            continue;
-        }
         out.push(BudgetUse {
             name: o.name.clone(),
             target: o.target,

@@ -371,12 +371,7 @@ pub fn validate(world: &World, floor: u64) -> Vec<Problem> {
             );
         }
         // What it counts must exist, or its budget would silently read as untouched.
-        let scope = match (&o.component, &o.monitor) {
-            (Some(c), None) => Some(Scope::Component(c.clone())),
-            (None, Some(m)) => Some(Scope::Monitor(m.clone())),
-            _ => None,
-        };
-        match scope {
+        match o.scope() {
             Some(Scope::Component(c)) if world.component(&c).is_none() => said(
                 ObjectKind::Objective,
                 &o.id,
