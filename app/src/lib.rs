@@ -261,6 +261,7 @@ fn OpsPages() -> impl MatchNestedRoutes + Clone {
         <Route path=StaticSegment("follow-ups") view=pages::follow_ups::FollowUpsPage/>
         <Route path=StaticSegment("reliability") view=pages::reliability::ReliabilityPage/>
         <Route path=StaticSegment("slos") view=pages::slos::SlosPage/>
+        <Route path=(StaticSegment("slos"), StaticSegment("report")) view=pages::slos::SloReportPage/>
         <Route path=(StaticSegment("postmortems"), ParamSegment("id")) view=pages::postmortems::PostmortemEditor/>
         <Route path=(StaticSegment("postmortems"), ParamSegment("id"), StaticSegment("revisions"), ParamSegment("n")) view=pages::postmortems::RevisionPage/>
         <Route path=StaticSegment("monitors") view=pages::ops::MonitorsPage/>

@@ -2,7 +2,7 @@
 //! (channels hear `slo.burn`). One replica judges (the `objectives` lease); the figures
 //! themselves (`vigil_core::store::objectives::assess`) are what the API and `/ops/slos` show.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -10,13 +10,20 @@ use tokio_util::sync::CancellationToken;
 use vigil_core::{
     model::{
         event::{EventData, SloBurn},
-        objective::{AlertMove, Judges, Objective, SloView},
+        objective::{
+            months_met, AlertMove, Counts, Judges, Month, Objective, PublicSla, Sli, SloReport,
+            SloView,
+        },
         world::Pending,
     },
     store::{objectives as store, StoreError},
 };
 
-use crate::world::{follow::Live, World};
+use crate::{
+    config::resources::PrometheusConfig,
+    sources::prometheus::Events,
+    world::{follow::Live, World},
+};
 
 /// The objectives of `world` that check (the world is validated when written; one that no
 /// longer reads is left out rather than judged wrongly).
@@ -28,20 +35,103 @@ pub fn objectives_of(world: &World) -> Vec<Objective> {
         .collect()
 }
 
+/// Every objective's figures at `now`, in the order given: those counted from checks in one
+/// pass of the store, Prometheus ones from their source (one that does not answer makes its
+/// objective unreadable, said on it, not the others).
+pub async fn assess(
+    pool: &PgPool,
+    http: &reqwest::Client,
+    sources: &[PrometheusConfig],
+    objectives: &[Objective],
+    now: DateTime<Utc>,
+) -> Result<Vec<SloView>, StoreError> {
+    let checked: Vec<Objective> = objectives
+        .iter()
+        .filter(|o| o.sli.from_checks())
+        .cloned()
+        .collect();
+    let mut from_checks = store::assess(pool, &checked, now).await?.into_iter();
+    let mut states = None;
+    let mut out = Vec::with_capacity(objectives.len());
+    for o in objectives {
+        let view = match &o.sli {
+            Sli::Prometheus {
+                source,
+                good,
+                total,
+            } => {
+                if states.is_none() {
+                    states = Some(store::alert_states(pool).await?);
+                }
+                let states = states.as_deref().unwrap_or_default();
+                match sources.iter().find(|p| p.name == *source) {
+                    None => o.unreadable(now, format!("no [[prometheus]] source is named `{source}`")),
+                    Some(cfg) => prometheus_view(o, &Events::new(cfg, http.clone()), good, total, states, now)
+                        .await
+                        .unwrap_or_else(|e| o.unreadable(now, e.to_string())),
+                }
+            }
+            _ => from_checks.next().expect("one view per objective asked"),
+        };
+        out.push(view);
+    }
+    Ok(out)
+}
+
+/// A Prometheus objective's figures: its window day by day, and each span back from now.
+async fn prometheus_view(
+    o: &Objective,
+    events: &Events,
+    good: &str,
+    total: &str,
+    states: &[store::AlertState],
+    now: DateTime<Utc>,
+) -> Result<SloView, crate::sources::prometheus::PromError> {
+    let start = o.window.bounds(now).0;
+    let days = events.by_day(good, total, start, now).await?;
+    let mut spans = Vec::new();
+    for s in o.spans() {
+        spans.push((s, events.counts(good, total, s.secs(), now).await?));
+    }
+    Ok(o.view(
+        now,
+        &days,
+        |s| {
+            spans
+                .iter()
+                .find(|(x, _)| *x == s)
+                .map(|(_, c)| *c)
+                .unwrap_or_default()
+        },
+        |rule| {
+            states
+                .iter()
+                .find(|a| a.objective == o.id && a.rule == rule)
+                .map(|a| (a.firing, a.since))
+        },
+    ))
+}
+
 /// Judges every rule of every objective once: fires and clears, each said once (the store
 /// changes the state and appends the event together). Returns how many were said.
 pub async fn judge(
     pool: &PgPool,
+    http: &reqwest::Client,
+    sources: &[PrometheusConfig],
     objectives: &[Objective],
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
     let mut said = 0;
     let mut keep = Vec::new();
-    // `assess` answers in the order it was asked.
     for (o, slo) in objectives
         .iter()
-        .zip(store::assess(pool, objectives, now).await?)
+        .zip(assess(pool, http, sources, objectives, now).await?)
     {
+        if slo.error.is_some() {
+            // Unreadable figures neither fire nor clear an alert: it stays as it was.
+            keep.extend(o.alerts.iter().map(|r| (o.id.clone(), r.id())));
+            continue;
+        }
         for (rule, view) in o.alerts.iter().zip(&slo.alerts) {
             keep.push((slo.id.clone(), view.id.clone()));
             let firing = match rule.judge(view.firing, view.long_rate, view.short_rate) {
@@ -86,12 +176,16 @@ pub fn start(
 }
 
 async fn run(pool: PgPool, mut live: Live, every: Duration, held: CancellationToken) {
+    let http = crate::workers::http_client();
     loop {
-        let objectives = objectives_of(&live.borrow_and_update().settings);
+        let (objectives, sources) = {
+            let world = &live.borrow_and_update().settings;
+            (objectives_of(world), world.prometheus.clone())
+        };
         let wait = if objectives.is_empty() {
             None
         } else {
-            if let Err(e) = judge(&pool, &objectives, Utc::now()).await {
+            if let Err(e) = judge(&pool, &http, &sources, &objectives, Utc::now()).await {
                 tracing::warn!(error = %e, "cannot judge the objectives; trying again");
             }
             Some(every)
@@ -115,16 +209,194 @@ async fn run(pool: PgPool, mut live: Live, every: Duration, held: CancellationTo
 pub struct Judge {
     pub pool: PgPool,
     pub live: Live,
+    pub http: reqwest::Client,
 }
 
 impl Judge {
+    pub fn new(pool: PgPool, live: Live) -> Judge {
+        Judge {
+            pool,
+            live,
+            http: crate::workers::http_client(),
+        }
+    }
+
     /// Every objective, or only `id`'s.
     pub async fn slos(&self, id: Option<&str>) -> Result<Vec<SloView>, StoreError> {
-        let objectives: Vec<Objective> = objectives_of(&self.live.borrow().settings)
+        let (objectives, sources) = self.world(id);
+        assess(&self.pool, &self.http, &sources, &objectives, Utc::now()).await
+    }
+
+    /// The live world's objectives (or only `id`'s) and its Prometheus sources.
+    pub fn world(&self, id: Option<&str>) -> (Vec<Objective>, Vec<PrometheusConfig>) {
+        let world = &self.live.borrow().settings;
+        let objectives = objectives_of(world)
             .into_iter()
             .filter(|o| id.is_none_or(|id| o.id == id))
             .collect();
-        store::assess(&self.pool, &objectives, Utc::now()).await
+        (objectives, world.prometheus.clone())
+    }
+}
+
+/// Where an objective's counts come from: Vigil's checks, or a Prometheus.
+enum Counter<'a> {
+    Checks(&'a PgPool),
+    Prometheus(Events, &'a str, &'a str),
+}
+
+impl<'a> Counter<'a> {
+    fn of(
+        pool: &'a PgPool,
+        http: &reqwest::Client,
+        sources: &[PrometheusConfig],
+        o: &'a Objective,
+    ) -> Result<Counter<'a>, String> {
+        match &o.sli {
+            Sli::Prometheus {
+                source,
+                good,
+                total,
+            } => sources
+                .iter()
+                .find(|p| p.name == *source)
+                .map(|cfg| Counter::Prometheus(Events::new(cfg, http.clone()), good, total))
+                .ok_or_else(|| format!("no [[prometheus]] source is named `{source}`")),
+            _ => Ok(Counter::Checks(pool)),
+        }
+    }
+
+    async fn by_day(
+        &self,
+        o: &Objective,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<(chrono::NaiveDate, Counts)>, String> {
+        match self {
+            Counter::Checks(pool) => store::by_day(pool, o, from, until)
+                .await
+                .map_err(|e| e.to_string()),
+            Counter::Prometheus(events, good, total) => events
+                .by_day(good, total, from, until)
+                .await
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    async fn between(
+        &self,
+        o: &Objective,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Counts, String> {
+        match self {
+            Counter::Checks(pool) => store::between(pool, o, from, until)
+                .await
+                .map_err(|e| e.to_string()),
+            Counter::Prometheus(events, good, total) => events
+                .counts(good, total, (until - from).num_seconds(), until)
+                .await
+                .map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// How far back reports and the public page can look: hourly rollups are kept 400 days.
+const REPORTS_REACH_DAYS: i64 = 395;
+
+/// Whether a report of `month` can be made at `now`: it has started, and its hours are kept.
+pub fn reachable(month: Month, now: DateTime<Utc>) -> Result<(), String> {
+    let from = month.bounds().0;
+    if from > now {
+        return Err(format!(
+            "{month} has not started yet: ask for this month or an earlier one"
+        ));
+    }
+    if from < now - chrono::Duration::days(REPORTS_REACH_DAYS) {
+        return Err(format!(
+            "{month} is older than the hourly counts Vigil keeps (400 days): ask for a later month"
+        ));
+    }
+    Ok(())
+}
+
+impl Judge {
+    /// The monthly report of every objective (or only `id`'s, or those of `component`): days,
+    /// the month's figures, and the incidents that spent its budget.
+    pub async fn reports(
+        &self,
+        id: Option<&str>,
+        component: Option<&str>,
+        month: Month,
+    ) -> Result<Vec<SloReport>, String> {
+        let now = Utc::now();
+        // Asked of the page as well as of the API: the same bounds.
+        reachable(month, now)?;
+        let (from, end) = month.bounds();
+        let until = end.min(now);
+        let (objectives, sources) = self.world(id);
+        let monitors = store::monitors(&self.pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        for o in &objectives {
+            let c = store::component_of(o, &monitors);
+            if component.is_some_and(|want| c.as_deref() != Some(want)) {
+                continue;
+            }
+            let counter = Counter::of(&self.pool, &self.http, &sources, o)?;
+            let days = counter.by_day(o, from, until).await?;
+            let mut incidents = Vec::new();
+            if let Some(c) = &c {
+                for (iid, title, started, resolved) in
+                    store::incidents_within(&self.pool, c, from, until)
+                        .await
+                        .map_err(|e| e.to_string())?
+                {
+                    let spent = counter
+                        .between(o, started.max(from), resolved.unwrap_or(until).min(until))
+                        .await?;
+                    incidents.push((iid, title, started, resolved, spent));
+                }
+            }
+            out.push(SloReport::of(o, c, month, until, &days, incidents));
+        }
+        Ok(out)
+    }
+
+    /// The objectives the public page shows, each month of the last twelve met or missed,
+    /// named by their component (never a monitor). One that cannot be read is left out.
+    pub async fn public(&self) -> Vec<PublicSla> {
+        let now = Utc::now();
+        let from = Month::of(now - chrono::Duration::days(334)).bounds().0;
+        let (objectives, sources) = self.world(None);
+        let Ok(monitors) = store::monitors(&self.pool).await else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for o in objectives.iter().filter(|o| o.public) {
+            let Some(component) = store::component_of(o, &monitors).and_then(|c| {
+                self.live
+                    .borrow()
+                    .settings
+                    .component(&c)
+                    .map(|c| c.name.clone())
+            }) else {
+                continue;
+            };
+            let Ok(counter) = Counter::of(&self.pool, &self.http, &sources, o) else {
+                continue;
+            };
+            match counter.by_day(o, from, now).await {
+                Ok(days) => out.push(PublicSla {
+                    name: o.name.clone(),
+                    component,
+                    target: o.target.percent(),
+                    months: months_met(&days, o.target, now, 12),
+                }),
+                Err(e) => tracing::warn!(objective = %o.id, error = %e, "cannot count a public objective"),
+            }
+        }
+        out
     }
 }
 
@@ -136,9 +408,12 @@ impl Judges for Judge {
     fn objectives(&self) -> Vec<Objective> {
         objectives_of(&self.live.borrow().settings)
     }
-}
 
-/// As the app's context holds it.
-pub fn judges(pool: PgPool, live: Live) -> Arc<dyn Judges> {
-    Arc::new(Judge { pool, live })
+    fn reports(&self, component: Option<String>, month: Month) -> Pending<'_, Result<Vec<SloReport>, String>> {
+        Box::pin(async move { Judge::reports(self, None, component.as_deref(), month).await })
+    }
+
+    fn public(&self) -> Pending<'_, Vec<PublicSla>> {
+        Box::pin(Judge::public(self))
+    }
 }

@@ -126,6 +126,7 @@ impl Application {
                 ),
             },
             world: std::sync::Arc::new(crate::http::state::WorldSettings {
+                judge: crate::objectives::Judge::new(db.pool.clone(), world.clone()),
                 live: world,
                 probes: config.probes.clone(),
                 desk: std::sync::Arc::new(crate::world::desk::Desk::new(

@@ -3,9 +3,9 @@
 //! burn-rate alerts. Maintenance left out or counted is said beside every figure.
 
 use leptos::prelude::*;
-use vigil_core::model::objective::{BurnDownPoint, SloView};
+use vigil_core::model::objective::{BurnDownPoint, ReportDay, SloReport, SloView};
 
-use crate::api::get_slos;
+use crate::api::{get_slo_reports, get_slos};
 use crate::pages::reliability::duration;
 
 /// A percentage with the precision objectives are written in: 99.95 %, 100 %.
@@ -120,6 +120,7 @@ pub fn SlosPage() -> impl IntoView {
     view! {
         <h1>"Objectives"</h1>
         <p class="muted">"Each objective's error budget: the share of checks its target allows to fail over its window. The alerts follow the SRE Workbook's multi-window burn rates; channels hear them as slo.burn. Scripts use GET /api/v1/slos; objectives are written like monitors (/api/v1/objectives, [[objective]] in a file)."</p>
+        <p><a href="/ops/slos/report" data-testid="report-link">"Monthly report"</a>" — printable, one page per objective, with CSV."</p>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || data.get().map(|r| match r {
                 Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
@@ -127,6 +128,134 @@ pub fn SlosPage() -> impl IntoView {
                     <p class="muted" data-testid="no-slos">"No objectives yet. Add one in a file ([[objective]]) or through POST /api/v1/objectives."</p>
                 }.into_any(),
                 Ok(slos) => slos.into_iter().map(|slo| view! { <Objective slo=slo/> }).collect_view().into_any(),
+            })}
+        </Transition>
+    }
+}
+
+/// Each day's SLI against the target, as bars: a day under the target is drawn red.
+#[component]
+fn DayBars(days: Vec<ReportDay>, target: f64) -> impl IntoView {
+    let (w, h) = (620.0_f64, 90.0_f64);
+    let n = days.len().max(28) as f64;
+    let bar = w / n;
+    // The axis spans from 2x the budget below the target up to 100 %.
+    let floor = (100.0 - (100.0 - target) * 3.0).max(0.0);
+    let y = move |p: f64| h - ((p - floor) / (100.0 - floor)).clamp(0.0, 1.0) * h;
+    let label = format!(
+        "Each day's result against the {} target: {} of {} days under it",
+        percent(target),
+        days.iter().filter(|d| d.achieved.is_some_and(|a| a < target)).count(),
+        days.len()
+    );
+    let title = label.clone();
+    view! {
+        <svg class="report-days" viewBox=format!("0 0 {w} {h}") width="620" height="90" role="img" aria-label=label data-testid="report-days">
+            <title>{title}</title>
+            <line class="report-target" x1="0" x2=w.to_string() y1=format!("{:.1}", y(target)) y2=format!("{:.1}", y(target))/>
+            {days.into_iter().enumerate().filter_map(|(i, d)| {
+                let a = d.achieved?;
+                let top = y(a);
+                Some(view! {
+                    <rect class=if a < target { "day under" } else { "day" }
+                        x=format!("{:.1}", i as f64 * bar + 1.0) width=format!("{:.1}", (bar - 2.0).max(1.0))
+                        y=format!("{top:.1}") height=format!("{:.1}", (h - top).max(1.0))>
+                        <title>{format!("{}: {} ({} of {})", d.day, percent(a), d.good, d.total)}</title>
+                    </rect>
+                })
+            }).collect_view()}
+        </svg>
+    }
+}
+
+#[component]
+fn Report(r: SloReport) -> impl IntoView {
+    let csv = format!("/api/v1/slos/{}/report?month={}&format=csv", r.id, r.month);
+    let what = match (r.sli.as_str(), r.threshold_ms) {
+        ("latency", Some(ms)) => format!("checks answered within {ms} ms"),
+        ("prometheus", _) => "good events over all events (Prometheus)".into(),
+        _ => "checks that succeeded".into(),
+    };
+    let maintenance = if r.maintenance_excluded {
+        "Maintenance left out of the counts."
+    } else {
+        "Maintenance counted."
+    };
+    let period = format!(
+        "{} to {} UTC",
+        r.from.format("%Y-%m-%d"),
+        r.until.format("%Y-%m-%d %H:%M")
+    );
+    let testid = format!("report-{}", r.id);
+    view! {
+        <section class="report" data-testid=testid>
+            <h2>{format!("{} — {}", r.name, r.month)}</h2>
+            <p class="muted">{format!("{}{}. {period}. {maintenance}", what, r.component.as_ref().map(|c| format!(", component {c}")).unwrap_or_default())}</p>
+            <dl class="facts">
+                <dt>"Target"</dt><dd>{percent(r.target)}</dd>
+                <dt>"Achieved"</dt>
+                <dd class=if r.met { "met" } else { "missed" } data-testid="report-achieved">{format!(
+                    "{} — {} ({} of {} good)",
+                    r.achieved.map_or("no checks".into(), percent),
+                    if r.met { "met" } else { "missed" },
+                    r.good, r.total
+                )}</dd>
+                <dt>"Budget spent"</dt><dd data-testid="report-spent">{format!("{} ({} bad of {:.1} allowed)", percent(r.spent * 100.0), r.bad, r.allowed_bad)}</dd>
+            </dl>
+            <DayBars days=r.days.clone() target=r.target/>
+            {if r.incidents.is_empty() {
+                view! { <p class="muted">"No incident spent this month's budget."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="table" data-testid="report-incidents">
+                        <thead><tr><th>"Incident"</th><th>"Started"</th><th>"Resolved"</th><th>"Bad"</th><th>"Budget spent"</th></tr></thead>
+                        <tbody>
+                            {r.incidents.into_iter().map(|i| view! {
+                                <tr>
+                                    <td><a href=format!("/ops/incidents/{}", i.id)>{i.title}</a></td>
+                                    <td>{i.started_at.format("%Y-%m-%d %H:%M").to_string()}</td>
+                                    <td>{i.resolved_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "open".into())}</td>
+                                    <td>{i.bad}</td>
+                                    <td>{percent(i.spent * 100.0)}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+            <p class="no-print"><a href=csv download data-testid="report-csv">"CSV"</a></p>
+        </section>
+    }
+}
+
+/// `/ops/slos/report?month=2026-11[&component=web]`: each objective over a calendar month, one
+/// printed page each (the print stylesheet breaks between them).
+#[component]
+pub fn SloReportPage() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    let filter = Memo::new(move |_| {
+        let q = query.read();
+        (q.get("month"), q.get("component"))
+    });
+    let data = Resource::new(
+        move || filter.get(),
+        |(month, component)| get_slo_reports(month, component),
+    );
+    view! {
+        <h1>"Objectives: monthly report"</h1>
+        <form method="get" class="inline" data-testid="report-filter">
+            <label>"Month " <input type="month" name="month" value=move || query.read().get("month").unwrap_or_default()/></label>
+            <label>" component " <input name="component" size="10" value=move || query.read().get("component").unwrap_or_default()/></label>
+            <button type="submit">"Show"</button>
+        </form>
+        <p class="print-hint muted">"Print this page (or save it as PDF) for one page per objective."</p>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || data.get().map(|r| match r {
+                Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                Ok((_, reports)) if reports.is_empty() => view! {
+                    <p class="muted" data-testid="no-reports">"No objectives to report on."</p>
+                }.into_any(),
+                Ok((_, reports)) => reports.into_iter().map(|r| view! { <Report r=r/> }).collect_view().into_any(),
             })}
         </Transition>
     }

@@ -303,6 +303,10 @@ pub struct BurnRule {
     pub short: Span,
     pub burn_rate: f64,
     pub severity: Severity,
+    /// Whether firing opens an incident on the objective's component (or notes the budget on
+    /// the one already open there).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub incident: bool,
 }
 
 impl BurnRule {
@@ -320,18 +324,21 @@ impl BurnRule {
                 short: Span::minutes(5),
                 burn_rate: 14.4,
                 severity: Severity::Page,
+                incident: false,
             },
             BurnRule {
                 long: Span::hours(6),
                 short: Span::minutes(30),
                 burn_rate: 6.0,
                 severity: Severity::Page,
+                incident: false,
             },
             BurnRule {
                 long: Span::days(3),
                 short: Span::hours(6),
                 burn_rate: 1.0,
                 severity: Severity::Ticket,
+                incident: false,
             },
         ]
     }
@@ -357,12 +364,61 @@ pub enum AlertMove {
     Stay,
 }
 
-/// What an objective measures.
+/// What an objective measures, as people write it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SliKind {
     /// Good checks over all checks (degraded counts as good: it answered).
     Availability,
+    /// Checks that answered within `threshold_ms` over all checks (a failed check is slow).
+    Latency,
+    /// A good-events counter over a total-events counter, read from a `[[prometheus]]` source.
+    Prometheus,
+}
+
+impl SliKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SliKind::Availability => "availability",
+            SliKind::Latency => "latency",
+            SliKind::Prometheus => "prometheus",
+        }
+    }
+}
+
+/// The latencies check rollups count answers under (milliseconds), as a histogram's bucket
+/// bounds: a latency objective's threshold is one of them, so any window's count is exact.
+pub const LATENCY_BOUNDS_MS: [u32; 14] = [
+    25, 50, 100, 200, 250, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000,
+];
+
+/// What an objective measures, checked.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Sli {
+    Availability,
+    /// `slot`: the index of `threshold_ms` in [`LATENCY_BOUNDS_MS`].
+    Latency { threshold_ms: u32, slot: usize },
+    /// `good` and `total` select counters; Vigil asks for `sum(increase(<selector>[<span>]))`.
+    Prometheus {
+        source: String,
+        good: String,
+        total: String,
+    },
+}
+
+impl Sli {
+    pub fn kind(&self) -> SliKind {
+        match self {
+            Sli::Availability => SliKind::Availability,
+            Sli::Latency { .. } => SliKind::Latency,
+            Sli::Prometheus { .. } => SliKind::Prometheus,
+        }
+    }
+
+    /// Whether it is counted from Vigil's own checks (else from a Prometheus).
+    pub fn from_checks(&self) -> bool {
+        !matches!(self, Sli::Prometheus { .. })
+    }
 }
 
 /// Whether maintenance counts: left out (the default, as on the uptime page), or counted.
@@ -390,6 +446,17 @@ pub struct ObjectiveSpec {
     pub monitor: Option<String>,
     #[serde(default = "availability")]
     pub sli: SliKind,
+    /// Latency SLI: the answer time a check must meet, one of [`LATENCY_BOUNDS_MS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold_ms: Option<u32>,
+    /// Prometheus SLI: the `[[prometheus]]` source's name, and the counters of good and of all
+    /// events (selectors, e.g. `http_requests_total{job="web",code!~"5.."}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub good: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<String>,
     /// A percentage, e.g. 99.9.
     pub target: f64,
     /// `7d`, `28d`, `30d` (rolling) or `month` (calendar month, UTC).
@@ -397,6 +464,9 @@ pub struct ObjectiveSpec {
     pub window: Window,
     #[serde(default)]
     pub maintenance: Maintenance,
+    /// Whether the public status page shows it (its last twelve months, met or missed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub public: bool,
     /// Burn-rate alerts; the SRE Workbook's three when left out, none when empty.
     #[serde(default, rename = "alert", skip_serializing_if = "Option::is_none")]
     pub alerts: Option<Vec<BurnRule>>,
@@ -423,10 +493,11 @@ pub struct Objective {
     pub id: String,
     pub name: String,
     pub scope: Scope,
-    pub sli: SliKind,
+    pub sli: Sli,
     pub target: Target,
     pub window: Window,
     pub maintenance: Maintenance,
+    pub public: bool,
     pub alerts: Vec<BurnRule>,
 }
 
@@ -471,6 +542,7 @@ impl ObjectiveSpec {
                 "give exactly one of `component` (its monitors' checks count) or `monitor`".into(),
             ));
         }
+        let sli = self.sli_checked(&mut problems);
         let target = Target::from_percent(self.target)
             .map_err(|e| problems.push(("target".into(), e)))
             .ok();
@@ -501,18 +573,102 @@ impl ObjectiveSpec {
                 ));
             }
         }
-        match (scope, target, problems.is_empty()) {
-            (Some(scope), Some(target), true) => Ok(Objective {
+        match (scope, sli, target, problems.is_empty()) {
+            (Some(scope), Some(sli), Some(target), true) => Ok(Objective {
                 id: self.id.clone(),
                 name: self.name.clone(),
                 scope,
-                sli: self.sli,
+                // Prometheus knows nothing of Vigil's maintenance: its events all count.
+                maintenance: if sli.from_checks() {
+                    self.maintenance
+                } else {
+                    Maintenance::Included
+                },
+                sli,
                 target,
                 window: self.window,
-                maintenance: self.maintenance,
+                public: self.public,
                 alerts,
             }),
             _ => Err(problems),
+        }
+    }
+
+    /// The SLI and the fields only it takes, each problem pushed.
+    fn sli_checked(&self, problems: &mut Vec<(String, String)>) -> Option<Sli> {
+        let mut not_for = |field: &str, present: bool| {
+            if present {
+                problems.push((
+                    field.into(),
+                    format!("`{field}` belongs to another SLI than {}: remove it", self.sli.as_str()),
+                ));
+            }
+        };
+        match self.sli {
+            SliKind::Availability => {
+                not_for("threshold_ms", self.threshold_ms.is_some());
+                not_for("prometheus", self.prometheus.is_some());
+                not_for("good", self.good.is_some());
+                not_for("total", self.total.is_some());
+                Some(Sli::Availability)
+            }
+            SliKind::Latency => {
+                not_for("prometheus", self.prometheus.is_some());
+                not_for("good", self.good.is_some());
+                not_for("total", self.total.is_some());
+                let bounds = LATENCY_BOUNDS_MS.map(|b| b.to_string()).join(", ");
+                match self.threshold_ms {
+                    None => {
+                        problems.push((
+                            "threshold_ms".into(),
+                            format!("a latency objective needs `threshold_ms`, one of {bounds}"),
+                        ));
+                        None
+                    }
+                    Some(t) => match LATENCY_BOUNDS_MS.iter().position(|b| *b == t) {
+                        Some(slot) => Some(Sli::Latency {
+                            threshold_ms: t,
+                            slot,
+                        }),
+                        None => {
+                            problems.push((
+                                "threshold_ms".into(),
+                                format!(
+                                    "{t} ms is not a bound checks are counted under: use one of {bounds}"
+                                ),
+                            ));
+                            None
+                        }
+                    },
+                }
+            }
+            SliKind::Prometheus => {
+                not_for("threshold_ms", self.threshold_ms.is_some());
+                if self.monitor.is_some() {
+                    problems.push((
+                        "monitor".into(),
+                        "a Prometheus objective belongs to a component: name it with `component`".into(),
+                    ));
+                }
+                let mut need = |field: &str, v: &Option<String>, example: &str| match v {
+                    Some(v) if !v.trim().is_empty() => Some(v.trim().to_string()),
+                    _ => {
+                        problems.push((
+                            field.into(),
+                            format!("a Prometheus objective needs `{field}`, e.g. {example}"),
+                        ));
+                        None
+                    }
+                };
+                let source = need("prometheus", &self.prometheus, "the name of a [[prometheus]] source");
+                let good = need("good", &self.good, r#"`http_requests_total{code!~"5.."}`"#);
+                let total = need("total", &self.total, "`http_requests_total`");
+                Some(Sli::Prometheus {
+                    source: source?,
+                    good: good?,
+                    total: total?,
+                })
+            }
         }
     }
 }
@@ -577,8 +733,15 @@ pub struct SloView {
     /// The component whose monitors' checks count, or the one monitor.
     pub component: Option<String>,
     pub monitor: Option<String>,
-    /// `availability`.
+    /// `availability`, `latency` or `prometheus`.
     pub sli: String,
+    /// A latency SLI's threshold.
+    pub threshold_ms: Option<u32>,
+    /// Whether the public page shows it.
+    pub public: bool,
+    /// Why its figures could not be read (a Prometheus that did not answer); they read as
+    /// empty then, never as met.
+    pub error: Option<String>,
     /// The target, in percent.
     pub target: f64,
     /// `30d` or `month`.
@@ -612,12 +775,388 @@ pub struct SloView {
     pub burn_down: Vec<BurnDownPoint>,
 }
 
+impl Objective {
+    /// Its figures at `now`, from counts: each day of the window so far, the counts over a span
+    /// back from now (for burn rates), and each rule's stored state (firing, since).
+    pub fn view(
+        &self,
+        now: DateTime<Utc>,
+        days: &[(NaiveDate, Counts)],
+        span: impl Fn(Span) -> Counts,
+        state: impl Fn(&str) -> Option<(bool, DateTime<Utc>)>,
+    ) -> SloView {
+        let (start, end) = self.window.bounds(now);
+        let c: Counts = days.iter().map(|(_, c)| *c).sum();
+        let length = self.window.length(now);
+        let budget = Budget::of(c, self.target, length);
+        let rate = |s: Span| burn_rate(span(s), self.target);
+        let burn_now = rate(NOW_SPAN);
+        let (component, monitor) = match &self.scope {
+            Scope::Component(c) => (Some(c.clone()), None),
+            Scope::Monitor(m) => (None, Some(m.clone())),
+        };
+        SloView {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            component,
+            monitor,
+            sli: self.sli.kind().as_str().into(),
+            threshold_ms: match self.sli {
+                Sli::Latency { threshold_ms, .. } => Some(threshold_ms),
+                _ => None,
+            },
+            public: self.public,
+            error: None,
+            target: self.target.percent(),
+            window: self.window.to_string(),
+            window_start: start,
+            window_end: end,
+            maintenance_excluded: self.maintenance == Maintenance::Excluded,
+            good: c.good,
+            total: c.total,
+            achieved: c.ratio().map(|r| r * 100.0),
+            met: c.ratio().is_none_or(|r| r >= self.target.fraction()),
+            allowed_bad: budget.allowed_bad,
+            bad: budget.bad,
+            spent: budget.spent,
+            remaining: budget.remaining,
+            remaining_minutes: budget.remaining_minutes,
+            burn_rate_now: burn_now,
+            burn_rate_window: burn_rate(c, self.target),
+            exhausted_in_secs: burn_now
+                .and_then(|r| budget.time_left(r, length))
+                .map(|d| d.num_seconds()),
+            alerts: self
+                .alerts
+                .iter()
+                .map(|r| {
+                    let id = r.id();
+                    let state = state(&id);
+                    RuleView {
+                        long: r.long.to_string(),
+                        short: r.short.to_string(),
+                        burn_rate: r.burn_rate,
+                        severity: r.severity.as_str().into(),
+                        long_rate: rate(r.long),
+                        short_rate: rate(r.short),
+                        firing: state.is_some_and(|(f, _)| f),
+                        since: state.map(|(_, s)| s),
+                        id,
+                    }
+                })
+                .collect(),
+            burn_down: burn_down(days, self.target)
+                .into_iter()
+                .map(|(day, remaining)| BurnDownPoint { day, remaining })
+                .collect(),
+        }
+    }
+
+    /// Its figures when they cannot be read: nothing counted, the reason said, not met.
+    pub fn unreadable(&self, now: DateTime<Utc>, error: String) -> SloView {
+        let mut v = self.view(now, &[], |_| Counts::default(), |_| None);
+        v.error = Some(error);
+        v.met = false;
+        v
+    }
+
+    /// The spans its figures need counts over: now, and each rule's two windows.
+    pub fn spans(&self) -> Vec<Span> {
+        let mut spans = vec![NOW_SPAN];
+        for r in &self.alerts {
+            for s in [r.long, r.short] {
+                if !spans.contains(&s) {
+                    spans.push(s);
+                }
+            }
+        }
+        spans
+    }
+}
+
+/// The span "burning now" is judged over.
+pub const NOW_SPAN: Span = Span::hours(1);
+
+/// A calendar month (UTC), as reports name one: `2026-11`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Month(NaiveDate);
+
+impl Month {
+    pub fn of(at: DateTime<Utc>) -> Month {
+        Month(NaiveDate::from_ymd_opt(at.year(), at.month(), 1).expect("day 1"))
+    }
+
+    pub fn parse(s: &str) -> Result<Month, String> {
+        let bad = || format!("`{s}` is not a month: write it as YYYY-MM, e.g. 2026-11");
+        let (y, m) = s.trim().split_once('-').ok_or_else(bad)?;
+        let (y, m) = (
+            y.parse::<i32>().map_err(|_| bad())?,
+            m.parse::<u32>().map_err(|_| bad())?,
+        );
+        NaiveDate::from_ymd_opt(y, m, 1)
+            .filter(|_| (1970..=9999).contains(&y))
+            .map(Month)
+            .ok_or_else(bad)
+    }
+
+    /// Its first midnight, and the next month's.
+    pub fn bounds(self) -> (DateTime<Utc>, DateTime<Utc>) {
+        let at = |d: NaiveDate| Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("0h"));
+        (at(self.0), at(self.0 + chrono::Months::new(1)))
+    }
+
+    pub fn previous(self) -> Month {
+        Month(self.0 - chrono::Months::new(1))
+    }
+
+    /// The month `day` falls in.
+    pub fn of_day(day: NaiveDate) -> Month {
+        Month(day.with_day(1).expect("day 1"))
+    }
+}
+
+impl std::fmt::Display for Month {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.format("%Y-%m"))
+    }
+}
+
+/// One day of a report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportDay {
+    pub day: NaiveDate,
+    pub good: i64,
+    pub total: i64,
+    /// In percent; none without checks that day.
+    pub achieved: Option<f64>,
+}
+
+/// An incident that spent some of a month's budget.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportIncident {
+    pub id: i64,
+    pub title: String,
+    pub started_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Bad checks (or events) within the month while it was open.
+    pub bad: i64,
+    /// The share of the month's budget they spent.
+    pub spent: f64,
+}
+
+/// An objective over one calendar month: what a contract's monthly report states.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SloReport {
+    pub id: String,
+    pub name: String,
+    pub component: Option<String>,
+    pub sli: String,
+    pub threshold_ms: Option<u32>,
+    /// `2026-11`.
+    pub month: String,
+    pub from: DateTime<Utc>,
+    /// The month's end, or now for the month running.
+    pub until: DateTime<Utc>,
+    pub target: f64,
+    pub maintenance_excluded: bool,
+    pub good: i64,
+    pub total: i64,
+    pub achieved: Option<f64>,
+    pub met: bool,
+    pub allowed_bad: f64,
+    pub bad: i64,
+    /// The share of the month's budget spent (above 1 once exceeded).
+    pub spent: f64,
+    pub days: Vec<ReportDay>,
+    pub incidents: Vec<ReportIncident>,
+}
+
+impl SloReport {
+    /// `o` over `month` (counted until `until`), from its days and its incidents' bad counts.
+    pub fn of(
+        o: &Objective,
+        component: Option<String>,
+        month: Month,
+        until: DateTime<Utc>,
+        days: &[(NaiveDate, Counts)],
+        incidents: Vec<(i64, String, DateTime<Utc>, Option<DateTime<Utc>>, Counts)>,
+    ) -> SloReport {
+        let c: Counts = days.iter().map(|(_, c)| *c).sum();
+        let (from, end) = month.bounds();
+        let budget = Budget::of(c, o.target, end - from);
+        SloReport {
+            id: o.id.clone(),
+            name: o.name.clone(),
+            component,
+            sli: o.sli.kind().as_str().into(),
+            threshold_ms: match o.sli {
+                Sli::Latency { threshold_ms, .. } => Some(threshold_ms),
+                _ => None,
+            },
+            month: month.to_string(),
+            from,
+            until: until.min(end),
+            target: o.target.percent(),
+            maintenance_excluded: o.maintenance == Maintenance::Excluded,
+            good: c.good,
+            total: c.total,
+            achieved: c.ratio().map(|r| r * 100.0),
+            met: c.ratio().is_none_or(|r| r >= o.target.fraction()),
+            allowed_bad: budget.allowed_bad,
+            bad: c.bad(),
+            spent: budget.spent,
+            days: days
+                .iter()
+                .map(|(day, c)| ReportDay {
+                    day: *day,
+                    good: c.good,
+                    total: c.total,
+                    achieved: c.ratio().map(|r| r * 100.0),
+                })
+                .collect(),
+            incidents: incidents
+                .into_iter()
+                .filter(|(.., c)| c.bad() > 0)
+                .map(|(id, title, started_at, resolved_at, c)| ReportIncident {
+                    id,
+                    title,
+                    started_at,
+                    resolved_at,
+                    bad: c.bad(),
+                    spent: if budget.allowed_bad > 0.0 {
+                        c.bad() as f64 / budget.allowed_bad
+                    } else {
+                        f64::INFINITY
+                    },
+                })
+                .collect(),
+        }
+    }
+
+    /// The report as CSV: one row per day, then one per incident, then the month's total.
+    pub fn csv(&self) -> String {
+        let pct = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
+        let field = |s: &str| {
+            // Quoted when needed, and never read as a formula by a spreadsheet.
+            let s = if s.starts_with(['=', '+', '-', '@']) {
+                format!("'{s}")
+            } else {
+                s.to_string()
+            };
+            if s.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", s.replace('"', "\"\""))
+            } else {
+                s
+            }
+        };
+        let mut out = String::from("objective,month,row,day,incident,title,good,total,bad,achieved_percent,target_percent,budget_spent_percent,maintenance_excluded\n");
+        let head = format!("{},{}", field(&self.id), self.month);
+        for d in &self.days {
+            out.push_str(&format!(
+                "{head},day,{},,,{},{},{},{},{},,{}\n",
+                d.day,
+                d.good,
+                d.total,
+                d.total - d.good,
+                pct(d.achieved),
+                self.target,
+                self.maintenance_excluded
+            ));
+        }
+        for i in &self.incidents {
+            out.push_str(&format!(
+                "{head},incident,{},{},{},,,{},,{},{:.2},{}\n",
+                i.started_at.date_naive(),
+                i.id,
+                field(&i.title),
+                i.bad,
+                self.target,
+                i.spent * 100.0,
+                self.maintenance_excluded
+            ));
+        }
+        out.push_str(&format!(
+            "{head},month,,,,{},{},{},{},{},{:.2},{}\n",
+            self.good,
+            self.total,
+            self.bad,
+            pct(self.achieved),
+            self.target,
+            self.spent * 100.0,
+            self.maintenance_excluded
+        ));
+        out
+    }
+}
+
+/// One month of an objective on the public page: met or missed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MonthMet {
+    pub month: String,
+    pub achieved: Option<f64>,
+    /// None without checks that month.
+    pub met: Option<bool>,
+}
+
+/// A public objective's last twelve months.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PublicSla {
+    pub name: String,
+    /// The component's name (never a monitor's).
+    pub component: String,
+    pub target: f64,
+    pub months: Vec<MonthMet>,
+}
+
+/// The last `n` months up to `now`'s (oldest first), each met or missed, from days.
+pub fn months_met(
+    days: &[(NaiveDate, Counts)],
+    target: Target,
+    now: DateTime<Utc>,
+    n: usize,
+) -> Vec<MonthMet> {
+    let mut months = vec![Month::of(now)];
+    while months.len() < n {
+        let earlier = months.last().expect("one").previous();
+        months.push(earlier);
+    }
+    months.reverse();
+    months
+        .into_iter()
+        .map(|m| {
+            let c: Counts = days
+                .iter()
+                .filter(|(d, _)| Month::of_day(*d) == m)
+                .map(|(_, c)| *c)
+                .sum();
+            MonthMet {
+                month: m.to_string(),
+                achieved: c.ratio().map(|r| r * 100.0),
+                met: c.ratio().map(|r| r >= target.fraction()),
+            }
+        })
+        .collect()
+}
+
 /// The server's objectives judged now, as the app's pages ask for them.
 pub trait Judges: Send + Sync {
     fn slos(&self) -> super::world::Pending<'_, Result<Vec<SloView>, String>>;
     /// The objectives as the live world has them (a post-mortem's draft states what its
     /// incident cost each).
     fn objectives(&self) -> Vec<Objective>;
+    /// Every objective's (or one component's) report for `month`.
+    fn reports(
+        &self,
+        component: Option<String>,
+        month: Month,
+    ) -> super::world::Pending<'_, Result<Vec<SloReport>, String>>;
+    /// The objectives the public page shows.
+    fn public(&self) -> super::world::Pending<'_, Vec<PublicSla>>;
 }
 
 /// What one incident cost one objective: its failed checks against the budget of the window
@@ -634,6 +1173,23 @@ pub struct BudgetUse {
 }
 
 impl BudgetUse {
+    /// What `during` cost `o`, against `window`'s budget.
+    pub fn of(o: &Objective, during: Counts, window: Counts) -> BudgetUse {
+        let allowed = window.total as f64 * o.target.budget();
+        BudgetUse {
+            name: o.name.clone(),
+            target: o.target,
+            window: o.window,
+            bad: during.bad(),
+            used: if allowed > 0.0 {
+                during.bad() as f64 / allowed
+            } else {
+                f64::INFINITY
+            },
+            maintenance: o.maintenance,
+        }
+    }
+
     /// "Website availability (99.9 % over 30d): this incident used 37 % of the error budget (16
     /// failed checks)".
     pub fn sentence(&self) -> String {
@@ -832,11 +1388,17 @@ mod tests {
             target: 100.0,
             window: Window::Rolling(Span::days(30)),
             maintenance: Maintenance::Excluded,
+            threshold_ms: None,
+            prometheus: None,
+            good: None,
+            total: None,
+            public: false,
             alerts: Some(vec![BurnRule {
                 long: Span::minutes(5),
                 short: Span::hours(1),
                 burn_rate: 0.0,
                 severity: Severity::Page,
+                incident: false,
             }]),
         };
         let problems: Vec<String> = spec
@@ -926,5 +1488,155 @@ mod tests {
             Duration::days(3),
         );
         assert!(close(down[2].1, now.remaining));
+    }
+
+    fn spec(toml_sli: &str) -> ObjectiveSpec {
+        serde_json::from_str(&format!(
+            r#"{{"id": "web", "name": "Web", "component": "site", "target": 99.5{toml_sli}}}"#
+        ))
+        .unwrap()
+    }
+
+    fn fields(spec: &ObjectiveSpec) -> Vec<String> {
+        spec.check()
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect()
+    }
+
+    #[test]
+    fn latency_and_prometheus_slis_take_their_own_fields_only() {
+        let fast = spec(r#", "sli": "latency", "threshold_ms": 300"#).check().unwrap();
+        assert_eq!(
+            fast.sli,
+            Sli::Latency {
+                threshold_ms: 300,
+                slot: 5
+            }
+        );
+        assert_eq!(LATENCY_BOUNDS_MS[5], 300);
+        assert_eq!(fields(&spec(r#", "sli": "latency""#)), ["threshold_ms"]);
+        let odd = spec(r#", "sli": "latency", "threshold_ms": 275"#);
+        let (field, message) = odd.check().unwrap_err().remove(0);
+        assert_eq!(field, "threshold_ms");
+        assert!(message.contains("250, 300"), "{message}");
+        assert_eq!(
+            fields(&spec(r#", "threshold_ms": 300, "good": "x""#)),
+            ["threshold_ms", "good"],
+            "availability takes neither"
+        );
+
+        let prom = spec(
+            r#", "sli": "prometheus", "prometheus": "main", "good": "http_requests_total{code!~\"5..\"}", "total": "http_requests_total""#,
+        )
+        .check()
+        .unwrap();
+        assert!(!prom.sli.from_checks());
+        assert_eq!(
+            prom.maintenance,
+            Maintenance::Included,
+            "Prometheus' events know no maintenance"
+        );
+        assert_eq!(
+            fields(&spec(r#", "sli": "prometheus", "good": " ""#)),
+            ["prometheus", "good", "total"]
+        );
+        let on_monitor: ObjectiveSpec = serde_json::from_str(
+            r#"{"id": "w", "name": "W", "monitor": "site-http", "target": 99, "sli": "prometheus", "prometheus": "p", "good": "a", "total": "b"}"#,
+        )
+        .unwrap();
+        assert_eq!(fields(&on_monitor), ["monitor"]);
+    }
+
+    #[test]
+    fn months_read_as_written_and_count_their_days() {
+        let m = Month::parse("2026-02").unwrap();
+        assert_eq!(m.to_string(), "2026-02");
+        let (from, to) = m.bounds();
+        assert_eq!((to - from).num_days(), 28);
+        assert_eq!(m.previous().to_string(), "2026-01");
+        assert_eq!(Month::parse("2026-01").unwrap().previous().to_string(), "2025-12");
+        for bad in ["2026", "2026-13", "26-1x", "november"] {
+            assert!(Month::parse(bad).unwrap_err().contains("YYYY-MM"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_report_counts_the_month_its_incidents_and_writes_csv() {
+        let o = spec(r#", "window": "month""#).check().unwrap();
+        let d = |n| NaiveDate::from_ymd_opt(2026, 11, n).unwrap();
+        // Two days of a check a minute; 36 bad on the second: 2,880 checks allow 14.4.
+        let days = [
+            (
+                d(1),
+                Counts {
+                    good: 1440,
+                    total: 1440,
+                },
+            ),
+            (
+                d(2),
+                Counts {
+                    good: 1404,
+                    total: 1440,
+                },
+            ),
+        ];
+        let start = Utc.with_ymd_and_hms(2026, 11, 2, 10, 0, 0).unwrap();
+        let until = Utc.with_ymd_and_hms(2026, 11, 3, 0, 0, 0).unwrap();
+        let r = SloReport::of(
+            &o,
+            Some("site".into()),
+            Month::parse("2026-11").unwrap(),
+            until,
+            &days,
+            vec![
+                (
+                    7,
+                    "Site down, \"again\"".into(),
+                    start,
+                    Some(start + Duration::minutes(36)),
+                    Counts { good: 0, total: 36 },
+                ),
+                (8, "=cmd()".into(), start, None, Counts { good: 5, total: 5 }),
+            ],
+        );
+        assert_eq!((r.good, r.total, r.bad), (2844, 2880, 36));
+        assert!(close(r.allowed_bad, 14.4));
+        assert!(close(r.spent, 2.5));
+        assert!(!r.met, "98.75 % misses 99.5 %");
+        assert_eq!(r.incidents.len(), 1, "an incident that spent nothing is left out");
+        assert!(close(r.incidents[0].spent, 2.5));
+        assert_eq!(r.until, until);
+
+        let csv = r.csv();
+        let rows: Vec<&str> = csv.lines().collect();
+        assert_eq!(rows.len(), 1 + 2 + 1 + 1);
+        assert!(rows[0].starts_with("objective,month,row,day,incident,title,good,total,bad"));
+        assert_eq!(rows[2], "web,2026-11,day,2026-11-02,,,1404,1440,36,97.5000,99.5,,true");
+        assert!(rows[3].contains(r#",7,"Site down, ""again""",,,36,,99.5,250.00,"#), "{}", rows[3]);
+        assert_eq!(rows[4], "web,2026-11,month,,,,2844,2880,36,98.7500,99.5,250.00,true");
+    }
+
+    #[test]
+    fn the_public_months_say_met_missed_or_nothing() {
+        let target = t(99.0);
+        let now = Utc.with_ymd_and_hms(2026, 12, 6, 12, 0, 0).unwrap();
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let days = [
+            (day(2026, 1, 3), Counts { good: 98, total: 100 }),
+            (day(2026, 11, 30), Counts { good: 995, total: 1000 }),
+            (day(2026, 12, 1), Counts { good: 10, total: 10 }),
+        ];
+        let months = months_met(&days, target, now, 12);
+        assert_eq!(months.len(), 12);
+        assert_eq!(months[0].month, "2026-01");
+        assert_eq!(months[0].met, Some(false));
+        assert_eq!(months[1].met, None, "no checks in February");
+        assert_eq!(months[10].met, Some(true));
+        assert_eq!(months[11].month, "2026-12");
+        assert!(close(months[10].achieved.unwrap(), 99.5));
     }
 }

@@ -8,6 +8,7 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use crate::model::{
     event::{EventData, MonitorChanged},
     monitor::{CheckResult, MonitorState, Outcome, Transition},
+    objective::LATENCY_BOUNDS_MS,
 };
 
 use super::{events, PgPool, StoreError};
@@ -45,6 +46,8 @@ struct Agg {
     degraded: i32,
     latency_sum: f64,
     latency_max: f32,
+    /// Checks that did not fail answering within each of `LATENCY_BOUNDS_MS`.
+    latency_le: [i32; LATENCY_BOUNDS_MS.len()],
 }
 
 pub async fn write_batch(
@@ -85,6 +88,11 @@ pub async fn write_batch(
             a.degraded += i32::from(r.outcome == Outcome::Degraded);
             a.latency_sum += ms;
             a.latency_max = a.latency_max.max(ms as f32);
+            if r.outcome != Outcome::Failed {
+                for (le, bound) in a.latency_le.iter_mut().zip(LATENCY_BOUNDS_MS) {
+                    *le += i32::from(ms <= f64::from(bound));
+                }
+            }
         }
     }
     let mut tx = pool.begin().await?;
@@ -110,6 +118,9 @@ pub async fn write_batch(
         let mut r_deg = Vec::new();
         let mut r_sum = Vec::new();
         let mut r_max = Vec::new();
+        // Each rollup's histogram, one after the other (an array of arrays does not unnest
+        // row by row: the query slices this one).
+        let mut r_le = Vec::with_capacity(rollups.len() * LATENCY_BOUNDS_MS.len());
         for ((id, res, bucket), a) in &rollups {
             r_ids.push(*id);
             r_res.push(*res);
@@ -119,14 +130,20 @@ pub async fn write_batch(
             r_deg.push(a.degraded);
             r_sum.push(a.latency_sum);
             r_max.push(a.latency_max);
+            r_le.extend_from_slice(&a.latency_le);
         }
         sqlx::query!(
-            "INSERT INTO check_rollups AS r (monitor_id, resolution, bucket, checks, failures, degraded, latency_sum, latency_max) \
-             SELECT * FROM UNNEST($1::bigint[], $2::\"char\"[], $3::timestamptz[], $4::int[], $5::int[], $6::int[], $7::float8[], $8::real[]) \
+            "INSERT INTO check_rollups AS r (monitor_id, resolution, bucket, checks, failures, degraded, latency_sum, latency_max, latency_le) \
+             SELECT u.id, u.res, u.bucket, u.checks, u.failures, u.degraded, u.latency_sum, u.latency_max, \
+               ($9::int[])[(u.n - 1) * $10 + 1 : u.n * $10] \
+             FROM UNNEST($1::bigint[], $2::\"char\"[], $3::timestamptz[], $4::int[], $5::int[], $6::int[], $7::float8[], $8::real[]) \
+               WITH ORDINALITY AS u(id, res, bucket, checks, failures, degraded, latency_sum, latency_max, n) \
              ON CONFLICT (monitor_id, resolution, bucket) DO UPDATE SET \
                checks = r.checks + EXCLUDED.checks, failures = r.failures + EXCLUDED.failures, \
                degraded = r.degraded + EXCLUDED.degraded, latency_sum = r.latency_sum + EXCLUDED.latency_sum, \
-               latency_max = greatest(r.latency_max, EXCLUDED.latency_max)",
+               latency_max = greatest(r.latency_max, EXCLUDED.latency_max), \
+               latency_le = CASE WHEN cardinality(r.latency_le) = 0 THEN r.latency_le \
+                 ELSE ARRAY(SELECT x + y FROM unnest(r.latency_le, EXCLUDED.latency_le) AS t(x, y)) END",
             &r_ids,
             &r_res,
             &r_bucket,
@@ -134,7 +151,9 @@ pub async fn write_batch(
             &r_fail,
             &r_deg,
             &r_sum,
-            &r_max
+            &r_max,
+            &r_le,
+            LATENCY_BOUNDS_MS.len() as i32
         )
         .execute(&mut *tx)
         .await?;

@@ -4,19 +4,13 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{events, PgPool, StoreError};
 use crate::model::{
     event::EventData,
-    objective::{
-        burn_down, burn_rate, Budget, BudgetUse, BurnDownPoint, Counts, Maintenance, Objective,
-        RuleView, Scope, SloView, Span,
-    },
+    objective::{BudgetUse, Counts, Maintenance, Objective, Scope, Sli, SloView},
 };
-
-/// The span "burning now" is judged over.
-pub const NOW_SPAN: Span = Span::hours(1);
 
 /// Rollups to count from: minutes (kept eight days, for alert windows) or hours (kept 400
 /// days, for objective windows).
@@ -49,10 +43,20 @@ pub struct DayCounts {
     pub since: usize,
     pub day: i32,
     pub checks: i64,
-    pub failures: i64,
+    /// Checks that did not fail, or (for a latency slot) that answered within its bound.
+    pub good: i64,
     /// The same, leaving out buckets that a maintenance of the component overlapped.
     pub checks_outside: i64,
-    pub failures_outside: i64,
+    pub good_outside: i64,
+}
+
+/// What counts as a good check: one that did not fail, or one that answered within
+/// `LATENCY_BOUNDS_MS[slot]` (rollups without a histogram are left out then).
+fn slot_of(sli: &Sli) -> Option<i32> {
+    match sli {
+        Sli::Latency { slot, .. } => Some(*slot as i32 + 1),
+        _ => None,
+    }
 }
 
 /// Checks of `monitors` in rollups of `resolution` from each of `froms` on, by day counted
@@ -64,6 +68,7 @@ pub async fn days_since(
     monitors: &[i64],
     froms: &[DateTime<Utc>],
     until: DateTime<Utc>,
+    sli: &Sli,
 ) -> Result<Vec<DayCounts>, StoreError> {
     let Some(earliest) = froms.iter().min().copied() else {
         return Ok(Vec::new());
@@ -75,16 +80,19 @@ pub async fn days_since(
            WHERE i.kind = 'maintenance' AND i.status IN ('in_progress', 'verifying', 'completed') \
              AND COALESCE(i.resolved_at, now()) > $4), \
          counted AS ( \
-           SELECT r.monitor_id, r.bucket, r.checks, r.failures, EXISTS ( \
+           SELECT r.monitor_id, r.bucket, r.checks, \
+             CASE WHEN $7::int4 IS NULL THEN r.checks - r.failures ELSE COALESCE(r.latency_le[$7], 0) END AS good, \
+             EXISTS ( \
                SELECT 1 FROM held h WHERE h.component_id = m.component_id \
                  AND h.from_at < r.bucket + make_interval(secs => $5) AND h.until_at > r.bucket) AS in_maintenance \
            FROM check_rollups r JOIN monitors m ON m.id = r.monitor_id \
-           WHERE r.resolution = $1 AND r.monitor_id = ANY($2) AND r.bucket >= $4 AND r.bucket < $6) \
+           WHERE r.resolution = $1 AND r.monitor_id = ANY($2) AND r.bucket >= $4 AND r.bucket < $6 \
+             AND ($7::int4 IS NULL OR cardinality(r.latency_le) > 0)) \
          SELECT c.monitor_id AS \"monitor_id!\", s.i AS \"since!\", \
            floor(extract(epoch FROM c.bucket - s.from_at) / 86400)::int4 AS \"day!\", \
-           sum(c.checks)::int8 AS \"checks!\", sum(c.failures)::int8 AS \"failures!\", \
+           sum(c.checks)::int8 AS \"checks!\", sum(c.good)::int8 AS \"good!\", \
            COALESCE(sum(c.checks) FILTER (WHERE NOT c.in_maintenance), 0)::int8 AS \"checks_outside!\", \
-           COALESCE(sum(c.failures) FILTER (WHERE NOT c.in_maintenance), 0)::int8 AS \"failures_outside!\" \
+           COALESCE(sum(c.good) FILTER (WHERE NOT c.in_maintenance), 0)::int8 AS \"good_outside!\" \
          FROM counted c JOIN unnest($3::timestamptz[]) WITH ORDINALITY AS s(from_at, i) ON c.bucket >= s.from_at \
          GROUP BY 1, 2, 3",
         resolution.code(),
@@ -92,7 +100,8 @@ pub async fn days_since(
         froms,
         earliest,
         resolution.secs(),
-        until
+        until,
+        slot_of(sli)
     )
     .fetch_all(pool)
     .await?;
@@ -103,9 +112,9 @@ pub async fn days_since(
             since: (r.since - 1) as usize,
             day: r.day,
             checks: r.checks,
-            failures: r.failures,
+            good: r.good,
             checks_outside: r.checks_outside,
-            failures_outside: r.failures_outside,
+            good_outside: r.good_outside,
         })
         .collect())
 }
@@ -134,8 +143,8 @@ fn counted_by(o: &Objective, monitors: &[(i64, String, String)]) -> Vec<i64> {
         .collect()
 }
 
-/// What an incident over `[start, end)` touching `components` cost each objective that counts
-/// one of their checks: its failed checks then, against the budget of the window it ended in.
+/// What an incident over `[start, end)` touching `components` cost each objective counted from
+/// checks of one of them: its bad checks then, against the budget of the window it ended in.
 pub async fn budget_used(
     pool: &PgPool,
     objectives: &[Objective],
@@ -145,7 +154,7 @@ pub async fn budget_used(
 ) -> Result<Vec<BudgetUse>, StoreError> {
     let monitors = monitors(pool).await?;
     let mut out = Vec::new();
-    for o in objectives {
+    for o in objectives.iter().filter(|o| o.sli.from_checks()) {
         let ids = counted_by(o, &monitors);
         let touched = monitors
             .iter()
@@ -153,37 +162,17 @@ pub async fn budget_used(
         if !touched {
             continue;
         }
-        // Minutes while they are kept, for an incident's exact span; hours after.
-        let resolution = if start > Utc::now() - chrono::Duration::days(7) {
-            Resolution::Minute
-        } else {
-            Resolution::Hour
-        };
-        let during = Table::new(days_since(pool, resolution, &ids, &[start], end).await?).counts(
-            &ids,
-            0,
-            o.maintenance,
-        );
+        let during = between(pool, o, start, end).await?;
         if during.bad() == 0 {
             continue;
         }
         let (from, to) = o.window.bounds(end);
-        let window =
-            Table::new(days_since(pool, Resolution::Hour, &ids, &[from], to.max(end)).await?)
-                .counts(&ids, 0, o.maintenance);
-        let allowed = window.total as f64 * o.target.budget();
-        out.push(BudgetUse {
-            name: o.name.clone(),
-            target: o.target,
-            window: o.window,
-            bad: during.bad(),
-            used: if allowed > 0.0 {
-                during.bad() as f64 / allowed
-            } else {
-                f64::INFINITY
-            },
-            maintenance: o.maintenance,
-        });
+        let window: Counts = by_day(pool, o, from, to.max(end))
+            .await?
+            .into_iter()
+            .map(|(_, c)| c)
+            .sum();
+        out.push(BudgetUse::of(o, during, window));
     }
     Ok(out)
 }
@@ -208,16 +197,12 @@ impl Table {
             .filter_map(|m| self.0.get(&(*m, since)))
             .flatten()
         {
-            let (checks, failures) = match maintenance {
-                Maintenance::Excluded => (r.checks_outside, r.failures_outside),
-                Maintenance::Included => (r.checks, r.failures),
+            let (good, total) = match maintenance {
+                Maintenance::Excluded => (r.good_outside, r.checks_outside),
+                Maintenance::Included => (r.good, r.checks),
             };
             let day = days.entry(r.day).or_default();
-            *day = *day
-                + Counts {
-                    good: checks - failures,
-                    total: checks,
-                };
+            *day = *day + Counts { good, total };
         }
         days.into_iter().collect()
     }
@@ -241,8 +226,9 @@ fn index_of<T: PartialEq>(list: &mut Vec<T>, x: T) -> usize {
     }
 }
 
-/// Every objective's figures at `now`: two passes over the rollups (hours for the windows and
-/// their burn-down, minutes for the alert windows), however many objectives there are.
+/// The figures at `now` of objectives counted from checks: two passes over the rollups per
+/// kind of good check (hours for the windows and their burn-down, minutes for the alert
+/// windows), however many objectives there are. Answers in the order asked.
 pub async fn assess(
     pool: &PgPool,
     objectives: &[Objective],
@@ -256,25 +242,37 @@ pub async fn assess(
         .iter()
         .map(|o| counted_by(o, &monitors))
         .collect();
-    let mut ids: Vec<i64> = counted.iter().flatten().copied().collect();
-    ids.sort_unstable();
-    ids.dedup();
     // Distinct starts, each asked for once.
     let mut window_starts = Vec::new();
-    let mut spans = vec![NOW_SPAN];
+    let mut spans = Vec::new();
     for o in objectives {
         index_of(&mut window_starts, o.window.bounds(now).0);
-        for r in &o.alerts {
-            index_of(&mut spans, r.long);
-            index_of(&mut spans, r.short);
+        for s in o.spans() {
+            index_of(&mut spans, s);
         }
     }
     let span_starts: Vec<DateTime<Utc>> = spans.iter().map(|s| now - s.duration()).collect();
     // Buckets are stamped with their start: the one running now counts.
     let until = now + chrono::Duration::hours(1);
-    let hours = Table::new(days_since(pool, Resolution::Hour, &ids, &window_starts, until).await?);
-    let minutes =
-        Table::new(days_since(pool, Resolution::Minute, &ids, &span_starts, until).await?);
+    // One pair of passes per kind of good check (availability, each latency bound in use).
+    let mut tables: HashMap<Option<i32>, (Table, Table)> = HashMap::new();
+    for o in objectives {
+        let slot = slot_of(&o.sli);
+        if tables.contains_key(&slot) {
+            continue;
+        }
+        let mut ids: Vec<i64> = objectives
+            .iter()
+            .zip(&counted)
+            .filter(|(o, _)| slot_of(&o.sli) == slot)
+            .flat_map(|(_, ids)| ids.iter().copied())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let hours = days_since(pool, Resolution::Hour, &ids, &window_starts, until, &o.sli);
+        let minutes = days_since(pool, Resolution::Minute, &ids, &span_starts, until, &o.sli);
+        tables.insert(slot, (Table::new(hours.await?), Table::new(minutes.await?)));
+    }
     let states: HashMap<(String, String), AlertState> = alert_states(pool)
         .await?
         .into_iter()
@@ -285,78 +283,71 @@ pub async fn assess(
         .iter()
         .zip(&counted)
         .map(|(o, monitors)| {
-            let (start, end) = o.window.bounds(now);
+            let (hours, minutes) = &tables[&slot_of(&o.sli)];
+            let start = o.window.bounds(now).0;
             let w = window_starts
                 .iter()
                 .position(|s| *s == start)
                 .expect("asked for");
-            let days = hours.days(monitors, w, o.maintenance);
-            let c: Counts = days.iter().map(|(_, c)| *c).sum();
-            let length = o.window.length(now);
-            let budget = Budget::of(c, o.target, length);
-            let rate = |s: Span| {
-                let i = spans.iter().position(|x| *x == s).expect("asked for");
-                burn_rate(minutes.counts(monitors, i, o.maintenance), o.target)
-            };
-            let burn_now = rate(NOW_SPAN);
-            let dated: Vec<_> = days
-                .iter()
-                .map(|(d, c)| ((start + chrono::Duration::days(*d as i64)).date_naive(), *c))
+            let days: Vec<(NaiveDate, Counts)> = hours
+                .days(monitors, w, o.maintenance)
+                .into_iter()
+                .map(|(d, c)| ((start + chrono::Duration::days(d as i64)).date_naive(), c))
                 .collect();
-            let (component, monitor) = match &o.scope {
-                Scope::Component(c) => (Some(c.clone()), None),
-                Scope::Monitor(m) => (None, Some(m.clone())),
-            };
-            SloView {
-                id: o.id.clone(),
-                name: o.name.clone(),
-                component,
-                monitor,
-                sli: "availability".into(),
-                target: o.target.percent(),
-                window: o.window.to_string(),
-                window_start: start,
-                window_end: end,
-                maintenance_excluded: o.maintenance == Maintenance::Excluded,
-                good: c.good,
-                total: c.total,
-                achieved: c.ratio().map(|r| r * 100.0),
-                met: c.ratio().is_none_or(|r| r >= o.target.fraction()),
-                allowed_bad: budget.allowed_bad,
-                bad: budget.bad,
-                spent: budget.spent,
-                remaining: budget.remaining,
-                remaining_minutes: budget.remaining_minutes,
-                burn_rate_now: burn_now,
-                burn_rate_window: burn_rate(c, o.target),
-                exhausted_in_secs: burn_now
-                    .and_then(|r| budget.time_left(r, length))
-                    .map(|d| d.num_seconds()),
-                alerts: o
-                    .alerts
-                    .iter()
-                    .map(|r| {
-                        let state = states.get(&(o.id.clone(), r.id()));
-                        RuleView {
-                            id: r.id(),
-                            long: r.long.to_string(),
-                            short: r.short.to_string(),
-                            burn_rate: r.burn_rate,
-                            severity: r.severity.as_str().into(),
-                            long_rate: rate(r.long),
-                            short_rate: rate(r.short),
-                            firing: state.is_some_and(|s| s.firing),
-                            since: state.map(|s| s.since),
-                        }
-                    })
-                    .collect(),
-                burn_down: burn_down(&dated, o.target)
-                    .into_iter()
-                    .map(|(day, remaining)| BurnDownPoint { day, remaining })
-                    .collect(),
-            }
+            o.view(
+                now,
+                &days,
+                |s| {
+                    let i = spans.iter().position(|x| *x == s).expect("asked for");
+                    minutes.counts(monitors, i, o.maintenance)
+                },
+                |rule| {
+                    states
+                        .get(&(o.id.clone(), rule.to_string()))
+                        .map(|s| (s.firing, s.since))
+                },
+            )
         })
         .collect())
+}
+
+/// An objective counted from checks, day by day (UTC) over `[from, until)`: a report's month,
+/// the public page's twelve months. Hours, kept 400 days.
+pub async fn by_day(
+    pool: &PgPool,
+    o: &Objective,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<(NaiveDate, Counts)>, StoreError> {
+    let ids = counted_by(o, &monitors(pool).await?);
+    let day0 = from.date_naive();
+    Ok(
+        Table::new(days_since(pool, Resolution::Hour, &ids, &[from], until, &o.sli).await?)
+            .days(&ids, 0, o.maintenance)
+            .into_iter()
+            .map(|(d, c)| (day0 + chrono::Duration::days(d as i64), c))
+            .collect(),
+    )
+}
+
+/// An objective's checks over `[from, until)`: minutes while they are kept (an incident's
+/// exact span), hours after.
+pub async fn between(
+    pool: &PgPool,
+    o: &Objective,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Counts, StoreError> {
+    let ids = counted_by(o, &monitors(pool).await?);
+    let resolution = if from > Utc::now() - chrono::Duration::days(7) {
+        Resolution::Minute
+    } else {
+        Resolution::Hour
+    };
+    Ok(
+        Table::new(days_since(pool, resolution, &ids, &[from], until, &o.sli).await?)
+            .counts(&ids, 0, o.maintenance),
+    )
 }
 
 /// A burn-rate alert's stored state.
@@ -428,4 +419,42 @@ pub async fn forget_alerts_except(
     .execute(pool)
     .await?
     .rows_affected())
+}
+
+/// The component an objective's checks belong to: its own, or its monitor's.
+pub fn component_of(o: &Objective, monitors: &[(i64, String, String)]) -> Option<String> {
+    match &o.scope {
+        Scope::Component(c) => Some(c.clone()),
+        Scope::Monitor(m) => monitors
+            .iter()
+            .find(|(_, name, _)| name == m)
+            .map(|(_, _, c)| c.clone()),
+    }
+}
+
+/// An incident a report lists: id, title, started, resolved.
+pub type IncidentSpan = (i64, String, DateTime<Utc>, Option<DateTime<Utc>>);
+
+/// The incidents (not maintenance) on `component` that were open at some time in
+/// `[from, until)`, oldest first.
+pub async fn incidents_within(
+    pool: &PgPool,
+    component: &str,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<IncidentSpan>, StoreError> {
+    Ok(sqlx::query!(
+        "SELECT i.id, i.name AS title, i.started_at, i.resolved_at FROM incidents i \
+         WHERE i.kind = 'incident' AND i.started_at < $3 AND COALESCE(i.resolved_at, 'infinity') > $2 \
+           AND EXISTS (SELECT 1 FROM incident_components ic WHERE ic.incident_id = i.id AND ic.component_id = $1) \
+         ORDER BY i.started_at, i.id",
+        component,
+        from,
+        until
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| (r.id, r.title, r.started_at, r.resolved_at))
+    .collect())
 }

@@ -42,7 +42,8 @@ fn render_context(
             pool: state.pool.clone(),
             explainer: state.causes.clone(),
         });
-    let judges = crate::objectives::judges(state.pool.clone(), state.world.live.clone());
+    let judges: std::sync::Arc<dyn vigil_core::model::objective::Judges> =
+        std::sync::Arc::new(state.world.judge.clone());
     let review = state.review;
     let offer = vigil_core::model::subscriber::SubscribeOffer {
         enabled: state.subscriptions.enabled,

@@ -67,6 +67,8 @@ pub struct WorldSettings {
     pub probes: crate::config::monitors::ProbesConfig,
     /// What the settings pages change the world through.
     pub desk: std::sync::Arc<dyn vigil_core::model::world::WorldDesk>,
+    /// The objectives judged now, for the API and the pages.
+    pub judge: crate::objectives::Judge,
 }
 
 /// What sign-in and the credential resolver take from the server's state.

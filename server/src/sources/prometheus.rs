@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
-use vigil_core::model::resource::Metric;
+use vigil_core::model::{objective::Counts, resource::Metric};
 
 use crate::config::resources::PrometheusConfig;
 use crate::resources::sink::{Reading, Sink};
@@ -74,13 +74,8 @@ fn time(secs: f64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis((secs * 1000.0).round() as i64).unwrap_or_default()
 }
 
-/// Turns an API answer into readings for `metric`, naming nodes by `node_label`.
-pub fn parse(
-    body: &[u8],
-    status: u16,
-    metric: Metric,
-    node_label: &str,
-) -> Result<Vec<Reading>, PromError> {
+/// An API answer's data, or what went wrong.
+fn envelope(body: &[u8], status: u16) -> Result<Data, PromError> {
     let env: Envelope = match serde_json::from_slice(body) {
         Ok(e) => e,
         Err(e) if (200..300).contains(&status) => return Err(PromError::Malformed(e.to_string())),
@@ -98,9 +93,18 @@ pub fn parse(
             message: env.error.unwrap_or_default(),
         });
     }
-    let data = env
-        .data
-        .ok_or_else(|| PromError::Malformed("no data".into()))?;
+    env.data
+        .ok_or_else(|| PromError::Malformed("no data".into()))
+}
+
+/// Turns an API answer into readings for `metric`, naming nodes by `node_label`.
+pub fn parse(
+    body: &[u8],
+    status: u16,
+    metric: Metric,
+    node_label: &str,
+) -> Result<Vec<Reading>, PromError> {
+    let data = envelope(body, status)?;
     if data.result_type != "vector" && data.result_type != "matrix" {
         return Err(PromError::Malformed(format!(
             "the query returns a {}, not a vector per node",
@@ -257,11 +261,147 @@ impl Collector {
     }
 
     fn transport(&self, e: reqwest::Error) -> PromError {
-        if e.is_timeout() {
-            PromError::Timeout(self.timeout.as_millis())
-        } else {
-            PromError::Transport(crate::redact::transport_error(&e))
+        transport(e, self.timeout)
+    }
+}
+
+/// Events counted by a Prometheus, for objectives: `sum(increase(<selector>[<span>]))` of a
+/// good-events and a total-events counter.
+pub struct Events {
+    http: reqwest::Client,
+    url: String,
+    timeout: Duration,
+}
+
+/// `sum(increase(<selector>[<secs>s]))`: the events a counter selector counted over a span
+/// (summed over its series; none when no series matched).
+fn increase(selector: &str, secs: i64) -> String {
+    format!("sum(increase({selector}[{secs}s]))")
+}
+
+impl Events {
+    pub fn new(cfg: &PrometheusConfig, http: reqwest::Client) -> Events {
+        Events {
+            http,
+            url: cfg.url.trim_end_matches('/').to_string(),
+            timeout: Duration::from_millis(cfg.timeout_ms),
         }
+    }
+
+    /// Good and total events over the `secs` before `at`.
+    pub async fn counts(
+        &self,
+        good: &str,
+        total: &str,
+        secs: i64,
+        at: DateTime<Utc>,
+    ) -> Result<Counts, PromError> {
+        let t = (at.timestamp_millis() as f64 / 1000.0).to_string();
+        let mut both = [0.0; 2];
+        for (n, selector) in both.iter_mut().zip([good, total]) {
+            let q = increase(selector, secs.max(1));
+            let data = self
+                .call("/api/v1/query", &[("query", &q), ("time", &t)])
+                .await?;
+            *n = data
+                .result
+                .first()
+                .and_then(|s| s.value.as_ref())
+                .map(|(_, v)| value(v))
+                .filter(|v| v.is_finite())
+                .unwrap_or(0.0);
+        }
+        Ok(events(both[0], both[1]))
+    }
+
+    /// Good and total events in each whole UTC day from `from` (a midnight) until `to`, and
+    /// in the part of the day `to` falls in: one range query per counter.
+    pub async fn by_day(
+        &self,
+        good: &str,
+        total: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(chrono::NaiveDate, Counts)>, PromError> {
+        const DAY: i64 = 86_400;
+        let whole = (to - from).num_seconds().max(0) / DAY;
+        let mut days: std::collections::BTreeMap<chrono::NaiveDate, [f64; 2]> = Default::default();
+        if whole > 0 {
+            // A point at the end of each whole day counts that day.
+            let (start, end) = (
+                (from.timestamp() + DAY).to_string(),
+                (from.timestamp() + whole * DAY).to_string(),
+            );
+            for (i, selector) in [good, total].into_iter().enumerate() {
+                let q = increase(selector, DAY);
+                let data = self
+                    .call(
+                        "/api/v1/query_range",
+                        &[
+                            ("query", &q),
+                            ("start", &start),
+                            ("end", &end),
+                            ("step", &DAY.to_string()),
+                        ],
+                    )
+                    .await?;
+                for (t, v) in data.result.iter().flat_map(|s| &s.values) {
+                    let day = (time(*t) - chrono::Duration::days(1)).date_naive();
+                    let v = value(v);
+                    if v.is_finite() {
+                        days.entry(day).or_default()[i] += v;
+                    }
+                }
+            }
+        }
+        let last = from + chrono::Duration::days(whole);
+        if to > last {
+            let c = self
+                .counts(good, total, (to - last).num_seconds(), to)
+                .await?;
+            days.insert(
+                last.date_naive(),
+                [c.good as f64, c.total as f64],
+            );
+        }
+        Ok(days
+            .into_iter()
+            .map(|(d, [g, t])| (d, events(g, t)))
+            .collect())
+    }
+
+    async fn call(&self, path: &str, form: &[(&str, &str)]) -> Result<Data, PromError> {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .form(form)
+            .timeout(self.timeout)
+            .send()
+            .await
+            .map_err(|e| transport(e, self.timeout))?;
+        let status = resp.status().as_u16();
+        let body = crate::capped::read(resp, MAX_ANSWER)
+            .await
+            .map_err(|e| transport(e, self.timeout))?;
+        envelope(&body.bytes, status)
+    }
+}
+
+/// Counters extrapolated by `increase` are not whole: events are rounded, and good is never
+/// more than total (two queries are two instants apart).
+fn events(good: f64, total: f64) -> Counts {
+    let total = total.round().max(0.0) as i64;
+    Counts {
+        good: (good.round().max(0.0) as i64).min(total),
+        total,
+    }
+}
+
+fn transport(e: reqwest::Error, timeout: Duration) -> PromError {
+    if e.is_timeout() {
+        PromError::Timeout(timeout.as_millis())
+    } else {
+        PromError::Transport(crate::redact::transport_error(&e))
     }
 }
 

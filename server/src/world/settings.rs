@@ -390,6 +390,18 @@ pub fn validate(world: &World, floor: u64) -> Vec<Problem> {
             ),
             _ => {}
         }
+        if let Some(source) = &o.prometheus {
+            if !world.prometheus.iter().any(|p| p.name == *source) {
+                said(
+                    ObjectKind::Objective,
+                    &o.id,
+                    Err(Problem::new(
+                        "objective.prometheus",
+                        format!("there is no [[prometheus]] source named `{source}`: add it, or name one of those there are"),
+                    )),
+                );
+            }
+        }
     }
     problems
 }

@@ -27,6 +27,7 @@ mod outage;
 mod postmortems;
 mod probes;
 mod public_cache;
+mod real_prometheus;
 mod reliability;
 mod replicas;
 mod resources;

@@ -475,3 +475,129 @@ async fn maintenance_is_left_out_of_a_budget_unless_the_objective_counts_it() {
         "{counted}"
     );
 }
+
+/// Checks of `monitor` as the probes record them, `at` minutes ago: (latency ms, failed).
+async fn record(app: &TestApp, monitor: i64, minutes_ago: i64, checks: &[(u64, bool)]) {
+    use vigil_core::model::monitor::{CheckResult, ErrorClass};
+    let at = chrono::Utc::now() - chrono::Duration::minutes(minutes_ago);
+    let results: Vec<(i64, CheckResult)> = checks
+        .iter()
+        .map(|(ms, failed)| {
+            let latency = std::time::Duration::from_millis(*ms);
+            let r = if *failed {
+                CheckResult::failed(at, latency, ErrorClass::Timeout, "timed out".into())
+            } else {
+                CheckResult::ok(at, latency)
+            };
+            (monitor, r)
+        })
+        .collect();
+    vigil_core::store::checks::write_batch(&app.pool, &results, &[], &[])
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_latency_objective_counts_checks_within_its_threshold_and_a_month_reports_as_json_and_csv(
+) {
+    let targets = [Target::start().await, Target::start().await];
+    let hooks = WebhookSim::new();
+    let base = hooks.serve().await.unwrap();
+    let toml = format!(
+        "{}[[objective]]\nid = \"site-fast\"\nname = \"site answers within 300 ms\"\n\
+         component = \"site\"\nsli = \"latency\"\nthreshold_ms = 300\ntarget = 95\nwindow = \"month\"\n",
+        world(&targets, &base)
+    );
+    let app = spawn_app_with_toml(&toml).await;
+    let (_, reader) = create_token(&app, &[Scope::Read]).await;
+    monitors_written(&app).await;
+    let site = monitor_id(&app, "site-http").await;
+    // The monitor's own first check (fast, good) is counted before the test's.
+    let before = eventually(20, "the first check counted", || async {
+        let v = app.get_json("/api/v1/slos/site-fast", &reader).await;
+        (v["total"].as_i64() == Some(1)).then_some(v.clone()).ok_or(v)
+    })
+    .await;
+    assert_eq!(before["good"], 1);
+    assert_eq!(before["sli"], "latency");
+    assert_eq!(before["threshold_ms"], 300);
+
+    // An incident on the site opened ten minutes ago, during which 100 checks ran: 70 within
+    // 300 ms (one exactly at it), 20 slower, 10 failed (fast, but a failure is never good).
+    let incident: i64 = sqlx::query_scalar(
+        "INSERT INTO incidents (kind, name, status, impact, started_at, created_by) \
+         VALUES ('incident', 'Site slow', 'investigating', 'minor', now() - interval '10 minutes', 'test') RETURNING id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO incident_components (incident_id, component_id, status) VALUES ($1, 'site', 'degraded_performance')")
+        .bind(incident)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let mut checks = vec![(120, false); 69];
+    checks.push((300, false));
+    checks.extend([(450, false); 20]);
+    checks.extend([(5, true); 10]);
+    record(&app, site, 5, &checks).await;
+
+    let slos = app.get_json("/api/v1/slos", &reader).await;
+    let fast = slo(&slos, "site-fast");
+    assert_eq!((fast["good"].as_i64(), fast["total"].as_i64()), (Some(71), Some(101)));
+    // The availability objective on the same checks counts the slow ones as good.
+    let up = slo(&slos, "site-availability");
+    assert_eq!((up["good"].as_i64(), up["total"].as_i64()), (Some(91), Some(101)));
+
+    // The month's report: the same counts, a day, the incident that spent the budget.
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let r = app
+        .get_json(&format!("/api/v1/slos/site-fast/report?month={month}"), &reader)
+        .await;
+    assert_eq!(r["month"], month);
+    assert_eq!((r["good"].as_i64(), r["total"].as_i64(), r["bad"].as_i64()), (Some(71), Some(101), Some(30)));
+    assert_eq!(r["met"], false, "70 % misses 95 %");
+    let days = r["days"].as_array().unwrap();
+    assert_eq!(days.iter().map(|d| d["total"].as_i64().unwrap()).sum::<i64>(), 101);
+    let incidents = r["incidents"].as_array().unwrap();
+    assert_eq!(incidents.len(), 1, "{r}");
+    assert_eq!(incidents[0]["id"], incident);
+    assert_eq!(incidents[0]["title"], "Site slow");
+    assert_eq!(incidents[0]["bad"], 30);
+
+    let csv = app
+        .get_with_token(&format!("/api/v1/slos/site-fast/report?month={month}&format=csv"), &reader)
+        .await;
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let text = csv.text().await.unwrap();
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
+    let header = &rows[0];
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    assert!(rows.iter().all(|r| r.len() == header.len()), "{text}");
+    let total_row = rows.last().unwrap();
+    assert_eq!(total_row[col("row")], "month");
+    assert_eq!(total_row[col("good")], "71");
+    assert_eq!(total_row[col("total")], "101");
+    let incident_row = rows.iter().find(|r| r[col("row")] == "incident").unwrap();
+    assert_eq!(incident_row[col("incident")], incident.to_string());
+    assert_eq!(incident_row[col("bad")], "30");
+
+    // Months that cannot be reported say why; an unknown objective is a 404.
+    for (m, says) in [("2026-13", "YYYY-MM"), ("2999-01", "has not started"), ("2001-01", "400 days")] {
+        let resp = app
+            .get_with_token(&format!("/api/v1/slos/site-fast/report?month={m}"), &reader)
+            .await;
+        assert_eq!(resp.status(), 400, "{m}");
+        let body: Value = resp.json().await.unwrap();
+        assert!(body.to_string().contains(says), "{m}: {body}");
+    }
+    let resp = app
+        .get_with_token(&format!("/api/v1/slos/site-fast/report?format=pdf"), &reader)
+        .await;
+    assert_eq!(resp.status(), 400);
+    let resp = app.get_with_token("/api/v1/slos/nope/report", &reader).await;
+    assert_eq!(resp.status(), 404);
+    let resp = app.get_with_token("/api/v1/slos/site-fast/report", "not-a-token").await;
+    assert_eq!(resp.status(), 401);
+}
