@@ -249,11 +249,14 @@ async fn a_prometheus_objective_counts_the_real_counters_and_says_when_it_cannot
     let cfg: PrometheusConfig =
         toml::from_str(&format!("name = \"main\"\nurl = \"{}\"", real.url)).unwrap();
     let events = prometheus::Events::new(&cfg, http.clone());
-    let at = chrono::Utc::now() - chrono::Duration::seconds(2);
-    let secs = at.timestamp_millis() as f64 / 1000.0;
-    let c = eventually(20, "the refused queries scraped", || async {
+    // A counter's first sample is not an increase: refusals keep coming while it is read.
+    let (c, secs) = eventually(30, "the refused queries scraped", || async {
+        let _ = query(&http, &real.url, "sum(").await;
+        let at = chrono::Utc::now() - chrono::Duration::seconds(1);
         let c = events.counts(good, total, 3600, at).await.unwrap();
-        (c.total > c.good).then_some(c).ok_or(c)
+        (c.total > c.good)
+            .then_some((c, at.timestamp_millis() as f64 / 1000.0))
+            .ok_or(c)
     })
     .await;
     let want = |sel: &str| {
