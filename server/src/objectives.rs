@@ -123,6 +123,7 @@ pub async fn judge(
 ) -> Result<usize, StoreError> {
     let mut said = 0;
     let mut keep = Vec::new();
+    let mut monitors = None;
     for (o, slo) in objectives
         .iter()
         .zip(assess(pool, http, sources, objectives, now).await?)
@@ -141,6 +142,20 @@ pub async fn judge(
                 AlertMove::Stay if view.since.is_none() => false,
                 AlertMove::Stay => continue,
             };
+            // Opened (or joined) before the alert is stored as firing: should Vigil stop in
+            // between, the next judgement fires again and joins it; it is never lost.
+            if firing && rule.incident {
+                if monitors.is_none() {
+                    monitors = Some(store::monitors(pool).await?);
+                }
+                let component = store::component_of(o, monitors.as_deref().unwrap_or_default());
+                if let Some(component) = component {
+                    if let Err(e) = open_or_join(pool, &component, &slo, view).await {
+                        tracing::warn!(objective = %o.id, error = %e, "cannot open an incident for a burn; trying again");
+                        continue;
+                    }
+                }
+            }
             let event = EventData::SloBurn(SloBurn {
                 objective: slo.id.clone(),
                 name: slo.name.clone(),
@@ -160,6 +175,64 @@ pub async fn judge(
     store::forget_alerts_except(pool, &keep).await?;
     Ok(said)
 }
+
+/// Opens an incident on `component` for a burn-rate alert, or notes it on the one open there.
+/// The public text speaks of the component; the figures go in an internal note.
+async fn open_or_join(
+    pool: &PgPool,
+    component: &str,
+    slo: &SloView,
+    rule: &vigil_core::model::objective::RuleView,
+) -> Result<i64, vigil_core::store::incident_commands::CommandError> {
+    use vigil_core::{
+        model::incident::{Impact, IncidentKind},
+        store::incident_commands::{self as commands, IncidentInput, UpdateInput},
+    };
+    let id = match store::open_incident_on(pool, component).await? {
+        Some(id) => id,
+        None => {
+            commands::create(
+                pool,
+                IncidentKind::Incident,
+                &IncidentInput {
+                    name: Some(format!("Elevated errors: {}", slo.name)),
+                    impact: Some(Impact::Minor),
+                    body: Some("We are investigating a higher rate of errors than usual.".into()),
+                    component_ids: Some(vec![component.to_string()]),
+                    ..Default::default()
+                },
+                ENGINE_AUTHOR,
+            )
+            .await?
+        }
+    };
+    let rate = |r: Option<f64>| r.map_or("no checks".to_string(), |r| format!("{r:.1}x"));
+    commands::post_update(
+        pool,
+        id,
+        &UpdateInput {
+            body: format!(
+                "Error budget of {} burning: rule {} ({}) fires — {} over {}, {} over {}; {:.0} % of the budget left.",
+                slo.name,
+                rule.id,
+                rule.severity,
+                rate(rule.long_rate),
+                rule.long,
+                rate(rule.short_rate),
+                rule.short,
+                slo.remaining * 100.0
+            ),
+            status: None,
+            internal: true,
+        },
+        ENGINE_AUTHOR,
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Who opens and notes incidents for burn-rate alerts, as the incident engine signs.
+const ENGINE_AUTHOR: &str = "Vigil";
 
 /// Judges the live world's objectives every `every` on the replica holding the lease; with
 /// none, it only waits for the world to change (an idle Vigil without objectives pays nothing).

@@ -458,3 +458,16 @@ pub async fn incidents_within(
     .map(|r| (r.id, r.title, r.started_at, r.resolved_at))
     .collect())
 }
+
+/// The newest open incident (not maintenance) on `component`, if any: a burn-rate alert that
+/// opens incidents joins it instead.
+pub async fn open_incident_on(pool: &PgPool, component: &str) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query_scalar!(
+        "SELECT i.id FROM incidents i JOIN incident_components ic ON ic.incident_id = i.id \
+         WHERE i.kind = 'incident' AND i.resolved_at IS NULL AND ic.component_id = $1 \
+         ORDER BY i.started_at DESC, i.id DESC LIMIT 1",
+        component
+    )
+    .fetch_optional(pool)
+    .await?)
+}

@@ -375,6 +375,8 @@ const SERVER_FN_ACCESS: &[FnAccess] = &[
     ("get_subscribe_offer", None, &[]),
     ("get_reliability", Some(Scope::Read), &[]),
     ("get_slos", Some(Scope::Read), &[]),
+    ("get_slo_reports", Some(Scope::Read), &[]),
+    ("get_public_slas", None, &[]),
     ("get_subscribers", Some(Scope::Admin), &[("page", "1")]),
     ("remove_subscriber", Some(Scope::Admin), &[("id", "999999")]),
     ("get_recent_incidents", None, &[("days", "7")]),

@@ -615,3 +615,69 @@ async fn a_latency_objective_counts_checks_within_its_threshold_and_a_month_repo
     let resp = app.get_with_token("/api/v1/slos/site-fast/report", "not-a-token").await;
     assert_eq!(resp.status(), 401);
 }
+
+#[tokio::test]
+async fn a_burn_rate_alert_that_opens_incidents_opens_one_and_a_second_joins_it() {
+    let targets = [Target::start().await, Target::start().await];
+    let hooks = WebhookSim::new();
+    let base = hooks.serve().await.unwrap();
+    let rule = |name: &str| {
+        format!(
+            "[[objective]]\nid = \"{name}\"\nname = \"{name}\"\ncomponent = \"site\"\ntarget = 99.9\n\
+             [[objective.alert]]\nlong = \"1h\"\nshort = \"5m\"\nburn_rate = 14.4\nseverity = \"page\"\nincident = true\n\n"
+        )
+    };
+    let toml = format!("{}{}{}", world(&targets, &base), rule("site-pages"), rule("site-pages-too"));
+    let app = spawn_app_with_toml(&toml).await;
+    let (_, reader) = create_token(&app, &[Scope::Read]).await;
+    monitors_written(&app).await;
+    let site = monitor_id(&app, "site-http").await;
+    history(&app, site, 1).await;
+    fail_minutes(&app, site, "10 minutes", "0 minutes", "checks").await;
+
+    // Both objectives' rules fire; the first opens an incident on the site, the second joins.
+    let incidents = eventually(30, "one incident with both burns noted", || async {
+        let list = app.get_json("/api/v1/incidents", &reader).await;
+        let all = list["incidents"].as_array().cloned().unwrap_or_default();
+        let notes = match all.first() {
+            Some(i) => app
+                .get_json(&format!("/api/v1/incidents/{}", i["id"]), &reader)
+                .await["incident_updates"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|u| u["internal"] == true)
+                .count(),
+            None => 0,
+        };
+        (all.len() == 1 && notes == 2).then_some(all.clone()).ok_or(list)
+    })
+    .await;
+    let incident = &incidents[0];
+    assert!(incident["name"].as_str().unwrap().starts_with("Elevated errors"), "{incident}");
+    let one = app
+        .get_json(&format!("/api/v1/incidents/{}", incident["id"]), &reader)
+        .await;
+    assert!(one.to_string().contains("\"site\""), "on the site: {one}");
+    let updates = one["incident_updates"].as_array().unwrap();
+    let public: Vec<&Value> = updates.iter().filter(|u| u["internal"] == false).collect();
+    // The public text speaks of errors, never of monitors, rules or figures.
+    assert!(public.iter().all(|u| !u["body"].as_str().unwrap().contains("14.4")), "{one}");
+    let notes: Vec<&str> = updates
+        .iter()
+        .filter(|u| u["internal"] == true)
+        .map(|u| u["body"].as_str().unwrap())
+        .collect();
+    assert!(notes.iter().any(|n| n.contains("site-pages ") || n.contains("of site-pages burning")), "{notes:?}");
+    assert!(notes.iter().any(|n| n.contains("site-pages-too")), "{notes:?}");
+    assert!(notes.iter().all(|n| n.contains("14.4x-1h-5m")), "{notes:?}");
+
+    // Judged again and again while it burns: nothing more is opened or noted.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let list = app.get_json("/api/v1/incidents", &reader).await;
+    assert_eq!(list["incidents"].as_array().unwrap().len(), 1, "{list}");
+    let again = app
+        .get_json(&format!("/api/v1/incidents/{}", incident["id"]), &reader)
+        .await;
+    assert_eq!(again["incident_updates"].as_array().unwrap().len(), updates.len());
+}
