@@ -33,3 +33,62 @@ test.describe("without JavaScript", () => {
     expect(body.slos.map((s: { id: string }) => s.id)).toContain("website-availability");
   });
 });
+
+test.describe("the monthly report", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test.beforeEach(async ({ page }) => {
+    await page.goto("/login?next=/ops/slos/report");
+    await page.getByLabel("Username").fill(user);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page).toHaveURL(/\/ops\/slos\/report$/);
+  });
+
+  test("prints one page per objective, and its CSV parses", async ({ page }) => {
+    const reports = page.locator("section.report");
+    await expect(reports).toHaveCount(2);
+    const site = page.getByTestId("report-website-availability");
+    await expect(site.getByRole("heading", { name: /^Website availability — \d{4}-\d{2}$/ })).toBeVisible();
+    await expect(site.getByTestId("report-achieved")).toContainText(/ (met|missed) /);
+    await expect(site.getByTestId("report-days")).toHaveAttribute("aria-label", /against the 99\.5 % target/);
+    const latency = page.getByTestId("report-website-latency");
+    await expect(latency).toContainText("checks answered within 500 ms");
+
+    // Printed: as many pages as objectives (the print stylesheet breaks between them).
+    await page.emulateMedia({ media: "print" });
+    const pdf = (await page.pdf({ format: "A4" })).toString("latin1");
+    const pages = pdf.match(/\/Type\s*\/Page(?![s\w])/g) ?? [];
+    expect(pages.length).toBe(2);
+
+    // The CSV behind the link: a header, a row per day and per incident, the month's last.
+    const href = await site.getByTestId("report-csv").getAttribute("href");
+    expect(href).toMatch(/^\/api\/v1\/slos\/website-availability\/report\?month=\d{4}-\d{2}&format=csv$/);
+    const csv = await page.request.get(href!);
+    expect(csv.status()).toBe(200);
+    expect(csv.headers()["content-type"]).toContain("text/csv");
+    const rows = (await csv.text()).trim().split("\n").map((l) => l.split(","));
+    const header = rows[0];
+    expect(header.slice(0, 3)).toEqual(["objective", "month", "row"]);
+    for (const r of rows) expect(r.length).toBe(header.length);
+    const month = rows[rows.length - 1];
+    expect(month[header.indexOf("row")]).toBe("month");
+    const days = rows.filter((r) => r[header.indexOf("row")] === "day");
+    const sum = (col: string, of: string[][]) => of.reduce((n, r) => n + Number(r[header.indexOf(col)]), 0);
+    expect(sum("total", days)).toBe(Number(month[header.indexOf("total")]));
+    expect(sum("good", days)).toBe(Number(month[header.indexOf("good")]));
+  });
+
+  test("a month that cannot be reported says why", async ({ page }) => {
+    await page.goto("/ops/slos/report?month=2999-01");
+    await expect(page.getByRole("alert")).toContainText("has not started yet");
+  });
+});
+
+test("the public uptime page shows the published objective's twelve months, not the others", async ({ page }) => {
+  await page.goto("/uptime");
+  const slas = page.getByTestId("public-slas");
+  await expect(slas.getByRole("heading", { name: "Website availability — Website (99.5 %)" })).toBeVisible();
+  await expect(slas.locator("li")).toHaveCount(12);
+  await expect(slas).not.toContainText("500 ms");
+});

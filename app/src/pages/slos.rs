@@ -77,10 +77,15 @@ fn Objective(slo: SloView) -> impl IntoView {
         None => "not burning".to_string(),
     };
     let testid = format!("slo-{}", slo.id);
+    let sli = match slo.threshold_ms {
+        Some(ms) => format!("of checks within {ms} ms"),
+        None => slo.sli.clone(),
+    };
     view! {
         <section class="slo" data-testid=testid>
             <h2>{slo.name.clone()}</h2>
-            <p class="muted">{format!("{} · {} {} over {} · {maintenance}", scope, percent(slo.target), slo.sli, slo.window)}</p>
+            <p class="muted">{format!("{} · {} {sli} over {} · {maintenance}{}", scope, percent(slo.target), slo.window, if slo.public { " · on the public page" } else { "" })}</p>
+            {slo.error.clone().map(|e| view! { <p class="form-error" role="alert" data-testid="slo-error">{format!("Its figures cannot be read: {e}")}</p> })}
             <dl class="facts">
                 <dt>"Achieved"</dt>
                 <dd class=if slo.met { "met" } else { "missed" } data-testid="achieved">{format!("{achieved} ({} of {} checks good)", slo.good, slo.total)}</dd>
@@ -114,9 +119,12 @@ fn Objective(slo: SloView) -> impl IntoView {
     }
 }
 
+/// `/ops/slos[?component=site]`: every objective, or one component's (its view of them).
 #[component]
 pub fn SlosPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| get_slos());
+    let query = leptos_router::hooks::use_query_map();
+    let component = Memo::new(move |_| query.read().get("component").filter(|c| !c.is_empty()));
     view! {
         <h1>"Objectives"</h1>
         <p class="muted">"Each objective's error budget: the share of checks its target allows to fail over its window. The alerts follow the SRE Workbook's multi-window burn rates; channels hear them as slo.burn. Scripts use GET /api/v1/slos; objectives are written like monitors (/api/v1/objectives, [[objective]] in a file)."</p>
@@ -127,7 +135,26 @@ pub fn SlosPage() -> impl IntoView {
                 Ok(slos) if slos.is_empty() => view! {
                     <p class="muted" data-testid="no-slos">"No objectives yet. Add one in a file ([[objective]]) or through POST /api/v1/objectives."</p>
                 }.into_any(),
-                Ok(slos) => slos.into_iter().map(|slo| view! { <Objective slo=slo/> }).collect_view().into_any(),
+                Ok(slos) => {
+                    // Each component with objectives, as a link to its own view of them.
+                    let mut components: Vec<String> = slos.iter().filter_map(|s| s.component.clone()).collect();
+                    components.sort();
+                    components.dedup();
+                    let only = component.get();
+                    view! {
+                        <nav class="inline" data-testid="slo-components">"By component: "
+                            <a href="/ops/slos" aria-current=only.is_none().then_some("page")>"all"</a>
+                            {components.into_iter().map(|c| {
+                                let current = (only.as_deref() == Some(c.as_str())).then_some("page");
+                                view! { " · " <a href=format!("/ops/slos?component={c}") aria-current=current>{c.clone()}</a> }
+                            }).collect_view()}
+                        </nav>
+                        {slos.into_iter()
+                            .filter(|s| only.as_ref().is_none_or(|c| s.component.as_ref() == Some(c)))
+                            .map(|slo| view! { <Objective slo=slo/> })
+                            .collect_view()}
+                    }.into_any()
+                }
             })}
         </Transition>
     }

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use crate::api::get_uptime;
+use crate::api::{get_public_slas, get_uptime};
 
 /// The colour class of a month: the same steps as the 90-day bars.
 fn class(uptime: Option<f64>) -> &'static str {
@@ -28,6 +28,7 @@ fn percent(uptime: Option<f64>) -> String {
 #[component]
 pub fn UptimePage() -> impl IntoView {
     let data = Resource::new(|| (), |_| get_uptime());
+    let slas = Resource::new(|| (), |_| get_public_slas());
     view! {
         <crate::PageTitle text="Uptime"/>
         <header class="site-header">
@@ -66,6 +67,37 @@ pub fn UptimePage() -> impl IntoView {
                             </ol>
                         </section>
                     }).collect_view().into_any(),
+                })}
+            </Suspense>
+            <Suspense fallback=|| ()>
+                {move || slas.get().and_then(Result::ok).filter(|l| !l.is_empty()).map(|list| view! {
+                    <section class="panel" data-testid="public-slas">
+                        <h2>"Service level objectives"</h2>
+                        <p class="muted">"Each objective the owner publishes, and whether each month (UTC) met it."</p>
+                        {list.into_iter().map(|o| {
+                            let target = format!("{:.3}", o.target);
+                            let target = target.trim_end_matches('0').trim_end_matches('.').to_string();
+                            view! {
+                                <h3>{format!("{} — {} ({target} %)", o.name, o.component)}</h3>
+                                <ol class="sla-months">
+                                    {o.months.into_iter().map(|m| {
+                                        let (class, word) = match m.met {
+                                            Some(true) => ("sla-met", "met"),
+                                            Some(false) => ("sla-missed", "missed"),
+                                            None => ("sla-none", "no data"),
+                                        };
+                                        let achieved = m.achieved.map(|a| format!(" ({a:.3} %)")).unwrap_or_default();
+                                        view! {
+                                            <li class=class data-month=m.month.clone()>
+                                                <span class="month-name">{m.month}</span>" "
+                                                <strong>{word}</strong>{achieved}
+                                            </li>
+                                        }
+                                    }).collect_view()}
+                                </ol>
+                            }
+                        }).collect_view()}
+                    </section>
                 })}
             </Suspense>
         </main>
