@@ -87,9 +87,10 @@ pub fn UptimePage() -> impl IntoView {
                                             None => ("sla-none", "no data"),
                                         };
                                         let achieved = m.achieved.map(|a| format!(" ({a:.3} %)")).unwrap_or_default();
+                                        let month = m.month.clone();
                                         view! {
-                                            <li class=class data-month=m.month.clone()>
-                                                <span class="month-name">{m.month}</span>" "
+                                            <li class=class data-month=m.month>
+                                                <span class="month-name">{month}</span>" "
                                                 <strong>{word}</strong>{achieved}
                                             </li>
                                         }
