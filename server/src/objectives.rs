@@ -40,7 +40,6 @@ pub fn objectives_of(world: &World) -> Vec<Objective> {
 /// objective unreadable, said on it, not the others).
 pub async fn assess(
     pool: &PgPool,
-    http: &reqwest::Client,
     sources: &[PrometheusConfig],
     objectives: &[Objective],
     now: DateTime<Utc>,
@@ -65,10 +64,19 @@ pub async fn assess(
                 }
                 let states = states.as_deref().unwrap_or_default();
                 match sources.iter().find(|p| p.name == *source) {
-                    None => o.unreadable(now, format!("no [[prometheus]] source is named `{source}`")),
-                    Some(cfg) => prometheus_view(o, &Events::new(cfg, http.clone()), good, total, states, now)
-                        .await
-                        .unwrap_or_else(|e| o.unreadable(now, e.to_string())),
+                    None => {
+                        o.unreadable(now, format!("no [[prometheus]] source is named `{source}`"))
+                    }
+                    Some(cfg) => prometheus_view(
+                        o,
+                        &Events::new(cfg, prometheus_client()),
+                        good,
+                        total,
+                        states,
+                        now,
+                    )
+                    .await
+                    .unwrap_or_else(|e| o.unreadable(now, e.to_string())),
                 }
             }
             _ => from_checks.next().expect("one view per objective asked"),
@@ -116,7 +124,6 @@ async fn prometheus_view(
 /// changes the state and appends the event together). Returns how many were said.
 pub async fn judge(
     pool: &PgPool,
-    http: &reqwest::Client,
     sources: &[PrometheusConfig],
     objectives: &[Objective],
     now: DateTime<Utc>,
@@ -126,7 +133,7 @@ pub async fn judge(
     let mut monitors = None;
     for (o, slo) in objectives
         .iter()
-        .zip(assess(pool, http, sources, objectives, now).await?)
+        .zip(assess(pool, sources, objectives, now).await?)
     {
         if slo.error.is_some() {
             // Unreadable figures neither fire nor clear an alert: it stays as it was.
@@ -231,6 +238,13 @@ async fn open_or_join(
     Ok(id)
 }
 
+/// The client Prometheus objectives are read with, made the first time one is: a Vigil
+/// without them builds none (idle memory is a figure the benchmarks watch).
+fn prometheus_client() -> reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(crate::workers::http_client).clone()
+}
+
 /// Who opens and notes incidents for burn-rate alerts, as the incident engine signs.
 const ENGINE_AUTHOR: &str = "Vigil";
 
@@ -249,7 +263,6 @@ pub fn start(
 }
 
 async fn run(pool: PgPool, mut live: Live, every: Duration, held: CancellationToken) {
-    let http = crate::workers::http_client();
     loop {
         let (objectives, sources) = {
             let world = &live.borrow_and_update().settings;
@@ -258,7 +271,7 @@ async fn run(pool: PgPool, mut live: Live, every: Duration, held: CancellationTo
         let wait = if objectives.is_empty() {
             None
         } else {
-            if let Err(e) = judge(&pool, &http, &sources, &objectives, Utc::now()).await {
+            if let Err(e) = judge(&pool, &sources, &objectives, Utc::now()).await {
                 tracing::warn!(error = %e, "cannot judge the objectives; trying again");
             }
             Some(every)
@@ -282,22 +295,17 @@ async fn run(pool: PgPool, mut live: Live, every: Duration, held: CancellationTo
 pub struct Judge {
     pub pool: PgPool,
     pub live: Live,
-    pub http: reqwest::Client,
 }
 
 impl Judge {
     pub fn new(pool: PgPool, live: Live) -> Judge {
-        Judge {
-            pool,
-            live,
-            http: crate::workers::http_client(),
-        }
+        Judge { pool, live }
     }
 
     /// Every objective, or only `id`'s.
     pub async fn slos(&self, id: Option<&str>) -> Result<Vec<SloView>, StoreError> {
         let (objectives, sources) = self.world(id);
-        assess(&self.pool, &self.http, &sources, &objectives, Utc::now()).await
+        assess(&self.pool, &sources, &objectives, Utc::now()).await
     }
 
     /// The live world's objectives (or only `id`'s) and its Prometheus sources.
@@ -320,7 +328,6 @@ enum Counter<'a> {
 impl<'a> Counter<'a> {
     fn of(
         pool: &'a PgPool,
-        http: &reqwest::Client,
         sources: &[PrometheusConfig],
         o: &'a Objective,
     ) -> Result<Counter<'a>, String> {
@@ -332,7 +339,7 @@ impl<'a> Counter<'a> {
             } => sources
                 .iter()
                 .find(|p| p.name == *source)
-                .map(|cfg| Counter::Prometheus(Events::new(cfg, http.clone()), good, total))
+                .map(|cfg| Counter::Prometheus(Events::new(cfg, prometheus_client()), good, total))
                 .ok_or_else(|| format!("no [[prometheus]] source is named `{source}`")),
             _ => Ok(Counter::Checks(pool)),
         }
@@ -416,7 +423,7 @@ impl Judge {
             if component.is_some_and(|want| c.as_deref() != Some(want)) {
                 continue;
             }
-            let counter = Counter::of(&self.pool, &self.http, &sources, o)?;
+            let counter = Counter::of(&self.pool, &sources, o)?;
             let days = counter.by_day(o, from, until).await?;
             let mut incidents = Vec::new();
             if let Some(c) = &c {
@@ -428,7 +435,7 @@ impl Judge {
                     let spent = counter
                         .between(o, started.max(from), resolved.unwrap_or(until).min(until))
                         .await?;
-                    incidents.push((iid, title, started, resolved, spent));
+                    incidents.push(((iid, title, started, resolved), spent));
                 }
             }
             out.push(SloReport::of(o, c, month, until, &days, incidents));
@@ -447,16 +454,15 @@ impl Judge {
         };
         let mut out = Vec::new();
         for o in objectives.iter().filter(|o| o.public) {
-            let Some(component) = store::component_of(o, &monitors).and_then(|c| {
-                self.live
-                    .borrow()
-                    .settings
-                    .component(&c)
-                    .map(|c| c.name.clone())
-            }) else {
+            let Some(component) = store::component_of(o, &monitors) else {
                 continue;
             };
-            let Ok(counter) = Counter::of(&self.pool, &self.http, &sources, o) else {
+            let Ok(component) =
+                vigil_core::store::incidents::component_name(&self.pool, &component).await
+            else {
+                continue;
+            };
+            let Ok(counter) = Counter::of(&self.pool, &sources, o) else {
                 continue;
             };
             match counter.by_day(o, from, now).await {
@@ -466,7 +472,9 @@ impl Judge {
                     target: o.target.percent(),
                     months: months_met(&days, o.target, now, 12),
                 }),
-                Err(e) => tracing::warn!(objective = %o.id, error = %e, "cannot count a public objective"),
+                Err(e) => {
+                    tracing::warn!(objective = %o.id, error = %e, "cannot count a public objective")
+                }
             }
         }
         out
@@ -482,7 +490,11 @@ impl Judges for Judge {
         objectives_of(&self.live.borrow().settings)
     }
 
-    fn reports(&self, component: Option<String>, month: Month) -> Pending<'_, Result<Vec<SloReport>, String>> {
+    fn reports(
+        &self,
+        component: Option<String>,
+        month: Month,
+    ) -> Pending<'_, Result<Vec<SloReport>, String>> {
         Box::pin(async move { Judge::reports(self, None, component.as_deref(), month).await })
     }
 

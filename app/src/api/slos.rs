@@ -8,13 +8,12 @@ use super::guard;
 /// Every objective's target, what it achieved, its budget, burn rates and alerts. Viewers and up.
 #[server]
 pub async fn get_slos() -> Result<Vec<vigil_core::model::objective::SloView>, ServerFnError> {
-    use vigil_core::model::{auth::Scope, objective::Judges};
+    use vigil_core::model::auth::Scope;
     guard::require(Scope::Read).await?;
-    let judges = use_context::<std::sync::Arc<dyn Judges>>()
-        .ok_or_else(|| ServerFnError::new("objectives are not served here"))?;
-    judges.slos().await.map_err(ServerFnError::new)
+    judges()?.slos().await.map_err(ServerFnError::new)
 }
 
+#[cfg(feature = "ssr")]
 fn judges() -> Result<std::sync::Arc<dyn vigil_core::model::objective::Judges>, ServerFnError> {
     use_context::<std::sync::Arc<dyn vigil_core::model::objective::Judges>>()
         .ok_or_else(|| ServerFnError::new("objectives are not served here"))

@@ -63,13 +63,16 @@ fn Objective(slo: SloView) -> impl IntoView {
     } else {
         "maintenance counted"
     };
-    let achieved = slo.achieved.map_or("no checks yet".into(), percent);
+    let achieved = slo
+        .attained
+        .achieved
+        .map_or("no checks yet".into(), percent);
     let left = format!(
         "{} of the budget left ({:.0} min at full outage; {} of {:.1} allowed bad checks spent)",
         percent(slo.remaining * 100.0),
         slo.remaining_minutes.max(0.0),
-        slo.bad,
-        slo.allowed_bad
+        slo.attained.bad,
+        slo.attained.allowed_bad
     );
     let runs_out = match slo.exhausted_in_secs {
         Some(0) => "spent".to_string(),
@@ -88,7 +91,7 @@ fn Objective(slo: SloView) -> impl IntoView {
             {slo.error.clone().map(|e| view! { <p class="form-error" role="alert" data-testid="slo-error">{format!("Its figures cannot be read: {e}")}</p> })}
             <dl class="facts">
                 <dt>"Achieved"</dt>
-                <dd class=if slo.met { "met" } else { "missed" } data-testid="achieved">{format!("{achieved} ({} of {} checks good)", slo.good, slo.total)}</dd>
+                <dd class=if slo.attained.met { "met" } else { "missed" } data-testid="achieved">{format!("{achieved} ({} of {} checks good)", slo.attained.good, slo.attained.total)}</dd>
                 <dt>"Error budget"</dt><dd data-testid="budget">{left}</dd>
                 <dt>"Burn rate"</dt><dd>{format!("{} over the last hour, {} over the window", rate(slo.burn_rate_now), rate(slo.burn_rate_window))}</dd>
                 <dt>"Runs out"</dt><dd>{runs_out}</dd>
@@ -172,7 +175,9 @@ fn DayBars(days: Vec<ReportDay>, target: f64) -> impl IntoView {
     let label = format!(
         "Each day's result against the {} target: {} of {} days under it",
         percent(target),
-        days.iter().filter(|d| d.achieved.is_some_and(|a| a < target)).count(),
+        days.iter()
+            .filter(|d| d.achieved.is_some_and(|a| a < target))
+            .count(),
         days.len()
     );
     let title = label.clone();
@@ -221,13 +226,13 @@ fn Report(r: SloReport) -> impl IntoView {
             <dl class="facts">
                 <dt>"Target"</dt><dd>{percent(r.target)}</dd>
                 <dt>"Achieved"</dt>
-                <dd class=if r.met { "met" } else { "missed" } data-testid="report-achieved">{format!(
+                <dd class=if r.attained.met { "met" } else { "missed" } data-testid="report-achieved">{format!(
                     "{} — {} ({} of {} good)",
-                    r.achieved.map_or("no checks".into(), percent),
-                    if r.met { "met" } else { "missed" },
-                    r.good, r.total
+                    r.attained.achieved.map_or("no checks".into(), percent),
+                    if r.attained.met { "met" } else { "missed" },
+                    r.attained.good, r.attained.total
                 )}</dd>
-                <dt>"Budget spent"</dt><dd data-testid="report-spent">{format!("{} ({} bad of {:.1} allowed)", percent(r.spent * 100.0), r.bad, r.allowed_bad)}</dd>
+                <dt>"Budget spent"</dt><dd data-testid="report-spent">{format!("{} ({} bad of {:.1} allowed)", percent(r.attained.spent * 100.0), r.attained.bad, r.attained.allowed_bad)}</dd>
             </dl>
             <DayBars days=r.days.clone() target=r.target/>
             {if r.incidents.is_empty() {

@@ -397,7 +397,10 @@ pub const LATENCY_BOUNDS_MS: [u32; 14] = [
 pub enum Sli {
     Availability,
     /// `slot`: the index of `threshold_ms` in [`LATENCY_BOUNDS_MS`].
-    Latency { threshold_ms: u32, slot: usize },
+    Latency {
+        threshold_ms: u32,
+        slot: usize,
+    },
     /// `good` and `total` select counters; Vigil asks for `sum(increase(<selector>[<span>]))`.
     Prometheus {
         source: String,
@@ -600,7 +603,10 @@ impl ObjectiveSpec {
             if present {
                 problems.push((
                     field.into(),
-                    format!("`{field}` belongs to another SLI than {}: remove it", self.sli.as_str()),
+                    format!(
+                        "`{field}` belongs to another SLI than {}: remove it",
+                        self.sli.as_str()
+                    ),
                 ));
             }
         };
@@ -647,7 +653,8 @@ impl ObjectiveSpec {
                 if self.monitor.is_some() {
                     problems.push((
                         "monitor".into(),
-                        "a Prometheus objective belongs to a component: name it with `component`".into(),
+                        "a Prometheus objective belongs to a component: name it with `component`"
+                            .into(),
                     ));
                 }
                 let mut need = |field: &str, v: &Option<String>, example: &str| match v {
@@ -660,7 +667,11 @@ impl ObjectiveSpec {
                         None
                     }
                 };
-                let source = need("prometheus", &self.prometheus, "the name of a [[prometheus]] source");
+                let source = need(
+                    "prometheus",
+                    &self.prometheus,
+                    "the name of a [[prometheus]] source",
+                );
                 let good = need("good", &self.good, r#"`http_requests_total{code!~"5.."}`"#);
                 let total = need("total", &self.total, "`http_requests_total`");
                 Some(Sli::Prometheus {
@@ -724,6 +735,37 @@ pub struct BurnDownPoint {
     pub remaining: f64,
 }
 
+/// What counts achieved against a target, as every objective's figures and reports state it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Attainment {
+    pub good: i64,
+    pub total: i64,
+    /// The SLI, in percent; none without checks.
+    pub achieved: Option<f64>,
+    /// Whether it meets the target (true without checks: nothing failed).
+    pub met: bool,
+    /// Bad checks (or events) the target allows among those counted.
+    pub allowed_bad: f64,
+    pub bad: i64,
+    /// The share of the budget spent (above 1 once exceeded).
+    pub spent: f64,
+}
+
+impl Attainment {
+    pub fn of(c: Counts, budget: &Budget, target: Target) -> Attainment {
+        Attainment {
+            good: c.good,
+            total: c.total,
+            achieved: c.ratio().map(|r| r * 100.0),
+            met: c.ratio().is_none_or(|r| r >= target.fraction()),
+            allowed_bad: budget.allowed_bad,
+            bad: budget.bad,
+            spent: budget.spent,
+        }
+    }
+}
+
 /// An objective's figures now: what `/ops/slos`, the API and the alerts show.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -750,17 +792,10 @@ pub struct SloView {
     pub window_end: DateTime<Utc>,
     /// Whether maintenance is left out of the counts (said beside every figure).
     pub maintenance_excluded: bool,
-    pub good: i64,
-    pub total: i64,
-    /// The SLI over the window so far, in percent; none without checks.
-    pub achieved: Option<f64>,
-    /// Whether the SLI meets the target so far (true without checks: nothing failed).
-    pub met: bool,
-    /// Bad checks the target allows among those counted so far.
-    pub allowed_bad: f64,
-    pub bad: i64,
-    /// The share of the budget spent (above 1 once exceeded) and left (below 0 then).
-    pub spent: f64,
+    /// Over the window so far.
+    #[serde(flatten)]
+    pub attained: Attainment,
+    /// The share of the budget left (below 0 once exceeded).
     pub remaining: f64,
     /// The budget left as time at the window's length.
     pub remaining_minutes: f64,
@@ -812,13 +847,7 @@ impl Objective {
             window_start: start,
             window_end: end,
             maintenance_excluded: self.maintenance == Maintenance::Excluded,
-            good: c.good,
-            total: c.total,
-            achieved: c.ratio().map(|r| r * 100.0),
-            met: c.ratio().is_none_or(|r| r >= self.target.fraction()),
-            allowed_bad: budget.allowed_bad,
-            bad: budget.bad,
-            spent: budget.spent,
+            attained: Attainment::of(c, &budget, self.target),
             remaining: budget.remaining,
             remaining_minutes: budget.remaining_minutes,
             burn_rate_now: burn_now,
@@ -856,7 +885,7 @@ impl Objective {
     pub fn unreadable(&self, now: DateTime<Utc>, error: String) -> SloView {
         let mut v = self.view(now, &[], |_| Counts::default(), |_| None);
         v.error = Some(error);
-        v.met = false;
+        v.attained.met = false;
         v
     }
 
@@ -921,6 +950,9 @@ impl std::fmt::Display for Month {
     }
 }
 
+/// An incident a report lists: id, title, started, resolved.
+pub type IncidentSpan = (i64, String, DateTime<Utc>, Option<DateTime<Utc>>);
+
 /// One day of a report.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -962,14 +994,9 @@ pub struct SloReport {
     pub until: DateTime<Utc>,
     pub target: f64,
     pub maintenance_excluded: bool,
-    pub good: i64,
-    pub total: i64,
-    pub achieved: Option<f64>,
-    pub met: bool,
-    pub allowed_bad: f64,
-    pub bad: i64,
-    /// The share of the month's budget spent (above 1 once exceeded).
-    pub spent: f64,
+    /// Over the month (until now, for the month running).
+    #[serde(flatten)]
+    pub attained: Attainment,
     pub days: Vec<ReportDay>,
     pub incidents: Vec<ReportIncident>,
 }
@@ -982,7 +1009,7 @@ impl SloReport {
         month: Month,
         until: DateTime<Utc>,
         days: &[(NaiveDate, Counts)],
-        incidents: Vec<(i64, String, DateTime<Utc>, Option<DateTime<Utc>>, Counts)>,
+        incidents: Vec<(IncidentSpan, Counts)>,
     ) -> SloReport {
         let c: Counts = days.iter().map(|(_, c)| *c).sum();
         let (from, end) = month.bounds();
@@ -1001,13 +1028,7 @@ impl SloReport {
             until: until.min(end),
             target: o.target.percent(),
             maintenance_excluded: o.maintenance == Maintenance::Excluded,
-            good: c.good,
-            total: c.total,
-            achieved: c.ratio().map(|r| r * 100.0),
-            met: c.ratio().is_none_or(|r| r >= o.target.fraction()),
-            allowed_bad: budget.allowed_bad,
-            bad: c.bad(),
-            spent: budget.spent,
+            attained: Attainment::of(c, &budget, o.target),
             days: days
                 .iter()
                 .map(|(day, c)| ReportDay {
@@ -1019,8 +1040,8 @@ impl SloReport {
                 .collect(),
             incidents: incidents
                 .into_iter()
-                .filter(|(.., c)| c.bad() > 0)
-                .map(|(id, title, started_at, resolved_at, c)| ReportIncident {
+                .filter(|(_, c)| c.bad() > 0)
+                .map(|((id, title, started_at, resolved_at), c)| ReportIncident {
                     id,
                     title,
                     started_at,
@@ -1080,12 +1101,12 @@ impl SloReport {
         }
         out.push_str(&format!(
             "{head},month,,,,{},{},{},{},{},{:.2},{}\n",
-            self.good,
-            self.total,
-            self.bad,
-            pct(self.achieved),
+            self.attained.good,
+            self.attained.total,
+            self.attained.bad,
+            pct(self.attained.achieved),
             self.target,
-            self.spent * 100.0,
+            self.attained.spent * 100.0,
             self.maintenance_excluded
         ));
         out
@@ -1508,7 +1529,9 @@ mod tests {
 
     #[test]
     fn latency_and_prometheus_slis_take_their_own_fields_only() {
-        let fast = spec(r#", "sli": "latency", "threshold_ms": 300"#).check().unwrap();
+        let fast = spec(r#", "sli": "latency", "threshold_ms": 300"#)
+            .check()
+            .unwrap();
         assert_eq!(
             fast.sli,
             Sli::Latency {
@@ -1557,7 +1580,10 @@ mod tests {
         let (from, to) = m.bounds();
         assert_eq!((to - from).num_days(), 28);
         assert_eq!(m.previous().to_string(), "2026-01");
-        assert_eq!(Month::parse("2026-01").unwrap().previous().to_string(), "2025-12");
+        assert_eq!(
+            Month::parse("2026-01").unwrap().previous().to_string(),
+            "2025-12"
+        );
         for bad in ["2026", "2026-13", "26-1x", "november"] {
             assert!(Month::parse(bad).unwrap_err().contains("YYYY-MM"), "{bad}");
         }
@@ -1594,20 +1620,30 @@ mod tests {
             &days,
             vec![
                 (
-                    7,
-                    "Site down, \"again\"".into(),
-                    start,
-                    Some(start + Duration::minutes(36)),
+                    (
+                        7,
+                        "Site down, \"again\"".into(),
+                        start,
+                        Some(start + Duration::minutes(36)),
+                    ),
                     Counts { good: 0, total: 36 },
                 ),
-                (8, "=cmd()".into(), start, None, Counts { good: 5, total: 5 }),
+                (
+                    (8, "=cmd()".into(), start, None),
+                    Counts { good: 5, total: 5 },
+                ),
             ],
         );
-        assert_eq!((r.good, r.total, r.bad), (2844, 2880, 36));
-        assert!(close(r.allowed_bad, 14.4));
-        assert!(close(r.spent, 2.5));
-        assert!(!r.met, "98.75 % misses 99.5 %");
-        assert_eq!(r.incidents.len(), 1, "an incident that spent nothing is left out");
+        let a = &r.attained;
+        assert_eq!((a.good, a.total, a.bad), (2844, 2880, 36));
+        assert!(close(a.allowed_bad, 14.4));
+        assert!(close(a.spent, 2.5));
+        assert!(!a.met, "98.75 % misses 99.5 %");
+        assert_eq!(
+            r.incidents.len(),
+            1,
+            "an incident that spent nothing is left out"
+        );
         assert!(close(r.incidents[0].spent, 2.5));
         assert_eq!(r.until, until);
 
@@ -1615,9 +1651,19 @@ mod tests {
         let rows: Vec<&str> = csv.lines().collect();
         assert_eq!(rows.len(), 1 + 2 + 1 + 1);
         assert!(rows[0].starts_with("objective,month,row,day,incident,title,good,total,bad"));
-        assert_eq!(rows[2], "web,2026-11,day,2026-11-02,,,1404,1440,36,97.5000,99.5,,true");
-        assert!(rows[3].contains(r#",7,"Site down, ""again""",,,36,,99.5,250.00,"#), "{}", rows[3]);
-        assert_eq!(rows[4], "web,2026-11,month,,,,2844,2880,36,98.7500,99.5,250.00,true");
+        assert_eq!(
+            rows[2],
+            "web,2026-11,day,2026-11-02,,,1404,1440,36,97.5000,99.5,,true"
+        );
+        assert!(
+            rows[3].contains(r#",7,"Site down, ""again""",,,36,,99.5,250.00,"#),
+            "{}",
+            rows[3]
+        );
+        assert_eq!(
+            rows[4],
+            "web,2026-11,month,,,,2844,2880,36,98.7500,99.5,250.00,true"
+        );
     }
 
     #[test]
@@ -1626,9 +1672,27 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2026, 12, 6, 12, 0, 0).unwrap();
         let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
         let days = [
-            (day(2026, 1, 3), Counts { good: 98, total: 100 }),
-            (day(2026, 11, 30), Counts { good: 995, total: 1000 }),
-            (day(2026, 12, 1), Counts { good: 10, total: 10 }),
+            (
+                day(2026, 1, 3),
+                Counts {
+                    good: 98,
+                    total: 100,
+                },
+            ),
+            (
+                day(2026, 11, 30),
+                Counts {
+                    good: 995,
+                    total: 1000,
+                },
+            ),
+            (
+                day(2026, 12, 1),
+                Counts {
+                    good: 10,
+                    total: 10,
+                },
+            ),
         ];
         let months = months_met(&days, target, now, 12);
         assert_eq!(months.len(), 12);

@@ -345,8 +345,11 @@ pub async fn between(
         Resolution::Hour
     };
     Ok(
-        Table::new(days_since(pool, resolution, &ids, &[from], until, &o.sli).await?)
-            .counts(&ids, 0, o.maintenance),
+        Table::new(days_since(pool, resolution, &ids, &[from], until, &o.sli).await?).counts(
+            &ids,
+            0,
+            o.maintenance,
+        ),
     )
 }
 
@@ -432,8 +435,7 @@ pub fn component_of(o: &Objective, monitors: &[(i64, String, String)]) -> Option
     }
 }
 
-/// An incident a report lists: id, title, started, resolved.
-pub type IncidentSpan = (i64, String, DateTime<Utc>, Option<DateTime<Utc>>);
+pub use crate::model::objective::IncidentSpan;
 
 /// The incidents (not maintenance) on `component` that were open at some time in
 /// `[from, until)`, oldest first.

@@ -359,10 +359,7 @@ impl Events {
             let c = self
                 .counts(good, total, (to - last).num_seconds(), to)
                 .await?;
-            days.insert(
-                last.date_naive(),
-                [c.good as f64, c.total as f64],
-            );
+            days.insert(last.date_naive(), [c.good as f64, c.total as f64]);
         }
         Ok(days
             .into_iter()

@@ -545,33 +545,56 @@ async fn a_latency_objective_counts_checks_within_its_threshold_and_a_month_repo
         .unwrap();
         (fast, up, all)
     };
-    let (slos, (fast_good, up_good, all)) = eventually(20, "a reading without a check between", || async {
-        let before = raw().await;
-        let slos = app.get_json("/api/v1/slos", &reader).await;
-        (raw().await == before).then_some((slos, before)).ok_or(before)
-    })
-    .await;
-    assert!(all == 100 || all == 101, "the test's 100 and at most one of the monitor's: {all}");
+    let (slos, (fast_good, up_good, all)) =
+        eventually(20, "a reading without a check between", || async {
+            let before = raw().await;
+            let slos = app.get_json("/api/v1/slos", &reader).await;
+            (raw().await == before)
+                .then_some((slos, before))
+                .ok_or(before)
+        })
+        .await;
+    assert!(
+        all == 100 || all == 101,
+        "the test's 100 and at most one of the monitor's: {all}"
+    );
     assert_eq!((fast_good, up_good), (70 + all - 100, 90 + all - 100));
     let fast = slo(&slos, "site-fast");
     assert_eq!(fast["sli"], "latency");
     assert_eq!(fast["threshold_ms"], 300);
-    assert_eq!((fast["good"].as_i64(), fast["total"].as_i64()), (Some(fast_good), Some(all)));
+    assert_eq!(
+        (fast["good"].as_i64(), fast["total"].as_i64()),
+        (Some(fast_good), Some(all))
+    );
     // The availability objective on the same checks counts the slow ones as good.
     let up = slo(&slos, "site-availability");
-    assert_eq!((up["good"].as_i64(), up["total"].as_i64()), (Some(up_good), Some(all)));
+    assert_eq!(
+        (up["good"].as_i64(), up["total"].as_i64()),
+        (Some(up_good), Some(all))
+    );
 
     // The month's report: the same counts, a day, the incident that spent the budget.
     let month = chrono::Utc::now().format("%Y-%m").to_string();
     let r = app
-        .get_json(&format!("/api/v1/slos/site-fast/report?month={month}"), &reader)
+        .get_json(
+            &format!("/api/v1/slos/site-fast/report?month={month}"),
+            &reader,
+        )
         .await;
     assert_eq!(r["month"], month);
     let all = raw().await.2;
-    assert_eq!((r["good"].as_i64(), r["total"].as_i64(), r["bad"].as_i64()), (Some(70 + all - 100), Some(all), Some(30)));
+    assert_eq!(
+        (r["good"].as_i64(), r["total"].as_i64(), r["bad"].as_i64()),
+        (Some(70 + all - 100), Some(all), Some(30))
+    );
     assert_eq!(r["met"], false, "70 % misses 95 %");
     let days = r["days"].as_array().unwrap();
-    assert_eq!(days.iter().map(|d| d["total"].as_i64().unwrap()).sum::<i64>(), all);
+    assert_eq!(
+        days.iter()
+            .map(|d| d["total"].as_i64().unwrap())
+            .sum::<i64>(),
+        all
+    );
     let incidents = r["incidents"].as_array().unwrap();
     assert_eq!(incidents.len(), 1, "{r}");
     assert_eq!(incidents[0]["id"], incident);
@@ -579,10 +602,16 @@ async fn a_latency_objective_counts_checks_within_its_threshold_and_a_month_repo
     assert_eq!(incidents[0]["bad"], 30);
 
     let csv = app
-        .get_with_token(&format!("/api/v1/slos/site-fast/report?month={month}&format=csv"), &reader)
+        .get_with_token(
+            &format!("/api/v1/slos/site-fast/report?month={month}&format=csv"),
+            &reader,
+        )
         .await;
     assert_eq!(csv.status(), 200);
-    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
     let text = csv.text().await.unwrap();
     let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
     let header = &rows[0];
@@ -598,7 +627,11 @@ async fn a_latency_objective_counts_checks_within_its_threshold_and_a_month_repo
     assert_eq!(incident_row[col("bad")], "30");
 
     // Months that cannot be reported say why; an unknown objective is a 404.
-    for (m, says) in [("2026-13", "YYYY-MM"), ("2999-01", "has not started"), ("2001-01", "400 days")] {
+    for (m, says) in [
+        ("2026-13", "YYYY-MM"),
+        ("2999-01", "has not started"),
+        ("2001-01", "400 days"),
+    ] {
         let resp = app
             .get_with_token(&format!("/api/v1/slos/site-fast/report?month={m}"), &reader)
             .await;
@@ -607,12 +640,16 @@ async fn a_latency_objective_counts_checks_within_its_threshold_and_a_month_repo
         assert!(body.to_string().contains(says), "{m}: {body}");
     }
     let resp = app
-        .get_with_token(&format!("/api/v1/slos/site-fast/report?format=pdf"), &reader)
+        .get_with_token("/api/v1/slos/site-fast/report?format=pdf", &reader)
         .await;
     assert_eq!(resp.status(), 400);
-    let resp = app.get_with_token("/api/v1/slos/nope/report", &reader).await;
+    let resp = app
+        .get_with_token("/api/v1/slos/nope/report", &reader)
+        .await;
     assert_eq!(resp.status(), 404);
-    let resp = app.get_with_token("/api/v1/slos/site-fast/report", "not-a-token").await;
+    let resp = app
+        .get_with_token("/api/v1/slos/site-fast/report", "not-a-token")
+        .await;
     assert_eq!(resp.status(), 401);
 }
 
@@ -627,7 +664,12 @@ async fn a_burn_rate_alert_that_opens_incidents_opens_one_and_a_second_joins_it(
              [[objective.alert]]\nlong = \"1h\"\nshort = \"5m\"\nburn_rate = 14.4\nseverity = \"page\"\nincident = true\n\n"
         )
     };
-    let toml = format!("{}{}{}", world(&targets, &base), rule("site-pages"), rule("site-pages-too"));
+    let toml = format!(
+        "{}{}{}",
+        world(&targets, &base),
+        rule("site-pages"),
+        rule("site-pages-too")
+    );
     let app = spawn_app_with_toml(&toml).await;
     let (_, reader) = create_token(&app, &[Scope::Read]).await;
     monitors_written(&app).await;
@@ -650,11 +692,19 @@ async fn a_burn_rate_alert_that_opens_incidents_opens_one_and_a_second_joins_it(
                 .count(),
             None => 0,
         };
-        (all.len() == 1 && notes == 2).then_some(all.clone()).ok_or(list)
+        (all.len() == 1 && notes == 2)
+            .then_some(all.clone())
+            .ok_or(list)
     })
     .await;
     let incident = &incidents[0];
-    assert!(incident["name"].as_str().unwrap().starts_with("Elevated errors"), "{incident}");
+    assert!(
+        incident["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("Elevated errors"),
+        "{incident}"
+    );
     let one = app
         .get_json(&format!("/api/v1/incidents/{}", incident["id"]), &reader)
         .await;
@@ -662,14 +712,27 @@ async fn a_burn_rate_alert_that_opens_incidents_opens_one_and_a_second_joins_it(
     let updates = one["incident_updates"].as_array().unwrap();
     let public: Vec<&Value> = updates.iter().filter(|u| u["internal"] == false).collect();
     // The public text speaks of errors, never of monitors, rules or figures.
-    assert!(public.iter().all(|u| !u["body"].as_str().unwrap().contains("14.4")), "{one}");
+    assert!(
+        public
+            .iter()
+            .all(|u| !u["body"].as_str().unwrap().contains("14.4")),
+        "{one}"
+    );
     let notes: Vec<&str> = updates
         .iter()
         .filter(|u| u["internal"] == true)
         .map(|u| u["body"].as_str().unwrap())
         .collect();
-    assert!(notes.iter().any(|n| n.contains("site-pages ") || n.contains("of site-pages burning")), "{notes:?}");
-    assert!(notes.iter().any(|n| n.contains("site-pages-too")), "{notes:?}");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("site-pages ") || n.contains("of site-pages burning")),
+        "{notes:?}"
+    );
+    assert!(
+        notes.iter().any(|n| n.contains("site-pages-too")),
+        "{notes:?}"
+    );
     assert!(notes.iter().all(|n| n.contains("14.4x-1h-5m")), "{notes:?}");
 
     // Judged again and again while it burns: nothing more is opened or noted.
@@ -679,5 +742,8 @@ async fn a_burn_rate_alert_that_opens_incidents_opens_one_and_a_second_joins_it(
     let again = app
         .get_json(&format!("/api/v1/incidents/{}", incident["id"]), &reader)
         .await;
-    assert_eq!(again["incident_updates"].as_array().unwrap().len(), updates.len());
+    assert_eq!(
+        again["incident_updates"].as_array().unwrap().len(),
+        updates.len()
+    );
 }

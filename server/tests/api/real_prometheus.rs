@@ -271,13 +271,18 @@ async fn a_prometheus_objective_counts_the_real_counters_and_says_when_it_cannot
     // Through the API: figures from the real counters, the budget burning from the refusals.
     let v = eventually(20, "the objective judged", || async {
         let v = app.get_json("/api/v1/slos/queries", &reader).await;
-        (v["total"].as_i64().unwrap_or(0) > 0).then_some(v.clone()).ok_or(v)
+        (v["total"].as_i64().unwrap_or(0) > 0)
+            .then_some(v.clone())
+            .ok_or(v)
     })
     .await;
     assert_eq!(v["sli"], "prometheus");
     assert_eq!(v["error"], Value::Null);
     assert_eq!(v["maintenance_excluded"], false);
-    assert!(v["good"].as_i64().unwrap() < v["total"].as_i64().unwrap(), "{v}");
+    assert!(
+        v["good"].as_i64().unwrap() < v["total"].as_i64().unwrap(),
+        "{v}"
+    );
     assert!(!v["burn_down"].as_array().unwrap().is_empty(), "{v}");
     assert!(v["burn_rate_now"].as_f64().unwrap() > 0.0, "{v}");
     let report = app.get_json("/api/v1/slos/queries/report", &reader).await;
@@ -287,7 +292,10 @@ async fn a_prometheus_objective_counts_the_real_counters_and_says_when_it_cannot
     // A Prometheus that does not answer: said on the objective, never read as met.
     let gone = app.get_json("/api/v1/slos/unreachable", &reader).await;
     assert!(
-        gone["error"].as_str().unwrap().contains("cannot reach Prometheus"),
+        gone["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach Prometheus"),
         "{gone}"
     );
     assert_eq!(gone["met"], false);

@@ -111,7 +111,10 @@ pub async fn report(
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{}-{}.csv\"", report.id, report.month),
+                format!(
+                    "attachment; filename=\"{}-{}.csv\"",
+                    report.id, report.month
+                ),
             ),
         ],
         report.csv(),
