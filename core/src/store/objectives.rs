@@ -4,12 +4,12 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, DurationRound, NaiveDate, Utc};
 
 use super::{events, PgPool, StoreError};
 use crate::model::{
     event::EventData,
-    objective::{BudgetUse, Counts, Maintenance, Objective, Scope, Sli, SloView},
+    objective::{BudgetUse, Counts, Maintenance, Objective, Scope, Sli, SloView, Span},
 };
 
 /// Rollups to count from: minutes (kept eight days, for alert windows) or hours (kept 400
@@ -59,20 +59,26 @@ fn slot_of(sli: &Sli) -> Option<i32> {
     }
 }
 
-/// Checks of `monitors` in rollups of `resolution` from each of `froms` on, by day counted
-/// from it: a window's total and its burn-down, or an alert window's total, in one pass over
-/// the rollups from the earliest start (a bucket counts for every start it is after).
-pub async fn days_since(
+/// A stretch of time counted: `[from, until)`, buckets by their start.
+pub type Interval = (DateTime<Utc>, DateTime<Utc>);
+
+/// Checks of `monitors` in rollups of `resolution` within each of `intervals`, by day counted
+/// from the interval's start (its index is `since`): a window's total and its burn-down, or
+/// the pieces of alert windows. One statement; each interval reads only its own buckets (an
+/// index range each: `OFFSET 0` keeps the planner from folding the intervals into one scan of
+/// every bucket, measured 9 s instead of 0.2 s for 1,000 monitors' minutes).
+pub async fn days_within(
     pool: &PgPool,
     resolution: Resolution,
     monitors: &[i64],
-    froms: &[DateTime<Utc>],
-    until: DateTime<Utc>,
+    intervals: &[Interval],
     sli: &Sli,
 ) -> Result<Vec<DayCounts>, StoreError> {
-    let Some(earliest) = froms.iter().min().copied() else {
+    let Some(earliest) = intervals.iter().map(|(f, _)| *f).min() else {
         return Ok(Vec::new());
     };
+    let (froms, untils): (Vec<DateTime<Utc>>, Vec<DateTime<Utc>>) =
+        intervals.iter().copied().unzip();
     let rows = sqlx::query!(
         "WITH held AS ( \
            SELECT ic.component_id, i.started_at AS from_at, COALESCE(i.resolved_at, 'infinity') AS until_at \
@@ -80,27 +86,30 @@ pub async fn days_since(
            WHERE i.kind = 'maintenance' AND i.status IN ('in_progress', 'verifying', 'completed') \
              AND COALESCE(i.resolved_at, now()) > $4), \
          counted AS ( \
-           SELECT r.monitor_id, r.bucket, r.checks, \
+           SELECT s.i, s.from_at, r.monitor_id, r.bucket, r.checks, \
              CASE WHEN $7::int4 IS NULL THEN r.checks - r.failures ELSE COALESCE(r.latency_le[$7], 0) END AS good, \
              EXISTS ( \
                SELECT 1 FROM held h WHERE h.component_id = m.component_id \
                  AND h.from_at < r.bucket + make_interval(secs => $5) AND h.until_at > r.bucket) AS in_maintenance \
-           FROM check_rollups r JOIN monitors m ON m.id = r.monitor_id \
-           WHERE r.resolution = $1 AND r.monitor_id = ANY($2) AND r.bucket >= $4 AND r.bucket < $6 \
-             AND ($7::int4 IS NULL OR cardinality(r.latency_le) > 0)) \
-         SELECT c.monitor_id AS \"monitor_id!\", s.i AS \"since!\", \
-           floor(extract(epoch FROM c.bucket - s.from_at) / 86400)::int4 AS \"day!\", \
+           FROM unnest($3::timestamptz[], $6::timestamptz[]) WITH ORDINALITY AS s(from_at, until_at, i) \
+           CROSS JOIN LATERAL ( \
+             SELECT * FROM check_rollups r WHERE r.resolution = $1 AND r.monitor_id = ANY($2) \
+               AND r.bucket >= s.from_at AND r.bucket < s.until_at \
+               AND ($7::int4 IS NULL OR cardinality(r.latency_le) > 0) \
+             OFFSET 0) r \
+           JOIN monitors m ON m.id = r.monitor_id) \
+         SELECT c.monitor_id AS \"monitor_id!\", c.i AS \"since!\", \
+           floor(date_part('epoch', c.bucket - c.from_at) / 86400)::int4 AS \"day!\", \
            sum(c.checks)::int8 AS \"checks!\", sum(c.good)::int8 AS \"good!\", \
            COALESCE(sum(c.checks) FILTER (WHERE NOT c.in_maintenance), 0)::int8 AS \"checks_outside!\", \
            COALESCE(sum(c.good) FILTER (WHERE NOT c.in_maintenance), 0)::int8 AS \"good_outside!\" \
-         FROM counted c JOIN unnest($3::timestamptz[]) WITH ORDINALITY AS s(from_at, i) ON c.bucket >= s.from_at \
-         GROUP BY 1, 2, 3",
+         FROM counted c GROUP BY 1, 2, 3",
         resolution.code(),
         monitors,
-        froms,
+        &froms,
         earliest,
         resolution.secs(),
-        until,
+        &untils,
         slot_of(sli)
     )
     .fetch_all(pool)
@@ -117,6 +126,47 @@ pub async fn days_since(
             good_outside: r.good_outside,
         })
         .collect())
+}
+
+/// The same, each of `froms` counted until `until`.
+pub async fn days_since(
+    pool: &PgPool,
+    resolution: Resolution,
+    monitors: &[i64],
+    froms: &[DateTime<Utc>],
+    until: DateTime<Utc>,
+    sli: &Sli,
+) -> Result<Vec<DayCounts>, StoreError> {
+    let intervals: Vec<Interval> = froms.iter().map(|f| (*f, until)).collect();
+    days_within(pool, resolution, monitors, &intervals, sli).await
+}
+
+/// Where a span back from `now` is counted: its whole hours from hourly rollups, its ragged
+/// ends from minute rollups — the total minutes alone would give, reading at most two hours
+/// of minutes per monitor however long the span (a 3-day window read by minutes is 4,320 rows
+/// a monitor). `until` closes the last piece (the running minute counts).
+pub fn pieces(
+    now: DateTime<Utc>,
+    span: Span,
+    until: DateTime<Utc>,
+) -> (Option<Interval>, Vec<Interval>) {
+    let from = now - span.duration();
+    let hour = chrono::Duration::hours(1);
+    let this_hour = now.duration_trunc(hour).unwrap_or(now);
+    let truncated = from.duration_trunc(hour).unwrap_or(from);
+    let first_whole = if truncated == from {
+        from
+    } else {
+        truncated + hour
+    };
+    if first_whole >= this_hour {
+        return (None, vec![(from, until)]);
+    }
+    let mut minutes = vec![(this_hour, until)];
+    if from < first_whole {
+        minutes.insert(0, (from, first_whole));
+    }
+    (Some((first_whole, this_hour)), minutes)
 }
 
 /// Every non-retired monitor: id, name, component.
@@ -242,18 +292,30 @@ pub async fn assess(
         .iter()
         .map(|o| counted_by(o, &monitors))
         .collect();
-    // Distinct starts, each asked for once.
-    let mut window_starts = Vec::new();
-    let mut spans = Vec::new();
-    for o in objectives {
-        index_of(&mut window_starts, o.window.bounds(now).0);
-        for s in o.spans() {
-            index_of(&mut spans, s);
-        }
-    }
-    let span_starts: Vec<DateTime<Utc>> = spans.iter().map(|s| now - s.duration()).collect();
+    // Distinct intervals, each asked for once: the windows (hours, by day), and each alert
+    // span's whole hours (hours) and ragged ends (minutes).
     // Buckets are stamped with their start: the one running now counts.
     let until = now + chrono::Duration::hours(1);
+    let mut hour_intervals: Vec<Interval> = Vec::new();
+    let mut minute_intervals: Vec<Interval> = Vec::new();
+    let mut spans: Vec<(Span, Option<usize>, Vec<usize>)> = Vec::new();
+    for o in objectives {
+        index_of(&mut hour_intervals, (o.window.bounds(now).0, until));
+        for s in o.spans() {
+            if spans.iter().any(|(x, ..)| *x == s) {
+                continue;
+            }
+            let (hours, minutes) = pieces(now, s, until);
+            spans.push((
+                s,
+                hours.map(|h| index_of(&mut hour_intervals, h)),
+                minutes
+                    .into_iter()
+                    .map(|m| index_of(&mut minute_intervals, m))
+                    .collect(),
+            ));
+        }
+    }
     // One pair of passes per kind of good check (availability, each latency bound in use).
     let mut tables: HashMap<Option<i32>, (Table, Table)> = HashMap::new();
     for o in objectives {
@@ -269,8 +331,8 @@ pub async fn assess(
             .collect();
         ids.sort_unstable();
         ids.dedup();
-        let hours = days_since(pool, Resolution::Hour, &ids, &window_starts, until, &o.sli);
-        let minutes = days_since(pool, Resolution::Minute, &ids, &span_starts, until, &o.sli);
+        let hours = days_within(pool, Resolution::Hour, &ids, &hour_intervals, &o.sli);
+        let minutes = days_within(pool, Resolution::Minute, &ids, &minute_intervals, &o.sli);
         tables.insert(slot, (Table::new(hours.await?), Table::new(minutes.await?)));
     }
     let states: HashMap<(String, String), AlertState> = alert_states(pool)
@@ -285,9 +347,9 @@ pub async fn assess(
         .map(|(o, monitors)| {
             let (hours, minutes) = &tables[&slot_of(&o.sli)];
             let start = o.window.bounds(now).0;
-            let w = window_starts
+            let w = hour_intervals
                 .iter()
-                .position(|s| *s == start)
+                .position(|i| *i == (start, until))
                 .expect("asked for");
             let days: Vec<(NaiveDate, Counts)> = hours
                 .days(monitors, w, o.maintenance)
@@ -298,8 +360,12 @@ pub async fn assess(
                 now,
                 &days,
                 |s| {
-                    let i = spans.iter().position(|x| *x == s).expect("asked for");
-                    minutes.counts(monitors, i, o.maintenance)
+                    let (_, h, ms) = spans.iter().find(|(x, ..)| *x == s).expect("asked for");
+                    let whole = h.map(|h| hours.counts(monitors, h, o.maintenance));
+                    ms.iter()
+                        .map(|m| minutes.counts(monitors, *m, o.maintenance))
+                        .chain(whole)
+                        .sum()
                 },
                 |rule| {
                     states
@@ -472,4 +538,52 @@ pub async fn open_incident_on(pool: &PgPool, component: &str) -> Result<Option<i
     )
     .fetch_optional(pool)
     .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_span_is_whole_hours_between_two_ragged_ends_of_minutes() {
+        let at = |h, m| Utc.with_ymd_and_hms(2026, 12, 7, h, m, 0).unwrap();
+        let now = at(18, 25);
+        let until = at(19, 25);
+        // Three days back: 18:25 to 19:00 on the 4th in minutes, whole hours until 18:00
+        // today, minutes since.
+        let (hours, minutes) = pieces(now, Span::days(3), until);
+        let start = now - chrono::Duration::days(3);
+        assert_eq!(
+            hours,
+            Some((start + chrono::Duration::minutes(35), at(18, 0)))
+        );
+        assert_eq!(
+            minutes,
+            [
+                (start, start + chrono::Duration::minutes(35)),
+                (at(18, 0), until)
+            ]
+        );
+        // Within this hour and the last: minutes only.
+        assert_eq!(
+            pieces(now, Span::hours(1), until),
+            (None, vec![(at(17, 25), until)])
+        );
+        assert_eq!(
+            pieces(now, Span::minutes(5), until),
+            (None, vec![(at(18, 20), until)])
+        );
+        // Starting on the hour: no leading piece.
+        let (hours, minutes) = pieces(at(18, 0), Span::hours(6), until);
+        assert_eq!(hours, Some((at(12, 0), at(18, 0))));
+        assert_eq!(minutes, [(at(18, 0), until)]);
+        // Every piece together covers the span once, without gaps.
+        let (hours, minutes) = pieces(now, Span::hours(6), until);
+        let mut all: Vec<Interval> = minutes.into_iter().chain(hours).collect();
+        all.sort();
+        assert_eq!(all.first().unwrap().0, at(12, 25));
+        assert!(all.windows(2).all(|w| w[0].1 == w[1].0), "{all:?}");
+        assert_eq!(all.last().unwrap().1, until);
+    }
 }

@@ -59,11 +59,25 @@ async fn history(app: &TestApp, monitor: i64, per_minute: i32) {
     }
 }
 
-/// Sets the failures of `monitor`'s minute rollups between `from` and `to` ago (SQL intervals).
+/// Sets the failures of `monitor`'s minute rollups between `from` and `to` ago (SQL intervals),
+/// and the hours they fall in to agree, as the probes write both: alert windows count whole
+/// hours from the hourly rollups.
 async fn fail_minutes(app: &TestApp, monitor: i64, from: &str, to: &str, failures: &str) {
     sqlx::query(&format!(
         "UPDATE check_rollups SET failures = {failures} WHERE monitor_id = $1 AND resolution = 'm' \
          AND bucket > now() - interval '{from}' AND bucket <= now() - interval '{to}'"
+    ))
+    .bind(monitor)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(&format!(
+        "UPDATE check_rollups h SET checks = m.checks, failures = m.failures \
+         FROM (SELECT date_trunc('hour', bucket) AS hour, sum(checks)::int AS checks, \
+                 sum(failures)::int AS failures FROM check_rollups \
+               WHERE monitor_id = $1 AND resolution = 'm' \
+                 AND bucket >= date_trunc('hour', now() - interval '{from}') GROUP BY 1) m \
+         WHERE h.monitor_id = $1 AND h.resolution = 'h' AND h.bucket = m.hour"
     ))
     .bind(monitor)
     .execute(&app.pool)
@@ -131,14 +145,6 @@ async fn a_fast_burn_pages_a_slow_burn_does_not_and_each_alert_is_said_once() {
     // site: one check a minute, every one failing for the last ten minutes.
     history(&app, site, 1).await;
     fail_minutes(&app, site, "10 minutes", "0 minutes", "checks").await;
-    sqlx::query(
-        "UPDATE check_rollups SET failures = 10 WHERE monitor_id = $1 AND resolution = 'h' \
-         AND bucket = date_trunc('hour', now())",
-    )
-    .bind(site)
-    .execute(&app.pool)
-    .await
-    .unwrap();
     // vault: 125 checks a minute, one failing in each of the last twelve hours' minutes: 0.8 %,
     // 8x a 99.9 % budget, everywhere in the short windows.
     history(&app, vault, 125).await;
