@@ -98,6 +98,11 @@ pub struct CheckResult {
     /// Where it was observed from: a probe agent's region; `None` is this server (`local`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// A regional failure fewer regions than the quorum saw at once: the monitor was up by its
+    /// own rule, so uptime and objectives count it as good (the raw result stays a failure).
+    /// Decided by the server, never taken from an agent.
+    #[serde(skip)]
+    pub outvoted: bool,
 }
 
 impl CheckResult {
@@ -108,6 +113,7 @@ impl CheckResult {
             latency,
             error: None,
             region: None,
+            outvoted: false,
         }
     }
 
@@ -123,6 +129,7 @@ impl CheckResult {
             latency,
             error: Some((class, message.into())),
             region: None,
+            outvoted: false,
         }
     }
 
@@ -138,6 +145,7 @@ impl CheckResult {
             latency,
             error: Some((class, message.into())),
             region: None,
+            outvoted: false,
         }
     }
 }
@@ -501,6 +509,12 @@ impl MonitorSpec {
 /// What regions see of one monitor, combined: down when at least `quorum` regions with a current
 /// verdict see it down; otherwise up when any sees it up. Regions without a current verdict (an
 /// agent that stopped reporting) count for nothing — never for up.
+/// Whether a failed check from one region is outvoted: fewer than `quorum` regions' latest
+/// checks (`failing_now`, this one included) are failing.
+pub fn outvoted(outcome: Outcome, failing_now: usize, quorum: u32) -> bool {
+    outcome == Outcome::Failed && (failing_now as u32) < quorum.max(1)
+}
+
 pub fn combine(
     regions: &[String],
     quorum: u32,
@@ -765,5 +779,15 @@ mod quorum_tests {
         assert_eq!(cause, "up from 2 of 3 regions");
         let (status, _) = combine(&regions(), 0, &seen(&[("local", Up), ("eu-west", Down)]));
         assert_eq!(status, Down);
+    }
+
+    #[test]
+    fn a_regional_failure_counts_only_with_its_quorum() {
+        assert!(outvoted(Outcome::Failed, 1, 2), "one region of a quorum of two");
+        assert!(!outvoted(Outcome::Failed, 2, 2));
+        assert!(!outvoted(Outcome::Failed, 1, 1));
+        assert!(!outvoted(Outcome::Failed, 1, 0), "a quorum of 0 means 1");
+        assert!(!outvoted(Outcome::Ok, 0, 2), "only failures are outvoted");
+        assert!(!outvoted(Outcome::Degraded, 0, 2));
     }
 }

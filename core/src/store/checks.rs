@@ -84,11 +84,13 @@ pub async fn write_batch(
             let bucket = r.at.duration_trunc(step).unwrap_or(r.at);
             let a = rollups.entry((*id, res as i8, bucket)).or_default();
             a.checks += 1;
-            a.failures += i32::from(r.outcome == Outcome::Failed);
+            // An outvoted regional failure: the monitor was up by its quorum.
+            let failed = r.outcome == Outcome::Failed && !r.outvoted;
+            a.failures += i32::from(failed);
             a.degraded += i32::from(r.outcome == Outcome::Degraded);
             a.latency_sum += ms;
             a.latency_max = a.latency_max.max(ms as f32);
-            if r.outcome != Outcome::Failed {
+            if !failed {
                 for (le, bound) in a.latency_le.iter_mut().zip(LATENCY_BOUNDS_MS) {
                     *le += i32::from(ms <= f64::from(bound));
                 }

@@ -13,7 +13,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use vigil_core::{
     model::monitor::{
-        combine, CheckResult, MonitorSpec, MonitorState, MonitorStatus, Outcome, Thresholds, LOCAL,
+        combine, outvoted, CheckResult, MonitorSpec, MonitorState, MonitorStatus, Outcome,
+        Thresholds, LOCAL,
     },
     store::checks::{self, Change, StateUpdate},
 };
@@ -66,7 +67,8 @@ impl Writer {
                             // A batch is written at most `flush_every` after its first result.
                             tick.reset();
                         }
-                        self.fold(id, &result, &mut pending_changes);
+                        let mut result = result;
+                        self.fold(id, &mut result, &mut pending_changes);
                         touched.insert(id, result.clone());
                         batch.push((id, result));
                         batch.len() >= self.batch_max
@@ -81,8 +83,8 @@ impl Writer {
                 _ = tick.tick(), if !batch.is_empty() || !pending_changes.is_empty() => true,
                 _ = shutdown.cancelled() => {
                     // Whatever arrived is written before stopping.
-                    while let Ok((id, result)) = results.try_recv() {
-                        self.fold(id, &result, &mut pending_changes);
+                    while let Ok((id, mut result)) = results.try_recv() {
+                        self.fold(id, &mut result, &mut pending_changes);
                         touched.insert(id, result.clone());
                         batch.push((id, result));
                     }
@@ -101,7 +103,7 @@ impl Writer {
         self.live.borrow().by_id.get(&id).cloned()
     }
 
-    fn fold(&mut self, id: i64, result: &CheckResult, changes: &mut Vec<Change>) {
+    fn fold(&mut self, id: i64, result: &mut CheckResult, changes: &mut Vec<Change>) {
         let Some(spec) = self.spec(id) else {
             return;
         };
@@ -121,6 +123,12 @@ impl Writer {
             regional.apply(result, self.thresholds);
             *seen_at = result.at;
             let current = spec.interval * CURRENT_FOR_INTERVALS;
+            let recent = chrono::Duration::from_std(current).unwrap_or_default();
+            let failing_now = regions
+                .values()
+                .filter(|(s, at)| result.at - *at <= recent && s.failures_in_a_row > 0)
+                .count();
+            result.outvoted = outvoted(result.outcome, failing_now, spec.quorum);
             let seen = current_verdicts(regions, result.at, current);
             let (status, cause) = combine(&spec.regions, spec.quorum, &seen);
             state.conclude(status, result.at, cause)

@@ -201,6 +201,25 @@ async fn one_region_of_three_seeing_a_target_down_pages_nobody_two_do() {
     })
     .await;
     assert_eq!(went_down(&app).await, 0, "one region of three paged");
+    // Its failures were outvoted: the raw results keep all twelve, the rollups that uptime and
+    // objectives count from hold none.
+    let failures = || async {
+        let (raw, rolled): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM check_results WHERE monitor_id = $1 AND region = 'eu-west' AND outcome = 2), \
+                    (SELECT COALESCE(sum(failures), 0)::int8 FROM check_rollups WHERE monitor_id = $1 AND resolution = 'm')",
+        )
+        .bind(monitor)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        (raw, rolled)
+    };
+    let (raw, rolled) = eventually(10, "eu-west's twelve failures stored", || async {
+        let f = failures().await;
+        (f.0 == 12).then_some(f).ok_or(f)
+    })
+    .await;
+    assert_eq!((raw, rolled), (12, 0), "outvoted failures counted as bad");
     let open: i64 = sqlx::query_scalar("SELECT count(*) FROM incidents WHERE resolved_at IS NULL")
         .fetch_one(&app.pool)
         .await
@@ -223,6 +242,12 @@ async fn one_region_of_three_seeing_a_target_down_pages_nobody_two_do() {
     });
     eventually(10, "the monitor goes down", || async {
         (went_down(&app).await == 1).then_some(())
+    })
+    .await;
+    // With its quorum, a region's failures count.
+    eventually(10, "failures counted once two regions see them", || async {
+        let f = failures().await;
+        (f.1 > 0).then_some(()).ok_or(f)
     })
     .await;
     let cause: String = sqlx::query_scalar(
