@@ -661,7 +661,7 @@ impl HttpCheck {
 mod quorum_tests {
     use std::collections::BTreeMap;
 
-    use super::{combine, MonitorStatus};
+    use super::{combine, outvoted, MonitorStatus, Outcome};
 
     fn regions() -> Vec<String> {
         ["local", "eu-west", "us-east"].map(String::from).to_vec()
@@ -783,7 +783,10 @@ mod quorum_tests {
 
     #[test]
     fn a_regional_failure_counts_only_with_its_quorum() {
-        assert!(outvoted(Outcome::Failed, 1, 2), "one region of a quorum of two");
+        assert!(
+            outvoted(Outcome::Failed, 1, 2),
+            "one region of a quorum of two"
+        );
         assert!(!outvoted(Outcome::Failed, 2, 2));
         assert!(!outvoted(Outcome::Failed, 1, 1));
         assert!(!outvoted(Outcome::Failed, 1, 0), "a quorum of 0 means 1");
