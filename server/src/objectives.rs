@@ -53,53 +53,39 @@ pub async fn assess(
     let mut states = None;
     let mut out = Vec::with_capacity(objectives.len());
     for o in objectives {
-        let view = match &o.sli {
-            Sli::Prometheus {
-                source,
-                good,
-                total,
-            } => {
-                if states.is_none() {
-                    states = Some(store::alert_states(pool).await?);
-                }
-                let states = states.as_deref().unwrap_or_default();
-                match sources.iter().find(|p| p.name == *source) {
-                    None => {
-                        o.unreadable(now, format!("no [[prometheus]] source is named `{source}`"))
-                    }
-                    Some(cfg) => prometheus_view(
-                        o,
-                        &Events::new(cfg, prometheus_client()),
-                        good,
-                        total,
-                        states,
-                        now,
-                    )
-                    .await
-                    .unwrap_or_else(|e| o.unreadable(now, e.to_string())),
-                }
+        let view = if o.sli.from_checks() {
+            from_checks.next().expect("one view per objective asked")
+        } else {
+            if states.is_none() {
+                states = Some(store::alert_states(pool).await?);
             }
-            _ => from_checks.next().expect("one view per objective asked"),
+            let states = states.as_deref().unwrap_or_default();
+            // A Prometheus objective counts no monitor: no list needed.
+            match Counter::of(pool, &[], sources, o) {
+                Err(e) => o.unreadable(now, e),
+                Ok(counter) => counter_view(o, &counter, states, now)
+                    .await
+                    .unwrap_or_else(|e| o.unreadable(now, e)),
+            }
         };
         out.push(view);
     }
     Ok(out)
 }
 
-/// A Prometheus objective's figures: its window day by day, and each span back from now.
-async fn prometheus_view(
+/// An objective's figures read through its counter: its window day by day, and each span
+/// back from now (what the store does in one pass for objectives counted from checks).
+async fn counter_view(
     o: &Objective,
-    events: &Events,
-    good: &str,
-    total: &str,
+    counter: &Counter<'_>,
     states: &[store::AlertState],
     now: DateTime<Utc>,
-) -> Result<SloView, crate::sources::prometheus::PromError> {
+) -> Result<SloView, String> {
     let start = o.window.bounds(now).0;
-    let days = events.by_day(good, total, start, now).await?;
+    let days = counter.by_day(o, start, now).await?;
     let mut spans = Vec::new();
     for s in o.spans() {
-        spans.push((s, events.counts(good, total, s.secs(), now).await?));
+        spans.push((s, counter.between(o, now - s.duration(), now).await?));
     }
     Ok(o.view(
         now,
@@ -208,7 +194,7 @@ async fn open_or_join(
                     component_ids: Some(vec![component.to_string()]),
                     ..Default::default()
                 },
-                ENGINE_AUTHOR,
+                crate::incidents::engine::AUTHOR,
             )
             .await?
         }
@@ -232,7 +218,7 @@ async fn open_or_join(
             status: None,
             internal: true,
         },
-        ENGINE_AUTHOR,
+        crate::incidents::engine::AUTHOR,
     )
     .await?;
     Ok(id)
@@ -244,9 +230,6 @@ fn prometheus_client() -> reqwest::Client {
     static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
     CLIENT.get_or_init(crate::workers::http_client).clone()
 }
-
-/// Who opens and notes incidents for burn-rate alerts, as the incident engine signs.
-const ENGINE_AUTHOR: &str = "Vigil";
 
 /// Judges the live world's objectives every `every` on the replica holding the lease; with
 /// none, it only waits for the world to change (an idle Vigil without objectives pays nothing).
@@ -321,13 +304,15 @@ impl Judge {
 
 /// Where an objective's counts come from: Vigil's checks, or a Prometheus.
 enum Counter<'a> {
-    Checks(&'a PgPool),
+    /// The pool, and every monitor (id, name, component) read once by the caller.
+    Checks(&'a PgPool, &'a [(i64, String, String)]),
     Prometheus(Events, &'a str, &'a str),
 }
 
 impl<'a> Counter<'a> {
     fn of(
         pool: &'a PgPool,
+        monitors: &'a [(i64, String, String)],
         sources: &[PrometheusConfig],
         o: &'a Objective,
     ) -> Result<Counter<'a>, String> {
@@ -341,7 +326,7 @@ impl<'a> Counter<'a> {
                 .find(|p| p.name == *source)
                 .map(|cfg| Counter::Prometheus(Events::new(cfg, prometheus_client()), good, total))
                 .ok_or_else(|| format!("no [[prometheus]] source is named `{source}`")),
-            _ => Ok(Counter::Checks(pool)),
+            _ => Ok(Counter::Checks(pool, monitors)),
         }
     }
 
@@ -352,7 +337,7 @@ impl<'a> Counter<'a> {
         until: DateTime<Utc>,
     ) -> Result<Vec<(chrono::NaiveDate, Counts)>, String> {
         match self {
-            Counter::Checks(pool) => store::by_day(pool, o, from, until)
+            Counter::Checks(pool, monitors) => store::by_day(pool, o, monitors, from, until)
                 .await
                 .map_err(|e| e.to_string()),
             Counter::Prometheus(events, good, total) => events
@@ -369,7 +354,7 @@ impl<'a> Counter<'a> {
         until: DateTime<Utc>,
     ) -> Result<Counts, String> {
         match self {
-            Counter::Checks(pool) => store::between(pool, o, from, until)
+            Counter::Checks(pool, monitors) => store::between(pool, o, monitors, from, until)
                 .await
                 .map_err(|e| e.to_string()),
             Counter::Prometheus(events, good, total) => events
@@ -423,7 +408,7 @@ impl Judge {
             if component.is_some_and(|want| c.as_deref() != Some(want)) {
                 continue;
             }
-            let counter = Counter::of(&self.pool, &sources, o)?;
+            let counter = Counter::of(&self.pool, &monitors, &sources, o)?;
             let days = counter.by_day(o, from, until).await?;
             let mut incidents = Vec::new();
             if let Some(c) = &c {
@@ -462,7 +447,7 @@ impl Judge {
             else {
                 continue;
             };
-            let Ok(counter) = Counter::of(&self.pool, &sources, o) else {
+            let Ok(counter) = Counter::of(&self.pool, &monitors, &sources, o) else {
                 continue;
             };
             match counter.by_day(o, from, now).await {

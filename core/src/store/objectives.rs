@@ -212,12 +212,12 @@ pub async fn budget_used(
         if !touched {
             continue;
         }
-        let during = between(pool, o, start, end).await?;
+        let during = between(pool, o, &monitors, start, end).await?;
         if during.bad() == 0 {
             continue;
         }
         let (from, to) = o.window.bounds(end);
-        let window: Counts = by_day(pool, o, from, to.max(end))
+        let window: Counts = by_day(pool, o, &monitors, from, to.max(end))
             .await?
             .into_iter()
             .map(|(_, c)| c)
@@ -382,10 +382,11 @@ pub async fn assess(
 pub async fn by_day(
     pool: &PgPool,
     o: &Objective,
+    monitors: &[(i64, String, String)],
     from: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Result<Vec<(NaiveDate, Counts)>, StoreError> {
-    let ids = counted_by(o, &monitors(pool).await?);
+    let ids = counted_by(o, monitors);
     let day0 = from.date_naive();
     Ok(
         Table::new(days_since(pool, Resolution::Hour, &ids, &[from], until, &o.sli).await?)
@@ -401,10 +402,11 @@ pub async fn by_day(
 pub async fn between(
     pool: &PgPool,
     o: &Objective,
+    monitors: &[(i64, String, String)],
     from: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Result<Counts, StoreError> {
-    let ids = counted_by(o, &monitors(pool).await?);
+    let ids = counted_by(o, monitors);
     let resolution = if from > Utc::now() - chrono::Duration::days(7) {
         Resolution::Minute
     } else {

@@ -25,7 +25,8 @@ use vigil_core::{
 };
 
 const CURSOR: &str = "incident-engine";
-const AUTHOR: &str = "Vigil";
+/// How Vigil signs what it writes on incidents (the burn-rate alerts sign the same way).
+pub(crate) const AUTHOR: &str = "Vigil";
 
 pub struct Engine {
     pool: PgPool,
