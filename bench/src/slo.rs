@@ -1,5 +1,5 @@
-//! Objectives at scale: 1,000 objectives, one per component, over 30 days of hourly rollups and
-//! three days of minute rollups, with failures spread through them. Times every objective's
+//! Objectives at scale: 1,000 objectives, one per component, over 30 days of hourly and daily
+//! rollups and three days of minute rollups, with failures spread through them. Times every objective's
 //! budget, burn rates and burn-down through `GET /api/v1/slos` (what the evaluator computes
 //! each minute), and `/ops/slos` for a team's handful (the first ten).
 
@@ -62,6 +62,15 @@ pub async fn run(
         .execute(&pool)
         .await?;
     }
+    // The days, as the probes write them beside the minutes and hours.
+    sqlx::query(
+        "INSERT INTO check_rollups (monitor_id, resolution, bucket, checks, failures, degraded, latency_sum, latency_max) \
+         SELECT monitor_id, 'd', date_trunc('day', bucket), sum(checks), sum(failures), 0, sum(latency_sum), max(latency_max) \
+         FROM check_rollups WHERE resolution = 'h' GROUP BY 1, 3 \
+         ON CONFLICT (monitor_id, resolution, bucket) DO UPDATE SET checks = EXCLUDED.checks, failures = EXCLUDED.failures",
+    )
+    .execute(&pool)
+    .await?;
     sqlx::query("ANALYZE check_rollups").execute(&pool).await?;
     let out = std::process::Command::new(vigil)
         .args(["token", "create", "--name", "bench-slo", "--scope", "read"])

@@ -12,12 +12,13 @@ use crate::model::{
     objective::{BudgetUse, Counts, Maintenance, Objective, Scope, Sli, SloView, Span},
 };
 
-/// Rollups to count from: minutes (kept eight days, for alert windows) or hours (kept 400
-/// days, for objective windows).
+/// Rollups to count from: minutes (kept eight days, for alert windows), hours (kept 400 days)
+/// or days (kept for good, written with the others: a window's whole days are one row each).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Resolution {
     Minute,
     Hour,
+    Day,
 }
 
 impl Resolution {
@@ -25,23 +26,23 @@ impl Resolution {
         match self {
             Resolution::Minute => b'm' as i8,
             Resolution::Hour => b'h' as i8,
-        }
-    }
-
-    fn secs(self) -> f64 {
-        match self {
-            Resolution::Minute => 60.0,
-            Resolution::Hour => 3600.0,
+            Resolution::Day => b'd' as i8,
         }
     }
 }
 
-/// One monitor's checks in one day counted from `froms[since]` (day 0 starts there).
+/// A stretch of time counted: `[from, until)`, buckets by their start.
+pub type Interval = (DateTime<Utc>, DateTime<Utc>);
+
+/// A stretch read at one resolution.
+pub type Piece = (Resolution, Interval);
+
+/// One monitor's checks in one day (UTC) of `pieces[piece]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DayCounts {
     pub monitor_id: i64,
-    pub since: usize,
-    pub day: i32,
+    pub piece: usize,
+    pub day: NaiveDate,
     pub checks: i64,
     /// Checks that did not fail, or (for a latency slot) that answered within its bound.
     pub good: i64,
@@ -59,56 +60,71 @@ fn slot_of(sli: &Sli) -> Option<i32> {
     }
 }
 
-/// A stretch of time counted: `[from, until)`, buckets by their start.
-pub type Interval = (DateTime<Utc>, DateTime<Utc>);
-
-/// Checks of `monitors` in rollups of `resolution` within each of `intervals`, by day counted
-/// from the interval's start (its index is `since`): a window's total and its burn-down, or
-/// the pieces of alert windows. One statement; each interval reads only its own buckets (an
-/// index range each: `OFFSET 0` keeps the planner from folding the intervals into one scan of
+/// Checks of `monitors` in each of `pieces`, by UTC day: a window's total and its burn-down,
+/// or the pieces of alert windows. One statement; each piece reads only its own buckets (an
+/// index range each: `OFFSET 0` keeps the planner from folding the pieces into one scan of
 /// every bucket, measured 9 s instead of 0.2 s for 1,000 monitors' minutes).
+///
+/// With maintenance left out, a bucket a maintenance of the monitor's component overlapped is
+/// left out; a day so touched is counted by its hours instead, so that an hour's maintenance
+/// does not take the rest of the day's failures with it.
 pub async fn days_within(
     pool: &PgPool,
-    resolution: Resolution,
     monitors: &[i64],
-    intervals: &[Interval],
+    pieces: &[Piece],
     sli: &Sli,
 ) -> Result<Vec<DayCounts>, StoreError> {
-    let Some(earliest) = intervals.iter().map(|(f, _)| *f).min() else {
+    let Some(earliest) = pieces.iter().map(|(_, (f, _))| *f).min() else {
         return Ok(Vec::new());
     };
+    let resolutions: Vec<i8> = pieces.iter().map(|(r, _)| r.code()).collect();
     let (froms, untils): (Vec<DateTime<Utc>>, Vec<DateTime<Utc>>) =
-        intervals.iter().copied().unzip();
+        pieces.iter().map(|(_, i)| *i).unzip();
+    // A maintenance is a multirange per component (joined once, not looked up per bucket: that
+    // was two index probes per bucket, 1.6 M for a window of 1,000 monitors).
     let rows = sqlx::query!(
         "WITH held AS ( \
-           SELECT ic.component_id, i.started_at AS from_at, COALESCE(i.resolved_at, 'infinity') AS until_at \
+           SELECT ic.component_id, \
+             range_agg(tstzrange(i.started_at, COALESCE(i.resolved_at, 'infinity'))) AS spans \
            FROM incidents i JOIN incident_components ic ON ic.incident_id = i.id \
            WHERE i.kind = 'maintenance' AND i.status IN ('in_progress', 'verifying', 'completed') \
-             AND COALESCE(i.resolved_at, now()) > $4), \
-         counted AS ( \
-           SELECT s.i, s.from_at, r.monitor_id, r.bucket, r.checks, \
-             CASE WHEN $7::int4 IS NULL THEN r.checks - r.failures ELSE COALESCE(r.latency_le[$7], 0) END AS good, \
-             EXISTS ( \
-               SELECT 1 FROM held h WHERE h.component_id = m.component_id \
-                 AND h.from_at < r.bucket + make_interval(secs => $5) AND h.until_at > r.bucket) AS in_maintenance \
-           FROM unnest($3::timestamptz[], $6::timestamptz[]) WITH ORDINALITY AS s(from_at, until_at, i) \
+             AND COALESCE(i.resolved_at, now()) > $4 \
+           GROUP BY ic.component_id), \
+         read AS MATERIALIZED ( \
+           SELECT s.i, s.res, r.monitor_id, r.bucket, r.checks, \
+             CASE WHEN $6::int4 IS NULL THEN r.checks - r.failures ELSE COALESCE(r.latency_le[$6], 0) END AS good, \
+             h.spans \
+           FROM unnest($1::\"char\"[], $3::timestamptz[], $5::timestamptz[]) WITH ORDINALITY AS s(res, from_at, until_at, i) \
            CROSS JOIN LATERAL ( \
-             SELECT * FROM check_rollups r WHERE r.resolution = $1 AND r.monitor_id = ANY($2) \
+             SELECT * FROM check_rollups r WHERE r.resolution = s.res AND r.monitor_id = ANY($2) \
                AND r.bucket >= s.from_at AND r.bucket < s.until_at \
-               AND ($7::int4 IS NULL OR cardinality(r.latency_le) > 0) \
+               AND ($6::int4 IS NULL OR cardinality(r.latency_le) > 0) \
              OFFSET 0) r \
-           JOIN monitors m ON m.id = r.monitor_id) \
-         SELECT c.monitor_id AS \"monitor_id!\", c.i AS \"since!\", \
-           floor(date_part('epoch', c.bucket - c.from_at) / 86400)::int4 AS \"day!\", \
+           JOIN monitors m ON m.id = r.monitor_id \
+           LEFT JOIN held h ON h.component_id = m.component_id), \
+         counted AS ( \
+           SELECT i, monitor_id, bucket, checks, good, \
+             COALESCE(spans && tstzrange(bucket, bucket + CASE res WHEN 'm' THEN interval '1 minute' \
+               WHEN 'h' THEN interval '1 hour' ELSE interval '1 day' END), false) AS in_maintenance \
+           FROM read WHERE res <> 'd' OR NOT COALESCE(spans && tstzrange(bucket, bucket + interval '1 day'), false) \
+           UNION ALL \
+           SELECT d.i, r.monitor_id, r.bucket, r.checks, \
+             CASE WHEN $6::int4 IS NULL THEN r.checks - r.failures ELSE COALESCE(r.latency_le[$6], 0) END, \
+             d.spans && tstzrange(r.bucket, r.bucket + interval '1 hour') \
+           FROM read d JOIN check_rollups r ON r.monitor_id = d.monitor_id AND r.resolution = 'h' \
+             AND r.bucket >= d.bucket AND r.bucket < d.bucket + interval '1 day' \
+             AND ($6::int4 IS NULL OR cardinality(r.latency_le) > 0) \
+           WHERE d.res = 'd' AND d.spans && tstzrange(d.bucket, d.bucket + interval '1 day')) \
+         SELECT c.monitor_id AS \"monitor_id!\", c.i AS \"piece!\", \
+           (c.bucket AT TIME ZONE 'UTC')::date AS \"day!\", \
            sum(c.checks)::int8 AS \"checks!\", sum(c.good)::int8 AS \"good!\", \
            COALESCE(sum(c.checks) FILTER (WHERE NOT c.in_maintenance), 0)::int8 AS \"checks_outside!\", \
            COALESCE(sum(c.good) FILTER (WHERE NOT c.in_maintenance), 0)::int8 AS \"good_outside!\" \
          FROM counted c GROUP BY 1, 2, 3",
-        resolution.code(),
+        &resolutions,
         monitors,
         &froms,
         earliest,
-        resolution.secs(),
         &untils,
         slot_of(sli)
     )
@@ -118,7 +134,7 @@ pub async fn days_within(
         .into_iter()
         .map(|r| DayCounts {
             monitor_id: r.monitor_id,
-            since: (r.since - 1) as usize,
+            piece: (r.piece - 1) as usize,
             day: r.day,
             checks: r.checks,
             good: r.good,
@@ -128,45 +144,59 @@ pub async fn days_within(
         .collect())
 }
 
-/// The same, each of `froms` counted until `until`.
-pub async fn days_since(
-    pool: &PgPool,
-    resolution: Resolution,
-    monitors: &[i64],
-    froms: &[DateTime<Utc>],
-    until: DateTime<Utc>,
-    sli: &Sli,
-) -> Result<Vec<DayCounts>, StoreError> {
-    let intervals: Vec<Interval> = froms.iter().map(|f| (*f, until)).collect();
-    days_within(pool, resolution, monitors, &intervals, sli).await
+fn floor(t: DateTime<Utc>, step: chrono::Duration) -> DateTime<Utc> {
+    t.duration_trunc(step).unwrap_or(t)
+}
+
+fn ceil(t: DateTime<Utc>, step: chrono::Duration) -> DateTime<Utc> {
+    let down = floor(t, step);
+    if down == t {
+        t
+    } else {
+        down + step
+    }
 }
 
 /// Where a span back from `now` is counted: its whole hours from hourly rollups, its ragged
 /// ends from minute rollups — the total minutes alone would give, reading at most two hours
 /// of minutes per monitor however long the span (a 3-day window read by minutes is 4,320 rows
 /// a monitor). `until` closes the last piece (the running minute counts).
-pub fn pieces(
-    now: DateTime<Utc>,
-    span: Span,
-    until: DateTime<Utc>,
-) -> (Option<Interval>, Vec<Interval>) {
+pub fn pieces(now: DateTime<Utc>, span: Span, until: DateTime<Utc>) -> Vec<Piece> {
     let from = now - span.duration();
     let hour = chrono::Duration::hours(1);
-    let this_hour = now.duration_trunc(hour).unwrap_or(now);
-    let truncated = from.duration_trunc(hour).unwrap_or(from);
-    let first_whole = if truncated == from {
-        from
-    } else {
-        truncated + hour
-    };
+    let this_hour = floor(now, hour);
+    let first_whole = ceil(from, hour);
     if first_whole >= this_hour {
-        return (None, vec![(from, until)]);
+        return vec![(Resolution::Minute, (from, until))];
     }
-    let mut minutes = vec![(this_hour, until)];
+    let mut out = Vec::with_capacity(3);
     if from < first_whole {
-        minutes.insert(0, (from, first_whole));
+        out.push((Resolution::Minute, (from, first_whole)));
     }
-    (Some((first_whole, this_hour)), minutes)
+    out.push((Resolution::Hour, (first_whole, this_hour)));
+    out.push((Resolution::Minute, (this_hour, until)));
+    out
+}
+
+/// Where `[from, until)` is counted for a window or a report: its whole UTC days from daily
+/// rollups, the hours before the first and after the last from hourly ones (an hour begun
+/// before `from` is left out, as always). Thirty days of a monitor are then about 30 rows and up to 47
+/// more, not 720.
+pub fn spread(from: DateTime<Utc>, until: DateTime<Utc>) -> Vec<Piece> {
+    let day = chrono::Duration::days(1);
+    let (first_day, last_day) = (ceil(from, day), floor(until, day));
+    if first_day >= last_day {
+        return vec![(Resolution::Hour, (from, until))];
+    }
+    let mut out = Vec::with_capacity(3);
+    if from < first_day {
+        out.push((Resolution::Hour, (from, first_day)));
+    }
+    out.push((Resolution::Day, (first_day, last_day)));
+    if last_day < until {
+        out.push((Resolution::Hour, (last_day, until)));
+    }
+    out
 }
 
 /// Every non-retired monitor: id, name, component.
@@ -227,24 +257,29 @@ pub async fn budget_used(
     Ok(out)
 }
 
-/// Counts by (monitor, start index, day).
+/// Counts by (monitor, piece).
 struct Table(HashMap<(i64, usize), Vec<DayCounts>>);
 
 impl Table {
     fn new(rows: Vec<DayCounts>) -> Table {
         let mut by: HashMap<(i64, usize), Vec<DayCounts>> = HashMap::new();
         for r in rows {
-            by.entry((r.monitor_id, r.since)).or_default().push(r);
+            by.entry((r.monitor_id, r.piece)).or_default().push(r);
         }
         Table(by)
     }
 
-    /// Each day's counts of `monitors` from start `since`, maintenance in or out.
-    fn days(&self, monitors: &[i64], since: usize, maintenance: Maintenance) -> Vec<(i32, Counts)> {
-        let mut days: std::collections::BTreeMap<i32, Counts> = Default::default();
+    /// Each day's counts of `monitors` over `pieces`, maintenance in or out.
+    fn days(
+        &self,
+        monitors: &[i64],
+        pieces: &[usize],
+        maintenance: Maintenance,
+    ) -> Vec<(NaiveDate, Counts)> {
+        let mut days: std::collections::BTreeMap<NaiveDate, Counts> = Default::default();
         for r in monitors
             .iter()
-            .filter_map(|m| self.0.get(&(*m, since)))
+            .flat_map(|m| pieces.iter().filter_map(|p| self.0.get(&(*m, *p))))
             .flatten()
         {
             let (good, total) = match maintenance {
@@ -257,8 +292,8 @@ impl Table {
         days.into_iter().collect()
     }
 
-    fn counts(&self, monitors: &[i64], since: usize, maintenance: Maintenance) -> Counts {
-        self.days(monitors, since, maintenance)
+    fn counts(&self, monitors: &[i64], pieces: &[usize], maintenance: Maintenance) -> Counts {
+        self.days(monitors, pieces, maintenance)
             .into_iter()
             .map(|(_, c)| c)
             .sum()
@@ -276,9 +311,9 @@ fn index_of<T: PartialEq>(list: &mut Vec<T>, x: T) -> usize {
     }
 }
 
-/// The figures at `now` of objectives counted from checks: two passes over the rollups per
-/// kind of good check (hours for the windows and their burn-down, minutes for the alert
-/// windows), however many objectives there are. Answers in the order asked.
+/// The figures at `now` of objectives counted from checks: one pass over the rollups per kind
+/// of good check (availability, each latency bound in use), however many objectives there
+/// are. Answers in the order asked.
 pub async fn assess(
     pool: &PgPool,
     objectives: &[Objective],
@@ -292,32 +327,32 @@ pub async fn assess(
         .iter()
         .map(|o| counted_by(o, &monitors))
         .collect();
-    // Distinct intervals, each asked for once: the windows (hours, by day), and each alert
-    // span's whole hours (hours) and ragged ends (minutes).
-    // Buckets are stamped with their start: the one running now counts.
+    // Distinct pieces, each read once: the windows (whole days, the hours at their start) and
+    // each alert span (whole hours, minutes at its ragged ends). Buckets are stamped with their
+    // start: the running day, hour and minute count.
+    let mut all: Vec<Piece> = Vec::new();
+    let today_ends = floor(now, chrono::Duration::days(1)) + chrono::Duration::days(1);
+    let windows: Vec<Vec<usize>> = objectives
+        .iter()
+        .map(|o| {
+            spread(o.window.bounds(now).0, today_ends)
+                .into_iter()
+                .map(|p| index_of(&mut all, p))
+                .collect()
+        })
+        .collect();
     let until = now + chrono::Duration::hours(1);
-    let mut hour_intervals: Vec<Interval> = Vec::new();
-    let mut minute_intervals: Vec<Interval> = Vec::new();
-    let mut spans: Vec<(Span, Option<usize>, Vec<usize>)> = Vec::new();
-    for o in objectives {
-        index_of(&mut hour_intervals, (o.window.bounds(now).0, until));
-        for s in o.spans() {
-            if spans.iter().any(|(x, ..)| *x == s) {
-                continue;
-            }
-            let (hours, minutes) = pieces(now, s, until);
-            spans.push((
-                s,
-                hours.map(|h| index_of(&mut hour_intervals, h)),
-                minutes
-                    .into_iter()
-                    .map(|m| index_of(&mut minute_intervals, m))
-                    .collect(),
-            ));
+    let mut spans: Vec<(Span, Vec<usize>)> = Vec::new();
+    for s in objectives.iter().flat_map(|o| o.spans()) {
+        if !spans.iter().any(|(x, _)| *x == s) {
+            let at = pieces(now, s, until)
+                .into_iter()
+                .map(|p| index_of(&mut all, p))
+                .collect();
+            spans.push((s, at));
         }
     }
-    // One pair of passes per kind of good check (availability, each latency bound in use).
-    let mut tables: HashMap<Option<i32>, (Table, Table)> = HashMap::new();
+    let mut tables: HashMap<Option<i32>, Table> = HashMap::new();
     for o in objectives {
         let slot = slot_of(&o.sli);
         if tables.contains_key(&slot) {
@@ -331,9 +366,10 @@ pub async fn assess(
             .collect();
         ids.sort_unstable();
         ids.dedup();
-        let hours = days_within(pool, Resolution::Hour, &ids, &hour_intervals, &o.sli);
-        let minutes = days_within(pool, Resolution::Minute, &ids, &minute_intervals, &o.sli);
-        tables.insert(slot, (Table::new(hours.await?), Table::new(minutes.await?)));
+        tables.insert(
+            slot,
+            Table::new(days_within(pool, &ids, &all, &o.sli).await?),
+        );
     }
     let states: HashMap<(String, String), AlertState> = alert_states(pool)
         .await?
@@ -344,28 +380,16 @@ pub async fn assess(
     Ok(objectives
         .iter()
         .zip(&counted)
-        .map(|(o, monitors)| {
-            let (hours, minutes) = &tables[&slot_of(&o.sli)];
-            let start = o.window.bounds(now).0;
-            let w = hour_intervals
-                .iter()
-                .position(|i| *i == (start, until))
-                .expect("asked for");
-            let days: Vec<(NaiveDate, Counts)> = hours
-                .days(monitors, w, o.maintenance)
-                .into_iter()
-                .map(|(d, c)| ((start + chrono::Duration::days(d as i64)).date_naive(), c))
-                .collect();
+        .zip(&windows)
+        .map(|((o, monitors), window)| {
+            let table = &tables[&slot_of(&o.sli)];
+            let days = table.days(monitors, window, o.maintenance);
             o.view(
                 now,
                 &days,
                 |s| {
-                    let (_, h, ms) = spans.iter().find(|(x, ..)| *x == s).expect("asked for");
-                    let whole = h.map(|h| hours.counts(monitors, h, o.maintenance));
-                    ms.iter()
-                        .map(|m| minutes.counts(monitors, *m, o.maintenance))
-                        .chain(whole)
-                        .sum()
+                    let (_, at) = spans.iter().find(|(x, _)| *x == s).expect("asked for");
+                    table.counts(monitors, at, o.maintenance)
                 },
                 |rule| {
                     states
@@ -378,7 +402,7 @@ pub async fn assess(
 }
 
 /// An objective counted from checks, day by day (UTC) over `[from, until)`: a report's month,
-/// the public page's twelve months. Hours, kept 400 days.
+/// the public page's twelve months. Days, and hours at ragged ends (kept 400 days).
 pub async fn by_day(
     pool: &PgPool,
     o: &Objective,
@@ -387,14 +411,9 @@ pub async fn by_day(
     until: DateTime<Utc>,
 ) -> Result<Vec<(NaiveDate, Counts)>, StoreError> {
     let ids = counted_by(o, monitors);
-    let day0 = from.date_naive();
-    Ok(
-        Table::new(days_since(pool, Resolution::Hour, &ids, &[from], until, &o.sli).await?)
-            .days(&ids, 0, o.maintenance)
-            .into_iter()
-            .map(|(d, c)| (day0 + chrono::Duration::days(d as i64), c))
-            .collect(),
-    )
+    let pieces = spread(from, until);
+    let all: Vec<usize> = (0..pieces.len()).collect();
+    Ok(Table::new(days_within(pool, &ids, &pieces, &o.sli).await?).days(&ids, &all, o.maintenance))
 }
 
 /// An objective's checks over `[from, until)`: minutes while they are kept (an incident's
@@ -407,15 +426,16 @@ pub async fn between(
     until: DateTime<Utc>,
 ) -> Result<Counts, StoreError> {
     let ids = counted_by(o, monitors);
-    let resolution = if from > Utc::now() - chrono::Duration::days(7) {
-        Resolution::Minute
+    let pieces = if from > Utc::now() - chrono::Duration::days(7) {
+        vec![(Resolution::Minute, (from, until))]
     } else {
-        Resolution::Hour
+        spread(from, until)
     };
+    let all: Vec<usize> = (0..pieces.len()).collect();
     Ok(
-        Table::new(days_since(pool, resolution, &ids, &[from], until, &o.sli).await?).counts(
+        Table::new(days_within(pool, &ids, &pieces, &o.sli).await?).counts(
             &ids,
-            0,
+            &all,
             o.maintenance,
         ),
     )
@@ -547,45 +567,81 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
+    use Resolution::{Day, Hour, Minute};
+
+    fn at(d: u32, h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, d, h, m, 0).unwrap()
+    }
+
+    /// Pieces cover `[from, until)` once, in order, without gaps.
+    fn covers(pieces: &[Piece], from: DateTime<Utc>, until: DateTime<Utc>) {
+        let mut all: Vec<Interval> = pieces.iter().map(|(_, i)| *i).collect();
+        all.sort();
+        assert_eq!(all.first().unwrap().0, from, "{pieces:?}");
+        assert!(all.windows(2).all(|w| w[0].1 == w[1].0), "{pieces:?}");
+        assert_eq!(all.last().unwrap().1, until, "{pieces:?}");
+    }
+
     #[test]
     fn a_span_is_whole_hours_between_two_ragged_ends_of_minutes() {
-        let at = |h, m| Utc.with_ymd_and_hms(2026, 12, 7, h, m, 0).unwrap();
-        let now = at(18, 25);
-        let until = at(19, 25);
+        let now = at(7, 18, 25);
+        let until = at(7, 19, 25);
         // Three days back: 18:25 to 19:00 on the 4th in minutes, whole hours until 18:00
         // today, minutes since.
-        let (hours, minutes) = pieces(now, Span::days(3), until);
-        let start = now - chrono::Duration::days(3);
         assert_eq!(
-            hours,
-            Some((start + chrono::Duration::minutes(35), at(18, 0)))
-        );
-        assert_eq!(
-            minutes,
+            pieces(now, Span::days(3), until),
             [
-                (start, start + chrono::Duration::minutes(35)),
-                (at(18, 0), until)
+                (Minute, (at(4, 18, 25), at(4, 19, 0))),
+                (Hour, (at(4, 19, 0), at(7, 18, 0))),
+                (Minute, (at(7, 18, 0), until)),
             ]
         );
         // Within this hour and the last: minutes only.
         assert_eq!(
             pieces(now, Span::hours(1), until),
-            (None, vec![(at(17, 25), until)])
+            [(Minute, (at(7, 17, 25), until))]
         );
         assert_eq!(
             pieces(now, Span::minutes(5), until),
-            (None, vec![(at(18, 20), until)])
+            [(Minute, (at(7, 18, 20), until))]
         );
         // Starting on the hour: no leading piece.
-        let (hours, minutes) = pieces(at(18, 0), Span::hours(6), until);
-        assert_eq!(hours, Some((at(12, 0), at(18, 0))));
-        assert_eq!(minutes, [(at(18, 0), until)]);
-        // Every piece together covers the span once, without gaps.
-        let (hours, minutes) = pieces(now, Span::hours(6), until);
-        let mut all: Vec<Interval> = minutes.into_iter().chain(hours).collect();
-        all.sort();
-        assert_eq!(all.first().unwrap().0, at(12, 25));
-        assert!(all.windows(2).all(|w| w[0].1 == w[1].0), "{all:?}");
-        assert_eq!(all.last().unwrap().1, until);
+        assert_eq!(
+            pieces(at(7, 18, 0), Span::hours(6), until),
+            [
+                (Hour, (at(7, 12, 0), at(7, 18, 0))),
+                (Minute, (at(7, 18, 0), until))
+            ]
+        );
+        covers(&pieces(now, Span::hours(6), until), at(7, 12, 25), until);
+    }
+
+    #[test]
+    fn a_window_is_whole_days_between_hours() {
+        // A rolling 30 days at 18:25 on the 31st: the hours left of the 1st, whole days to
+        // the end of today (the running day counts).
+        let start = at(1, 18, 25);
+        let end = at(31, 0, 0) + chrono::Duration::days(1);
+        assert_eq!(
+            spread(start, end),
+            [(Hour, (start, at(2, 0, 0))), (Day, (at(2, 0, 0), end))]
+        );
+        // A month: days only.
+        assert_eq!(spread(at(1, 0, 0), end), [(Day, (at(1, 0, 0), end))]);
+        // An afternoon: hours only; a stretch ending mid-day reads that day by its hours.
+        assert_eq!(
+            spread(at(3, 12, 0), at(3, 18, 0)),
+            [(Hour, (at(3, 12, 0), at(3, 18, 0)))]
+        );
+        let pieces = spread(at(3, 12, 0), at(6, 9, 30));
+        assert_eq!(
+            pieces,
+            [
+                (Hour, (at(3, 12, 0), at(4, 0, 0))),
+                (Day, (at(4, 0, 0), at(6, 0, 0))),
+                (Hour, (at(6, 0, 0), at(6, 9, 30)))
+            ]
+        );
+        covers(&pieces, at(3, 12, 0), at(6, 9, 30));
     }
 }
