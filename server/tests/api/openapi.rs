@@ -65,7 +65,9 @@ const DOCUMENTED: [&str; 52] = [
 #[tokio::test]
 async fn the_document_and_the_router_name_the_same_operations() {
     let app = spawn_app().await;
-    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    let served = app.get("/api/v1/openapi.json").await;
+    assert_eq!(served.headers()["content-type"], "application/json");
+    let doc: Value = served.json().await.unwrap();
     let paths = doc["paths"].as_object().expect("paths");
     let mut listed: Vec<&str> = paths.keys().map(String::as_str).collect();
     listed.sort_unstable();

@@ -2,9 +2,12 @@
 //! registered through its handler's `#[utoipa::path]` (utoipa-axum's `routes!`), so a route cannot
 //! be added without being documented, and the document cannot name a route that is not there.
 
-use std::sync::Arc;
-
-use axum::{http::Method, routing::get, Json, Router};
+use axum::{
+    body::Bytes,
+    http::{header, Method},
+    routing::get,
+    Router,
+};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -72,13 +75,15 @@ pub fn api() -> Api {
     let mut scripts_table = table_of(&doc);
     let agents_table = table_of(&agents_doc);
     doc.merge(agents_doc);
-    // Public, like any API description.
-    let served = Arc::new(doc.clone());
+    // Public, like any API description. Served as the JSON it is written as once: the document
+    // itself (maps of schemas, operations and their clones) held 2 MB of an idle Vigil's 4.3 MB
+    // heap; its text is a tenth of that.
+    let served = Bytes::from(serde_json::to_vec(&doc).expect("the OpenAPI document serializes"));
     let scripts = scripts.route(
         OPENAPI_PATH,
         get(move || {
-            let doc = served.clone();
-            async move { Json((*doc).clone()) }
+            let body = served.clone();
+            async move { ([(header::CONTENT_TYPE, "application/json")], body) }
         }),
     );
     scripts_table.push((Method::GET, OPENAPI_PATH.into()));
