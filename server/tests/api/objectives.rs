@@ -475,6 +475,28 @@ async fn maintenance_is_left_out_of_a_budget_unless_the_objective_counts_it() {
     .await
     .unwrap();
 
+    // Another, planned for tomorrow and marked completed today: it ended before it began, and
+    // leaves nothing out (it once made the whole judgement fail: a range cannot end before it
+    // starts).
+    let early: i64 = sqlx::query_scalar(
+        "INSERT INTO incidents (kind, name, status, impact, started_at, resolved_at, \
+           scheduled_for, scheduled_until, created_by) \
+         VALUES ('maintenance', 'Vault disks', 'completed', 'maintenance', \
+           now() + interval '1 day', now() - interval '1 minute', \
+           now() + interval '1 day', now() + interval '25 hours', 'test') RETURNING id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO incident_components (incident_id, component_id, status) \
+         VALUES ($1, 'vault', 'under_maintenance')",
+    )
+    .bind(early)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
     let slos = app.get_json("/api/v1/slos", &reader).await;
     let one = |id: &str| slo(&slos, id);
     let (left_out, counted) = (one("vault-availability"), one("vault-counted"));
