@@ -412,10 +412,19 @@ pub async fn by_day(
     from: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Result<Vec<(NaiveDate, Counts)>, StoreError> {
+    days_over(pool, o, monitors, &spread(from, until)).await
+}
+
+/// `o`'s checks in `pieces`, day by day (UTC).
+async fn days_over(
+    pool: &PgPool,
+    o: &Objective,
+    monitors: &[(i64, String, String)],
+    pieces: &[Piece],
+) -> Result<Vec<(NaiveDate, Counts)>, StoreError> {
     let ids = counted_by(o, monitors);
-    let pieces = spread(from, until);
     let all: Vec<usize> = (0..pieces.len()).collect();
-    Ok(Table::new(days_within(pool, &ids, &pieces, &o.sli).await?).days(&ids, &all, o.maintenance))
+    Ok(Table::new(days_within(pool, &ids, pieces, &o.sli).await?).days(&ids, &all, o.maintenance))
 }
 
 /// An objective's checks over `[from, until)`: minutes while they are kept (an incident's
@@ -427,20 +436,16 @@ pub async fn between(
     from: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Result<Counts, StoreError> {
-    let ids = counted_by(o, monitors);
     let pieces = if from > Utc::now() - chrono::Duration::days(7) {
         vec![(Resolution::Minute, (from, until))]
     } else {
         spread(from, until)
     };
-    let all: Vec<usize> = (0..pieces.len()).collect();
-    Ok(
-        Table::new(days_within(pool, &ids, &pieces, &o.sli).await?).counts(
-            &ids,
-            &all,
-            o.maintenance,
-        ),
-    )
+    Ok(days_over(pool, o, monitors, &pieces)
+        .await?
+        .into_iter()
+        .map(|(_, c)| c)
+        .sum())
 }
 
 /// A burn-rate alert's stored state.

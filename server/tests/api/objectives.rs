@@ -104,6 +104,37 @@ async fn fail_minutes(app: &TestApp, monitor: i64, from: &str, to: &str, failure
     days_from_hours(app, monitor).await;
 }
 
+/// A completed maintenance of `component`, planned over `planned` and begun on time, resolved
+/// at `resolved` (SQL expressions each).
+async fn maintenance(
+    app: &TestApp,
+    component: &str,
+    name: &str,
+    planned: (&str, &str),
+    resolved: &str,
+) {
+    let (from, until) = planned;
+    let id: i64 = sqlx::query_scalar(&format!(
+        "INSERT INTO incidents (kind, name, status, impact, started_at, resolved_at, \
+           scheduled_for, scheduled_until, created_by) \
+         VALUES ('maintenance', $1, 'completed', 'maintenance', {from}, {resolved}, {from}, {until}, 'test') \
+         RETURNING id"
+    ))
+    .bind(name)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO incident_components (incident_id, component_id, status) \
+         VALUES ($1, $2, 'under_maintenance')",
+    )
+    .bind(id)
+    .bind(component)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+}
+
 /// The file's two monitors are in the database (the world is applied as the app starts).
 async fn monitors_written(app: &TestApp) {
     eventually(20, "the file's monitors written", || async {
@@ -444,58 +475,28 @@ async fn maintenance_is_left_out_of_a_budget_unless_the_objective_counts_it() {
     // on the same day, except just after midnight): left out with the maintenance, they would
     // be lost with its day.
     fail_minutes(&app, vault, "40 minutes", "35 minutes", "checks").await;
-    sqlx::query(
-        "UPDATE check_rollups h SET checks = m.checks, failures = m.failures \
-         FROM (SELECT date_trunc('hour', bucket) AS hour, sum(checks)::int AS checks, \
-                 sum(failures)::int AS failures \
-               FROM check_rollups WHERE resolution = 'm' AND monitor_id = $1 GROUP BY 1) m \
-         WHERE h.resolution = 'h' AND h.monitor_id = $1 AND h.bucket = m.hour",
+    maintenance(
+        &app,
+        "vault",
+        "Vault upgrade",
+        (
+            "now() - interval '155 minutes'",
+            "now() - interval '115 minutes'",
+        ),
+        "now() - interval '115 minutes'",
     )
-    .bind(vault)
-    .execute(&app.pool)
-    .await
-    .unwrap();
-    days_from_hours(&app, vault).await;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO incidents (kind, name, status, impact, started_at, resolved_at, \
-           scheduled_for, scheduled_until, created_by) \
-         VALUES ('maintenance', 'Vault upgrade', 'completed', 'maintenance', \
-           now() - interval '155 minutes', now() - interval '115 minutes', \
-           now() - interval '155 minutes', now() - interval '115 minutes', 'test') RETURNING id",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO incident_components (incident_id, component_id, status) \
-         VALUES ($1, 'vault', 'under_maintenance')",
-    )
-    .bind(id)
-    .execute(&app.pool)
-    .await
-    .unwrap();
-
+    .await;
     // Another, planned for tomorrow and marked completed today: it ended before it began, and
     // leaves nothing out (it once made the whole judgement fail: a range cannot end before it
     // starts).
-    let early: i64 = sqlx::query_scalar(
-        "INSERT INTO incidents (kind, name, status, impact, started_at, resolved_at, \
-           scheduled_for, scheduled_until, created_by) \
-         VALUES ('maintenance', 'Vault disks', 'completed', 'maintenance', \
-           now() + interval '1 day', now() - interval '1 minute', \
-           now() + interval '1 day', now() + interval '25 hours', 'test') RETURNING id",
+    maintenance(
+        &app,
+        "vault",
+        "Vault disks",
+        ("now() + interval '1 day'", "now() + interval '25 hours'"),
+        "now() - interval '1 minute'",
     )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO incident_components (incident_id, component_id, status) \
-         VALUES ($1, 'vault', 'under_maintenance')",
-    )
-    .bind(early)
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    .await;
 
     let slos = app.get_json("/api/v1/slos", &reader).await;
     let one = |id: &str| slo(&slos, id);
